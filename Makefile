@@ -1,0 +1,134 @@
+# linkboot — diskless network boot server and client agent.
+#
+#   make            build/linkboot (server + CLI), build/linkboot-agent (client /init)
+#   make check      unit tests (plain and ASan/UBSan), fuzz smoke, integration
+#                   and e2e tests against real clients (tests/run.sh)
+#   make demo       build, fetch a Debian kernel, make a demo image, PXE-boot
+#                   a QEMU PC from the server, print timeline and cache stats
+#   make deps       apt-install every build/test/demo dependency (idempotent)
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#   make install    PREFIX=/usr/local DESTDIR=
+
+CC       ?= cc
+CLANG    ?= clang
+PREFIX   ?= /usr/local
+SBINDIR  ?= $(PREFIX)/sbin
+LIBDIR   ?= $(PREFIX)/lib/linkboot
+DATADIR  ?= $(PREFIX)/share/linkboot
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+FUZZ_SECONDS ?= 20
+
+BUILD    ?= build
+WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS   ?= -O2 -g
+CPPFLAGS += -std=c11 -D_GNU_SOURCE -Iinclude -Ilib -MMD -MP
+
+ifeq ($(SAN),1)
+BUILD    := build/asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) $(SANFLAGS)
+
+LIB_SRCS    := $(filter-out lib/fuzz_%.c,$(wildcard lib/*.c))
+SERVER_SRCS := $(filter-out server-stub/main.c,$(wildcard server-stub/*.c))
+AGENT_SRCS  := $(filter-out agent/main.c,$(wildcard agent/*.c))
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+FUZZ_SRCS   := $(wildcard lib/fuzz_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+SERVER_LIBS := -lsqlite3 -lblkid -lz -lcrypto -lm
+AGENT_LIBS  := -lblkid -lz -lcrypto -lm
+# The agent is the initramfs /init: link it statically so the initramfs needs
+# no libraries (not with sanitizers, which need the dynamic runtime).
+ifneq ($(SAN),1)
+AGENT_LDFLAGS := -static
+endif
+
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all check unit unit-asan integration fuzz fuzz-build demo deps install clean
+.SUFFIXES:
+.SECONDARY:
+
+all: $(BUILD)/linkboot $(BUILD)/linkboot-agent
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/liblb.a: $(call obj,$(LIB_SRCS))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libserver.a: $(call obj,$(SERVER_SRCS))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libagent.a: $(call obj,$(AGENT_SRCS))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/linkboot: $(BUILD)/server-stub/main.o $(BUILD)/libserver.a $(BUILD)/liblb.a
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDFLAGS) $(SERVER_LIBS)
+
+$(BUILD)/linkboot-agent: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/liblb.a
+	$(CC) $(SANFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(LDFLAGS) $(AGENT_LIBS)
+
+# Unit tests link the module archives: each test pulls only what it calls.
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libserver.a $(BUILD)/libagent.a $(BUILD)/liblb.a
+	@mkdir -p $(@D)
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDFLAGS) -lcmocka $(SERVER_LIBS)
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+unit-asan:
+	$(MAKE) SAN=1 unit
+
+# libFuzzer targets: each lib/fuzz_<parser>.c with the lib sources only.
+FUZZ_BINS := $(patsubst lib/%.c,build/fuzz/%,$(FUZZ_SRCS))
+build/fuzz/%: lib/%.c $(LIB_SRCS)
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $^ -lz
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do \
+		n=$$(basename $$f); corpus=build/fuzz/$$n.corpus; mkdir -p $$corpus; \
+		seeds=lib/$$n.d; [ -d $$seeds ] || seeds=; \
+		echo "== $$n ($(FUZZ_SECONDS) s)"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$corpus $$seeds 2>&1 | tail -n 3; \
+	done
+
+integration: all
+	tests/run.sh
+
+check: all unit unit-asan
+	$(MAKE) fuzz FUZZ_SECONDS=5
+	tests/run.sh
+
+demo: deps all
+	scripts/demo.sh
+
+deps:
+	scripts/deps.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DATADIR)/ipxe \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/linkboot/conf.d
+	install -m 0755 $(BUILD)/linkboot $(DESTDIR)$(SBINDIR)/linkboot
+	install -m 0755 $(BUILD)/linkboot-agent $(DESTDIR)$(LIBDIR)/linkboot-agent
+	install -m 0644 ipxe-embed/*.ipxe $(DESTDIR)$(DATADIR)/ipxe/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/linkboot.service.in \
+		> $(DESTDIR)$(UNITDIR)/linkboot.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/linkboot/linkboot.conf ] || \
+		install -m 0644 dist/linkboot.conf $(DESTDIR)$(SYSCONFDIR)/linkboot/linkboot.conf
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef LB_LOG_H
+#define LB_LOG_H
+
+/*
+ * Logging, always built in; the level is set at run time (OpenBSD log.c).
+ * One line per event. Lines go to stderr, which is the journal under systemd
+ * (a "<N>" syslog level prefix is added when JOURNAL_STREAM is set) and the
+ * console for the agent.
+ *
+ *   log_warn()  appends ": strerror(errno)"
+ *   log_warnx() does not
+ *   log_debug() only with -v (level >= LOG_LEVEL_DEBUG)
+ *
+ * Strings that come from the network must go through log_escape() first
+ * (dnsmasq sanitise()): a peer must not be able to forge log lines.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+
+enum log_level {
+	LOG_LEVEL_ERR = 3,
+	LOG_LEVEL_WARN = 4,
+	LOG_LEVEL_INFO = 6,
+	LOG_LEVEL_DEBUG = 7,
+};
+
+void log_init(const char *progname, int level);
+void log_set_level(int level);
+int log_get_level(void);
+
+void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_vlog(int level, int with_errno, const char *fmt, va_list ap);
+
+/*
+ * Copy at most len bytes of untrusted data into out (size outsz, always
+ * NUL-terminated), replacing non-printable bytes by \xNN. Returns out.
+ */
+char *log_escape(char *out, size_t outsz, const void *data, size_t len);
+
+#endif

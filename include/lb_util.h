@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef LB_UTIL_H
+#define LB_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define UNUSED __attribute__((unused))
+
+/* Monotonic clock in milliseconds. */
+int64_t now_ms(void);
+
+/* Bounded string copy; returns -ENAMETOOLONG when src did not fit. */
+int strlcpy_chk(char *dst, const char *src, size_t dstsz);
+
+/*
+ * MAC addresses. Accepts the common spellings: 52:54:00:12:34:56,
+ * 52-54-00-12-34-56, 5254.0012.3456, 525400123456, upper or lower case.
+ * Formats as lower-case colon form (what users and iPXE's ${mac} show).
+ */
+int mac_parse(const char *s, uint8_t mac[6]);
+void mac_format(const uint8_t mac[6], char out[18]);
+
+/* Parse a decimal unsigned integer in [min, max]; -EINVAL / -ERANGE. */
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+#endif

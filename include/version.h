@@ -1,0 +1,1 @@
+#define LINKBOOT_VERSION "0.1.0"

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef LB_COMMANDS_H
+#define LB_COMMANDS_H
+
+/*
+ * `linkboot <command>` entry points. Each gets argc/argv starting at the
+ * command's own name and the loaded configuration, and returns the exit
+ * code: 0 ok, 1 runtime error, 2 usage error. Registered in main.c.
+ */
+
+#include "config.h"
+
+#define EXIT_USAGE 2
+
+struct command {
+	const char *name;
+	int (*run)(struct lb_config *cfg, int argc, char **argv);
+	const char *summary;
+};
+
+int cmd_serve(struct lb_config *cfg, int argc, char **argv);
+int cmd_info(struct lb_config *cfg, int argc, char **argv);
+int cmd_check(struct lb_config *cfg, int argc, char **argv);
+
+#endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The served file namespace shared by TFTP and HTTP; see server.h. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lb_path.h"
+#include "server.h"
+
+#define FILES_PATH_MAX 1024
+
+static int open_beneath(int dirfd, const char *rel)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		/* symlinks may point around inside the tree, never out */
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+
+	if (fd < 0)
+		return errno == EXDEV ? -EACCES : -errno;
+	return (int)fd;
+}
+
+/* Open rel under dirfd; only a regular file counts as found. */
+static int files_try(int dirfd, const char *rel, struct stat *st)
+{
+	int fd;
+
+	if (dirfd < 0)
+		return -ENOENT;
+	if ((fd = open_beneath(dirfd, rel)) < 0)
+		return fd;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return -ENOENT;
+	}
+	/* readers use blocking sendfile/pread on a regular file */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
+int files_open(const struct lb_server *srv, const char *path, size_t len,
+	       struct stat *st)
+{
+	const int dirs[] = { srv->root_dirfd, srv->ipxe_build_dirfd,
+			     srv->ipxe_dirfd };
+	char rel[FILES_PATH_MAX];
+	int rc, denied = 0;
+	size_t i;
+
+	if ((rc = path_sanitize(path, len, rel, sizeof(rel))) != 0)
+		return rc;
+	if (strncmp(rel, "boot/", 5) == 0)
+		return files_try(srv->boot_dirfd, rel + 5, st);
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		rc = files_try(dirs[i], rel, st);
+		if (rc >= 0)
+			return rc;
+		if (rc == -EACCES)
+			denied = 1;
+	}
+	return denied ? -EACCES : -ENOENT;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* linkboot: the diskless boot server and its CLI. */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "config.h"
+#include "lb_log.h"
+#include "lb_util.h"
+#include "version.h"
+
+static const struct command commands[] = {
+	{ "serve", cmd_serve, "run the boot server (DHCP, TFTP, HTTP, NBD)" },
+	{ "info", cmd_info, "print what a bug report needs" },
+	{ "check", cmd_check, "validate configuration, link DB and images" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out,
+		"Usage: linkboot [--version] [--help] COMMAND [ARGS...]\n"
+		"\n"
+		"Diskless network boot server: DHCP/proxyDHCP, TFTP, HTTP and NBD\n"
+		"for PCs that boot the image linked to their MAC address.\n"
+		"\n"
+		"Commands:\n");
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-12s %s\n", commands[i].name,
+			commands[i].summary);
+	fprintf(out,
+		"\n"
+		"Every command takes the server options (see `linkboot serve --help`),\n"
+		"e.g. --state DIR; each is also a config key and a LINKBOOT_* variable.\n"
+		"Run `linkboot COMMAND --help` for a command's usage.\n"
+		"Exit status: 0 ok, 1 error, 2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct lb_config cfg;
+	const char *name;
+	size_t i;
+
+	log_init("linkboot", LOG_LEVEL_INFO);
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	name = argv[1];
+	if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
+		printf("linkboot %s\n", LINKBOOT_VERSION);
+		return 0;
+	}
+	if (!strcmp(name, "--help") || !strcmp(name, "-h") ||
+	    !strcmp(name, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		int n;
+
+		if (strcmp(commands[i].name, name) != 0)
+			continue;
+		config_defaults(&cfg);
+		/* --config must be known before the files are read */
+		for (n = 2; n < argc; n++) {
+			if (!strncmp(argv[n], "--config=", 9))
+				cfg.config_file = argv[n] + 9;
+			else if (!strcmp(argv[n], "--config") && n + 1 < argc)
+				cfg.config_file = argv[n + 1];
+		}
+		if (config_load(&cfg) != 0)
+			return 1;
+		n = config_parse_args(&cfg, argc - 1, argv + 1, 0);
+		if (n < 0)
+			return EXIT_USAGE;
+		return commands[i].run(&cfg, n, argv + 1);
+	}
+	fprintf(stderr, "linkboot: unknown command '%s' (see `linkboot --help`)\n",
+		name);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,95 @@
+# Shared helpers for tests/*.sh (sourced). Like nbdkit's tests/functions.sh:
+#   requires CMD...        skip (exit 77) unless each command runs
+#   requires_root          skip unless root (netns, tap)
+#   cleanup_fn CMD...      run CMD at exit (in reverse order), also on ^C
+#   start_linkboot ARGS    start build/linkboot serve on loopback with a fresh
+#                          state dir and free ports; sets LB_PID, LB_STATE,
+#                          LB_LOG, LB_TFTP_PORT, LB_HTTP_PORT, LB_NBD_PORT
+#   lb ARGS                run the CLI against $LB_STATE
+#   die MSG                fail the test
+#   assert_eq A B MSG / assert_contains FILE PATTERN MSG
+# Every wait is bounded: nothing here loops forever.
+
+set -u
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LINKBOOT=${LINKBOOT:-$TOP/build/linkboot}
+LINKBOOT_AGENT=${LINKBOOT_AGENT:-$TOP/build/linkboot-agent}
+TEST_NAME=$(basename "$0" .sh)
+TMP=$(mktemp -d "/tmp/lbtest.$TEST_NAME.XXXXXX")
+
+_cleanups=()
+cleanup_fn() { _cleanups+=("$*"); }
+_run_cleanups() {
+	local rc=$? i
+	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
+	done
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "${LB_LOG:-}" ] && [ -f "$LB_LOG" ]; then
+		echo "--- linkboot log ($LB_LOG, last 40 lines):" >&2
+		tail -n 40 "$LB_LOG" >&2
+	fi
+	rm -rf "$TMP"
+	exit "$rc"
+}
+trap _run_cleanups EXIT
+trap 'exit 130' INT TERM
+
+die() { echo "FAIL: $TEST_NAME: $*" >&2; exit 1; }
+skip() { echo "SKIP: $TEST_NAME: $*" >&2; exit 77; }
+
+requires() {
+	"$@" >/dev/null 2>&1 || skip "requires: $*"
+}
+requires_root() { [ "$(id -u)" -eq 0 ] || skip "requires root"; }
+
+assert_eq() { [ "$1" = "$2" ] || die "$3: expected '$2', got '$1'"; }
+assert_contains() {
+	grep -qE -- "$2" "$1" || { echo "--- $1:" >&2; tail -n 30 "$1" >&2; die "$3 (no /$2/ in $1)"; }
+}
+
+# A free TCP+UDP port on 127.0.0.1 (bounded tries).
+free_port() {
+	local p i
+	for ((i = 0; i < 50; i++)); do
+		p=$((20000 + RANDOM % 40000))
+		if ! ss -Htuln "sport = :$p" 2>/dev/null | grep -q .; then
+			echo "$p"; return 0
+		fi
+	done
+	die "no free port"
+}
+
+lb() { "$LINKBOOT" --state "$LB_STATE" "$@"; }
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
+wait_for() {
+	local secs=$1 i; shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+start_linkboot() {
+	LB_STATE=${LB_STATE:-$TMP/state}
+	LB_LOG=$TMP/linkboot.log
+	LB_TFTP_PORT=${LB_TFTP_PORT:-$(free_port)}
+	LB_HTTP_PORT=${LB_HTTP_PORT:-$(free_port)}
+	LB_NBD_PORT=${LB_NBD_PORT:-$(free_port)}
+	mkdir -p "$LB_STATE"
+	"$LINKBOOT" serve --state "$LB_STATE" --listen "${LB_LISTEN:-127.0.0.1}" \
+		--dhcp "${LB_DHCP:-off}" --tftp-port "$LB_TFTP_PORT" \
+		--http-port "$LB_HTTP_PORT" --nbd-port "$LB_NBD_PORT" "$@" \
+		>"$LB_LOG" 2>&1 &
+	LB_PID=$!
+	cleanup_fn "kill $LB_PID; wait $LB_PID"
+	wait_for 10 grep -q 'serving at' "$LB_LOG" ||
+		die "linkboot serve did not start"
+}
+
+# Still alive? (after bad input)
+assert_alive() {
+	kill -0 "$LB_PID" 2>/dev/null || die "linkboot serve died: $*"
+}
