@@ -3,13 +3,37 @@
 #define LB_SERVICES_H
 
 /*
- * The protocol modules `linkboot serve` runs, in start order. Each module
- * adds its line here and declares its start/stop below.
+ * The protocol modules `linkboot serve` runs, in start order (stopped in
+ * reverse). Each module owns one slot below: uncomment it and declare the
+ * start/stop functions in its own header, included here.
  */
 
 #include "server.h"
 
 #define SERVICES_TABLE \
-	/* { "dhcp", dhcp_start, dhcp_stop }, */
+	/* db: { "db", db_service_start, db_service_stop }, */ \
+	/* -- */ \
+	/* dhcp: { "dhcp", dhcp_start, dhcp_stop }, */ \
+	/* -- */ \
+	/* ra: { "ra", ra_start, ra_stop }, */ \
+	/* -- */ \
+	/* tftp: { "tftp", tftp_start, tftp_stop }, */ \
+	/* -- */ \
+	/* http: { "http", http_start, http_stop }, */ \
+	/* -- */ \
+	/* nbd: { "nbd", nbd_start, nbd_stop }, */ \
+	/* -- */
+
+/* db module headers */
+
+/* dhcp module headers */
+
+/* ra module headers */
+
+/* tftp module headers */
+
+/* http module headers */
+
+/* nbd module headers */
 
 #endif

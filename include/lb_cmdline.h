@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef LB_CMDLINE_H
+#define LB_CMDLINE_H
+
+/*
+ * The kernel command line contract between the server's boot script
+ * (server-stub/bootscript.c writes it) and the agent (agent/ parses it from
+ * /proc/cmdline). One key per line below; values never contain spaces.
+ *
+ *   linkboot.server=ADDR[:PORT][,ADDR[:PORT]...]  NBD server(s), port 10809
+ *   linkboot.http=URL           server's HTTP base ("http://ADDR:PORT"), for
+ *                               reports and boot packs
+ *   linkboot.export=NAME        NBD export: the client's token
+ *   linkboot.mac=MAC            boot NIC (iPXE ${mac})
+ *   linkboot.ip=ADDR            address iPXE got (iPXE ${ip}); absent: DHCP
+ *   linkboot.netmask=MASK       (iPXE ${netmask})
+ *   linkboot.gw=ADDR            (iPXE ${gateway}), optional
+ *   linkboot.dns=ADDR           (iPXE ${dns}), optional
+ *   linkboot.root=SPEC          LABEL=x | UUID=x | PARTLABEL=x | partN;
+ *                               default: the first ext4 partition
+ *   linkboot.write=MODE         ram (default) | disk | server | super
+ *   linkboot.overlay=MiB        ram mode: tmpfs size cap for writes
+ *   linkboot.ram=MiB            RAM block cache size (0 = off)
+ *   linkboot.ssd=off|auto|MiB   persistent cache partition policy
+ *   linkboot.hostname=NAME      this client's hostname
+ *   linkboot.reconnect=SECONDS  longest server outage to ride out (default 300)
+ *   linkboot.verbose=0|1|2
+ *   systemd.machine_id=HEX32    this client's machine-id (systemd reads it)
+ *   initrd=NAME                 EFI stub needs it (iPXE image name)
+ */
+
+#define LB_NBD_PORT_DEFAULT 10809
+
+#endif

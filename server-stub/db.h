@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef LB_DB_H
+#define LB_DB_H
+
+/*
+ * The link DB (SQLite, WAL) as the protocol modules see it. The CLI and the
+ * running daemon share the file: every lookup reads the current state, so a
+ * `linkboot client add` takes effect at the client's next request.
+ *
+ * Owned by the image-store/link-DB module (db.c); this header is the
+ * contract the HTTP boot script and the NBD server code against. The
+ * daemon opens it once: srv->db (see services.h "db" slot).
+ */
+
+#include <stdint.h>
+
+struct db;
+
+enum write_mode {
+	WRITE_RAM,	/* overlayfs, upper on tmpfs (default) */
+	WRITE_DISK,	/* overlayfs, upper on the local cache partition */
+	WRITE_SERVER,	/* block overlay kept on the server, per client */
+	WRITE_SUPER,	/* the super client: writes become the next version */
+};
+
+/* Everything the boot script needs for one client (effective values:
+ * client link, else its group, else the image's defaults). */
+struct link_info {
+	char mac[18];		/* lower-case colon form */
+	char name[64];		/* client name, e.g. PC-001 */
+	char hostname[64];
+	char group[64];
+	char image[64];		/* image name (for humans and messages) */
+	char image_id[40];	/* store ID (file names, URLs) */
+	unsigned version;	/* version this client boots */
+	char kernel[256];	/* path served over HTTP, e.g.
+				 * "boot/<image_id>/v1/vmlinuz"; "" = none */
+	char initrd[256];	/* likewise, the linkboot initramfs */
+	char root[64];		/* linkboot.root= value, "" = agent default */
+	char cmdline[512];	/* extra kernel arguments of the image */
+	char token[65];		/* NBD export name for this client */
+	unsigned ram_cache_mib;
+	char ssd_cache[16];	/* "off", "auto" or a MiB number */
+	int write_mode;		/* enum write_mode */
+	char machine_id[33];	/* 32 lower-case hex digits */
+	int image_missing;	/* the image file is gone: the boot script
+				 * shows `linkboot image repair --scan DIR` */
+};
+
+/* Open (create, migrate) <state_dir>/linkboot.db. 0 or -errno. */
+int db_open(const char *state_dir, struct db **out);
+void db_close(struct db *db);
+
+/* 0, -ENOENT for an unknown or unlinked MAC, other -errno on DB errors. */
+int db_link_lookup(struct db *db, const uint8_t mac[6], struct link_info *out);
+
+/* An NBD export name resolved ("NAME", "NAME@VERSION" or a client token). */
+struct export_info {
+	char name[128];		/* as asked */
+	char image_id[40];
+	unsigned version;
+	uint64_t size;		/* bytes */
+	int read_only;		/* NAME / NAME@VERSION exports are */
+	int write_mode;		/* for a token: the client's write mode */
+	char client_mac[18];	/* for a token: whose overlay; "" otherwise */
+};
+
+/* 0, -ENOENT (no such export), other -errno. */
+int db_export_resolve(struct db *db, const char *name, struct export_info *out);
+
+/* Call fn for every listable export (NBD_OPT_LIST): images, NAME@VERSION.
+ * Client tokens are never listed. Stops early when fn returns non-zero. */
+int db_export_list(struct db *db,
+		   int (*fn)(void *arg, const char *name, const char *desc),
+		   void *arg);
+
+/* Record a boot event for `linkboot status` (DHCP, script, NBD connect,
+ * agent reports). kind: "dhcp", "script", "nbd", "report". detail: free
+ * text. Best effort: errors are logged, not returned. */
+void db_record_event(struct db *db, const char *mac, const char *kind,
+		     const char *detail);
+
+#endif
