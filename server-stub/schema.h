@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef LB_SCHEMA_H
+#define LB_SCHEMA_H
+
+/*
+ * The link DB schema, version 1 (contract between db.c, which creates and
+ * migrates it, and the image store, which writes images/versions). Times are
+ * ISO-8601 UTC text ("2026-11-25T15:50:03Z"); MACs lower-case colon form.
+ * A later schema version adds a migration step in db.c, never edits this.
+ */
+
+#define DB_SCHEMA_VERSION 1
+
+#define DB_SCHEMA_V1 \
+"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" \
+/* one row per image; files are named by id, never by name */ \
+"CREATE TABLE images(\n" \
+"  id TEXT PRIMARY KEY,            -- 16 hex digits, random\n" \
+"  name TEXT UNIQUE NOT NULL,\n" \
+"  size INTEGER NOT NULL,          -- bytes\n" \
+"  block_size INTEGER NOT NULL DEFAULT 65536, -- hash table / delta block\n" \
+"  pt_type TEXT, pt_uuid TEXT,     -- identity (libblkid)\n" \
+"  identity TEXT,                  -- partitions: 'N:fstype:uuid:label;...'\n" \
+"  content_sha256 TEXT,            -- whole v1 content, at import\n" \
+"  ram_cache_mib INTEGER, ssd_cache TEXT, write_mode TEXT, -- defaults\n" \
+"  root TEXT, cmdline TEXT,        -- linkboot.root=, extra kernel args\n" \
+"  production_version INTEGER,     -- what clients boot by default\n" \
+"  test_version INTEGER, test_group TEXT, -- a test group boots this\n" \
+"  created TEXT NOT NULL);\n" \
+"CREATE TABLE versions(\n" \
+"  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,\n" \
+"  version INTEGER NOT NULL,\n" \
+"  parent INTEGER,                 -- NULL: raw base; else a delta on it\n" \
+"  file TEXT NOT NULL,             -- in the store dir\n" \
+"  state TEXT NOT NULL DEFAULT 'production', -- maintenance|test|production\n" \
+"  kernel TEXT, initrd TEXT, kver TEXT, -- under <state>/boot/\n" \
+"  hashes TEXT,                    -- block-hash table file (store dir)\n" \
+"  created TEXT NOT NULL, note TEXT,\n" \
+"  PRIMARY KEY(image_id, version));\n" \
+"CREATE TABLE groups(\n" \
+"  name TEXT PRIMARY KEY, image_id TEXT REFERENCES images(id),\n" \
+"  ram_cache_mib INTEGER, ssd_cache TEXT, write_mode TEXT);\n" \
+/* NULL fields inherit: client -> group -> image defaults -> built-in */ \
+"CREATE TABLE clients(\n" \
+"  mac TEXT PRIMARY KEY,\n" \
+"  name TEXT UNIQUE NOT NULL, hostname TEXT NOT NULL, grp TEXT,\n" \
+"  image_id TEXT REFERENCES images(id),\n" \
+"  version INTEGER,                -- pinned version, NULL = follow image\n" \
+"  ram_cache_mib INTEGER, ssd_cache TEXT, write_mode TEXT,\n" \
+"  token TEXT UNIQUE NOT NULL,     -- NBD export name of this client\n" \
+"  machine_id TEXT NOT NULL,       -- 32 hex, stable per client\n" \
+"  super INTEGER NOT NULL DEFAULT 0,\n" \
+"  super_token TEXT,               -- one-shot, minted by `client super`\n" \
+"  keep_overlay INTEGER NOT NULL DEFAULT 0,\n" \
+"  overlay_base INTEGER,           -- version a kept overlay is pinned to\n" \
+"  created TEXT NOT NULL, last_boot TEXT, last_seen TEXT);\n" \
+/* live NBD sessions, so versions in use are never deleted */ \
+"CREATE TABLE sessions(\n" \
+"  id INTEGER PRIMARY KEY, pid INTEGER NOT NULL, peer TEXT NOT NULL,\n" \
+"  mac TEXT, image_id TEXT NOT NULL, version INTEGER NOT NULL,\n" \
+"  since TEXT NOT NULL);\n" \
+"CREATE TABLE events(\n" \
+"  id INTEGER PRIMARY KEY, time TEXT NOT NULL, mac TEXT,\n" \
+"  kind TEXT NOT NULL, detail TEXT);\n" \
+"CREATE INDEX events_mac ON events(mac, id);\n" \
+/* agents' counters, latest per client (status, demo line) */ \
+"CREATE TABLE stats(\n" \
+"  mac TEXT PRIMARY KEY, time TEXT NOT NULL, boot_id TEXT,\n" \
+"  uptime_ms INTEGER, bytes_from_server INTEGER,\n" \
+"  ram_hits INTEGER, ram_misses INTEGER, ssd_hits INTEGER,\n" \
+"  ssd_misses INTEGER, overlay_bytes INTEGER, timeline TEXT);\n"
+
+#endif
