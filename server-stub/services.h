@@ -13,9 +13,9 @@
 #define SERVICES_TABLE \
 	/* db: { "db", db_service_start, db_service_stop }, */ \
 	/* -- */ \
-	/* dhcp: { "dhcp", dhcp_start, dhcp_stop }, */ \
+	{ "dhcp", dhcp_start, dhcp_stop }, \
 	/* -- */ \
-	/* ra: { "ra", ra_start, ra_stop }, */ \
+	{ "ra", ra_start, ra_stop }, \
 	/* -- */ \
 	/* tftp: { "tftp", tftp_start, tftp_stop }, */ \
 	/* -- */ \
@@ -27,8 +27,10 @@
 /* db module headers */
 
 /* dhcp module headers */
+#include "dhcp.h"
 
 /* ra module headers */
+#include "ra.h"
 
 /* tftp module headers */
 
