@@ -82,7 +82,8 @@ static const char *ip_str(uint32_t net, char buf[INET_ADDRSTRLEN])
 static void dhcp_log_detail(const struct dhcp_req *r)
 {
 	const struct dhcp_optref *vc, *uc;
-	char vcs[128] = "", ucs[64] = "", ip[INET_ADDRSTRLEN];
+	char vcs[128] = "", ucs[64] = "";
+	char from[INET_ADDRSTRLEN], ci[INET_ADDRSTRLEN], gi[INET_ADDRSTRLEN];
 
 	if (log_get_level() < LOG_LEVEL_DEBUG)
 		return;
@@ -93,9 +94,9 @@ static void dhcp_log_detail(const struct dhcp_req *r)
 	log_debug("dhcp %s: %s from %s:%d xid %08x ciaddr %s giaddr %s "
 		  "arch %d vendor-class \"%s\" user-class \"%s\"%s%s",
 		  r->mac, dhcp_type_name(r->m.type),
-		  inet_ntoa(r->from.sin_addr), ntohs(r->from.sin_port),
-		  r->m.xid, ip_str(r->m.ciaddr, ip),
-		  inet_ntoa(*(struct in_addr *)&r->m.giaddr), r->c.arch, vcs,
+		  ip_str(r->from.sin_addr.s_addr, from),
+		  ntohs(r->from.sin_port), r->m.xid, ip_str(r->m.ciaddr, ci),
+		  ip_str(r->m.giaddr, gi), r->c.arch, vcs,
 		  ucs, dhcp_opt(&r->m, DHCP_OPT_IPXE_ENCAP) ? " opt175" : "",
 		  r->m.overload ? " overload" : "");
 }

@@ -56,7 +56,7 @@ static int ra_join_all(int fd, const struct lb_server *srv)
 }
 
 /* RFC 4861 §4.2: an RA that says "no default router, nothing to learn". */
-static void ra_send(struct ra_server *ra, unsigned ifindex)
+static int ra_send(struct ra_server *ra, unsigned ifindex)
 {
 	struct nd_router_advert adv = {
 		.nd_ra_type = ND_ROUTER_ADVERT,
@@ -74,11 +74,15 @@ static void ra_send(struct ra_server *ra, unsigned ifindex)
 	inet_pton(AF_INET6, "ff02::1", &to.sin6_addr);
 	if (sendto(ra->w.fd, &adv, sizeof(adv), MSG_DONTWAIT,
 		   (struct sockaddr *)&to, sizeof(to)) < 0) {
+		int rc = -errno;
+
+		/* EADDRNOTAVAIL: our link-local is still in DAD */
 		log_debug("ra: send on ifindex %u: %s", ifindex,
-			  strerror(errno));
-		return;
+			  strerror(-rc));
+		return rc;
 	}
 	ra->sent++;
+	return 0;
 }
 
 static void ra_readable(struct loop_watch *w, uint32_t events, int64_t now)
@@ -130,9 +134,11 @@ static void ra_readable(struct loop_watch *w, uint32_t events, int64_t now)
 			log_debug("ra %s: RS rate-capped", addr);
 			continue;
 		}
-		ra->last_sent = now;
-		ra_send(ra, ifindex);
-		log_debug("ra %s: RS -> RA (lifetime 0) to ff02::1", addr);
+		if (ra_send(ra, ifindex) == 0) {
+			ra->last_sent = now;
+			log_debug("ra %s: RS -> RA (lifetime 0) to ff02::1",
+				  addr);
+		}
 	}
 }
 
