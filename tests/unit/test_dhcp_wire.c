@@ -29,7 +29,8 @@ static size_t mkreq(uint8_t *buf, size_t cap, const uint8_t *opts,
 	buf[4] = 0xde; buf[5] = 0xad; buf[6] = 0xbe; buf[7] = 0xef;
 	memcpy(buf + 28, mac, 6);
 	memcpy(buf + DHCP_FIXED_LEN, cookie, 4);
-	memcpy(buf + DHCP_OPTIONS_OFF, opts, optlen);
+	if (optlen)
+		memcpy(buf + DHCP_OPTIONS_OFF, opts, optlen);
 	return DHCP_OPTIONS_OFF + optlen;
 }
 
