@@ -57,6 +57,7 @@ struct dhcp_req {
 	struct dhcp_client c;
 	struct dhcp_boot boot;
 	char mac[18];
+	char who[64];			/* "arch 0 (BIOS, iPXE)" for the log */
 };
 
 static const uint8_t pxe_discovery_opt[] = {
@@ -164,8 +165,9 @@ static void dhcp_send(const struct dhcp_req *r, const uint8_t *buf,
 		to.sin_addr.s_addr = htonl(INADDR_BROADCAST);
 		to.sin_port = htons((uint16_t)cfg->dhcp_client_port);
 	}
-	if (r->ifindex) {
-		/* out of the interface the request came in on */
+	if (r->ifindex && to.sin_addr.s_addr == htonl(INADDR_BROADCAST)) {
+		/* a broadcast leaves by the interface the request came in on
+		 * (unicast follows the routing table) */
 		struct cmsghdr *cm;
 		struct in_pktinfo *pi;
 
@@ -211,9 +213,8 @@ static void dhcp_proxy_reply(struct dhcp_req *r, int type)
 	struct dhcp_builder b;
 
 	if (r->boot.kind == DHCP_BOOT_NONE) {
-		log_info("dhcp %s: %s arch %d (%s) -> ignored (no boot file "
-			 "for this arch)", r->mac, dhcp_type_name(r->m.type),
-			 r->c.arch, r->boot.arch_name);
+		log_info("dhcp %s: %s %s -> ignored (no boot file for this "
+			 "arch)", r->mac, dhcp_type_name(r->m.type), r->who);
 		return;
 	}
 	dhcp_reply_init(&b, buf, sizeof(buf), &r->m, type);
@@ -221,9 +222,9 @@ static void dhcp_proxy_reply(struct dhcp_req *r, int type)
 	dhcp_set_ciaddr(&b, r->m.ciaddr);
 	dhcp_add_opt_addr(&b, DHCP_OPT_SERVER_ID, ds->boot.server_ip);
 	dhcp_add_boot(&b, r);
-	log_info("dhcp %s: %s%s arch %d (%s) -> proxy %s %s", r->mac,
+	log_info("dhcp %s: %s%s %s -> proxy %s %s", r->mac,
 		 dhcp_type_name(r->m.type), r->s->proxy_port ? " (4011)" : "",
-		 r->c.arch, r->boot.arch_name,
+		 r->who,
 		 type == DHCPOFFER ? "offer" : "ack", boot_desc(&r->boot));
 	dhcp_finish(r, &b, type);
 }
@@ -291,8 +292,8 @@ static void dhcp_full_reply(struct dhcp_req *r, int type, uint32_t ip_host)
 		dhcp_add_lease_opts(&b, ds, 1);
 	}
 	dhcp_add_boot(&b, r);
-	log_info("dhcp %s: %s arch %d (%s) -> %s %s %s", r->mac,
-		 dhcp_type_name(r->m.type), r->c.arch, r->boot.arch_name,
+	log_info("dhcp %s: %s %s -> %s %s %s", r->mac,
+		 dhcp_type_name(r->m.type), r->who,
 		 type == DHCPOFFER ? "offer" : "ack",
 		 ip_host ? ip_str(htonl(ip_host), ip) : "-",
 		 boot_desc(&r->boot));
@@ -446,6 +447,9 @@ static void dhcp_handle(struct dhcp_sock *s, const uint8_t *buf, size_t len,
 		log_debug("dhcp %s: plain BOOTP request ignored", r->mac);
 		goto out;
 	}
+	snprintf(r->who, sizeof(r->who), "arch %d (%s%s)", r->c.arch,
+		 dhcp_arch_name(r->c.arch),
+		 r->c.linkboot ? ", linkboot iPXE" : r->c.ipxe ? ", iPXE" : "");
 	dhcp_log_detail(r);
 	if ((rc = dhcp_boot_choose(&ds->boot, &r->c, &r->boot)) != 0) {
 		log_warnx("dhcp %s: boot file name too long: %s", r->mac,
