@@ -12,6 +12,7 @@
 #   probe ROLE ARGS...  build/tests/tools/dhcp_probe in ROLE on eth0
 
 DHCP_PROBE=${DHCP_PROBE:-$TOP/build/tests/tools/dhcp_probe}
+_LB_REAL=$LINKBOOT	# LINKBOOT=build/asan/linkboot tests/run.sh ... works too
 _NS_ID="lbd$$"
 
 netns_lan() {
@@ -42,7 +43,7 @@ in_ns() { local r=$1; shift; ip netns exec "${_NS_ID}$r" "$@"; }
 linkboot_in_ns() {
 	cat >"$TMP/linkboot-$1" <<EOS
 #!/bin/sh
-exec ip netns exec ${_NS_ID}$1 $TOP/build/linkboot "\$@"
+exec ip netns exec ${_NS_ID}$1 $_LB_REAL "\$@"
 EOS
 	chmod +x "$TMP/linkboot-$1"
 	LINKBOOT="$TMP/linkboot-$1"
