@@ -21,5 +21,10 @@ struct command {
 int cmd_serve(struct lb_config *cfg, int argc, char **argv);
 int cmd_info(struct lb_config *cfg, int argc, char **argv);
 int cmd_check(struct lb_config *cfg, int argc, char **argv);
+/* db helper: client.c, status.c, backup.c */
+int cmd_client(struct lb_config *cfg, int argc, char **argv);
+int cmd_status(struct lb_config *cfg, int argc, char **argv);
+int cmd_backup(struct lb_config *cfg, int argc, char **argv);
+int cmd_restore(struct lb_config *cfg, int argc, char **argv);
 
 #endif
