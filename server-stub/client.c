@@ -637,6 +637,12 @@ static int client_set(struct lb_config *cfg, int argc, char **argv)
 		sqlite3_finalize(st);
 		st = NULL;
 	}
+	if (!mac[0] && !changed) {
+		runtime_error("no client is in group %s (see `linkboot client "
+			      "list -j`; put one there with `linkboot client "
+			      "set MAC --group %s`)", o.group, o.group);
+		goto out;
+	}
 	if (mac[0] && !changed && set[0]) {
 		runtime_error("%s is not linked (link it with `linkboot client "
 			      "add %s --image NAME`)", mac, mac);
