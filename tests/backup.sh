@@ -39,9 +39,11 @@ writer &
 wpid=$!
 cleanup_fn "kill $wpid"
 # let the writer get going, so the snapshot is taken mid-stream
-wait_for 20 test "$(sqlite3 "$LB_STATE/linkboot.db" \
-	"SELECT count(*) FROM clients" 2>/dev/null || echo 0)" -ge 20 ||
-	die "writer made no progress"
+clients_at_least() {
+	[ "$(sqlite3 "$LB_STATE/linkboot.db" "SELECT count(*) FROM clients" \
+		2>/dev/null || echo 0)" -ge "$1" ]
+}
+wait_for 20 clients_at_least 20 || die "writer made no progress"
 lb backup "$TMP/bk" >"$TMP/backup.out" 2>&1 ||
 	{ cat "$TMP/backup.out"; die "backup while serving and writing"; }
 wait "$wpid" || die "writer failed (DB busy during backup?)"
