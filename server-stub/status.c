@@ -92,12 +92,15 @@ static void status_rate(struct table *t, sqlite3_stmt *st, int hits_col)
 	table_num_text(t, pct, text);
 }
 
-static int status_row(struct db *db, struct table *t, sqlite3_stmt *st)
+/* server_up: a crashed server leaves its sessions rows behind until the
+ * next start clears them; without a server nobody is online. */
+static int status_row(struct db *db, struct table *t, sqlite3_stmt *st,
+		      int server_up)
 {
 	const char *mac = (const char *)sqlite3_column_text(st, Q_MAC);
 	struct link_info li;
 	uint8_t m[6];
-	int linked, online = sqlite3_column_int(st, Q_ONLINE);
+	int linked, online = server_up && sqlite3_column_int(st, Q_ONLINE);
 
 	linked = mac_parse(mac, m) == 0 && db_link_lookup(db, m, &li) == 0;
 	if (table_row(t) != 0)
@@ -126,7 +129,7 @@ static int status_row(struct db *db, struct table *t, sqlite3_stmt *st)
 
 int cmd_status(struct lb_config *cfg, int argc, char **argv)
 {
-	int format = TABLE_TEXT, legend = 1, i, rc;
+	int format = TABLE_TEXT, legend = 1, i, rc, server_up;
 	sqlite3_stmt *st = NULL;
 	struct table *t = NULL;
 	struct db *db;
@@ -175,8 +178,9 @@ int cmd_status(struct lb_config *cfg, int argc, char **argv)
 			sqlite3_errmsg(db_sqlite(db)));
 		goto out;
 	}
+	server_up = db_server_pid(cfg->state_dir) > 0;
 	while (sqlite3_step(st) == SQLITE_ROW)
-		if (status_row(db, t, st) != 0)
+		if (status_row(db, t, st, server_up) != 0)
 			goto out;
 	table_print(t, stdout, format, legend);
 	rc = 0;
