@@ -140,6 +140,13 @@ grep -q "linkboot client add" "$TMP/before" ||
 	{ cat "$TMP/before"; die "unknown MAC script does not show the fix"; }
 lb client add "$LIVE" --image demo >/dev/null || die "live client add"
 tok=$(lb client show "$LIVE" -j | jq -r .token)
+# the version file is not in the store yet: the PC shows the repair command
+curl -sf -o "$TMP/missing" "$url" || die "boot script, image file missing"
+assert_contains "$TMP/missing" "linkboot image repair --scan" \
+	"missing image file: repair command on screen"
+mkdir -p "$LB_STATE/store"
+head -c 1048576 /dev/zero >"$LB_STATE/store/$ID.v1"
+head -c 1048576 /dev/zero >"$LB_STATE/store/$ID.v2"
 curl -sf -o "$TMP/after" "$url" || die "boot script after client add"
 assert_contains "$TMP/after" "$tok" "linked script carries the token"
 assert_alive "after the live link"
