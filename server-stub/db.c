@@ -729,6 +729,12 @@ void db_record_event(struct db *db, const char *mac, const char *kind,
 			    "FROM events) - " STR(DB_EVENTS_KEEP));
 	if (!mac || !*mac)
 		return;
+	/* an agent report carries its counters: the latest go to stats */
+	if (!strcmp(kind, "report") && detail &&
+	    (rc = db_stats_update(db, mac, detail)) != 0)
+		log_warnx("db: report from %s: counters not stored: %s", mac,
+			  rc == -EINVAL ? "a value is not a decimal number" :
+			  strerror(err_errno(rc)));
 	if (!strcmp(kind, "script") || !strcmp(kind, "nbd") ||
 	    !strcmp(kind, "dhcp") || !strcmp(kind, "report")) {
 		const char *sql = !strcmp(kind, "script") ?

@@ -76,7 +76,8 @@ int db_export_list(struct db *db,
 
 /* Record a boot event for `linkboot status` (DHCP, script, NBD connect,
  * agent reports). kind: "dhcp", "script", "nbd", "report". detail: free
- * text. Best effort: errors are logged, not returned. */
+ * text. Best effort: errors are logged, not returned. A "report" detail
+ * is also parsed as db_stats_update()'s key=value lines (`status`). */
 void db_record_event(struct db *db, const char *mac, const char *kind,
 		     const char *detail);
 

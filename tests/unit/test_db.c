@@ -456,6 +456,28 @@ static void test_stats_update(void **state)
 		"uptime_ms=99999999999999999999999\n"), -EINVAL);
 }
 
+static void test_report_event_updates_stats(void **state)
+{
+	struct fx *f = *state;
+	sqlite3_stmt *st;
+
+	populate(f->db);
+	db_record_event(f->db, MAC1, "report", "ram_hits=7\nram_misses=3\n");
+	db_record_event(f->db, MAC2, "report", "ram_hits=oops\n");
+	assert_int_equal(sqlite3_prepare_v2(db_sqlite(f->db),
+		"SELECT (SELECT ram_hits FROM stats WHERE mac = '" MAC1 "'),"
+		" (SELECT count(*) FROM stats WHERE mac = '" MAC2 "'),"
+		" (SELECT count(*) FROM events WHERE kind = 'report'),"
+		" (SELECT last_seen IS NOT NULL FROM clients WHERE mac = '"
+		MAC1 "')", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 7);
+	assert_int_equal(sqlite3_column_int(st, 1), 0);
+	assert_int_equal(sqlite3_column_int(st, 2), 2);
+	assert_int_equal(sqlite3_column_int(st, 3), 1);
+	sqlite3_finalize(st);
+}
+
 static void test_sessions_and_events(void **state)
 {
 	struct fx *f = *state;
@@ -544,6 +566,7 @@ int main(void)
 		T(test_one_super_client_per_image),
 		T(test_export_list_excludes_tokens),
 		T(test_stats_update),
+		T(test_report_event_updates_stats),
 		T(test_sessions_and_events),
 		T(test_events_bounded),
 		cmocka_unit_test(test_time_and_random),
