@@ -609,37 +609,20 @@ static void export_from_link(const struct link_row *r, int write_mode,
 	snprintf(out->client_mac, sizeof(out->client_mac), "%s", r->li.mac);
 }
 
-/* A super token is good for one connection: consume it in the same
- * transaction that resolves it, so two racing connections cannot both
- * get write access to the next version. */
+/* A super token: resolving it does not use it up (NBD_OPT_INFO then
+ * NBD_OPT_GO resolve twice); db_session_add() does. */
 static int export_super_token(struct db *db, const char *name,
 			      struct export_info *out)
 {
 	struct link_row r;
-	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = db_begin(db)) != 0)
-		return rc;
 	if ((rc = link_query(db, "super_token", name, &r)) != 0)
-		goto out;
-	if (!r.super) {
-		rc = -ENOENT;
-		goto out;
-	}
-	if ((rc = db_prepare(db, "UPDATE clients SET super_token = NULL "
-				 "WHERE mac = ?", &st)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, r.li.mac, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_errno(sqlite3_errcode(db->sql));
-	sqlite3_finalize(st);
-	if (rc == 0 && (rc = db_commit(db)) == 0) {
-		export_from_link(&r, WRITE_SUPER, out);
-		return 0;
-	}
-out:
-	db_rollback(db);
-	return rc;
+		return rc;
+	if (!r.super)
+		return -ENOENT;
+	export_from_link(&r, WRITE_SUPER, out);
+	return 0;
 }
 
 int db_export_resolve(struct db *db, const char *name, struct export_info *out)
@@ -751,18 +734,45 @@ void db_record_event(struct db *db, const char *mac, const char *kind,
 	}
 }
 
+/* The super client's one-shot token is used up by its first session, in
+ * the same transaction, so two racing connections cannot both get write
+ * access to the next version. */
+static int session_consume_super(struct db *db, const struct export_info *ei)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_prepare(db, "UPDATE clients SET super_token = NULL WHERE "
+				 "super = 1 AND super_token = ? AND mac = ?",
+				 &st)) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, ei->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ei->client_mac, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_errno(rc);
+	return sqlite3_changes(db->sql) == 1 ? 0 : -ENOENT;
+}
+
 int db_session_add(struct db *db, const struct export_info *ei,
 		   const char *peer, int64_t *id)
 {
 	char now[DB_TIME_LEN];
 	sqlite3_stmt *st;
-	int rc;
+	int rc, super = ei->write_mode == WRITE_SUPER && !ei->read_only;
 
 	db_now_iso(now);
+	if (super) {
+		if ((rc = db_begin(db)) != 0)
+			return rc;
+		if ((rc = session_consume_super(db, ei)) != 0)
+			goto err;
+	}
 	if ((rc = db_prepare(db, "INSERT INTO sessions(pid, peer, mac, "
 				 "image_id, version, since) VALUES(?, ?, ?, ?, "
 				 "?, ?)", &st)) != 0)
-		return rc;
+		goto err;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)getpid());
 	sqlite3_bind_text(st, 2, peer ? peer : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, ei->client_mac[0] ? ei->client_mac : NULL,
@@ -772,11 +782,19 @@ int db_session_add(struct db *db, const struct export_info *ei,
 	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_errno(rc);
+	if (rc != SQLITE_DONE) {
+		rc = db_errno(rc);
+		goto err;
+	}
 	if (id)
 		*id = (int64_t)sqlite3_last_insert_rowid(db->sql);
+	if (super && (rc = db_commit(db)) != 0)
+		goto err;
 	return 0;
+err:
+	if (super)
+		db_rollback(db);
+	return rc;
 }
 
 void db_session_remove(struct db *db, int64_t id)

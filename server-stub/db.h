@@ -83,7 +83,10 @@ void db_record_event(struct db *db, const char *mac, const char *kind,
 
 /* Live NBD sessions (so versions in use are never deleted, and `status`
  * shows who is online). Called by the NBD server at export selection and
- * at disconnect. 0 or -errno; *id names the row for db_session_remove(). */
+ * at disconnect. 0 or -errno; *id names the row for db_session_remove().
+ * For a super client's export (write_mode WRITE_SUPER) this uses up its
+ * one-shot token: -ENOENT if another connection already used it (refuse
+ * this one). */
 int db_session_add(struct db *db, const struct export_info *ei,
 		   const char *peer, int64_t *id);
 void db_session_remove(struct db *db, int64_t id);

@@ -340,6 +340,7 @@ static void test_super_token_one_shot(void **state)
 	char token[DB_TOKEN_HEX + 1];
 	struct export_info ei;
 	struct link_info li;
+	int64_t id, id2 = -1;
 
 	populate(f->db);
 	assert_int_equal(db_client_super(f->db, MAC1, 1, token, NULL), 0);
@@ -352,7 +353,12 @@ static void test_super_token_one_shot(void **state)
 	assert_int_equal(ei.write_mode, WRITE_SUPER);
 	assert_false(ei.read_only);
 	assert_string_equal(ei.client_mac, MAC1);
-	/* consumed */
+	/* NBD_OPT_INFO then NBD_OPT_GO: resolving twice is fine */
+	assert_int_equal(db_export_resolve(f->db, token, &ei), 0);
+	/* the session uses it up; a racing second session is refused */
+	assert_int_equal(db_session_add(f->db, &ei, "127.0.0.1:1", &id), 0);
+	assert_int_equal(db_session_add(f->db, &ei, "127.0.0.1:2", &id2),
+			 -ENOENT);
 	assert_int_equal(db_export_resolve(f->db, token, &ei), -ENOENT);
 	assert_int_equal(lookup(f->db, MAC1, &li), 0);
 	assert_string_equal(li.token, "tok1");
