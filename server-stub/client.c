@@ -566,6 +566,24 @@ static void set_clause(const struct client_opts *o, int with_group,
 #undef SETF
 }
 
+/* Is the client (or, without a MAC, any client of the group) a super
+ * client? Moving it would leave two super clients on one image. */
+static int super_in(struct db *db, const char *mac, const char *group)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db_sqlite(db), "SELECT 1 FROM clients WHERE "
+			       "super = 1 AND (mac = ?1 OR (?1 = '' AND grp = "
+			       "?2))", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, group ? group : "", -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int client_set(struct lb_config *cfg, int argc, char **argv)
 {
 	char mac[18] = "", image_id[40] = "", sql[512], set[384] = "";
@@ -608,6 +626,13 @@ static int client_set(struct lb_config *cfg, int argc, char **argv)
 		goto out;
 	if (o.name && name_taken(db, o.name) > 0) {
 		runtime_error("--name %s: another client has that name", o.name);
+		goto out;
+	}
+	if ((o.image || (mac[0] && o.group)) && super_in(db, mac, o.group)) {
+		runtime_error("%s is the super client of its image: run "
+			      "`linkboot client super %s off` before moving "
+			      "it to another image or group", mac[0] ? mac :
+			      "a client of the group", mac[0] ? mac : "MAC");
 		goto out;
 	}
 	key = mac[0] ? mac : o.group;

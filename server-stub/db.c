@@ -268,6 +268,12 @@ static int db_migrate(struct db *db)
 {
 	int rc, version = 0, v;
 
+	/* the common case reads only: `status` works on a read-only DB */
+	if ((rc = db_schema_version(db, &version)) != 0)
+		return rc;
+	if (version == DB_SCHEMA_VERSION)
+		return 0;
+	/* else check again under the write lock: one process migrates */
 	if ((rc = db_begin(db)) != 0)
 		return rc;
 	if ((rc = db_schema_version(db, &version)) != 0)

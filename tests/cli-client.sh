@@ -84,6 +84,9 @@ lb client super 52:54:00:aa:00:03 on >"$TMP/out" 2>&1 &&
 assert_contains "$TMP/out" 'already the super client' "one super per image"
 lb client super 52:54:00:aa:00:02 off >/dev/null || die "super off"
 lb client super 52:54:00:aa:00:03 on >/dev/null || die "super after off"
+lb client set 52:54:00:aa:00:03 --image other >"$TMP/out" 2>&1 &&
+	die "moved the super client to another image"
+assert_contains "$TMP/out" "super 52:54:00:aa:00:03 off" "super move refused"
 lb client keep 52:54:00:aa:00:03 on >/dev/null || die "keep on"
 assert_eq "$(lb client show 52:54:00:aa:00:03 -j | jq -r '.keep_overlay')" \
 	true "keep_overlay"
