@@ -11,7 +11,8 @@
  *
  *	DEST/linkboot.db	the DB snapshot
  *	DEST/store/...		image store files (versions, hash tables,
- *				overlays)
+ *				overlays: reflinked, i.e. an atomic
+ *				snapshot, where the filesystem can)
  *	DEST/boot/...		kernels, initrds, boot packs
  *	DEST/BACKUP		what, when, which linkboot
  *
@@ -27,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -119,6 +122,13 @@ static int copy_file(const char *src, const char *dst, struct progress *p)
 		close(in);
 		return rc;
 	}
+	/* a whole-file reflink is one atomic snapshot even of a live overlay
+	 * (btrfs, XFS, same filesystem); else copy and hope it is quiet */
+	if (ioctl(out, FICLONE, in) == 0) {
+		p->done += (uint64_t)sb.st_size;
+		progress_show(p, 0);
+		goto done;
+	}
 	for (;;) {
 		/* copy_file_range: reflinks/server-side copy where the fs can */
 		n = copy_file_range(in, NULL, out, NULL, 1 << 24, 0);
@@ -137,6 +147,7 @@ static int copy_file(const char *src, const char *dst, struct progress *p)
 		p->done += (uint64_t)n;
 		progress_show(p, 0);
 	}
+done:
 	if (rc == 0 && fsync(out) < 0)
 		rc = -errno;
 	if (close(out) < 0 && rc == 0)
