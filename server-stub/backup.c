@@ -298,6 +298,18 @@ static int dir_is_empty(const char *path)
 	return empty;
 }
 
+/* Is path (existing) the directory dir or below it? */
+static int path_inside(const char *path, const char *dir)
+{
+	char p[PATH_MAX], d[PATH_MAX];
+	size_t n;
+
+	if (!realpath(path, p) || !realpath(dir, d))
+		return 0;
+	n = strlen(d);
+	return !strncmp(p, d, n) && (p[n] == '\0' || p[n] == '/');
+}
+
 static const char *store_dir_of(const struct lb_config *cfg, char *buf,
 				size_t size)
 {
@@ -353,6 +365,15 @@ int cmd_backup(struct lb_config *cfg, int argc, char **argv)
 	if ((rc = mkdir_p(dest)) != 0) {
 		fprintf(stderr, "linkboot backup: %s: %s\n", dest, strerror(-rc));
 		return 1;
+	}
+	snprintf(src, sizeof(src), "%s/boot", cfg->state_dir);
+	if (path_inside(dest, store_dir_of(cfg, store, sizeof(store))) ||
+	    path_inside(dest, src)) {
+		fprintf(stderr, "linkboot backup: %s is inside the directories "
+			"it copies (%s, %s): give a directory elsewhere\n",
+			dest, store, src);
+		rmdir(dest);
+		return EXIT_USAGE;
 	}
 	if ((rc = db_open(cfg->state_dir, &db)) != 0) {
 		fprintf(stderr, "linkboot backup: cannot open the link DB in %s: "

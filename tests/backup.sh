@@ -60,6 +60,12 @@ lb backup "$TMP/bk" >"$TMP/out" 2>&1
 [ $? -eq 2 ] || die "backup into a non-empty dir: want exit 2"
 assert_contains "$TMP/out" "not empty" "non-empty DEST named"
 
+# backup into the store it copies: usage error
+lb backup "$LB_STATE/store/bk" >"$TMP/out" 2>&1
+[ $? -eq 2 ] || die "backup into the store: want exit 2"
+assert_contains "$TMP/out" "inside the directories" "DEST inside the store"
+[ ! -e "$LB_STATE/store/bk" ] || die "refused backup left its directory"
+
 # restore onto the running server's state: refused, says how to stop it
 lb restore "$TMP/bk" >"$TMP/out" 2>&1 && die "restore while serving accepted"
 assert_contains "$TMP/out" "stop it first" "restore refusal says how"
