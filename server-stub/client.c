@@ -79,7 +79,8 @@ static const char usage_set[] =
 "every client in group G at once. Takes the options of `client add`;\n"
 "the value `inherit` clears --ram-cache, --ssd-cache, --write or --version\n"
 "so the client follows its group / image again. With a MAC, --group moves\n"
-"the client into group G. Takes effect at the client's next boot.\n";
+"the client into group G (`--group none`: out of its group). Takes\n"
+"effect at the client's next boot.\n";
 
 static const char usage_rm[] =
 "Usage: linkboot client rm MAC\n"
@@ -364,7 +365,7 @@ static int ensure_group(struct db *db, const char *group)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (!group)
+	if (!group || !strcmp(group, "none"))
 		return 0;
 	if (sqlite3_prepare_v2(db_sqlite(db), "INSERT OR IGNORE INTO groups"
 			       "(name) VALUES(?)", -1, &st, NULL) != SQLITE_OK)
@@ -404,7 +405,7 @@ static int next_free_name(struct db *db, char *out, size_t size)
 /* Bind an optional field: NULL = leave NULL; "inherit" = NULL. */
 static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
 {
-	if (!v || !strcmp(v, "inherit"))
+	if (!v || !strcmp(v, "inherit") || !strcmp(v, "none"))
 		sqlite3_bind_null(st, i);
 	else
 		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
@@ -601,7 +602,7 @@ static int client_set(struct lb_config *cfg, int argc, char **argv)
 	}
 	if (npos == 1 && (rc = parse_mac_arg(pos[0], usage_set, mac)) != 0)
 		return rc;
-	if (npos == 0 && !o.group)
+	if (npos == 0 && (!o.group || !strcmp(o.group, "none")))
 		return usage_error(usage_set, "give a MAC or --group G");
 	if ((rc = check_fields(&o)) != 0)
 		return rc;

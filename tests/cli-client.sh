@@ -73,6 +73,10 @@ assert_eq "$(sort -u "$TMP/ssd")" 2048 "group-wide set"
 lb client set 52:54:00:aa:00:01 --ram-cache inherit >/dev/null
 assert_eq "$(lb client show 52:54:00:aa:00:01 -j | jq .ram_cache_bytes)" \
 	67108864 "inherit clears the override"
+lb client set 52:54:00:aa:00:07 --group none >/dev/null || die "--group none"
+assert_eq "$(lb client show 52:54:00:aa:00:07 -j | jq .group)" null \
+	"--group none leaves the group"
+lb client set 52:54:00:aa:00:07 --group lab >/dev/null || die "back to lab"
 lb client show 52:54:00:aa:00:06 >"$TMP/show.txt" || die "client show"
 assert_contains "$TMP/show.txt" 'HOSTNAME: lab-one' "show text"
 
