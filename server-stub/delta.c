@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "delta.h"
@@ -31,6 +32,7 @@ struct vchain {
 	uint8_t *ov_bitmap;	/* its bitmap, mirrored on disk */
 	uint64_t ov_blocks;	/* bits set */
 	uint64_t ov_max_blocks;	/* bound, 0 = none */
+	uint64_t ov_min_free;	/* keep this much free on its file system */
 	uint8_t *scratch;	/* one block, for read-modify-write */
 };
 
@@ -386,6 +388,11 @@ err:
 	return rc;
 }
 
+void vchain_set_min_free(struct vchain *c, uint64_t bytes)
+{
+	c->ov_min_free = bytes;
+}
+
 uint64_t vchain_size(const struct vchain *c)
 {
 	return c->size;
@@ -517,6 +524,22 @@ static int overlay_write_block(struct vchain *c, uint64_t b, uint32_t inner,
 	return overlay_mark(c, b);
 }
 
+/* Room for n more blocks: under the bound and the free-space reserve. */
+static int overlay_room(struct vchain *c, uint64_t n)
+{
+	struct statvfs sv;
+
+	if (n == 0)
+		return 0;
+	if (c->ov_max_blocks && c->ov_blocks + n > c->ov_max_blocks)
+		return -ENOSPC;
+	if (c->ov_min_free &&
+	    fstatvfs(c->layers[c->ov].fd, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < c->ov_min_free + n * c->bs)
+		return -ENOSPC;
+	return 0;
+}
+
 static int overlay_write(struct vchain *c, const uint8_t *data, uint64_t off,
 			 uint32_t len, int fua)
 {
@@ -527,9 +550,8 @@ static int overlay_write(struct vchain *c, const uint8_t *data, uint64_t off,
 	if ((rc = check_range(c, off, len)) != 0)
 		return rc;
 	/* check the bound first: a refused write changes nothing */
-	if (c->ov_max_blocks &&
-	    c->ov_blocks + new_blocks(c, off, len) > c->ov_max_blocks)
-		return -ENOSPC;
+	if ((rc = overlay_room(c, new_blocks(c, off, len))) != 0)
+		return rc;
 	while (len) {
 		uint64_t b = off / c->bs;
 		uint32_t inner = (uint32_t)(off % c->bs);

@@ -79,6 +79,10 @@ int vchain_attach_overlay(struct vchain *c, const char *path,
 			  uint64_t max_bytes, uint32_t parent_version,
 			  int reset);
 
+/* Refuse new overlay blocks (-ENOSPC) once its file system would have
+ * less than this many bytes free: the server's disk never fills up. */
+void vchain_set_min_free(struct vchain *c, uint64_t bytes);
+
 uint64_t vchain_size(const struct vchain *c);
 int vchain_has_overlay(const struct vchain *c);
 /* Bytes of data in the overlay. */
