@@ -141,8 +141,8 @@ static void col_copy(sqlite3_stmt *st, int col, char *out, size_t outsz)
 }
 
 /* By name, else by ID. 0, -ENOENT (message printed). */
-static int image_find(struct image_ctx *ic, const char *name,
-		      struct image_row *r)
+static int image_find_q(struct image_ctx *ic, const char *name,
+			struct image_row *r, int quiet)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -159,8 +159,9 @@ static int image_find(struct image_ctx *ic, const char *name,
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
-		fprintf(stderr, "image: no image '%s' (see `linkboot image list`)\n",
-			name);
+		if (!quiet)
+			fprintf(stderr, "image: no image '%s' (see `linkboot image list`)\n",
+				name);
 		return -ENOENT;
 	}
 	col_copy(st, 0, r->id, sizeof(r->id));
@@ -173,6 +174,12 @@ static int image_find(struct image_ctx *ic, const char *name,
 	r->latest = (unsigned)sqlite3_column_int64(st, 7);
 	sqlite3_finalize(st);
 	return 0;
+}
+
+static int image_find(struct image_ctx *ic, const char *name,
+		      struct image_row *r)
+{
+	return image_find_q(ic, name, r, 0);
 }
 
 static int version_exists(struct image_ctx *ic, const char *id, unsigned v)
@@ -383,10 +390,7 @@ static int image_add(struct image_ctx *ic, int argc, char **argv)
 			errno ? strerror(errno) : "not a regular, non-empty file");
 		return 1;
 	}
-	log_set_level(LOG_LEVEL_ERR);
-	rc = image_find(ic, name, &r);
-	log_set_level(LOG_LEVEL_INFO);
-	if (rc == 0) {
+	if ((rc = image_find_q(ic, name, &r, 1)) == 0) {
 		fprintf(stderr, "image add: an image named '%s' exists (id %s)\n",
 			name, r.id);
 		return 1;

@@ -3,7 +3,7 @@
 # the kernel out of the image's ext4 partition (no mount); versions, set,
 # rename (links keep working: they name the ID), rm refuses while linked.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/image-lib.sh"
+. "$(dirname "$0")/lib-image.sh"
 
 LB_STATE=$TMP/state
 make_image "$TMP/disk.img"

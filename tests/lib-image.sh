@@ -1,6 +1,4 @@
-# Shared by tests/image-*.sh (sourced after lib.sh; not a test itself:
-# run.sh skips lib*.sh only, so this one exits 77 when run alone).
-[ "${BASH_SOURCE[0]}" = "$0" ] && { echo "helper, not a test"; exit 77; }
+# Shared by tests/image-*.sh (sourced after lib.sh).
 
 PT_UUID=11111111-2222-3333-4444-555555555555
 FS_UUID=0bbb0000-0000-4000-8000-000000000001
@@ -10,6 +8,7 @@ requires sfdisk --version
 requires mkfs.ext4 -V
 requires sqlite3 --version
 requires e2fsck -V
+requires "$LINKBOOT" image --help
 
 # make_image FILE: 8 MiB GPT disk, p1 = ext4 (1..7 MiB) with a fake
 # /boot/vmlinuz-$KVER and /lib/modules/$KVER; 7..8 MiB unallocated.
