@@ -4,9 +4,10 @@
  * (raw base + deltas, bitmaps in memory, see delta.h) plus, by write mode,
  * a write overlay:
  *
- *   server  <state>/overlays/<mac>.ovl, the client's own; made on its
- *           version (a kept overlay is pinned to it: keep_overlay +
- *           overlay_base); otherwise started afresh when its version moved
+ *   server  <state>/overlays/<mac>.ovl, the client's own; dropped at its
+ *           next boot (boot script fetched after the last write) unless
+ *           keep_overlay; a kept overlay is pinned to the version it was
+ *           made on (-ESTALE on another)
  *   super   <state>/overlays/super-<image_id>.ovl, becomes the next
  *           version at `linkboot image commit`
  *
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "delta.h"
 #include "lb_log.h"
@@ -137,27 +139,62 @@ int store_chain_open(const struct store_chain *ch, struct vchain **out)
 	return vchain_open(ch->files[0], deltas, ch->n - 1, out);
 }
 
-/* keep_overlay of a client: 1, 0, or -errno. */
-static int client_keeps_overlay(sqlite3 *s, const char *mac)
+/*
+ * keep_overlay of a client (1, 0, or -errno), and whether it booted since
+ * the overlay was last written: the boot script sets clients.last_boot
+ * (ISO-8601, so text order is time order), every write the file's mtime.
+ * A reconnect in the same boot finds mtime >= last_boot and keeps it.
+ */
+static int client_overlay_policy(sqlite3 *s, const char *mac,
+				 const char *path, int *booted_since)
 {
+	char mtime[24];
 	sqlite3_stmt *st;
+	struct stat sb;
+	struct tm tm;
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(s, "SELECT keep_overlay FROM clients WHERE mac = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	*booted_since = 0;
+	if (sqlite3_prepare_v2(s, "SELECT keep_overlay, last_boot FROM clients "
+			       "WHERE mac = ?1", -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *last_boot = (const char *)sqlite3_column_text(st, 1);
+
 		rc = sqlite3_column_int(st, 0) != 0;
+		if (last_boot && stat(path, &sb) == 0 &&
+		    gmtime_r(&sb.st_mtime, &tm)) {
+			strftime(mtime, sizeof(mtime), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			*booted_since = strcmp(mtime, last_boot) < 0;
+		}
+	}
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* A kept overlay belongs to its version: record it for the link lookup. */
+static void pin_overlay_base(sqlite3 *s, const char *mac, unsigned version)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s, "UPDATE clients SET overlay_base = ?1 WHERE "
+			       "mac = ?2 AND overlay_base IS NULL", -1, &st,
+			       NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, version);
+	sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_warnx("vdisk: overlay base of %s not recorded: %s", mac,
+			  sqlite3_errmsg(s));
+	sqlite3_finalize(st);
 }
 
 static int attach_overlay(struct vdisk *vd, sqlite3 *s, const char *state_dir,
 			  const struct export_info *ex)
 {
 	char dir[STORE_PATH_MAX], path[STORE_PATH_MAX + 64];
-	int keep = 0, rc;
+	int keep = 0, booted = 0, rc;
 
 	snprintf(dir, sizeof(dir), "%s/overlays", state_dir);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -170,11 +207,13 @@ static int attach_overlay(struct vdisk *vd, sqlite3 *s, const char *state_dir,
 		if (!ex->client_mac[0] || strchr(ex->client_mac, '/'))
 			return -EINVAL;
 		snprintf(path, sizeof(path), "%s/%s.ovl", dir, ex->client_mac);
-		if ((keep = client_keeps_overlay(s, ex->client_mac)) < 0)
+		keep = client_overlay_policy(s, ex->client_mac, path, &booted);
+		if (keep < 0)
 			return keep;
 	}
+	/* restore on reboot: a client's own overlay starts empty each boot */
 	rc = vchain_attach_overlay(vd->chain, path, vdisk_size(vd),
-				   ex->version, 0);
+				   ex->version, !keep && booted);
 	if (rc == -ESTALE && !keep) {
 		/* made on an older version and not kept: start afresh */
 		log_info("vdisk %s: overlay %s was made on another version, dropped",
@@ -186,6 +225,8 @@ static int attach_overlay(struct vdisk *vd, sqlite3 *s, const char *state_dir,
 			  "link the client to its base version or drop the overlay",
 			  ex->name, path, ex->version);
 	}
+	if (rc == 0 && keep && ex->write_mode == WRITE_SERVER)
+		pin_overlay_base(s, ex->client_mac, ex->version);
 	if (rc == 0)
 		vchain_set_min_free(vd->chain, VDISK_MIN_FREE);
 	return rc;
