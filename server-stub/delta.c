@@ -380,7 +380,8 @@ int vchain_attach_overlay(struct vchain *c, const char *path,
 	c->ov_hdr = h;
 	c->ov_bitmap = bm;
 	c->ov_blocks = bitmap_count(bm, delta_bitmap_len(&h));
-	c->ov_max_blocks = max_bytes ? MAX(max_bytes / c->bs, 1) : 0;
+	/* a partial last block still takes a whole one */
+	c->ov_max_blocks = (max_bytes + c->bs - 1) / c->bs;
 	chain_mark_layer(c, bm, (uint8_t)c->ov);
 	return 0;
 err:
