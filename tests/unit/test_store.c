@@ -144,6 +144,61 @@ static void test_find_kernel(void **state)
 			     out, f->dir), 0);
 }
 
+/*
+ * A separate /boot partition (kernels at its root) and a merged-/usr root
+ * (/lib -> usr/lib): ltsp#43/#105. p1 = boot, p2 = root. Two kernels: the
+ * newest one with modules wins, one without modules is never paired.
+ */
+static void test_find_kernel_separate_boot(void **state)
+{
+	struct fixture *f = *state;
+	struct store_identity id;
+	struct store_boot b;
+	char img[160], out[160];
+
+	need_image(f);
+	snprintf(img, sizeof(img), "%s/split.img", f->dir);
+	assert_int_equal(run("cd %s && mkdir -p boot r/usr/lib/modules/6.1.0-b && "
+			     "ln -s usr/lib r/lib && "
+			     "echo k6.1 > boot/vmlinuz-6.1.0-b && "
+			     "echo k9 > boot/vmlinuz-9.9.9-nomods && "
+			     "echo k5 > boot/vmlinuz-5.10.0-old && "
+			     "mkdir -p r/usr/lib/modules/5.10.0-old && "
+			     "echo dep > r/usr/lib/modules/6.1.0-b/modules.dep && "
+			     "truncate -s 12M split.img && "
+			     "printf 'label: dos\nstart=2048, size=6144, type=83\n"
+			     "start=8192, size=14336, type=83\n' | sfdisk -q split.img && "
+			     "mkfs.ext4 -q -F -E offset=1048576 -d boot -L BOOT split.img 3M && "
+			     "mkfs.ext4 -q -F -E offset=4194304 -d r -L ROOT split.img 7M",
+			     f->dir), 0);
+	assert_int_equal(store_probe_identity(img, &id), 0);
+	assert_string_equal(id.pt_type, "dos");
+	assert_int_equal(id.nparts, 2);
+	assert_int_equal(ext4_find_boot(img, &id, &b), 0);
+	assert_string_equal(b.kver, "6.1.0-b");
+	assert_string_equal(b.kernel, "vmlinuz-6.1.0-b");
+	assert_int_equal(b.kernel_part, 0);
+	assert_int_equal(b.modules_part, 1);
+	snprintf(out, sizeof(out), "%s/mods", f->dir);
+	assert_int_equal(mkdir(out, 0755), 0);
+	assert_int_equal(ext4_modules_to_dir(img, &id, &b, out), 0);
+	assert_int_equal(run("test -f %s/lib/modules/6.1.0-b/modules.dep", out), 0);
+}
+
+static void test_no_kernel(void **state)
+{
+	struct fixture *f = *state;
+	struct store_identity id;
+	struct store_boot b;
+	char path[160];
+
+	need_image(f);
+	snprintf(path, sizeof(path), "%s/empty.img", f->dir);
+	assert_int_equal(run("mkfs.ext4 -q -F %s 2M >/dev/null 2>&1", path), 0);
+	assert_int_equal(store_probe_identity(path, &id), 0);
+	assert_int_equal(ext4_find_boot(path, &id, &b), -ENOENT);
+}
+
 static void test_import_copy_and_hash(void **state)
 {
 	struct fixture *f = *state;
@@ -213,6 +268,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_identity_gpt_ext4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identity_bare_fs_and_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find_kernel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_find_kernel_separate_boot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_copy_and_hash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_move_and_reflink, setup, teardown),
 		cmocka_unit_test(test_new_id),
