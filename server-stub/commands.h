@@ -18,6 +18,8 @@ struct command {
 	const char *summary;
 };
 
+/* image store: image.c */
+int cmd_image(struct lb_config *cfg, int argc, char **argv);
 int cmd_serve(struct lb_config *cfg, int argc, char **argv);
 int cmd_info(struct lb_config *cfg, int argc, char **argv);
 int cmd_check(struct lb_config *cfg, int argc, char **argv);
