@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "dhcp.h"
 #include "lb_log.h"
 #include "lb_util.h"
@@ -204,6 +205,21 @@ static const char *boot_desc(const struct dhcp_boot *bt)
 	return bt->kind == DHCP_BOOT_NONE ? "no boot file" : bt->file;
 }
 
+/* A boot event for `linkboot status`: one per answer that hands out a boot
+ * file (best effort, the DB logs its own errors). */
+static void dhcp_record(const struct dhcp_req *r, const char *what,
+			uint32_t ip_net)
+{
+	struct db *db = r->s->ds->srv->db;
+	char detail[400], ip[INET_ADDRSTRLEN];
+
+	if (!db || r->boot.kind == DHCP_BOOT_NONE)
+		return;
+	snprintf(detail, sizeof(detail), "%s %s %s %s", what, r->who,
+		 ip_net ? ip_str(ip_net, ip) : "-", r->boot.file);
+	db_record_event(db, r->mac, "dhcp", detail);
+}
+
 /* ---- proxyDHCP (PXE spec §2.2.4 / §2.2.5) ---- */
 
 static void dhcp_proxy_reply(struct dhcp_req *r, int type)
@@ -226,6 +242,7 @@ static void dhcp_proxy_reply(struct dhcp_req *r, int type)
 		 dhcp_type_name(r->m.type), r->s->proxy_port ? " (4011)" : "",
 		 r->who,
 		 type == DHCPOFFER ? "offer" : "ack", boot_desc(&r->boot));
+	dhcp_record(r, type == DHCPOFFER ? "proxy-offer" : "proxy-ack", 0);
 	dhcp_finish(r, &b, type);
 }
 
@@ -297,6 +314,8 @@ static void dhcp_full_reply(struct dhcp_req *r, int type, uint32_t ip_host)
 		 type == DHCPOFFER ? "offer" : "ack",
 		 ip_host ? ip_str(htonl(ip_host), ip) : "-",
 		 boot_desc(&r->boot));
+	if (type == DHCPACK)
+		dhcp_record(r, "ack", htonl(ip_host));
 	dhcp_finish(r, &b, type);
 }
 

@@ -16,16 +16,37 @@
 #include "lb_util.h"
 #include "ra.h"
 
-/* RFC 4861 §6.2.6 asks for 3 s between multicast RAs; iPXE clients that
- * come up together must not wait that long, so we only cap floods. */
-#define RA_MIN_INTERVAL_MS	200
+/*
+ * RFC 4861 §6.2.6 asks for 3 s between multicast RAs, but a client that
+ * solicits just after an RA went out (a PC booting beside another) would
+ * then wait its full RS retransmit: we answer every RS and only cap floods
+ * with a token bucket of RA_BURST RAs, refilled at RA_RATE per second.
+ */
+#define RA_BURST	20
+#define RA_RATE		20
 
 struct ra_server {
 	struct loop_watch w;
 	struct lb_server *srv;
-	int64_t last_sent;	/* now_ms() of the last RA, for the flood cap */
+	int64_t refilled;	/* now_ms() of the last token refill */
+	unsigned tokens;	/* RAs we may send right now */
 	unsigned sent;		/* RAs sent (for the debug log) */
 };
+
+static int ra_take_token(struct ra_server *ra, int64_t now)
+{
+	int64_t add = (now - ra->refilled) * RA_RATE / 1000;
+
+	if (add > 0) {
+		ra->tokens = (unsigned)MIN((int64_t)RA_BURST,
+					   (int64_t)ra->tokens + add);
+		ra->refilled = now;
+	}
+	if (!ra->tokens)
+		return 0;
+	ra->tokens--;
+	return 1;
+}
 
 /* server.h has no ra slot; one responder per process, owned here. */
 static struct ra_server *ra_instance;
@@ -130,12 +151,11 @@ static void ra_readable(struct loop_watch *w, uint32_t events, int64_t now)
 		}
 		if (ra->srv->ifindex && ifindex != (unsigned)ra->srv->ifindex)
 			continue;
-		if (now - ra->last_sent < RA_MIN_INTERVAL_MS && ra->sent) {
+		if (!ra_take_token(ra, now)) {
 			log_debug("ra %s: RS rate-capped", addr);
 			continue;
 		}
 		if (ra_send(ra, ifindex) == 0) {
-			ra->last_sent = now;
 			log_debug("ra %s: RS -> RA (lifetime 0) to ff02::1",
 				  addr);
 		}
@@ -178,6 +198,8 @@ int ra_start(struct lb_server *srv)
 		return 0;
 	}
 	ra->srv = srv;
+	ra->tokens = RA_BURST;
+	ra->refilled = now_ms();
 	ra->w.fd = fd;
 	ra->w.fn = ra_readable;
 	ra->w.arg = ra;

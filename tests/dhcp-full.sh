@@ -40,6 +40,13 @@ assert_eq "$(kv "$TMP/bios.env" router)" 198.18.0.1 "option 3"
 assert_eq "$(kv "$TMP/bios.env" lease)" 3600 "option 51"
 assert_contains "$LB_LOG" "dhcp $climac: DISCOVER arch 0 \(BIOS\) -> offer $bios_ip undionly.kpxe" "log line"
 assert_contains "$LB_STATE/dhcp.leases" "^$climac $bios_ip " "lease persisted"
+# the boot event is in the link DB for `linkboot status`
+if command -v sqlite3 >/dev/null && [ -f "$LB_STATE/linkboot.db" ]; then
+	sqlite3 "$LB_STATE/linkboot.db" \
+		"SELECT detail FROM events WHERE kind = 'dhcp' AND mac = '$climac'" \
+		>"$TMP/events.out" 2>&1
+	assert_contains "$TMP/events.out" "ack arch 0 \(BIOS\) $bios_ip undionly.kpxe" "DB boot event"
+fi
 
 # --- the same client again keeps its address
 udhcpc_in_ns cli again -V PXEClient:Arch:00000:UNDI:002001 -x 0x5d:0000 ||
@@ -120,6 +127,9 @@ wait_for 5 sh -c "! grep -q '^02:00:00:00:0a:01 ' '$LB_STATE/dhcp.leases'" ||
 
 # --- leases survive a restart
 kill "$LB_PID"; wait "$LB_PID" 2>/dev/null
+# start_linkboot truncates the log in the background child: move the old
+# one away so its "serving at" cannot satisfy the wait for the new one
+mv "$LB_LOG" "$LB_LOG.1"
 LB_LISTEN=198.18.0.1 LB_DHCP=full start_linkboot --interface eth0 \
 	--dhcp-range 198.18.0.100,198.18.0.109 -v
 assert_contains "$LB_LOG" "leases restored" "restart reads dhcp.leases"

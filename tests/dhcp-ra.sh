@@ -35,6 +35,9 @@ grep -qE ':(67|4011)\b' "$TMP/ss.out" && die "--dhcp off still binds: $(cat "$TM
 
 # --router-advert no: silence
 kill "$LB_PID"; wait "$LB_PID" 2>/dev/null
+# start_linkboot truncates the log in the background child: move the old
+# one away so its "serving at" cannot satisfy the wait for the new one
+mv "$LB_LOG" "$LB_LOG.1"
 LB_LISTEN=198.18.0.1 LB_DHCP=off start_linkboot --interface eth0 --router-advert=no
 timeout 20 ip netns exec "$NS_cli" "$RA_PROBE" -i eth0 -w 1000 >/dev/null &&
 	die "RA sent with --router-advert no"
