@@ -28,7 +28,8 @@ cleanup_fn "kill $DNSMASQ_PID; wait $DNSMASQ_PID"
 wait_for 10 grep -q 'DHCP, IP range' "$TMP/dnsmasq.log" || die "dnsmasq did not start"
 
 linkboot_in_ns srv
-LB_LISTEN=198.18.0.1 LB_DHCP=proxy start_linkboot --interface eth0 -v
+# no --interface: replies leave by the arrival interface (IP_PKTINFO)
+LB_LISTEN=198.18.0.1 LB_DHCP=proxy start_linkboot -v
 URL="http://198.18.0.1:$LB_HTTP_PORT"
 climac=$(in_ns cli cat /sys/class/net/eth0/address)
 hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
