@@ -291,7 +291,10 @@ static void dhcp_full_reply(struct dhcp_req *r, int type, uint32_t ip_host)
 
 	dhcp_reply_init(&b, buf, sizeof(buf), &r->m, type);
 	if (type == DHCPNAK) {
-		/* RFC 2131 table 3: NAK carries only 53, 54 (and 56) */
+		/* RFC 2131 table 3: NAK carries only 53, 54 (and 56);
+		 * §4.1: a relay must broadcast it to the client */
+		if (r->m.giaddr)
+			dhcp_set_flags(&b, r->m.flags | DHCP_FLAG_BROADCAST);
 		dhcp_add_opt_addr(&b, DHCP_OPT_SERVER_ID, ds->boot.server_ip);
 		log_info("dhcp %s: %s -> nak", r->mac,
 			 dhcp_type_name(r->m.type));

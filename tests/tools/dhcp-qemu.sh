@@ -4,11 +4,13 @@
 # dnsmasq (--port=0, no DHCP), HTTP from busybox httpd, all in a network
 # namespace on 198.18.0.0/24; the boot script fetches a marker URL.
 #
-#   tests/tools/dhcp-qemu.sh full|proxy bios|efi
+#   tests/tools/dhcp-qemu.sh full|proxy bios|efi|efihttp
 #
 # bios: SeaBIOS + the iPXE e1000 ROM (93=0, 77 iPXE, 175) -> script URL.
 # efi:  OVMF's own virtio PXE (93=7) -> snponly.efi over TFTP -> iPXE
 #       (77 iPXE) -> script URL.
+# efihttp: OVMF with no TFTP server: PXEv4 fails, then UEFI HTTP boot
+#       (93=16, HTTPClient) fetches snponly.efi over HTTP -> iPXE -> script.
 # proxy adds dnsmasq as the site's DHCP server in a second namespace.
 set -u
 MODE=${1:?full|proxy} FW=${2:?bios|efi}
@@ -51,10 +53,15 @@ cat >"$TMP/www/boot.ipxe" <<'EOS'
 echo linkboot dhcp smoke: ${mac} ${platform}
 chain http://198.18.0.1:8080/done-${mac}-${platform}
 EOS
-ip netns exec "$NS" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --user=root \
-	--interface=br0 --bind-interfaces --enable-tftp --tftp-root=/usr/lib/ipxe \
-	--log-facility=- >"$TMP/tftp.log" 2>&1 &
-PIDS+=($!)
+if [ "$FW" = efihttp ]; then
+	ln -s /usr/lib/ipxe/snponly.efi "$TMP/www/snponly.efi"
+	: >"$TMP/tftp.log"
+else
+	ip netns exec "$NS" dnsmasq --no-daemon --conf-file=/dev/null --port=0 \
+		--user=root --interface=br0 --bind-interfaces --enable-tftp \
+		--tftp-root=/usr/lib/ipxe --log-facility=- >"$TMP/tftp.log" 2>&1 &
+	PIDS+=($!)
+fi
 ip netns exec "$NS" busybox httpd -f -vv -p 198.18.0.1:8080 -h "$TMP/www" \
 	>"$TMP/http.log" 2>&1 &
 PIDS+=($!)
@@ -67,17 +74,17 @@ sleep 1
 
 case $FW in
 bios) FWARGS=(-device e1000,netdev=n0,mac=52:54:00:00:00:b1 -boot n) ;;
-efi)  FWARGS=(-bios /usr/share/ovmf/OVMF.fd
+efi|efihttp) FWARGS=(-bios /usr/share/ovmf/OVMF.fd
 	      -device virtio-net-pci,netdev=n0,mac=52:54:00:00:00:e1,romfile=,bootindex=0) ;;
 esac
 start=$(date +%s.%N)
-ip netns exec "$NS" timeout 150 qemu-system-x86_64 -accel tcg -m 512 \
+ip netns exec "$NS" timeout 240 qemu-system-x86_64 -accel tcg -m 512 \
 	-display none -serial file:"$TMP/serial.log" -no-reboot \
 	-netdev tap,id=n0,ifname=tap0,script=no,downscript=no "${FWARGS[@]}" &
 QPID=$!
 PIDS+=($QPID)
 ok=1
-for ((i = 0; i < 1400; i++)); do
+for ((i = 0; i < 2300; i++)); do
 	grep -q 'done-' "$TMP/http.log" && { ok=0; break; }
 	kill -0 $QPID 2>/dev/null || break
 	sleep 0.1
