@@ -369,9 +369,18 @@ static void dhcp_full_request(struct dhcp_req *r, time_t now)
 	if (!ip)	/* §4.3.2 RENEWING/REBINDING: the address is ciaddr */
 		ip = ntohl(r->m.ciaddr);
 	if (!ip || !dhcp_pool_in_range(&ds->pool, ip)) {
-		/* INIT-REBOOT on the wrong network, or nonsense: NAK so the
-		 * client starts over (§4.3.2) */
-		dhcp_full_reply(r, DHCPNAK, 0);
+		/* §4.3.2: a client on the wrong network is NAKed so it
+		 * starts over; an address of this network that is not ours
+		 * may be another server's: no record, stay silent */
+		uint32_t mask = ntohl(ds->netmask);
+		uint32_t net = ntohl(ds->boot.server_ip) & mask;
+
+		if (!ip || (ip & mask) != net)
+			dhcp_full_reply(r, DHCPNAK, 0);
+		else
+			log_debug("dhcp %s: REQUEST for %s, not in our range: "
+				  "silent", r->mac,
+				  inet_ntoa((struct in_addr){ htonl(ip) }));
 		return;
 	}
 	rc = dhcp_pool_take(&ds->pool, r->c.mac, ip, LEASE_BOUND,

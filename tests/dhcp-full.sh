@@ -15,8 +15,10 @@ netns_lan srv cli
 netns_addr srv 198.18.0.1/24
 netns_addr cli 198.18.0.9/24
 linkboot_in_ns srv
+# a /25 on the wire so that 198.18.0.200 counts as "another network" below
 LB_LISTEN=198.18.0.1 LB_DHCP=full start_linkboot --interface eth0 \
-	--dhcp-range 198.18.0.100,198.18.0.109 --dhcp-router 198.18.0.1 -v
+	--dhcp-range 198.18.0.100,198.18.0.119 --dhcp-router 198.18.0.1 \
+	--dhcp-netmask 255.255.255.128 -v
 URL="http://198.18.0.1:$LB_HTTP_PORT"
 climac=$(in_ns cli cat /sys/class/net/eth0/address)
 BIOS_VC=$(printf 'PXEClient:Arch:00000:UNDI:002001' | od -An -tx1 | tr -d ' \n')
@@ -25,7 +27,7 @@ HTTP_VC=$(printf 'HTTPClient:Arch:00016:UNDI:003000' | od -An -tx1 | tr -d ' \n'
 IPXE_UC=69505845		# "iPXE"
 LINKBOOT_UC=6c696e6b626f6f74	# "linkboot"
 
-in_range() { case "$1" in 198.18.0.10[0-9]) return 0 ;; esac; return 1; }
+in_range() { case "$1" in 198.18.0.1[01][0-9]) return 0 ;; esac; return 1; }
 
 # --- udhcpc as a BIOS PXE ROM: lease + undionly.kpxe over TFTP
 udhcpc_in_ns cli bios -V PXEClient:Arch:00000:UNDI:002001 -x 0x5d:0000 ||
@@ -38,6 +40,7 @@ assert_eq "$(kv "$TMP/bios.env" vendor)" PXEClient "BIOS option 60"
 assert_eq "$(kv "$TMP/bios.env" opt43)" 060108ff "PXE discovery control"
 assert_eq "$(kv "$TMP/bios.env" router)" 198.18.0.1 "option 3"
 assert_eq "$(kv "$TMP/bios.env" lease)" 3600 "option 51"
+assert_eq "$(kv "$TMP/bios.env" subnet)" 255.255.255.128 "option 1"
 assert_contains "$LB_LOG" "dhcp $climac: DISCOVER arch 0 \(BIOS\) -> offer $bios_ip undionly.kpxe" "log line"
 assert_contains "$LB_STATE/dhcp.leases" "^$climac $bios_ip " "lease persisted"
 # the boot event is in the link DB for `linkboot status`
@@ -102,6 +105,24 @@ assert_eq "$(kv "$TMP/ack.out" type)" ACK "A's REQUEST"
 assert_eq "$(kv "$TMP/ack.out" yiaddr)" "$ipa" "A's address"
 assert_contains "$LB_STATE/dhcp.leases" "^02:00:00:00:0a:01 $ipa " "A persisted"
 
+# --- INIT-REBOOT (no server id): another network -> NAK; an address of
+# this network outside our range may be someone else's -> silence
+probe cli -m 02:00:00:00:0a:03 -t request -x 50:c61200c8 >"$TMP/ir.out" ||
+	die "no answer to INIT-REBOOT from another network"
+assert_eq "$(kv "$TMP/ir.out" type)" NAK "INIT-REBOOT, wrong network"
+probe cli -m 02:00:00:00:0a:03 -t request -x 50:c6120032 -n -w 500 ||
+	die "answered an INIT-REBOOT for an address that is not ours"
+
+# --- DECLINE parks the address: nobody is offered it afterwards
+probe cli -m 02:00:00:00:0a:04 >"$TMP/d.out" || die "no offer D"
+ipd=$(kv "$TMP/d.out" yiaddr)
+ipd_hex=$(printf '%02x' ${ipd//./ })
+probe cli -m 02:00:00:00:0a:04 -t decline -x 50:$ipd_hex -x 54:$sid_hex -n -w 300 ||
+	die "DECLINE got an answer"
+probe cli -m 02:00:00:00:0a:05 -x 50:$ipd_hex >"$TMP/e.out" || die "no offer E"
+[ "$(kv "$TMP/e.out" yiaddr)" != "$ipd" ] || die "declined $ipd offered again"
+assert_contains "$LB_LOG" "DECLINE $ipd -> address parked" "DECLINE logged"
+
 # --- relayed (giaddr): the answer goes to the relay's port 67
 probe cli -m 02:00:00:00:0b:01 -g 198.18.0.9 -l 67 -s 198.18.0.1 \
 	-x 60:$BIOS_VC -x 93:0000 >"$TMP/r.out" || die "no answer to the relay"
@@ -131,7 +152,7 @@ kill "$LB_PID"; wait "$LB_PID" 2>/dev/null
 # one away so its "serving at" cannot satisfy the wait for the new one
 mv "$LB_LOG" "$LB_LOG.1"
 LB_LISTEN=198.18.0.1 LB_DHCP=full start_linkboot --interface eth0 \
-	--dhcp-range 198.18.0.100,198.18.0.109 -v
+	--dhcp-range 198.18.0.100,198.18.0.119 -v
 assert_contains "$LB_LOG" "leases restored" "restart reads dhcp.leases"
 probe cli -m "$climac" -x 60:$BIOS_VC -x 93:0000 >"$TMP/rs.out" || die "no offer after restart"
 assert_eq "$(kv "$TMP/rs.out" yiaddr)" "$bios_ip" "lease kept across restart"
