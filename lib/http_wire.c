@@ -565,3 +565,27 @@ int http_format_head(char *out, size_t outsz, const struct http_response *r)
 #undef PUT
 	return (int)o;
 }
+
+static const struct err_desc http_errs[] = {
+	{ EINVAL_HTTP_REQLINE, "malformed HTTP request line" },
+	{ EINVAL_HTTP_METHOD, "malformed HTTP method" },
+	{ EINVAL_HTTP_TARGET, "malformed HTTP request target" },
+	{ EINVAL_HTTP_VERSION, "malformed HTTP version" },
+	{ EINVAL_HTTP_FIELD, "malformed HTTP header field" },
+	{ EINVAL_HTTP_FOLD, "folded HTTP header line" },
+	{ EINVAL_HTTP_CRLF, "bare CR in HTTP request" },
+	{ EINVAL_HTTP_HOST, "HTTP/1.1 request without exactly one Host" },
+	{ EINVAL_HTTP_LENGTH, "bad HTTP Content-Length" },
+	{ EINVAL_HTTP_PERCENT, "bad percent-encoding" },
+	{ EINVAL_HTTP_NUL, "%00 in HTTP path" },
+	{ ENOTSUP_HTTP_VERSION, "unsupported HTTP version" },
+	{ ENOTSUP_HTTP_TE, "HTTP Transfer-Encoding in a request" },
+	{ E2BIG_HTTP_HEADERS, "HTTP request head too large" },
+	{ E2BIG_HTTP_FIELDS, "too many HTTP header fields" },
+	{ ENAMETOOLONG_HTTP_URI, "HTTP request target too long" },
+};
+
+void http_err_register(void)
+{
+	err_register(MOD_HTTP, "http", http_errs, ARRAY_SIZE(http_errs));
+}

@@ -122,4 +122,7 @@ struct http_response {
 /* Returns bytes written (without NUL) or -ENOSPC. */
 int http_format_head(char *out, size_t outsz, const struct http_response *r);
 
+/* Register the cause table above for err_str() ("... [http.0e]"). */
+void http_err_register(void);
+
 #endif

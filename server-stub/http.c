@@ -420,6 +420,7 @@ static int conn_next_request(struct http_conn *c)
 	if (rc < 0) {
 		/* the stream cannot be resynchronised: answer, then close */
 		log_request_head(c, c->in, MIN(c->in_len, (size_t)512));
+		log_info("http %s: bad request: %s", c->peer, err_str(rc));
 		c->close_after = 1;
 		snprintf(c->log_method, sizeof(c->log_method), "?");
 		conn_error(c, http_status(rc), parse_error_text(rc), NULL, 0);
@@ -817,6 +818,7 @@ int http_start(struct lb_server *srv)
 		log_info("http: off (http_port = 0)");
 		return 0;
 	}
+	http_err_register();
 	if (!(hs = calloc(1, sizeof(*hs))))
 		return -ENOMEM;
 	hs->srv = srv;

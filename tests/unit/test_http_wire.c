@@ -395,6 +395,14 @@ static void test_format_head(void **state)
 	assert_int_equal(http_format_head(tiny, sizeof(tiny), &r), -ENOSPC);
 }
 
+static void test_err_str(void **state)
+{
+	(void)state;
+	http_err_register();
+	assert_non_null(strstr(err_str(EINVAL_HTTP_FOLD), "folded"));
+	assert_non_null(strstr(err_str(EINVAL_HTTP_FOLD), "[http."));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_range_multi_not_supported),
 		cmocka_unit_test(test_content_type),
 		cmocka_unit_test(test_format_head),
+		cmocka_unit_test(test_err_str),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
