@@ -91,6 +91,7 @@ struct http_conn {
 	/* for the one log line per request */
 	char log_method[HTTP_METHOD_MAX + 1];
 	char log_path[160];
+	char log_note[64];		/* e.g. " script=unknown" */
 	int log_status;
 	uint64_t log_bytes;		/* body bytes sent */
 	uint64_t log_body_len;		/* body bytes promised */
@@ -228,6 +229,8 @@ static void handle_bootscript(struct http_conn *c, const struct http_request *re
 		rc = db_link_lookup(srv->db, mac, &link);
 	n = bootscript_build(script, sizeof(script), mac, rc,
 			     rc == 0 ? &link : NULL, &p);
+	snprintf(c->log_note, sizeof(c->log_note), " script=%s",
+		 bootscript_kind(rc, rc == 0 ? &link : NULL));
 	if (srv->db && db_record_event) {
 		char macs[18], detail[128];
 
@@ -380,6 +383,15 @@ static void conn_handle(struct http_conn *c, const struct http_request *req,
 		return;
 	}
 	log_escape(c->log_path, sizeof(c->log_path), path, (size_t)n);
+	if (req->query) {
+		size_t pl = strlen(c->log_path);
+
+		if (pl + 2 < sizeof(c->log_path)) {
+			c->log_path[pl] = '?';
+			log_escape(c->log_path + pl + 1, sizeof(c->log_path) - pl - 1,
+				   req->query, req->query_len);
+		}
+	}
 	if (!strcmp(path, "/boot.ipxe")) {
 		if (req->method == HTTP_GET || head)
 			handle_bootscript(c, req);
@@ -461,9 +473,10 @@ static int conn_next_request(struct http_conn *c)
 
 static void conn_log(struct http_conn *c, const char *note)
 {
-	log_info("http %s: %s \"%s\" %d %llu%s", c->peer,
+	log_info("http %s: %s \"%s\" %d %llu%s%s", c->peer,
 		 c->log_method[0] ? c->log_method : "-", c->log_path,
-		 c->log_status, (unsigned long long)c->log_bytes, note);
+		 c->log_status, (unsigned long long)c->log_bytes, c->log_note,
+		 note);
 }
 
 /* 1 = response sent, 0 = blocked (wait for EPOLLOUT), <0 = connection dead */
@@ -527,6 +540,7 @@ static void conn_response_done(struct http_conn *c, int64_t now)
 	c->sent_continue = 0;
 	c->out_len = c->out_off = 0;
 	c->log_bytes = 0;
+	c->log_note[0] = '\0';
 	c->state = CONN_READ;
 	c->deadline = now + HTTP_IDLE_MS;
 }

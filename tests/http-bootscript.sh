@@ -56,6 +56,6 @@ assert_eq "$(http_code "$URL/report?mac=$MAC")" 405 "GET /report"
 # Expect: 100-continue is answered
 assert_eq "$(http_code -H 'Expect: 100-continue' --data-binary @"$TMP/report" "$URL/report?mac=$MAC")" 204 "report with Expect"
 
-assert_contains "$LB_LOG" 'GET "/boot\.ipxe" 200 [0-9]+$' "script request logged"
+assert_contains "$LB_LOG" 'GET "/boot\.ipxe\?mac=52:54:00:12:34:56" 200 [0-9]+ script=(unknown|db-error)$' "script request logged"
 assert_alive "after boot script tests"
 echo "PASS: $TEST_NAME"
