@@ -67,6 +67,7 @@ struct http_server {
 	struct loop_watch listen_w;
 	struct http_conn *conns;	/* all live connections */
 	unsigned nconns;
+	int64_t accept_paused;		/* out of fds: accept again at, or 0 */
 	char server_addr[INET_ADDRSTRLEN]; /* for boot script URLs */
 };
 
@@ -634,6 +635,8 @@ static void conn_event(struct loop_watch *w, uint32_t events, int64_t now)
 		return;
 	}
 	if (c->state == CONN_READ) {
+		size_t before = c->in_len;
+
 		rc = conn_read(c);
 		if (rc < 0 || (events & EPOLLERR)) {
 			if (c->in_len)
@@ -642,7 +645,9 @@ static void conn_event(struct loop_watch *w, uint32_t events, int64_t now)
 			conn_free(c);
 			return;
 		}
-		if (rc > 0)
+		/* the whole request head must arrive within HTTP_IDLE_MS of
+		 * its first byte: trickling bytes does not extend it */
+		if (rc > 0 && before == 0)
 			c->deadline = now + HTTP_IDLE_MS;
 	}
 	conn_run(c, now);
@@ -739,9 +744,17 @@ static void http_accept(struct loop_watch *w, uint32_t events UNUSED,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE) {
+				/* the listener stays readable: stop polling it
+				 * for a while instead of spinning */
+				log_warn("http: accept (pausing 1 s; raise the fd "
+					 "limit or lower http_max_conns)");
+				if (loop_mod(hs->srv->loop, w, 0) == 0)
+					hs->accept_paused = now + 1000;
+			} else if (errno != EAGAIN && errno != EINTR &&
+				   errno != ECONNABORTED) {
 				log_warn("http: accept");
+			}
 			return;
 		}
 		http_accept_one(hs, fd, &sin, now);
@@ -755,6 +768,13 @@ static int64_t http_tick(void *arg, int64_t now)
 	struct http_conn *c, *next;
 	int64_t soonest = -1;
 
+	if (hs->accept_paused) {
+		if (now >= hs->accept_paused &&
+		    loop_mod(hs->srv->loop, &hs->listen_w, EPOLLIN) == 0)
+			hs->accept_paused = 0;
+		else
+			soonest = hs->accept_paused;
+	}
 	for (c = hs->conns; c; c = next) {
 		next = c->next;
 		if (now < c->deadline) {
