@@ -144,6 +144,12 @@ static int conn_queue(struct http_conn *c, struct http_response *r,
 		c->out_len += body_len;
 	}
 	c->out_off = 0;
+	if (log_get_level() >= LOG_LEVEL_DEBUG) {
+		char esc[1024];
+
+		log_debug("http %s: response head: %s", c->peer,
+			  log_escape(esc, sizeof(esc), c->out, (size_t)n));
+	}
 	c->log_status = r->status;
 	c->log_body_len = head_only ? 0 : body_len;
 	c->state = CONN_WRITE;
