@@ -50,8 +50,6 @@
 #define HTTP_BODY_MAX		4096	/* POST /report body */
 #define HTTP_IN_MAX		(HTTP_HEADER_MAX + HTTP_BODY_MAX)
 #define HTTP_OUT_MAX		16384	/* response head + generated body */
-#define HTTP_IDLE_MS		30000	/* keep-alive / slow request */
-#define HTTP_SEND_STALL_MS	60000	/* peer not reading */
 #define HTTP_LINGER_MS		2000	/* drain after our close */
 #define HTTP_SENDFILE_BUDGET	(16u << 20) /* bytes per event: fairness */
 #define HTTP_ACCEPT_BURST	64
@@ -68,6 +66,9 @@ struct http_server {
 	struct http_conn *conns;	/* all live connections */
 	unsigned nconns;
 	int64_t accept_paused;		/* out of fds: accept again at, or 0 */
+	int64_t idle_ms;		/* http_timeout in ms: keep-alive idle and
+					 * request head; twice that for a peer
+					 * that stops reading a response */
 	char server_addr[INET_ADDRSTRLEN]; /* for boot script URLs */
 };
 
@@ -503,7 +504,7 @@ static int conn_write(struct http_conn *c, int64_t now)
 			c->log_bytes += c->out_off + (size_t)n -
 					MAX(c->out_off, c->log_head_len);
 		c->out_off += (size_t)n;
-		c->deadline = now + HTTP_SEND_STALL_MS;
+		c->deadline = now + 2 * c->hs->idle_ms;
 	}
 	while (c->file_left) {
 		size_t chunk = (size_t)MIN(c->file_left, (uint64_t)(1u << 30));
@@ -520,7 +521,7 @@ static int conn_write(struct http_conn *c, int64_t now)
 		c->file_left -= (uint64_t)n;
 		c->log_bytes += (uint64_t)n;
 		budget -= MIN(budget, (uint64_t)n);
-		c->deadline = now + HTTP_SEND_STALL_MS;
+		c->deadline = now + 2 * c->hs->idle_ms;
 	}
 	return 1;
 }
@@ -549,7 +550,7 @@ static void conn_response_done(struct http_conn *c, int64_t now)
 	c->log_bytes = 0;
 	c->log_note[0] = '\0';
 	c->state = CONN_READ;
-	c->deadline = now + HTTP_IDLE_MS;
+	c->deadline = now + c->hs->idle_ms;
 }
 
 /* Drive the state machine as far as it goes without blocking. */
@@ -651,10 +652,10 @@ static void conn_event(struct loop_watch *w, uint32_t events, int64_t now)
 			conn_free(c);
 			return;
 		}
-		/* the whole request head must arrive within HTTP_IDLE_MS of
+		/* the whole request head must arrive within http_timeout of
 		 * its first byte: trickling bytes does not extend it */
 		if (rc > 0 && before == 0)
-			c->deadline = now + HTTP_IDLE_MS;
+			c->deadline = now + c->hs->idle_ms;
 	}
 	conn_run(c, now);
 }
@@ -721,7 +722,7 @@ static void http_accept_one(struct http_server *hs, int fd,
 	c->w.arg = c;
 	c->file_fd = -1;
 	c->state = CONN_READ;
-	c->deadline = now + HTTP_IDLE_MS;
+	c->deadline = now + c->hs->idle_ms;
 	snprintf(c->peer, sizeof(c->peer), "%s:%u", addr, ntohs(sin->sin_port));
 	if (loop_add(hs->srv->loop, &c->w, EPOLLIN | EPOLLRDHUP) != 0) {
 		close(fd);
@@ -789,19 +790,19 @@ static int64_t http_tick(void *arg, int64_t now)
 			continue;
 		}
 		if (c->state == CONN_READ && c->in_len > 0) {
-			static const char timeout[] =
-				"HTTP/1.1 408 Request Timeout\r\n"
-				"Content-Type: text/plain; charset=utf-8\r\n"
-				"Content-Length: 54\r\n"
-				"Connection: close\r\n\r\n"
-				"408 Request Timeout: the request did not arrive in time\n";
-
-			log_info("http %s: - \"-\" 408 0 (incomplete request "
-				 "after %d s)", c->peer, HTTP_IDLE_MS / 1000);
-			if (send(c->w.fd, timeout, sizeof(timeout) - 1,
-				 MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-				log_debug("http %s: 408: %s", c->peer,
-					  strerror(errno));
+			/* RFC 9110 §15.5.9: 408, sent like any response (then
+			 * half-close and drain, so the peer gets to read it) */
+			snprintf(c->log_method, sizeof(c->log_method), "-");
+			snprintf(c->log_path, sizeof(c->log_path), "-");
+			snprintf(c->log_note, sizeof(c->log_note),
+				 " (incomplete request after %lld s)",
+				 (long long)(hs->idle_ms / 1000));
+			c->close_after = 1;
+			conn_error(c, 408, "the request did not arrive in time",
+				   NULL, 0);
+			c->deadline = now + 2 * hs->idle_ms;
+			conn_run(c, now);	/* may free c */
+			continue;
 		} else if (c->state == CONN_WRITE) {
 			conn_log(c, " (aborted: peer stopped reading)");
 		}
@@ -863,6 +864,8 @@ int http_start(struct lb_server *srv)
 		return -ENOMEM;
 	hs->srv = srv;
 	hs->listen_w.fd = -1;
+	hs->idle_ms = srv->cfg->http_timeout > 0 ?
+		      (int64_t)srv->cfg->http_timeout * 1000 : 30000;
 	inet_ntop(AF_INET, &srv->server_ip, hs->server_addr,
 		  sizeof(hs->server_addr));
 	if ((rc = http_listen(hs)) != 0)
