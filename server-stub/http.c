@@ -251,7 +251,7 @@ static void handle_bootscript(struct http_conn *c, const struct http_request *re
 	}
 	if (rc != 0 && rc != -ENOENT)
 		log_warnx("http %s: boot script: link DB: %s", c->peer,
-			  rc == -ENODEV ? "unavailable" : strerror(err_errno(rc)));
+			  rc == -ENODEV ? "unavailable" : err_str(rc));
 out:
 	if (n < 0) {
 		conn_error(c, 500, "boot script too long", NULL, 0);
