@@ -16,6 +16,7 @@
 
 #include "bootscript.h"
 #include "lb_cmdline.h"
+#include "lb_err.h"
 #include "lb_util.h"
 
 /* A bounded string builder; overflow is reported once at the end. */
