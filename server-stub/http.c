@@ -39,14 +39,6 @@
 #include "lb_log.h"
 #include "lb_util.h"
 
-/*
- * The link DB module (db.c) is built on another branch; until it is merged
- * these resolve to NULL and srv->db stays NULL ("link DB unavailable").
- * Remove these two lines once db.c is in the tree.
- */
-#pragma weak db_link_lookup
-#pragma weak db_record_event
-
 #define HTTP_BODY_MAX		4096	/* POST /report body */
 #define HTTP_IN_MAX		(HTTP_HEADER_MAX + HTTP_BODY_MAX)
 #define HTTP_OUT_MAX		16384	/* response head + generated body */
@@ -231,7 +223,7 @@ static void handle_bootscript(struct http_conn *c, const struct http_request *re
 		goto out;
 	}
 	memset(&link, 0, sizeof(link));
-	if (!srv->db || !db_link_lookup)
+	if (!srv->db)
 		rc = -ENODEV;
 	else
 		rc = db_link_lookup(srv->db, mac, &link);
@@ -239,7 +231,7 @@ static void handle_bootscript(struct http_conn *c, const struct http_request *re
 			     rc == 0 ? &link : NULL, &p);
 	snprintf(c->log_note, sizeof(c->log_note), " script=%s",
 		 bootscript_kind(rc, rc == 0 ? &link : NULL));
-	if (srv->db && db_record_event) {
+	if (srv->db) {
 		char macs[18], detail[128];
 
 		mac_format(mac, macs);
@@ -285,7 +277,7 @@ static void handle_report(struct http_conn *c, const struct http_request *req,
 		text[i] = (ch >= 0x20 && ch < 0x7f) || ch == '\n' ? (char)ch : '?';
 	}
 	text[body_len] = '\0';
-	if (srv->db && db_record_event)
+	if (srv->db)
 		db_record_event(srv->db, macs, "report", text);
 	else
 		log_info("http %s: report from %s dropped: link DB unavailable",

@@ -22,6 +22,9 @@ _cleanups=()
 cleanup_fn() { _cleanups+=("$*"); }
 _run_cleanups() {
 	local rc=$? i
+	# a background ( ... ) subshell can run this trap too (seen when its
+	# exec 3<>/dev/tcp fails): only the test itself cleans up
+	[ "$BASHPID" = "$$" ] || exit "$rc"
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
 	done
