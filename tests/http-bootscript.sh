@@ -56,6 +56,15 @@ assert_eq "$(http_code "$URL/report?mac=$MAC")" 405 "GET /report"
 # Expect: 100-continue is answered
 assert_eq "$(http_code -H 'Expect: 100-continue' --data-binary @"$TMP/report" "$URL/report?mac=$MAC")" 204 "report with Expect"
 
+# boot events land in the link DB (when this build has it)
+if grep -qE '^[[:space:]]*\{ "db",' "$TOP/server-stub/services.h" && command -v sqlite3 >/dev/null; then
+	q() { sqlite3 "$LB_STATE/linkboot.db" "$1"; }
+	[ "$(q "SELECT count(*) FROM events WHERE kind='report' AND mac='$MAC' AND detail LIKE '%boot_ms=5123%'")" -ge 2 ] ||
+		die "report not recorded in the link DB"
+	[ "$(q "SELECT count(*) FROM events WHERE kind='script' AND mac='$MAC' AND detail LIKE 'unknown%'")" -ge 1 ] ||
+		die "script event not recorded in the link DB"
+fi
+
 assert_contains "$LB_LOG" 'GET "/boot\.ipxe\?mac=52:54:00:12:34:56" 200 [0-9]+ script=(unknown|db-error)$' "script request logged"
 assert_alive "after boot script tests"
 echo "PASS: $TEST_NAME"
