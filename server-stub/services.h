@@ -19,7 +19,7 @@
 	/* -- */ \
 	/* tftp: { "tftp", tftp_start, tftp_stop }, */ \
 	/* -- */ \
-	/* http: { "http", http_start, http_stop }, */ \
+	{ "http", http_start, http_stop }, \
 	/* -- */ \
 	/* nbd: { "nbd", nbd_start, nbd_stop }, */ \
 	/* -- */
@@ -36,6 +36,7 @@
 /* tftp module headers */
 
 /* http module headers */
+#include "http.h"
 
 /* nbd module headers */
 
