@@ -17,7 +17,7 @@
 	/* -- */ \
 	/* ra: { "ra", ra_start, ra_stop }, */ \
 	/* -- */ \
-	/* tftp: { "tftp", tftp_start, tftp_stop }, */ \
+	{ "tftp", tftp_start, tftp_stop }, \
 	/* -- */ \
 	/* http: { "http", http_start, http_stop }, */ \
 	/* -- */ \
@@ -31,6 +31,7 @@
 /* ra module headers */
 
 /* tftp module headers */
+#include "tftp.h"
 
 /* http module headers */
 
