@@ -217,6 +217,10 @@ static int tftp_opt_tsize(const char *value, uint64_t file_size,
 	(void)lim;
 	if (opt_number(value, 1000000000000000000ULL, &v) < 0)
 		return 0;
+	/* curl's tftp.c fails on "tsize 0" in an OACK ("invalid tsize");
+	 * leaving it out is allowed (RFC 2349) and costs nothing here */
+	if (file_size == 0)
+		return 0;
 	neg->tsize = file_size;
 	return 1;
 }
