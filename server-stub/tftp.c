@@ -50,6 +50,8 @@
 #define TFTP_RETRY_MAX_MS	8000	/* backoff cap */
 #define TFTP_MAX_RETRIES	6	/* then give up (~30 s) */
 #define TFTP_RX_BATCH		64	/* packets per wake-up, bounded */
+/* Read-ahead per transfer: one pread() serves many small blocks. */
+#define TFTP_READAHEAD		(64 * 1024)
 /* An address that just fetched a loader and asks again is iPXE. */
 #define TFTP_RECENT_MS		30000
 #define TFTP_RECENT_SLOTS	32
@@ -82,9 +84,10 @@ struct tftp_xfer {
 	uint64_t acked;			/* highest block the client ACKed */
 	uint64_t sent;			/* highest block sent so far */
 	int oack_pending;		/* OACK sent, waiting for ACK 0 */
-	uint8_t *buf;			/* window buffer, windowsize*blksize */
-	uint64_t buf_first;		/* first block held in buf, 0 = none */
-	uint64_t buf_count;		/* blocks held in buf */
+	uint8_t *buf;			/* read buffer (window or read-ahead) */
+	size_t buf_size;		/* its size */
+	uint64_t buf_off;		/* file offset of buf[0] */
+	size_t buf_len;			/* valid bytes in buf */
 	int64_t deadline;		/* retransmit when now >= this */
 	unsigned retries;		/* retransmissions since progress */
 	int dead;			/* torn down, freed by the tick */
@@ -265,20 +268,25 @@ static void xfer_arm(struct tftp_xfer *x, int64_t now)
 		x->ts->next_tick = x->deadline;
 }
 
-/* Fill buf with blocks [first, first + count); 0 or -errno. */
-static int xfer_fill(struct tftp_xfer *x, uint64_t first, uint64_t count)
+/*
+ * Make buf hold the bytes of blocks [first, first + count); returns their
+ * start in buf, or -errno. One pread() fills the whole buffer, so with
+ * windowsize 1 (tftp-hpa, curl, iPXE) most ACKs cost no read at all.
+ */
+static ssize_t xfer_fill(struct tftp_xfer *x, uint64_t first, uint64_t count)
 {
 	uint64_t off = (first - 1) * x->neg.blksize;
 	size_t want = (size_t)MIN(count * x->neg.blksize, x->size - off);
-	size_t got = 0;
+	size_t len, got = 0;
 
-	if (x->buf_first == first && x->buf_count >= count)
-		return 0;	/* a retransmission of what we hold */
+	if (off >= x->buf_off && off + want <= x->buf_off + x->buf_len)
+		return (ssize_t)(off - x->buf_off);
+	len = (size_t)MIN((uint64_t)x->buf_size, x->size - off);
 	if (x->is_script) {
-		memcpy(x->buf, x->script + off, want);
+		memcpy(x->buf, x->script + off, len);
 	} else {
-		while (got < want) {
-			ssize_t n = pread(x->file_fd, x->buf + got, want - got,
+		while (got < len) {
+			ssize_t n = pread(x->file_fd, x->buf + got, len - got,
 					  (off_t)(off + got));
 
 			if (n < 0 && errno == EINTR)
@@ -286,12 +294,15 @@ static int xfer_fill(struct tftp_xfer *x, uint64_t first, uint64_t count)
 			if (n < 0)
 				return -errno;
 			if (n == 0)
-				return -EIO;	/* file shrank under us */
+				break;
 			got += (size_t)n;
 		}
+		if (got < want)
+			return -EIO;	/* file shrank under us */
+		len = got;
 	}
-	x->buf_first = first;
-	x->buf_count = count;
+	x->buf_off = off;
+	x->buf_len = len;
 	return 0;
 }
 
@@ -302,18 +313,18 @@ static int xfer_send_window(struct tftp_xfer *x, uint64_t first, int64_t now)
 	uint64_t count = MIN((uint64_t)x->neg.windowsize, x->nblocks - first + 1);
 	uint64_t off = (first - 1) * x->neg.blksize;
 	size_t left = (size_t)MIN(count * x->neg.blksize, x->size - off);
+	ssize_t at;
 	unsigned i;
-	int rc;
 
-	if ((rc = xfer_fill(x, first, count)) != 0)
-		return rc;
+	if ((at = xfer_fill(x, first, count)) < 0)
+		return (int)at;
 	for (i = 0; i < count; i++) {
 		size_t n = MIN(left, (size_t)x->neg.blksize);
 
 		tftp_build_data_hdr(ts->hdrs[i], (uint16_t)(first + i));
 		ts->iov[i][0] = (struct iovec){ ts->hdrs[i], TFTP_HDR_LEN };
 		ts->iov[i][1] = (struct iovec){
-			x->buf + (size_t)i * x->neg.blksize, n };
+			x->buf + at + (size_t)i * x->neg.blksize, n };
 		ts->msgs[i].msg_hdr = (struct msghdr){
 			.msg_name = &x->peer,
 			.msg_namelen = sizeof(x->peer),
@@ -451,24 +462,25 @@ static void xfer_on_event(struct loop_watch *w, uint32_t events, int64_t now)
 {
 	struct tftp_xfer *x = w->arg;
 	struct sockaddr_in from;
-	unsigned i;
+
+	socklen_t flen = sizeof(from);
+	ssize_t n;
 
 	(void)events;
 	if (x->dead)
 		return;
-	for (i = 0; i < TFTP_RX_BATCH; i++) {
-		socklen_t flen = sizeof(from);
-		ssize_t n = recvfrom(w->fd, x->ts->pkt, sizeof(x->ts->pkt),
-				     MSG_DONTWAIT, (struct sockaddr *)&from,
-				     &flen);
-
-		if (n < 0)
-			return;	/* EAGAIN, or an ICMP error: the timer copes */
-		if (flen < sizeof(from) || from.sin_family != AF_INET)
-			continue;
-		if (xfer_rx(x, x->ts->pkt, (size_t)n, &from, now))
-			return;
-	}
+	/*
+	 * One datagram per event: epoll is level-triggered, so another one
+	 * waiting brings us back, and the lock-step case (one ACK per wake-up)
+	 * saves the recvfrom() that would only say EAGAIN.
+	 */
+	n = recvfrom(w->fd, x->ts->pkt, sizeof(x->ts->pkt), MSG_DONTWAIT,
+		     (struct sockaddr *)&from, &flen);
+	if (n < 0)
+		return;	/* EAGAIN, or an ICMP error: the timer copes */
+	if (flen < sizeof(from) || from.sin_family != AF_INET)
+		return;
+	xfer_rx(x, x->ts->pkt, (size_t)n, &from, now);
 }
 
 /* Sanitised names of the configured loaders, for comparison. */
@@ -694,7 +706,10 @@ static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 	}
 	tftp_negotiate(req, x->size, &tftp_limits, &x->neg);
 	x->nblocks = x->size / x->neg.blksize + 1;
-	x->buf = malloc((size_t)x->neg.windowsize * x->neg.blksize);
+	x->buf_size = MAX((size_t)x->neg.windowsize * x->neg.blksize,
+			  (size_t)TFTP_READAHEAD);
+	x->buf_size = (size_t)MIN((uint64_t)x->buf_size, MAX(x->size, 1));
+	x->buf = malloc(x->buf_size);
 	if (!x->buf) {
 		tftp_refuse(ts, peer, what, TFTP_EUNDEF, "out of memory");
 		goto err_free;
