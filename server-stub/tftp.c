@@ -614,7 +614,8 @@ static int xfer_open(struct tftp_xfer *x, const struct tftp_request *req,
 	int fd;
 
 	x->loader = tftp_loader_of(ts, req);
-	if (x->loader >= 0 &&
+	/* the script chains HTTP: with HTTP off, serve the loader as asked */
+	if (x->loader >= 0 && ts->srv->cfg->http_port > 0 &&
 	    tftp_from_ipxe(ts, req, &x->peer, x->loader, now)) {
 		tftp_make_script(x);
 		return 0;

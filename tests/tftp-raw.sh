@@ -8,6 +8,8 @@
 #  - iPXE's RRQ (blksize=1432 tsize=0 exactly) for a loader name gets the
 #    generated #!ipxe chain script; a plain client gets the loader file, and
 #    asking again from the same address right after gets the script too
+#  - no ACK: the DATA is sent again (same TID); a repeated RRQ from the same
+#    port does not start a second session
 #  - a session beyond --tftp-max-sessions gets ERROR 0 "server busy"
 . "$(dirname "$0")/lib.sh"
 requires python3 -c 'import socket'
@@ -195,6 +197,20 @@ def case_ipxe():
     sys.stdout.write(got.decode())
 
 
+def case_retransmit():
+    s = sock()
+    s.sendto(rrq(b"big.bin"), (HOST, PORT))
+    s.sendto(rrq(b"big.bin"), (HOST, PORT))      # the client's own retry
+    first, peer = recv(s)
+    # no ACK: DATA 1 must come again, from the same TID (one session only)
+    again, frm = recv(s)
+    if frm != peer or again != first:
+        fail("expected DATA 1 retransmitted from %r, got %r from %r" % (peer, again[:4], frm))
+    got = download(s, first, peer, 512, 1)
+    if got != open(ROOT + "/big.bin", "rb").read():
+        fail("retransmit: download differs")
+
+
 def case_busy():
     a, b, c = sock(), sock(), sock()
     a.sendto(rrq(b"big.bin"), (HOST, PORT))
@@ -214,6 +230,7 @@ tc garbage || die "garbage"
 assert_alive "after garbage"
 tc unknown_tid || die "unknown TID"
 tc ovmf || die "OVMF pattern"
+tc retransmit || die "retransmission"
 assert_contains "$LB_LOG" 'RRQ "w\.bin" tsize=0 blksize=1468 windowsize=4 -> client ERROR 8 "aborted"' \
 	"client ERROR logged"
 
