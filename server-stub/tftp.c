@@ -55,7 +55,11 @@
 /* An address that just fetched a loader and asks again is iPXE. */
 #define TFTP_RECENT_MS		30000
 #define TFTP_RECENT_SLOTS	32
-/* iPXE's RRQ (src/net/udp/tftp.c tftp_send_rrq): exactly these options */
+/*
+ * iPXE's RRQ (src/net/udp/tftp.c tftp_send_rrq: "octet", "blksize" with
+ * tftp_request_blksize, default TFTP_MAX_BLKSIZE = 1432 in
+ * src/include/ipxe/tftp.h, then "tsize" "0"): exactly these options.
+ */
 #define IPXE_BLKSIZE		"1432"
 
 enum tftp_loader {
