@@ -17,7 +17,7 @@
 	/* -- */ \
 	{ "ra", ra_start, ra_stop }, \
 	/* -- */ \
-	/* tftp: { "tftp", tftp_start, tftp_stop }, */ \
+	{ "tftp", tftp_start, tftp_stop }, \
 	/* -- */ \
 	{ "http", http_start, http_stop }, \
 	/* -- */ \
@@ -34,6 +34,7 @@
 #include "ra.h"
 
 /* tftp module headers */
+#include "tftp.h"
 
 /* http module headers */
 #include "http.h"
