@@ -90,6 +90,7 @@ struct nbd_conn {
 	char peer[48];			/* "127.0.0.1:51234" for logs */
 	enum nbd_phase phase;
 	int dead;			/* closed; freed by nbd_tick() */
+	const char *bye;		/* why we close after CLOSING */
 	int64_t deadline;		/* handshake must end by then, or 0 */
 	uint32_t events;		/* epoll interest now registered */
 	uint32_t cflags;		/* client flags (NBD_FLAG_C_*) */
@@ -184,8 +185,9 @@ static int nbd_opt_reply(struct nbd_conn *c, uint32_t opt, uint32_t type,
 		return n;
 	c->tend += (size_t)n;
 	if (type & NBD_REP_FLAG_ERROR)
-		log_info("nbd %s: %s -> %s%s%s", c->peer, nbd_opt_name(opt),
-			 nbd_rep_name(type), msg ? ": " : "", msg ? msg : "");
+		log_info("nbd %s: %s (%u) -> %s%s%s", c->peer, nbd_opt_name(opt),
+			 opt, nbd_rep_name(type), msg ? ": " : "",
+			 msg ? msg : "");
 	return 0;
 }
 
@@ -434,6 +436,7 @@ static int nbd_opt_export_name(struct nbd_conn *c, const uint8_t *data,
 		log_warnx("nbd %s: NBD_OPT_EXPORT_NAME: %s: closing", c->peer,
 			  why);
 		c->phase = NBD_PH_CLOSING;
+		c->bye = "NBD_OPT_EXPORT_NAME failed";
 		return 0;
 	}
 	if ((rc = nbd_tx_reserve(c, NBD_EXPORT_NAME_REPLY_SIZE)) != 0)
@@ -451,14 +454,15 @@ static int nbd_handle_option(struct nbd_conn *c, uint32_t opt,
 			     const uint8_t *data, uint32_t len)
 {
 	if (c->ns->srv->cfg->verbose)
-		log_debug("nbd %s: %s (%u bytes)", c->peer, nbd_opt_name(opt),
-			  len);
+		log_debug("nbd %s: %s (%u), %u bytes", c->peer,
+			  nbd_opt_name(opt), opt, len);
 	switch (opt) {
 	case NBD_OPT_EXPORT_NAME:
 		return nbd_opt_export_name(c, data, len);
 	case NBD_OPT_ABORT:
 		/* "The server MUST reply with NBD_REP_ACK" */
 		c->phase = NBD_PH_CLOSING;
+		c->bye = "client aborted (NBD_OPT_ABORT)";
 		return nbd_opt_reply(c, opt, NBD_REP_ACK, NULL);
 	case NBD_OPT_LIST:
 		return nbd_opt_list(c, len);
@@ -549,8 +553,9 @@ static int nbd_reply_status(struct nbd_conn *c, const struct nbd_request *rq,
 					   err, rq->handle);
 	c->tend += (size_t)n;
 	if (err)
-		log_info("nbd %s: %s offset %llu length %u: %s", c->peer,
-			 nbd_cmd_name(rq->type), (unsigned long long)rq->offset,
+		log_info("nbd %s: %s (%u) offset %llu length %u: %s", c->peer,
+			 nbd_cmd_name(rq->type), rq->type,
+			 (unsigned long long)rq->offset,
 			 rq->length, nbd_err_name(err));
 	return 0;
 }
@@ -698,6 +703,7 @@ static int nbd_request_step(struct nbd_conn *c)
 		/* "Terminating the transmission phase": soft disconnect;
 		 * replies already queued still go out */
 		c->phase = NBD_PH_CLOSING;
+		c->bye = "client disconnected (NBD_CMD_DISC)";
 		return 1;
 	}
 	if (rc != 0) {
@@ -832,11 +838,12 @@ static void nbd_conn_io(struct loop_watch *w, uint32_t events,
 	if (rc == 0 && c->tend > c->tstart)
 		rc = nbd_send(c);
 	if (rc < 0) {
-		nbd_conn_close(c, rc == -ECONNRESET ? NULL : strerror(-rc));
+		nbd_conn_close(c, rc == -ECONNRESET ? "peer closed"
+						      : strerror(-rc));
 		return;
 	}
 	if (c->phase == NBD_PH_CLOSING && c->tend == c->tstart) {
-		nbd_conn_close(c, NULL);
+		nbd_conn_close(c, c->bye);
 		return;
 	}
 	/* Replies pending: wait to write, read no more (back-pressure).
@@ -875,9 +882,9 @@ static void nbd_conn_close(struct nbd_conn *c, const char *why)
 		vdisk_close(c->vd);
 		c->vd = NULL;
 	}
-	log_info("nbd %s: closed%s%s in %s phase (%llu requests, %llu bytes "
-		 "read, %llu written)", c->peer, why ? ": " : "",
-		 why ? why : "", nbd_phase_names[c->phase],
+	log_info("nbd %s: closed in %s phase: %s (%llu requests, %llu bytes "
+		 "read, %llu written)", c->peer, nbd_phase_names[c->phase],
+		 why ? why : "done",
 		 (unsigned long long)c->nreq, (unsigned long long)c->rd_bytes,
 		 (unsigned long long)c->wr_bytes);
 }
