@@ -52,6 +52,9 @@
 #define NBD_TBUF_SIZE		((4U << 20) + (64U << 10))
 /* Room kept for non-READ replies and error chunks. */
 #define NBD_REPLY_ROOM		(NBD_STRUCTURED_REPLY_SIZE + 6 + 128)
+/* Unsent reply bytes above which a connection stops answering (and
+ * reading) until the socket drains. */
+#define NBD_TX_HIGH		(1U << 20)
 /* Work per wake-up: rounds of recv/answer/send before yielding. */
 #define NBD_ROUNDS		8
 /* A client must finish the handshake within this. */
@@ -106,6 +109,8 @@ struct nbd_conn {
 	/* transmit buffer: bytes [tstart, tend) not yet sent */
 	uint8_t *tbuf;
 	size_t tcap, tstart, tend;
+	int rx_ready;			/* rbuf holds a request we left for
+					 * lack of tbuf room */
 	/* an invalid WRITE whose payload we are skipping (see
 	 * nbd_rq_write_invalid()) */
 	uint64_t discard;		/* payload bytes still to skip */
@@ -163,6 +168,11 @@ static int nbd_rx_reserve(struct nbd_conn *c, size_t n)
 	return 0;
 }
 
+static size_t nbd_tx_pending(const struct nbd_conn *c)
+{
+	return c->tend - c->tstart;
+}
+
 static size_t nbd_rx_avail(const struct nbd_conn *c)
 {
 	return c->rend - c->rstart;
@@ -184,7 +194,11 @@ static int nbd_opt_reply(struct nbd_conn *c, uint32_t opt, uint32_t type,
 	if (n < 0)
 		return n;
 	c->tend += (size_t)n;
-	if (type & NBD_REP_FLAG_ERROR)
+	/* ERR_UNSUP is routine (qemu and libnbd probe meta contexts) */
+	if (type == NBD_REP_ERR_UNSUP)
+		log_debug("nbd %s: %s (%u) -> %s", c->peer, nbd_opt_name(opt),
+			  opt, nbd_rep_name(type));
+	else if (type & NBD_REP_FLAG_ERROR)
 		log_info("nbd %s: %s (%u) -> %s%s%s", c->peer, nbd_opt_name(opt),
 			 opt, nbd_rep_name(type), msg ? ": " : "",
 			 msg ? msg : "");
@@ -654,16 +668,6 @@ static int nbd_discard_step(struct nbd_conn *c)
 	return 1;
 }
 
-/* How much tbuf a request's reply takes (to stop a batch before it). */
-static size_t nbd_reply_size(const struct nbd_conn *c,
-			     const struct nbd_request *rq)
-{
-	if (rq->type != NBD_CMD_READ)
-		return NBD_REPLY_ROOM;
-	return (c->structured ? NBD_OFFSET_DATA_HDR_SIZE
-			      : NBD_SIMPLE_REPLY_SIZE) + (size_t)rq->length;
-}
-
 /* Parse and answer one request from rbuf. 1: progress, 0: need more input
  * or tbuf space, <0: close. */
 static int nbd_request_step(struct nbd_conn *c)
@@ -689,10 +693,11 @@ static int nbd_request_step(struct nbd_conn *c)
 	if (rc == 0 && rq.type == NBD_CMD_WRITE &&
 	    avail < NBD_REQUEST_SIZE + (size_t)rq.length)
 		return nbd_rx_reserve(c, NBD_REQUEST_SIZE + rq.length);
-	/* a batch stops when tbuf is full; an empty tbuf grows instead */
-	if (c->tend > c->tstart &&
-	    c->tend + nbd_reply_size(c, &rq) > c->tcap)
+	/* a batch stops at NBD_TX_HIGH unsent (tbuf grows for one reply) */
+	if (nbd_tx_pending(c) >= NBD_TX_HIGH) {
+		c->rx_ready = 1;
 		return 0;
+	}
 	c->rstart += NBD_REQUEST_SIZE;
 	c->nreq++;
 	if (c->ns->srv->cfg->verbose)
@@ -725,6 +730,7 @@ static int nbd_process(struct nbd_conn *c)
 {
 	int rc;
 
+	c->rx_ready = 0;
 	for (;;) {
 		if (c->phase == NBD_PH_CLOSING)
 			return 0;
@@ -823,36 +829,42 @@ static void nbd_conn_io(struct loop_watch *w, uint32_t events,
 	for (round = 0; round < NBD_ROUNDS; round++) {
 		if ((rc = nbd_send(c)) != 0)
 			break;
-		if (c->tend > c->tstart)
-			break;	/* peer is slow: wait for EPOLLOUT */
 		if (c->phase == NBD_PH_CLOSING)
 			break;
-		drained = 0;
-		if ((rc = nbd_recv(c, &drained)) < 0)
+		/* Back-pressure: with NBD_TX_HIGH unsent, wait for EPOLLOUT.
+		 * Below it we go on reading and answering while the kernel
+		 * drains the socket, so preads overlap the peer's reads. */
+		if (nbd_tx_pending(c) >= NBD_TX_HIGH)
 			break;
+		if (!c->rx_ready) {
+			drained = 0;
+			if ((rc = nbd_recv(c, &drained)) < 0)
+				break;
+		}
 		if ((rc = nbd_process(c)) < 0)
 			break;
-		if (c->tend == c->tstart && drained)
+		if (!c->rx_ready && drained && !nbd_tx_pending(c))
 			break;	/* nothing to say, nothing to read */
 	}
-	if (rc == 0 && c->tend > c->tstart)
+	if (rc == 0 && nbd_tx_pending(c))
 		rc = nbd_send(c);
 	if (rc < 0) {
 		nbd_conn_close(c, rc == -ECONNRESET ? "peer closed"
 						      : strerror(-rc));
 		return;
 	}
-	if (c->phase == NBD_PH_CLOSING && c->tend == c->tstart) {
+	if (c->phase == NBD_PH_CLOSING && !nbd_tx_pending(c)) {
 		nbd_conn_close(c, c->bye);
 		return;
 	}
-	/* Replies pending: wait to write, read no more (back-pressure).
-	 * Work left in rbuf (round budget spent): EPOLLOUT fires at once,
-	 * after the other connections had their turn. */
-	if (c->tend > c->tstart)
-		ev = EPOLLOUT;
-	else
-		ev = EPOLLIN | (round == NBD_ROUNDS ? EPOLLOUT : 0);
+	/* EPOLLOUT while replies wait (it fires when the socket drains),
+	 * or when work is left in rbuf after the round budget (it fires at
+	 * once, after the other connections had their turn). */
+	ev = 0;
+	if (nbd_tx_pending(c) < NBD_TX_HIGH && c->phase != NBD_PH_CLOSING)
+		ev |= EPOLLIN;
+	if (nbd_tx_pending(c) || round == NBD_ROUNDS)
+		ev |= EPOLLOUT;
 	if (nbd_set_events(c, ev) != 0)
 		nbd_conn_close(c, "epoll");
 }
