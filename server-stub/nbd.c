@@ -101,6 +101,7 @@ struct nbd_conn {
 	/* the export, once chosen */
 	struct export_info ex;
 	struct vdisk *vd;		/* NULL during the handshake */
+	int64_t session;		/* db_session_add() row, or -1 */
 	uint64_t size;			/* export size in bytes */
 	uint16_t tflags;		/* transmission flags we sent */
 	/* receive buffer: bytes [rstart, rend) not yet parsed */
@@ -261,6 +262,15 @@ static uint16_t nbd_export_tflags(int read_only, int structured)
 	return f;
 }
 
+/* What vdisk_open() will decide without opening it (NBD_OPT_INFO must
+ * not create overlays): only `server` and `super` clients write here; a
+ * `ram`/`disk` client's writes stay on the client (overlayfs). */
+static int nbd_export_read_only(const struct export_info *ex)
+{
+	return ex->read_only || (ex->write_mode != WRITE_SERVER &&
+				 ex->write_mode != WRITE_SUPER);
+}
+
 /* Resolve a client-supplied name (not NUL-terminated) into c->ex. */
 static int nbd_resolve(struct nbd_conn *c, const char *name, uint32_t len,
 		       char *why, size_t whysz)
@@ -294,25 +304,36 @@ static int nbd_resolve(struct nbd_conn *c, const char *name, uint32_t len,
 static int nbd_open_export(struct nbd_conn *c, char *why, size_t whysz)
 {
 	const struct lb_config *cfg = c->ns->srv->cfg;
+	struct db *db = c->ns->srv->db;
 	int rc;
 
-	rc = vdisk_open(c->ns->srv->db, cfg->store_dir, cfg->state_dir,
-			&c->ex, &c->vd);
+	/* A live session pins the version (never deleted while in use) and
+	 * uses up a super client's one-shot token: a second connection with
+	 * it gets -ENOENT here. */
+	if ((rc = db_session_add(db, &c->ex, c->peer, &c->session)) != 0) {
+		snprintf(why, whysz, "export \"%s\": %s", c->ex.name,
+			 rc == -ENOENT ? "token already used by another session"
+				       : strerror(-rc));
+		c->session = -1;
+		return rc;
+	}
+	rc = vdisk_open(db, cfg->store_dir, cfg->state_dir, &c->ex, &c->vd);
 	if (rc != 0) {
 		snprintf(why, whysz, "export \"%s\": cannot open disk: %s",
 			 c->ex.name, strerror(-rc));
 		c->vd = NULL;
+		db_session_remove(db, c->session);
+		c->session = -1;
 		return rc;
 	}
 	c->size = vdisk_size(c->vd);
-	c->tflags = nbd_export_tflags(c->ex.read_only || vdisk_read_only(c->vd),
-				      c->structured);
+	c->tflags = nbd_export_tflags(vdisk_read_only(c->vd), c->structured);
 	return 0;
 }
 
 static const char *nbd_mode_name(const struct export_info *ex)
 {
-	if (ex->read_only)
+	if (nbd_export_read_only(ex))
 		return "read-only";
 	switch (ex->write_mode) {
 	case WRITE_SERVER:
@@ -387,7 +408,8 @@ static int nbd_opt_go_infos(struct nbd_conn *c, uint32_t opt,
 		case NBD_INFO_DESCRIPTION:
 			snprintf(desc, sizeof(desc), "linkboot image %s v%u%s",
 				 c->ex.image_id, c->ex.version,
-				 c->ex.read_only ? " (read-only)" : "");
+				 nbd_export_read_only(&c->ex) ? " (read-only)"
+							      : "");
 			n = nbd_build_rep_info_text(p, c->tcap - c->tend, opt,
 						    NBD_INFO_DESCRIPTION, desc);
 			break;
@@ -421,7 +443,7 @@ static int nbd_opt_info_go(struct nbd_conn *c, uint32_t opt,
 	if (opt == NBD_OPT_INFO) {
 		/* no disk opened just to describe it */
 		rc = nbd_opt_go_infos(c, opt, &go, c->ex.size,
-				      nbd_export_tflags(c->ex.read_only,
+				      nbd_export_tflags(nbd_export_read_only(&c->ex),
 							c->structured));
 		return rc ? rc : nbd_opt_reply(c, opt, NBD_REP_ACK, NULL);
 	}
@@ -894,6 +916,10 @@ static void nbd_conn_close(struct nbd_conn *c, const char *why)
 		vdisk_close(c->vd);
 		c->vd = NULL;
 	}
+	if (c->session >= 0) {
+		db_session_remove(c->ns->srv->db, c->session);
+		c->session = -1;
+	}
 	log_info("nbd %s: closed in %s phase: %s (%llu requests, %llu bytes "
 		 "read, %llu written)", c->peer, nbd_phase_names[c->phase],
 		 why ? why : "done",
@@ -919,6 +945,7 @@ static void nbd_conn_new(struct nbd_server *ns, int fd,
 	/* replies are batched into one send(): no need for Nagle */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->ns = ns;
+	c->session = -1;
 	c->w = (struct loop_watch){ .fd = fd, .fn = nbd_conn_io, .arg = c };
 	c->phase = NBD_PH_CLIENT_FLAGS;
 	c->deadline = now + NBD_HANDSHAKE_MS;

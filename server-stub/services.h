@@ -21,7 +21,7 @@
 	/* -- */ \
 	/* http: { "http", http_start, http_stop }, */ \
 	/* -- */ \
-	/* nbd: { "nbd", nbd_start, nbd_stop }, */ \
+	{ "nbd", nbd_start, nbd_stop }, \
 	/* -- */
 
 /* db module headers */
@@ -36,5 +36,6 @@
 /* http module headers */
 
 /* nbd module headers */
+#include "nbd.h"
 
 #endif
