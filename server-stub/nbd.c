@@ -352,10 +352,18 @@ static void nbd_enter_transmission(struct nbd_conn *c)
 
 	c->phase = NBD_PH_TRANSMISSION;
 	c->deadline = 0;
-	log_info("nbd %s: export \"%s\" image %s v%u, %llu bytes, %s%s",
-		 c->peer, c->ex.name, c->ex.image_id, c->ex.version,
-		 (unsigned long long)c->size, nbd_mode_name(&c->ex),
-		 c->structured ? ", structured replies" : "");
+	/* a client token is a credential: log whose it is, not the token */
+	if (c->ex.client_mac[0])
+		log_info("nbd %s: export token of %s (%.6s...) image %s v%u, "
+			 "%llu bytes, %s%s", c->peer, c->ex.client_mac,
+			 c->ex.name, c->ex.image_id, c->ex.version,
+			 (unsigned long long)c->size, nbd_mode_name(&c->ex),
+			 c->structured ? ", structured replies" : "");
+	else
+		log_info("nbd %s: export \"%s\" image %s v%u, %llu bytes, %s%s",
+			 c->peer, c->ex.name, c->ex.image_id, c->ex.version,
+			 (unsigned long long)c->size, nbd_mode_name(&c->ex),
+			 c->structured ? ", structured replies" : "");
 	if (c->ex.client_mac[0]) {
 		snprintf(detail, sizeof(detail), "nbd connect from %s, %s",
 			 c->peer, nbd_mode_name(&c->ex));
