@@ -24,7 +24,9 @@ echo "== making a ${SIZE_MIB} MiB image"
 head -c $((SIZE_MIB << 20)) /dev/urandom >"$IMG" || die "image"
 
 start_linkboot
-lb image add bench "$IMG" >"$TMP/add.log" 2>&1 ||
+echo kernel >"$TMP/vmlinuz"; echo initrd >"$TMP/initrd"
+lb image add bench "$IMG" --kernel "$TMP/vmlinuz" --initrd "$TMP/initrd" \
+	>"$TMP/add.log" 2>&1 ||
 	{ cat "$TMP/add.log"; die "linkboot image add"; }
 
 # cpu_ticks PID: utime+stime+cutime+cstime (clock ticks)

@@ -856,9 +856,9 @@ static void nbd_conn_io(struct loop_watch *w, uint32_t events,
 		nbd_conn_close(c, "socket error");
 		return;
 	}
-	for (round = 0; round < NBD_ROUNDS; round++) {
-		if ((rc = nbd_send(c)) != 0)
-			break;
+	/* replies left from the last wake-up (EPOLLOUT) go first */
+	rc = nbd_send(c);
+	for (round = 0; rc == 0 && round < NBD_ROUNDS; round++) {
 		if (c->phase == NBD_PH_CLOSING)
 			break;
 		/* Back-pressure: with NBD_TX_HIGH unsent, wait for EPOLLOUT.
@@ -871,13 +871,11 @@ static void nbd_conn_io(struct loop_watch *w, uint32_t events,
 			if ((rc = nbd_recv(c, &drained)) < 0)
 				break;
 		}
-		if ((rc = nbd_process(c)) < 0)
+		if ((rc = nbd_process(c)) < 0 || (rc = nbd_send(c)) < 0)
 			break;
-		if (!c->rx_ready && drained && !nbd_tx_pending(c))
-			break;	/* nothing to say, nothing to read */
+		if (!c->rx_ready && drained)
+			break;	/* socket read empty and all parsed */
 	}
-	if (rc == 0 && nbd_tx_pending(c))
-		rc = nbd_send(c);
 	if (rc < 0) {
 		nbd_conn_close(c, rc == -ECONNRESET ? "peer closed"
 						      : strerror(-rc));
