@@ -109,6 +109,19 @@ s.sendall(req(1, 8 << 20, 512, 8) + b'\1' * 512); check(simple(s) == (22, 8), 'w
 s.sendall(req(0, 0, 512, 9)); e, h = simple(s); recvn(s, 512)
 check((e, h) == (0, 9), 'then a read works')
 s.sendall(req(2, 0, 0, 10)); check(closed(s), 'NBD_CMD_DISC: closed')
+# NBD_OPT_EXPORT_NAME (old clients): 124 zero bytes unless NO_ZEROES;
+# an unknown name cannot be answered with an error: the server closes
+for cflags, n in ((1, 134), (3, 10)):
+    s = conn(); s.sendall(struct.pack('>I', cflags) + opt(1, RO.encode()))
+    r = recvn(s, n); size, tf = struct.unpack('>QH', r[:10])
+    check(size == 8 << 20 and tf & 3 == 3 and r[10:] == b'\0' * (n - 10),
+          'NBD_OPT_EXPORT_NAME, client flags %d: %d-byte answer' % (cflags, n))
+    s.sendall(req(0, 512, 512, 12)); e, h = simple(s); recvn(s, 512)
+    check((e, h) == (0, 12), 'read after NBD_OPT_EXPORT_NAME')
+    s.close()
+s = conn(); s.sendall(struct.pack('>I', 3) + opt(1, b'no-such-export'))
+check(closed(s), 'NBD_OPT_EXPORT_NAME of an unknown export: closed')
+
 # a client that never reads its replies does not hold up another one
 slow = conn(); slow.sendall(struct.pack('>I', 3))
 check(go(slow, RO) == 1, 'slow reader: NBD_OPT_GO')
