@@ -21,7 +21,7 @@
 	/* -- */ \
 	{ "http", http_start, http_stop }, \
 	/* -- */ \
-	/* nbd: { "nbd", nbd_start, nbd_stop }, */ \
+	{ "nbd", nbd_start, nbd_stop }, \
 	/* -- */
 
 /* db module headers */
@@ -40,5 +40,6 @@
 #include "http.h"
 
 /* nbd module headers */
+#include "nbd.h"
 
 #endif
