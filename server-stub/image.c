@@ -1433,6 +1433,11 @@ int cmd_image(struct lb_config *cfg, int argc, char **argv)
 				strerror(-rc));
 			return 1;
 		}
+		if (cfg->store_dir &&
+		    (rc = db_set_store_dir(ic.db, cfg->store_dir)) != 0) {
+			db_close(ic.db);
+			return 1;
+		}
 		ic.s = db_sqlite(ic.db);
 		rc = image_cmds[i].run(&ic, argc - 1, argv + 1);
 		db_close(ic.db);
