@@ -84,4 +84,18 @@ assert_eq "$(db "SELECT COUNT(*) FROM clients WHERE image_id IS NULL")" 1 "clien
 [ -e "$LB_STATE/store/$id.v1.raw" ] && die "rm left the file"
 [ -e "$LB_STATE/boot/$id" ] && die "rm left the boot files"
 [ -f "$TMP/disk.img" ] || die "rm touched the source"
+
+# --in-place records the admin's path; rm never deletes the admin's file
+lb image add inplace "$TMP/disk.img" --in-place --initrd "$TMP/initrd.img" \
+	>/dev/null || die "add --in-place"
+assert_eq "$(db "SELECT file FROM versions")" "$TMP/disk.img" "in-place path"
+lb image rm inplace >/dev/null || die "rm in-place"
+[ -f "$TMP/disk.img" ] || die "rm deleted an --in-place file"
+# --move takes the file into the store
+cp "$TMP/disk.img" "$TMP/move.img"
+lb image add moved "$TMP/move.img" --move --initrd "$TMP/initrd.img" \
+	>/dev/null || die "add --move"
+[ -e "$TMP/move.img" ] && die "--move left the source"
+id=$(db "SELECT id FROM images WHERE name = 'moved'")
+cmp -s "$TMP/disk.img" "$LB_STATE/store/$id.v1.raw" || die "moved content"
 exit 0
