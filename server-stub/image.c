@@ -331,6 +331,35 @@ static int version_insert(struct image_ctx *ic, const char *id, unsigned v,
 
 static void rm_tree(const char *dir);
 
+/* Container formats we do not serve: name them and the conversion. */
+static const char *container_format(const char *path)
+{
+	static const struct {
+		const char *magic;
+		size_t len;
+		const char *name;
+	} fmts[] = {
+		{ "QFI\xfb", 4, "qcow2" },
+		{ "KDMV", 4, "vmdk" },
+		{ "vhdxfile", 8, "vhdx" },
+		{ "<<< ", 4, "vdi" },
+		{ "conectix", 8, "vhd" },	/* fixed VHD has it at the end */
+	};
+	char buf[8] = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	for (size_t i = 0; i < ARRAY_SIZE(fmts); i++)
+		if (n >= (ssize_t)fmts[i].len &&
+		    !memcmp(buf, fmts[i].magic, fmts[i].len))
+			return fmts[i].name;
+	return NULL;
+}
+
 static int add_parse(int argc, char **argv, struct add_opts *o)
 {
 	int n = 1;
@@ -372,7 +401,7 @@ static int image_add(struct image_ctx *ic, int argc, char **argv)
 	struct add_opts o;
 	char id[STORE_ID_LEN + 1], final[STORE_PATH_MAX], file[STORE_PATH_MAX];
 	char identity[1024], sha[65], kver[64], now[24], size[24], bdir[STORE_PATH_MAX];
-	const char *name, *src;
+	const char *name, *src, *fmt;
 	struct stat st;
 	int rc;
 
@@ -388,6 +417,12 @@ static int image_add(struct image_ctx *ic, int argc, char **argv)
 	if (stat(src, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
 		fprintf(stderr, "image add: %s: %s\n", src,
 			errno ? strerror(errno) : "not a regular, non-empty file");
+		return 1;
+	}
+	if ((fmt = container_format(src)) != NULL) {
+		fprintf(stderr, "image add: %s is a %s file; linkboot serves raw "
+			"disk images:\n  qemu-img convert -O raw %s IMAGE.raw\n",
+			src, fmt, src);
 		return 1;
 	}
 	if ((rc = image_find_q(ic, name, &r, 1)) == 0) {

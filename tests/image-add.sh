@@ -17,6 +17,13 @@ lb image add junk "$TMP/junk.img" --initrd "$TMP/initrd.img" 2>"$TMP/err" &&
 assert_contains "$TMP/err" "no /boot/vmlinuz" "no-kernel message"
 assert_eq "$(db 'SELECT COUNT(*) FROM images')" 0 "junk left a row"
 
+# a qcow2 file: refused with the conversion command
+if qemu-img --version >/dev/null 2>&1; then
+	qemu-img convert -O qcow2 "$TMP/disk.img" "$TMP/disk.qcow2" || die "qemu-img"
+	lb image add q "$TMP/disk.qcow2" 2>"$TMP/err" && die "qcow2 accepted"
+	assert_contains "$TMP/err" "qemu-img convert -O raw" "qcow2 message"
+fi
+
 lb image add demo "$TMP/disk.img" --initrd "$TMP/initrd.img" >"$TMP/out" 2>&1 ||
 	{ cat "$TMP/out"; die "image add"; }
 id=$(db "SELECT id FROM images WHERE name = 'demo'")
