@@ -978,6 +978,26 @@ static int image_rm(struct image_ctx *ic, int argc, char **argv)
 
 /* ---- commit, merge, rollback -------------------------------------------- */
 
+/*
+ * ext4 superblock (1024 bytes in): s_state at 0x3a (EXT2_VALID_FS = 1),
+ * s_feature_incompat at 0x60 (EXT3_FEATURE_INCOMPAT_RECOVER = 0x4: the
+ * journal holds transactions, i.e. not unmounted cleanly).
+ */
+static int fs_needs_recovery(const char *raw, const struct store_part *p)
+{
+	uint8_t sb[0x64];
+	int fd = open(raw, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = pread(fd, sb, sizeof(sb), (off_t)(p->off + 1024));
+	close(fd);
+	if (n != (ssize_t)sizeof(sb))
+		return 0;
+	return (sb[0x60] & 0x4) || !(sb[0x3a] & 0x1);
+}
+
 /* e2fsck -fn on every ext partition of a raw file: clean = 0. */
 static int fs_clean(const char *raw, const struct store_identity *ident)
 {
@@ -989,6 +1009,12 @@ static int fs_clean(const char *raw, const struct store_identity *ident)
 
 		if (strncmp(p->type, "ext", 3) != 0)
 			continue;
+		if (fs_needs_recovery(raw, p)) {
+			fprintf(stderr, "image commit: partition %u (%s %s) was not "
+				"unmounted cleanly (its journal needs recovery)\n",
+				p->no, p->type, p->label);
+			return -EUCLEAN;
+		}
 		/* e2fsprogs unix_io: "file?offset=N" opens a partition in place */
 		snprintf(dev, sizeof(dev), "%s?offset=%llu", raw,
 			 (unsigned long long)p->off);

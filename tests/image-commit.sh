@@ -55,6 +55,13 @@ assert_contains "$TMP/err" "not clean" "unclean refused"
 assert_eq "$(db "SELECT COUNT(*) FROM versions")" 1 "no v2 after refusal"
 [ -f "$ovl" ] || die "refused commit lost the overlay"
 
+# a journal that needs recovery (EXT3_FEATURE_INCOMPAT_RECOVER in the
+# superblock at partition + 1024 + 0x60; block 16 holds it): refused. The
+# superblock checksum is stale then too; either way it is not clean.
+write_overlay 1 16 0x04 $((1024 + 0x60))
+lb image commit demo 2>"$TMP/err" && die "commit with a dirty journal"
+assert_contains "$TMP/err" "not (unmounted cleanly|clean)" "dirty journal refused"
+
 # a change outside the file system (block 120 = 7.5 MiB): clean
 write_overlay 1 120 0x5a
 lb image commit demo >"$TMP/out" 2>&1 || { cat "$TMP/out"; die "commit"; }
