@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1070,7 +1071,7 @@ static int move_file(const char *from, const char *to)
 
 static int image_commit(struct image_ctx *ic, int argc, char **argv)
 {
-	char ovl[STORE_PATH_MAX], tmp[STORE_PATH_MAX], dst[STORE_PATH_MAX];
+	char ovl[STORE_PATH_MAX], tmp[STORE_PATH_MAX] = "", dst[STORE_PATH_MAX];
 	char file[STORE_PATH_MAX], mac[18], sha[65], kver[64], bdir[STORE_PATH_MAX];
 	const char *deltas[STORE_CHAIN_MAX + 1];
 	struct store_identity ident;
@@ -1095,15 +1096,23 @@ static int image_commit(struct image_ctx *ic, int argc, char **argv)
 			"boot it, change the image, shut it down\n", r.name, ovl);
 		return 1;
 	}
+	/* the NBD server holds this lock while the super client is attached */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		fprintf(stderr, "image commit: the super client of %s is still "
+			"connected: shut it down first\n", r.name);
+		return 1;
+	}
 	rc = delta_read_hdr(fd, &h);
-	close(fd);
 	if (rc || h.parent_version != r.latest) {
+		close(fd);
 		fprintf(stderr, "image commit: %s was made on v%u, the newest is v%u: "
 			"not committed\n", ovl, rc ? 0 : h.parent_version, r.latest);
 		return 1;
 	}
 	super_client(ic, r.id, mac);
 	if (mac[0] && sessions_live(ic, r.id, 0, mac, 0) > 0) {
+		close(fd);
 		fprintf(stderr, "image commit: the super client %s is still "
 			"connected: shut it down first\n", mac);
 		return 1;
@@ -1165,8 +1174,10 @@ out_boot:
 	rm_tree(bdir);
 out:
 	vchain_close(c);
-	unlink(tmp);
+	if (tmp[0])
+		unlink(tmp);
 	free(ch);
+	close(fd);	/* drops the lock */
 	return rc;
 }
 

@@ -64,6 +64,12 @@ assert_contains "$TMP/err" "not (unmounted cleanly|clean)" "dirty journal refuse
 
 # a change outside the file system (block 120 = 7.5 MiB): clean
 write_overlay 1 120 0x5a
+# while the NBD server holds the overlay (its flock), commit refuses
+if command -v flock >/dev/null; then
+	flock "$ovl" "$LINKBOOT" image --state "$LB_STATE" commit demo \
+		2>"$TMP/err" && die "commit while the overlay is attached"
+	assert_contains "$TMP/err" "still connected" "attached overlay refused"
+fi
 lb image commit demo >"$TMP/out" 2>&1 || { cat "$TMP/out"; die "commit"; }
 assert_eq "$(db "SELECT parent || ' ' || file FROM versions WHERE version = 2")" \
 	"1 $id.v2.delta" "v2 is a delta on v1"
