@@ -268,7 +268,8 @@ err:
 	vchain_close(vd->chain);
 	free(vd);
 	free(ch);
-	return rc == -ENOENT ? -ENOENT : (rc == -ESTALE ? -ESTALE : -EIO);
+	/* what the NBD server can tell the client apart; the rest is EIO */
+	return rc == -ENOENT || rc == -ESTALE || rc == -EBUSY ? rc : -EIO;
 }
 
 void vdisk_close(struct vdisk *vd)
