@@ -75,7 +75,10 @@ static const char usage[] =
 "                      unlinks them) or a version is in use\n"
 "  commit NAME         the super client's writes become the next version\n"
 "  rollback NAME [V]   production back to V (default: the one before)\n"
-"  merge NAME          flatten the newest version into a new raw version\n"
+"  merge NAME [--prune]  flatten the newest version into a new raw one\n"
+"                      (old files stay: clients may be reading them)\n"
+"  prune NAME          remove versions nobody can boot or is reading (not\n"
+"                      production/test/pinned/in use, nor their parents)\n"
 "  repair --scan DIR   find moved/renamed image files by identity\n"
 "\n"
 "--rootfs and --mark stand for the --root / --state of the issue text:\n"
@@ -1181,6 +1184,8 @@ out:
 	return rc;
 }
 
+static int prune_versions(struct image_ctx *ic, const struct image_row *r);
+
 static int image_merge(struct image_ctx *ic, int argc, char **argv)
 {
 	char dst[STORE_PATH_MAX], file[STORE_PATH_MAX], sha[65], kver[64];
@@ -1190,10 +1195,14 @@ static int image_merge(struct image_ctx *ic, int argc, char **argv)
 	struct image_row r;
 	struct vchain *c = NULL;
 	unsigned next;
-	int rc = 1;
+	int rc = 1, prune = 0;
 
+	if (argc == 3 && !strcmp(argv[2], "--prune")) {
+		prune = 1;
+		argc--;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "Usage: linkboot image merge NAME\n");
+		fprintf(stderr, "Usage: linkboot image merge NAME [--prune]\n");
 		return EXIT_USAGE;
 	}
 	if (image_find(ic, argv[1], &r) != 0)
@@ -1236,6 +1245,14 @@ static int image_merge(struct image_ctx *ic, int argc, char **argv)
 	       r.name, next, r.latest, ch->n,
 	       r.production == r.latest ? "; it is production" : "");
 	rc = 0;
+	if (prune) {
+		char id[40];
+
+		/* re-read: production and latest moved */
+		snprintf(id, sizeof(id), "%s", r.id);
+		if (image_find(ic, id, &r) != 0 || prune_versions(ic, &r) != 0)
+			rc = 1;
+	}
 	goto out;
 out_undo:
 	unlink(dst);
@@ -1296,6 +1313,120 @@ static int image_rollback(struct image_ctx *ic, int argc, char **argv)
 	printf("image %s: production is v%u (was v%u); clients boot it at "
 	       "their next boot\n", r.name, v, r.production);
 	return 0;
+}
+
+/* ---- prune -------------------------------------------------------------- */
+
+#define PRUNE_MAX_VERSIONS 4096
+
+/* Mark v and its ancestors as needed. */
+static void prune_keep(struct image_ctx *ic, const char *id, unsigned v,
+		       uint8_t *keep)
+{
+	struct store_chain *ch = malloc(sizeof(*ch));
+
+	if (!ch)
+		return;
+	if (v && v < PRUNE_MAX_VERSIONS &&
+	    store_chain_load(ic->s, ic->cfg->store_dir, ic->cfg->state_dir, id,
+			     v, ch) == 0)
+		for (unsigned i = 0; i < ch->n; i++)
+			if (ch->versions[i] < PRUNE_MAX_VERSIONS)
+				keep[ch->versions[i]] = 1;
+	free(ch);
+}
+
+/* Versions someone may still read: roots of what to keep. */
+static int prune_roots(struct image_ctx *ic, const struct image_row *r,
+		       uint8_t *keep)
+{
+	static const char *const sql[] = {
+		"SELECT production_version FROM images WHERE id = ?1",
+		"SELECT test_version FROM images WHERE id = ?1",
+		"SELECT version FROM clients WHERE image_id = ?1",
+		"SELECT overlay_base FROM clients WHERE image_id = ?1",
+	};
+	sqlite3_stmt *st;
+
+	prune_keep(ic, r->id, r->latest, keep);
+	for (size_t i = 0; i < ARRAY_SIZE(sql); i++) {
+		if (sql_prep(ic, sql[i], &st) != 0)
+			return -EIO;
+		sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			prune_keep(ic, r->id,
+				   (unsigned)sqlite3_column_int64(st, 0), keep);
+		sqlite3_finalize(st);
+	}
+	/* live sessions: a reconnect must find its files again */
+	if (sql_prep(ic, "SELECT pid, version FROM sessions WHERE image_id = ?1",
+		     &st) != 0)
+		return -EIO;
+	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (pid_alive(sqlite3_column_int64(st, 0)))
+			prune_keep(ic, r->id,
+				   (unsigned)sqlite3_column_int64(st, 1), keep);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* Remove the versions of r nobody needs: files, boot files, rows. */
+static int prune_versions(struct image_ctx *ic, const struct image_row *r)
+{
+	uint8_t *keep = calloc(PRUNE_MAX_VERSIONS, 1);
+	char path[STORE_PATH_MAX + 64], vs[16];
+	sqlite3_stmt *st;
+	unsigned removed = 0;
+	int rc;
+
+	if (!keep)
+		return -ENOMEM;
+	if ((rc = prune_roots(ic, r, keep)) != 0 ||
+	    (rc = sql_prep(ic, "SELECT version, file FROM versions WHERE "
+			   "image_id = ?1 ORDER BY version", &st)) != 0) {
+		free(keep);
+		return rc;
+	}
+	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		unsigned v = (unsigned)sqlite3_column_int64(st, 0);
+		const char *file = (const char *)sqlite3_column_text(st, 1);
+
+		if (v >= PRUNE_MAX_VERSIONS || keep[v] || !file)
+			continue;
+		snprintf(vs, sizeof(vs), "%u", v);
+		if (sql_exec(ic, "DELETE FROM versions WHERE image_id = ?1 AND "
+			     "version = ?2", 2, r->id, vs) != 0)
+			continue;
+		/* an --in-place file is the admin's, not ours to delete */
+		if (file[0] != '/') {
+			version_file_path(ic, file, path, sizeof(path));
+			unlink(path);
+		}
+		boot_dir(ic, r->id, v, path, sizeof(path));
+		rm_tree(path);
+		printf("image %s: v%u removed\n", r->name, v);
+		removed++;
+	}
+	sqlite3_finalize(st);
+	free(keep);
+	if (!removed)
+		printf("image %s: every version is still needed\n", r->name);
+	return 0;
+}
+
+static int image_prune(struct image_ctx *ic, int argc, char **argv)
+{
+	struct image_row r;
+
+	if (argc != 2) {
+		fprintf(stderr, "Usage: linkboot image prune NAME\n");
+		return EXIT_USAGE;
+	}
+	if (image_find(ic, argv[1], &r) != 0)
+		return 1;
+	return prune_versions(ic, &r) == 0 ? 0 : 1;
 }
 
 /* ---- repair ------------------------------------------------------------- */
@@ -1474,6 +1605,7 @@ static const struct image_cmd {
 	{ "commit", image_commit },
 	{ "rollback", image_rollback },
 	{ "merge", image_merge },
+	{ "prune", image_prune },
 	{ "repair", image_repair },
 };
 

@@ -109,4 +109,21 @@ cmp -s "$h2" "$LB_STATE/boot/$id/v3/hashes" || die "v3 hashes != v2 hashes"
 lb image versions demo >"$TMP/vers" || die "versions"
 assert_contains "$TMP/vers" "^v2 +v1 .*64K" "v2 changed 64K"
 assert_contains "$TMP/vers" "^v3 +- .*raw.*\(production\)" "v3 raw production"
+
+# prune: a live session on v2 keeps v2 and its parent v1
+db "INSERT INTO sessions(pid, peer, mac, image_id, version, since)
+    VALUES($$, '127.0.0.1:1', NULL, '$id', 2, 'now')"
+lb image prune demo >"$TMP/out" || die "prune"
+assert_contains "$TMP/out" "still needed" "nothing pruned while in use"
+assert_eq "$(db "SELECT group_concat(version) FROM versions")" "1,2,3" "all kept"
+# the session ends: v1 and v2 are nobody's now
+db "DELETE FROM sessions"
+lb image prune demo >"$TMP/out" || die "prune"
+assert_contains "$TMP/out" "v1 removed" "v1 pruned"
+assert_contains "$TMP/out" "v2 removed" "v2 pruned"
+assert_eq "$(db "SELECT group_concat(version) FROM versions")" "3" "only v3"
+[ -e "$LB_STATE/store/$id.v1.raw" ] && die "v1 file left"
+[ -e "$LB_STATE/store/$id.v2.delta" ] && die "v2 file left"
+[ -d "$LB_STATE/boot/$id/v1" ] && die "v1 boot files left"
+cmp -s "$TMP/want.img" "$LB_STATE/store/$id.v3.raw" || die "v3 changed"
 exit 0
