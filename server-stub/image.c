@@ -1609,6 +1609,14 @@ static const struct image_cmd {
 	{ "repair", image_repair },
 };
 
+static int looks_like_mark(const char *s)
+{
+	const char *eq = strchr(s, '=');
+
+	return eq && (!strcmp(eq + 1, "maintenance") || !strcmp(eq + 1, "test") ||
+		      !strcmp(eq + 1, "production"));
+}
+
 int cmd_image(struct lb_config *cfg, int argc, char **argv)
 {
 	struct image_ctx ic = { .cfg = cfg };
@@ -1626,6 +1634,13 @@ int cmd_image(struct lb_config *cfg, int argc, char **argv)
 				printf("%s", usage);
 				return 0;
 			}
+		/* `--state 2=test` (the issue's spelling) was taken by the
+		 * server option --state DIR: never create a dir named so */
+		if (looks_like_mark(cfg->state_dir)) {
+			fprintf(stderr, "image: --state is the state directory; "
+				"mark a version with --mark %s\n", cfg->state_dir);
+			return EXIT_USAGE;
+		}
 		store_dir_path(cfg, ic.store, sizeof(ic.store));
 		if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST) {
 			fprintf(stderr, "image: state directory %s: %s (give --state DIR)\n",

@@ -65,6 +65,11 @@ assert_eq "$(db "SELECT ram_cache_mib || write_mode || cmdline FROM images")" \
 	"128serverquiet" "set values"
 assert_eq "$(db "SELECT state FROM versions")" "test" "mark"
 lb image set demo --write bogus 2>/dev/null; assert_eq $? 2 "bad --write = usage"
+# --state is the server's state dir option: VERSION=STATE is caught
+(cd "$TMP" && "$LINKBOOT" image set demo --state 1=production 2>"$TMP/err")
+assert_eq $? 2 "--state V=S = usage error"
+assert_contains "$TMP/err" "--mark 1=production" "names --mark"
+[ -e "$TMP/1=production" ] && die "created a state dir named 1=production"
 lb image set demo --production 7 2>/dev/null && die "unknown version accepted"
 
 # rename: one row, the ID and every link stay
