@@ -1431,10 +1431,16 @@ static int image_prune(struct image_ctx *ic, int argc, char **argv)
 
 /* ---- repair ------------------------------------------------------------- */
 
-/* A base version whose file is gone, and what it must match. */
+/*
+ * A version whose file is gone, and what it must match: v1 by identity
+ * and content hash (it may have been renamed); later versions (deltas,
+ * merged raw files, always made by us) by their store name, size and, for
+ * deltas, the header's parent version.
+ */
 struct repair_want {
 	char image[64], id[40], file[STORE_PATH_MAX];
-	unsigned version;
+	char name[64];		/* store file name, "" for v1 */
+	unsigned version, parent;	/* parent 0 = raw */
 	uint64_t size;
 	char pt_uuid[48], identity[1024], sha256[65];
 	int found;
@@ -1468,6 +1474,26 @@ static int repair_try(struct repair_want *w, const char *path)
 	return 1;
 }
 
+/* A later version's file: our name for it, and a fitting header. */
+static int repair_try_named(struct repair_want *w, const char *path,
+			    const struct stat *st)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	struct delta_hdr h;
+	int fd, rc;
+
+	if (strcmp(base, w->name) != 0)
+		return 0;
+	if (!w->parent)
+		return (uint64_t)st->st_size == w->size;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	rc = delta_read_hdr(fd, &h);
+	close(fd);
+	return rc == 0 && h.disk_size == w->size &&
+	       h.parent_version == w->parent;
+}
+
 static int repair_visit(const char *path, const struct stat *st, int flag,
 			struct FTW *ftw)
 {
@@ -1481,9 +1507,12 @@ static int repair_visit(const char *path, const struct stat *st, int flag,
 		struct repair_want *w = &rs->want[i];
 		char abs[PATH_MAX];
 
-		if (w->found || (uint64_t)st->st_size != w->size)
+		if (w->found)
 			continue;
-		if (!repair_try(w, path) || !realpath(path, abs))
+		if (w->name[0] ? !repair_try_named(w, path, st) :
+		    (uint64_t)st->st_size != w->size || !repair_try(w, path))
+			continue;
+		if (!realpath(path, abs))
 			continue;
 		snprintf(w->file, sizeof(w->file), "%s", abs);
 		w->found = 1;
@@ -1501,9 +1530,9 @@ static int repair_collect(struct image_ctx *ic, struct repair_want **out,
 
 	*n = 0;
 	if (sql_prep(ic, "SELECT i.name, i.id, v.version, v.file, i.size, "
-		     "i.pt_uuid, i.identity, i.content_sha256 FROM versions v "
-		     "JOIN images i ON i.id = v.image_id WHERE v.version = 1 "
-		     "AND v.parent IS NULL", &st) != 0)
+		     "i.pt_uuid, i.identity, i.content_sha256, v.parent "
+		     "FROM versions v JOIN images i ON i.id = v.image_id "
+		     "ORDER BY i.name, v.version", &st) != 0)
 		return -EIO;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char path[STORE_PATH_MAX];
@@ -1530,6 +1559,13 @@ static int repair_collect(struct image_ctx *ic, struct repair_want **out,
 		col_copy(st, 5, w->pt_uuid, sizeof(w->pt_uuid));
 		col_copy(st, 6, w->identity, sizeof(w->identity));
 		col_copy(st, 7, w->sha256, sizeof(w->sha256));
+		w->parent = (unsigned)sqlite3_column_int64(st, 8);
+		if (w->version > 1) {
+			const char *f = (const char *)sqlite3_column_text(st, 3);
+			const char *b = f && strrchr(f, '/') ? strrchr(f, '/') + 1 : f;
+
+			snprintf(w->name, sizeof(w->name), "%s", b ? b : "");
+		}
 		printf("missing: %s v%u (%s, %llu bytes)\n", w->image, w->version,
 		       path, (unsigned long long)w->size);
 	}

@@ -89,6 +89,16 @@ lb image commit demo 2>"$TMP/err" && die "stale overlay committed"
 assert_contains "$TMP/err" "made on v1, the newest is v2" "stale message"
 rm -f "$ovl"
 
+# the store file of v2 is moved away: repair finds it by name + header
+mkdir -p "$TMP/moved"
+mv "$LB_STATE/store/$id.v2.delta" "$TMP/moved/"
+lb image versions demo >"$TMP/vers" 2>&1 || die "versions"
+assert_contains "$TMP/vers" "^v2 .*MISSING" "v2 missing"
+lb image repair --scan "$TMP/moved" >"$TMP/out" 2>&1 || { cat "$TMP/out"; die "repair v2"; }
+assert_contains "$TMP/out" "re-attached: demo v2" "v2 re-attached"
+mv "$TMP/moved/$id.v2.delta" "$LB_STATE/store/"
+db "UPDATE versions SET file = '$id.v2.delta' WHERE version = 2"
+
 lb image rollback demo >/dev/null || die "rollback"
 assert_eq "$(db "SELECT production_version FROM images")" 1 "rolled back to v1"
 lb image rollback demo 2>/dev/null && die "rollback before v1"
