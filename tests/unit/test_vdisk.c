@@ -145,6 +145,10 @@ static void test_read_only_versions(void **state)
 	vdisk_close(vd);
 	ex = export(3, WRITE_RAM, 1);
 	assert_int_equal(vdisk_open(f->db, f->store, f->state, &ex, &vd), -ENOENT);
+	/* the file is not the size the image was imported with */
+	ex = export(1, WRITE_RAM, 1);
+	ex.size = SIZE + 512;
+	assert_int_equal(vdisk_open(f->db, f->store, f->state, &ex, &vd), -EIO);
 }
 
 static void test_server_overlay_per_boot(void **state)
