@@ -21,5 +21,6 @@ struct command {
 int cmd_serve(struct lb_config *cfg, int argc, char **argv);
 int cmd_info(struct lb_config *cfg, int argc, char **argv);
 int cmd_check(struct lb_config *cfg, int argc, char **argv);
+int cmd_initramfs(struct lb_config *cfg, int argc, char **argv);
 
 #endif
