@@ -68,11 +68,13 @@ agent_nbd_start() {
 		-P "$TMP/nbdkit.pid" file "$IMG" >>"$TMP/nbdkit.log" 2>&1 &
 	NBD_PID=$!
 	wait_for 10 test -s "$TMP/nbdkit.pid" || die "nbdkit did not start"
-	cleanup_fn "kill $NBD_PID 2>/dev/null"
+	# nbdkit waits for open connections on SIGTERM: SIGKILL
+	cleanup_fn "kill -9 $NBD_PID 2>/dev/null"
 }
 
+# the server dies (SIGKILL: like a crash, no NBD_CMD_DISC goodbye)
 agent_nbd_stop() {
-	kill "$NBD_PID" 2>/dev/null
+	kill -9 "$NBD_PID" 2>/dev/null
 	wait "$NBD_PID" 2>/dev/null
 	rm -f "$TMP/nbdkit.pid"
 }
