@@ -172,7 +172,17 @@ static int mount_upper(const struct agent_cfg *cfg)
 
 	mkdir(RW, 0755);
 	if (cfg->write_mode == WRITE_DISK) {
-		cache = blkid_evaluate_tag("PARTLABEL", "linkboot-cache", NULL);
+		int i;
+
+		/* the disk driver was just loaded: its partitions may
+		 * show up a moment later (bounded wait) */
+		for (i = 0; i < 30; i++) {
+			cache = blkid_evaluate_tag("PARTLABEL",
+						   "linkboot-cache", NULL);
+			if (cache)
+				break;
+			sleep_ms(100);
+		}
 		if (cache && mount(cache, RW, "ext4", MS_NOATIME, NULL) == 0) {
 			log_info("root: overlay upper on %s (wiped)", cache);
 			wipe_dir(RW);

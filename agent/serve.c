@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,13 @@ struct serve {
 static void harden(void)
 {
 	int fd;
+
+	/* our own session: no console ^C, no hangup from the image's init */
+	setsid();
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
 
 	/* reclaim may write to the device we serve: do not recurse into it */
 	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)

@@ -72,7 +72,7 @@ assert_contains "$CONSOLE" 'LBE2E: write after outage ok' "write after outage"
 assert_contains "$CONSOLE" 'reconnected after' "agent logged the reconnect"
 
 # boot timeline (agent start -> root mounted) for the report
-grep -a 'boot: agent start' "$CONSOLE" | tail -n 1
+grep -aE 'boot: agent start|connection lost|reconnected after' "$CONSOLE"
 if [ -n "${REPORTS:-}" ]; then
 	assert_contains "$REPORTS" "POST /report\\?mac=$AGENT_MAC" "reports reach the server"
 	assert_contains "$REPORTS" 'event=switch_root' "switch_root report"
