@@ -16,7 +16,7 @@ static const struct command commands[] = {
 	/* -- */
 	{ "client", cmd_client, "link client MACs to images" },
 	/* -- */
-	/* initramfs: { "initramfs", cmd_initramfs, "build the client initramfs" }, */
+	{ "initramfs", cmd_initramfs, "build the client initramfs" },
 	/* -- */
 	{ "status", cmd_status, "live clients, bytes served, cache hit rates" },
 	/* -- */
