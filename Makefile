@@ -132,3 +132,10 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# Test tools (tests/tools/*.c): small clients built on lib/ for the
+# integration tests (dhcp_probe: proxyDHCP offers and option variants).
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/liblb.a
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDFLAGS)
+all: $(TOOL_BINS)
