@@ -57,7 +57,8 @@
 #define NBD_TX_HIGH		(1U << 20)
 /* Work per wake-up: rounds of recv/answer/send before yielding. */
 #define NBD_ROUNDS		8
-/* A client must finish the handshake within this. */
+/* A client must finish the handshake within this; also the time queued
+ * replies get to drain after NBD_CMD_DISC. */
 #define NBD_HANDSHAKE_MS	30000
 /* Accepts per wake-up of the listener. */
 #define NBD_ACCEPT_BATCH	64
@@ -739,6 +740,8 @@ static int nbd_request_step(struct nbd_conn *c)
 		 * replies already queued still go out */
 		c->phase = NBD_PH_CLOSING;
 		c->bye = "client disconnected (NBD_CMD_DISC)";
+		/* queued replies get a bounded time to drain */
+		c->deadline = now_ms() + NBD_HANDSHAKE_MS;
 		return 1;
 	}
 	if (rc != 0) {
@@ -1016,7 +1019,9 @@ static int64_t nbd_tick(void *arg, int64_t now)
 
 	while ((c = *pp)) {
 		if (!c->dead && c->deadline && now >= c->deadline)
-			nbd_conn_close(c, "handshake timeout");
+			nbd_conn_close(c, c->phase == NBD_PH_CLOSING
+					  ? "peer does not read its replies"
+					  : "handshake timeout");
 		if (c->dead) {
 			*pp = c->next;
 			ns->nconns--;
