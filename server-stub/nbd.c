@@ -14,11 +14,17 @@
  *
  * so a queue of 16 small reads costs one recv, 16 preads and one send.
  * Buffers are allocated with the connection and only grow (to the largest
- * request seen), so there is no malloc per request. A connection whose
- * peer reads slowly keeps its replies in tbuf and stops reading requests
- * (EPOLLOUT only) until they are gone: it never blocks the loop, and each
- * wake-up does a bounded amount of work so one busy client cannot starve
- * the others.
+ * request seen), so there is no malloc per request. While fewer than
+ * NBD_TX_HIGH reply bytes wait in tbuf the connection goes on reading and
+ * answering (preads overlap the peer's reads); above it, a peer that reads
+ * slowly keeps its replies in tbuf and is not read from (EPOLLOUT only)
+ * until they drain: it never blocks the loop, and each wake-up does a
+ * bounded amount of work so one busy client cannot starve the others.
+ *
+ * Bad input: a wrong magic or unknown client flag closes the connection
+ * (the byte stream cannot be resynchronised); a request we refuse gets an
+ * NBD error reply (nbd_errno()) and the connection goes on, including an
+ * oversized WRITE, whose payload is skipped first (nbd_rq_write_invalid).
  */
 
 #include <arpa/inet.h>
