@@ -92,7 +92,7 @@ unit-asan:
 FUZZ_BINS := $(patsubst lib/%.c,build/fuzz/%,$(FUZZ_SRCS))
 build/fuzz/%: lib/%.c $(LIB_SRCS)
 	@mkdir -p $(@D)
-	$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $^ -lz -lcrypto
+	$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c,$^) -lz -lcrypto
 
 fuzz-build: $(FUZZ_BINS)
 
