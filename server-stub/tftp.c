@@ -52,6 +52,8 @@
 #define TFTP_RETRY_MAX_MS	8000	/* backoff cap */
 #define TFTP_MAX_RETRIES	6	/* then give up (~30 s) */
 #define TFTP_RX_BATCH		64	/* packets per wake-up, bounded */
+/* Duplicate ACKs this soon after a window resend are echoes of the gap. */
+#define TFTP_DUP_ACK_MS		50
 /* Read-ahead per transfer: one pread() serves many small blocks. */
 #define TFTP_READAHEAD		(64 * 1024)
 /* An address that just fetched a loader and asks again is iPXE. */
@@ -94,6 +96,8 @@ struct tftp_xfer {
 	size_t buf_size;		/* its size */
 	uint64_t buf_off;		/* file offset of buf[0] */
 	size_t buf_len;			/* valid bytes in buf */
+	uint64_t win_first;		/* first block of the last window sent */
+	int64_t win_sent_at;		/* when it was sent */
 	int64_t deadline;		/* retransmit when now >= this */
 	unsigned retries;		/* retransmissions since progress */
 	int dead;			/* torn down, freed by the tick */
@@ -356,6 +360,8 @@ static int xfer_send_window(struct tftp_xfer *x, uint64_t first, int64_t now)
 			  (unsigned)(uint16_t)first,
 			  (unsigned)(uint16_t)(first + count - 1));
 	x->sent = MAX(x->sent, first + count - 1);
+	x->win_first = first;
+	x->win_sent_at = now;
 	xfer_arm(x, now);
 	return 0;
 }
@@ -375,6 +381,18 @@ static int xfer_send_oack(struct tftp_xfer *x, int64_t now)
 		log_debug("tftp %s: OACK (%d bytes)", x->peer_str, len);
 	xfer_arm(x, now);
 	return 0;
+}
+
+/*
+ * A client that sees a gap in a window ACKs its last in-order block, often
+ * once per out-of-order block that follows. The first such ACK resends the
+ * window; the others, arriving while that resend is fresh, must not each
+ * resend it again (a windowed Sorcerer's Apprentice).
+ */
+static int xfer_just_resent(const struct tftp_xfer *x, int64_t now)
+{
+	return x->win_first == x->acked + 1 &&
+	       now - x->win_sent_at < TFTP_DUP_ACK_MS;
 }
 
 /* 1 when the transfer ended (and is freed), else 0. */
@@ -401,7 +419,8 @@ static int xfer_rx_ack(struct tftp_xfer *x, uint16_t block, int64_t now)
 		 * duplicate ACK is ignored: answering it is the Sorcerer's
 		 * Apprentice bug (RFC 1123 §4.2.3.1).
 		 */
-		if (x->neg.windowsize > 1 && inflight > 0)
+		if (x->neg.windowsize > 1 && inflight > 0 &&
+		    !xfer_just_resent(x, now))
 			rc = xfer_send_window(x, x->acked + 1, now);
 		else
 			return 0;
