@@ -45,16 +45,18 @@ head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom >"$TMP/root/big.bin"
 chmod 644 "$TMP/root/big.bin"
 
 LB_TFTP=6969 LB_HTTP=8080 BB_HTTP=8081
-in_ns "$LINKBOOT" serve --state "$TMP/state" --listen 127.0.0.1 --dhcp off \
+# started with ip netns exec directly (not through a function) so that $!
+# is the server itself (ip execs it) and cleanup can kill it
+ip netns exec "$NS" "$LINKBOOT" serve --state "$TMP/state" --listen 127.0.0.1 --dhcp off \
 	--tftp-port $LB_TFTP --http-port $LB_HTTP --nbd-port 0 \
 	--root "$TMP/root" >"$TMP/linkboot.log" 2>&1 &
 pids+=($!)
-in_ns dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 \
+ip netns exec "$NS" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 \
 	--listen-address=127.0.0.1 --bind-interfaces --user=root \
 	--enable-tftp --tftp-root="$TMP/root" --quiet-tftp \
 	--pid-file="$TMP/dnsmasq.pid" >"$TMP/dnsmasq.log" 2>&1 &
 pids+=($!)
-in_ns busybox httpd -f -p 127.0.0.1:$BB_HTTP -h "$TMP/root" &
+ip netns exec "$NS" busybox httpd -f -p 127.0.0.1:$BB_HTTP -h "$TMP/root" &
 pids+=($!)
 sleep 1
 grep -q 'serving at' "$TMP/linkboot.log" || { cat "$TMP/linkboot.log"; exit 1; }
