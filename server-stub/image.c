@@ -1135,7 +1135,7 @@ static int image_commit(struct image_ctx *ic, int argc, char **argv)
 	snprintf(tmp, sizeof(tmp), "%s/commit-%s.raw", ic->cfg->state_dir, r.id);
 	unlink(tmp);
 	if (vchain_open(ch->files[0], deltas, ch->n, &c) != 0 ||
-	    vchain_export_raw(c, tmp) != 0) {
+	    vchain_export_raw(c, tmp, 0) != 0) {
 		fprintf(stderr, "image commit: cannot read %s v%u + %s\n", r.name,
 			r.latest, ovl);
 		goto out;
@@ -1223,7 +1223,7 @@ static int image_merge(struct image_ctx *ic, int argc, char **argv)
 	/* new files only: clients on the old chain keep reading it */
 	store_file_path(ic->cfg, r.id, next, "raw", dst, sizeof(dst));
 	snprintf(file, sizeof(file), "%s.v%u.raw", r.id, next);
-	if (vchain_export_raw(c, dst) != 0) {
+	if (vchain_export_raw(c, dst, 1) != 0) {
 		fprintf(stderr, "image merge: writing %s failed\n", dst);
 		goto out;
 	}
