@@ -8,18 +8,19 @@ requires sqlite3 --version
 requires jq --version
 
 LB_STATE=$TMP/state
-ID=0123456789abcdef
-mkdir -p "$LB_STATE/store" "$LB_STATE/boot/$ID/v1"
-lb client list >/dev/null || die "new state dir"
-sqlite3 "$LB_STATE/linkboot.db" "
-INSERT INTO images(id, name, size, production_version, created)
- VALUES('$ID', 'demo', 8388608, 1, '2026-11-25T00:00:00Z');
-INSERT INTO versions(image_id, version, file, kernel, initrd, created)
- VALUES('$ID', 1, '$ID.v1', '$ID/v1/vmlinuz', '$ID/v1/initrd.img', 'x');" ||
-	die "image rows"
-head -c 8388608 /dev/urandom >"$LB_STATE/store/$ID.v1"
-head -c 100000 /dev/urandom >"$LB_STATE/boot/$ID/v1/vmlinuz"
-head -c 50000 /dev/urandom >"$LB_STATE/boot/$ID/v1/initrd.img"
+. "$(dirname "$0")/lib-image.sh"
+# a real image version through the image store: raw file, block hashes,
+# kernel + initrd under <state>/boot
+make_image "$TMP/disk.img"
+echo "fake initrd" >"$TMP/initrd.img"
+lb image add demo "$TMP/disk.img" --initrd "$TMP/initrd.img" >"$TMP/out" 2>&1 ||
+	{ cat "$TMP/out"; die "image add"; }
+ID=$(db "SELECT id FROM images WHERE name = 'demo'")
+VFILE=$(db "SELECT file FROM versions WHERE image_id = '$ID' AND version = 1")
+KERNEL=$(db "SELECT kernel FROM versions WHERE image_id = '$ID' AND version = 1")
+KERNEL=${KERNEL#boot/}
+[ -f "$LB_STATE/store/$VFILE" ] || die "image add: no store file $VFILE"
+[ -f "$LB_STATE/boot/$KERNEL" ] || die "image add: no kernel $KERNEL"
 for i in 1 2 3; do
 	lb client add "52:54:00:cc:00:0$i" --image demo >/dev/null ||
 		die "client add $i"
@@ -51,9 +52,8 @@ assert_contains "$TMP/backup.out" "integrity ok" "backup checks its copy"
 assert_contains "$TMP/backup.out" "backup complete" "backup done"
 assert_alive "during backup"
 [ -f "$TMP/bk/BACKUP" ] || die "no BACKUP info file"
-cmp "$LB_STATE/store/$ID.v1" "$TMP/bk/store/$ID.v1" || die "store file differs"
-cmp "$LB_STATE/boot/$ID/v1/vmlinuz" "$TMP/bk/boot/$ID/v1/vmlinuz" ||
-	die "kernel differs"
+cmp "$LB_STATE/store/$VFILE" "$TMP/bk/store/$VFILE" || die "store file differs"
+cmp "$LB_STATE/boot/$KERNEL" "$TMP/bk/boot/$KERNEL" || die "kernel differs"
 
 # backup into a non-empty directory: usage error
 lb backup "$TMP/bk" >"$TMP/out" 2>&1
@@ -82,9 +82,11 @@ assert_eq "$(sqlite3 "$NEW/linkboot.db" 'SELECT name FROM images')" demo \
 	"restored image row"
 assert_eq "$(sqlite3 "$NEW/linkboot.db" 'SELECT count(*) FROM sessions')" 0 \
 	"no stale sessions"
-cmp "$LB_STATE/store/$ID.v1" "$NEW/store/$ID.v1" || die "restored store file"
-cmp "$LB_STATE/boot/$ID/v1/initrd.img" "$NEW/boot/$ID/v1/initrd.img" ||
-	die "restored initrd"
+cmp "$LB_STATE/store/$VFILE" "$NEW/store/$VFILE" || die "restored store file"
+cmp "$LB_STATE/boot/$KERNEL" "$NEW/boot/$KERNEL" || die "restored kernel"
+"$LINKBOOT" image list --state "$NEW" >"$TMP/images" 2>&1 ||
+	{ cat "$TMP/images"; die "image list on the restored state"; }
+assert_contains "$TMP/images" demo "restored image listed"
 "$LINKBOOT" client list --state "$NEW" -j >"$TMP/list.json" ||
 	die "client list on the restored state"
 assert_eq "$(jq length "$TMP/list.json")" "$n" "restored clients listed"
