@@ -39,7 +39,7 @@ FUZZ_SRCS   := $(wildcard lib/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
-SERVER_LIBS := -lsqlite3 -lblkid -lz -lcrypto -lm
+SERVER_LIBS := -lsqlite3 -lblkid -lext2fs -lcom_err -lz -lcrypto -lm
 AGENT_LIBS  := -lblkid -lz -lcrypto -lm
 # The agent is the initramfs /init: link it statically so the initramfs needs
 # no libraries (not with sanitizers, which need the dynamic runtime).
@@ -92,7 +92,7 @@ unit-asan:
 FUZZ_BINS := $(patsubst lib/%.c,build/fuzz/%,$(FUZZ_SRCS))
 build/fuzz/%: lib/%.c $(LIB_SRCS)
 	@mkdir -p $(@D)
-	$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $^ -lz
+	$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $^ -lz -lcrypto
 
 fuzz-build: $(FUZZ_BINS)
 

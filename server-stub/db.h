@@ -76,8 +76,26 @@ int db_export_list(struct db *db,
 
 /* Record a boot event for `linkboot status` (DHCP, script, NBD connect,
  * agent reports). kind: "dhcp", "script", "nbd", "report". detail: free
- * text. Best effort: errors are logged, not returned. */
+ * text. Best effort: errors are logged, not returned. A "report" detail
+ * is also parsed as db_stats_update()'s key=value lines (`status`). */
 void db_record_event(struct db *db, const char *mac, const char *kind,
 		     const char *detail);
+
+/* Live NBD sessions (so versions in use are never deleted, and `status`
+ * shows who is online). Called by the NBD server at export selection and
+ * at disconnect. 0 or -errno; *id names the row for db_session_remove().
+ * For a super client's export (write_mode WRITE_SUPER) this uses up its
+ * one-shot token: -ENOENT if another connection already used it (refuse
+ * this one). */
+int db_session_add(struct db *db, const struct export_info *ei,
+		   const char *peer, int64_t *id);
+void db_session_remove(struct db *db, int64_t id);
+
+/* An agent's counters report: key=value lines, one per line. Keys:
+ * boot_id (text), uptime_ms, bytes_from_server, ram_hits, ram_misses,
+ * ssd_hits, ssd_misses, overlay_bytes (decimal integers), timeline (text,
+ * the rest of the line). Unknown keys are ignored (newer agents); a bad
+ * number is -EINVAL. Replaces the client's previous report. 0 or -errno. */
+int db_stats_update(struct db *db, const char *mac, const char *kv_body);
 
 #endif

@@ -14,17 +14,17 @@ static const struct command commands[] = {
 	{ "serve", cmd_serve, "run the boot server (DHCP, TFTP, HTTP, NBD)" },
 	/* image: { "image", cmd_image, "add, version, commit, rollback, merge images" }, */
 	/* -- */
-	/* client: { "client", cmd_client, "link client MACs to images" }, */
+	{ "client", cmd_client, "link client MACs to images" },
 	/* -- */
 	/* initramfs: { "initramfs", cmd_initramfs, "build the client initramfs" }, */
 	/* -- */
-	/* status: { "status", cmd_status, "live clients, bytes served, cache hit rates" }, */
+	{ "status", cmd_status, "live clients, bytes served, cache hit rates" },
 	/* -- */
 	/* doctor: { "doctor", cmd_doctor, "find what keeps PCs from booting" }, */
 	/* -- */
-	/* backup: { "backup", cmd_backup, "online copy of the link DB and images" }, */
+	{ "backup", cmd_backup, "online copy of the link DB and images" },
 	/* -- */
-	/* restore: { "restore", cmd_restore, "restore a backup" }, */
+	{ "restore", cmd_restore, "restore a backup" },
 	/* -- */
 	{ "info", cmd_info, "print what a bug report needs" },
 	{ "check", cmd_check, "validate configuration, link DB and images" },

@@ -11,7 +11,7 @@
 #include "server.h"
 
 #define SERVICES_TABLE \
-	/* db: { "db", db_service_start, db_service_stop }, */ \
+	{ "db", db_service_start, db_service_stop }, \
 	/* -- */ \
 	/* dhcp: { "dhcp", dhcp_start, dhcp_stop }, */ \
 	/* -- */ \
@@ -25,6 +25,7 @@
 	/* -- */
 
 /* db module headers */
+#include "db_internal.h"
 
 /* dhcp module headers */
 

@@ -60,7 +60,8 @@ free_port() {
 	die "no free port"
 }
 
-lb() { "$LINKBOOT" --state "$LB_STATE" "$@"; }
+# (the command comes first: main.c dispatches on argv[1])
+lb() { local cmd=$1; shift; "$LINKBOOT" "$cmd" --state "$LB_STATE" "$@"; }
 
 # wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
 wait_for() {

@@ -1,0 +1,1115 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The link DB: SQLite in WAL mode, shared by the daemon and the CLI.
+ *
+ * Nothing is cached: every boot script, export name and status line is a
+ * fresh query, so `linkboot client add` takes effect at the client's next
+ * request without a restart. busy_timeout lets a CLI write and a daemon read
+ * wait for each other instead of failing.
+ *
+ * Schema: schema.h (DB_SCHEMA_V1). meta.schema_version says which version a
+ * file has; db_migrate() runs the steps from it up to DB_SCHEMA_VERSION in
+ * one transaction, and refuses a file written by a newer linkboot.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "db_internal.h"
+#include "lb_err.h"
+#include "lb_log.h"
+#include "lb_util.h"
+#include "schema.h"
+#include "server.h"
+
+#define DB_BUSY_TIMEOUT_MS 5000
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+struct db {
+	sqlite3 *sql;
+	char *state_dir;	/* NULL when opened by path */
+	char *store_dir;	/* image files */
+	int lock_fd;		/* `serve`'s flock on linkboot.pid, or -1 */
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+sqlite3 *db_sqlite(struct db *db)
+{
+	return db->sql;
+}
+
+const char *db_state_dir(const struct db *db)
+{
+	return db->state_dir ? db->state_dir : ".";
+}
+
+const char *db_store_dir(const struct db *db)
+{
+	return db->store_dir;
+}
+
+int db_set_store_dir(struct db *db, const char *dir)
+{
+	char *copy = strdup(dir);
+
+	if (!copy)
+		return -ENOMEM;
+	free(db->store_dir);
+	db->store_dir = copy;
+	return 0;
+}
+
+int db_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		return -EBADMSG;
+	default:
+		return -EIO;
+	}
+}
+
+int db_exec(struct db *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc;
+
+	rc = sqlite3_exec(db->sql, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		log_warnx("db: %s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return db_errno(rc);
+	}
+	return 0;
+}
+
+int db_begin(struct db *db)
+{
+	return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int db_commit(struct db *db)
+{
+	return db_exec(db, "COMMIT");
+}
+
+void db_rollback(struct db *db)
+{
+	if (!sqlite3_get_autocommit(db->sql))
+		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void db_time_iso(int64_t secs, char *out)
+{
+	time_t t = (time_t)secs;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, DB_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void db_now_iso(char *out)
+{
+	db_time_iso((int64_t)time(NULL), out);
+}
+
+int db_random_hex(char *out, size_t nhex)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t buf[64];
+	size_t i, n = (nhex + 1) / 2;
+	ssize_t got;
+
+	if (n > sizeof(buf))
+		return -EINVAL;
+	got = getrandom(buf, n, 0);
+	if (got < 0)
+		return -errno;
+	if ((size_t)got != n)
+		return -EIO;
+	for (i = 0; i < nhex; i++)
+		out[i] = hex[(buf[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
+	out[nhex] = '\0';
+	return 0;
+}
+
+static const char *const write_mode_names[] = {
+	[WRITE_RAM] = "ram",
+	[WRITE_DISK] = "disk",
+	[WRITE_SERVER] = "server",
+	[WRITE_SUPER] = "super",
+};
+
+int db_write_mode_parse(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && i < ARRAY_SIZE(write_mode_names); i++)
+		if (!strcmp(s, write_mode_names[i]))
+			return (int)i;
+	return -EINVAL;
+}
+
+const char *db_write_mode_name(int mode)
+{
+	if (mode < 0 || (size_t)mode >= ARRAY_SIZE(write_mode_names))
+		return "?";
+	return write_mode_names[mode];
+}
+
+static int db_prepare(struct db *db, const char *sql, sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(db->sql, sql, -1, st, NULL);
+
+	if (rc != SQLITE_OK) {
+		log_warnx("db: %s: %s", sqlite3_errmsg(db->sql), sql);
+		return db_errno(rc);
+	}
+	return 0;
+}
+
+static void col_text(sqlite3_stmt *st, int col, char *out, size_t size)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+
+	snprintf(out, size, "%s", s ? (const char *)s : "");
+}
+
+static int col_is_null(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL;
+}
+
+/* ---- schema and migrations ------------------------------------------- */
+
+/*
+ * One step per schema version: steps[N] takes a file from version N to
+ * N + 1. Version 0 is an empty file. A new schema version appends a step
+ * (ALTER TABLE ...) and bumps DB_SCHEMA_VERSION; schema.h's V1 never
+ * changes.
+ */
+static const char *const migrations[DB_SCHEMA_VERSION] = {
+	/* 0 -> 1 */ DB_SCHEMA_V1
+	"INSERT INTO meta(key, value) VALUES('schema_version', '1');",
+};
+
+/* Schema version of an open file: 0 for an empty file. */
+static int db_schema_version(struct db *db, int *version)
+{
+	sqlite3_stmt *st;
+	int rc, tables;
+
+	if ((rc = db_prepare(db, "SELECT count(*) FROM sqlite_master "
+				 "WHERE type = 'table'", &st)) != 0)
+		return rc;
+	rc = sqlite3_step(st);
+	tables = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (tables < 0)
+		return db_errno(rc);
+	if (tables == 0) {
+		*version = 0;
+		return 0;
+	}
+	rc = sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE "
+				"key = 'schema_version'", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		log_warnx("db: %s is not a linkboot DB (no meta table)",
+			  sqlite3_db_filename(db->sql, "main"));
+		return -EBADMSG;
+	}
+	rc = sqlite3_step(st);
+	*version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (*version < 0) {
+		log_warnx("db: %s has no schema_version",
+			  sqlite3_db_filename(db->sql, "main"));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int db_migrate(struct db *db)
+{
+	int rc, version = 0, v;
+
+	/* the common case reads only: `status` works on a read-only DB */
+	if ((rc = db_schema_version(db, &version)) != 0)
+		return rc;
+	if (version == DB_SCHEMA_VERSION)
+		return 0;
+	/* else check again under the write lock: one process migrates */
+	if ((rc = db_begin(db)) != 0)
+		return rc;
+	if ((rc = db_schema_version(db, &version)) != 0)
+		goto err;
+	if (version > DB_SCHEMA_VERSION) {
+		log_warnx("db: %s has schema version %d, this linkboot knows "
+			  "up to %d: upgrade linkboot, or restore a backup made "
+			  "by this version (`linkboot restore DIR`)",
+			  sqlite3_db_filename(db->sql, "main"), version,
+			  DB_SCHEMA_VERSION);
+		rc = -EPROTONOSUPPORT;
+		goto err;
+	}
+	for (v = version; v < DB_SCHEMA_VERSION; v++) {
+		if ((rc = db_exec(db, migrations[v])) != 0)
+			goto err;
+		if (v > 0)
+			log_info("db: migrated schema %d -> %d", v, v + 1);
+	}
+	if (version != DB_SCHEMA_VERSION) {
+		char sql[128];
+
+		snprintf(sql, sizeof(sql), "UPDATE meta SET value = '%d' "
+			 "WHERE key = 'schema_version'", DB_SCHEMA_VERSION);
+		if ((rc = db_exec(db, sql)) != 0)
+			goto err;
+	}
+	return db_commit(db);
+err:
+	db_rollback(db);
+	return rc;
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+int db_open_path(const char *path, struct db **out)
+{
+	struct db *db;
+	int rc;
+
+	if (!(db = calloc(1, sizeof(*db))))
+		return -ENOMEM;
+	db->lock_fd = -1;
+	rc = sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE |
+			     SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		log_warnx("db: %s: %s", path,
+			  db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc));
+		rc = db_errno(rc);
+		goto err;
+	}
+	sqlite3_busy_timeout(db->sql, DB_BUSY_TIMEOUT_MS);
+	/* WAL: the daemon reads while the CLI writes; NORMAL sync is
+	 * durable at checkpoints and never corrupts (sqlite.org/wal.html) */
+	if ((rc = db_exec(db, "PRAGMA journal_mode = WAL;"
+			      "PRAGMA synchronous = NORMAL;"
+			      "PRAGMA foreign_keys = ON;")) != 0)
+		goto err;
+	if ((rc = db_migrate(db)) != 0)
+		goto err;
+	*out = db;
+	return 0;
+err:
+	sqlite3_close(db->sql);
+	free(db);
+	return rc;
+}
+
+int db_open(const char *state_dir, struct db **out)
+{
+	char path[PATH_MAX];
+	struct db *db;
+	int rc;
+
+	if (mkdir(state_dir, 0755) < 0 && errno != EEXIST) {
+		rc = -errno;
+		log_warn("db: state directory %s (give --state DIR)", state_dir);
+		return rc;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", state_dir,
+			     DB_FILE_NAME) >= sizeof(path))
+		return -ENAMETOOLONG;
+	if ((rc = db_open_path(path, &db)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/store", state_dir);
+	if (!(db->state_dir = strdup(state_dir)) ||
+	    db_set_store_dir(db, path) != 0) {
+		db_close(db);
+		return -ENOMEM;
+	}
+	*out = db;
+	return 0;
+}
+
+void db_close(struct db *db)
+{
+	if (!db)
+		return;
+	sqlite3_close_v2(db->sql);
+	if (db->lock_fd >= 0)
+		close(db->lock_fd);
+	free(db->state_dir);
+	free(db->store_dir);
+	free(db);
+}
+
+/* ---- links -------------------------------------------------------------- */
+
+/* One client's effective link, as read by link_query(). */
+struct link_row {
+	struct link_info li;
+	uint64_t size;			/* image size, bytes */
+	int super;			/* clients.super */
+	char super_token[65];		/* "" = none minted / consumed */
+	char file[256];			/* version file in the store dir */
+};
+
+/*
+ * Effective values in one statement: COALESCE walks client -> group ->
+ * image; built-in defaults fill what is still NULL (db_internal.h).
+ */
+#define LINK_SELECT \
+	"SELECT c.mac, c.name, c.hostname, IFNULL(c.grp, ''), i.name, i.id," \
+	" c.version, i.production_version, i.test_version, i.test_group," \
+	" IFNULL(i.root, ''), IFNULL(i.cmdline, ''), c.token," \
+	" COALESCE(c.ram_cache_mib, g.ram_cache_mib, i.ram_cache_mib)," \
+	" COALESCE(c.ssd_cache, g.ssd_cache, i.ssd_cache)," \
+	" COALESCE(c.write_mode, g.write_mode, i.write_mode)," \
+	" c.machine_id, c.super, IFNULL(c.super_token, ''), i.size" \
+	" FROM clients c LEFT JOIN groups g ON g.name = c.grp" \
+	" JOIN images i ON i.id = COALESCE(c.image_id, g.image_id) "
+
+/* The version a client boots: pinned, else the test version for the
+ * image's test group, else production (else the newest there is). */
+static int link_pick_version(struct db *db, sqlite3_stmt *st,
+			     struct link_info *li)
+{
+	const unsigned char *test_group = sqlite3_column_text(st, 9);
+	sqlite3_stmt *q;
+	int rc;
+
+	if (!col_is_null(st, 6)) {
+		li->version = (unsigned)sqlite3_column_int(st, 6);
+		return 0;
+	}
+	if (!col_is_null(st, 8) && test_group && li->group[0] &&
+	    !strcmp((const char *)test_group, li->group)) {
+		li->version = (unsigned)sqlite3_column_int(st, 8);
+		return 0;
+	}
+	if (!col_is_null(st, 7)) {
+		li->version = (unsigned)sqlite3_column_int(st, 7);
+		return 0;
+	}
+	if ((rc = db_prepare(db, "SELECT max(version) FROM versions "
+				 "WHERE image_id = ?", &q)) != 0)
+		return rc;
+	sqlite3_bind_text(q, 1, li->image_id, -1, SQLITE_STATIC);
+	li->version = sqlite3_step(q) == SQLITE_ROW ?
+		(unsigned)sqlite3_column_int(q, 0) : 0;
+	sqlite3_finalize(q);
+	return 0;
+}
+
+/* "boot/<id>/v1/vmlinuz" whether the store wrote it with "boot/" or not. */
+static void link_boot_path(const unsigned char *s, char *out, size_t size)
+{
+	const char *p = (const char *)s;
+
+	if (!p || !*p) {
+		out[0] = '\0';
+		return;
+	}
+	while (*p == '/')
+		p++;
+	snprintf(out, size, "%s%s", strncmp(p, "boot/", 5) ? "boot/" : "", p);
+}
+
+/* Kernel, initrd and file of the chosen version; image_missing if the
+ * version row or its file is gone. */
+static int link_version_files(struct db *db, struct link_row *r)
+{
+	struct link_info *li = &r->li;
+	char path[PATH_MAX];
+	sqlite3_stmt *q;
+	struct stat sb;
+	int rc;
+
+	if ((rc = db_prepare(db, "SELECT file, kernel, initrd FROM versions "
+				 "WHERE image_id = ? AND version = ?", &q)) != 0)
+		return rc;
+	sqlite3_bind_text(q, 1, li->image_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, (int)li->version);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		col_text(q, 0, r->file, sizeof(r->file));
+		link_boot_path(sqlite3_column_text(q, 1), li->kernel,
+			       sizeof(li->kernel));
+		link_boot_path(sqlite3_column_text(q, 2), li->initrd,
+			       sizeof(li->initrd));
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW) {
+		li->image_missing = 1;
+		return rc == SQLITE_DONE ? 0 : db_errno(rc);
+	}
+	if (r->file[0] == '/')
+		snprintf(path, sizeof(path), "%s", r->file);
+	else
+		snprintf(path, sizeof(path), "%s/%s",
+			 db->store_dir ? db->store_dir : ".", r->file);
+	li->image_missing = stat(path, &sb) < 0 || !S_ISREG(sb.st_mode);
+	return 0;
+}
+
+/* The client row where `column` = key ("mac", "token", "super_token"). */
+static int link_query(struct db *db, const char *column, const char *key,
+		      struct link_row *r)
+{
+	char sql[1024];
+	struct link_info *li = &r->li;
+	const unsigned char *s;
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(sql, sizeof(sql), LINK_SELECT "WHERE c.%s = ?", column);
+	if ((rc = db_prepare(db, sql, &st)) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
+	}
+	col_text(st, 0, li->mac, sizeof(li->mac));
+	col_text(st, 1, li->name, sizeof(li->name));
+	col_text(st, 2, li->hostname, sizeof(li->hostname));
+	col_text(st, 3, li->group, sizeof(li->group));
+	col_text(st, 4, li->image, sizeof(li->image));
+	col_text(st, 5, li->image_id, sizeof(li->image_id));
+	col_text(st, 10, li->root, sizeof(li->root));
+	col_text(st, 11, li->cmdline, sizeof(li->cmdline));
+	col_text(st, 12, li->token, sizeof(li->token));
+	li->ram_cache_mib = col_is_null(st, 13) ? DB_DEFAULT_RAM_CACHE_MIB :
+		(unsigned)sqlite3_column_int(st, 13);
+	s = sqlite3_column_text(st, 14);
+	snprintf(li->ssd_cache, sizeof(li->ssd_cache), "%s",
+		 s ? (const char *)s : DB_DEFAULT_SSD_CACHE);
+	s = sqlite3_column_text(st, 15);
+	li->write_mode = db_write_mode_parse((const char *)s);
+	/* super is granted by the super flag + token only, never by a mode */
+	if (li->write_mode < 0 || li->write_mode == WRITE_SUPER)
+		li->write_mode = DB_DEFAULT_WRITE_MODE;
+	col_text(st, 16, li->machine_id, sizeof(li->machine_id));
+	r->super = sqlite3_column_int(st, 17);
+	col_text(st, 18, r->super_token, sizeof(r->super_token));
+	r->size = (uint64_t)sqlite3_column_int64(st, 19);
+	rc = link_pick_version(db, st, li);
+	sqlite3_finalize(st);
+	if (rc == 0)
+		rc = link_version_files(db, r);
+	return rc;
+}
+
+int db_link_lookup(struct db *db, const uint8_t mac[6], struct link_info *out)
+{
+	struct link_row r;
+	char m[18];
+	int rc;
+
+	mac_format(mac, m);
+	if ((rc = link_query(db, "mac", m, &r)) != 0)
+		return rc;
+	/* the super client's next boot carries its one-shot token */
+	if (r.super && r.super_token[0]) {
+		snprintf(r.li.token, sizeof(r.li.token), "%s", r.super_token);
+		r.li.write_mode = WRITE_SUPER;
+	}
+	*out = r.li;
+	return 0;
+}
+
+/* ---- exports ----------------------------------------------------------- */
+
+/* "NAME" or "NAME@N": an image version, read-only. */
+static int export_image(struct db *db, const char *name,
+			struct export_info *out)
+{
+	char image[128];
+	const char *at = strrchr(name, '@');
+	uint64_t want = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (at) {
+		if ((size_t)(at - name) >= sizeof(image) ||
+		    parse_u64(at + 1, 1, INT_MAX, &want) != 0)
+			return -ENOENT;
+		memcpy(image, name, (size_t)(at - name));
+		image[at - name] = '\0';
+	} else {
+		snprintf(image, sizeof(image), "%s", name);
+	}
+	rc = db_prepare(db,
+		"SELECT i.id, i.size, v.version FROM images i JOIN versions v"
+		" ON v.image_id = i.id WHERE i.name = ?1 AND v.version ="
+		" CASE WHEN ?2 > 0 THEN ?2 ELSE COALESCE(i.production_version,"
+		" (SELECT max(version) FROM versions WHERE image_id = i.id)) END",
+		&st);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)want);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		col_text(st, 0, out->image_id, sizeof(out->image_id));
+		out->size = (uint64_t)sqlite3_column_int64(st, 1);
+		out->version = (unsigned)sqlite3_column_int(st, 2);
+		out->read_only = 1;
+		out->write_mode = WRITE_RAM;
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void export_from_link(const struct link_row *r, int write_mode,
+			     struct export_info *out)
+{
+	snprintf(out->image_id, sizeof(out->image_id), "%s", r->li.image_id);
+	out->version = r->li.version;
+	out->size = r->size;
+	out->write_mode = write_mode;
+	/* ram/disk: writes stay in the client's overlayfs, the disk is RO */
+	out->read_only = write_mode == WRITE_RAM || write_mode == WRITE_DISK;
+	snprintf(out->client_mac, sizeof(out->client_mac), "%s", r->li.mac);
+}
+
+/* A super token: resolving it does not use it up (NBD_OPT_INFO then
+ * NBD_OPT_GO resolve twice); db_session_add() does. */
+static int export_super_token(struct db *db, const char *name,
+			      struct export_info *out)
+{
+	struct link_row r;
+	int rc;
+
+	if ((rc = link_query(db, "super_token", name, &r)) != 0)
+		return rc;
+	if (!r.super)
+		return -ENOENT;
+	export_from_link(&r, WRITE_SUPER, out);
+	return 0;
+}
+
+int db_export_resolve(struct db *db, const char *name, struct export_info *out)
+{
+	struct link_row r;
+	size_t len = strlen(name);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (len == 0 || len >= sizeof(out->name))
+		return -ENOENT;
+	memcpy(out->name, name, len + 1);
+	if ((rc = export_image(db, name, out)) != -ENOENT)
+		return rc;
+	if ((rc = link_query(db, "token", name, &r)) == 0) {
+		export_from_link(&r, r.li.write_mode, out);
+		return 0;
+	}
+	if (rc != -ENOENT)
+		return rc;
+	return export_super_token(db, name, out);
+}
+
+int db_export_list(struct db *db,
+		   int (*fn)(void *arg, const char *name, const char *desc),
+		   void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	/* each image, then each of its versions; tokens never */
+	rc = db_prepare(db,
+		"SELECT i.name, NULL, 'production version ' || IFNULL("
+		" i.production_version, (SELECT max(version) FROM versions"
+		" WHERE image_id = i.id)) FROM images i"
+		" WHERE EXISTS (SELECT 1 FROM versions WHERE image_id = i.id)"
+		" UNION ALL SELECT i.name, v.version, v.state ||"
+		" IFNULL(': ' || v.note, '') FROM images i JOIN versions v"
+		" ON v.image_id = i.id ORDER BY 1, 2", &st);
+	if (rc != 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char name[160];
+		const char *desc = (const char *)sqlite3_column_text(st, 2);
+
+		if (col_is_null(st, 1))
+			col_text(st, 0, name, sizeof(name));
+		else
+			snprintf(name, sizeof(name), "%s@%d",
+				 sqlite3_column_text(st, 0),
+				 sqlite3_column_int(st, 1));
+		if (fn(arg, name, desc ? desc : "") != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
+
+/* ---- events, sessions, stats -------------------------------------------- */
+
+void db_record_event(struct db *db, const char *mac, const char *kind,
+		     const char *detail)
+{
+	char now[DB_TIME_LEN];
+	sqlite3_stmt *st;
+	int rc;
+
+	db_now_iso(now);
+	if (db_prepare(db, "INSERT INTO events(time, mac, kind, detail) "
+			   "VALUES(?, ?, ?, ?)", &st) != 0)
+		return;
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, mac && *mac ? mac : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("db: event not recorded: %s", sqlite3_errmsg(db->sql));
+		return;
+	}
+	/* bounded: drop what is older than the newest DB_EVENTS_KEEP rows */
+	if (sqlite3_last_insert_rowid(db->sql) % 100 == 0)
+		db_exec(db, "DELETE FROM events WHERE id <= (SELECT max(id) "
+			    "FROM events) - " STR(DB_EVENTS_KEEP));
+	if (!mac || !*mac)
+		return;
+	/* an agent report carries its counters: the latest go to stats */
+	if (!strcmp(kind, "report") && detail &&
+	    (rc = db_stats_update(db, mac, detail)) != 0)
+		log_warnx("db: report from %s: counters not stored: %s", mac,
+			  rc == -EINVAL ? "a value is not a decimal number" :
+			  strerror(err_errno(rc)));
+	if (!strcmp(kind, "script") || !strcmp(kind, "nbd") ||
+	    !strcmp(kind, "dhcp") || !strcmp(kind, "report")) {
+		const char *sql = !strcmp(kind, "script") ?
+			"UPDATE clients SET last_boot = ?1, last_seen = ?1 "
+			"WHERE mac = ?2" :
+			"UPDATE clients SET last_seen = ?1 WHERE mac = ?2";
+
+		if (db_prepare(db, sql, &st) != 0)
+			return;
+		sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+}
+
+/* The super client's one-shot token is used up by its first session, in
+ * the same transaction, so two racing connections cannot both get write
+ * access to the next version. */
+static int session_consume_super(struct db *db, const struct export_info *ei)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_prepare(db, "UPDATE clients SET super_token = NULL WHERE "
+				 "super = 1 AND super_token = ? AND mac = ?",
+				 &st)) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, ei->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ei->client_mac, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_errno(rc);
+	return sqlite3_changes(db->sql) == 1 ? 0 : -ENOENT;
+}
+
+int db_session_add(struct db *db, const struct export_info *ei,
+		   const char *peer, int64_t *id)
+{
+	char now[DB_TIME_LEN];
+	sqlite3_stmt *st;
+	int rc, super = ei->write_mode == WRITE_SUPER && !ei->read_only;
+
+	db_now_iso(now);
+	if (super) {
+		if ((rc = db_begin(db)) != 0)
+			return rc;
+		if ((rc = session_consume_super(db, ei)) != 0)
+			goto err;
+	}
+	if ((rc = db_prepare(db, "INSERT INTO sessions(pid, peer, mac, "
+				 "image_id, version, since) VALUES(?, ?, ?, ?, "
+				 "?, ?)", &st)) != 0)
+		goto err;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)getpid());
+	sqlite3_bind_text(st, 2, peer ? peer : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ei->client_mac[0] ? ei->client_mac : NULL,
+			  -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ei->image_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, (int)ei->version);
+	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		rc = db_errno(rc);
+		goto err;
+	}
+	if (id)
+		*id = (int64_t)sqlite3_last_insert_rowid(db->sql);
+	if (super && (rc = db_commit(db)) != 0)
+		goto err;
+	return 0;
+err:
+	if (super)
+		db_rollback(db);
+	return rc;
+}
+
+void db_session_remove(struct db *db, int64_t id)
+{
+	sqlite3_stmt *st;
+
+	if (db_prepare(db, "DELETE FROM sessions WHERE id = ?", &st) != 0)
+		return;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_warnx("db: session %lld not removed: %s", (long long)id,
+			  sqlite3_errmsg(db->sql));
+	sqlite3_finalize(st);
+}
+
+/* stats columns an agent report may set; index = bind parameter - 2 */
+static const struct stats_key {
+	const char *key;
+	int text;
+} stats_keys[] = {
+	{ "boot_id", 1 }, { "uptime_ms", 0 }, { "bytes_from_server", 0 },
+	{ "ram_hits", 0 }, { "ram_misses", 0 }, { "ssd_hits", 0 },
+	{ "ssd_misses", 0 }, { "overlay_bytes", 0 }, { "timeline", 1 },
+};
+
+static int stats_bind_line(sqlite3_stmt *st, const char *line, size_t len)
+{
+	const char *eq = memchr(line, '=', len);
+	char num[24];
+	uint64_t v;
+	size_t i, klen;
+
+	if (!eq)
+		return 0;	/* not key=value: ignored like unknown keys */
+	klen = (size_t)(eq - line);
+	for (i = 0; i < ARRAY_SIZE(stats_keys); i++) {
+		if (strlen(stats_keys[i].key) != klen ||
+		    memcmp(stats_keys[i].key, line, klen) != 0)
+			continue;
+		eq++;
+		len -= klen + 1;
+		if (stats_keys[i].text) {
+			if (len > 4096)
+				return -EINVAL;
+			sqlite3_bind_text(st, (int)i + 3, eq, (int)len,
+					  SQLITE_TRANSIENT);
+			return 0;
+		}
+		if (len == 0 || len >= sizeof(num))
+			return -EINVAL;
+		memcpy(num, eq, len);
+		num[len] = '\0';
+		if (parse_u64(num, 0, INT64_MAX, &v) != 0)
+			return -EINVAL;
+		sqlite3_bind_int64(st, (int)i + 3, (sqlite3_int64)v);
+		return 0;
+	}
+	return 0;
+}
+
+int db_stats_update(struct db *db, const char *mac, const char *kv_body)
+{
+	char now[DB_TIME_LEN];
+	const char *p = kv_body, *nl;
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = db_prepare(db, "INSERT OR REPLACE INTO stats(mac, time, boot_id,"
+			" uptime_ms, bytes_from_server, ram_hits, ram_misses,"
+			" ssd_hits, ssd_misses, overlay_bytes, timeline)"
+			" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+			&st);
+	if (rc != 0)
+		return rc;
+	db_now_iso(now);
+	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	while (*p) {
+		size_t len;
+
+		nl = strchr(p, '\n');
+		len = nl ? (size_t)(nl - p) : strlen(p);
+		if (len && p[len - 1] == '\r')
+			len--;
+		if ((rc = stats_bind_line(st, p, len)) != 0)
+			goto out;
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 :
+		db_errno(sqlite3_errcode(db->sql));
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- client operations the CLI needs in one transaction ----------------- */
+
+int db_client_image(struct db *db, const char *mac, char *image_id,
+		    size_t size)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_prepare(db, "SELECT COALESCE(c.image_id, g.image_id) "
+				 "FROM clients c LEFT JOIN groups g ON "
+				 "g.name = c.grp WHERE c.mac = ?", &st)) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && !col_is_null(st, 0)) {
+		col_text(st, 0, image_id, size);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? -ENOENT :
+			db_errno(rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Another client with the same effective image that is the super client. */
+static int super_other(struct db *db, const char *mac, const char *image_id,
+		       char *busy_mac)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_prepare(db, "SELECT c.mac FROM clients c LEFT JOIN "
+				 "groups g ON g.name = c.grp WHERE c.super = 1"
+				 " AND c.mac != ?1 AND COALESCE(c.image_id, "
+				 "g.image_id) = ?2", &st)) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, image_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (busy_mac)
+			col_text(st, 0, busy_mac, 18);
+		rc = -EBUSY;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : db_errno(rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int db_client_super(struct db *db, const char *mac, int on, char *token,
+		    char *busy_mac)
+{
+	char image_id[40], tok[DB_TOKEN_HEX + 1] = "";
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_begin(db)) != 0)
+		return rc;
+	if ((rc = db_client_image(db, mac, image_id, sizeof(image_id))) != 0)
+		goto err;
+	if (on) {
+		if ((rc = super_other(db, mac, image_id, busy_mac)) != 0)
+			goto err;
+		if ((rc = db_random_hex(tok, DB_TOKEN_HEX)) != 0)
+			goto err;
+	}
+	if ((rc = db_prepare(db, "UPDATE clients SET super = ?1, super_token ="
+				 " ?2 WHERE mac = ?3", &st)) != 0)
+		goto err;
+	sqlite3_bind_int(st, 1, on ? 1 : 0);
+	sqlite3_bind_text(st, 2, on ? tok : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, mac, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 :
+		db_errno(sqlite3_errcode(db->sql));
+	sqlite3_finalize(st);
+	if (rc != 0 || (rc = db_commit(db)) != 0)
+		goto err;
+	if (token)
+		memcpy(token, tok, sizeof(tok));
+	return 0;
+err:
+	db_rollback(db);
+	return rc;
+}
+
+/* ---- the daemon's side -------------------------------------------------- */
+
+int db_server_pid(const char *state_dir)
+{
+	char path[PATH_MAX], buf[32] = "";
+	ssize_t n;
+	int fd, pid = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", state_dir, DB_LOCK_NAME);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		close(fd);	/* nobody holds it: no server */
+		return 0;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0)
+		pid = atoi(buf);
+	return pid > 0 ? pid : 1;
+}
+
+/* Hold <state>/linkboot.pid locked while serving, so `restore` can tell. */
+static int db_lock_state(struct db *db)
+{
+	char path[PATH_MAX], buf[32];
+	int fd, len;
+
+	snprintf(path, sizeof(path), "%s/%s", db_state_dir(db), DB_LOCK_NAME);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+		log_warn("db: %s", path);
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int rc = -errno;
+
+		log_warnx("db: another linkboot serve uses %s (see %s); stop it "
+			  "first (systemctl stop linkboot)", db_state_dir(db),
+			  path);
+		close(fd);
+		return rc == -EWOULDBLOCK ? -EBUSY : rc;
+	}
+	len = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)len) != len)
+		log_warn("db: %s", path);
+	db->lock_fd = fd;
+	return 0;
+}
+
+/* Log every version whose file is gone, with the command that fixes it. */
+static void db_check_files(struct db *db)
+{
+	sqlite3_stmt *st;
+	int missing = 0;
+
+	if (db_prepare(db, "SELECT i.name, v.version, v.file FROM versions v "
+			   "JOIN images i ON i.id = v.image_id ORDER BY 1, 2",
+			   &st) != 0)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *file = (const char *)sqlite3_column_text(st, 2);
+		char path[PATH_MAX];
+		struct stat sb;
+
+		if (!file)
+			continue;
+		if (file[0] == '/')
+			snprintf(path, sizeof(path), "%s", file);
+		else
+			snprintf(path, sizeof(path), "%s/%s", db->store_dir,
+				 file);
+		if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+			continue;
+		missing++;
+		log_warnx("db: image %s@%d: file %s is missing; if it was "
+			  "moved, run `linkboot image repair --scan DIR` with "
+			  "the directory it is in now", sqlite3_column_text(st, 0),
+			  sqlite3_column_int(st, 1), path);
+	}
+	sqlite3_finalize(st);
+	if (missing)
+		log_warnx("db: %d image version file(s) missing: clients of "
+			  "those images see the repair command on screen",
+			  missing);
+}
+
+int db_service_start(struct lb_server *srv)
+{
+	const struct lb_config *cfg = srv->cfg;
+	struct db *db;
+	int rc;
+
+	if ((rc = db_open(cfg->state_dir, &db)) != 0) {
+		log_warnx("db: cannot open %s/%s: %s", cfg->state_dir,
+			  DB_FILE_NAME, strerror(err_errno(rc)));
+		return rc;
+	}
+	if (cfg->store_dir && (rc = db_set_store_dir(db, cfg->store_dir)) != 0)
+		goto err;
+	if ((rc = db_lock_state(db)) != 0)
+		goto err;
+	/* sessions of a previous run are gone with its connections */
+	if ((rc = db_exec(db, "DELETE FROM sessions")) != 0)
+		goto err;
+	db_check_files(db);
+	srv->db = db;
+	log_info("db: %s/%s, store %s", cfg->state_dir, DB_FILE_NAME,
+		 db->store_dir);
+	return 0;
+err:
+	db_close(db);
+	return rc;
+}
+
+void db_service_stop(struct lb_server *srv)
+{
+	sqlite3_stmt *st;
+
+	if (!srv->db)
+		return;
+	if (db_prepare(srv->db, "DELETE FROM sessions WHERE pid = ?", &st) == 0) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)getpid());
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	db_close(srv->db);
+	srv->db = NULL;
+}

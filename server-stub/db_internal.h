@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef LB_DB_INTERNAL_H
+#define LB_DB_INTERNAL_H
+
+/*
+ * The link DB as the CLI and the image store see it: the raw SQLite handle,
+ * transactions, time stamps, random IDs, and the operations on client links
+ * that need more than one statement. Protocol modules use db.h only.
+ *
+ * Built-in defaults (the last step of client -> group -> image -> built-in):
+ * RAM cache 64 MiB (small enough for a 512 MiB PC or QEMU guest, and it
+ * holds the blocks a Linux boot reads twice), SSD cache off (a local
+ * partition is opt-in: it is wiped and reused), write mode ram (restore on
+ * reboot, as users of CCBoot and LTSP expect).
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+
+struct lb_server;
+struct sqlite3;
+
+#define DB_FILE_NAME		"linkboot.db"
+#define DB_LOCK_NAME		"linkboot.pid"	/* flock'ed by `serve` */
+#define DB_DEFAULT_RAM_CACHE_MIB 64
+#define DB_DEFAULT_SSD_CACHE	"off"
+#define DB_DEFAULT_WRITE_MODE	WRITE_RAM
+#define DB_EVENTS_KEEP		10000	/* rows kept in events */
+#define DB_TIME_LEN		21	/* "2026-11-25T15:50:03Z" + NUL */
+#define DB_TOKEN_HEX		32	/* tokens, machine IDs: 32 hex digits */
+
+struct sqlite3 *db_sqlite(struct db *db);
+const char *db_state_dir(const struct db *db);
+
+/* Image files live in the store dir: --store, else <state>/store. */
+const char *db_store_dir(const struct db *db);
+int db_set_store_dir(struct db *db, const char *dir);
+
+/* Open a DB file by path (restore, tests). Same checks as db_open(). */
+int db_open_path(const char *path, struct db **out);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 or -errno. */
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* Run SQL without results; 0 or -errno (the SQLite message is logged). */
+int db_exec(struct db *db, const char *sql);
+
+/* SQLite result code -> -errno (BUSY -> -EBUSY, CONSTRAINT -> -EEXIST...). */
+int db_errno(int sqlite_rc);
+
+/* Current time as ISO-8601 UTC, out[DB_TIME_LEN]. */
+void db_now_iso(char *out);
+void db_time_iso(int64_t unix_secs, char *out);
+
+/* nhex random lower-case hex digits (getrandom) + NUL; 0 or -errno. */
+int db_random_hex(char *out, size_t nhex);
+
+/* "ram" "disk" "server" "super" <-> enum write_mode; -EINVAL if unknown. */
+int db_write_mode_parse(const char *s);
+const char *db_write_mode_name(int mode);
+
+/*
+ * Mark a client the super client of its image and mint its one-shot token
+ * (token[DB_TOKEN_HEX + 1]), or clear it (on == 0, token may be NULL).
+ * -ENOENT unknown MAC or no image, -EBUSY another client of the same image
+ * is the super client (its MAC in busy_mac[18] if given).
+ */
+int db_client_super(struct db *db, const char *mac, int on, char *token,
+		    char *busy_mac);
+
+/* The effective image ID of a client (client's, else its group's). */
+int db_client_image(struct db *db, const char *mac, char *image_id,
+		    size_t size);
+
+/* Is a `linkboot serve` holding this state dir? pid or 0, -errno. */
+int db_server_pid(const char *state_dir);
+
+/* `linkboot serve` "db" service slot (services.h). */
+int db_service_start(struct lb_server *srv);
+void db_service_stop(struct lb_server *srv);
+
+#endif

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Kernel + initrd per image version: the kernel comes out of the image
+ * (ext4_fs.c), the initramfs is built by initramfs_build() over the same
+ * image's lib/modules/<kver>, so a kernel is never paired with another
+ * version's modules. Kept apart from ext4_fs.c because it links the
+ * initramfs builder.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "initramfs.h"
+#include "lb_log.h"
+#include "store.h"
+
+static int rm_entry(const char *p, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	return remove(p);
+}
+
+static int copy_host_file(const char *src, const char *dst)
+{
+	char buf[65536];
+	ssize_t n;
+	int in, out, rc = 0;
+
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		rc = -errno;
+		close(in);
+		return rc;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			rc = -EIO;
+			break;
+		}
+	if (n < 0)
+		rc = -errno;
+	close(in);
+	if (close(out) < 0 && !rc)
+		rc = -errno;
+	return rc;
+}
+
+static int build_initrd(const char *path, const struct store_identity *id,
+			const struct store_boot *b, const char *out)
+{
+	struct initramfs_opts o = { 0 };
+	char tmp[] = "/tmp/linkboot-modules.XXXXXX";
+	int rc;
+
+	if (!mkdtemp(tmp))
+		return -errno;
+	rc = ext4_modules_to_dir(path, id, b, tmp);
+	if (rc == 0) {
+		o.output = out;
+		o.modules_root = tmp;
+		o.kver = b->kver;
+		o.quiet = 1;
+		rc = initramfs_build(&o);
+	} else {
+		log_warnx("%s: could not extract lib/modules/%s: %s", path,
+			  b->kver, strerror(-rc));
+	}
+	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
+
+int ext4_extract_boot(const char *path, const struct store_identity *id,
+		      const struct store_boot *b, const char *out_dir,
+		      const char *kernel_file, const char *initrd_file)
+{
+	char dir[4096], dst[4200];
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s", out_dir);
+	if ((rc = ext4_mkdirs(dir)) != 0)
+		return rc;
+	snprintf(dst, sizeof(dst), "%s/vmlinuz", out_dir);
+	if (kernel_file) {
+		rc = copy_host_file(kernel_file, dst);
+	} else if (!b) {
+		rc = -ENOENT;
+	} else {
+		rc = ext4_copy_kernel(path, id, b, dst);
+	}
+	if (rc)
+		return rc;
+	snprintf(dst, sizeof(dst), "%s/initrd.img", out_dir);
+	if (initrd_file)
+		return copy_host_file(initrd_file, dst);
+	if (!b)
+		return -ENOENT;
+	return build_initrd(path, id, b, dst);
+}
