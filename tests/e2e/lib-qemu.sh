@@ -211,3 +211,87 @@ e2e_kernel() {
 
 # A MAC unique to this run (locally administered).
 e2e_mac() { printf '52:54:00:%02x:%02x:%02x\n' $((RANDOM % 256)) $((RANDOM % 256)) "${1:-1}"; }
+
+# lbc COMMAND ARGS...: the CLI against $LB_STATE (command first: main.c
+# takes argv[1] as the command).
+lbc() { local cmd=$1; shift; "$LINKBOOT" "$cmd" --state "$LB_STATE" "$@"; }
+
+# Skip unless the CLI has the commands the e2e tests link clients with.
+e2e_requires_cli() {
+	[ -x "$LINKBOOT" ] || skip "no $LINKBOOT (make)"
+	local c
+	for c in "$@"; do
+		"$LINKBOOT" "$c" --help >/dev/null 2>&1 ||
+			skip "linkboot has no '$c' command in this build yet"
+	done
+}
+
+# e2e_start_server ARGS...: `linkboot serve` in $NS on 198.18.0.1 with the
+# standard ports; sets LB_PID, LB_LOG. Extra ARGS e.g. --dhcp full.
+e2e_start_server() {
+	LB_LOG=$TMP/linkboot.log
+	mkdir -p "$LB_STATE"
+	in_ns "$LINKBOOT" serve --state "$LB_STATE" --listen "$E2E_SERVER_IP" \
+		--interface "$BR" --tftp-port 69 --http-port 80 --nbd-port 10809 \
+		--ipxe-dir "$IPXE_DIR" -v "$@" >"$LB_LOG" 2>&1 &
+	LB_PID=$!
+	cleanup_fn "kill $LB_PID; wait $LB_PID"
+	wait_for 10 grep -q 'serving at' "$LB_LOG" || {
+		tail -n 20 "$LB_LOG" >&2
+		die "linkboot serve did not start in $NS"
+	}
+}
+
+# e2e_requires_ports udp:67 udp:69 tcp:80 ...: skip when the server in $NS
+# does not listen there (that service is not in this build yet).
+e2e_requires_ports() {
+	local p proto port
+	for p in "$@"; do
+		proto=${p%%:*} port=${p#*:}
+		in_ns ss -Hln "--$proto" "sport = :$port" | grep -q . ||
+			skip "linkboot serve has no $proto port $port in this build yet"
+	done
+}
+
+# e2e_disk FILE: a small GPT + ext4 disk (nothing bootable in it; the
+# boot-services tests give --kernel/--initrd).
+e2e_disk() {
+	truncate -s 8M "$1"
+	printf 'label: gpt\nstart=2048, size=12288, type=L\n' | sfdisk -q "$1" ||
+		die "sfdisk"
+	mkdir -p "$TMP/e2e-root/etc"
+	echo e2e >"$TMP/e2e-root/etc/hostname"
+	mkfs.ext4 -q -F -E offset=1048576 -d "$TMP/e2e-root" -L E2EROOT "$1" 6M ||
+		die "mkfs.ext4"
+}
+
+# e2e_link_marker_client MAC MARKER: image "e2e" = Debian kernel + the
+# marker initramfs (scripts/mktest-initrd.sh), serial console on ttyS0;
+# MAC linked to it.
+e2e_link_marker_client() {
+	local mac=$1 marker=$2
+	if ! lbc image list 2>/dev/null | grep -q '^e2e '; then
+		"$TOP/scripts/mktest-initrd.sh" "$TMP/test-initrd.gz" "$marker" ||
+			die "mktest-initrd"
+		e2e_disk "$TMP/e2e-disk.img"
+		lbc image add e2e "$TMP/e2e-disk.img" --kernel "$KERNEL" \
+			--initrd "$TMP/test-initrd.gz" >"$TMP/image-add.log" 2>&1 ||
+			{ cat "$TMP/image-add.log" >&2; die "image add"; }
+		lbc image set e2e --cmdline "console=ttyS0" >/dev/null ||
+			die "image set --cmdline"
+	fi
+	lbc client add "$mac" --image e2e >"$TMP/client-add.log" 2>&1 ||
+		{ cat "$TMP/client-add.log" >&2; die "client add $mac"; }
+}
+
+# e2e_boot_marker NAME MARKER SECONDS: wait for MARKER, report the time,
+# dump the logs on failure.
+e2e_boot_marker() {
+	local name=$1 marker=$2 secs=$3
+	if ! qemu_wait "$marker" "$secs"; then
+		qemu_dump "$name" 50
+		die "$name: no '$marker' on the serial console within ${secs}s"
+	fi
+	echo "$name: QEMU start -> marker $((QEMU_MS / 1000)).$(( (QEMU_MS % 1000) / 100 )) s"
+	qemu_stop
+}
