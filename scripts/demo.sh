@@ -1,0 +1,238 @@
+#!/bin/bash
+# `make demo`: the whole chain on this machine, nothing but Debian packages.
+#   1. build (make), fetch the Debian kernel (scripts/fetch-kernel.sh)
+#   2. build a partitioned ext4 demo image (scripts/mkdemo-image.sh),
+#      `linkboot image add` it, `linkboot client add` a PC's MAC
+#   3. `linkboot serve --dhcp full` in a network namespace (198.18.0.0/24)
+#   4. PXE-boot a QEMU PC (TCG, SeaBIOS, e1000 with the stock iPXE ROM,
+#      an SSD with a GPT partition labelled linkboot-cache) to the image's
+#      banner, twice: boot 1 fills the SSD cache, boot 2 reads from it
+#   5. a timeline per boot and one summary line per boot:
+#      boot N: <seconds> s, <MiB> MiB from server, ram cache hit <pct>%, ssd cache hit <pct>%
+# Everything it starts is stopped at exit, also on Ctrl-C; the namespace
+# is deleted. Files (image, logs) stay in $DEMO_DIR (default build/demo).
+# Needs root (network namespace, tap).
+#   DEMO_TIMEOUT  seconds per boot before giving up (default 300)
+#   DEMO_SSD_BOOT1=0  boot 1 without the SSD (then boot 2's SSD starts cold)
+
+TEST_NAME=demo
+. "$(dirname "$0")/../tests/lib.sh"
+. "$TOP/tests/e2e/lib-qemu.sh"
+set -o pipefail
+
+DEMO_DIR=${DEMO_DIR:-$TOP/build/demo}
+DEMO_TIMEOUT=${DEMO_TIMEOUT:-300}
+DEMO_SSD_BOOT1=${DEMO_SSD_BOOT1:-1}
+MAC=52:54:00:de:30:01
+HOST=demo-pc-01
+
+say() { printf '\033[1m== %s\033[0m\n' "$*"; }
+fail() { echo "demo: $*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || fail "run as root (it creates a network namespace and a tap): sudo make demo"
+for c in "$QEMU" ip sfdisk mkfs.ext4 qemu-img; do
+	command -v "$c" >/dev/null || fail "$c missing: run 'make deps'"
+done
+mkdir -p "$DEMO_DIR/logs"
+rm -f "$DEMO_DIR"/logs/*
+# keep the logs when $TMP goes (this runs after QEMU and the server stop)
+cleanup_fn "cp $TMP/*.log $TMP/*.serial.log $DEMO_DIR/logs/ 2>/dev/null"
+
+say "build"
+make -C "$TOP" -j2 all >"$DEMO_DIR/logs/make.log" 2>&1 ||
+	{ tail -n 20 "$DEMO_DIR/logs/make.log"; fail "make failed"; }
+"$LINKBOOT" image --help >/dev/null 2>&1 ||
+	fail "this build has no 'linkboot image' command yet (image store not merged)"
+"$LINKBOOT" client --help >/dev/null 2>&1 ||
+	fail "this build has no 'linkboot client' command yet (link DB not merged)"
+
+say "Debian kernel"
+KROOT=$("$TOP/scripts/fetch-kernel.sh") || fail "scripts/fetch-kernel.sh failed"
+KERNEL=$(ls "$KROOT"/boot/vmlinuz-* | head -n 1)
+echo "$KERNEL"
+
+say "demo image"
+"$TOP/scripts/mkdemo-image.sh" "$DEMO_DIR/demo.img" "$KROOT" || fail "mkdemo-image failed"
+
+LB_STATE=$DEMO_DIR/state
+rm -rf "$LB_STATE"
+mkdir -p "$LB_STATE"
+AGENT=1
+if "$LINKBOOT" initramfs --help >/dev/null 2>&1; then
+	lbc image add demo "$DEMO_DIR/demo.img" || fail "linkboot image add failed"
+else
+	# No agent in this build: a stand-in initramfs shows that the PC got
+	# its kernel and initrd from the link; it cannot mount the image.
+	AGENT=0
+	"$TOP/scripts/mktest-initrd.sh" "$DEMO_DIR/standin-initrd.gz" \
+		"LINKBOOT-DEMO-STANDIN: kernel and initrd fetched" || fail "mktest-initrd"
+	lbc image add demo "$DEMO_DIR/demo.img" \
+		--initrd "$DEMO_DIR/standin-initrd.gz" || fail "linkboot image add failed"
+fi
+lbc image set demo --cmdline "console=ttyS0" >/dev/null || fail "image set"
+lbc client add "$MAC" --image demo --name "$HOST" --ssd-cache auto ||
+	fail "linkboot client add failed"
+lbc client list
+
+# The PC's SSD: a raw disk with a GPT partition the agent may use as cache.
+SSD=$DEMO_DIR/ssd.img
+rm -f "$SSD"
+truncate -s 512M "$SSD"
+printf 'label: gpt\nstart=2048, type=L, name=linkboot-cache\n' | sfdisk -q "$SSD" ||
+	fail "sfdisk ssd"
+
+say "server in network namespace"
+net_setup
+net_add_tap tap0
+e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199
+for p in udp:67 udp:69 tcp:80 tcp:10809; do
+	proto=${p%%:*} port=${p#*:}
+	in_ns ss -Hln "--$proto" "sport = :$port" | grep -q . ||
+		echo "demo: warning: linkboot serve has no $proto port $port in this build (service not merged yet)"
+done
+echo "netns $NS: $BR 198.18.0.1/24, server log $DEMO_DIR/logs/linkboot.log"
+
+# Milestones: name, where (serial|server), regex.
+M_NAME=(DHCP script kernel initrd "kernel start" "agent up" "root mounted" banner)
+M_RE=('net0: 198\.18\.0\.[0-9]+/'
+	'boot\.ipxe.*(ok|\[script\])'
+	'vmlinuz[^ ]*\.\.\. ?ok'
+	'initrd[^ ]*\.\.\. ?ok'
+	'Linux version [0-9]'
+	'linkboot-agent .*starting'
+	'root: (/dev/|switch_root)'
+	'linkboot demo: .* up')
+if [ "$AGENT" -eq 0 ]; then
+	M_NAME=(DHCP script kernel initrd "kernel start" "stand-in initrd")
+	M_RE=("${M_RE[@]:0:5}" 'LINKBOOT-DEMO-STANDIN')
+fi
+
+# watch_boot SECONDS: record when each milestone first shows on the
+# serial console (ms since QEMU start); 0 when the last one was seen.
+declare -A SEEN
+watch_boot() {
+	local secs=$1 i k n=${#M_NAME[@]} now alive
+	SEEN=()
+	for ((i = 0; i < secs * 5; i++)); do
+		alive=0
+		qemu_running && alive=1
+		strip_ansi "$QEMU_RAW" >"$QEMU_LOG"
+		now=$(( $(date +%s%3N) - QEMU_T0 ))
+		for ((k = 0; k < n; k++)); do
+			[ -n "${SEEN[$k]:-}" ] && continue
+			grep -qE -- "${M_RE[$k]}" "$QEMU_LOG" && SEEN[$k]=$now
+		done
+		[ -n "${SEEN[$((n - 1))]:-}" ] && return 0
+		[ "$alive" -eq 1 ] || return 1
+		sleep 0.2
+	done
+	return 1
+}
+
+# Server log lines (HH:MM:SS.mmm UTC) as ms since QEMU start.
+server_events() {
+	local t0=$1 day
+	day=$(date -u -d "@$((t0 / 1000))" +%F)
+	grep -aE -i -- "$MAC|boot\.ipxe|vmlinuz|initrd|nbd|report" "$LB_LOG" 2>/dev/null |
+	while IFS= read -r line; do
+		local hms=${line%% *} ms
+		[[ $hms =~ ^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}$ ]] || continue
+		ms=$(( $(date -u -d "$day ${hms%.*}" +%s) * 1000 + 10#${hms#*.} - t0 ))
+		[ "$ms" -ge 0 ] && printf '%8s s  server        %s\n' "$(ms_to_s "$ms")" "${line#* }"
+	done | awk '!seen[$3 $4 $5]++' | head -n 12
+}
+
+ms_to_s() { awk -v m="$1" 'BEGIN { printf "%.1f", m / 1000 }'; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+
+json_field() {	# json_field KEY < json: first value of KEY for our MAC
+	tr '{' '\n' | grep -i "\"mac\":\"$MAC\"" | head -n 1 |
+		sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" | tr -d '"'
+}
+
+SUMMARY=() NOTES=()
+boot() {
+	local n=$1 ssd_args=() k secs ok mib ram ssd st bytes
+	if [ "$n" -ge 2 ] || [ "$DEMO_SSD_BOOT1" = 1 ]; then
+		ssd_args=(-device ahci,id=ahci0
+			-drive "if=none,id=ssd0,file=$SSD,format=raw,cache=unsafe"
+			-device ide-hd,drive=ssd0,bus=ahci0.0)
+	fi
+	say "boot $n: PXE-booting $MAC${ssd_args[*]:+ (with SSD cache disk)}"
+	: >"$TMP/status.json"
+	local logmark
+	logmark=$(wc -l <"$LB_LOG")
+	qemu_start_bios "boot$n" "$MAC" tap0 "${ssd_args[@]}"
+	ok=0
+	watch_boot "$DEMO_TIMEOUT" && ok=1
+	local t_end=${SEEN[$((${#M_NAME[@]} - 1))]:-}
+	for ((k = 0; k < ${#M_NAME[@]}; k++)); do
+		if [ -n "${SEEN[$k]:-}" ]; then
+			printf '%8s s  %-13s %s\n' "$(ms_to_s "${SEEN[$k]}")" \
+				"${M_NAME[$k]}" "$(grep -m1 -oE -- "${M_RE[$k]}.{0,50}" "$QEMU_LOG" | head -n 1)"
+		else
+			printf '%10s  %-13s %s\n' "-" "${M_NAME[$k]}" "(not seen)"
+		fi
+	done
+	tail -n +"$((logmark + 1))" "$LB_LOG" >"$TMP/boot$n.server.log"
+	LB_LOG_SAVE=$LB_LOG; LB_LOG=$TMP/boot$n.server.log
+	server_events "$QEMU_T0"
+	LB_LOG=$LB_LOG_SAVE
+	if [ "$ok" -ne 1 ]; then
+		qemu_dump "boot$n" 30
+		echo "demo: boot $n did not reach '${M_NAME[-1]}' within ${DEMO_TIMEOUT}s"
+	fi
+	# the agent's report (linkboot status) for this boot: bounded wait
+	mib="" ram=n/a ssd=n/a
+	if [ "$AGENT" -eq 1 ] && [ "$ok" -eq 1 ]; then
+		# counters as of after the banner: the agent reports at
+		# switch_root (before the init reads anything) and every 60 s
+		local want
+		want=$(date -u -d "@$(( (QEMU_T0 + t_end) / 1000 ))" +%FT%T)
+		echo "waiting for the agent's next report (after $want, up to 75 s)"
+		for ((k = 0; k < 75; k++)); do
+			lbc status --json=short >"$TMP/status.json" 2>/dev/null
+			st=$(json_field report_time <"$TMP/status.json")
+			[ -n "$st" ] && [ "$st" != null ] && ! [[ ${st:0:19} < $want ]] && break
+			sleep 1
+		done
+		[ "$k" -lt 75 ] || NOTES+=("boot $n: no agent report after the banner; numbers are from its last report ($st)")
+		bytes=$(json_field bytes_from_server <"$TMP/status.json")
+		ram=$(json_field ram_hit_percent <"$TMP/status.json")
+		ssd=$(json_field ssd_hit_percent <"$TMP/status.json")
+		[[ $bytes =~ ^[0-9]+$ ]] && mib=$(mib "$bytes")
+		[[ $ram =~ ^[0-9.]+$ ]] || ram=n/a
+		[[ $ssd =~ ^[0-9.]+$ ]] || ssd=n/a
+	fi
+	if [ -z "$mib" ]; then
+		# no agent report: what went over HTTP (kernel + initrd)
+		local id
+		id=$(lbc image list -j 2>/dev/null | sed -n 's/.*"name":"demo","id":"\([0-9a-f]*\)".*/\1/p')
+		bytes=$(cat "$LB_STATE/boot/$id"/v1/vmlinuz "$LB_STATE/boot/$id"/v1/initrd* 2>/dev/null | wc -c)
+		mib=$(mib "$bytes")
+		NOTES+=("boot $n: no agent report: MiB from server = kernel + initrd over HTTP only, hit rates n/a")
+	fi
+	qemu_stop
+	secs=n/a
+	[ -n "$t_end" ] && secs=$(ms_to_s "$t_end")
+	[ "$ram" = n/a ] || ram=$ram%
+	[ "$ssd" = n/a ] || ssd=$ssd%
+	SUMMARY+=("boot $n: $secs s, $mib MiB from server, ram cache hit $ram, ssd cache hit $ssd")
+	return 0
+}
+
+boot 1
+boot 2
+
+echo
+if [ "$AGENT" -eq 0 ]; then
+	say "NOTE: this build has no client agent (linkboot initramfs): the demo"
+	say "stopped after the PC fetched kernel and initrd (a stand-in initramfs);"
+	say "no image mount, no banner, no cache numbers (n/a)."
+fi
+for line in "${NOTES[@]}"; do
+	echo "note: $line"
+done
+for line in "${SUMMARY[@]}"; do
+	echo "$line"
+done
