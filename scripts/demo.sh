@@ -181,6 +181,7 @@ boot() {
 	if [ "$ok" -ne 1 ]; then
 		qemu_dump "boot$n" 30
 		echo "demo: boot $n did not reach '${M_NAME[-1]}' within ${DEMO_TIMEOUT}s"
+		FAILED=1
 	fi
 	# the agent's report (linkboot status) for this boot: bounded wait
 	mib="" ram=n/a ssd=n/a
@@ -221,8 +222,9 @@ boot() {
 	return 0
 }
 
+FAILED=0
 boot 1
-boot 2
+[ "$FAILED" -eq 0 ] && boot 2
 
 echo
 if [ "$AGENT" -eq 0 ]; then
@@ -236,3 +238,4 @@ done
 for line in "${SUMMARY[@]}"; do
 	echo "$line"
 done
+[ "$FAILED" -eq 0 ] || fail "a boot failed: logs in $DEMO_DIR/logs"
