@@ -129,17 +129,31 @@ watch_boot() {
 	return 1
 }
 
-# Server log lines (HH:MM:SS.mmm UTC) as ms since QEMU start.
+# Server log milestones: the first line of each kind, as ms since QEMU
+# start (the log's stamps are HH:MM:SS.mmm UTC); "ms<TAB>name<TAB>text".
+S_NAME=("DHCP offer" "DHCP ack" "GET script" "GET kernel" "GET initrd"
+	"NBD connect" "agent report")
+S_RE=('dhcp .*-> offer' 'dhcp .*-> ack' 'GET "/boot\.ipxe' 'GET "[^"]*vmlinuz'
+	'GET "[^"]*initrd' 'nbd .*: connected' 'POST "/report')
 server_events() {
-	local t0=$1 day
+	local log=$1 t0=$2 day k line hms ms
 	day=$(date -u -d "@$((t0 / 1000))" +%F)
-	grep -aE -i -- "$MAC|boot\.ipxe|vmlinuz|initrd|nbd|report" "$LB_LOG" 2>/dev/null |
-	while IFS= read -r line; do
-		local hms=${line%% *} ms
+	for ((k = 0; k < ${#S_NAME[@]}; k++)); do
+		line=$(grep -a -m1 -E -- "${S_RE[$k]}" "$log") || continue
+		hms=${line%% *}
 		[[ $hms =~ ^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}$ ]] || continue
 		ms=$(( $(date -u -d "$day ${hms%.*}" +%s) * 1000 + 10#${hms#*.} - t0 ))
-		[ "$ms" -ge 0 ] && printf '%8s s  server        %s\n' "$(ms_to_s "$ms")" "${line#* }"
-	done | awk '!seen[$3 $4 $5]++' | head -n 12
+		line=${line#* }
+		printf '%s\t%s\t%s\n' "$ms" "${S_NAME[$k]}" "${line#linkboot: }"
+	done
+}
+
+# Bytes the server sent this boot, from its (verbose) log: HTTP bodies
+# (GET ... 200 SIZE) and NBD reads (NBD_CMD_READ ... length N).
+server_bytes() {
+	awk '/GET "[^"]*" 200 [0-9]+/ { for (i = 1; i < NF; i++) if ($i == "200") { http += $(i + 1); break } }
+	     /NBD_CMD_READ/ { for (i = 1; i < NF; i++) if ($i == "length") nbd += $(i + 1) }
+	     END { printf "%d %d\n", http, nbd }' "$1"
 }
 
 ms_to_s() { awk -v m="$1" 'BEGIN { printf "%.1f", m / 1000 }'; }
@@ -165,19 +179,24 @@ boot() {
 	qemu_start_bios "boot$n" "$MAC" tap0 "${ssd_args[@]}"
 	ok=0
 	watch_boot "$DEMO_TIMEOUT" && ok=1
-	local t_end=${SEEN[$((${#M_NAME[@]} - 1))]:-}
-	for ((k = 0; k < ${#M_NAME[@]}; k++)); do
-		if [ -n "${SEEN[$k]:-}" ]; then
-			printf '%8s s  %-13s %s\n' "$(ms_to_s "${SEEN[$k]}")" \
-				"${M_NAME[$k]}" "$(grep -m1 -oE -- "${M_RE[$k]}.{0,50}" "$QEMU_LOG" | head -n 1)"
-		else
-			printf '%10s  %-13s %s\n' "-" "${M_NAME[$k]}" "(not seen)"
-		fi
-	done
+	local t_end=${SEEN[$((${#M_NAME[@]} - 1))]:-} http nbd
 	tail -n +"$((logmark + 1))" "$LB_LOG" >"$TMP/boot$n.server.log"
-	LB_LOG_SAVE=$LB_LOG; LB_LOG=$TMP/boot$n.server.log
-	server_events "$QEMU_T0"
-	LB_LOG=$LB_LOG_SAVE
+	{
+		for ((k = 0; k < ${#M_NAME[@]}; k++)); do
+			[ -n "${SEEN[$k]:-}" ] || continue
+			printf '%s\tPC: %s\t%s\n' "${SEEN[$k]}" "${M_NAME[$k]}" \
+				"$(grep -m1 -oE -- "${M_RE[$k]}.{0,60}" "$QEMU_LOG" | head -n 1)"
+		done
+		server_events "$TMP/boot$n.server.log" "$QEMU_T0" |
+			sed 's/\t/\tserver: /'
+	} | sort -s -n -k1,1 | while IFS=$'\t' read -r ms what text; do
+		printf '%7s s  %-21s %.90s\n' "$(ms_to_s "$ms")" "$what" "$text"
+	done
+	for ((k = 0; k < ${#M_NAME[@]}; k++)); do
+		[ -n "${SEEN[$k]:-}" ] || printf '%9s  %-21s (not seen)\n' - "PC: ${M_NAME[$k]}"
+	done
+	read -r http nbd < <(server_bytes "$TMP/boot$n.server.log")
+	echo "   server log: HTTP $(mib "$http") MiB (kernel, initrd, script), NBD $(mib "$nbd") MiB"
 	if [ "$ok" -ne 1 ]; then
 		qemu_dump "boot$n" 30
 		echo "demo: boot $n did not reach '${M_NAME[-1]}' within ${DEMO_TIMEOUT}s"
@@ -201,17 +220,15 @@ boot() {
 		bytes=$(json_field bytes_from_server <"$TMP/status.json")
 		ram=$(json_field ram_hit_percent <"$TMP/status.json")
 		ssd=$(json_field ssd_hit_percent <"$TMP/status.json")
-		[[ $bytes =~ ^[0-9]+$ ]] && mib=$(mib "$bytes")
+		# kernel + initrd over HTTP (server log) + the root disk over
+		# NBD as the agent counted it
+		[[ $bytes =~ ^[0-9]+$ ]] && mib=$(mib "$((http + bytes))")
 		[[ $ram =~ ^[0-9.]+$ ]] || ram=n/a
 		[[ $ssd =~ ^[0-9.]+$ ]] || ssd=n/a
 	fi
 	if [ -z "$mib" ]; then
-		# no agent report: what went over HTTP (kernel + initrd)
-		local id
-		id=$(lbc image list -j 2>/dev/null | sed -n 's/.*"name":"demo","id":"\([0-9a-f]*\)".*/\1/p')
-		bytes=$(cat "$LB_STATE/boot/$id"/v1/vmlinuz "$LB_STATE/boot/$id"/v1/initrd* 2>/dev/null | wc -c)
-		mib=$(mib "$bytes")
-		NOTES+=("boot $n: no agent report: MiB from server = kernel + initrd over HTTP only, hit rates n/a")
+		mib=$(mib "$((http + nbd))")
+		NOTES+=("boot $n: no agent report: MiB from server = HTTP + NBD bytes in the server log, hit rates n/a")
 	fi
 	qemu_stop
 	secs=n/a
