@@ -92,7 +92,7 @@ unit-asan:
 FUZZ_BINS := $(patsubst lib/%.c,build/fuzz/%,$(FUZZ_SRCS))
 build/fuzz/%: lib/%.c $(LIB_SRCS)
 	@mkdir -p $(@D)
-	$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $^ -lz -lcrypto
+	$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c,$^) -lz -lcrypto
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -132,3 +132,10 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# Test tools (tests/tools/*.c): small clients built on lib/ for the
+# integration tests (dhcp_probe: proxyDHCP offers and option variants).
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/liblb.a
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDFLAGS)
+all: $(TOOL_BINS)

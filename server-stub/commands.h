@@ -28,5 +28,6 @@ int cmd_client(struct lb_config *cfg, int argc, char **argv);
 int cmd_status(struct lb_config *cfg, int argc, char **argv);
 int cmd_backup(struct lb_config *cfg, int argc, char **argv);
 int cmd_restore(struct lb_config *cfg, int argc, char **argv);
+int cmd_initramfs(struct lb_config *cfg, int argc, char **argv);
 
 #endif

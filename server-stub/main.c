@@ -12,11 +12,11 @@
 
 static const struct command commands[] = {
 	{ "serve", cmd_serve, "run the boot server (DHCP, TFTP, HTTP, NBD)" },
-	/* image: { "image", cmd_image, "add, version, commit, rollback, merge images" }, */
+	{ "image", cmd_image, "add, version, commit, rollback, merge images" },
 	/* -- */
 	{ "client", cmd_client, "link client MACs to images" },
 	/* -- */
-	/* initramfs: { "initramfs", cmd_initramfs, "build the client initramfs" }, */
+	{ "initramfs", cmd_initramfs, "build the client initramfs" },
 	/* -- */
 	{ "status", cmd_status, "live clients, bytes served, cache hit rates" },
 	/* -- */

@@ -22,6 +22,9 @@ _cleanups=()
 cleanup_fn() { _cleanups+=("$*"); }
 _run_cleanups() {
 	local rc=$? i
+	# a background ( ... ) subshell can run this trap too (seen when its
+	# exec 3<>/dev/tcp fails): only the test itself cleans up
+	[ "$BASHPID" = "$$" ] || exit "$rc"
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
 	done
@@ -48,11 +51,12 @@ assert_contains() {
 	grep -qE -- "$2" "$1" || { echo "--- $1:" >&2; tail -n 30 "$1" >&2; die "$3 (no /$2/ in $1)"; }
 }
 
-# A free TCP+UDP port on 127.0.0.1 (bounded tries).
+# A free TCP+UDP port on 127.0.0.1 (bounded tries), below the ephemeral
+# range (32768-60999), so no client socket of another test holds it.
 free_port() {
 	local p i
 	for ((i = 0; i < 50; i++)); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))
 		if ! ss -Htuln "sport = :$p" 2>/dev/null | grep -q .; then
 			echo "$p"; return 0
 		fi

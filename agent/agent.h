@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef LB_AGENT_H
+#define LB_AGENT_H
+
+/*
+ * linkboot-agent: the client's /init and, after switch_root, the disk
+ * daemon between nbd.ko (over a socketpair) and the server (over TCP).
+ *
+ *   PID 1 (main.c)                       daemon (fork of PID 1, serve.c)
+ *   cmdline -> modules -> net  --fork-->  nbd_client handshake, nbd_kernel
+ *   wait "ready" <--------------pipe----  CONNECT, then serve forever
+ *   rootfs mount + overlay + switch_root  reconnect, DHCP renew, reports
+ */
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AGENT_MAX_SERVERS 4
+
+enum write_mode {
+	WRITE_RAM = 0,	/* overlayfs, upper on a size-capped tmpfs */
+	WRITE_DISK,	/* overlayfs, upper on PARTLABEL=linkboot-cache */
+	WRITE_SERVER,	/* block writes to the client's overlay on the server */
+	WRITE_SUPER,	/* block writes become the image's next version */
+};
+
+/* Everything the kernel command line says (include/lb_cmdline.h). */
+struct agent_cfg {
+	struct sockaddr_in server[AGENT_MAX_SERVERS];	/* NBD servers */
+	unsigned nservers;
+	struct sockaddr_in http;	/* report endpoint; port 0 = none */
+	char http_host[64];		/* Host: header */
+	char export_name[256];		/* NBD export (token) */
+	uint8_t mac[6];			/* boot NIC */
+	int has_mac;
+	struct in_addr ip, netmask, gw, dns;	/* static config if has_ip */
+	int has_ip, has_gw, has_dns;
+	char root[128];			/* LABEL=|UUID=|PARTLABEL=|partN|"" */
+	int write_mode;			/* enum write_mode */
+	unsigned overlay_mib;		/* 0 = tmpfs default (half of RAM) */
+	unsigned ram_mib;		/* RAM cache size, 0 = off */
+	int ssd_mode;			/* -1 off, 0 auto, >0 MiB */
+	char hostname[64];		/* "" = leave alone */
+	char machine_id[33];		/* "" = leave alone */
+	unsigned reconnect_s;		/* longest outage to ride out */
+	int verbose;
+};
+
+/* cmdline.c: parse /proc/cmdline text; on error err names the parameter. */
+void cmdline_defaults(struct agent_cfg *cfg);
+int cmdline_parse(const char *text, struct agent_cfg *cfg, char *err,
+		  size_t errsz);
+const char *write_mode_name(int mode);
+
+/* Boot timeline and counters (report.c). Lives in the daemon after fork. */
+struct agent_stats {
+	int64_t t_start, t_net, t_nbd, t_root, t_switch;	/* now_ms() */
+	uint64_t bytes_from_server, ram_hits, ram_misses;
+	uint64_t ssd_hits, ssd_misses, overlay_bytes;
+	uint64_t reconnects;
+	char boot_id[40];
+};
+extern struct agent_stats agent_stats;
+
+/* main.c */
+void agent_panic(const char *what, const char *why, const char *check)
+	__attribute__((noreturn));
+
+/* modules.c: load the fixed set + NIC drivers from modaliases. */
+int modules_load_all(unsigned nbds_max);
+
+/* net.c */
+struct net_state {
+	int ifindex;
+	char ifname[16];
+	uint8_t mac[6];
+	struct in_addr ip, netmask, gw, dns, dhcp_server;
+	uint32_t lease_s;	/* 0 = static */
+	int64_t lease_start_ms;
+	uint32_t xid;
+};
+int net_up(const struct agent_cfg *cfg, struct net_state *ns);
+/* called periodically by the daemon: renew a DHCP lease at T1 */
+void net_tick(struct net_state *ns, int64_t now);
+
+/* dhcp_client.c */
+int dhcp_acquire(struct net_state *ns, unsigned timeout_s);
+int dhcp_renew(struct net_state *ns);
+
+/* rtnl helpers (net.c) */
+int rtnl_link_up(int ifindex);
+int rtnl_addr_add(int ifindex, struct in_addr ip, unsigned prefix);
+int rtnl_route_default(int ifindex, struct in_addr gw);
+
+/* report.c: POST key=value lines to linkboot.http /report?mac=MAC */
+void report_send(const struct agent_cfg *cfg, const uint8_t mac[6],
+		 const char *event, const char *extra);
+
+/* rootfs.c: mount /dev/nbdN's root, overlay, switch_root (never returns
+ * on success). */
+int rootfs_boot(const struct agent_cfg *cfg, const struct net_state *ns,
+		int nbd_index, int info_fd);
+
+/* serve.c: the daemon; writes "INDEX T_NBD\n" (or "-1 RC\n") to
+ * ready_fd, then serves forever. PID 1 writes "T_ROOT T_SWITCH\n" to
+ * info_fd just before switch_root (for the boot report). */
+void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
+		  int ready_fd, int info_fd) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Kernel modules, without modprobe: finit_module(2) in the order
+ * lib/modules_dep.c computes from modules.dep/softdep/alias. The fixed set
+ * is what the root needs (ext4 + its softdep crc32c, overlay, nbd); NIC and
+ * storage drivers come from the devices' modaliases in /sys, so a PC gets
+ * the driver for the hardware it has, not a fixed list.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "lb_log.h"
+#include "lb_util.h"
+#include "modules_dep.h"
+
+#ifndef MODULE_INIT_COMPRESSED_FILE
+#define MODULE_INIT_COMPRESSED_FILE 4
+#endif
+
+static char moddir[128];
+static struct modlist loaded;	/* what we already tried, by path */
+
+static char *slurp(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf = NULL;
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0 || !(buf = malloc((size_t)st.st_size + 1)))
+		goto out;
+	n = read(fd, buf, (size_t)st.st_size);
+	if (n < 0) {
+		free(buf);
+		buf = NULL;
+		goto out;
+	}
+	buf[n] = '\0';
+out:
+	close(fd);
+	return buf;
+}
+
+static int was_loaded(const char *path)
+{
+	unsigned i;
+
+	for (i = 0; i < loaded.n; i++)
+		if (!strcmp(loaded.e[i].path, path))
+			return 1;
+	return 0;
+}
+
+static int load_one(const char *path, const char *params, int optional)
+{
+	char full[400];
+	size_t len = strlen(path);
+	int fd, flags = 0, rc = 0;
+
+	if (was_loaded(path))
+		return 0;
+	if (loaded.n < MODLIST_MAX)
+		strlcpy_chk(loaded.e[loaded.n++].path, path, MODPATH_MAX);
+	snprintf(full, sizeof(full), "%s/%s", moddir, path);
+	if ((fd = open(full, O_RDONLY | O_CLOEXEC)) < 0) {
+		log_warn("module %s: open", full);
+		return -errno;
+	}
+	if (len > 3 && (!strcmp(path + len - 3, ".xz") ||
+			!strcmp(path + len - 3, ".gz") ||
+			!strcmp(path + len - 4, ".zst")))
+		flags = MODULE_INIT_COMPRESSED_FILE;
+	if (syscall(SYS_finit_module, fd, params ? params : "", flags) != 0 &&
+	    errno != EEXIST) {
+		rc = -errno;
+		/* crc32c_intel without SSE4.2 says ENODEV: fine, generic */
+		if (optional)
+			log_debug("module %s: %s (optional)", path,
+				  strerror(errno));
+		else
+			log_warn("module %s", path);
+	} else {
+		log_debug("module %s loaded", path);
+	}
+	close(fd);
+	return rc;
+}
+
+static int load_resolved(const struct moddb *db, const char *name,
+			 const char *params)
+{
+	static struct modlist order;
+	unsigned i;
+	int rc;
+
+	order.n = 0;
+	if ((rc = moddb_resolve(db, name, &order)) != 0)
+		return rc;
+	for (i = 0; i < order.n; i++) {
+		int last = i + 1 == order.n;
+
+		rc = load_one(order.e[i].path, last ? params : NULL,
+			      order.e[i].optional);
+		if (last && rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Only drivers we need before the root is up: NICs, virtio, storage. */
+static int wanted_driver(const char *path)
+{
+	static const char *const dirs[] = {
+		"kernel/drivers/net/", "kernel/drivers/virtio/",
+		"kernel/drivers/block/", "kernel/drivers/nvme/",
+		"kernel/drivers/ata/", "kernel/drivers/scsi/",
+		"kernel/drivers/usb/host/", "kernel/drivers/usb/storage/",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(dirs); i++)
+		if (!strncmp(path, dirs[i], strlen(dirs[i])))
+			return 1;
+	return 0;
+}
+
+struct alias_load {
+	const struct moddb *db;
+	int nloaded;
+};
+
+static void alias_load_cb(const char *name, void *vctx)
+{
+	struct alias_load *a = vctx;
+	char path[MODPATH_MAX];
+
+	if (moddb_find(a->db, name, path, sizeof(path)) != 0 ||
+	    !wanted_driver(path) || was_loaded(path))
+		return;
+	if (load_resolved(a->db, name, NULL) == 0) {
+		log_info("driver %s (from modalias)", name);
+		a->nloaded++;
+	}
+}
+
+/* One pass over /sys/bus/{pci,usb,virtio}/devices/ * /modalias. */
+static int load_from_sys(const struct moddb *db)
+{
+	static const char *const buses[] = { "pci", "usb", "virtio" };
+	struct alias_load a = { db, 0 };
+	size_t b;
+
+	for (b = 0; b < ARRAY_SIZE(buses); b++) {
+		char dir[64], path[400], alias[256];
+		struct dirent *de;
+		DIR *d;
+
+		snprintf(dir, sizeof(dir), "/sys/bus/%s/devices", buses[b]);
+		if (!(d = opendir(dir)))
+			continue;
+		while ((de = readdir(d))) {
+			int fd;
+			ssize_t n;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/modalias", dir,
+				 de->d_name);
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+				continue;
+			n = read(fd, alias, sizeof(alias) - 1);
+			close(fd);
+			if (n <= 0)
+				continue;
+			alias[n] = '\0';
+			alias[strcspn(alias, "\n")] = '\0';
+			moddb_alias_match(db, alias, alias_load_cb, &a);
+		}
+		closedir(d);
+	}
+	return a.nloaded;
+}
+
+int modules_load_all(unsigned nbds_max)
+{
+	static const char *const fixed[] = { "ext4", "overlay" };
+	struct utsname u;
+	char path[200], params[32];
+	struct moddb db;
+	char *dep, *softdep, *alias;
+	size_t i;
+	int pass, rc = 0;
+
+	uname(&u);
+	snprintf(moddir, sizeof(moddir), "/lib/modules/%s", u.release);
+	snprintf(path, sizeof(path), "%s/modules.dep", moddir);
+	if (!(dep = slurp(path))) {
+		log_warn("cannot read %s (the initramfs was built for another "
+			 "kernel? rebuild it with `linkboot initramfs "
+			 "--kernel-version %s`)", path, u.release);
+		return -ENOENT;
+	}
+	snprintf(path, sizeof(path), "%s/modules.softdep", moddir);
+	softdep = slurp(path);
+	snprintf(path, sizeof(path), "%s/modules.alias", moddir);
+	alias = slurp(path);
+	db.dep = dep;
+	db.softdep = softdep;
+	db.alias = alias;
+
+	/* NICs first: PCI/USB devices, then the virtio devices that
+	 * virtio_pci creates; a few passes, bounded */
+	for (pass = 0; pass < 3; pass++)
+		if (load_from_sys(&db) == 0)
+			break;
+	for (i = 0; i < ARRAY_SIZE(fixed); i++) {
+		int r = load_resolved(&db, fixed[i], NULL);
+
+		/* built in, or absent: the mount says whether it matters */
+		if (r != 0 && r != -ENOENT && !rc)
+			rc = r;
+	}
+	snprintf(params, sizeof(params), "nbds_max=%u", nbds_max);
+	if ((rc = load_resolved(&db, "nbd", params)) == -ENOENT &&
+	    access("/sys/module/nbd", F_OK) == 0)
+		rc = 0;	/* built in */
+	free(dep);
+	free(softdep);
+	free(alias);
+	return rc;
+}

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * NBD client to the linkboot server: fixed newstyle handshake with
+ * NBD_OPT_GO, falling back to NBD_OPT_EXPORT_NAME (NBD proto.md
+ * "Handshake"). Simple replies only. TCP_NODELAY (small requests must not
+ * wait for Nagle), keepalive and TCP_USER_TIMEOUT so a pulled cable is
+ * noticed and the serve loop reconnects.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lb_log.h"
+#include "lb_util.h"
+#include "nbd_client.h"
+#include "nbd_proto.h"
+
+#define NBD_CONNECT_TIMEOUT_MS 5000
+#define NBD_HANDSHAKE_TIMEOUT_S 10
+
+int fd_read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EPIPE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fd_write_full(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int tcp_connect(const struct sockaddr_in *sin)
+{
+	int fd, one = 1, err = 0, idle = 5, intvl = 2, cnt = 3;
+	unsigned user_timeout = 15000;
+	socklen_t elen = sizeof(err);
+	struct pollfd p;
+	struct timeval tv = { NBD_HANDSHAKE_TIMEOUT_S, 0 };
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
+		   sizeof(user_timeout));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (const struct sockaddr *)sin, sizeof(*sin)) != 0 &&
+	    errno != EINPROGRESS)
+		goto fail;
+	p.fd = fd;
+	p.events = POLLOUT;
+	if (poll(&p, 1, NBD_CONNECT_TIMEOUT_MS) != 1) {
+		errno = ETIMEDOUT;
+		goto fail;
+	}
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
+	if (err) {
+		errno = err;
+		goto fail;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+static int send_option(int fd, uint32_t opt, const void *data, uint32_t len)
+{
+	uint8_t h[16];
+	int rc;
+
+	nbd_put64(h, NBD_IHAVEOPT);
+	nbd_put32(h + 8, opt);
+	nbd_put32(h + 12, len);
+	if ((rc = fd_write_full(fd, h, sizeof(h))) != 0)
+		return rc;
+	return len ? fd_write_full(fd, data, len) : 0;
+}
+
+/* NBD proto.md NBD_OPT_GO: replies until NBD_REP_ACK; INFO_EXPORT gives
+ * size and flags. 1 = server does not know GO (use EXPORT_NAME). */
+static int opt_go(struct nbd_conn *c, const char *name)
+{
+	uint8_t buf[4 + 256 + 2], rep[20], data[256];
+	uint32_t nlen = (uint32_t)strlen(name), type, len;
+	int rc, got_info = 0, i;
+
+	nbd_put32(buf, nlen);
+	memcpy(buf + 4, name, nlen);
+	nbd_put16(buf + 4 + nlen, 0);	/* no info requests */
+	if ((rc = send_option(c->fd, NBD_OPT_GO, buf, 4 + nlen + 2)) != 0)
+		return rc;
+	for (i = 0; i < 32; i++) {
+		if ((rc = fd_read_full(c->fd, rep, sizeof(rep))) != 0)
+			return rc;
+		if (nbd_get64(rep) != NBD_REP_MAGIC ||
+		    nbd_get32(rep + 8) != NBD_OPT_GO)
+			return -EPROTO;
+		type = nbd_get32(rep + 12);
+		len = nbd_get32(rep + 16);
+		if (len > sizeof(data))
+			return -EPROTO;
+		if (len && (rc = fd_read_full(c->fd, data, len)) != 0)
+			return rc;
+		if (type == NBD_REP_ACK)
+			return got_info ? 0 : -EPROTO;
+		if (type == NBD_REP_ERR_UNSUP)
+			return 1;
+		if (type & NBD_REP_FLAG_ERROR) {
+			char msg[128];
+
+			log_escape(msg, sizeof(msg), data, len);
+			log_warnx("nbd: server refused export \"%s\": error "
+				  "0x%x %s (check: is this MAC linked? "
+				  "`linkboot client list`)", name, type, msg);
+			return -ENOENT;
+		}
+		if (type == NBD_REP_INFO && len >= 12 &&
+		    nbd_get16(data) == NBD_INFO_EXPORT) {
+			c->size = nbd_get64(data + 2);
+			c->flags = nbd_get16(data + 10);
+			got_info = 1;
+		}
+	}
+	return -EPROTO;
+}
+
+static int opt_export_name(struct nbd_conn *c, const char *name, int nozero)
+{
+	uint8_t buf[10 + 124];
+	int rc;
+
+	if ((rc = send_option(c->fd, NBD_OPT_EXPORT_NAME, name,
+			      (uint32_t)strlen(name))) != 0)
+		return rc;
+	if ((rc = fd_read_full(c->fd, buf, nozero ? 10 : 134)) != 0)
+		return rc == -EPIPE ? -ENOENT : rc;
+	c->size = nbd_get64(buf);
+	c->flags = nbd_get16(buf + 8);
+	return 0;
+}
+
+static int handshake(struct nbd_conn *c, const char *name)
+{
+	uint8_t h[18], cf[4];
+	uint16_t hflags;
+	int rc;
+
+	if ((rc = fd_read_full(c->fd, h, sizeof(h))) != 0)
+		return rc;
+	if (nbd_get64(h) != NBD_MAGIC || nbd_get64(h + 8) != NBD_IHAVEOPT)
+		return -EPROTO;	/* oldstyle or not NBD at all */
+	hflags = nbd_get16(h + 16);
+	if (!(hflags & NBD_FLAG_FIXED_NEWSTYLE))
+		return -EPROTO;
+	nbd_put32(cf, NBD_FLAG_C_FIXED_NEWSTYLE |
+		  (hflags & NBD_FLAG_NO_ZEROES));
+	if ((rc = fd_write_full(c->fd, cf, sizeof(cf))) != 0)
+		return rc;
+	rc = opt_go(c, name);
+	if (rc == 1)
+		rc = opt_export_name(c, name, hflags & NBD_FLAG_NO_ZEROES);
+	return rc;
+}
+
+int nbd_client_connect(const struct agent_cfg *cfg, struct nbd_conn *c)
+{
+	unsigned i;
+	int rc = -ENOTCONN;
+
+	for (i = 0; i < cfg->nservers; i++) {
+		unsigned s = (c->server + i) % cfg->nservers;
+		const struct sockaddr_in *sin = &cfg->server[s];
+		struct timeval tv = { 30, 0 };
+
+		c->fd = tcp_connect(sin);
+		if (c->fd < 0) {
+			rc = c->fd;
+			log_warnx("nbd: connect %s:%u: %s", inet_ntoa(sin->sin_addr),
+				  ntohs(sin->sin_port), strerror(-rc));
+			continue;
+		}
+		if ((rc = handshake(c, cfg->export_name)) != 0) {
+			log_warnx("nbd: %s:%u: handshake: %s",
+				  inet_ntoa(sin->sin_addr),
+				  ntohs(sin->sin_port), strerror(-rc));
+			nbd_client_close(c);
+			continue;
+		}
+		/* a reply mid-way that stalls this long is a dead server */
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		c->server = s;
+		return 0;
+	}
+	return rc;
+}
+
+void nbd_client_close(struct nbd_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}

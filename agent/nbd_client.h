@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef LB_AGENT_NBD_CLIENT_H
+#define LB_AGENT_NBD_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent.h"
+
+/* One TCP connection to an NBD server, in transmission phase. */
+struct nbd_conn {
+	int fd;			/* -1 when down */
+	uint64_t size;		/* export size, bytes */
+	uint16_t flags;		/* transmission flags (NBD_FLAG_*) */
+	unsigned server;	/* index into cfg->server[] */
+};
+
+/* Connect to the servers in turn (starting at c->server) and negotiate
+ * the export; 0 or -errno, with what failed logged. */
+int nbd_client_connect(const struct agent_cfg *cfg, struct nbd_conn *c);
+void nbd_client_close(struct nbd_conn *c);
+
+/* Full read/write helpers on blocking sockets: 0 or -errno (EOF: -EPIPE). */
+int fd_read_full(int fd, void *buf, size_t len);
+int fd_write_full(int fd, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,539 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The disk daemon: answers nbd.ko's requests on the socketpair from the
+ * RAM cache or the server, and hides the network from the kernel.
+ *
+ *   nbd.ko --socketpair--> [ kernel fd ] serve loop [ server fd ] --TCP-->
+ *                              |  ramcache hit: answer at once
+ *                              |  miss: ioqueue slot, send, wait reply
+ *                              |  server gone: requeue all, reconnect
+ *                              |  with backoff, send again in order
+ *
+ * Runs forked from PID 1 (only this process holds the socketpair's end,
+ * so the kernel sees EOF if it dies), locked in memory, PR_SET_IO_FLUSHER,
+ * never touches the nbd-backed root (DESIGN.md "Verified").
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "lb_log.h"
+#include "lb_util.h"
+#include "nbd_client.h"
+#include "nbd_kernel.h"
+#include "nbd_proto.h"
+#include "queue.h"
+#include "ramcache.h"
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
+
+#define SERVE_BUFSZ (128u * 1024)	/* = max_sectors_kb we set */
+#define REPORT_EVERY_MS 60000
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+struct serve {
+	const struct agent_cfg *cfg;
+	struct net_state *ns;
+	int kfd;			/* our end of the socketpair */
+	int index;			/* /dev/nbdN */
+	struct nbd_conn conn;
+	struct ioqueue q;
+	struct ramcache rc;
+	uint8_t *kbuf;			/* cache-hit reply buffer */
+	int64_t down_since;		/* 0 = connected */
+	int64_t next_attempt;
+	int backoff_ms;
+	int expired;			/* outage longer than reconnect_s */
+	int read_only;
+	int info_fd;			/* PID 1's timeline, or -1 */
+};
+
+static void harden(void)
+{
+	int fd;
+
+	/* our own session: no console ^C, no hangup from the image's init */
+	setsid();
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* reclaim may write to the device we serve: do not recurse into it */
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)
+		log_warn("prctl(PR_SET_IO_FLUSHER)");
+	if ((fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)) >= 0) {
+		if (write(fd, "-1000", 5) != 5)
+			log_warn("oom_score_adj");
+		close(fd);
+	}
+}
+
+static int reply_kernel(struct serve *s, uint64_t handle, uint32_t error,
+			const void *data, uint32_t len)
+{
+	uint8_t h[NBD_SIMPLE_REPLY_SIZE];
+	int rc;
+
+	nbd_reply_build(h, error, handle);
+	if ((rc = fd_write_full(s->kfd, h, sizeof(h))) != 0)
+		return rc;
+	if (!error && len)
+		rc = fd_write_full(s->kfd, data, len);
+	return rc;
+}
+
+static int aligned(const struct nbd_req *r)
+{
+	return r->offset % RAMCACHE_BLOCK == 0 && r->len % RAMCACHE_BLOCK == 0;
+}
+
+/* every block of the read in cache? then kbuf holds the data */
+static int cache_read(struct serve *s, const struct nbd_req *r)
+{
+	uint64_t b, first = r->offset / RAMCACHE_BLOCK;
+	uint64_t n = r->len / RAMCACHE_BLOCK;
+
+	if (!s->rc.nslots || !aligned(r))
+		return 0;
+	for (b = 0; b < n; b++)
+		if (!ramcache_get(&s->rc, first + b,
+				  s->kbuf + b * RAMCACHE_BLOCK))
+			return 0;
+	return 1;
+}
+
+static void cache_fill(struct serve *s, const struct nbd_req *r,
+		       const uint8_t *data)
+{
+	uint64_t b, first = r->offset / RAMCACHE_BLOCK;
+
+	if (!s->rc.nslots || !aligned(r))
+		return;
+	for (b = 0; b < r->len / RAMCACHE_BLOCK; b++)
+		ramcache_put(&s->rc, first + b, data + b * RAMCACHE_BLOCK);
+}
+
+static void cache_drop(struct serve *s, const struct nbd_req *r)
+{
+	uint64_t first = r->offset / RAMCACHE_BLOCK;
+	uint64_t last = (r->offset + r->len + RAMCACHE_BLOCK - 1) /
+			RAMCACHE_BLOCK;
+
+	ramcache_invalidate(&s->rc, first, last - first);
+}
+
+static void conn_lost(struct serve *s, const char *why)
+{
+	unsigned n;
+
+	if (s->conn.fd < 0)
+		return;
+	nbd_client_close(&s->conn);
+	n = ioqueue_requeue_all(&s->q);
+	s->down_since = now_ms();
+	s->next_attempt = s->down_since + BACKOFF_MIN_MS;
+	s->backoff_ms = BACKOFF_MIN_MS;
+	s->expired = 0;
+	agent_stats.reconnects++;
+	log_warnx("nbd: server connection lost (%s), %u request%s in flight "
+		  "will be sent again; reconnecting for up to %u s", why, n,
+		  n == 1 ? "" : "s", s->cfg->reconnect_s);
+}
+
+static int send_slot(struct serve *s, struct ioslot *sl)
+{
+	uint8_t h[NBD_REQUEST_SIZE];
+	int rc;
+
+	nbd_req_build(h, &sl->req);
+	if ((rc = fd_write_full(s->conn.fd, h, sizeof(h))) == 0 &&
+	    sl->req.type == NBD_CMD_WRITE)
+		rc = fd_write_full(s->conn.fd, sl->buf, sl->req.len);
+	if (rc != 0) {
+		conn_lost(s, strerror(-rc));
+		return rc;
+	}
+	sl->sent = 1;
+	return 0;
+}
+
+static void send_unsent(struct serve *s)
+{
+	struct ioslot *sl;
+
+	while (s->conn.fd >= 0 && (sl = ioqueue_next_unsent(&s->q)))
+		if (send_slot(s, sl) != 0)
+			return;
+}
+
+/* outage longer than linkboot.reconnect: fail what waits, with EIO */
+static void fail_all(struct serve *s)
+{
+	unsigned i;
+
+	for (i = 0; i < IOQUEUE_SLOTS; i++) {
+		struct ioslot *sl = &s->q.s[i];
+
+		if (!sl->used)
+			continue;
+		reply_kernel(s, sl->kernel_handle, NBD_EIO, NULL, 0);
+		ioqueue_put(&s->q, sl);
+	}
+}
+
+static void try_reconnect(struct serve *s, int64_t now)
+{
+	uint64_t old_size = s->conn.size;
+	char msg[128];
+
+	if (now < s->next_attempt)
+		return;
+	if (nbd_client_connect(s->cfg, &s->conn) == 0) {
+		if (s->conn.size != old_size)
+			log_warnx("nbd: export size changed %llu -> %llu "
+				  "after reconnect; keeping the old size",
+				  (unsigned long long)old_size,
+				  (unsigned long long)s->conn.size);
+		s->conn.size = old_size;
+		log_info("nbd: reconnected after %lld ms, resending %u "
+			 "request(s)", (long long)(now_ms() - s->down_since),
+			 s->q.used);
+		snprintf(msg, sizeof(msg), "outage_ms=%lld",
+			 (long long)(now_ms() - s->down_since));
+		s->down_since = 0;
+		s->expired = 0;
+		send_unsent(s);
+		report_send(s->cfg, s->ns->mac, "reconnected", msg);
+		return;
+	}
+	s->backoff_ms = MIN(s->backoff_ms * 2, BACKOFF_MAX_MS);
+	s->next_attempt = now_ms() + s->backoff_ms;
+	if (!s->expired &&
+	    now - s->down_since > (int64_t)s->cfg->reconnect_s * 1000) {
+		s->expired = 1;
+		log_warnx("nbd: server unreachable for more than %u s "
+			  "(linkboot.reconnect): failing %u request(s) with "
+			  "EIO; still trying (check: server running? cable? "
+			  "`linkboot status` on the server)",
+			  s->cfg->reconnect_s, s->q.used);
+		fail_all(s);
+	}
+}
+
+/* A request from nbd.ko (NBD proto.md "Transmission"). <0: kernel gone. */
+static int kernel_request(struct serve *s)
+{
+	uint8_t h[NBD_REQUEST_SIZE];
+	struct nbd_req r;
+	struct ioslot *sl;
+	int rc;
+
+	if ((rc = fd_read_full(s->kfd, h, sizeof(h))) != 0)
+		return rc;
+	if (nbd_req_parse(h, &r) != 0)
+		return -EPROTO;
+	if (r.type == NBD_CMD_DISC)
+		return -ESHUTDOWN;
+	if ((r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE) &&
+	    r.len > SERVE_BUFSZ) {
+		/* cannot happen with max_sectors_kb set; drain and refuse */
+		log_warnx("nbd: kernel request of %u bytes > %u", r.len,
+			  SERVE_BUFSZ);
+		if (r.type == NBD_CMD_WRITE) {
+			uint32_t left = r.len;
+
+			while (left) {
+				uint32_t n = MIN(left, SERVE_BUFSZ);
+
+				if ((rc = fd_read_full(s->kfd, s->kbuf, n)))
+					return rc;
+				left -= n;
+			}
+		}
+		return reply_kernel(s, r.handle, NBD_EINVAL, NULL, 0);
+	}
+	if (r.type == NBD_CMD_READ && cache_read(s, &r)) {
+		agent_stats.ram_hits += r.len / RAMCACHE_BLOCK;
+		return reply_kernel(s, r.handle, 0, s->kbuf, r.len);
+	}
+	if (r.type == NBD_CMD_WRITE || r.type == NBD_CMD_TRIM ||
+	    r.type == NBD_CMD_WRITE_ZEROES) {
+		/* write data must be read off the socket in any case */
+		sl = ioqueue_get(&s->q);	/* poll guarantees one is free */
+		if (r.type == NBD_CMD_WRITE &&
+		    (rc = fd_read_full(s->kfd, sl->buf, r.len)) != 0)
+			return rc;
+		if (s->read_only) {
+			ioqueue_put(&s->q, sl);
+			return reply_kernel(s, r.handle, NBD_EPERM, NULL, 0);
+		}
+		cache_drop(s, &r);
+	} else if (r.type == NBD_CMD_FLUSH && s->read_only) {
+		return reply_kernel(s, r.handle, 0, NULL, 0);
+	} else if (r.type != NBD_CMD_READ && r.type != NBD_CMD_FLUSH) {
+		return reply_kernel(s, r.handle, NBD_EINVAL, NULL, 0);
+	} else {
+		sl = ioqueue_get(&s->q);
+		if (r.type == NBD_CMD_READ && s->rc.nslots)
+			agent_stats.ram_misses += (r.len + RAMCACHE_BLOCK - 1) /
+						  RAMCACHE_BLOCK;
+	}
+	if (s->expired) {	/* past the outage bound: fail fast */
+		ioqueue_put(&s->q, sl);
+		return reply_kernel(s, r.handle, NBD_EIO, NULL, 0);
+	}
+	sl->kernel_handle = r.handle;
+	sl->req = r;
+	sl->req.handle = sl->seq;
+	if (s->conn.fd >= 0)
+		send_slot(s, sl);
+	return 0;
+}
+
+static int server_reply(struct serve *s)
+{
+	uint8_t h[NBD_SIMPLE_REPLY_SIZE];
+	struct ioslot *sl;
+	uint32_t error;
+	int rc;
+
+	if ((rc = fd_read_full(s->conn.fd, h, sizeof(h))) != 0) {
+		conn_lost(s, rc == -EPIPE ? "server closed" : strerror(-rc));
+		return 0;
+	}
+	if (nbd_get32(h) != NBD_SIMPLE_REPLY_MAGIC ||
+	    !(sl = ioqueue_find(&s->q, nbd_get64(h + 8)))) {
+		conn_lost(s, "bad reply from server");
+		return 0;
+	}
+	error = nbd_get32(h + 4);
+	if (sl->req.type == NBD_CMD_READ && !error) {
+		if ((rc = fd_read_full(s->conn.fd, sl->buf, sl->req.len))) {
+			conn_lost(s, strerror(-rc));
+			return 0;
+		}
+		agent_stats.bytes_from_server += sl->req.len;
+		cache_fill(s, &sl->req, sl->buf);
+	}
+	rc = reply_kernel(s, sl->kernel_handle, error, sl->buf,
+			  sl->req.type == NBD_CMD_READ ? sl->req.len : 0);
+	ioqueue_put(&s->q, sl);
+	return rc;
+}
+
+static void set_max_sectors(int index)
+{
+	char path[96], val[16];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/sys/block/nbd%d/queue/max_sectors_kb",
+		 index);
+	n = snprintf(val, sizeof(val), "%u", SERVE_BUFSZ / 1024);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 ||
+	    write(fd, val, (size_t)n) != n)
+		log_warn("%s", path);
+	if (fd >= 0)
+		close(fd);
+}
+
+static int first_connect(struct serve *s)
+{
+	int64_t start = now_ms();
+	int backoff = 500, rc;
+
+	for (;;) {
+		if ((rc = nbd_client_connect(s->cfg, &s->conn)) == 0)
+			return 0;
+		if (now_ms() - start > (int64_t)s->cfg->reconnect_s * 1000)
+			return rc;
+		usleep((useconds_t)backoff * 1000);
+		backoff = MIN(backoff * 2, BACKOFF_MAX_MS);
+	}
+}
+
+static int attach_kernel(struct serve *s)
+{
+	uint64_t flags = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH;
+	int sv[2], rc;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -errno;
+	/* root served read-only unless writes go to the server */
+	s->read_only = s->cfg->write_mode == WRITE_RAM ||
+		       s->cfg->write_mode == WRITE_DISK ||
+		       (s->conn.flags & NBD_FLAG_READ_ONLY);
+	if (s->read_only)
+		flags |= NBD_FLAG_READ_ONLY;
+	else
+		flags |= s->conn.flags & (NBD_FLAG_SEND_FUA |
+					  NBD_FLAG_SEND_TRIM |
+					  NBD_FLAG_SEND_WRITE_ZEROES);
+	s->index = -1;
+	rc = nbd_kernel_connect(sv[0], s->conn.size, 512, flags,
+				s->cfg->reconnect_s, &s->index);
+	close(sv[0]);	/* the kernel holds its own reference */
+	if (rc != 0) {
+		close(sv[1]);
+		return rc;
+	}
+	s->kfd = sv[1];
+	set_max_sectors(s->index);
+	return 0;
+}
+
+static void report_stats(struct serve *s, const char *event)
+{
+	report_send(s->cfg, s->ns->mac, event, NULL);
+}
+
+/* PID 1 tells us when the root was mounted and switch_root happens */
+static void read_info(struct serve *s)
+{
+	char buf[64];
+	long long t_root, t_switch;
+	ssize_t n = read(s->info_fd, buf, sizeof(buf) - 1);
+
+	if (n > 0) {
+		buf[n] = '\0';
+		if (sscanf(buf, "%lld %lld", &t_root, &t_switch) == 2) {
+			agent_stats.t_root = t_root;
+			agent_stats.t_switch = t_switch;
+			log_info("boot: agent start %lld ms, net up +%lld, nbd "
+				 "+%lld, root mounted +%lld, switch_root +%lld",
+				 (long long)agent_stats.t_start,
+				 (long long)(agent_stats.t_net - agent_stats.t_start),
+				 (long long)(agent_stats.t_nbd - agent_stats.t_start),
+				 t_root - agent_stats.t_start,
+				 t_switch - agent_stats.t_start);
+			report_send(s->cfg, s->ns->mac, "switch_root", NULL);
+		}
+	}
+	close(s->info_fd);
+	s->info_fd = -1;
+}
+
+static void serve_loop(struct serve *s) __attribute__((noreturn));
+static void serve_loop(struct serve *s)
+{
+	int64_t last_report = now_ms();
+
+	for (;;) {
+		struct pollfd p[3];
+		int64_t now;
+		int n = 0, rc;
+
+		p[0].fd = s->kfd;
+		p[0].events = s->q.used < IOQUEUE_SLOTS ? POLLIN : 0;
+		p[0].revents = 0;
+		n = 1;
+		if (s->conn.fd >= 0) {
+			p[1].fd = s->conn.fd;
+			p[1].events = POLLIN;
+			p[1].revents = 0;
+			n = 2;
+		}
+		p[2].fd = s->info_fd;	/* poll ignores a negative fd */
+		p[2].events = POLLIN;
+		p[2].revents = 0;
+		if (n == 1) {
+			p[1].fd = -1;
+			p[1].events = 0;
+			p[1].revents = 0;
+		}
+		if (poll(p, 3, s->conn.fd >= 0 ? 1000 : 100) < 0 &&
+		    errno != EINTR)
+			log_warn("poll");
+		now = now_ms();
+		if (n == 2 && (p[1].revents & (POLLIN | POLLERR | POLLHUP)))
+			server_reply(s);
+		if (p[0].events && (p[0].revents & (POLLIN | POLLERR | POLLHUP))) {
+			if ((rc = kernel_request(s)) != 0) {
+				log_info("nbd%d: kernel disconnected (%s); "
+					 "daemon exits", s->index,
+					 strerror(-rc));
+				_exit(0);
+			}
+		}
+		if (p[2].revents)
+			read_info(s);
+		if (s->conn.fd < 0)
+			try_reconnect(s, now);
+		net_tick(s->ns, now);
+		if (now - last_report >= REPORT_EVERY_MS) {
+			last_report = now;
+			report_stats(s, "periodic");
+		}
+	}
+}
+
+void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
+		  int ready_fd, int info_fd)
+{
+	static struct serve s;
+	char msg[64];
+	int rc, len;
+
+	memset(&s, 0, sizeof(s));
+	s.cfg = cfg;
+	s.ns = ns;
+	s.conn.fd = -1;
+	s.kfd = -1;
+	s.info_fd = info_fd;
+	harden();
+	if ((rc = ioqueue_init(&s.q, SERVE_BUFSZ)) != 0 ||
+	    (rc = ramcache_init(&s.rc, cfg->ram_mib)) != 0 ||
+	    (s.kbuf = mmap(NULL, SERVE_BUFSZ, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
+		log_warnx("agent: cannot allocate %u MiB of RAM cache (check "
+			  "linkboot.ram against the PC's memory)", cfg->ram_mib);
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if ((rc = first_connect(&s)) != 0) {
+		log_warnx("nbd: no server answered for %u s (check: `linkboot "
+			  "serve` running, NBD port open, linkboot.server, "
+			  "linkboot.export)", cfg->reconnect_s);
+		goto fail;
+	}
+	agent_stats.t_nbd = now_ms();
+	if ((rc = attach_kernel(&s)) != 0) {
+		log_warnx("nbd: NBD_CMD_CONNECT: %s (check: nbd.ko loaded "
+			  "with nbds_max, a free /dev/nbdN)", strerror(-rc));
+		goto fail;
+	}
+	/* everything is allocated: lock it, no page faults on the I/O path */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+		log_warn("mlockall");
+	log_info("nbd%d: %llu bytes from %s:%u, %s, RAM cache %u MiB",
+		 s.index, (unsigned long long)s.conn.size,
+		 inet_ntoa(cfg->server[s.conn.server].sin_addr),
+		 ntohs(cfg->server[s.conn.server].sin_port),
+		 s.read_only ? "read-only" : "read-write", cfg->ram_mib);
+	len = snprintf(msg, sizeof(msg), "%d %lld\n", s.index,
+		       (long long)agent_stats.t_nbd);
+	if (write(ready_fd, msg, (size_t)len) != len)
+		log_warn("ready pipe");
+	close(ready_fd);
+	report_send(cfg, ns->mac, "nbd_connected", NULL);
+	serve_loop(&s);
+fail:
+	len = snprintf(msg, sizeof(msg), "-1 %d\n", rc);
+	if (write(ready_fd, msg, (size_t)len) < 0)
+		log_warn("ready pipe");
+	_exit(1);
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef LB_MODULES_DEP_H
+#define LB_MODULES_DEP_H
+
+/*
+ * Kernel module dependency resolution from depmod's text files
+ * (modules.dep, modules.softdep, modules.alias), pure code: the caller
+ * reads the files, this orders the modules (like modprobe, without it).
+ *
+ * Order for a module M: M's softdep "pre:" modules (each may be an alias,
+ * e.g. ext4's "crypto-crc32c" -> crc32c_generic; these are optional: a
+ * failed load is not fatal), then M's modules.dep dependencies, each
+ * resolved the same way, then M itself. Each module appears once.
+ */
+
+#include <stddef.h>
+
+#define MODPATH_MAX 200
+#define MODLIST_MAX 512
+
+struct moddb {
+	const char *dep;	/* modules.dep text, NUL-terminated */
+	const char *softdep;	/* modules.softdep text or NULL */
+	const char *alias;	/* modules.alias text or NULL */
+};
+
+struct modlist_entry {
+	char path[MODPATH_MAX];	/* as in modules.dep: "kernel/fs/ext4/ext4.ko" */
+	int optional;		/* pulled in by a softdep: may fail to load */
+};
+
+struct modlist {
+	struct modlist_entry e[MODLIST_MAX];
+	unsigned n;
+};
+
+/* Module name of a path: "kernel/fs/ext4/ext4.ko.xz" -> "ext4";
+ * '-' becomes '_' as the kernel does. */
+void moddb_name_of(const char *path, size_t len, char *out, size_t outsz);
+
+/* Path of module NAME in modules.dep; 0 or -ENOENT. */
+int moddb_find(const struct moddb *db, const char *name, char *out,
+	       size_t outsz);
+
+/*
+ * Append NAME (a module name or an alias) and what it needs to *list in
+ * load order. 0, -ENOENT (no such module), -E2BIG (list full), -ELOOP.
+ */
+int moddb_resolve(const struct moddb *db, const char *name,
+		  struct modlist *list);
+
+/* Call cb(name) for each module whose alias pattern matches MODALIAS
+ * (e.g. "pci:v00008086d0000100Esv...", from /sys/.../modalias). Returns
+ * the number of matches. */
+int moddb_alias_match(const struct moddb *db, const char *modalias,
+		      void (*cb)(const char *name, void *ctx), void *ctx);
+
+#endif

@@ -1,0 +1,719 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `linkboot initramfs`: the client initramfs, a gzip'ed newc cpio
+ * (Documentation/driver-api/early-userspace/buffer-format.rst) written
+ * here with zlib, no external cpio:
+ *
+ *   /init                    linkboot-agent (static)
+ *   /dev/console             so the kernel gives /init a console
+ *   /bin/busybox, /bin/sh    rescue shell, when the host has a static one
+ *   /lib/modules/KVER/...    nbd, overlay, ext4 (+ crc32c_generic), xfs,
+ *                            every ethernet + USB net driver, storage
+ *                            drivers, their deps; modules.dep/alias/
+ *                            softdep for that set
+ *   /lib/firmware/...        what those drivers reference (modinfo
+ *                            firmware=), when the modules root has it
+ *
+ * --minimal keeps only the NIC/storage drivers this machine's /sys
+ * modaliases (or --pci-ids) need.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "commands.h"
+#include "initramfs.h"
+#include "lb_log.h"
+#include "lb_util.h"
+#include "modules_dep.h"
+
+#define CPIO_MAX_DIRS 1024
+
+/* Modules the agent needs whatever the PC (DESIGN.md "Verified"). */
+static const char *const base_modules[] = {
+	"nbd", "overlay", "ext4", "crc32c_generic", "xfs",
+	/* storage, for the local cache partition */
+	"sd_mod", "nvme", "ahci", "ata_piix", "usb_storage", "uas",
+	"virtio_blk", "virtio_scsi", "virtio_pci", "virtio_net",
+	"xhci_pci", "ehci_pci", "ohci_pci", "uhci_hcd",
+};
+
+/* every module under these is a NIC driver */
+static const char *const nic_dirs[] = {
+	"kernel/drivers/net/ethernet/", "kernel/drivers/net/usb/",
+};
+
+struct cpio {
+	gzFile gz;
+	unsigned ino;
+	uint64_t bytes_in;
+	char dirs[CPIO_MAX_DIRS][128];	/* emitted directories */
+	unsigned ndirs;
+};
+
+static int cpio_header(struct cpio *c, const char *name, unsigned mode,
+		       uint64_t size, unsigned rmaj, unsigned rmin)
+{
+	char h[111];
+	size_t nlen = strlen(name) + 1;
+	static const char pad[4];
+
+	snprintf(h, sizeof(h),
+		 "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
+		 ++c->ino, mode, 0u, 0u, (mode & S_IFMT) == S_IFDIR ? 2u : 1u,
+		 0u, (unsigned)size, 0u, 0u, rmaj, rmin, (unsigned)nlen, 0u);
+	if (gzwrite(c->gz, h, 110) != 110 ||
+	    gzwrite(c->gz, name, (unsigned)nlen) != (int)nlen)
+		return -EIO;
+	/* header + name padded to 4 */
+	if ((110 + nlen) % 4 &&
+	    gzwrite(c->gz, pad, (unsigned)(4 - (110 + nlen) % 4)) <= 0)
+		return -EIO;
+	return 0;
+}
+
+static int cpio_pad(struct cpio *c, uint64_t size)
+{
+	static const char pad[4];
+
+	if (size % 4 && gzwrite(c->gz, pad, (unsigned)(4 - size % 4)) <= 0)
+		return -EIO;
+	return 0;
+}
+
+/* mkdir -p inside the archive */
+static int cpio_dirs(struct cpio *c, const char *path)
+{
+	char dir[256];
+	char *slash;
+	unsigned i;
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (slash = strchr(dir, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		for (i = 0; i < c->ndirs; i++)
+			if (!strcmp(c->dirs[i], dir))
+				break;
+		if (i == c->ndirs) {
+			if (c->ndirs == CPIO_MAX_DIRS || strlen(dir) >= 128)
+				return -E2BIG;
+			strcpy(c->dirs[c->ndirs++], dir);
+			if ((rc = cpio_header(c, dir, S_IFDIR | 0755, 0, 0, 0)))
+				return rc;
+		}
+		*slash = '/';
+	}
+	return 0;
+}
+
+static int cpio_data(struct cpio *c, const char *name, unsigned mode,
+		     const void *data, size_t len)
+{
+	int rc;
+
+	if ((rc = cpio_dirs(c, name)) != 0 ||
+	    (rc = cpio_header(c, name, S_IFREG | mode, len, 0, 0)) != 0)
+		return rc;
+	if (len && gzwrite(c->gz, data, (unsigned)len) != (int)len)
+		return -EIO;
+	c->bytes_in += len;
+	return cpio_pad(c, len);
+}
+
+static int cpio_file(struct cpio *c, const char *name, const char *src,
+		     unsigned mode)
+{
+	char buf[65536];
+	struct stat st;
+	uint64_t left;
+	int fd, rc;
+
+	if ((fd = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0 || st.st_size > 0x7fffffff) {
+		close(fd);
+		return -EFBIG;
+	}
+	if ((rc = cpio_dirs(c, name)) != 0 ||
+	    (rc = cpio_header(c, name, S_IFREG | mode, (uint64_t)st.st_size,
+			      0, 0)) != 0)
+		goto out;
+	for (left = (uint64_t)st.st_size; left;) {
+		ssize_t n = read(fd, buf, MIN(sizeof(buf), left));
+
+		if (n <= 0) {
+			rc = -EIO;	/* file shrank under us */
+			goto out;
+		}
+		if (gzwrite(c->gz, buf, (unsigned)n) != (int)n) {
+			rc = -EIO;
+			goto out;
+		}
+		left -= (uint64_t)n;
+	}
+	c->bytes_in += (uint64_t)st.st_size;
+	rc = cpio_pad(c, (uint64_t)st.st_size);
+out:
+	close(fd);
+	return rc;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
+		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[n] = '\0';
+			if (len)
+				*len = (size_t)n;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* --- module selection ------------------------------------------------ */
+
+struct sel {
+	struct moddb db;
+	struct modlist list;	/* selected, in load order */
+	const char *moddir;
+};
+
+static void sel_add(struct sel *s, const char *name, int quiet_missing)
+{
+	int rc = moddb_resolve(&s->db, name, &s->list);
+
+	if (rc == -ENOENT && !quiet_missing)
+		log_debug("initramfs: module %s not found (built in?)", name);
+	else if (rc != 0 && rc != -ENOENT)
+		log_warnx("initramfs: module %s: %s", name, strerror(-rc));
+}
+
+static void sel_nic_dirs(struct sel *s)
+{
+	const char *p = s->db.dep;
+	char name[64];
+
+	while (p && *p) {
+		const char *eol = strchr(p, '\n');
+		const char *colon = strchr(p, ':');
+		size_t i;
+
+		if (!eol)
+			eol = p + strlen(p);
+		for (i = 0; colon && colon < eol && i < ARRAY_SIZE(nic_dirs); i++)
+			if (!strncmp(p, nic_dirs[i], strlen(nic_dirs[i]))) {
+				moddb_name_of(p, (size_t)(colon - p), name,
+					      sizeof(name));
+				sel_add(s, name, 0);
+				break;
+			}
+		p = *eol ? eol + 1 : eol;
+	}
+}
+
+static void alias_add_cb(const char *name, void *ctx)
+{
+	struct sel *s = ctx;
+	char path[MODPATH_MAX];
+
+	/* only drivers the agent loads before the root: NIC, storage, bus */
+	if (moddb_find(&s->db, name, path, sizeof(path)) != 0)
+		return;
+	if (strncmp(path, "kernel/drivers/net/", 19) &&
+	    strncmp(path, "kernel/drivers/virtio/", 22) &&
+	    strncmp(path, "kernel/drivers/ata/", 19) &&
+	    strncmp(path, "kernel/drivers/nvme/", 20) &&
+	    strncmp(path, "kernel/drivers/scsi/", 20) &&
+	    strncmp(path, "kernel/drivers/block/", 21) &&
+	    strncmp(path, "kernel/drivers/usb/", 19))
+		return;
+	sel_add(s, name, 0);
+}
+
+/* --minimal: this machine's devices */
+static void sel_from_sys(struct sel *s)
+{
+	static const char *const buses[] = { "pci", "usb", "virtio" };
+	size_t b;
+
+	for (b = 0; b < ARRAY_SIZE(buses); b++) {
+		char dir[64], path[400], alias[256];
+		struct dirent *de;
+		DIR *d;
+
+		snprintf(dir, sizeof(dir), "/sys/bus/%s/devices", buses[b]);
+		if (!(d = opendir(dir)))
+			continue;
+		while ((de = readdir(d))) {
+			FILE *f;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/modalias", dir,
+				 de->d_name);
+			if (!(f = fopen(path, "r")))
+				continue;
+			if (fgets(alias, sizeof(alias), f)) {
+				alias[strcspn(alias, "\n")] = '\0';
+				moddb_alias_match(&s->db, alias, alias_add_cb, s);
+			}
+			fclose(f);
+		}
+		closedir(d);
+	}
+}
+
+/* --pci-ids 8086:100e,10ec:8168: network-class modaliases */
+static int sel_from_pci_ids(struct sel *s, const char *ids)
+{
+	const char *p = ids;
+
+	while (*p) {
+		unsigned v, d;
+		char alias[96];
+		int used = 0;
+
+		if (sscanf(p, "%4x:%4x%n", &v, &d, &used) != 2 || used != 9) {
+			log_warnx("initramfs: --pci-ids: bad '%.20s' (want "
+				  "VVVV:DDDD[,VVVV:DDDD...], as `lspci -n` "
+				  "prints)", p);
+			return -EINVAL;
+		}
+		snprintf(alias, sizeof(alias),
+			 "pci:v%08Xd%08Xsv%08Xsd%08Xbc02sc00i00", v, d, 0u, 0u);
+		if (moddb_alias_match(&s->db, alias, alias_add_cb, s) == 0)
+			log_warnx("initramfs: no driver for PCI %04x:%04x in "
+				  "this kernel", v, d);
+		p += used;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+/* modules.dep lines / modules.alias lines of the selected set only */
+static char *filter_dep(const struct sel *s, size_t *olen)
+{
+	size_t cap = strlen(s->db.dep) + 1, o = 0;
+	char *out = malloc(cap);
+	const char *p = s->db.dep;
+	unsigned i;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		const char *colon = strchr(p, ':');
+		size_t len;
+
+		if (!eol)
+			eol = p + strlen(p);
+		len = (size_t)(eol - p) + (*eol ? 1 : 0);
+		for (i = 0; colon && colon < eol && i < s->list.n; i++)
+			if (strlen(s->list.e[i].path) == (size_t)(colon - p) &&
+			    !strncmp(p, s->list.e[i].path, (size_t)(colon - p))) {
+				memcpy(out + o, p, len);
+				o += len;
+				break;
+			}
+		p += len;
+	}
+	*olen = o;
+	return out;
+}
+
+static int selected_name(const struct sel *s, const char *name)
+{
+	char n[64];
+	unsigned i;
+
+	for (i = 0; i < s->list.n; i++) {
+		moddb_name_of(s->list.e[i].path, strlen(s->list.e[i].path), n,
+			      sizeof(n));
+		if (!strcmp(n, name))
+			return 1;
+	}
+	return 0;
+}
+
+static char *filter_alias(const struct sel *s, size_t *olen)
+{
+	size_t cap = s->db.alias ? strlen(s->db.alias) + 1 : 1, o = 0;
+	char *out = malloc(cap);
+	const char *p = s->db.alias;
+	char name[64];
+
+	if (!out)
+		return NULL;
+	while (p && *p) {
+		const char *eol = strchr(p, '\n');
+		const char *sp;
+		size_t len;
+
+		if (!eol)
+			eol = p + strlen(p);
+		len = (size_t)(eol - p) + (*eol ? 1 : 0);
+		sp = memrchr(p, ' ', (size_t)(eol - p));
+		if (sp && (size_t)(eol - sp - 1) < sizeof(name)) {
+			memcpy(name, sp + 1, (size_t)(eol - sp - 1));
+			name[eol - sp - 1] = '\0';
+			for (char *q = name; *q; q++)
+				if (*q == '-')
+					*q = '_';
+			if (selected_name(s, name)) {
+				memcpy(out + o, p, len);
+				o += len;
+			}
+		}
+		p += len;
+	}
+	*olen = o;
+	return out;
+}
+
+/* modinfo "firmware=NAME" strings in a .ko (its .modinfo section) */
+static int add_firmware(struct cpio *c, const char *ko, const char *fwroot,
+			unsigned *nfw)
+{
+	size_t len = 0, i;
+	char *buf = slurp(ko, &len);
+	char src[1024], dst[300];
+	int rc = 0;
+
+	if (!buf)
+		return 0;
+	for (i = 0; i + 9 < len; i++) {
+		const char *fw;
+		struct stat st;
+
+		if (memcmp(buf + i, "firmware=", 9) != 0 ||
+		    (i > 0 && buf[i - 1] != '\0'))
+			continue;
+		fw = buf + i + 9;
+		if (strnlen(fw, len - i - 9) >= 200 || strstr(fw, ".."))
+			continue;
+		snprintf(src, sizeof(src), "%s/%s", fwroot, fw);
+		if (stat(src, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;	/* not in this modules root: skip */
+		snprintf(dst, sizeof(dst), "lib/firmware/%s", fw);
+		if ((rc = cpio_file(c, dst, src, 0644)) != 0)
+			break;
+		(*nfw)++;
+	}
+	free(buf);
+	return rc;
+}
+
+static int find_kver(const char *root, char *kver, size_t sz)
+{
+	char dir[512];
+	struct dirent *de;
+	DIR *d;
+	struct utsname u;
+
+	if (!strcmp(root, "/") && uname(&u) == 0) {
+		snprintf(dir, sizeof(dir), "/lib/modules/%s", u.release);
+		if (access(dir, F_OK) == 0)
+			return strlcpy_chk(kver, u.release, sz);
+	}
+	snprintf(dir, sizeof(dir), "%s/lib/modules", root);
+	if (!(d = opendir(dir)))
+		return -ENOENT;
+	kver[0] = '\0';
+	/* the newest by version-ish string order */
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && strverscmp(de->d_name, kver) > 0)
+			strlcpy_chk(kver, de->d_name, sz);
+	closedir(d);
+	return kver[0] ? 0 : -ENOENT;
+}
+
+static int default_agent(char *out, size_t sz)
+{
+	char self[300];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/'))) {
+			*slash = '\0';
+			snprintf(out, sz, "%s/linkboot-agent", self);
+			if (access(out, R_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(out, sz, "/usr/local/lib/linkboot/linkboot-agent");
+	return access(out, R_OK) == 0 ? 0 : -ENOENT;
+}
+
+static const char *pci_ids_opt;	/* set by cmd_initramfs */
+static int no_shell_opt;
+
+int initramfs_build(const struct initramfs_opts *o)
+{
+	static struct sel s;
+	static struct cpio c;
+	char kver[128], moddir[400], path[700], tmp[512], agent[400];
+	char *dep = NULL, *softdep = NULL, *alias = NULL, *fdep = NULL;
+	char *falias = NULL, *builtin = NULL;
+	const char *root = o->modules_root ? o->modules_root : "/";
+	size_t i, len, blen = 0;
+	unsigned nfw = 0;
+	struct stat st;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	memset(&c, 0, sizeof(c));
+	if (o->kver)
+		snprintf(kver, sizeof(kver), "%s", o->kver);
+	else if ((rc = find_kver(root, kver, sizeof(kver))) != 0) {
+		log_warnx("initramfs: no kernel modules under %s/lib/modules "
+			  "(give --modules DIR or --kernel-version V)", root);
+		return rc;
+	}
+	snprintf(moddir, sizeof(moddir), "%s/lib/modules/%s", root, kver);
+	snprintf(path, sizeof(path), "%s/modules.dep", moddir);
+	if (!(dep = slurp(path, NULL))) {
+		log_warnx("initramfs: cannot read %s (check: run `depmod -b "
+			  "%s %s`)", path, root, kver);
+		return -ENOENT;
+	}
+	snprintf(path, sizeof(path), "%s/modules.softdep", moddir);
+	softdep = slurp(path, NULL);
+	snprintf(path, sizeof(path), "%s/modules.alias", moddir);
+	alias = slurp(path, NULL);
+	snprintf(path, sizeof(path), "%s/modules.builtin", moddir);
+	builtin = slurp(path, &blen);
+	s.db.dep = dep;
+	s.db.softdep = softdep;
+	s.db.alias = alias;
+	s.moddir = moddir;
+
+	for (i = 0; i < ARRAY_SIZE(base_modules); i++)
+		sel_add(&s, base_modules[i], 1);
+	if (o->minimal) {
+		sel_from_sys(&s);
+		if (pci_ids_opt && (rc = sel_from_pci_ids(&s, pci_ids_opt)))
+			goto out;
+	} else {
+		sel_nic_dirs(&s);
+	}
+
+	if (o->agent)
+		snprintf(agent, sizeof(agent), "%s", o->agent);
+	else if (default_agent(agent, sizeof(agent)) != 0) {
+		log_warnx("initramfs: linkboot-agent not found next to this "
+			  "binary nor in /usr/local/lib/linkboot (give --agent "
+			  "PATH; `make` builds build/linkboot-agent)");
+		rc = -ENOENT;
+		goto out;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o->output, (int)getpid());
+	if (!(c.gz = gzopen(tmp, "wb6"))) {
+		rc = -errno;
+		log_warn("initramfs: create %s", tmp);
+		goto out;
+	}
+	if ((rc = cpio_file(&c, "init", agent, 0755)) != 0) {
+		log_warnx("initramfs: agent %s: %s", agent, strerror(-rc));
+		goto fail;
+	}
+	if ((rc = cpio_header(&c, "dev", S_IFDIR | 0755, 0, 0, 0)) != 0 ||
+	    (rc = cpio_header(&c, "dev/console", S_IFCHR | 0600, 0, 5, 1)) ||
+	    (rc = cpio_header(&c, "proc", S_IFDIR | 0755, 0, 0, 0)) != 0 ||
+	    (rc = cpio_header(&c, "sys", S_IFDIR | 0755, 0, 0, 0)) != 0 ||
+	    (rc = cpio_header(&c, "newroot", S_IFDIR | 0755, 0, 0, 0)) != 0)
+		goto fail;
+	if (!no_shell_opt && access("/bin/busybox", X_OK) == 0) {
+		/* Debian busybox-static: a rescue shell for agent_panic() */
+		if ((rc = cpio_file(&c, "bin/busybox", "/bin/busybox", 0755)) ||
+		    (rc = cpio_header(&c, "bin/sh", S_IFLNK | 0777, 7, 0, 0)) ||
+		    gzwrite(c.gz, "busybox", 7) != 7 || (rc = cpio_pad(&c, 7)))
+			goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/lib/firmware", root);
+	for (i = 0; i < s.list.n; i++) {
+		char src[700], dst[400];
+
+		snprintf(src, sizeof(src), "%s/%s", moddir, s.list.e[i].path);
+		snprintf(dst, sizeof(dst), "lib/modules/%s/%s", kver,
+			 s.list.e[i].path);
+		if ((rc = cpio_file(&c, dst, src, 0644)) != 0) {
+			log_warnx("initramfs: %s: %s", src, strerror(-rc));
+			goto fail;
+		}
+		if ((rc = add_firmware(&c, src, path, &nfw)) != 0)
+			goto fail;
+	}
+	fdep = filter_dep(&s, &len);
+	snprintf(path, sizeof(path), "lib/modules/%s/modules.dep", kver);
+	if (!fdep || (rc = cpio_data(&c, path, 0644, fdep, len)) != 0)
+		goto fail;
+	falias = filter_alias(&s, &len);
+	snprintf(path, sizeof(path), "lib/modules/%s/modules.alias", kver);
+	if (!falias || (rc = cpio_data(&c, path, 0644, falias, len)) != 0)
+		goto fail;
+	snprintf(path, sizeof(path), "lib/modules/%s/modules.softdep", kver);
+	if (softdep && (rc = cpio_data(&c, path, 0644, softdep,
+				       strlen(softdep))) != 0)
+		goto fail;
+	snprintf(path, sizeof(path), "lib/modules/%s/modules.builtin", kver);
+	if (builtin && (rc = cpio_data(&c, path, 0644, builtin, blen)) != 0)
+		goto fail;
+	if ((rc = cpio_header(&c, "TRAILER!!!", 0, 0, 0, 0)) != 0)
+		goto fail;
+	if (gzclose(c.gz) != Z_OK) {
+		c.gz = NULL;
+		rc = -EIO;
+		goto fail;
+	}
+	c.gz = NULL;
+	if (rename(tmp, o->output) != 0) {
+		rc = -errno;
+		log_warn("initramfs: rename to %s", o->output);
+		goto fail;
+	}
+	stat(o->output, &st);
+	if (!o->quiet)
+		printf("%s: kernel %s, %u modules, %u firmware files, %s%llu "
+		       "bytes (%llu uncompressed)\n", o->output, kver,
+		       s.list.n, nfw, o->minimal ? "minimal, " : "",
+		       (unsigned long long)st.st_size,
+		       (unsigned long long)c.bytes_in);
+	rc = 0;
+	goto out;
+fail:
+	if (c.gz)
+		gzclose(c.gz);
+	unlink(tmp);
+	if (!rc)
+		rc = -EIO;
+	log_warnx("initramfs: %s not written: %s", o->output, strerror(-rc));
+out:
+	free(dep);
+	free(softdep);
+	free(alias);
+	free(builtin);
+	free(fdep);
+	free(falias);
+	return rc;
+}
+
+static void initramfs_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: linkboot initramfs -o FILE [--kernel-version V | --modules DIR]\n"
+		"                          [--minimal [--pci-ids VVVV:DDDD,...]]\n"
+		"                          [--agent PATH] [--no-shell] [-q]\n"
+		"\n"
+		"Build the client initramfs: /init = linkboot-agent, nbd, overlay, ext4\n"
+		"(+ crc32c), xfs, every ethernet/USB-net driver with its firmware, storage\n"
+		"drivers, and their modules.dep/alias/softdep.\n"
+		"\n"
+		"  -o, --output FILE       write here (atomically)\n"
+		"  --kernel-version V      modules of kernel V (default: running/newest)\n"
+		"  --modules DIR           modules root holding lib/modules/V/ (or that\n"
+		"                          lib/modules/V directory itself); default /\n"
+		"  --minimal               only drivers this machine's devices need\n"
+		"  --pci-ids LIST          with --minimal: also these NICs (lspci -n)\n"
+		"  --agent PATH            linkboot-agent binary (default: next to\n"
+		"                          linkboot, else /usr/local/lib/linkboot)\n"
+		"  --no-shell              leave out busybox (rescue shell)\n"
+		"  -q, --quiet             print nothing on success\n");
+}
+
+int cmd_initramfs(struct lb_config *cfg, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "kernel-version", required_argument, NULL, 'k' },
+		{ "modules", required_argument, NULL, 'm' },
+		{ "minimal", no_argument, NULL, 'M' },
+		{ "pci-ids", required_argument, NULL, 'p' },
+		{ "agent", required_argument, NULL, 'a' },
+		{ "no-shell", no_argument, NULL, 'S' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct initramfs_opts o;
+	static char root[512], kv[512];
+	int ch;
+
+	(void)cfg;
+	memset(&o, 0, sizeof(o));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'o': o.output = optarg; break;
+		case 'k': o.kver = optarg; break;
+		case 'm': o.modules_root = optarg; break;
+		case 'M': o.minimal = 1; break;
+		case 'p': pci_ids_opt = optarg; break;
+		case 'a': o.agent = optarg; break;
+		case 'S': no_shell_opt = 1; break;
+		case 'q': o.quiet = 1; break;
+		case 'h': initramfs_usage(stdout); return 0;
+		default: initramfs_usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (!o.output || optind != argc) {
+		initramfs_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (o.modules_root) {
+		/* DIR may be lib/modules/V itself */
+		char dep[600];
+		struct stat st;
+
+		snprintf(dep, sizeof(dep), "%s/modules.dep", o.modules_root);
+		if (stat(dep, &st) == 0) {
+			const char *base;
+			char *tail;
+
+			snprintf(root, sizeof(root), "%s", o.modules_root);
+			while (strlen(root) > 1 && root[strlen(root) - 1] == '/')
+				root[strlen(root) - 1] = '\0';
+			base = strrchr(root, '/');
+			snprintf(kv, sizeof(kv), "%s", base ? base + 1 : root);
+			if (!o.kver)
+				o.kver = kv;
+			/* strip "/lib/modules/V" */
+			tail = strstr(root, "/lib/modules/");
+			if (!tail) {
+				fprintf(stderr, "linkboot initramfs: --modules "
+					"%s: expected .../lib/modules/VERSION\n",
+					o.modules_root);
+				return EXIT_USAGE;
+			}
+			*tail = '\0';
+			o.modules_root = root[0] ? root : "/";
+		}
+	}
+	return initramfs_build(&o) == 0 ? 0 : 1;
+}

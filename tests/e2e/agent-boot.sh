@@ -1,0 +1,82 @@
+#!/bin/bash
+# e2e: a QEMU PC (TCG, Debian kernel) boots the initramfs `linkboot
+# initramfs` builds: the agent loads modules, brings the e1000 up, attaches
+# the NBD export through nbd.ko over a socketpair, mounts the root with a
+# RAM overlay and switch_roots into the image's init, which prints markers.
+# Then the NBD server is killed, the guest reads (uncached) and writes while
+# it is down, the server comes back, and the I/O completes correctly.
+# NBD server: nbdkit stands in until `linkboot serve`'s NBD lands in main.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/agent-lib.sh"
+
+agent_requires
+agent_kernel
+[ -x "$LINKBOOT" ] || skip "build/linkboot missing (make)"
+
+AGENT_INIT='#!/bin/busybox sh
+B=/bin/busybox
+$B mount -t proc proc /proc 2>/dev/null
+echo "LBE2E: init pid $$"
+echo "LBE2E: hostname=$($B cat /etc/hostname) machine-id=$($B cat /etc/machine-id)"
+$B ps | $B grep -q "[@]linkboot-agent" && echo "LBE2E: agent alive"
+$B test -f /etc/systemd/network/00-linkboot-boot-nic.network && echo "LBE2E: networkd file"
+echo hello >/root/written.txt && [ "$($B cat /root/written.txt)" = hello ] && echo "LBE2E: ram write ok"
+$B dd if=/dev/zero of=/root/big bs=1M count=64 2>&1 | $B grep -q "No space" && echo "LBE2E: overlay full is ENOSPC"
+$B rm -f /root/big
+echo "LBE2E: READY"
+read line
+echo "LBE2E: got $line"
+echo "LBE2E: md5 $($B md5sum /data.bin)"
+echo after >/root/after.txt && $B sync && [ "$($B cat /root/after.txt)" = after ] && echo "LBE2E: write after outage ok"
+echo "LBE2E: DONE"
+$B sleep 2
+$B poweroff -f'
+
+IMG=$TMP/disk.img
+agent_demo_image "$IMG"
+INITRD=$TMP/initrd.gz
+"$LINKBOOT" initramfs -o "$INITRD" --modules "$KROOT" --kernel-version "$KVER" \
+	--minimal --pci-ids 8086:100e --agent "$LINKBOOT_AGENT" >"$TMP/initramfs.log" ||
+	die "linkboot initramfs: $(cat "$TMP/initramfs.log")"
+cat "$TMP/initramfs.log"
+
+agent_netns
+agent_nbd_start
+agent_report_start
+
+MID=0123456789abcdef0123456789abcdef
+agent_qemu_start -append "console=ttyS0 loglevel=4 panic=-1 \
+linkboot.server=$SERVER_IP linkboot.export=demo linkboot.mac=$AGENT_MAC \
+linkboot.ip=$AGENT_IP linkboot.netmask=255.255.255.0 \
+linkboot.http=http://$SERVER_IP:8080 linkboot.root=LABEL=lbroot \
+linkboot.write=ram linkboot.overlay=16 linkboot.ram=32 linkboot.reconnect=60 \
+linkboot.hostname=pc-e2e-01 systemd.machine_id=$MID"
+
+agent_wait_console 150 'LBE2E: READY' || die "guest did not reach READY"
+assert_contains "$CONSOLE" 'LBE2E: init pid 1' "image init runs as PID 1"
+assert_contains "$CONSOLE" "hostname=pc-e2e-01 machine-id=$MID" "per-client hostname/machine-id"
+assert_contains "$CONSOLE" 'LBE2E: agent alive' "agent survives switch_root"
+assert_contains "$CONSOLE" 'LBE2E: networkd file' "boot NIC excluded from networkd"
+assert_contains "$CONSOLE" 'LBE2E: ram write ok' "write in ram mode"
+assert_contains "$CONSOLE" 'LBE2E: overlay full is ENOSPC' "full overlay gives ENOSPC"
+
+# server outage while the guest reads and writes
+agent_nbd_stop
+echo go >&3
+sleep 3
+grep -qa 'LBE2E: DONE' "$CONSOLE" && die "I/O finished while the server was down?"
+agent_nbd_start
+agent_wait_console 90 'LBE2E: DONE' || die "guest I/O did not finish after the server came back"
+assert_contains "$CONSOLE" "LBE2E: md5 $DATA_MD5" "data read after reconnect is correct"
+assert_contains "$CONSOLE" 'LBE2E: write after outage ok' "write after outage"
+assert_contains "$CONSOLE" 'reconnected after' "agent logged the reconnect"
+
+# boot timeline (agent start -> root mounted) for the report
+grep -aE 'boot: agent start|connection lost|reconnected after' "$CONSOLE"
+if [ -n "${REPORTS:-}" ]; then
+	assert_contains "$REPORTS" "POST /report\\?mac=$AGENT_MAC" "reports reach the server"
+	assert_contains "$REPORTS" 'event=switch_root' "switch_root report"
+	assert_contains "$REPORTS" 'bytes_from_server=[1-9]' "counters in the report"
+fi
+wait "$QEMU_PID" 2>/dev/null
+echo "PASS: agent boot, ram overlay, server restart"

@@ -1,0 +1,76 @@
+#!/bin/bash
+# e2e: the agent without linkboot.ip gets its address from DHCP with its own
+# client (busybox udhcpd stands in for the DHCP server), renews the lease
+# while the PC runs, and with linkboot.write=disk puts the overlay's upper
+# layer on the local PARTLABEL=linkboot-cache partition, wiped at boot.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/agent-lib.sh"
+
+agent_requires
+agent_kernel
+requires debugfs -V
+[ -x "$LINKBOOT" ] || skip "build/linkboot missing (make)"
+
+AGENT_INIT='#!/bin/busybox sh
+B=/bin/busybox
+$B mount -t proc proc /proc 2>/dev/null
+echo "LBE2E: init pid $$"
+$B test -e /stale && echo "LBE2E: stale upper file visible"
+echo disk-mode >/root/on-ssd.txt && $B sync && echo "LBE2E: disk write ok"
+$B grep -q "^/dev/vda1 /rw " /proc/mounts 2>/dev/null
+echo "LBE2E: ip $($B ip -4 addr show eth0 | $B grep -o "inet [0-9.]*")"
+$B sleep 25
+echo "LBE2E: DONE"
+$B poweroff -f'
+
+IMG=$TMP/disk.img
+agent_demo_image "$IMG"
+# the local cache disk, with a leftover from a "previous boot"
+mkdir -p "$TMP/cache/upper"
+echo old >"$TMP/cache/upper/stale"
+mkfs.ext4 -q -F -d "$TMP/cache" "$TMP/cachepart.img" 30M || die "mkfs cache"
+CACHE=$TMP/cache.img
+truncate -s 32M "$CACHE"
+echo 'label: gpt
+start=2048, size=61440, type=linux, name=linkboot-cache' | sfdisk -q "$CACHE" ||
+	die "sfdisk cache"
+dd if="$TMP/cachepart.img" of="$CACHE" bs=512 seek=2048 conv=notrunc status=none
+
+INITRD=$TMP/initrd.gz
+"$LINKBOOT" initramfs -o "$INITRD" --modules "$KROOT" --kernel-version "$KVER" \
+	--minimal --pci-ids 8086:100e --agent "$LINKBOOT_AGENT" -q ||
+	die "linkboot initramfs"
+
+agent_netns
+agent_nbd_start
+cat >"$TMP/udhcpd.conf" <<CONF
+start 198.18.0.100
+end 198.18.0.109
+interface lbtap0
+lease_file $TMP/udhcpd.leases
+option subnet 255.255.255.0
+option lease 20
+min_lease 10
+CONF
+touch "$TMP/udhcpd.leases"
+ip netns exec "$NS" busybox udhcpd -f "$TMP/udhcpd.conf" >"$TMP/udhcpd.log" 2>&1 &
+cleanup_fn "kill $!"
+
+agent_qemu_start -drive file="$CACHE",if=virtio,format=raw \
+	-append "console=ttyS0 loglevel=4 panic=-1 \
+linkboot.server=$SERVER_IP linkboot.export=demo linkboot.mac=$AGENT_MAC \
+linkboot.write=disk linkboot.verbose=1"
+
+agent_wait_console 150 'LBE2E: DONE' || die "guest did not finish"
+assert_contains "$CONSOLE" 'dhcp: 198\.18\.0\.10[0-9] lease 20 s' "address from DHCP"
+assert_contains "$CONSOLE" 'LBE2E: ip inet 198\.18\.0\.10[0-9]' "image sees the DHCP address"
+assert_contains "$CONSOLE" 'dhcp: renewed 198\.18\.0\.10[0-9]' "lease renewed while running"
+assert_contains "$CONSOLE" 'overlay upper on /dev/vda1' "upper layer on the cache partition"
+assert_contains "$CONSOLE" 'LBE2E: disk write ok' "write in disk mode"
+grep -qa 'LBE2E: stale upper file visible' "$CONSOLE" && die "cache partition not wiped at boot"
+wait "$QEMU_PID" 2>/dev/null
+# the write is on the local disk, not in RAM
+dd if="$CACHE" of="$TMP/cachepart.out" bs=512 skip=2048 status=none
+debugfs -R "cat /upper/root/on-ssd.txt" "$TMP/cachepart.out" 2>/dev/null |
+	grep -q disk-mode || die "write not found on the cache partition"
+echo "PASS: DHCP + renew, write mode disk"

@@ -1,0 +1,126 @@
+# Shared setup for tests/e2e/agent-*.sh (sourced after tests/lib.sh):
+#   agent_requires        skip unless root, QEMU, nbdkit, mkfs.ext4, busybox
+#   agent_kernel          KROOT, KVER, VMLINUZ (Debian kernel, cached)
+#   agent_demo_image F    partitioned ext4 image with busybox and the
+#                         test's /sbin/init ($AGENT_INIT, a shell script)
+#   agent_netns           netns + tap lbtap0 with 198.18.0.1/24 (NS)
+#   agent_nbd_start/stop  nbdkit on 198.18.0.1:10809 serving $IMG
+#   agent_qemu_start ARGS boot -kernel/-initrd, console in $CONSOLE, input
+#                         from fd 3 (a fifo); QEMU_PID
+#   agent_wait_console SECS PATTERN
+
+AGENT_MAC=52:54:00:4c:42:01
+AGENT_IP=198.18.0.10
+SERVER_IP=198.18.0.1
+
+agent_requires() {
+	requires_root
+	requires qemu-system-x86_64 --version
+	requires nbdkit --version
+	requires mkfs.ext4 -V
+	requires sfdisk --version
+	requires busybox true
+	requires ip netns list
+	[ -x "$LINKBOOT_AGENT" ] || skip "build/linkboot-agent missing (make)"
+}
+
+agent_kernel() {
+	KROOT=${KROOT:-$(bash "$TOP/scripts/fetch-kernel.sh" 2>/dev/null)} ||
+		skip "no Debian kernel (scripts/fetch-kernel.sh)"
+	KVER=$(ls "$KROOT/lib/modules" | head -n 1)
+	VMLINUZ=$KROOT/boot/vmlinuz-$KVER
+	[ -f "$VMLINUZ" ] || skip "no kernel at $VMLINUZ"
+}
+
+# agent_demo_image FILE: 64 MiB GPT disk, partition 1 ext4 "lbroot"
+agent_demo_image() {
+	local img=$1 root=$TMP/rootfs
+	mkdir -p "$root"/{bin,sbin,etc,dev,proc,sys,tmp,root,run}
+	cp /bin/busybox "$root/bin/busybox"
+	ln -sf busybox "$root/bin/sh"
+	printf '%s\n' "$AGENT_INIT" >"$root/sbin/init"
+	chmod 755 "$root/sbin/init"
+	echo "image-hostname" >"$root/etc/hostname"
+	head -c 4M /dev/urandom >"$root/data.bin"
+	DATA_MD5=$(md5sum <"$root/data.bin" | cut -d' ' -f1)
+	mkfs.ext4 -q -F -L lbroot -d "$root" "$TMP/part.img" 60M ||
+		die "mkfs.ext4 -d"
+	truncate -s 64M "$img"
+	echo 'label: gpt
+start=2048, size=122880, type=linux, name=root' | sfdisk -q "$img" ||
+		die "sfdisk"
+	dd if="$TMP/part.img" of="$img" bs=512 seek=2048 conv=notrunc \
+		status=none || die "dd"
+}
+
+agent_netns() {
+	NS=lbagent$$
+	ip netns add "$NS" || die "ip netns add"
+	cleanup_fn "ip netns del $NS"
+	ip netns exec "$NS" ip link set lo up
+	ip netns exec "$NS" ip tuntap add dev lbtap0 mode tap
+	ip netns exec "$NS" ip addr add "$SERVER_IP/24" dev lbtap0
+	ip netns exec "$NS" ip link set lbtap0 up
+}
+
+agent_nbd_start() {
+	ip netns exec "$NS" nbdkit -f -i "$SERVER_IP" -p 10809 \
+		-P "$TMP/nbdkit.pid" file "$IMG" >>"$TMP/nbdkit.log" 2>&1 &
+	NBD_PID=$!
+	wait_for 10 test -s "$TMP/nbdkit.pid" || die "nbdkit did not start"
+	# nbdkit waits for open connections on SIGTERM: SIGKILL
+	cleanup_fn "kill -9 $NBD_PID 2>/dev/null"
+}
+
+# the server dies (SIGKILL: like a crash, no NBD_CMD_DISC goodbye)
+agent_nbd_stop() {
+	kill -9 "$NBD_PID" 2>/dev/null
+	wait "$NBD_PID" 2>/dev/null
+	rm -f "$TMP/nbdkit.pid"
+}
+
+# report receiver (stand-in for the server's POST /report)
+agent_report_start() {
+	command -v python3 >/dev/null || return 0
+	REPORTS=$TMP/reports.txt
+	: >"$REPORTS"
+	ip netns exec "$NS" python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", 0))
+        body = self.rfile.read(n).decode(errors="replace")
+        with open(sys.argv[1], "a") as f:
+            f.write("POST " + self.path + "\n" + body + "--\n")
+        self.send_response(204); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(("198.18.0.1", 8080), H).serve_forever()
+' "$REPORTS" >/dev/null 2>&1 &
+	cleanup_fn "kill $!"
+}
+
+agent_qemu_start() {
+	CONSOLE=$TMP/console.log
+	mkfifo "$TMP/in"
+	exec 3<>"$TMP/in"
+	timeout -k 5 "${QEMU_TIMEOUT:-240}" ip netns exec "$NS" \
+		qemu-system-x86_64 -accel tcg -m 512 -display none \
+		-monitor none -serial stdio -no-reboot \
+		-kernel "$VMLINUZ" -initrd "$INITRD" \
+		-netdev tap,id=n0,ifname=lbtap0,script=no,downscript=no \
+		-device e1000,netdev=n0,mac=$AGENT_MAC "$@" \
+		<&3 >"$CONSOLE" 2>&1 &
+	QEMU_PID=$!
+	cleanup_fn "kill $QEMU_PID 2>/dev/null"
+}
+
+# agent_wait_console SECS PATTERN: bounded wait for a console line
+agent_wait_console() {
+	local secs=$1 pat=$2 i
+	for ((i = 0; i < secs * 5; i++)); do
+		grep -qaE -- "$pat" "$CONSOLE" 2>/dev/null && return 0
+		kill -0 "$QEMU_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	grep -qaE -- "$pat" "$CONSOLE" 2>/dev/null
+}
