@@ -225,6 +225,8 @@ boot() {
 		[[ $bytes =~ ^[0-9]+$ ]] && mib=$(mib "$((http + bytes))")
 		[[ $ram =~ ^[0-9.]+$ ]] || ram=n/a
 		[[ $ssd =~ ^[0-9.]+$ ]] || ssd=n/a
+		[ "$ssd" = n/a ] && [ "${#ssd_args[@]}" -gt 0 ] &&
+			NOTES+=("boot $n: the SSD was attached but the agent reported no SSD cache counters (this agent build does not read through the SSD cache)")
 	fi
 	if [ -z "$mib" ]; then
 		mib=$(mib "$((http + nbd))")
