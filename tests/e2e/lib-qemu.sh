@@ -265,21 +265,25 @@ e2e_disk() {
 		die "mkfs.ext4"
 }
 
-# e2e_link_marker_client MAC MARKER: image "e2e" = Debian kernel + the
-# marker initramfs (scripts/mktest-initrd.sh), serial console on ttyS0;
-# MAC linked to it.
+# e2e_marker_image MARKER: image "e2e" = Debian kernel + the marker
+# initramfs (scripts/mktest-initrd.sh), serial console on ttyS0.
+e2e_marker_image() {
+	local marker=$1
+	lbc image list 2>/dev/null | grep -q '^e2e ' && return 0
+	"$TOP/scripts/mktest-initrd.sh" "$TMP/test-initrd.gz" "$marker" ||
+		die "mktest-initrd"
+	e2e_disk "$TMP/e2e-disk.img"
+	lbc image add e2e "$TMP/e2e-disk.img" --kernel "$KERNEL" \
+		--initrd "$TMP/test-initrd.gz" >"$TMP/image-add.log" 2>&1 ||
+		{ cat "$TMP/image-add.log" >&2; die "image add"; }
+	lbc image set e2e --cmdline "console=ttyS0" >/dev/null ||
+		die "image set --cmdline"
+}
+
+# e2e_link_marker_client MAC MARKER: MAC linked to image "e2e".
 e2e_link_marker_client() {
 	local mac=$1 marker=$2
-	if ! lbc image list 2>/dev/null | grep -q '^e2e '; then
-		"$TOP/scripts/mktest-initrd.sh" "$TMP/test-initrd.gz" "$marker" ||
-			die "mktest-initrd"
-		e2e_disk "$TMP/e2e-disk.img"
-		lbc image add e2e "$TMP/e2e-disk.img" --kernel "$KERNEL" \
-			--initrd "$TMP/test-initrd.gz" >"$TMP/image-add.log" 2>&1 ||
-			{ cat "$TMP/image-add.log" >&2; die "image add"; }
-		lbc image set e2e --cmdline "console=ttyS0" >/dev/null ||
-			die "image set --cmdline"
-	fi
+	e2e_marker_image "$marker"
 	lbc client add "$mac" --image e2e >"$TMP/client-add.log" 2>&1 ||
 		{ cat "$TMP/client-add.log" >&2; die "client add $mac"; }
 }
