@@ -30,7 +30,7 @@ say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 fail() { echo "demo: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || fail "run as root (it creates a network namespace and a tap): sudo make demo"
-for c in "$QEMU" ip sfdisk mkfs.ext4 qemu-img; do
+for c in "$QEMU" ip ss sfdisk mkfs.ext4 depmod cpio; do
 	command -v "$c" >/dev/null || fail "$c missing: run 'make deps'"
 done
 mkdir -p "$DEMO_DIR/logs"

@@ -30,6 +30,11 @@
 #   server answers router solicitations; Debian's iPXE shows a 2 s Ctrl-B
 #   prompt. Both only cost time.
 # - Serial logs carry ANSI escapes (OVMF, iPXE): match on the stripped copy.
+# - SeaBIOS (and the iPXE ROM's console through it) prints on the serial
+#   port only with fw_cfg etc/sercon-port = 0x3f8 (QEMU warns that the name
+#   lacks "opt/": harmless); OVMF and the kernel (console=ttyS0) always do.
+# - Measured here (QEMU start -> marker, TCG, 2 busy cores): BIOS e1000
+#   8.6-17 s, UEFI efi-e1000.rom 13-19 s, UEFI virtio OVMF PXE 16.6-23 s.
 #
 # Networking only on 198.18.0.0/24 inside namespaces made here, deleted at
 # exit (cleanup_fn); `ip netns list` is empty afterwards.
