@@ -168,6 +168,7 @@ SUMMARY=() NOTES=()
 boot() {
 	local n=$1 ssd_args=() k secs ok mib ram ssd st bytes
 	if [ "$n" -ge 2 ] || [ "$DEMO_SSD_BOOT1" = 1 ]; then
+		# shellcheck disable=SC2054 # commas belong to QEMU's syntax
 		ssd_args=(-device ahci,id=ahci0
 			-drive "if=none,id=ssd0,file=$SSD,format=raw,cache=unsafe"
 			-device ide-hd,drive=ssd0,bus=ahci0.0)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # QEMU PXE-boot harness for tests/e2e/*.sh and scripts/demo.sh (sourced,
 # after tests/lib.sh or a cleanup_fn of the caller's own).
 #
@@ -40,7 +41,6 @@
 # exit (cleanup_fn); `ip netns list` is empty afterwards.
 
 E2E_SERVER_IP=198.18.0.1
-E2E_PREFIX=198.18.0
 OVMF_FD=${OVMF_FD:-/usr/share/ovmf/OVMF.fd}
 IPXE_DIR=${IPXE_DIR:-/usr/lib/ipxe}
 QEMU=${QEMU:-qemu-system-x86_64}
@@ -70,8 +70,9 @@ _ns_destroy() {
 	for ((i = 0; i < 20; i++)); do
 		pids=$(ip netns pids "$ns" 2>/dev/null) || break
 		[ -z "$pids" ] && break
+		# TERM first, KILL after ~2 s
 		# shellcheck disable=SC2086
-		kill $( ((i < 10)) || echo -9) $pids 2>/dev/null
+		if ((i < 10)); then kill $pids; else kill -9 $pids; fi 2>/dev/null
 		sleep 0.2
 	done
 	ip netns del "$ns" 2>/dev/null
