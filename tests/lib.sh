@@ -84,10 +84,14 @@ start_linkboot() {
 	LB_HTTP_PORT=${LB_HTTP_PORT:-$(free_port)}
 	LB_NBD_PORT=${LB_NBD_PORT:-$(free_port)}
 	mkdir -p "$LB_STATE"
+	# a restart appends to the same log: keep the old run's lines apart so
+	# its "serving at" cannot satisfy the wait below
+	[ -f "$LB_LOG" ] && mv "$LB_LOG" "$LB_LOG.$(date +%s%N)"
+	: >"$LB_LOG"
 	"$LINKBOOT" serve --state "$LB_STATE" --listen "${LB_LISTEN:-127.0.0.1}" \
 		--dhcp "${LB_DHCP:-off}" --tftp-port "$LB_TFTP_PORT" \
 		--http-port "$LB_HTTP_PORT" --nbd-port "$LB_NBD_PORT" "$@" \
-		>"$LB_LOG" 2>&1 &
+		>>"$LB_LOG" 2>&1 &
 	LB_PID=$!
 	cleanup_fn "kill $LB_PID; wait $LB_PID"
 	wait_for 10 grep -q 'serving at' "$LB_LOG" ||

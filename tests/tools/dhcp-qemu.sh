@@ -4,7 +4,10 @@
 # dnsmasq (--port=0, no DHCP), HTTP from busybox httpd, all in a network
 # namespace on 198.18.0.0/24; the boot script fetches a marker URL.
 #
-#   tests/tools/dhcp-qemu.sh full|proxy bios|efi|efihttp
+#   tests/tools/dhcp-qemu.sh full|proxy bios|efi|efihttp [own]
+#
+# own: linkboot serves TFTP and HTTP too (from /usr/lib/ipxe and the link
+#      DB); success is its log showing the GET of /boot.ipxe?mac=...
 #
 # bios: SeaBIOS + the iPXE e1000 ROM (93=0, 77 iPXE, 175) -> script URL.
 # efi:  OVMF's own virtio PXE (93=7) -> snponly.efi over TFTP -> iPXE
@@ -13,7 +16,7 @@
 #       (93=16, HTTPClient) fetches snponly.efi over HTTP -> iPXE -> script.
 # proxy adds dnsmasq as the site's DHCP server in a second namespace.
 set -u
-MODE=${1:?full|proxy} FW=${2:?bios|efi}
+MODE=${1:?full|proxy} FW=${2:?bios|efi|efihttp} OWN=${3:-}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 TMP=$(mktemp -d /tmp/lbqemu.XXXXXX)
 NS=lbq$$ SITE=lbq$$s
@@ -53,7 +56,9 @@ cat >"$TMP/www/boot.ipxe" <<'EOS'
 echo linkboot dhcp smoke: ${mac} ${platform}
 chain http://198.18.0.1:8080/done-${mac}-${platform}
 EOS
-if [ "$FW" = efihttp ]; then
+if [ "$OWN" = own ]; then
+	: >"$TMP/tftp.log"; : >"$TMP/http.log"
+elif [ "$FW" = efihttp ]; then
 	ln -s /usr/lib/ipxe/snponly.efi "$TMP/www/snponly.efi"
 	: >"$TMP/tftp.log"
 else
@@ -62,12 +67,19 @@ else
 		--tftp-root=/usr/lib/ipxe --log-facility=- >"$TMP/tftp.log" 2>&1 &
 	PIDS+=($!)
 fi
-ip netns exec "$NS" busybox httpd -f -vv -p 198.18.0.1:8080 -h "$TMP/www" \
-	>"$TMP/http.log" 2>&1 &
-PIDS+=($!)
+TFTPPORT=0
+if [ "$OWN" = own ]; then
+	TFTPPORT=69
+else
+	ip netns exec "$NS" busybox httpd -f -vv -p 198.18.0.1:8080 -h "$TMP/www" \
+		>"$TMP/http.log" 2>&1 &
+	PIDS+=($!)
+	sleep 0.5	# busybox httpd has the port before linkboot tries it
+fi
 ip netns exec "$NS" "$TOP/build/linkboot" serve --state "$TMP/state" \
 	--listen 198.18.0.1 --interface br0 --dhcp "$MODE" \
-	--dhcp-range 198.18.0.100,198.18.0.109 --http-port 8080 -v \
+	--dhcp-range 198.18.0.100,198.18.0.109 --http-port 8080 \
+	--tftp-port $TFTPPORT --ipxe-dir /usr/lib/ipxe -v \
 	>"$TMP/linkboot.log" 2>&1 &
 PIDS+=($!)
 sleep 1
@@ -86,12 +98,15 @@ PIDS+=($QPID)
 ok=1
 for ((i = 0; i < 2300; i++)); do
 	grep -q 'done-' "$TMP/http.log" && { ok=0; break; }
+	[ "$OWN" = own ] && grep -q 'GET "/boot.ipxe?mac=' "$TMP/linkboot.log" &&
+		{ ok=0; break; }
 	kill -0 $QPID 2>/dev/null || break
 	sleep 0.1
 done
 end=$(date +%s.%N)
 echo "== $MODE $FW: $([ $ok = 0 ] && echo OK || echo FAILED) after $(echo "$end - $start" | bc) s"
 echo "-- linkboot:"; grep -E 'dhcp .*->|ra ' "$TMP/linkboot.log" | grep -v 'ra:' | head -20
-echo "-- tftp:"; grep -i 'sent' "$TMP/tftp.log" | head -5
+echo "-- tftp:"; grep -ih 'sent' "$TMP/tftp.log" "$TMP/linkboot.log" | head -5
+grep -E '^[0-9:.]+ linkboot: http ' "$TMP/linkboot.log" | head -5
 echo "-- http:"; grep -E 'GET|url' "$TMP/http.log" | head -5
 exit $ok
