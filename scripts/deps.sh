@@ -9,7 +9,7 @@ libblkid-dev zlib1g-dev libsqlite3-dev libssl-dev libcmocka-dev libext2fs-dev
 sqlite3 jq e2fsprogs fdisk cpio kmod iproute2 procps psmisc
 curl tftp-hpa dnsmasq-base busybox-static python3
 libnbd-bin nbdkit nbd-server qemu-utils fio
-qemu-system-x86 ipxe-qemu ipxe ovmf"
+qemu-system-x86 ipxe-qemu ipxe ovmf debootstrap"
 
 missing=""
 for p in $PKGS; do
