@@ -17,6 +17,9 @@
 #                                            from the root after networking
 #                                            came up)
 #   LBDEB: failed unit <name>               (systemctl --failed)
+#   LBDEB: systemctl ok, <n> failed
+#   LBDEB: networkd ...                     (networkd images: link states)
+#   LBDEB: journal ...                      (the boot's warnings, last 40)
 #   LBDEB: multi-user reached <hostname> <machine-id> uptime <s>
 # and, when the kernel command line has lbdeb.poweroff, powers the PC off.
 #
@@ -166,6 +169,7 @@ cat >"$root/usr/local/sbin/lbdeb-report" <<'EOF'
 # linkboot e2e (scripts/mkdebian-image.sh): report the booted system on
 # the serial port; lbdeb.poweroff on the kernel command line powers off.
 exec >/dev/ttyS0 2>&1
+echo	# a getty's login prompt may be on the line
 echo "LBDEB: root $(findmnt -n -o SOURCE,FSTYPE,OPTIONS /)"
 ip -4 -o addr show | awk '$2 != "lo" { print "LBDEB: ip", $2, $4 }'
 if (cd / && md5sum -c --status usr/share/lbdeb/payload.md5); then
@@ -173,7 +177,22 @@ if (cd / && md5sum -c --status usr/share/lbdeb/payload.md5); then
 else
 	echo "LBDEB: payload BAD"
 fi
-systemctl --failed --plain --no-legend | awk '{ print "LBDEB: failed unit", $1 }'
+if failed=$(systemctl --failed --plain --no-legend); then
+	echo "$failed" | awk 'NF { print "LBDEB: failed unit", $1 }'
+	echo "LBDEB: systemctl ok, $(echo "$failed" | grep -c .) failed"
+fi
+if systemctl -q is-active systemd-networkd; then	# networkctl needs D-Bus
+	for f in /run/systemd/netif/links/*; do
+		echo "LBDEB: networkd link $(basename "$f")" \
+			$(grep -E '^(ADMIN|OPER|CARRIER|ADDRESS)_STATE=|^NETWORK_FILE=' "$f")
+	done
+	journalctl -b -u systemd-networkd -o cat --no-pager | tail -n 15 |
+		sed 's/^/LBDEB: networkd /'
+fi
+journalctl -b -u systemd-udevd -o cat --no-pager | grep -iE 'eth|ens|renam' |
+	tail -n 5 | sed 's/^/LBDEB: udevd /'
+# what went wrong, if anything (warnings and worse, this boot)
+journalctl -b -p warning -o cat --no-pager | tail -n 40 | sed 's/^/LBDEB: journal /'
 echo "LBDEB: multi-user reached $(hostname) $(cat /etc/machine-id) uptime $(cut -d' ' -f1 /proc/uptime)"
 if grep -qw lbdeb.poweroff /proc/cmdline; then
 	echo "LBDEB: powering off"

@@ -1,22 +1,27 @@
 #!/bin/bash
 # A real distribution boots diskless: a minimal Debian 12 with systemd,
 # udev, its stock kernel and its own network setup (scripts/
-# mkdebian-image.sh: ifupdown with "iface eth0 inet dhcp", fstab by UUID
-# with fsck pass 1 and errors=remount-ro) is `linkboot image add`ed (the
-# kernel and modules come out of the image, the initramfs is built with
-# the agent), linked to a MAC, and a BIOS PC (QEMU TCG, SeaBIOS + the stock
-# iPXE ROM, e1000) PXE-boots it from `linkboot serve --dhcp full`.
-# Asserts:
+# mkdebian-image.sh; fstab by UUID with fsck pass 1 and errors=remount-ro)
+# is `linkboot image add`ed (kernel and modules come out of the image, the
+# initramfs is built with the agent), linked to a MAC, and a BIOS PC (QEMU
+# TCG, SeaBIOS + the stock iPXE ROM, e1000) PXE-boots it from `linkboot
+# serve --dhcp full`. Two images, one boot each:
+#   ifupdown  "allow-hotplug eth0 / iface eth0 inet dhcp", net.ifnames=0
+#   networkd  DHCP=yes on e*, predictable names (udev tries to rename the
+#             NIC the agent already brought up)
+# Asserts for each:
 #   - multi-user.target is reached (the image's report unit prints a marker)
-#     with the link's hostname, on the read-only NBD root + RAM overlay
-#   - after the image's networking came up the boot NIC still has its
-#     address and the agent still serves: a 32 MiB file read from the root
-#     then has the right md5sum
-#   - no systemd unit failed (remount-fs, fsck, networking, ...)
+#     with the link's hostname, on the agent's NBD root + RAM overlay
+#   - after the image's networking came up the boot NIC still has the
+#     agent's address (and no second one), and the agent still serves: a
+#     32 MiB file read from the root then has the right md5sum
+#   - no systemd unit failed (remount-fs, fsck, networking, wait-online...)
 #   - a clean `systemctl poweroff` completes: QEMU exits (-no-reboot) with
 #     "reboot: Power down", no nbd/ext4 I/O errors, no hung tasks.
-# DEBIAN_NET=networkd builds the image with systemd-networkd instead.
-# Runtime here: see the report line it prints (TCG, 2 busy cores).
+# DEBIAN_NET=ifupdown|networkd runs one only; DEBIAN_WRITE=MODE links the
+# PCs with --write MODE (default: ram, the root check expects the overlay). LBDEB_KEEP=DIR keeps the
+# serial and server logs. Runtime here: ~2 min (+2 min for the first
+# debootstrap), TCG on 2 busy cores; it prints its numbers.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-qemu.sh"
 
@@ -29,69 +34,111 @@ requires debootstrap --version
 
 QEMU_MEM=${QEMU_MEM:-1024}
 LB_STATE=$TMP/state
-MAC=$(e2e_mac 7)
-NAME=deb-pc-$RANDOM
+VARIANTS=${DEBIAN_NET:-ifupdown networkd}
 T0=$(date +%s)
 
-# The image (the debootstrap tree is cached: ~2 min the first time).
-IMG=$TMP/debian.img
-"$TOP/scripts/mkdebian-image.sh" "$IMG" >"$TMP/mkdebian.log" 2>&1 || {
-	tail -n 5 "$TMP/mkdebian.log" >&2
-	grep -q 'debootstrap failed' "$TMP/mkdebian.log" &&
-		skip "debootstrap failed (no Debian mirror reachable?)"
-	die "scripts/mkdebian-image.sh failed"
+# add_image NET N: image debian-NET, linked to a new MAC ending in N (sets
+# MAC_<NET> and NAME_<NET>)
+add_image() {
+	local net=$1 img=$TMP/debian-$1.img ifnames="" mac name
+	# the debootstrap tree is cached: ~2 min the first time, then seconds
+	DEBIAN_NET=$net "$TOP/scripts/mkdebian-image.sh" "$img" \
+		>"$TMP/mkdebian-$net.log" 2>&1 || {
+		tail -n 5 "$TMP/mkdebian-$net.log" >&2
+		grep -q 'debootstrap failed' "$TMP/mkdebian-$net.log" &&
+			skip "debootstrap failed (no Debian mirror reachable?)"
+		die "scripts/mkdebian-image.sh ($net) failed"
+	}
+	cat "$TMP/mkdebian-$net.log"
+	lbc image add "debian-$net" "$img" >"$TMP/image-add.log" 2>&1 ||
+		{ cat "$TMP/image-add.log" >&2; die "image add debian-$net"; }
+	rm -f "$img"	# the store has its own copy
+	[ "$net" = ifupdown ] && ifnames=" net.ifnames=0"
+	lbc image set "debian-$net" --cmdline "console=ttyS0$ifnames lbdeb.poweroff" \
+		>/dev/null || die "image set --cmdline"
+	mac=$(e2e_mac "$2")
+	name=deb-$net-$RANDOM
+	lbc client add "$mac" --image "debian-$net" --name "$name" \
+		${DEBIAN_WRITE:+--write "$DEBIAN_WRITE"} \
+		>"$TMP/client-add.log" 2>&1 ||
+		{ cat "$TMP/client-add.log" >&2; die "client add $mac"; }
+	printf -v "MAC_$net" %s "$mac"
+	printf -v "NAME_$net" %s "$name"
 }
-cat "$TMP/mkdebian.log"
 
-lbc image add debian "$IMG" >"$TMP/image-add.log" 2>&1 ||
-	{ cat "$TMP/image-add.log" >&2; die "image add"; }
-rm -f "$IMG"	# the store has its own copy
-lbc image set debian --cmdline "console=ttyS0 net.ifnames=0 lbdeb.poweroff" \
-	>/dev/null || die "image set --cmdline"
-lbc client add "$MAC" --image debian --name "$NAME" >"$TMP/client-add.log" 2>&1 ||
-	{ cat "$TMP/client-add.log" >&2; die "client add $MAC"; }
+# boot NET: PXE-boot the PC linked to debian-NET, check, power it off
+boot() {
+	local net=$1 mac name log multi_ms off_ms agent_addr bad i t
+	mac=MAC_$net; mac=${!mac}
+	name=NAME_$net; name=${!name}
+	qemu_start_bios "$net" "$mac" tap0
+	log=$QEMU_LOG
+	[ -n "${LBDEB_KEEP:-}" ] &&
+		cleanup_fn "mkdir -p $LBDEB_KEEP; cp $TMP/$net.serial.raw $TMP/linkboot.log $LBDEB_KEEP/"
+	if ! qemu_wait 'LBDEB: multi-user reached' 420; then
+		qemu_dump "$net" 80
+		die "$net: no 'LBDEB: multi-user reached' on the serial console within 420 s"
+	fi
+	multi_ms=$QEMU_MS
+	grep -o 'LBDEB:.*' "$log" | grep -v 'LBDEB: journal'
+
+	assert_contains "$log" "LBDEB: multi-user reached $name " \
+		"$net: the link's hostname"
+	case ${DEBIAN_WRITE:-ram} in
+	ram|disk) assert_contains "$log" 'LBDEB: root overlay overlay ' \
+		"$net: root is the agent's overlay" ;;
+	*) assert_contains "$log" 'LBDEB: root /dev/nbd0p1 ext4 rw' \
+		"$net: root is the NBD disk, read-write" ;;
+	esac
+	# the address the agent set is the NIC's only one (no second lease)
+	agent_addr=$(grep -oE 'linkboot-agent: net: [a-z0-9]+ [0-9a-f:]+ [0-9./]+' "$log" |
+		awk '{ print $NF; exit }')
+	[ -n "$agent_addr" ] || die "$net: no 'linkboot-agent: net:' line on the console"
+	assert_contains "$log" "LBDEB: ip [a-z0-9]+ ${agent_addr//./\\.}\$" \
+		"$net: the boot NIC kept the agent's address $agent_addr"
+	assert_eq "$(grep -c 'LBDEB: ip ' "$log")" 1 "$net: IPv4 addresses in the guest"
+	assert_contains "$log" 'LBDEB: payload ok 33554432' \
+		"$net: a 32 MiB file read after networking came up is intact"
+	assert_contains "$log" 'LBDEB: systemctl ok' "$net: systemctl answers"
+	if grep -q 'LBDEB: failed unit' "$log"; then
+		grep -o 'LBDEB: journal.*' "$log" >&2
+		die "$net: systemd units failed: $(grep -o 'LBDEB: failed unit.*' "$log" | cut -d' ' -f4 | tr '\n' ' ')"
+	fi
+
+	# clean poweroff: systemd stops everything (networking too),
+	# systemd-shutdown spares the agent ('@' argv[0]), the kernel powers
+	# off and QEMU exits
+	if ! qemu_wait 'reboot: Power down' 180; then
+		qemu_dump "$net" 60
+		die "$net: poweroff did not complete within 180 s (root pulled away?)"
+	fi
+	off_ms=$QEMU_MS
+	for ((i = 0; i < 50; i++)); do qemu_running || break; sleep 0.2; done
+	qemu_running && { qemu_dump "$net" 30; die "$net: QEMU still runs after 'reboot: Power down'"; }
+	for bad in 'blocked for more than' 'nbd[0-9]*: .*(timed out|Dead connection)' \
+		'I/O error, dev nbd' 'EXT4-fs error' 'Kernel panic' \
+		'linkboot-agent: nbd: server connection lost'; do
+		if grep -qE -- "$bad" "$log"; then
+			grep -E -- "$bad" "$log" | head -n 5 >&2
+			die "$net: serial log has '$bad'"
+		fi
+	done
+	t=$(grep -o 'LBDEB: multi-user reached.*' "$log" | awk '{ print $NF }')
+	echo "$net: QEMU start -> multi-user.target $((multi_ms / 1000)) s (guest uptime $t s), -> powered off $((off_ms / 1000)) s"
+}
+
+n=7
+for net in $VARIANTS; do
+	case $net in ifupdown|networkd) ;; *) die "DEBIAN_NET=$net: ifupdown or networkd" ;; esac
+	add_image "$net" $((n++))
+done
 
 net_setup
 net_add_tap tap0
 e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199
 e2e_requires_ports udp:67 tcp:80 tcp:10809
 
-qemu_start_bios debian "$MAC" tap0
-# LBDEB_KEEP=DIR keeps the serial and server logs (debugging)
-[ -n "${LBDEB_KEEP:-}" ] &&
-	cleanup_fn "mkdir -p $LBDEB_KEEP; cp $TMP/debian.serial.raw $TMP/linkboot.log $LBDEB_KEEP/"
-if ! qemu_wait 'LBDEB: multi-user reached' 420; then
-	qemu_dump debian 80
-	die "no 'LBDEB: multi-user reached' on the serial console within 420 s"
-fi
-multi_ms=$QEMU_MS
-grep '^LBDEB:' "$QEMU_LOG"
-
-assert_contains "$QEMU_LOG" "^LBDEB: multi-user reached $NAME " "the link's hostname"
-assert_contains "$QEMU_LOG" '^LBDEB: root overlay overlay ' "root is the agent's overlay"
-assert_contains "$QEMU_LOG" '^LBDEB: ip eth0 198\.18\.0\.[0-9]+/24' \
-	"the boot NIC kept its address after the image's networking"
-assert_contains "$QEMU_LOG" '^LBDEB: payload ok 33554432' \
-	"a 32 MiB file read after networking came up is intact"
-if grep -q '^LBDEB: failed unit' "$QEMU_LOG"; then
-	die "systemd units failed: $(grep '^LBDEB: failed unit' "$QEMU_LOG" | cut -d' ' -f4 | tr '\n' ' ')"
-fi
-
-# clean poweroff: systemd stops everything, systemd-shutdown spares the
-# agent ('@' argv[0]), and the kernel powers off (QEMU exits)
-if ! qemu_wait 'reboot: Power down' 180; then
-	qemu_dump debian 60
-	die "poweroff did not complete within 180 s (root pulled away?)"
-fi
-for ((i = 0; i < 50 && $(qemu_running && echo 1 || echo 0); i++)); do sleep 0.2; done
-qemu_running && { qemu_dump debian 30; die "QEMU still runs after 'reboot: Power down'"; }
-off_ms=$QEMU_MS
-for bad in 'blocked for more than' 'nbd[0-9]*: .*(timed out|Connection timed out|Dead connection)' \
-	'I/O error, dev nbd' 'EXT4-fs error' 'Kernel panic' 'linkboot-agent.*(died|killed)'; do
-	if grep -qE -- "$bad" "$QEMU_LOG"; then
-		grep -E -- "$bad" "$QEMU_LOG" | head -n 5 >&2
-		die "serial log has '$bad'"
-	fi
+for net in $VARIANTS; do
+	boot "$net"
 done
-
-echo "debian: QEMU start -> multi-user.target $((multi_ms / 1000)) s, -> powered off $((off_ms / 1000)) s; test $(( $(date +%s) - T0 )) s"
+echo "debian-systemd: $VARIANTS passed in $(( $(date +%s) - T0 )) s"
