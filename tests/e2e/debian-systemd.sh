@@ -87,7 +87,7 @@ boot() {
 	case ${DEBIAN_WRITE:-ram} in
 	ram|disk) assert_contains "$log" 'LBDEB: root overlay overlay ' \
 		"$net: root is the agent's overlay" ;;
-	*) assert_contains "$log" 'LBDEB: root /dev/nbd0p1 ext4 rw' \
+	*) assert_contains "$log" 'LBDEB: root /dev/nbd0p1 +ext4 +rw' \
 		"$net: root is the NBD disk, read-write" ;;
 	esac
 	# the address the agent set is the NIC's only one (no second lease)
