@@ -27,6 +27,14 @@ int ramcache_init(struct ramcache *c, unsigned mib)
 	return 0;
 }
 
+void ramcache_free(struct ramcache *c)
+{
+	if (c->data)
+		munmap(c->data, (size_t)c->nslots *
+		       (RAMCACHE_BLOCK + sizeof(uint64_t)));
+	memset(c, 0, sizeof(*c));
+}
+
 static uint64_t slot_of(const struct ramcache *c, uint64_t blk)
 {
 	return blk % c->nslots;

@@ -19,6 +19,7 @@ struct ramcache {
 };
 
 int ramcache_init(struct ramcache *c, unsigned mib);
+void ramcache_free(struct ramcache *c);
 /* 1 and the block copied to out on a hit, 0 on a miss */
 int ramcache_get(struct ramcache *c, uint64_t blk, void *out);
 void ramcache_put(struct ramcache *c, uint64_t blk, const void *in);

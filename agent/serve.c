@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -481,6 +482,119 @@ static void serve_loop(struct serve *s)
 	}
 }
 
+static int serve_alloc(struct serve *s)
+{
+	if (ioqueue_init(&s->q, SERVE_BUFSZ) != 0 ||
+	    ramcache_init(&s->rc, s->cfg->ram_mib) != 0 ||
+	    (s->kbuf = mmap(NULL, SERVE_BUFSZ, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
+		s->kbuf = NULL;
+		log_warnx("agent: cannot allocate %u MiB of RAM cache (check "
+			  "linkboot.ram against the PC's memory)",
+			  s->cfg->ram_mib);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void serve_release(struct serve *s)
+{
+	ioqueue_free(&s->q);
+	ramcache_free(&s->rc);
+	if (s->kbuf)
+		munmap(s->kbuf, SERVE_BUFSZ);
+	s->kbuf = NULL;
+}
+
+static void serve_child(struct serve *s) __attribute__((noreturn));
+static void serve_child(struct serve *s)
+{
+	if (!s->kbuf && serve_alloc(s) != 0)
+		_exit(1);
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)
+		log_warn("prctl(PR_SET_IO_FLUSHER)");
+	/* everything is allocated: lock it, no page faults on the I/O path */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+		log_warn("mlockall");
+	serve_loop(s);
+}
+
+/* After a crash: a new socketpair for the same /dev/nbdN. */
+static int respawn_socket(struct serve *s)
+{
+	int sv[2], rc = -EIO, i;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -errno;
+	/* the kernel marks the old socket dead when it sees EOF: retry */
+	for (i = 0; i < 50; i++) {
+		if ((rc = nbd_kernel_reconfigure(s->index, sv[0])) == 0)
+			break;
+		usleep(100000);
+	}
+	close(sv[0]);
+	if (rc != 0) {
+		close(sv[1]);
+		log_warnx("nbd%d: NBD_CMD_RECONFIGURE: %s", s->index,
+			  strerror(-rc));
+		return rc;
+	}
+	s->kfd = sv[1];
+	s->conn.fd = -1;
+	s->down_since = now_ms();
+	s->next_attempt = 0;
+	s->backoff_ms = BACKOFF_MIN_MS;
+	s->expired = 0;
+	return 0;
+}
+
+/*
+ * The supervisor: holds no socket end and no big buffer, only waits. A
+ * crashed server child is replaced (new socketpair + NBD_CMD_RECONFIGURE,
+ * DESIGN.md "Verified") and the mounted root continues. Requests the dead
+ * child had in flight stay stuck in the kernel (we set no NBD_ATTR_TIMEOUT:
+ * one would also kill our socket during a long server outage); new ones
+ * are served.
+ */
+static void supervise(struct serve *s) __attribute__((noreturn));
+static void supervise(struct serve *s)
+{
+	unsigned restarts = 0;
+	int st;
+
+	for (;;) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			log_warn("agent: fork; serving without a supervisor");
+			serve_child(s);
+		}
+		if (pid == 0)
+			serve_child(s);
+		/* only the serving process may hold the socketpair's end */
+		if (s->kfd >= 0)
+			close(s->kfd);
+		s->kfd = -1;
+		nbd_client_close(&s->conn);
+		if (s->info_fd >= 0)
+			close(s->info_fd);
+		s->info_fd = -1;
+		serve_release(s);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			_exit(0);	/* the kernel disconnected: done */
+		restarts++;
+		log_warnx("nbd%d: disk daemon died (%s %d); starting a new one "
+			  "(#%u)", s->index, WIFSIGNALED(st) ? "signal" : "exit",
+			  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+			  restarts);
+		sleep(MIN(restarts, 5u));
+		while (respawn_socket(s) != 0)
+			sleep(5);
+	}
+}
+
 void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 		  int ready_fd, int info_fd)
 {
@@ -495,15 +609,8 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 	s.kfd = -1;
 	s.info_fd = info_fd;
 	harden();
-	if ((rc = ioqueue_init(&s.q, SERVE_BUFSZ)) != 0 ||
-	    (rc = ramcache_init(&s.rc, cfg->ram_mib)) != 0 ||
-	    (s.kbuf = mmap(NULL, SERVE_BUFSZ, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
-		log_warnx("agent: cannot allocate %u MiB of RAM cache (check "
-			  "linkboot.ram against the PC's memory)", cfg->ram_mib);
-		rc = -ENOMEM;
+	if ((rc = serve_alloc(&s)) != 0)
 		goto fail;
-	}
 	if ((rc = first_connect(&s)) != 0) {
 		log_warnx("nbd: no server answered for %u s (check: `linkboot "
 			  "serve` running, NBD port open, linkboot.server, "
@@ -516,9 +623,6 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 			  "with nbds_max, a free /dev/nbdN)", strerror(-rc));
 		goto fail;
 	}
-	/* everything is allocated: lock it, no page faults on the I/O path */
-	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
-		log_warn("mlockall");
 	log_info("nbd%d: %llu bytes from %s:%u, %s, RAM cache %u MiB",
 		 s.index, (unsigned long long)s.conn.size,
 		 inet_ntoa(cfg->server[s.conn.server].sin_addr),
@@ -530,7 +634,7 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 		log_warn("ready pipe");
 	close(ready_fd);
 	report_send(cfg, ns->mac, "nbd_connected", NULL);
-	serve_loop(&s);
+	supervise(&s);
 fail:
 	len = snprintf(msg, sizeof(msg), "-1 %d\n", rc);
 	if (write(ready_fd, msg, (size_t)len) < 0)

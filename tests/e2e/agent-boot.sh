@@ -29,7 +29,19 @@ echo "LBE2E: got $line"
 echo "LBE2E: md5 $($B md5sum /data.bin)"
 echo after >/root/after.txt && $B sync && [ "$($B cat /root/after.txt)" = after ] && echo "LBE2E: write after outage ok"
 echo "LBE2E: DONE"
-$B sleep 2
+# crash the serving process (the newest @linkboot-agent): the supervisor
+# starts a new one on a new socketpair (NBD_CMD_RECONFIGURE)
+$B sync; $B sleep 1
+victim=0
+for d in /proc/[0-9]*; do
+	case "$($B tr "\\0" " " <$d/cmdline 2>/dev/null)" in @linkboot-agent*) p=${d#/proc/}; [ "$p" -gt "$victim" ] && victim=$p ;; esac
+done
+echo "LBE2E: killing $victim"
+$B kill -9 "$victim"
+$B sleep 3
+echo "LBE2E: md5-2 $($B md5sum /data2.bin)"
+echo "LBE2E: AFTER-CRASH"
+$B sleep 1
 $B poweroff -f'
 
 IMG=$TMP/disk.img
@@ -70,9 +82,12 @@ agent_wait_console 90 'LBE2E: DONE' || die "guest I/O did not finish after the s
 assert_contains "$CONSOLE" "LBE2E: md5 $DATA_MD5" "data read after reconnect is correct"
 assert_contains "$CONSOLE" 'LBE2E: write after outage ok' "write after outage"
 assert_contains "$CONSOLE" 'reconnected after' "agent logged the reconnect"
+agent_wait_console 60 'LBE2E: AFTER-CRASH' || die "guest I/O stuck after the disk daemon was killed"
+assert_contains "$CONSOLE" 'disk daemon died \(signal 9\)' "supervisor saw the crash"
+assert_contains "$CONSOLE" "LBE2E: md5-2 $DATA2_MD5" "reads served by the re-spawned daemon"
 
 # boot timeline (agent start -> root mounted) for the report
-grep -aE 'boot: agent start|connection lost|reconnected after' "$CONSOLE"
+grep -aE 'boot: agent start|connection lost|reconnected after|daemon died|killing' "$CONSOLE"
 if [ -n "${REPORTS:-}" ]; then
 	assert_contains "$REPORTS" "POST /report\\?mac=$AGENT_MAC" "reports reach the server"
 	assert_contains "$REPORTS" 'event=switch_root' "switch_root report"

@@ -43,6 +43,8 @@ agent_demo_image() {
 	echo "image-hostname" >"$root/etc/hostname"
 	head -c 4M /dev/urandom >"$root/data.bin"
 	DATA_MD5=$(md5sum <"$root/data.bin" | cut -d' ' -f1)
+	head -c 2M /dev/urandom >"$root/data2.bin"
+	DATA2_MD5=$(md5sum <"$root/data2.bin" | cut -d' ' -f1)
 	mkfs.ext4 -q -F -L lbroot -d "$root" "$TMP/part.img" 60M ||
 		die "mkfs.ext4 -d"
 	truncate -s 64M "$img"
