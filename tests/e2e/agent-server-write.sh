@@ -23,8 +23,9 @@ $B poweroff -f'
 IMG=$TMP/disk.img
 agent_demo_image "$IMG"
 INITRD=$TMP/initrd.gz
+# the default (full) initramfs here: every ethernet driver, modalias picks
 "$LINKBOOT" initramfs -o "$INITRD" --modules "$KROOT" --kernel-version "$KVER" \
-	--minimal --pci-ids 8086:100e --agent "$LINKBOOT_AGENT" -q ||
+	--agent "$LINKBOOT_AGENT" -q ||
 	die "linkboot initramfs"
 agent_netns
 agent_nbd_start
@@ -34,6 +35,7 @@ linkboot.netmask=24 linkboot.write=server"
 
 agent_wait_console 150 'LBE2E: DONE' || die "guest did not finish"
 assert_contains "$CONSOLE" 'read-write, RAM cache' "device attached read-write"
+grep -aE 'driver .* \(from modalias\)|boot: agent start' "$CONSOLE"
 assert_contains "$CONSOLE" 'LBE2E: root rw on nbd' "root mounted rw from nbd"
 assert_contains "$CONSOLE" 'LBE2E: synced' "sync (NBD FLUSH) completes"
 wait "$QEMU_PID" 2>/dev/null
