@@ -3,6 +3,7 @@
 # client (busybox udhcpd stands in for the DHCP server), renews the lease
 # while the PC runs, and with linkboot.write=disk puts the overlay's upper
 # layer on the local PARTLABEL=linkboot-cache partition, wiped at boot.
+# The image has a separate /boot first: the agent finds the root by its init.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/agent-lib.sh"
 
@@ -24,7 +25,7 @@ echo "LBE2E: DONE"
 $B poweroff -f'
 
 IMG=$TMP/disk.img
-agent_demo_image "$IMG"
+AGENT_SEPARATE_BOOT=1 agent_demo_image "$IMG"
 # the local cache disk, with a leftover from a "previous boot"
 mkdir -p "$TMP/cache/upper"
 echo old >"$TMP/cache/upper/stale"
@@ -66,6 +67,8 @@ assert_contains "$CONSOLE" 'dhcp: 198\.18\.0\.10[0-9] lease 20 s' "address from 
 assert_contains "$CONSOLE" 'LBE2E: ip inet 198\.18\.0\.10[0-9]' "image sees the DHCP address"
 assert_contains "$CONSOLE" 'dhcp: renewed 198\.18\.0\.10[0-9]' "lease renewed while running"
 assert_contains "$CONSOLE" 'overlay upper on /dev/vda1' "upper layer on the cache partition"
+assert_contains "$CONSOLE" 'nbd0p1 has no /sbin/init' "separate /boot skipped"
+assert_contains "$CONSOLE" 'root: /dev/nbd0p2' "root found on partition 2"
 assert_contains "$CONSOLE" 'LBE2E: disk write ok' "write in disk mode"
 grep -qa 'LBE2E: stale upper file visible' "$CONSOLE" && die "cache partition not wiped at boot"
 wait "$QEMU_PID" 2>/dev/null

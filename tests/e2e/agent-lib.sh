@@ -47,11 +47,28 @@ agent_demo_image() {
 	DATA2_MD5=$(md5sum <"$root/data2.bin" | cut -d' ' -f1)
 	mkfs.ext4 -q -F -L lbroot -d "$root" "$TMP/part.img" 60M ||
 		die "mkfs.ext4 -d"
-	truncate -s 64M "$img"
-	echo 'label: gpt
+	if [ "${AGENT_SEPARATE_BOOT:-0}" = 1 ]; then
+		# an image with a separate /boot first: the agent must skip it
+		mkdir -p "$TMP/bootfs"
+		echo "not a kernel" >"$TMP/bootfs/vmlinuz"
+		mkfs.ext4 -q -F -L boot -d "$TMP/bootfs" "$TMP/boot.img" 8M ||
+			die "mkfs.ext4 boot"
+		truncate -s 72M "$img"
+		printf '%s\n' 'label: gpt' \
+			'start=2048, size=16384, type=linux, name=boot' \
+			'start=18432, size=122880, type=linux, name=root' |
+			sfdisk -q "$img" || die "sfdisk"
+		dd if="$TMP/boot.img" of="$img" bs=512 seek=2048 conv=notrunc \
+			status=none || die "dd"
+		ROOT_SECTOR=18432
+	else
+		truncate -s 64M "$img"
+		echo 'label: gpt
 start=2048, size=122880, type=linux, name=root' | sfdisk -q "$img" ||
-		die "sfdisk"
-	dd if="$TMP/part.img" of="$img" bs=512 seek=2048 conv=notrunc \
+			die "sfdisk"
+		ROOT_SECTOR=2048
+	fi
+	dd if="$TMP/part.img" of="$img" bs=512 seek=$ROOT_SECTOR conv=notrunc \
 		status=none || die "dd"
 }
 

@@ -40,7 +40,7 @@ assert_contains "$CONSOLE" 'LBE2E: root rw on nbd' "root mounted rw from nbd"
 assert_contains "$CONSOLE" 'LBE2E: synced' "sync (NBD FLUSH) completes"
 wait "$QEMU_PID" 2>/dev/null
 agent_nbd_stop
-dd if="$IMG" of="$TMP/root.out" bs=512 skip=2048 status=none
+dd if="$IMG" of="$TMP/root.out" bs=512 skip=$ROOT_SECTOR status=none
 e2fsck -fy "$TMP/root.out" >/dev/null 2>&1
 debugfs -R "cat /root/persist.txt" "$TMP/root.out" 2>/dev/null |
 	grep -q persisted-by-agent || die "the write did not reach the server's image"
