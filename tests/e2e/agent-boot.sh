@@ -7,7 +7,7 @@
 # it is down, the server comes back, and the I/O completes correctly.
 # NBD server: nbdkit stands in until `linkboot serve`'s NBD lands in main.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/agent-lib.sh"
+. "$(dirname "$0")/lib-agent.sh"
 
 agent_requires
 agent_kernel

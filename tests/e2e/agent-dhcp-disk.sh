@@ -5,7 +5,7 @@
 # layer on the local PARTLABEL=linkboot-cache partition, wiped at boot.
 # The image has a separate /boot first: the agent finds the root by its init.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/agent-lib.sh"
+. "$(dirname "$0")/lib-agent.sh"
 
 agent_requires
 agent_kernel

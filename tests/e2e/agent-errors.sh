@@ -3,7 +3,7 @@
 # prints what failed, names the parameter, says what to check, and drops to
 # the rescue shell from the initramfs (busybox), which answers commands.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/agent-lib.sh"
+. "$(dirname "$0")/lib-agent.sh"
 
 agent_requires
 agent_kernel

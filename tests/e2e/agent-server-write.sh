@@ -3,7 +3,7 @@
 # root read-write and forwards block writes and flushes to the server, so
 # a file the PC writes is in the server's disk image afterwards.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/agent-lib.sh"
+. "$(dirname "$0")/lib-agent.sh"
 
 agent_requires
 agent_kernel
