@@ -290,6 +290,9 @@ static void write_client_files(const struct agent_cfg *cfg,
 	unsigned prefix = (unsigned)__builtin_popcount(ns->netmask.s_addr);
 
 	if (cfg->hostname[0]) {
+		/* the kernel's too, so early boot messages show it */
+		if (sethostname(cfg->hostname, strlen(cfg->hostname)) != 0)
+			log_warn("sethostname");
 		snprintf(buf, sizeof(buf), "%s\n", cfg->hostname);
 		write_file(NEWROOT "/etc/hostname", buf);
 	}

@@ -4,7 +4,9 @@
 # the NBD export through nbd.ko over a socketpair, mounts the root with a
 # RAM overlay and switch_roots into the image's init, which prints markers.
 # Then the NBD server is killed, the guest reads (uncached) and writes while
-# it is down, the server comes back, and the I/O completes correctly.
+# it is down, the server comes back, and the I/O completes correctly; the
+# serving process is killed (the supervisor replaces it); the cable is
+# pulled for 20 s during a read.
 # NBD server: nbdkit stands in until `linkboot serve`'s NBD lands in main.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-agent.sh"
@@ -41,6 +43,9 @@ $B kill -9 "$victim"
 $B sleep 3
 echo "LBE2E: md5-2 $($B md5sum /data2.bin)"
 echo "LBE2E: AFTER-CRASH"
+read line
+echo "LBE2E: md5-3 $($B md5sum /data3.bin)"
+echo "LBE2E: AFTER-CABLE"
 $B sleep 1
 $B poweroff -f'
 
@@ -85,6 +90,16 @@ assert_contains "$CONSOLE" 'reconnected after' "agent logged the reconnect"
 agent_wait_console 60 'LBE2E: AFTER-CRASH' || die "guest I/O stuck after the disk daemon was killed"
 assert_contains "$CONSOLE" 'disk daemon died \(signal 9\)' "supervisor saw the crash"
 assert_contains "$CONSOLE" "LBE2E: md5-2 $DATA2_MD5" "reads served by the re-spawned daemon"
+
+# cable pull: the link is down for 20 s (longer than TCP_USER_TIMEOUT)
+# while the guest reads; the agent reconnects once it is back
+ip netns exec "$NS" ip link set lbtap0 down
+echo go >&3
+sleep 20
+grep -qa 'LBE2E: AFTER-CABLE' "$CONSOLE" && die "read finished without a link?"
+ip netns exec "$NS" ip link set lbtap0 up
+agent_wait_console 90 'LBE2E: AFTER-CABLE' || die "guest I/O stuck after the cable came back"
+assert_contains "$CONSOLE" "LBE2E: md5-3 $DATA3_MD5" "data read after the cable pull is correct"
 
 # boot timeline (agent start -> root mounted) for the report
 grep -aE 'boot: agent start|connection lost|reconnected after|daemon died|killing' "$CONSOLE"

@@ -45,6 +45,8 @@ agent_demo_image() {
 	DATA_MD5=$(md5sum <"$root/data.bin" | cut -d' ' -f1)
 	head -c 2M /dev/urandom >"$root/data2.bin"
 	DATA2_MD5=$(md5sum <"$root/data2.bin" | cut -d' ' -f1)
+	head -c 2M /dev/urandom >"$root/data3.bin"
+	DATA3_MD5=$(md5sum <"$root/data3.bin" | cut -d' ' -f1)
 	mkfs.ext4 -q -F -L lbroot -d "$root" "$TMP/part.img" 60M ||
 		die "mkfs.ext4 -d"
 	if [ "${AGENT_SEPARATE_BOOT:-0}" = 1 ]; then
