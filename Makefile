@@ -17,6 +17,7 @@ LIBDIR   ?= $(PREFIX)/lib/linkboot
 DATADIR  ?= $(PREFIX)/share/linkboot
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR ?= /etc
+MANDIR   ?= $(PREFIX)/share/man
 FUZZ_SECONDS ?= 20
 
 BUILD    ?= build
@@ -92,7 +93,7 @@ unit-asan:
 FUZZ_BINS := $(patsubst lib/%.c,build/fuzz/%,$(FUZZ_SRCS))
 build/fuzz/%: lib/%.c $(LIB_SRCS)
 	@mkdir -p $(@D)
-	$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $^ -lz -lcrypto
+	$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c,$^) -lz -lcrypto
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -123,6 +124,9 @@ install: all
 	install -m 0755 $(BUILD)/linkboot $(DESTDIR)$(SBINDIR)/linkboot
 	install -m 0755 $(BUILD)/linkboot-agent $(DESTDIR)$(LIBDIR)/linkboot-agent
 	install -m 0644 ipxe-embed/*.ipxe $(DESTDIR)$(DATADIR)/ipxe/
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/linkboot.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/linkboot.8 man/linkboot-agent.8 $(DESTDIR)$(MANDIR)/man8/
 	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/linkboot.service.in \
 		> $(DESTDIR)$(UNITDIR)/linkboot.service
 	[ -e $(DESTDIR)$(SYSCONFDIR)/linkboot/linkboot.conf ] || \
@@ -132,3 +136,10 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# Test tools (tests/tools/*.c): small clients built on lib/ for the
+# integration tests (dhcp_probe: proxyDHCP offers and option variants).
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/liblb.a
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDFLAGS)
+all: $(TOOL_BINS)

@@ -62,6 +62,7 @@ static const struct config_opt config_opts[] = {
 	O("router_advert", OPT_BOOL, router_advert, "yes|no", "answer IPv6 router solicitations (iPXE waits ~15 s without)"),
 	O("tftp_max_sessions", OPT_INT, tftp_max_sessions, "N", "concurrent TFTP transfers"),
 	O("http_max_conns", OPT_INT, http_max_conns, "N", "concurrent HTTP connections"),
+	O("http_timeout", OPT_INT, http_timeout, "SECONDS", "HTTP: close idle keep-alive connections, 408 for requests slower than this"),
 	O("nbd_max_conns", OPT_INT, nbd_max_conns, "N", "concurrent NBD connections"),
 };
 
@@ -86,6 +87,7 @@ void config_defaults(struct lb_config *cfg)
 	cfg->router_advert = 1;
 	cfg->tftp_max_sessions = 256;
 	cfg->http_max_conns = 1024;
+	cfg->http_timeout = 30;
 	cfg->nbd_max_conns = 1024;
 }
 

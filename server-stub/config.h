@@ -52,6 +52,7 @@ struct lb_config {
 	int router_advert;		/* answer IPv6 router solicitations */
 	int tftp_max_sessions;
 	int http_max_conns;
+	int http_timeout;		/* seconds: idle / slow request */
 	int nbd_max_conns;
 	int verbose;
 };

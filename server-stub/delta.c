@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -348,6 +349,15 @@ int vchain_attach_overlay(struct vchain *c, const char *path,
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
+	/*
+	 * One writer per overlay: two chains would each trust their own
+	 * in-memory bitmap and undo each other's bits (a reconnect racing
+	 * the old connection, `image commit` while the super client runs).
+	 */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		goto err;
+	}
 	rc = reset ? -ENODATA : delta_read_hdr(fd, &h);
 	if (rc == -EINVAL) {
 		struct stat st;

@@ -74,6 +74,8 @@ int vchain_open(const char *base, const char *const *deltas, unsigned n,
  * when reset != 0). max_bytes bounds its data (0 = no bound); writes past it
  * fail with -ENOSPC and change nothing. parent_version goes into a new
  * overlay's header; an existing one with another parent gives -ESTALE.
+ * An overlay has one writer at a time (flock): -EBUSY while another chain
+ * has it attached.
  */
 int vchain_attach_overlay(struct vchain *c, const char *path,
 			  uint64_t max_bytes, uint32_t parent_version,

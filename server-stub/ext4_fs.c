@@ -263,25 +263,47 @@ int ext4_mkdirs(char *path)
 }
 
 /* lib/modules/<kver> of the image -> tmp/lib/modules/<kver> */
-static int ext4_extract_modules(ext2_filsys fs, const char *kver, const char *tmp)
+/* Copy <usr/>lib/<sub> of the image to tmp/lib/<sub>. */
+static int ext4_extract_lib(ext2_filsys fs, const char *sub, const char *tmp)
 {
-	static const char *const roots[] = { "usr/lib/modules", "lib/modules" };
+	static const char *const roots[] = { "usr/lib", "lib" };
 	struct tree_copy tc = { .fs = fs };
 	char src[160];
 	ext2_ino_t ino = 0;
 	int rc;
 
 	for (size_t i = 0; i < ARRAY_SIZE(roots) && !ino; i++) {
-		snprintf(src, sizeof(src), "%s/%s", roots[i], kver);
+		snprintf(src, sizeof(src), "%s/%s", roots[i], sub);
 		if (ext2fs_namei(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, src, &ino))
 			ino = 0;
 	}
 	if (!ino)
 		return -ENOENT;
-	snprintf(tc.dst, sizeof(tc.dst), "%s/lib/modules/%s", tmp, kver);
+	snprintf(tc.dst, sizeof(tc.dst), "%s/lib/%s", tmp, sub);
 	if ((rc = ext4_mkdirs(tc.dst)) != 0)
 		return rc;
 	return copy_tree(&tc, ino);
+}
+
+/*
+ * lib/modules/<kver>, and lib/firmware when the image has one (the
+ * initramfs takes the firmware its NIC drivers name from there; without
+ * it, drivers that need firmware come up without). Missing firmware is
+ * not an error.
+ */
+static int ext4_extract_modules(ext2_filsys fs, const char *kver, const char *tmp)
+{
+	char sub[128];
+	int rc;
+
+	snprintf(sub, sizeof(sub), "modules/%s", kver);
+	if ((rc = ext4_extract_lib(fs, sub, tmp)) != 0)
+		return rc;
+	rc = ext4_extract_lib(fs, "firmware", tmp);
+	if (rc && rc != -ENOENT)
+		log_warnx("image: lib/firmware not extracted (%s): the initramfs "
+			  "has no firmware", strerror(-rc));
+	return 0;
 }
 
 int ext4_copy_kernel(const char *path, const struct store_identity *id,

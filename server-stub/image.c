@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -74,7 +75,10 @@ static const char usage[] =
 "                      unlinks them) or a version is in use\n"
 "  commit NAME         the super client's writes become the next version\n"
 "  rollback NAME [V]   production back to V (default: the one before)\n"
-"  merge NAME          flatten the newest version into a new raw version\n"
+"  merge NAME [--prune]  flatten the newest version into a new raw one\n"
+"                      (old files stay: clients may be reading them)\n"
+"  prune NAME          remove versions nobody can boot or is reading (not\n"
+"                      production/test/pinned/in use, nor their parents)\n"
 "  repair --scan DIR   find moved/renamed image files by identity\n"
 "\n"
 "--rootfs and --mark stand for the --root / --state of the issue text:\n"
@@ -331,6 +335,35 @@ static int version_insert(struct image_ctx *ic, const char *id, unsigned v,
 
 static void rm_tree(const char *dir);
 
+/* Container formats we do not serve: name them and the conversion. */
+static const char *container_format(const char *path)
+{
+	static const struct {
+		const char *magic;
+		size_t len;
+		const char *name;
+	} fmts[] = {
+		{ "QFI\xfb", 4, "qcow2" },
+		{ "KDMV", 4, "vmdk" },
+		{ "vhdxfile", 8, "vhdx" },
+		{ "<<< ", 4, "vdi" },
+		{ "conectix", 8, "vhd" },	/* fixed VHD has it at the end */
+	};
+	char buf[8] = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	for (size_t i = 0; i < ARRAY_SIZE(fmts); i++)
+		if (n >= (ssize_t)fmts[i].len &&
+		    !memcmp(buf, fmts[i].magic, fmts[i].len))
+			return fmts[i].name;
+	return NULL;
+}
+
 static int add_parse(int argc, char **argv, struct add_opts *o)
 {
 	int n = 1;
@@ -372,7 +405,7 @@ static int image_add(struct image_ctx *ic, int argc, char **argv)
 	struct add_opts o;
 	char id[STORE_ID_LEN + 1], final[STORE_PATH_MAX], file[STORE_PATH_MAX];
 	char identity[1024], sha[65], kver[64], now[24], size[24], bdir[STORE_PATH_MAX];
-	const char *name, *src;
+	const char *name, *src, *fmt;
 	struct stat st;
 	int rc;
 
@@ -388,6 +421,12 @@ static int image_add(struct image_ctx *ic, int argc, char **argv)
 	if (stat(src, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
 		fprintf(stderr, "image add: %s: %s\n", src,
 			errno ? strerror(errno) : "not a regular, non-empty file");
+		return 1;
+	}
+	if ((fmt = container_format(src)) != NULL) {
+		fprintf(stderr, "image add: %s is a %s file; linkboot serves raw "
+			"disk images:\n  qemu-img convert -O raw %s IMAGE.raw\n",
+			src, fmt, src);
 		return 1;
 	}
 	if ((rc = image_find_q(ic, name, &r, 1)) == 0) {
@@ -943,6 +982,26 @@ static int image_rm(struct image_ctx *ic, int argc, char **argv)
 
 /* ---- commit, merge, rollback -------------------------------------------- */
 
+/*
+ * ext4 superblock (1024 bytes in): s_state at 0x3a (EXT2_VALID_FS = 1),
+ * s_feature_incompat at 0x60 (EXT3_FEATURE_INCOMPAT_RECOVER = 0x4: the
+ * journal holds transactions, i.e. not unmounted cleanly).
+ */
+static int fs_needs_recovery(const char *raw, const struct store_part *p)
+{
+	uint8_t sb[0x64];
+	int fd = open(raw, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = pread(fd, sb, sizeof(sb), (off_t)(p->off + 1024));
+	close(fd);
+	if (n != (ssize_t)sizeof(sb))
+		return 0;
+	return (sb[0x60] & 0x4) || !(sb[0x3a] & 0x1);
+}
+
 /* e2fsck -fn on every ext partition of a raw file: clean = 0. */
 static int fs_clean(const char *raw, const struct store_identity *ident)
 {
@@ -954,6 +1013,12 @@ static int fs_clean(const char *raw, const struct store_identity *ident)
 
 		if (strncmp(p->type, "ext", 3) != 0)
 			continue;
+		if (fs_needs_recovery(raw, p)) {
+			fprintf(stderr, "image commit: partition %u (%s %s) was not "
+				"unmounted cleanly (its journal needs recovery)\n",
+				p->no, p->type, p->label);
+			return -EUCLEAN;
+		}
 		/* e2fsprogs unix_io: "file?offset=N" opens a partition in place */
 		snprintf(dev, sizeof(dev), "%s?offset=%llu", raw,
 			 (unsigned long long)p->off);
@@ -1009,7 +1074,7 @@ static int move_file(const char *from, const char *to)
 
 static int image_commit(struct image_ctx *ic, int argc, char **argv)
 {
-	char ovl[STORE_PATH_MAX], tmp[STORE_PATH_MAX], dst[STORE_PATH_MAX];
+	char ovl[STORE_PATH_MAX], tmp[STORE_PATH_MAX] = "", dst[STORE_PATH_MAX];
 	char file[STORE_PATH_MAX], mac[18], sha[65], kver[64], bdir[STORE_PATH_MAX];
 	const char *deltas[STORE_CHAIN_MAX + 1];
 	struct store_identity ident;
@@ -1034,15 +1099,23 @@ static int image_commit(struct image_ctx *ic, int argc, char **argv)
 			"boot it, change the image, shut it down\n", r.name, ovl);
 		return 1;
 	}
+	/* the NBD server holds this lock while the super client is attached */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		fprintf(stderr, "image commit: the super client of %s is still "
+			"connected: shut it down first\n", r.name);
+		return 1;
+	}
 	rc = delta_read_hdr(fd, &h);
-	close(fd);
 	if (rc || h.parent_version != r.latest) {
+		close(fd);
 		fprintf(stderr, "image commit: %s was made on v%u, the newest is v%u: "
 			"not committed\n", ovl, rc ? 0 : h.parent_version, r.latest);
 		return 1;
 	}
 	super_client(ic, r.id, mac);
 	if (mac[0] && sessions_live(ic, r.id, 0, mac, 0) > 0) {
+		close(fd);
 		fprintf(stderr, "image commit: the super client %s is still "
 			"connected: shut it down first\n", mac);
 		return 1;
@@ -1104,10 +1177,14 @@ out_boot:
 	rm_tree(bdir);
 out:
 	vchain_close(c);
-	unlink(tmp);
+	if (tmp[0])
+		unlink(tmp);
 	free(ch);
+	close(fd);	/* drops the lock */
 	return rc;
 }
+
+static int prune_versions(struct image_ctx *ic, const struct image_row *r);
 
 static int image_merge(struct image_ctx *ic, int argc, char **argv)
 {
@@ -1118,10 +1195,14 @@ static int image_merge(struct image_ctx *ic, int argc, char **argv)
 	struct image_row r;
 	struct vchain *c = NULL;
 	unsigned next;
-	int rc = 1;
+	int rc = 1, prune = 0;
 
+	if (argc == 3 && !strcmp(argv[2], "--prune")) {
+		prune = 1;
+		argc--;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "Usage: linkboot image merge NAME\n");
+		fprintf(stderr, "Usage: linkboot image merge NAME [--prune]\n");
 		return EXIT_USAGE;
 	}
 	if (image_find(ic, argv[1], &r) != 0)
@@ -1164,6 +1245,14 @@ static int image_merge(struct image_ctx *ic, int argc, char **argv)
 	       r.name, next, r.latest, ch->n,
 	       r.production == r.latest ? "; it is production" : "");
 	rc = 0;
+	if (prune) {
+		char id[40];
+
+		/* re-read: production and latest moved */
+		snprintf(id, sizeof(id), "%s", r.id);
+		if (image_find(ic, id, &r) != 0 || prune_versions(ic, &r) != 0)
+			rc = 1;
+	}
 	goto out;
 out_undo:
 	unlink(dst);
@@ -1226,12 +1315,132 @@ static int image_rollback(struct image_ctx *ic, int argc, char **argv)
 	return 0;
 }
 
+/* ---- prune -------------------------------------------------------------- */
+
+#define PRUNE_MAX_VERSIONS 4096
+
+/* Mark v and its ancestors as needed. */
+static void prune_keep(struct image_ctx *ic, const char *id, unsigned v,
+		       uint8_t *keep)
+{
+	struct store_chain *ch = malloc(sizeof(*ch));
+
+	if (!ch)
+		return;
+	if (v && v < PRUNE_MAX_VERSIONS &&
+	    store_chain_load(ic->s, ic->cfg->store_dir, ic->cfg->state_dir, id,
+			     v, ch) == 0)
+		for (unsigned i = 0; i < ch->n; i++)
+			if (ch->versions[i] < PRUNE_MAX_VERSIONS)
+				keep[ch->versions[i]] = 1;
+	free(ch);
+}
+
+/* Versions someone may still read: roots of what to keep. */
+static int prune_roots(struct image_ctx *ic, const struct image_row *r,
+		       uint8_t *keep)
+{
+	static const char *const sql[] = {
+		"SELECT production_version FROM images WHERE id = ?1",
+		"SELECT test_version FROM images WHERE id = ?1",
+		"SELECT version FROM clients WHERE image_id = ?1",
+		"SELECT overlay_base FROM clients WHERE image_id = ?1",
+	};
+	sqlite3_stmt *st;
+
+	prune_keep(ic, r->id, r->latest, keep);
+	for (size_t i = 0; i < ARRAY_SIZE(sql); i++) {
+		if (sql_prep(ic, sql[i], &st) != 0)
+			return -EIO;
+		sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			prune_keep(ic, r->id,
+				   (unsigned)sqlite3_column_int64(st, 0), keep);
+		sqlite3_finalize(st);
+	}
+	/* live sessions: a reconnect must find its files again */
+	if (sql_prep(ic, "SELECT pid, version FROM sessions WHERE image_id = ?1",
+		     &st) != 0)
+		return -EIO;
+	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (pid_alive(sqlite3_column_int64(st, 0)))
+			prune_keep(ic, r->id,
+				   (unsigned)sqlite3_column_int64(st, 1), keep);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* Remove the versions of r nobody needs: files, boot files, rows. */
+static int prune_versions(struct image_ctx *ic, const struct image_row *r)
+{
+	uint8_t *keep = calloc(PRUNE_MAX_VERSIONS, 1);
+	char path[STORE_PATH_MAX + 64], vs[16];
+	sqlite3_stmt *st;
+	unsigned removed = 0;
+	int rc;
+
+	if (!keep)
+		return -ENOMEM;
+	if ((rc = prune_roots(ic, r, keep)) != 0 ||
+	    (rc = sql_prep(ic, "SELECT version, file FROM versions WHERE "
+			   "image_id = ?1 ORDER BY version", &st)) != 0) {
+		free(keep);
+		return rc;
+	}
+	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		unsigned v = (unsigned)sqlite3_column_int64(st, 0);
+		const char *file = (const char *)sqlite3_column_text(st, 1);
+
+		if (v >= PRUNE_MAX_VERSIONS || keep[v] || !file)
+			continue;
+		snprintf(vs, sizeof(vs), "%u", v);
+		if (sql_exec(ic, "DELETE FROM versions WHERE image_id = ?1 AND "
+			     "version = ?2", 2, r->id, vs) != 0)
+			continue;
+		/* an --in-place file is the admin's, not ours to delete */
+		if (file[0] != '/') {
+			version_file_path(ic, file, path, sizeof(path));
+			unlink(path);
+		}
+		boot_dir(ic, r->id, v, path, sizeof(path));
+		rm_tree(path);
+		printf("image %s: v%u removed\n", r->name, v);
+		removed++;
+	}
+	sqlite3_finalize(st);
+	free(keep);
+	if (!removed)
+		printf("image %s: every version is still needed\n", r->name);
+	return 0;
+}
+
+static int image_prune(struct image_ctx *ic, int argc, char **argv)
+{
+	struct image_row r;
+
+	if (argc != 2) {
+		fprintf(stderr, "Usage: linkboot image prune NAME\n");
+		return EXIT_USAGE;
+	}
+	if (image_find(ic, argv[1], &r) != 0)
+		return 1;
+	return prune_versions(ic, &r) == 0 ? 0 : 1;
+}
+
 /* ---- repair ------------------------------------------------------------- */
 
-/* A base version whose file is gone, and what it must match. */
+/*
+ * A version whose file is gone, and what it must match: v1 by identity
+ * and content hash (it may have been renamed); later versions (deltas,
+ * merged raw files, always made by us) by their store name, size and, for
+ * deltas, the header's parent version.
+ */
 struct repair_want {
 	char image[64], id[40], file[STORE_PATH_MAX];
-	unsigned version;
+	char name[64];		/* store file name, "" for v1 */
+	unsigned version, parent;	/* parent 0 = raw */
 	uint64_t size;
 	char pt_uuid[48], identity[1024], sha256[65];
 	int found;
@@ -1265,6 +1474,26 @@ static int repair_try(struct repair_want *w, const char *path)
 	return 1;
 }
 
+/* A later version's file: our name for it, and a fitting header. */
+static int repair_try_named(struct repair_want *w, const char *path,
+			    const struct stat *st)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	struct delta_hdr h;
+	int fd, rc;
+
+	if (strcmp(base, w->name) != 0)
+		return 0;
+	if (!w->parent)
+		return (uint64_t)st->st_size == w->size;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	rc = delta_read_hdr(fd, &h);
+	close(fd);
+	return rc == 0 && h.disk_size == w->size &&
+	       h.parent_version == w->parent;
+}
+
 static int repair_visit(const char *path, const struct stat *st, int flag,
 			struct FTW *ftw)
 {
@@ -1278,9 +1507,12 @@ static int repair_visit(const char *path, const struct stat *st, int flag,
 		struct repair_want *w = &rs->want[i];
 		char abs[PATH_MAX];
 
-		if (w->found || (uint64_t)st->st_size != w->size)
+		if (w->found)
 			continue;
-		if (!repair_try(w, path) || !realpath(path, abs))
+		if (w->name[0] ? !repair_try_named(w, path, st) :
+		    (uint64_t)st->st_size != w->size || !repair_try(w, path))
+			continue;
+		if (!realpath(path, abs))
 			continue;
 		snprintf(w->file, sizeof(w->file), "%s", abs);
 		w->found = 1;
@@ -1298,9 +1530,9 @@ static int repair_collect(struct image_ctx *ic, struct repair_want **out,
 
 	*n = 0;
 	if (sql_prep(ic, "SELECT i.name, i.id, v.version, v.file, i.size, "
-		     "i.pt_uuid, i.identity, i.content_sha256 FROM versions v "
-		     "JOIN images i ON i.id = v.image_id WHERE v.version = 1 "
-		     "AND v.parent IS NULL", &st) != 0)
+		     "i.pt_uuid, i.identity, i.content_sha256, v.parent "
+		     "FROM versions v JOIN images i ON i.id = v.image_id "
+		     "ORDER BY i.name, v.version", &st) != 0)
 		return -EIO;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char path[STORE_PATH_MAX];
@@ -1327,6 +1559,13 @@ static int repair_collect(struct image_ctx *ic, struct repair_want **out,
 		col_copy(st, 5, w->pt_uuid, sizeof(w->pt_uuid));
 		col_copy(st, 6, w->identity, sizeof(w->identity));
 		col_copy(st, 7, w->sha256, sizeof(w->sha256));
+		w->parent = (unsigned)sqlite3_column_int64(st, 8);
+		if (w->version > 1) {
+			const char *f = (const char *)sqlite3_column_text(st, 3);
+			const char *b = f && strrchr(f, '/') ? strrchr(f, '/') + 1 : f;
+
+			snprintf(w->name, sizeof(w->name), "%s", b ? b : "");
+		}
 		printf("missing: %s v%u (%s, %llu bytes)\n", w->image, w->version,
 		       path, (unsigned long long)w->size);
 	}
@@ -1402,8 +1641,17 @@ static const struct image_cmd {
 	{ "commit", image_commit },
 	{ "rollback", image_rollback },
 	{ "merge", image_merge },
+	{ "prune", image_prune },
 	{ "repair", image_repair },
 };
+
+static int looks_like_mark(const char *s)
+{
+	const char *eq = strchr(s, '=');
+
+	return eq && (!strcmp(eq + 1, "maintenance") || !strcmp(eq + 1, "test") ||
+		      !strcmp(eq + 1, "production"));
+}
 
 int cmd_image(struct lb_config *cfg, int argc, char **argv)
 {
@@ -1422,6 +1670,13 @@ int cmd_image(struct lb_config *cfg, int argc, char **argv)
 				printf("%s", usage);
 				return 0;
 			}
+		/* `--state 2=test` (the issue's spelling) was taken by the
+		 * server option --state DIR: never create a dir named so */
+		if (looks_like_mark(cfg->state_dir)) {
+			fprintf(stderr, "image: --state is the state directory; "
+				"mark a version with --mark %s\n", cfg->state_dir);
+			return EXIT_USAGE;
+		}
 		store_dir_path(cfg, ic.store, sizeof(ic.store));
 		if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST) {
 			fprintf(stderr, "image: state directory %s: %s (give --state DIR)\n",
@@ -1431,6 +1686,11 @@ int cmd_image(struct lb_config *cfg, int argc, char **argv)
 		if ((rc = db_open(cfg->state_dir, &ic.db)) != 0) {
 			fprintf(stderr, "image: link DB in %s: %s\n", cfg->state_dir,
 				strerror(-rc));
+			return 1;
+		}
+		if (cfg->store_dir &&
+		    (rc = db_set_store_dir(ic.db, cfg->store_dir)) != 0) {
+			db_close(ic.db);
 			return 1;
 		}
 		ic.s = db_sqlite(ic.db);

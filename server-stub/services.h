@@ -13,28 +13,33 @@
 #define SERVICES_TABLE \
 	{ "db", db_service_start, db_service_stop }, \
 	/* -- */ \
-	/* dhcp: { "dhcp", dhcp_start, dhcp_stop }, */ \
+	{ "dhcp", dhcp_start, dhcp_stop }, \
 	/* -- */ \
-	/* ra: { "ra", ra_start, ra_stop }, */ \
+	{ "ra", ra_start, ra_stop }, \
 	/* -- */ \
-	/* tftp: { "tftp", tftp_start, tftp_stop }, */ \
+	{ "tftp", tftp_start, tftp_stop }, \
 	/* -- */ \
-	/* http: { "http", http_start, http_stop }, */ \
+	{ "http", http_start, http_stop }, \
 	/* -- */ \
-	/* nbd: { "nbd", nbd_start, nbd_stop }, */ \
+	{ "nbd", nbd_start, nbd_stop }, \
 	/* -- */
 
 /* db module headers */
 #include "db_internal.h"
 
 /* dhcp module headers */
+#include "dhcp.h"
 
 /* ra module headers */
+#include "ra.h"
 
 /* tftp module headers */
+#include "tftp.h"
 
 /* http module headers */
+#include "http.h"
 
 /* nbd module headers */
+#include "nbd.h"
 
 #endif

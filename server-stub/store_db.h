@@ -11,10 +11,7 @@
 #include <stdint.h>
 
 #include "db.h"
-
-/* db_internal.h (the link-DB module's): until it lands in main, its one
- * function we use is declared here. */
-sqlite3 *db_sqlite(struct db *db);
+#include "db_internal.h"
 
 #define STORE_PATH_MAX 4096
 #define STORE_CHAIN_MAX 64	/* `image merge` keeps chains short */

@@ -254,6 +254,15 @@ int vdisk_open(struct db *db, const char *store_dir, const char *state_dir,
 			  ex->version, strerror(-rc));
 		goto err;
 	}
+	/* an --in-place file changed under us: never serve a different disk */
+	if (ex->size && vchain_size(vd->chain) != ex->size) {
+		log_warnx("vdisk %s: image file %s is %llu bytes, the image was "
+			  "imported with %llu; re-import it", ex->name,
+			  ch->files[0], (unsigned long long)vchain_size(vd->chain),
+			  (unsigned long long)ex->size);
+		rc = -EIO;
+		goto err;
+	}
 	vd->read_only = ex->read_only || (ex->write_mode != WRITE_SERVER &&
 					  ex->write_mode != WRITE_SUPER);
 	if (!vd->read_only &&
@@ -268,7 +277,8 @@ err:
 	vchain_close(vd->chain);
 	free(vd);
 	free(ch);
-	return rc == -ENOENT ? -ENOENT : (rc == -ESTALE ? -ESTALE : -EIO);
+	/* what the NBD server can tell the client apart; the rest is EIO */
+	return rc == -ENOENT || rc == -ESTALE || rc == -EBUSY ? rc : -EIO;
 }
 
 void vdisk_close(struct vdisk *vd)

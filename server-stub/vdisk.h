@@ -21,7 +21,9 @@
 struct vdisk;
 
 /* Open the disk an export resolved to; overlays are created on demand.
- * A version in use stays pinned until vdisk_close(). */
+ * A version in use stays pinned until vdisk_close(). 0, -ENOENT (version
+ * or file gone), -ESTALE (a kept overlay made on another version), -EBUSY
+ * (the overlay is attached by another connection: one writer), -EIO. */
 int vdisk_open(struct db *db, const char *store_dir, const char *state_dir,
 	       const struct export_info *ex, struct vdisk **out);
 void vdisk_close(struct vdisk *vd);

@@ -17,6 +17,13 @@ lb image add junk "$TMP/junk.img" --initrd "$TMP/initrd.img" 2>"$TMP/err" &&
 assert_contains "$TMP/err" "no /boot/vmlinuz" "no-kernel message"
 assert_eq "$(db 'SELECT COUNT(*) FROM images')" 0 "junk left a row"
 
+# a qcow2 file: refused with the conversion command
+if qemu-img --version >/dev/null 2>&1; then
+	qemu-img convert -O qcow2 "$TMP/disk.img" "$TMP/disk.qcow2" || die "qemu-img"
+	lb image add q "$TMP/disk.qcow2" 2>"$TMP/err" && die "qcow2 accepted"
+	assert_contains "$TMP/err" "qemu-img convert -O raw" "qcow2 message"
+fi
+
 lb image add demo "$TMP/disk.img" --initrd "$TMP/initrd.img" >"$TMP/out" 2>&1 ||
 	{ cat "$TMP/out"; die "image add"; }
 id=$(db "SELECT id FROM images WHERE name = 'demo'")
@@ -58,6 +65,11 @@ assert_eq "$(db "SELECT ram_cache_mib || write_mode || cmdline FROM images")" \
 	"128serverquiet" "set values"
 assert_eq "$(db "SELECT state FROM versions")" "test" "mark"
 lb image set demo --write bogus 2>/dev/null; assert_eq $? 2 "bad --write = usage"
+# --state is the server's state dir option: VERSION=STATE is caught
+(cd "$TMP" && "$LINKBOOT" image set demo --state 1=production 2>"$TMP/err")
+assert_eq $? 2 "--state V=S = usage error"
+assert_contains "$TMP/err" "--mark 1=production" "names --mark"
+[ -e "$TMP/1=production" ] && die "created a state dir named 1=production"
 lb image set demo --production 7 2>/dev/null && die "unknown version accepted"
 
 # rename: one row, the ID and every link stay
@@ -84,4 +96,18 @@ assert_eq "$(db "SELECT COUNT(*) FROM clients WHERE image_id IS NULL")" 1 "clien
 [ -e "$LB_STATE/store/$id.v1.raw" ] && die "rm left the file"
 [ -e "$LB_STATE/boot/$id" ] && die "rm left the boot files"
 [ -f "$TMP/disk.img" ] || die "rm touched the source"
+
+# --in-place records the admin's path; rm never deletes the admin's file
+lb image add inplace "$TMP/disk.img" --in-place --initrd "$TMP/initrd.img" \
+	>/dev/null || die "add --in-place"
+assert_eq "$(db "SELECT file FROM versions")" "$TMP/disk.img" "in-place path"
+lb image rm inplace >/dev/null || die "rm in-place"
+[ -f "$TMP/disk.img" ] || die "rm deleted an --in-place file"
+# --move takes the file into the store
+cp "$TMP/disk.img" "$TMP/move.img"
+lb image add moved "$TMP/move.img" --move --initrd "$TMP/initrd.img" \
+	>/dev/null || die "add --move"
+[ -e "$TMP/move.img" ] && die "--move left the source"
+id=$(db "SELECT id FROM images WHERE name = 'moved'")
+cmp -s "$TMP/disk.img" "$LB_STATE/store/$id.v1.raw" || die "moved content"
 exit 0

@@ -55,8 +55,21 @@ assert_contains "$TMP/err" "not clean" "unclean refused"
 assert_eq "$(db "SELECT COUNT(*) FROM versions")" 1 "no v2 after refusal"
 [ -f "$ovl" ] || die "refused commit lost the overlay"
 
+# a journal that needs recovery (EXT3_FEATURE_INCOMPAT_RECOVER in the
+# superblock at partition + 1024 + 0x60; block 16 holds it): refused. The
+# superblock checksum is stale then too; either way it is not clean.
+write_overlay 1 16 0x04 $((1024 + 0x60))
+lb image commit demo 2>"$TMP/err" && die "commit with a dirty journal"
+assert_contains "$TMP/err" "not (unmounted cleanly|clean)" "dirty journal refused"
+
 # a change outside the file system (block 120 = 7.5 MiB): clean
 write_overlay 1 120 0x5a
+# while the NBD server holds the overlay (its flock), commit refuses
+if command -v flock >/dev/null; then
+	flock "$ovl" "$LINKBOOT" image --state "$LB_STATE" commit demo \
+		2>"$TMP/err" && die "commit while the overlay is attached"
+	assert_contains "$TMP/err" "still connected" "attached overlay refused"
+fi
 lb image commit demo >"$TMP/out" 2>&1 || { cat "$TMP/out"; die "commit"; }
 assert_eq "$(db "SELECT parent || ' ' || file FROM versions WHERE version = 2")" \
 	"1 $id.v2.delta" "v2 is a delta on v1"
@@ -75,6 +88,16 @@ write_overlay 1 121 0x11
 lb image commit demo 2>"$TMP/err" && die "stale overlay committed"
 assert_contains "$TMP/err" "made on v1, the newest is v2" "stale message"
 rm -f "$ovl"
+
+# the store file of v2 is moved away: repair finds it by name + header
+mkdir -p "$TMP/moved"
+mv "$LB_STATE/store/$id.v2.delta" "$TMP/moved/"
+lb image versions demo >"$TMP/vers" 2>&1 || die "versions"
+assert_contains "$TMP/vers" "^v2 .*MISSING" "v2 missing"
+lb image repair --scan "$TMP/moved" >"$TMP/out" 2>&1 || { cat "$TMP/out"; die "repair v2"; }
+assert_contains "$TMP/out" "re-attached: demo v2" "v2 re-attached"
+mv "$TMP/moved/$id.v2.delta" "$LB_STATE/store/"
+db "UPDATE versions SET file = '$id.v2.delta' WHERE version = 2"
 
 lb image rollback demo >/dev/null || die "rollback"
 assert_eq "$(db "SELECT production_version FROM images")" 1 "rolled back to v1"
@@ -96,4 +119,21 @@ cmp -s "$h2" "$LB_STATE/boot/$id/v3/hashes" || die "v3 hashes != v2 hashes"
 lb image versions demo >"$TMP/vers" || die "versions"
 assert_contains "$TMP/vers" "^v2 +v1 .*64K" "v2 changed 64K"
 assert_contains "$TMP/vers" "^v3 +- .*raw.*\(production\)" "v3 raw production"
+
+# prune: a live session on v2 keeps v2 and its parent v1
+db "INSERT INTO sessions(pid, peer, mac, image_id, version, since)
+    VALUES($$, '127.0.0.1:1', NULL, '$id', 2, 'now')"
+lb image prune demo >"$TMP/out" || die "prune"
+assert_contains "$TMP/out" "still needed" "nothing pruned while in use"
+assert_eq "$(db "SELECT group_concat(version) FROM versions")" "1,2,3" "all kept"
+# the session ends: v1 and v2 are nobody's now
+db "DELETE FROM sessions"
+lb image prune demo >"$TMP/out" || die "prune"
+assert_contains "$TMP/out" "v1 removed" "v1 pruned"
+assert_contains "$TMP/out" "v2 removed" "v2 pruned"
+assert_eq "$(db "SELECT group_concat(version) FROM versions")" "3" "only v3"
+[ -e "$LB_STATE/store/$id.v1.raw" ] && die "v1 file left"
+[ -e "$LB_STATE/store/$id.v2.delta" ] && die "v2 file left"
+[ -d "$LB_STATE/boot/$id/v1" ] && die "v1 boot files left"
+cmp -s "$TMP/want.img" "$LB_STATE/store/$id.v3.raw" || die "v3 changed"
 exit 0

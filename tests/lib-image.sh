@@ -18,6 +18,7 @@ make_image() {
 	mkdir -p "$root/boot" "$root/lib/modules/$KVER/kernel"
 	echo "fake kernel $KVER $RANDOM" >"$root/boot/vmlinuz-$KVER"
 	echo "kernel/nbd.ko:" >"$root/lib/modules/$KVER/modules.dep"
+	echo "fake module" >"$root/lib/modules/$KVER/kernel/nbd.ko"
 	truncate -s 8M "$img"
 	printf 'label: gpt\nlabel-id: %s\nstart=2048, size=12288, type=L\n' \
 		"$PT_UUID" | sfdisk -q "$img" || die "sfdisk"

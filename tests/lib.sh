@@ -22,6 +22,9 @@ _cleanups=()
 cleanup_fn() { _cleanups+=("$*"); }
 _run_cleanups() {
 	local rc=$? i
+	# a background ( ... ) subshell can run this trap too (seen when its
+	# exec 3<>/dev/tcp fails): only the test itself cleans up
+	[ "$BASHPID" = "$$" ] || exit "$rc"
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
 	done
@@ -48,11 +51,12 @@ assert_contains() {
 	grep -qE -- "$2" "$1" || { echo "--- $1:" >&2; tail -n 30 "$1" >&2; die "$3 (no /$2/ in $1)"; }
 }
 
-# A free TCP+UDP port on 127.0.0.1 (bounded tries).
+# A free TCP+UDP port on 127.0.0.1 (bounded tries), below the ephemeral
+# range (32768-60999), so no client socket of another test holds it.
 free_port() {
 	local p i
 	for ((i = 0; i < 50; i++)); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))
 		if ! ss -Htuln "sport = :$p" 2>/dev/null | grep -q .; then
 			echo "$p"; return 0
 		fi
@@ -80,10 +84,14 @@ start_linkboot() {
 	LB_HTTP_PORT=${LB_HTTP_PORT:-$(free_port)}
 	LB_NBD_PORT=${LB_NBD_PORT:-$(free_port)}
 	mkdir -p "$LB_STATE"
+	# a restart appends to the same log: keep the old run's lines apart so
+	# its "serving at" cannot satisfy the wait below
+	[ -f "$LB_LOG" ] && mv "$LB_LOG" "$LB_LOG.$(date +%s%N)"
+	: >"$LB_LOG"
 	"$LINKBOOT" serve --state "$LB_STATE" --listen "${LB_LISTEN:-127.0.0.1}" \
 		--dhcp "${LB_DHCP:-off}" --tftp-port "$LB_TFTP_PORT" \
 		--http-port "$LB_HTTP_PORT" --nbd-port "$LB_NBD_PORT" "$@" \
-		>"$LB_LOG" 2>&1 &
+		>>"$LB_LOG" 2>&1 &
 	LB_PID=$!
 	cleanup_fn "kill $LB_PID; wait $LB_PID"
 	wait_for 10 grep -q 'serving at' "$LB_LOG" ||

@@ -216,6 +216,17 @@ static void test_overlay_pinned_to_parent(void **state)
 	assert_int_equal(vchain_open(f->base, NULL, 0, &c), 0);
 	/* made on v1: refused on top of another version */
 	assert_int_equal(vchain_attach_overlay(c, f->ov, 0, 2, 0), -ESTALE);
+	/* one writer at a time */
+	{
+		struct vchain *c2;
+
+		assert_int_equal(vchain_attach_overlay(c, f->ov, 0, 1, 0), 0);
+		assert_int_equal(vchain_open(f->base, NULL, 0, &c2), 0);
+		assert_int_equal(vchain_attach_overlay(c2, f->ov, 0, 1, 0), -EBUSY);
+		vchain_close(c2);
+		vchain_close(c);
+		assert_int_equal(vchain_open(f->base, NULL, 0, &c), 0);
+	}
 	/* reset drops it */
 	assert_int_equal(vchain_attach_overlay(c, f->ov, 0, 2, 1), 0);
 	assert_int_equal(vchain_overlay_bytes(c), 0);

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The generated iPXE boot script (GET /boot.ipxe?mac=MAC); see bootscript.h.
+ *
+ * iPXE expands ${...} and splits words on spaces before it runs a line, and
+ * treats "||", "&&", quotes and backslashes specially. So every value that
+ * comes from the DB goes through script_filter() (a closed set of bytes,
+ * everything else becomes '_'), and the only client-supplied value, the
+ * MAC, is re-formatted from its parsed bytes.
+ */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bootscript.h"
+#include "lb_cmdline.h"
+#include "lb_err.h"
+#include "lb_util.h"
+
+/* A bounded string builder; overflow is reported once at the end. */
+struct sbuf {
+	char *p;
+	size_t size, len;
+	int overflow;
+};
+
+static void sb_printf(struct sbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (sb->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(sb->p + sb->len, sb->size - sb->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sb->size - sb->len) {
+		sb->overflow = 1;
+		return;
+	}
+	sb->len += (size_t)n;
+}
+
+static int sb_done(struct sbuf *sb)
+{
+	return sb->overflow ? -ENOSPC : (int)sb->len;
+}
+
+/*
+ * Copy src into dst keeping only bytes that mean nothing to iPXE's parser:
+ * letters, digits and "._-:/@+,=%~" (and spaces when `spaces`). No '$',
+ * no quotes, no backslash, no '|', '&', '#', no control bytes.
+ */
+static const char *script_filter(char *dst, size_t dstsz, const char *src,
+				 int spaces)
+{
+	size_t i;
+
+	for (i = 0; src[i] && i + 1 < dstsz; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("._-:/@+,=%~", c) ||
+		    (spaces && c == ' '))
+			dst[i] = (char)c;
+		else
+			dst[i] = '_';
+	}
+	dst[i] = '\0';
+	return dst;
+}
+
+static const char *write_mode_name(int mode)
+{
+	switch (mode) {
+	case WRITE_DISK:
+		return "disk";
+	case WRITE_SERVER:
+		return "server";
+	case WRITE_SUPER:
+		return "super";
+	default:
+		return "ram";
+	}
+}
+
+static void script_header(struct sbuf *sb, const char *mac)
+{
+	sb_printf(sb, "#!ipxe\n"
+		  "# linkboot boot script for %s: generated per request "
+		  "from the link DB, do not edit\n", mac);
+}
+
+/*
+ * The end of every error screen: wait 5 s, then fetch this script again
+ * (--replace: the retry does not nest), so that fixing the link on the
+ * server boots the PC with no hand on it.
+ */
+static void script_retry(struct sbuf *sb, const char *mac,
+			 const struct bootscript_params *p)
+{
+	sb_printf(sb,
+		  "echo\n"
+		  "echo linkboot: checking again every 5 seconds...\n"
+		  ":retry\n"
+		  "sleep 5\n"
+		  "chain --replace --autofree http://%s:%u/boot.ipxe?mac=%s || "
+		  "goto retry\n", p->server, p->http_port, mac);
+}
+
+static void script_banner(struct sbuf *sb)
+{
+	sb_printf(sb, "echo\necho ===================================="
+		  "====================================\n");
+}
+
+static void script_unknown(struct sbuf *sb, const char *mac,
+			   const struct bootscript_params *p)
+{
+	script_banner(sb);
+	sb_printf(sb,
+		  "echo linkboot: this PC is not linked to an image yet.\n"
+		  "echo\n"
+		  "echo   MAC address:  %s\n"
+		  "echo   boot server:  %s\n"
+		  "echo\n"
+		  "echo To boot it, run on the server (IMAGE: see `linkboot image list`):\n"
+		  "echo\n"
+		  "echo   linkboot client add %s --image IMAGE\n",
+		  mac, p->server, mac);
+	script_banner(sb);
+	script_retry(sb, mac, p);
+}
+
+static void script_image_missing(struct sbuf *sb, const char *mac,
+				 const struct link_info *link,
+				 const struct bootscript_params *p)
+{
+	char image[sizeof(link->image)], id[sizeof(link->image_id)];
+
+	script_banner(sb);
+	sb_printf(sb,
+		  "echo linkboot: the image file of image %s (id %s), linked to "
+		  "this PC, is missing on the server.\n"
+		  "echo\n"
+		  "echo   MAC address:  %s\n"
+		  "echo   boot server:  %s\n"
+		  "echo\n"
+		  "echo If the file was moved, re-attach it on the server with:\n"
+		  "echo\n"
+		  "echo   linkboot image repair --scan DIR\n"
+		  "echo\n"
+		  "echo (DIR: the directory the image file is in now)\n",
+		  script_filter(image, sizeof(image), link->image, 0),
+		  script_filter(id, sizeof(id), link->image_id, 0),
+		  mac, p->server);
+	script_banner(sb);
+	script_retry(sb, mac, p);
+}
+
+static void script_no_kernel(struct sbuf *sb, const char *mac,
+			     const struct link_info *link,
+			     const struct bootscript_params *p)
+{
+	char image[sizeof(link->image)];
+
+	script_banner(sb);
+	sb_printf(sb,
+		  "echo linkboot: image %s version %u has no kernel or initrd "
+		  "on the server.\n"
+		  "echo   MAC address:  %s\n"
+		  "echo   boot server:  %s\n"
+		  "echo Check it on the server with: linkboot check\n",
+		  script_filter(image, sizeof(image), link->image, 0),
+		  link->version, mac, p->server);
+	script_banner(sb);
+	script_retry(sb, mac, p);
+}
+
+static void script_db_error(struct sbuf *sb, const char *mac, int rc,
+			    const struct bootscript_params *p)
+{
+	char why[96];
+
+	script_banner(sb);
+	sb_printf(sb,
+		  "echo linkboot: the boot server cannot read its link DB (%s).\n"
+		  "echo   MAC address:  %s\n"
+		  "echo   boot server:  %s\n"
+		  "echo See the server log: journalctl -u linkboot\n",
+		  script_filter(why, sizeof(why),
+				rc == -ENODEV ? "link DB unavailable"
+					      : strerror(err_errno(rc)), 1),
+		  mac, p->server);
+	script_banner(sb);
+	script_retry(sb, mac, p);
+}
+
+/*
+ * The boot itself. The kernel command line follows include/lb_cmdline.h;
+ * gw/dns are added only when iPXE has them (isset), so the agent never
+ * sees an empty "linkboot.gw=". Every step names itself in lb-step so the
+ * failure screen says what failed.
+ */
+static void script_boot(struct sbuf *sb, const char *mac,
+			const struct link_info *link,
+			const struct bootscript_params *p)
+{
+	char name[sizeof(link->name)], image[sizeof(link->image)];
+	char kernel[sizeof(link->kernel)], initrd[sizeof(link->initrd)];
+	char token[sizeof(link->token)], root[sizeof(link->root)];
+	char ssd[sizeof(link->ssd_cache)], host[sizeof(link->hostname)];
+	char mid[sizeof(link->machine_id)], extra[sizeof(link->cmdline)];
+
+	script_filter(name, sizeof(name), link->name, 0);
+	script_filter(image, sizeof(image), link->image, 0);
+	script_filter(kernel, sizeof(kernel), link->kernel, 0);
+	script_filter(initrd, sizeof(initrd), link->initrd, 0);
+	script_filter(token, sizeof(token), link->token, 0);
+	script_filter(root, sizeof(root), link->root, 0);
+	script_filter(ssd, sizeof(ssd), link->ssd_cache, 0);
+	script_filter(host, sizeof(host), link->hostname, 0);
+	script_filter(mid, sizeof(mid), link->machine_id, 0);
+	script_filter(extra, sizeof(extra), link->cmdline, 1);
+
+	sb_printf(sb, "echo linkboot: %s (%s) boots image %s version %u\n",
+		  name[0] ? name : "client", mac, image, link->version);
+	sb_printf(sb,
+		  "set lb-args linkboot.server=%s:%u linkboot.http=http://%s:%u "
+		  "linkboot.export=%s linkboot.mac=${mac} linkboot.ip=${ip} "
+		  "linkboot.netmask=${netmask}\n",
+		  p->server, p->nbd_port, p->server, p->http_port, token);
+	sb_printf(sb,
+		  "isset ${gateway} && set lb-args ${lb-args} "
+		  "linkboot.gw=${gateway} ||\n"
+		  "isset ${dns} && set lb-args ${lb-args} linkboot.dns=${dns} ||\n");
+	sb_printf(sb, "set lb-args ${lb-args} linkboot.write=%s linkboot.ram=%u",
+		  write_mode_name(link->write_mode), link->ram_cache_mib);
+	if (root[0])
+		sb_printf(sb, " linkboot.root=%s", root);
+	if (ssd[0])
+		sb_printf(sb, " linkboot.ssd=%s", ssd);
+	if (host[0])
+		sb_printf(sb, " linkboot.hostname=%s", host);
+	if (mid[0])
+		sb_printf(sb, " systemd.machine_id=%s", mid);
+	sb_printf(sb, "\n");
+	sb_printf(sb,
+		  "set lb-step kernel http://%s:%u/%s\n"
+		  /* EFI stub: initrd=NAME must name the initrd image */
+		  "kernel http://%s:%u/%s initrd=initrd.img ${lb-args}%s%s "
+		  "|| goto failed\n",
+		  p->server, p->http_port, kernel,
+		  p->server, p->http_port, kernel, extra[0] ? " " : "", extra);
+	sb_printf(sb,
+		  "set lb-step initrd http://%s:%u/%s\n"
+		  "initrd --name initrd.img http://%s:%u/%s || goto failed\n",
+		  p->server, p->http_port, initrd,
+		  p->server, p->http_port, initrd);
+	sb_printf(sb, "set lb-step boot\nboot || goto failed\n");
+	sb_printf(sb,
+		  ":failed\n"
+		  "echo linkboot: ${lb-step} failed (the reason is above).\n"
+		  "echo linkboot: boot server %s, HTTP port %u, retrying in 10 "
+		  "seconds...\n"
+		  "sleep 10\n"
+		  "chain --replace --autofree http://%s:%u/boot.ipxe?mac=%s || "
+		  "goto failed\n",
+		  p->server, p->http_port, p->server, p->http_port, mac);
+}
+
+int bootscript_build(char *out, size_t outsz, const uint8_t mac[6],
+		     int lookup_rc, const struct link_info *link,
+		     const struct bootscript_params *p)
+{
+	struct sbuf sb = { .p = out, .size = outsz };
+	char macs[18];
+
+	if (outsz == 0)
+		return -ENOSPC;
+	out[0] = '\0';
+	mac_format(mac, macs);
+	script_header(&sb, macs);
+	if (lookup_rc == -ENOENT)
+		script_unknown(&sb, macs, p);
+	else if (lookup_rc != 0 || !link)
+		script_db_error(&sb, macs, lookup_rc ? lookup_rc : -ENODEV, p);
+	else if (link->image_missing)
+		script_image_missing(&sb, macs, link, p);
+	else if (!link->kernel[0] || !link->initrd[0])
+		script_no_kernel(&sb, macs, link, p);
+	else
+		script_boot(&sb, macs, link, p);
+	return sb_done(&sb);
+}
+
+int bootscript_bad_mac(char *out, size_t outsz,
+		       const struct bootscript_params *p)
+{
+	struct sbuf sb = { .p = out, .size = outsz };
+
+	if (outsz == 0)
+		return -ENOSPC;
+	sb_printf(&sb,
+		  "#!ipxe\n"
+		  "echo linkboot: bad request: /boot.ipxe needs ?mac=MAC "
+		  "(e.g. mac=${mac}): missing or not a MAC address\n"
+		  "echo linkboot: boot server %s, HTTP port %u\n",
+		  p->server, p->http_port);
+	return sb_done(&sb);
+}
+
+const char *bootscript_kind(int lookup_rc, const struct link_info *link)
+{
+	if (lookup_rc == -ENOENT)
+		return "unknown";
+	if (lookup_rc != 0 || !link)
+		return "db-error";
+	if (link->image_missing)
+		return "image-missing";
+	if (!link->kernel[0] || !link->initrd[0])
+		return "no-kernel";
+	return "boot";
+}

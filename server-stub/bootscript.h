@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef LB_BOOTSCRIPT_H
+#define LB_BOOTSCRIPT_H
+
+/*
+ * The iPXE script `GET /boot.ipxe?mac=MAC` returns: built from the client's
+ * link (server-stub/db.h) as a pure function, so it is unit tested without
+ * a DB. Only the parsed MAC (re-formatted) and DB values filtered to a safe
+ * set of bytes reach the script; nothing else the client sent.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+
+struct bootscript_params {
+	const char *server;	/* dotted quad clients reach us at */
+	unsigned http_port;
+	unsigned nbd_port;
+};
+
+/*
+ * Write the script for the client with this MAC into out. lookup_rc is
+ * what db_link_lookup() returned (link is used only when it is 0):
+ *   0        boot the linked image (or the repair screen if image_missing)
+ *   -ENOENT  unknown/unlinked MAC: the "link me" screen, retried every 5 s
+ *   -ENODEV  no link DB: an error screen, retried
+ *   other    DB error screen, retried
+ * Returns the script length, or -ENOSPC.
+ */
+int bootscript_build(char *out, size_t outsz, const uint8_t mac[6],
+		     int lookup_rc, const struct link_info *link,
+		     const struct bootscript_params *p);
+
+/* The script answered to a missing or unparsable mac= (with a 400). */
+int bootscript_bad_mac(char *out, size_t outsz,
+		       const struct bootscript_params *p);
+
+/* One short word for logs and boot events: "boot", "unknown", ... */
+const char *bootscript_kind(int lookup_rc, const struct link_info *link);
+
+#endif

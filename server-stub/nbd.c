@@ -1,0 +1,1094 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * NBD server: fixed newstyle handshake and transmission phase
+ * (NetworkBlockDevice/nbd doc/proto.md), one state machine per connection
+ * in the server's epoll loop. Wire format in lib/nbd_wire.c; here: sockets,
+ * buffers, policy (which export, which flags) and the vdisk calls.
+ *
+ * Data path, per wake-up of a connection:
+ *
+ *   recv() as much as fits in rbuf  -->  parse every complete request in
+ *   rbuf, answer each into tbuf (READ: pread straight into tbuf after the
+ *   reply header; WRITE: vdisk_write straight from rbuf)  -->  one send()
+ *   of tbuf (many replies, header and data contiguous)
+ *
+ * so a queue of 16 small reads costs one recv, 16 preads and one send.
+ * Buffers are allocated with the connection and only grow (to the largest
+ * request seen), so there is no malloc per request. A connection whose
+ * peer reads slowly keeps its replies in tbuf and stops reading requests
+ * (EPOLLOUT only) until they are gone: it never blocks the loop, and each
+ * wake-up does a bounded amount of work so one busy client cannot starve
+ * the others.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "lb_err.h"
+#include "lb_log.h"
+#include "lb_util.h"
+#include "nbd.h"
+#include "nbd_wire.h"
+#include "vdisk.h"
+
+/* Longest option we read: NBD_OPT_GO with a 4096-byte name and a few info
+ * requests fits; anything longer is not a real client ("Termination of the
+ * session during option haggling": a server MAY hard-disconnect a client
+ * whose behaviour constitutes a denial of service). */
+#define NBD_MAX_OPT_LEN		(16U << 10)
+/* Initial buffer sizes. tbuf holds a batch of replies: 4 MiB is four 1 MiB
+ * reads; pages never touched cost no memory. */
+#define NBD_RBUF_SIZE		(256U << 10)
+#define NBD_TBUF_SIZE		((4U << 20) + (64U << 10))
+/* Room kept for non-READ replies and error chunks. */
+#define NBD_REPLY_ROOM		(NBD_STRUCTURED_REPLY_SIZE + 6 + 128)
+/* Unsent reply bytes above which a connection stops answering (and
+ * reading) until the socket drains. */
+#define NBD_TX_HIGH		(1U << 20)
+/* Work per wake-up: rounds of recv/answer/send before yielding. */
+#define NBD_ROUNDS		8
+/* A client must finish the handshake within this. */
+#define NBD_HANDSHAKE_MS	30000
+/* Accepts per wake-up of the listener. */
+#define NBD_ACCEPT_BATCH	64
+/* The block sizes we advertise (proto.md "Block size constraints"). */
+#define NBD_MIN_BLOCK		1
+#define NBD_PREF_BLOCK		4096
+
+enum nbd_phase {
+	NBD_PH_CLIENT_FLAGS,	/* greeting sent, waiting for client flags */
+	NBD_PH_OPTIONS,		/* option haggling */
+	NBD_PH_TRANSMISSION,	/* requests */
+	NBD_PH_CLOSING,		/* send what is queued, then close */
+};
+
+static const char *const nbd_phase_names[] = {
+	[NBD_PH_CLIENT_FLAGS] = "client-flags",
+	[NBD_PH_OPTIONS] = "options",
+	[NBD_PH_TRANSMISSION] = "transmission",
+	[NBD_PH_CLOSING] = "closing",
+};
+
+struct nbd_server {
+	struct lb_server *srv;
+	struct loop_watch listen;	/* the listening socket */
+	struct nbd_conn *conns;		/* live connections */
+	unsigned nconns;		/* length of conns */
+};
+
+struct nbd_conn {
+	struct loop_watch w;		/* the connection's socket */
+	struct nbd_server *ns;		/* owner */
+	struct nbd_conn *next;		/* in ns->conns */
+	char peer[48];			/* "127.0.0.1:51234" for logs */
+	enum nbd_phase phase;
+	int dead;			/* closed; freed by nbd_tick() */
+	const char *bye;		/* why we close after CLOSING */
+	int64_t deadline;		/* handshake must end by then, or 0 */
+	uint32_t events;		/* epoll interest now registered */
+	uint32_t cflags;		/* client flags (NBD_FLAG_C_*) */
+	int structured;			/* NBD_OPT_STRUCTURED_REPLY agreed */
+	/* the export, once chosen */
+	struct export_info ex;
+	struct vdisk *vd;		/* NULL during the handshake */
+	int64_t session;		/* db_session_add() row, or -1 */
+	uint64_t size;			/* export size in bytes */
+	uint16_t tflags;		/* transmission flags we sent */
+	/* receive buffer: bytes [rstart, rend) not yet parsed */
+	uint8_t *rbuf;
+	size_t rcap, rstart, rend;
+	/* transmit buffer: bytes [tstart, tend) not yet sent */
+	uint8_t *tbuf;
+	size_t tcap, tstart, tend;
+	int rx_ready;			/* rbuf holds a request we left for
+					 * lack of tbuf room */
+	/* an invalid WRITE whose payload we are skipping (see
+	 * nbd_rq_write_invalid()) */
+	uint64_t discard;		/* payload bytes still to skip */
+	uint64_t discard_handle;
+	uint32_t discard_error;		/* NBD_E* to answer once skipped */
+	/* counters for the close log line */
+	uint64_t nreq, rd_bytes, wr_bytes;
+};
+
+static void nbd_conn_close(struct nbd_conn *c, const char *why);
+
+/* ---- buffers ---- */
+
+/* Make room for n more bytes at tend (tbuf grows if one reply needs it). */
+static int nbd_tx_reserve(struct nbd_conn *c, size_t n)
+{
+	uint8_t *p;
+
+	if (c->tstart == c->tend)
+		c->tstart = c->tend = 0;
+	if (c->tend + n <= c->tcap)
+		return 0;
+	if (c->tstart > 0) {
+		memmove(c->tbuf, c->tbuf + c->tstart, c->tend - c->tstart);
+		c->tend -= c->tstart;
+		c->tstart = 0;
+		if (c->tend + n <= c->tcap)
+			return 0;
+	}
+	if (!(p = realloc(c->tbuf, c->tend + n)))
+		return -ENOMEM;
+	c->tbuf = p;
+	c->tcap = c->tend + n;
+	return 0;
+}
+
+/* Room for a whole message of n bytes from rstart in rbuf. */
+static int nbd_rx_reserve(struct nbd_conn *c, size_t n)
+{
+	uint8_t *p;
+
+	if (c->rstart + n <= c->rcap)
+		return 0;
+	if (c->rstart > 0) {
+		memmove(c->rbuf, c->rbuf + c->rstart, c->rend - c->rstart);
+		c->rend -= c->rstart;
+		c->rstart = 0;
+		if (n <= c->rcap)
+			return 0;
+	}
+	if (!(p = realloc(c->rbuf, n)))
+		return -ENOMEM;
+	c->rbuf = p;
+	c->rcap = n;
+	return 0;
+}
+
+static size_t nbd_tx_pending(const struct nbd_conn *c)
+{
+	return c->tend - c->tstart;
+}
+
+static size_t nbd_rx_avail(const struct nbd_conn *c)
+{
+	return c->rend - c->rstart;
+}
+
+/* ---- handshake: option replies ---- */
+
+/* Queue an option reply with an optional text payload (error message). */
+static int nbd_opt_reply(struct nbd_conn *c, uint32_t opt, uint32_t type,
+			 const char *msg)
+{
+	size_t need = NBD_OPT_REPLY_HDR_SIZE + (msg ? strlen(msg) : 0);
+	int n, rc;
+
+	if ((rc = nbd_tx_reserve(c, need)) != 0)
+		return rc;
+	n = nbd_build_rep_text(c->tbuf + c->tend, c->tcap - c->tend, opt,
+			       type, msg);
+	if (n < 0)
+		return n;
+	c->tend += (size_t)n;
+	/* ERR_UNSUP is routine (qemu and libnbd probe meta contexts) */
+	if (type == NBD_REP_ERR_UNSUP)
+		log_debug("nbd %s: %s (%u) -> %s", c->peer, nbd_opt_name(opt),
+			  opt, nbd_rep_name(type));
+	else if (type & NBD_REP_FLAG_ERROR)
+		log_info("nbd %s: %s (%u) -> %s%s%s", c->peer, nbd_opt_name(opt),
+			 opt, nbd_rep_name(type), msg ? ": " : "",
+			 msg ? msg : "");
+	return 0;
+}
+
+/* db_export_list callback: one NBD_REP_SERVER per export. */
+static int nbd_list_one(void *arg, const char *name, const char *desc)
+{
+	struct nbd_conn *c = arg;
+	size_t need = NBD_OPT_REPLY_HDR_SIZE + 4 + strlen(name) +
+		      (desc ? strlen(desc) : 0);
+	int n;
+
+	if (nbd_tx_reserve(c, need) != 0)
+		return -ENOMEM;
+	n = nbd_build_rep_server(c->tbuf + c->tend, c->tcap - c->tend,
+				 NBD_OPT_LIST, name, desc);
+	if (n < 0)
+		return 0;	/* a name over 4096 bytes: leave it out */
+	c->tend += (size_t)n;
+	return 0;
+}
+
+/* proto.md "Option types": NBD_OPT_LIST */
+static int nbd_opt_list(struct nbd_conn *c, uint32_t len)
+{
+	struct db *db = c->ns->srv->db;
+	int rc;
+
+	if (len != 0)
+		return nbd_opt_reply(c, NBD_OPT_LIST, NBD_REP_ERR_INVALID,
+				     "NBD_OPT_LIST takes no data");
+	if (!db)
+		return nbd_opt_reply(c, NBD_OPT_LIST, NBD_REP_ERR_SHUTDOWN,
+				     "link DB not open");
+	if ((rc = db_export_list(db, nbd_list_one, c)) < 0) {
+		log_warnx("nbd %s: listing exports: %s", c->peer,
+			  strerror(-rc));
+		return nbd_opt_reply(c, NBD_OPT_LIST, NBD_REP_ERR_POLICY,
+				     "cannot list exports");
+	}
+	return nbd_opt_reply(c, NBD_OPT_LIST, NBD_REP_ACK, NULL);
+}
+
+/* Transmission flags for an export. Read-only exports get
+ * NBD_FLAG_CAN_MULTI_CONN: there is no cache to be coherent about. */
+static uint16_t nbd_export_tflags(int read_only, int structured)
+{
+	uint16_t f = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH;
+
+	if (read_only)
+		f |= NBD_FLAG_READ_ONLY | NBD_FLAG_CAN_MULTI_CONN;
+	else
+		f |= NBD_FLAG_SEND_FUA | NBD_FLAG_SEND_TRIM |
+		     NBD_FLAG_SEND_WRITE_ZEROES;
+	/* READ answers are never fragmented, so NBD_CMD_FLAG_DF is free */
+	if (structured)
+		f |= NBD_FLAG_SEND_DF;
+	return f;
+}
+
+/* What vdisk_open() will decide without opening it (NBD_OPT_INFO must
+ * not create overlays): only `server` and `super` clients write here; a
+ * `ram`/`disk` client's writes stay on the client (overlayfs). */
+static int nbd_export_read_only(const struct export_info *ex)
+{
+	return ex->read_only || (ex->write_mode != WRITE_SERVER &&
+				 ex->write_mode != WRITE_SUPER);
+}
+
+/* Resolve a client-supplied name (not NUL-terminated) into c->ex. */
+static int nbd_resolve(struct nbd_conn *c, const char *name, uint32_t len,
+		       char *why, size_t whysz)
+{
+	char esc[160], nm[NBD_MAX_STRING + 1];
+	int rc;
+
+	log_escape(esc, sizeof(esc), name, len);
+	if (!c->ns->srv->db) {
+		snprintf(why, whysz, "link DB not open");
+		return -ESHUTDOWN;
+	}
+	if (memchr(name, '\0', len) || len == 0) {
+		/* proto.md: an empty name asks for the default export;
+		 * linkboot has none (every disk is named) */
+		snprintf(why, whysz, len ? "export name contains NUL"
+					 : "no default export: give a name");
+		return -ENOENT;
+	}
+	memcpy(nm, name, len);
+	nm[len] = '\0';
+	if ((rc = db_export_resolve(c->ns->srv->db, nm, &c->ex)) != 0) {
+		snprintf(why, whysz, "export \"%s\": %s", esc,
+			 rc == -ENOENT ? "no such export" : strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+/* Open the vdisk of c->ex and fix the transmission flags. */
+static int nbd_open_export(struct nbd_conn *c, char *why, size_t whysz)
+{
+	const struct lb_config *cfg = c->ns->srv->cfg;
+	struct db *db = c->ns->srv->db;
+	int rc;
+
+	/* A live session pins the version (never deleted while in use) and
+	 * uses up a super client's one-shot token: a second connection with
+	 * it gets -ENOENT here. */
+	if ((rc = db_session_add(db, &c->ex, c->peer, &c->session)) != 0) {
+		snprintf(why, whysz, "export \"%s\": %s", c->ex.name,
+			 rc == -ENOENT ? "token already used by another session"
+				       : strerror(-rc));
+		c->session = -1;
+		return rc;
+	}
+	rc = vdisk_open(db, cfg->store_dir, cfg->state_dir, &c->ex, &c->vd);
+	if (rc != 0) {
+		snprintf(why, whysz, "export \"%s\": cannot open disk: %s",
+			 c->ex.name, strerror(-rc));
+		c->vd = NULL;
+		db_session_remove(db, c->session);
+		c->session = -1;
+		return rc;
+	}
+	c->size = vdisk_size(c->vd);
+	c->tflags = nbd_export_tflags(vdisk_read_only(c->vd), c->structured);
+	return 0;
+}
+
+static const char *nbd_mode_name(const struct export_info *ex)
+{
+	if (nbd_export_read_only(ex))
+		return "read-only";
+	switch (ex->write_mode) {
+	case WRITE_SERVER:
+		return "server overlay";
+	case WRITE_SUPER:
+		return "super (next version)";
+	default:
+		return "read-write";
+	}
+}
+
+/* Enter the transmission phase: one log line per connection. */
+static void nbd_enter_transmission(struct nbd_conn *c)
+{
+	char detail[256];
+
+	c->phase = NBD_PH_TRANSMISSION;
+	c->deadline = 0;
+	/* a client token is a credential: log whose it is, not the token */
+	if (c->ex.client_mac[0])
+		log_info("nbd %s: export token of %s (%.6s...) image %s v%u, "
+			 "%llu bytes, %s%s", c->peer, c->ex.client_mac,
+			 c->ex.name, c->ex.image_id, c->ex.version,
+			 (unsigned long long)c->size, nbd_mode_name(&c->ex),
+			 c->structured ? ", structured replies" : "");
+	else
+		log_info("nbd %s: export \"%s\" image %s v%u, %llu bytes, %s%s",
+			 c->peer, c->ex.name, c->ex.image_id, c->ex.version,
+			 (unsigned long long)c->size, nbd_mode_name(&c->ex),
+			 c->structured ? ", structured replies" : "");
+	if (c->ex.client_mac[0]) {
+		snprintf(detail, sizeof(detail), "nbd connect from %s, %s",
+			 c->peer, nbd_mode_name(&c->ex));
+		db_record_event(c->ns->srv->db, c->ex.client_mac, "nbd",
+				detail);
+	}
+}
+
+/* Map a resolve/open failure to an option error reply. */
+static uint32_t nbd_rep_err_for(int rc)
+{
+	switch (err_errno(rc)) {
+	case ENOENT:
+		return NBD_REP_ERR_UNKNOWN;
+	case ESHUTDOWN:
+		return NBD_REP_ERR_SHUTDOWN;
+	default:
+		return NBD_REP_ERR_POLICY;
+	}
+}
+
+/* The NBD_REP_INFO replies a client asked for, then NBD_INFO_EXPORT
+ * (proto.md "NBD_OPT_INFO and NBD_OPT_GO": the server MUST send
+ * NBD_INFO_EXPORT, MAY ignore other requests). */
+static int nbd_opt_go_infos(struct nbd_conn *c, uint32_t opt,
+			    const struct nbd_opt_go *go, uint64_t size,
+			    uint16_t tflags)
+{
+	char desc[160];
+	uint8_t *p;
+	uint16_t i, t;
+	int n, rc;
+
+	for (i = 0; i < go->ninfo; i++) {
+		t = nbd_opt_go_info(go, i);
+		if ((rc = nbd_tx_reserve(c, 64 + NBD_MAX_STRING)) != 0)
+			return rc;
+		p = c->tbuf + c->tend;
+		switch (t) {
+		case NBD_INFO_BLOCK_SIZE:
+			n = nbd_build_rep_info_block_size(p, c->tcap - c->tend,
+							  opt, NBD_MIN_BLOCK,
+							  NBD_PREF_BLOCK,
+							  NBD_MAX_PAYLOAD);
+			break;
+		case NBD_INFO_NAME:
+			n = nbd_build_rep_info_text(p, c->tcap - c->tend, opt,
+						    NBD_INFO_NAME, c->ex.name);
+			break;
+		case NBD_INFO_DESCRIPTION:
+			snprintf(desc, sizeof(desc), "linkboot image %s v%u%s",
+				 c->ex.image_id, c->ex.version,
+				 nbd_export_read_only(&c->ex) ? " (read-only)"
+							      : "");
+			n = nbd_build_rep_info_text(p, c->tcap - c->tend, opt,
+						    NBD_INFO_DESCRIPTION, desc);
+			break;
+		default:
+			continue;	/* NBD_INFO_EXPORT comes below */
+		}
+		if (n > 0)
+			c->tend += (size_t)n;
+	}
+	if ((rc = nbd_tx_reserve(c, 64)) != 0)
+		return rc;
+	n = nbd_build_rep_info_export(c->tbuf + c->tend, c->tcap - c->tend,
+				      opt, size, tflags);
+	c->tend += (size_t)n;
+	return 0;
+}
+
+/* proto.md "Option types": NBD_OPT_INFO and NBD_OPT_GO */
+static int nbd_opt_info_go(struct nbd_conn *c, uint32_t opt,
+			   const uint8_t *data, uint32_t len)
+{
+	struct nbd_opt_go go;
+	char why[256];
+	int rc;
+
+	if (nbd_parse_opt_go(data, len, &go) != 0)
+		return nbd_opt_reply(c, opt, NBD_REP_ERR_INVALID,
+				     "malformed option data");
+	if ((rc = nbd_resolve(c, go.name, go.name_len, why, sizeof(why))) != 0)
+		return nbd_opt_reply(c, opt, nbd_rep_err_for(rc), why);
+	if (opt == NBD_OPT_INFO) {
+		/* no disk opened just to describe it */
+		rc = nbd_opt_go_infos(c, opt, &go, c->ex.size,
+				      nbd_export_tflags(nbd_export_read_only(&c->ex),
+							c->structured));
+		return rc ? rc : nbd_opt_reply(c, opt, NBD_REP_ACK, NULL);
+	}
+	if ((rc = nbd_open_export(c, why, sizeof(why))) != 0) {
+		log_warnx("nbd %s: %s", c->peer, why);
+		return nbd_opt_reply(c, opt, nbd_rep_err_for(rc), why);
+	}
+	if ((rc = nbd_opt_go_infos(c, opt, &go, c->size, c->tflags)) != 0 ||
+	    (rc = nbd_opt_reply(c, opt, NBD_REP_ACK, NULL)) != 0)
+		return rc;
+	nbd_enter_transmission(c);
+	return 0;
+}
+
+/* proto.md "Newstyle negotiation": NBD_OPT_EXPORT_NAME. It cannot fail
+ * politely: an unknown export MUST terminate the session. */
+static int nbd_opt_export_name(struct nbd_conn *c, const uint8_t *data,
+			       uint32_t len)
+{
+	char why[256];
+	int n, rc;
+
+	if ((rc = nbd_resolve(c, (const char *)data, len, why,
+			      sizeof(why))) != 0 ||
+	    (rc = nbd_open_export(c, why, sizeof(why))) != 0) {
+		log_warnx("nbd %s: NBD_OPT_EXPORT_NAME: %s: closing", c->peer,
+			  why);
+		c->phase = NBD_PH_CLOSING;
+		c->bye = "NBD_OPT_EXPORT_NAME failed";
+		return 0;
+	}
+	if ((rc = nbd_tx_reserve(c, NBD_EXPORT_NAME_REPLY_SIZE)) != 0)
+		return rc;
+	n = nbd_build_export_name_reply(c->tbuf + c->tend, c->tcap - c->tend,
+					c->size, c->tflags,
+					c->cflags & NBD_FLAG_C_NO_ZEROES);
+	c->tend += (size_t)n;
+	nbd_enter_transmission(c);
+	return 0;
+}
+
+/* One complete option (header parsed, len data bytes at data). */
+static int nbd_handle_option(struct nbd_conn *c, uint32_t opt,
+			     const uint8_t *data, uint32_t len)
+{
+	if (c->ns->srv->cfg->verbose)
+		log_debug("nbd %s: %s (%u), %u bytes", c->peer,
+			  nbd_opt_name(opt), opt, len);
+	switch (opt) {
+	case NBD_OPT_EXPORT_NAME:
+		return nbd_opt_export_name(c, data, len);
+	case NBD_OPT_ABORT:
+		/* "The server MUST reply with NBD_REP_ACK" */
+		c->phase = NBD_PH_CLOSING;
+		c->bye = "client aborted (NBD_OPT_ABORT)";
+		return nbd_opt_reply(c, opt, NBD_REP_ACK, NULL);
+	case NBD_OPT_LIST:
+		return nbd_opt_list(c, len);
+	case NBD_OPT_INFO:
+	case NBD_OPT_GO:
+		return nbd_opt_info_go(c, opt, data, len);
+	case NBD_OPT_STRUCTURED_REPLY:
+		if (len != 0)
+			return nbd_opt_reply(c, opt, NBD_REP_ERR_INVALID,
+					     "option takes no data");
+		c->structured = 1;
+		return nbd_opt_reply(c, opt, NBD_REP_ACK, NULL);
+	case NBD_OPT_STARTTLS:
+		/* "NOTLS mode": ERR_POLICY or ERR_UNSUP */
+		return nbd_opt_reply(c, opt, NBD_REP_ERR_POLICY,
+				     "TLS is not offered by this server");
+	default:
+		/* "Option types": unknown (or unimplemented) -> ERR_UNSUP */
+		return nbd_opt_reply(c, opt, NBD_REP_ERR_UNSUP, NULL);
+	}
+}
+
+/* Parse handshake messages from rbuf. 1: progress, 0: need more, <0: close */
+static int nbd_handshake_step(struct nbd_conn *c)
+{
+	const uint8_t *p = c->rbuf + c->rstart;
+	size_t avail = nbd_rx_avail(c);
+	struct nbd_opt_hdr hdr;
+	int rc;
+
+	if (c->phase == NBD_PH_CLIENT_FLAGS) {
+		rc = nbd_parse_client_flags(p, avail, NBD_FLAG_FIXED_NEWSTYLE |
+					    NBD_FLAG_NO_ZEROES, &c->cflags);
+		if (rc == -EAGAIN)
+			return 0;
+		if (rc != 0) {
+			/* "Client flags": unknown flag -> drop the connection */
+			log_warnx("nbd %s: bad client flags 0x%08x: closing",
+				  c->peer, nbd_get32(p));
+			return rc;
+		}
+		c->rstart += NBD_CLIENT_FLAGS_SIZE;
+		c->phase = NBD_PH_OPTIONS;
+		return 1;
+	}
+	rc = nbd_parse_opt_hdr(p, avail, NBD_MAX_OPT_LEN, &hdr);
+	if (rc == -EAGAIN)
+		return 0;
+	if (rc == -EBADMSG) {
+		log_warnx("nbd %s: bad option magic: not an NBD client, closing",
+			  c->peer);
+		return rc;
+	}
+	if (rc == -EMSGSIZE) {
+		log_warnx("nbd %s: %s with %u bytes of data (max %u): closing",
+			  c->peer, nbd_opt_name(hdr.opt), hdr.len,
+			  NBD_MAX_OPT_LEN);
+		return rc;
+	}
+	if (avail < NBD_OPT_HDR_SIZE + (size_t)hdr.len)
+		return nbd_rx_reserve(c, NBD_OPT_HDR_SIZE + hdr.len);
+	c->rstart += NBD_OPT_HDR_SIZE + hdr.len;
+	if ((rc = nbd_handle_option(c, hdr.opt, p + NBD_OPT_HDR_SIZE,
+				    hdr.len)) != 0)
+		return rc;
+	return 1;
+}
+
+/* ---- transmission ---- */
+
+/* Queue a reply without data (simple, or an error chunk for READ when
+ * structured replies are on: proto.md "Structured reply chunk message"
+ * forbids simple replies to NBD_CMD_READ then). */
+static int nbd_reply_status(struct nbd_conn *c, const struct nbd_request *rq,
+			    int rc)
+{
+	uint32_t err = nbd_errno(rc);
+	int n;
+
+	if ((n = nbd_tx_reserve(c, NBD_REPLY_ROOM)) != 0)
+		return n;
+	if (err && c->structured && rq->type == NBD_CMD_READ)
+		n = nbd_build_chunk_error(c->tbuf + c->tend, c->tcap - c->tend,
+					  NBD_REPLY_FLAG_DONE, rq->handle, err,
+					  strerror(err_errno(rc)));
+	else
+		n = nbd_build_simple_reply(c->tbuf + c->tend, c->tcap - c->tend,
+					   err, rq->handle);
+	c->tend += (size_t)n;
+	if (err)
+		log_info("nbd %s: %s (%u) offset %llu length %u: %s", c->peer,
+			 nbd_cmd_name(rq->type), rq->type,
+			 (unsigned long long)rq->offset,
+			 rq->length, nbd_err_name(err));
+	return 0;
+}
+
+/* NBD_CMD_READ: data read straight into tbuf behind its reply header. */
+static int nbd_rq_read(struct nbd_conn *c, const struct nbd_request *rq)
+{
+	size_t hdr = c->structured ? NBD_OFFSET_DATA_HDR_SIZE
+				   : NBD_SIMPLE_REPLY_SIZE;
+	uint8_t *p;
+	int rc;
+
+	if ((rc = nbd_tx_reserve(c, hdr + rq->length)) != 0)
+		return nbd_reply_status(c, rq, rc);
+	p = c->tbuf + c->tend;
+	if ((rc = vdisk_read(c->vd, p + hdr, rq->offset, rq->length)) != 0)
+		return nbd_reply_status(c, rq, rc);
+	if (c->structured)
+		nbd_build_chunk_offset_data(p, hdr, NBD_REPLY_FLAG_DONE,
+					    rq->handle, rq->offset,
+					    rq->length);
+	else
+		nbd_build_simple_reply(p, hdr, 0, rq->handle);
+	c->tend += hdr + rq->length;
+	c->rd_bytes += rq->length;
+	return 0;
+}
+
+/* Execute one valid request; WRITE data (if any) at payload. */
+static int nbd_rq_execute(struct nbd_conn *c, const struct nbd_request *rq,
+			  const uint8_t *payload)
+{
+	int fua = (rq->flags & NBD_CMD_FLAG_FUA) != 0;
+	int rc;
+
+	switch (rq->type) {
+	case NBD_CMD_READ:
+		return nbd_rq_read(c, rq);
+	case NBD_CMD_WRITE:
+		rc = vdisk_write(c->vd, payload, rq->offset, rq->length, fua);
+		if (rc == 0)
+			c->wr_bytes += rq->length;
+		break;
+	case NBD_CMD_FLUSH:
+		rc = vdisk_flush(c->vd);
+		break;
+	case NBD_CMD_TRIM:
+	case NBD_CMD_WRITE_ZEROES:
+		/* NBD_CMD_FLAG_NO_HOLE: we write zeroes either way, which
+		 * is what it asks for */
+		rc = vdisk_zero(c->vd, rq->offset, rq->length, fua);
+		break;
+	default:
+		rc = -EINVAL;
+		break;
+	}
+	return nbd_reply_status(c, rq, rc);
+}
+
+/*
+ * A WRITE we refuse (too long, out of range, read-only export): its payload
+ * is on the wire right behind the header. We skip it and then answer the
+ * error, rather than close, so the stream stays in step and the client's
+ * other requests in flight complete normally; an NBD client sees a clean
+ * EOVERFLOW/EINVAL/EPERM for this one request. Skipping costs network
+ * reads only, never memory (no buffer grows for it), and is bounded by
+ * the 32-bit length field (proto.md "Block size constraints" lets the
+ * server either skip the data or disconnect).
+ */
+static void nbd_rq_write_invalid(struct nbd_conn *c,
+				 const struct nbd_request *rq, int rc)
+{
+	c->discard = rq->length;
+	c->discard_handle = rq->handle;
+	c->discard_error = nbd_errno(rc);
+	log_info("nbd %s: NBD_CMD_WRITE offset %llu length %u: %s, "
+		 "skipping its data", c->peer, (unsigned long long)rq->offset,
+		 rq->length, nbd_err_name(c->discard_error));
+}
+
+/* Skip discarded WRITE data in rbuf; answer once all is skipped. */
+static int nbd_discard_step(struct nbd_conn *c)
+{
+	size_t n = MIN((uint64_t)nbd_rx_avail(c), c->discard);
+	int rc;
+
+	c->rstart += n;
+	c->discard -= n;
+	if (c->discard)
+		return 0;
+	if ((rc = nbd_tx_reserve(c, NBD_SIMPLE_REPLY_SIZE)) != 0)
+		return rc;
+	nbd_build_simple_reply(c->tbuf + c->tend, NBD_SIMPLE_REPLY_SIZE,
+			       c->discard_error, c->discard_handle);
+	c->tend += NBD_SIMPLE_REPLY_SIZE;
+	return 1;
+}
+
+/* Parse and answer one request from rbuf. 1: progress, 0: need more input
+ * or tbuf space, <0: close. */
+static int nbd_request_step(struct nbd_conn *c)
+{
+	const uint8_t *p = c->rbuf + c->rstart;
+	size_t avail = nbd_rx_avail(c);
+	struct nbd_request rq;
+	int rc;
+
+	if (c->discard)
+		return nbd_discard_step(c);
+	rc = nbd_parse_request(p, avail, &rq);
+	if (rc == -EAGAIN)
+		return 0;
+	if (rc != 0) {
+		/* the stream is lost: no way to find the next request */
+		log_warnx("nbd %s: bad request magic 0x%08x: closing", c->peer,
+			  nbd_get32(p));
+		return rc;
+	}
+	rc = nbd_validate_request(&rq, c->size, c->tflags, NBD_MAX_PAYLOAD,
+				  c->structured);
+	if (rc == 0 && rq.type == NBD_CMD_WRITE &&
+	    avail < NBD_REQUEST_SIZE + (size_t)rq.length)
+		return nbd_rx_reserve(c, NBD_REQUEST_SIZE + rq.length);
+	/* a batch stops at NBD_TX_HIGH unsent (tbuf grows for one reply) */
+	if (nbd_tx_pending(c) >= NBD_TX_HIGH) {
+		c->rx_ready = 1;
+		return 0;
+	}
+	c->rstart += NBD_REQUEST_SIZE;
+	c->nreq++;
+	if (c->ns->srv->cfg->verbose)
+		log_debug("nbd %s: %s flags 0x%x offset %llu length %u",
+			  c->peer, nbd_cmd_name(rq.type), rq.flags,
+			  (unsigned long long)rq.offset, rq.length);
+	if (rq.type == NBD_CMD_DISC) {
+		/* "Terminating the transmission phase": soft disconnect;
+		 * replies already queued still go out */
+		c->phase = NBD_PH_CLOSING;
+		c->bye = "client disconnected (NBD_CMD_DISC)";
+		return 1;
+	}
+	if (rc != 0) {
+		if (rq.type == NBD_CMD_WRITE) {
+			nbd_rq_write_invalid(c, &rq, rc);
+			return 1;
+		}
+		rc = nbd_reply_status(c, &rq, rc);
+		return rc < 0 ? rc : 1;
+	}
+	rc = nbd_rq_execute(c, &rq, p + NBD_REQUEST_SIZE);
+	if (rq.type == NBD_CMD_WRITE)
+		c->rstart += rq.length;
+	return rc < 0 ? rc : 1;
+}
+
+/* Answer everything parsable in rbuf (bounded by tbuf). 0 or <0: close. */
+static int nbd_process(struct nbd_conn *c)
+{
+	int rc;
+
+	c->rx_ready = 0;
+	for (;;) {
+		if (c->phase == NBD_PH_CLOSING)
+			return 0;
+		if (c->phase == NBD_PH_TRANSMISSION)
+			rc = nbd_request_step(c);
+		else
+			rc = nbd_handshake_step(c);
+		if (rc <= 0)
+			return rc;
+	}
+}
+
+/* ---- socket I/O ---- */
+
+/* Read what is there. 1: got bytes, 0: nothing (EAGAIN), <0: EOF/error. */
+static int nbd_recv(struct nbd_conn *c, int *drained)
+{
+	size_t room;
+	ssize_t n;
+
+	if (c->rstart == c->rend)
+		c->rstart = c->rend = 0;
+	else if (c->rend == c->rcap ||
+		 (c->rstart > 0 && c->rcap - c->rend < NBD_REQUEST_SIZE * 16)) {
+		memmove(c->rbuf, c->rbuf + c->rstart, c->rend - c->rstart);
+		c->rend -= c->rstart;
+		c->rstart = 0;
+	}
+	room = c->rcap - c->rend;
+	if (room == 0)
+		return 0;
+	n = recv(c->w.fd, c->rbuf + c->rend, room, 0);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+			*drained = 1;
+			return 0;
+		}
+		return -errno;
+	}
+	if (n == 0)
+		return -ECONNRESET;
+	c->rend += (size_t)n;
+	/* a short read means the socket is empty: skip the EAGAIN call */
+	if ((size_t)n < room)
+		*drained = 1;
+	return 1;
+}
+
+/* Send what is queued. 0: all sent or would block, <0: error. */
+static int nbd_send(struct nbd_conn *c)
+{
+	ssize_t n;
+
+	while (c->tstart < c->tend) {
+		n = send(c->w.fd, c->tbuf + c->tstart, c->tend - c->tstart,
+			 MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -errno;
+		}
+		c->tstart += (size_t)n;
+	}
+	c->tstart = c->tend = 0;
+	return 0;
+}
+
+static int nbd_set_events(struct nbd_conn *c, uint32_t ev)
+{
+	int rc;
+
+	if (ev == c->events)
+		return 0;
+	if ((rc = loop_mod(c->ns->srv->loop, &c->w, ev)) != 0)
+		return rc;
+	c->events = ev;
+	return 0;
+}
+
+/* One wake-up of a connection: bounded rounds of recv/answer/send. */
+static void nbd_conn_io(struct loop_watch *w, uint32_t events,
+			int64_t now UNUSED)
+{
+	struct nbd_conn *c = w->arg;
+	int round, rc = 0, drained = 0;
+	uint32_t ev;
+
+	if (c->dead)
+		return;
+	if (events & EPOLLERR) {
+		nbd_conn_close(c, "socket error");
+		return;
+	}
+	/* replies left from the last wake-up (EPOLLOUT) go first */
+	rc = nbd_send(c);
+	for (round = 0; rc == 0 && round < NBD_ROUNDS; round++) {
+		if (c->phase == NBD_PH_CLOSING)
+			break;
+		/* Back-pressure: with NBD_TX_HIGH unsent, wait for EPOLLOUT.
+		 * Below it we go on reading and answering while the kernel
+		 * drains the socket, so preads overlap the peer's reads. */
+		if (nbd_tx_pending(c) >= NBD_TX_HIGH)
+			break;
+		if (!c->rx_ready) {
+			drained = 0;
+			if ((rc = nbd_recv(c, &drained)) < 0)
+				break;
+		}
+		if ((rc = nbd_process(c)) < 0 || (rc = nbd_send(c)) < 0)
+			break;
+		if (!c->rx_ready && drained)
+			break;	/* socket read empty and all parsed */
+	}
+	if (rc < 0) {
+		nbd_conn_close(c, rc == -ECONNRESET ? "peer closed"
+						      : strerror(-rc));
+		return;
+	}
+	if (c->phase == NBD_PH_CLOSING && !nbd_tx_pending(c)) {
+		nbd_conn_close(c, c->bye);
+		return;
+	}
+	/* EPOLLOUT while replies wait (it fires when the socket drains),
+	 * or when work is left in rbuf after the round budget (it fires at
+	 * once, after the other connections had their turn). */
+	ev = 0;
+	if (nbd_tx_pending(c) < NBD_TX_HIGH && c->phase != NBD_PH_CLOSING)
+		ev |= EPOLLIN;
+	if (nbd_tx_pending(c) || round == NBD_ROUNDS)
+		ev |= EPOLLOUT;
+	if (nbd_set_events(c, ev) != 0)
+		nbd_conn_close(c, "epoll");
+}
+
+/* ---- connections ---- */
+
+static void nbd_conn_free(struct nbd_conn *c)
+{
+	if (c->vd)
+		vdisk_close(c->vd);
+	free(c->rbuf);
+	free(c->tbuf);
+	free(c);
+}
+
+/* Close the socket now (a callback may drop its own watch); the memory
+ * goes in nbd_tick(), since another event for c may be pending. */
+static void nbd_conn_close(struct nbd_conn *c, const char *why)
+{
+	if (c->dead)
+		return;
+	c->dead = 1;
+	loop_del(c->ns->srv->loop, &c->w);
+	close(c->w.fd);
+	c->w.fd = -1;
+	if (c->vd) {
+		vdisk_close(c->vd);
+		c->vd = NULL;
+	}
+	if (c->session >= 0) {
+		db_session_remove(c->ns->srv->db, c->session);
+		c->session = -1;
+	}
+	log_info("nbd %s: closed in %s phase: %s (%llu requests, %llu bytes "
+		 "read, %llu written)", c->peer, nbd_phase_names[c->phase],
+		 why ? why : "done",
+		 (unsigned long long)c->nreq, (unsigned long long)c->rd_bytes,
+		 (unsigned long long)c->wr_bytes);
+}
+
+static void nbd_conn_new(struct nbd_server *ns, int fd,
+			 const struct sockaddr_in *sin, int64_t now)
+{
+	struct nbd_conn *c;
+	char ip[INET_ADDRSTRLEN];
+	int one = 1, n;
+
+	if (!(c = calloc(1, sizeof(*c))))
+		goto err_alloc;
+	c->rcap = NBD_RBUF_SIZE;
+	c->tcap = NBD_TBUF_SIZE;
+	if (!(c->rbuf = malloc(c->rcap)) || !(c->tbuf = malloc(c->tcap)))
+		goto err_bufs;
+	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+	snprintf(c->peer, sizeof(c->peer), "%s:%u", ip, ntohs(sin->sin_port));
+	/* replies are batched into one send(): no need for Nagle */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->ns = ns;
+	c->session = -1;
+	c->w = (struct loop_watch){ .fd = fd, .fn = nbd_conn_io, .arg = c };
+	c->phase = NBD_PH_CLIENT_FLAGS;
+	c->deadline = now + NBD_HANDSHAKE_MS;
+	/* proto.md "Fixed newstyle negotiation": greeting first */
+	n = nbd_build_greeting(c->tbuf, c->tcap, NBD_FLAG_FIXED_NEWSTYLE |
+			       NBD_FLAG_NO_ZEROES);
+	c->tend = (size_t)n;
+	c->events = EPOLLIN;
+	if (loop_add(ns->srv->loop, &c->w, c->events) != 0)
+		goto err_bufs;
+	c->next = ns->conns;
+	ns->conns = c;
+	ns->nconns++;
+	log_debug("nbd %s: connected", c->peer);
+	nbd_send(c);
+	if (c->tend > c->tstart)
+		nbd_set_events(c, EPOLLOUT);
+	return;
+err_bufs:
+	free(c->rbuf);
+	free(c->tbuf);
+	free(c);
+err_alloc:
+	log_warnx("nbd: out of memory for a connection");
+	close(fd);
+}
+
+static void nbd_accept(struct loop_watch *w, uint32_t events UNUSED,
+		       int64_t now)
+{
+	struct nbd_server *ns = w->arg;
+	struct sockaddr_in sin;
+	socklen_t len;
+	int i, fd;
+
+	for (i = 0; i < NBD_ACCEPT_BATCH; i++) {
+		len = sizeof(sin);
+		fd = accept4(w->fd, (struct sockaddr *)&sin, &len,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("nbd: accept");
+			return;
+		}
+		if (ns->nconns >= (unsigned)ns->srv->cfg->nbd_max_conns) {
+			log_warnx("nbd: %u connections (nbd_max_conns): "
+				  "refusing one", ns->nconns);
+			close(fd);
+			continue;
+		}
+		nbd_conn_new(ns, fd, &sin, now);
+	}
+}
+
+/* Free closed connections; close those stuck in the handshake. */
+static int64_t nbd_tick(void *arg, int64_t now)
+{
+	struct nbd_server *ns = arg;
+	struct nbd_conn **pp = &ns->conns, *c;
+	int64_t next = -1;
+
+	while ((c = *pp)) {
+		if (!c->dead && c->deadline && now >= c->deadline)
+			nbd_conn_close(c, "handshake timeout");
+		if (c->dead) {
+			*pp = c->next;
+			ns->nconns--;
+			nbd_conn_free(c);
+			continue;
+		}
+		if (c->deadline && (next < 0 || c->deadline < next))
+			next = c->deadline;
+		pp = &c->next;
+	}
+	return next;
+}
+
+int nbd_start(struct lb_server *srv)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons((uint16_t)srv->cfg->nbd_port),
+		.sin_addr = srv->listen_ip,
+	};
+	struct nbd_server *ns;
+	int fd, one = 1, rc;
+
+	if (srv->cfg->nbd_port == 0)
+		return 0;
+	if (!(ns = calloc(1, sizeof(*ns))))
+		return -ENOMEM;
+	ns->srv = srv;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		goto err_socket;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    listen(fd, 128) < 0) {
+		rc = -errno;
+		log_warn("nbd: cannot listen on %s:%d (give --nbd-port, or "
+			 "--nbd-port 0 to turn NBD off)", inet_ntoa(sin.sin_addr),
+			 srv->cfg->nbd_port);
+		goto err_bind;
+	}
+	ns->listen = (struct loop_watch){ .fd = fd, .fn = nbd_accept,
+					  .arg = ns };
+	if ((rc = loop_add(srv->loop, &ns->listen, EPOLLIN)) != 0 ||
+	    (rc = loop_add_ticker(srv->loop, nbd_tick, ns)) != 0)
+		goto err_bind;
+	srv->nbd = ns;
+	log_info("nbd: listening on %s:%d", inet_ntoa(sin.sin_addr),
+		 srv->cfg->nbd_port);
+	return 0;
+err_bind:
+	close(fd);
+err_socket:
+	free(ns);
+	return rc;
+}
+
+void nbd_stop(struct lb_server *srv)
+{
+	struct nbd_server *ns = srv->nbd;
+	struct nbd_conn *c;
+
+	if (!ns)
+		return;
+	while ((c = ns->conns)) {
+		ns->conns = c->next;
+		nbd_conn_close(c, "server stopping");
+		nbd_conn_free(c);
+	}
+	loop_del(srv->loop, &ns->listen);
+	close(ns->listen.fd);
+	free(ns);
+	srv->nbd = NULL;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef LB_NBD_H
+#define LB_NBD_H
+
+/*
+ * The NBD server of `linkboot serve` (server-stub/nbd.c): fixed newstyle
+ * handshake and transmission on --nbd-port, in the epoll loop, no threads.
+ * Export names are resolved by the link DB (db_export_resolve); data goes
+ * through the vdisk API. Wire format: lib/nbd_wire.h.
+ */
+
+#include "server.h"
+
+/* Largest READ/WRITE payload we accept (proto.md "Block size
+ * constraints": advertised as the maximum block size). */
+#define NBD_MAX_PAYLOAD		(32U << 20)
+
+/* Bind --listen:--nbd-port and register with the loop; 0 or -errno.
+ * --nbd-port 0 turns the service off. */
+int nbd_start(struct lb_server *srv);
+/* Close every connection (vdisks released) and the listener. */
+void nbd_stop(struct lb_server *srv);
+
+#endif
