@@ -33,7 +33,7 @@
 #include "lb_util.h"
 #include "nbd_client.h"
 #include "nbd_kernel.h"
-#include "nbd_proto.h"
+#include "nbd_wire.h"
 #include "queue.h"
 #include "ramcache.h"
 
@@ -90,7 +90,7 @@ static int reply_kernel(struct serve *s, uint64_t handle, uint32_t error,
 	uint8_t h[NBD_SIMPLE_REPLY_SIZE];
 	int rc;
 
-	nbd_reply_build(h, error, handle);
+	nbd_build_simple_reply(h, sizeof(h), error, handle);
 	if ((rc = fd_write_full(s->kfd, h, sizeof(h))) != 0)
 		return rc;
 	if (!error && len)
@@ -98,16 +98,16 @@ static int reply_kernel(struct serve *s, uint64_t handle, uint32_t error,
 	return rc;
 }
 
-static int aligned(const struct nbd_req *r)
+static int aligned(const struct nbd_request *r)
 {
-	return r->offset % RAMCACHE_BLOCK == 0 && r->len % RAMCACHE_BLOCK == 0;
+	return r->offset % RAMCACHE_BLOCK == 0 && r->length % RAMCACHE_BLOCK == 0;
 }
 
 /* every block of the read in cache? then kbuf holds the data */
-static int cache_read(struct serve *s, const struct nbd_req *r)
+static int cache_read(struct serve *s, const struct nbd_request *r)
 {
 	uint64_t b, first = r->offset / RAMCACHE_BLOCK;
-	uint64_t n = r->len / RAMCACHE_BLOCK;
+	uint64_t n = r->length / RAMCACHE_BLOCK;
 
 	if (!s->rc.nslots || !aligned(r))
 		return 0;
@@ -118,21 +118,21 @@ static int cache_read(struct serve *s, const struct nbd_req *r)
 	return 1;
 }
 
-static void cache_fill(struct serve *s, const struct nbd_req *r,
+static void cache_fill(struct serve *s, const struct nbd_request *r,
 		       const uint8_t *data)
 {
 	uint64_t b, first = r->offset / RAMCACHE_BLOCK;
 
 	if (!s->rc.nslots || !aligned(r))
 		return;
-	for (b = 0; b < r->len / RAMCACHE_BLOCK; b++)
+	for (b = 0; b < r->length / RAMCACHE_BLOCK; b++)
 		ramcache_put(&s->rc, first + b, data + b * RAMCACHE_BLOCK);
 }
 
-static void cache_drop(struct serve *s, const struct nbd_req *r)
+static void cache_drop(struct serve *s, const struct nbd_request *r)
 {
 	uint64_t first = r->offset / RAMCACHE_BLOCK;
-	uint64_t last = (r->offset + r->len + RAMCACHE_BLOCK - 1) /
+	uint64_t last = (r->offset + r->length + RAMCACHE_BLOCK - 1) /
 			RAMCACHE_BLOCK;
 
 	ramcache_invalidate(&s->rc, first, last - first);
@@ -161,10 +161,10 @@ static int send_slot(struct serve *s, struct ioslot *sl)
 	uint8_t h[NBD_REQUEST_SIZE];
 	int rc;
 
-	nbd_req_build(h, &sl->req);
+	nbd_build_request(h, sizeof(h), &sl->req);
 	if ((rc = fd_write_full(s->conn.fd, h, sizeof(h))) == 0 &&
 	    sl->req.type == NBD_CMD_WRITE)
-		rc = fd_write_full(s->conn.fd, sl->buf, sl->req.len);
+		rc = fd_write_full(s->conn.fd, sl->buf, sl->req.length);
 	if (rc != 0) {
 		conn_lost(s, strerror(-rc));
 		return rc;
@@ -240,23 +240,23 @@ static void try_reconnect(struct serve *s, int64_t now)
 static int kernel_request(struct serve *s)
 {
 	uint8_t h[NBD_REQUEST_SIZE];
-	struct nbd_req r;
+	struct nbd_request r;
 	struct ioslot *sl;
 	int rc;
 
 	if ((rc = fd_read_full(s->kfd, h, sizeof(h))) != 0)
 		return rc;
-	if (nbd_req_parse(h, &r) != 0)
+	if (nbd_parse_request(h, sizeof(h), &r) != 0)
 		return -EPROTO;
 	if (r.type == NBD_CMD_DISC)
 		return -ESHUTDOWN;
 	if ((r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE) &&
-	    r.len > SERVE_BUFSZ) {
+	    r.length > SERVE_BUFSZ) {
 		/* cannot happen with max_sectors_kb set; drain and refuse */
-		log_warnx("nbd: kernel request of %u bytes > %u", r.len,
+		log_warnx("nbd: kernel request of %u bytes > %u", r.length,
 			  SERVE_BUFSZ);
 		if (r.type == NBD_CMD_WRITE) {
-			uint32_t left = r.len;
+			uint32_t left = r.length;
 
 			while (left) {
 				uint32_t n = MIN(left, SERVE_BUFSZ);
@@ -269,15 +269,15 @@ static int kernel_request(struct serve *s)
 		return reply_kernel(s, r.handle, NBD_EINVAL, NULL, 0);
 	}
 	if (r.type == NBD_CMD_READ && cache_read(s, &r)) {
-		agent_stats.ram_hits += r.len / RAMCACHE_BLOCK;
-		return reply_kernel(s, r.handle, 0, s->kbuf, r.len);
+		agent_stats.ram_hits += r.length / RAMCACHE_BLOCK;
+		return reply_kernel(s, r.handle, 0, s->kbuf, r.length);
 	}
 	if (r.type == NBD_CMD_WRITE || r.type == NBD_CMD_TRIM ||
 	    r.type == NBD_CMD_WRITE_ZEROES) {
 		/* write data must be read off the socket in any case */
 		sl = ioqueue_get(&s->q);	/* poll guarantees one is free */
 		if (r.type == NBD_CMD_WRITE &&
-		    (rc = fd_read_full(s->kfd, sl->buf, r.len)) != 0)
+		    (rc = fd_read_full(s->kfd, sl->buf, r.length)) != 0)
 			return rc;
 		if (s->read_only) {
 			ioqueue_put(&s->q, sl);
@@ -291,7 +291,7 @@ static int kernel_request(struct serve *s)
 	} else {
 		sl = ioqueue_get(&s->q);
 		if (r.type == NBD_CMD_READ && s->rc.nslots)
-			agent_stats.ram_misses += (r.len + RAMCACHE_BLOCK - 1) /
+			agent_stats.ram_misses += (r.length + RAMCACHE_BLOCK - 1) /
 						  RAMCACHE_BLOCK;
 	}
 	if (s->expired) {	/* past the outage bound: fail fast */
@@ -309,6 +309,7 @@ static int kernel_request(struct serve *s)
 static int server_reply(struct serve *s)
 {
 	uint8_t h[NBD_SIMPLE_REPLY_SIZE];
+	struct nbd_reply rep;
 	struct ioslot *sl;
 	uint32_t error;
 	int rc;
@@ -317,22 +318,23 @@ static int server_reply(struct serve *s)
 		conn_lost(s, rc == -EPIPE ? "server closed" : strerror(-rc));
 		return 0;
 	}
-	if (nbd_get32(h) != NBD_SIMPLE_REPLY_MAGIC ||
-	    !(sl = ioqueue_find(&s->q, nbd_get64(h + 8)))) {
+	/* simple replies only: we never ask for structured ones */
+	if (nbd_parse_reply(h, sizeof(h), &rep) != 0 || rep.structured ||
+	    !(sl = ioqueue_find(&s->q, rep.handle))) {
 		conn_lost(s, "bad reply from server");
 		return 0;
 	}
-	error = nbd_get32(h + 4);
+	error = rep.error;
 	if (sl->req.type == NBD_CMD_READ && !error) {
-		if ((rc = fd_read_full(s->conn.fd, sl->buf, sl->req.len))) {
+		if ((rc = fd_read_full(s->conn.fd, sl->buf, sl->req.length))) {
 			conn_lost(s, strerror(-rc));
 			return 0;
 		}
-		agent_stats.bytes_from_server += sl->req.len;
+		agent_stats.bytes_from_server += sl->req.length;
 		cache_fill(s, &sl->req, sl->buf);
 	}
 	rc = reply_kernel(s, sl->kernel_handle, error, sl->buf,
-			  sl->req.type == NBD_CMD_READ ? sl->req.len : 0);
+			  sl->req.type == NBD_CMD_READ ? sl->req.length : 0);
 	ioqueue_put(&s->q, sl);
 	return rc;
 }

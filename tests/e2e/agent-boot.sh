@@ -7,7 +7,7 @@
 # it is down, the server comes back, and the I/O completes correctly; the
 # serving process is killed (the supervisor replaces it); the cable is
 # pulled for 20 s during a read.
-# NBD server: nbdkit stands in until `linkboot serve`'s NBD lands in main.
+# Server: build/linkboot serve (NBD + HTTP /report) in a netns.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-agent.sh"
 
@@ -58,8 +58,7 @@ INITRD=$TMP/initrd.gz
 cat "$TMP/initramfs.log"
 
 agent_netns
-agent_nbd_start
-agent_report_start
+agent_linkboot_start
 
 MID=0123456789abcdef0123456789abcdef
 agent_qemu_start -append "console=ttyS0 loglevel=4 panic=-1 \
@@ -78,11 +77,11 @@ assert_contains "$CONSOLE" 'LBE2E: ram write ok' "write in ram mode"
 assert_contains "$CONSOLE" 'LBE2E: overlay full is ENOSPC' "full overlay gives ENOSPC"
 
 # server outage while the guest reads and writes
-agent_nbd_stop
+agent_linkboot_kill
 echo go >&3
 sleep 3
 grep -qa 'LBE2E: DONE' "$CONSOLE" && die "I/O finished while the server was down?"
-agent_nbd_start
+agent_linkboot_serve
 agent_wait_console 90 'LBE2E: DONE' || die "guest I/O did not finish after the server came back"
 assert_contains "$CONSOLE" "LBE2E: md5 $DATA_MD5" "data read after reconnect is correct"
 assert_contains "$CONSOLE" 'LBE2E: write after outage ok' "write after outage"
@@ -103,10 +102,14 @@ assert_contains "$CONSOLE" "LBE2E: md5-3 $DATA3_MD5" "data read after the cable 
 
 # boot timeline (agent start -> root mounted) for the report
 grep -aE 'boot: agent start|connection lost|reconnected after|daemon died|killing' "$CONSOLE"
-if [ -n "${REPORTS:-}" ]; then
-	assert_contains "$REPORTS" "POST /report\\?mac=$AGENT_MAC" "reports reach the server"
-	assert_contains "$REPORTS" 'event=switch_root' "switch_root report"
-	assert_contains "$REPORTS" 'bytes_from_server=[1-9]' "counters in the report"
+# the agent's reports are in the link DB (POST /report)
+if command -v sqlite3 >/dev/null; then
+	sqlite3 "$LB_STATE/linkboot.db" \
+		"SELECT mac, detail FROM events WHERE kind = 'report'" >"$TMP/reports"
+	assert_contains "$TMP/reports" "^$AGENT_MAC\\|event=net_up" "net_up report"
+	assert_contains "$TMP/reports" 'event=switch_root' "switch_root report"
+	assert_contains "$TMP/reports" 'event=reconnected' "reconnect report"
+	assert_contains "$TMP/reports" 'bytes_from_server=[1-9]' "counters in the reports"
 fi
 wait "$QEMU_PID" 2>/dev/null
 echo "PASS: agent boot, ram overlay, server restart"

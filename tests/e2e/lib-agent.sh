@@ -100,6 +100,36 @@ agent_nbd_stop() {
 	rm -f "$TMP/nbdkit.pid"
 }
 
+# our server in the netns: NBD on 198.18.0.1:10809, HTTP (POST /report) on
+# :8080; the image is added as "demo" (kernel + the test's initrd)
+agent_linkboot_start() {
+	LB_STATE=$TMP/state
+	mkdir -p "$LB_STATE"
+	"$LINKBOOT" image add demo "$IMG" --kernel "$VMLINUZ" --initrd "$INITRD" \
+		--state "$LB_STATE" >"$TMP/image-add.log" 2>&1 ||
+		die "image add: $(cat "$TMP/image-add.log")"
+	agent_linkboot_serve
+}
+
+agent_linkboot_serve() {
+	LB_LOG=$TMP/linkboot.log
+	ip netns exec "$NS" "$LINKBOOT" serve --state "$LB_STATE" \
+		--listen "$SERVER_IP" --dhcp off --tftp-port 6969 \
+		--http-port 8080 --nbd-port 10809 >>"$LB_LOG" 2>&1 &
+	LB_PID=$!
+	cleanup_fn "kill -9 $LB_PID 2>/dev/null"
+	wait_for 10 grep -q 'serving at' "$LB_LOG" ||
+		die "linkboot serve did not start"
+}
+
+# the server dies (SIGKILL: a crash)
+agent_linkboot_kill() {
+	kill -9 "$LB_PID" 2>/dev/null
+	wait "$LB_PID" 2>/dev/null
+	# a restart must not see this run's 'serving at'
+	mv "$LB_LOG" "$LB_LOG.1"
+}
+
 # report receiver (stand-in for the server's POST /report)
 agent_report_start() {
 	command -v python3 >/dev/null || return 0
