@@ -122,6 +122,15 @@ agent_linkboot_serve() {
 		die "linkboot serve did not start"
 }
 
+# agent_bootscript_args MAC: the linkboot.* arguments the server's boot
+# script (GET /boot.ipxe?mac=) gives this PC, iPXE variables filled in
+agent_bootscript_args() {
+	ip netns exec "$NS" curl -sf "http://$SERVER_IP:8080/boot.ipxe?mac=$1" \
+		>"$TMP/boot.ipxe" || die "GET /boot.ipxe"
+	grep '^set lb-args ' "$TMP/boot.ipxe" | sed 's/^set lb-args //; s/\${lb-args} *//' |
+		tr '\n' ' ' | sed "s/\${mac}/$1/; s/\${ip}/$AGENT_IP/; s/\${netmask}/255.255.255.0/"
+}
+
 # the server dies (SIGKILL: a crash)
 agent_linkboot_kill() {
 	kill -9 "$LB_PID" 2>/dev/null
