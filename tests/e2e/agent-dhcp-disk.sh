@@ -1,6 +1,6 @@
 #!/bin/bash
 # e2e: the agent without linkboot.ip gets its address from DHCP with its own
-# client (busybox udhcpd stands in for the DHCP server), renews the lease
+# client from `linkboot serve --dhcp full` (20 s leases), renews the lease
 # while the PC runs, and with linkboot.write=disk puts the overlay's upper
 # layer on the local PARTLABEL=linkboot-cache partition, wiped at boot.
 # The image has a separate /boot first: the agent finds the root by its init.
@@ -43,19 +43,9 @@ INITRD=$TMP/initrd.gz
 	die "linkboot initramfs"
 
 agent_netns
-agent_nbd_start
-cat >"$TMP/udhcpd.conf" <<CONF
-start 198.18.0.100
-end 198.18.0.109
-interface lbtap0
-lease_file $TMP/udhcpd.leases
-option subnet 255.255.255.0
-option lease 20
-min_lease 10
-CONF
-touch "$TMP/udhcpd.leases"
-ip netns exec "$NS" busybox udhcpd -f "$TMP/udhcpd.conf" >"$TMP/udhcpd.log" 2>&1 &
-cleanup_fn "kill $!"
+LB_SERVE_ARGS="--dhcp full --interface lbtap0 --dhcp-range 198.18.0.100,198.18.0.109 \
+--dhcp-netmask 255.255.255.0 --dhcp-lease-time 20"
+agent_linkboot_start
 
 agent_qemu_start -drive file="$CACHE",if=virtio,format=raw \
 	-append "console=ttyS0 loglevel=4 panic=-1 \

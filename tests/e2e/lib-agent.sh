@@ -1,10 +1,13 @@
 # Shared setup for tests/e2e/agent-*.sh (sourced after tests/lib.sh):
-#   agent_requires        skip unless root, QEMU, nbdkit, mkfs.ext4, busybox
+#   agent_requires        skip unless root, QEMU, mkfs.ext4, sfdisk, busybox
 #   agent_kernel          KROOT, KVER, VMLINUZ (Debian kernel, cached)
 #   agent_demo_image F    partitioned ext4 image with busybox and the
 #                         test's /sbin/init ($AGENT_INIT, a shell script)
 #   agent_netns           netns + tap lbtap0 with 198.18.0.1/24 (NS)
-#   agent_nbd_start/stop  nbdkit on 198.18.0.1:10809 serving $IMG
+#   agent_linkboot_start  image add demo ($IMG, $VMLINUZ, $INITRD), then
+#   agent_linkboot_serve  linkboot serve in the netns: NBD 198.18.0.1:10809,
+#                         HTTP :8080 (+ $LB_SERVE_ARGS); agent_linkboot_kill
+#   agent_bootscript_args MAC   linkboot.* args from GET /boot.ipxe?mac=
 #   agent_qemu_start ARGS boot -kernel/-initrd, console in $CONSOLE, input
 #                         from fd 3 (a fifo); QEMU_PID
 #   agent_wait_console SECS PATTERN
@@ -16,7 +19,6 @@ SERVER_IP=198.18.0.1
 agent_requires() {
 	requires_root
 	requires qemu-system-x86_64 --version
-	requires nbdkit --version
 	requires mkfs.ext4 -V
 	requires sfdisk --version
 	requires busybox true
@@ -84,22 +86,6 @@ agent_netns() {
 	ip netns exec "$NS" ip link set lbtap0 up
 }
 
-agent_nbd_start() {
-	ip netns exec "$NS" nbdkit -f -i "$SERVER_IP" -p 10809 \
-		-P "$TMP/nbdkit.pid" file "$IMG" >>"$TMP/nbdkit.log" 2>&1 &
-	NBD_PID=$!
-	wait_for 10 test -s "$TMP/nbdkit.pid" || die "nbdkit did not start"
-	# nbdkit waits for open connections on SIGTERM: SIGKILL
-	cleanup_fn "kill -9 $NBD_PID 2>/dev/null"
-}
-
-# the server dies (SIGKILL: like a crash, no NBD_CMD_DISC goodbye)
-agent_nbd_stop() {
-	kill -9 "$NBD_PID" 2>/dev/null
-	wait "$NBD_PID" 2>/dev/null
-	rm -f "$TMP/nbdkit.pid"
-}
-
 # our server in the netns: NBD on 198.18.0.1:10809, HTTP (POST /report) on
 # :8080; the image is added as "demo" (kernel + the test's initrd)
 agent_linkboot_start() {
@@ -115,7 +101,7 @@ agent_linkboot_serve() {
 	LB_LOG=$TMP/linkboot.log
 	ip netns exec "$NS" "$LINKBOOT" serve --state "$LB_STATE" \
 		--listen "$SERVER_IP" --dhcp off --tftp-port 6969 \
-		--http-port 8080 --nbd-port 10809 >>"$LB_LOG" 2>&1 &
+		--http-port 8080 --nbd-port 10809 ${LB_SERVE_ARGS:-} >>"$LB_LOG" 2>&1 &
 	LB_PID=$!
 	cleanup_fn "kill -9 $LB_PID 2>/dev/null"
 	wait_for 10 grep -q 'serving at' "$LB_LOG" ||
@@ -137,26 +123,6 @@ agent_linkboot_kill() {
 	wait "$LB_PID" 2>/dev/null
 	# a restart must not see this run's 'serving at'
 	mv "$LB_LOG" "$LB_LOG.1"
-}
-
-# report receiver (stand-in for the server's POST /report)
-agent_report_start() {
-	command -v python3 >/dev/null || return 0
-	REPORTS=$TMP/reports.txt
-	: >"$REPORTS"
-	ip netns exec "$NS" python3 -c '
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", 0))
-        body = self.rfile.read(n).decode(errors="replace")
-        with open(sys.argv[1], "a") as f:
-            f.write("POST " + self.path + "\n" + body + "--\n")
-        self.send_response(204); self.end_headers()
-    def log_message(self, *a): pass
-http.server.HTTPServer(("198.18.0.1", 8080), H).serve_forever()
-' "$REPORTS" >/dev/null 2>&1 &
-	cleanup_fn "kill $!"
 }
 
 agent_qemu_start() {
