@@ -156,6 +156,9 @@ static void read_cmdline(void)
 			    "linkboot.* parameters you typed");
 	if (cfg.verbose >= 1)
 		log_set_level(LOG_LEVEL_DEBUG);
+	if (cfg.ssd_mode != -1)
+		log_info("linkboot.ssd: the persistent SSD cache is not in this "
+			 "agent yet; RAM cache only");
 }
 
 static void bring_net_up(void)
@@ -220,6 +223,8 @@ int main(int argc, char **argv)
 		console_stdio();
 		reexec_from_memfd(argv);
 	}
+	/* re-run done: the image's init must not inherit our marker */
+	unsetenv("LINKBOOT_AGENT_MEMFD");
 	agent_stats.t_start = now_ms();
 	log_init("linkboot-agent", LOG_LEVEL_INFO);
 	signal(SIGPIPE, SIG_IGN);
