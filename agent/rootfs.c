@@ -282,6 +282,50 @@ static void ifupdown_exclude(const struct net_state *ns)
 		write_file(NEWROOT "/etc/network/interfaces", out);
 }
 
+/*
+ * fstab of an overlay root: the root line would make systemd-remount-fs
+ * apply ext4 options to the overlay, and /boot, /boot/efi or swap on the
+ * image's partitions would be mounted from the read-only nbd device.
+ * Block-device lines are commented out (into the upper layer); tmpfs,
+ * proc, network mounts stay.
+ */
+static void fstab_for_overlay(void)
+{
+	static char buf[16384], out[16384 + 2048];
+	static const char *const blockspecs[] = {
+		"UUID=", "LABEL=", "PARTUUID=", "PARTLABEL=", "/dev/",
+	};
+	size_t o = 0, i;
+	ssize_t n;
+	char *line, *save;
+	int fd, changed = 0;
+
+	if ((fd = open(NEWROOT "/etc/fstab", O_RDONLY)) < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	o += (size_t)snprintf(out, sizeof(out), "# linkboot-agent: the root is "
+			      "an overlay on the network disk; block devices "
+			      "of the image are not mounted\n");
+	for (line = strtok_r(buf, "\n", &save); line && o < sizeof(out);
+	     line = strtok_r(NULL, "\n", &save)) {
+		const char *p = line + strspn(line, " \t");
+		int block = 0;
+
+		for (i = 0; i < ARRAY_SIZE(blockspecs); i++)
+			if (!strncmp(p, blockspecs[i], strlen(blockspecs[i])))
+				block = 1;
+		changed |= block;
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s\n",
+				      block ? "# linkboot: " : "", line);
+	}
+	if (changed && o < sizeof(out))
+		write_file(NEWROOT "/etc/fstab", out);
+}
+
 /* per-client files, into the upper layer (server modes: the disk) */
 static void write_client_files(const struct agent_cfg *cfg,
 			       const struct net_state *ns)
@@ -423,6 +467,8 @@ int rootfs_boot(const struct agent_cfg *cfg, const struct net_state *ns,
 		 overlay ? "read-only + overlay" : "read-write",
 		 write_mode_name(cfg->write_mode));
 	write_client_files(cfg, ns);
+	if (overlay)
+		fstab_for_overlay();
 	if (!(init = find_init(NEWROOT)))
 		return -ENOENT;
 	if ((rc = move_to("/dev", NEWROOT "/dev")) != 0 ||

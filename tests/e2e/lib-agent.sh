@@ -43,6 +43,8 @@ agent_demo_image() {
 	printf '%s\n' "$AGENT_INIT" >"$root/sbin/init"
 	chmod 755 "$root/sbin/init"
 	echo "image-hostname" >"$root/etc/hostname"
+	printf '%s\n' '# image fstab' 'UUID=0000-root / ext4 errors=remount-ro 0 1' \
+		'tmpfs /tmp tmpfs defaults 0 0' >"$root/etc/fstab"
 	head -c 4M /dev/urandom >"$root/data.bin"
 	DATA_MD5=$(md5sum <"$root/data.bin" | cut -d' ' -f1)
 	head -c 2M /dev/urandom >"$root/data2.bin"
