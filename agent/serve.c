@@ -4,7 +4,7 @@
  * RAM cache or the server, and hides the network from the kernel.
  *
  *   nbd.ko --socketpair--> [ kernel fd ] serve loop [ server fd ] --TCP-->
- *                              |  ramcache hit: answer at once
+ *                              |  RAM cache hit: answer at once
  *                              |  miss: ioqueue slot, send, wait reply
  *                              |  server gone: requeue all, reconnect
  *                              |  with backoff, send again in order
@@ -35,13 +35,16 @@
 #include "nbd_kernel.h"
 #include "nbd_wire.h"
 #include "queue.h"
-#include "ramcache.h"
+#include "bcache.h"
 
 #ifndef PR_SET_IO_FLUSHER
 #define PR_SET_IO_FLUSHER 57
 #endif
 
 #define SERVE_BUFSZ (128u * 1024)	/* = max_sectors_kb we set */
+#define CACHE_BLOCK 4096u		/* the kernel's page: ext4 reads 4K */
+/* a slot holds the largest kernel request widened to whole cache blocks */
+#define SLOT_BUFSZ (SERVE_BUFSZ + 2 * CACHE_BLOCK)
 #define REPORT_EVERY_MS 60000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -53,7 +56,8 @@ struct serve {
 	int index;			/* /dev/nbdN */
 	struct nbd_conn conn;
 	struct ioqueue q;
-	struct ramcache rc;
+	struct bcache *bc;		/* RAM cache (SLRU, bcache.h) */
+	int cache_on;
 	uint8_t *kbuf;			/* cache-hit reply buffer */
 	int64_t down_since;		/* 0 = connected */
 	int64_t next_attempt;
@@ -100,42 +104,83 @@ static int reply_kernel(struct serve *s, uint64_t handle, uint32_t error,
 
 static int aligned(const struct nbd_request *r)
 {
-	return r->offset % RAMCACHE_BLOCK == 0 && r->length % RAMCACHE_BLOCK == 0;
+	return r->offset % CACHE_BLOCK == 0 && r->length % CACHE_BLOCK == 0;
 }
 
-/* every block of the read in cache? then kbuf holds the data */
+/* Every block under the read in cache? Then kbuf holds the data. Reads
+ * need not be block-aligned (ext4 with 1 KiB blocks reads 1 KiB). */
 static int cache_read(struct serve *s, const struct nbd_request *r)
 {
-	uint64_t b, first = r->offset / RAMCACHE_BLOCK;
-	uint64_t n = r->length / RAMCACHE_BLOCK;
+	uint64_t first = r->offset / CACHE_BLOCK;
+	uint64_t last = (r->offset + r->length - 1) / CACHE_BLOCK;
+	uint64_t b, pos = r->offset;
+	uint32_t done = 0;
 
-	if (!s->rc.nslots || !aligned(r))
+	if (!s->cache_on || r->length == 0)
 		return 0;
-	for (b = 0; b < n; b++)
-		if (!ramcache_get(&s->rc, first + b,
-				  s->kbuf + b * RAMCACHE_BLOCK))
+	for (b = first; b <= last; b++)
+		if (bcache_state(s->bc, b) != BC_PRESENT)
 			return 0;
+	for (b = first; b <= last; b++) {
+		const uint8_t *d = bcache_lookup(s->bc, b);
+		uint32_t in = (uint32_t)(pos - b * CACHE_BLOCK);
+		uint32_t n = MIN(CACHE_BLOCK - in, r->length - done);
+
+		memcpy(s->kbuf + done, d + in, n);
+		done += n;
+		pos += n;
+	}
 	return 1;
+}
+
+/*
+ * A read miss asks the server for whole cache blocks (read-around), so the
+ * blocks can be cached; the kernel gets its part. Not past the export's
+ * end, not over the slot buffer.
+ */
+static void widen_read(struct serve *s, struct ioslot *sl)
+{
+	uint64_t start = sl->req.offset / CACHE_BLOCK * CACHE_BLOCK;
+	uint64_t end = (sl->req.offset + sl->req.length + CACHE_BLOCK - 1) /
+		       CACHE_BLOCK * CACHE_BLOCK;
+
+	sl->skip = 0;
+	sl->klen = sl->req.length;
+	if (!s->cache_on || sl->req.type != NBD_CMD_READ ||
+	    end > s->conn.size || end - start > s->q.bufsz)
+		return;
+	sl->skip = (uint32_t)(sl->req.offset - start);
+	sl->req.offset = start;
+	sl->req.length = (uint32_t)(end - start);
 }
 
 static void cache_fill(struct serve *s, const struct nbd_request *r,
 		       const uint8_t *data)
 {
-	uint64_t b, first = r->offset / RAMCACHE_BLOCK;
+	uint64_t b, first = r->offset / CACHE_BLOCK;
 
-	if (!s->rc.nslots || !aligned(r))
+	if (!s->cache_on || !aligned(r))
 		return;
-	for (b = 0; b < r->length / RAMCACHE_BLOCK; b++)
-		ramcache_put(&s->rc, first + b, data + b * RAMCACHE_BLOCK);
+	for (b = 0; b < r->length / CACHE_BLOCK; b++) {
+		/* NULL: already cached (a concurrent read filled it) */
+		void *d = bcache_reserve(s->bc, first + b, 0);
+
+		if (!d)
+			continue;
+		memcpy(d, data + b * CACHE_BLOCK, CACHE_BLOCK);
+		bcache_commit(s->bc, first + b);
+	}
 }
 
 static void cache_drop(struct serve *s, const struct nbd_request *r)
 {
-	uint64_t first = r->offset / RAMCACHE_BLOCK;
-	uint64_t last = (r->offset + r->length + RAMCACHE_BLOCK - 1) /
-			RAMCACHE_BLOCK;
+	uint64_t b, first = r->offset / CACHE_BLOCK;
+	uint64_t last = (r->offset + r->length + CACHE_BLOCK - 1) / CACHE_BLOCK;
 
-	ramcache_invalidate(&s->rc, first, last - first);
+	if (!s->cache_on)
+		return;
+	for (b = first; b < last; b++)
+		bcache_invalidate(s->bc, b);
 }
 
 static void conn_lost(struct serve *s, const char *why)
@@ -269,7 +314,7 @@ static int kernel_request(struct serve *s)
 		return reply_kernel(s, r.handle, NBD_EINVAL, NULL, 0);
 	}
 	if (r.type == NBD_CMD_READ && cache_read(s, &r)) {
-		agent_stats.ram_hits += r.length / RAMCACHE_BLOCK;
+		agent_stats.ram_hits += (r.length + CACHE_BLOCK - 1) / CACHE_BLOCK;
 		return reply_kernel(s, r.handle, 0, s->kbuf, r.length);
 	}
 	if (r.type == NBD_CMD_WRITE || r.type == NBD_CMD_TRIM ||
@@ -290,9 +335,9 @@ static int kernel_request(struct serve *s)
 		return reply_kernel(s, r.handle, NBD_EINVAL, NULL, 0);
 	} else {
 		sl = ioqueue_get(&s->q);
-		if (r.type == NBD_CMD_READ && s->rc.nslots)
-			agent_stats.ram_misses += (r.length + RAMCACHE_BLOCK - 1) /
-						  RAMCACHE_BLOCK;
+		if (r.type == NBD_CMD_READ && s->cache_on)
+			agent_stats.ram_misses += (r.length + CACHE_BLOCK - 1) /
+						  CACHE_BLOCK;
 	}
 	if (s->expired) {	/* past the outage bound: fail fast */
 		ioqueue_put(&s->q, sl);
@@ -301,6 +346,11 @@ static int kernel_request(struct serve *s)
 	sl->kernel_handle = r.handle;
 	sl->req = r;
 	sl->req.handle = sl->seq;
+	widen_read(s, sl);
+	if (s->conn.fd < 0)
+		log_debug("nbd: %s %llu+%u waits for the server",
+			  r.type == NBD_CMD_READ ? "read" : "request",
+			  (unsigned long long)r.offset, r.length);
 	if (s->conn.fd >= 0)
 		send_slot(s, sl);
 	return 0;
@@ -333,8 +383,8 @@ static int server_reply(struct serve *s)
 		agent_stats.bytes_from_server += sl->req.length;
 		cache_fill(s, &sl->req, sl->buf);
 	}
-	rc = reply_kernel(s, sl->kernel_handle, error, sl->buf,
-			  sl->req.type == NBD_CMD_READ ? sl->req.length : 0);
+	rc = reply_kernel(s, sl->kernel_handle, error, sl->buf + sl->skip,
+			  sl->req.type == NBD_CMD_READ ? sl->klen : 0);
 	ioqueue_put(&s->q, sl);
 	return rc;
 }
@@ -486,8 +536,9 @@ static void serve_loop(struct serve *s)
 
 static int serve_alloc(struct serve *s)
 {
-	if (ioqueue_init(&s->q, SERVE_BUFSZ) != 0 ||
-	    ramcache_init(&s->rc, s->cfg->ram_mib) != 0 ||
+	if (ioqueue_init(&s->q, SLOT_BUFSZ) != 0 ||
+	    !(s->bc = bcache_new((uint64_t)s->cfg->ram_mib << 20,
+				 CACHE_BLOCK)) ||
 	    (s->kbuf = mmap(NULL, SERVE_BUFSZ, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
 		s->kbuf = NULL;
@@ -496,13 +547,15 @@ static int serve_alloc(struct serve *s)
 			  s->cfg->ram_mib);
 		return -ENOMEM;
 	}
+	s->cache_on = bcache_slots(s->bc) > 0;
 	return 0;
 }
 
 static void serve_release(struct serve *s)
 {
 	ioqueue_free(&s->q);
-	ramcache_free(&s->rc);
+	bcache_free(s->bc);
+	s->bc = NULL;
 	if (s->kbuf)
 		munmap(s->kbuf, SERVE_BUFSZ);
 	s->kbuf = NULL;

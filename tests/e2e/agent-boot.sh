@@ -32,6 +32,10 @@ echo "LBE2E: got $line"
 echo "LBE2E: md5 $($B md5sum /data.bin)"
 echo after >/root/after.txt && $B sync && [ "$($B cat /root/after.txt)" = after ] && echo "LBE2E: write after outage ok"
 echo "LBE2E: DONE"
+read line
+echo 3 >/proc/sys/vm/drop_caches
+echo "LBE2E: md5-cached $($B md5sum /data.bin)"
+read line
 # crash the serving process (the newest @linkboot-agent): the supervisor
 # starts a new one on a new socketpair (NBD_CMD_RECONFIGURE)
 $B sync; $B sleep 1
@@ -67,7 +71,7 @@ linkboot.server=$SERVER_IP linkboot.export=demo linkboot.mac=$AGENT_MAC \
 linkboot.ip=$AGENT_IP linkboot.netmask=255.255.255.0 \
 linkboot.http=http://$SERVER_IP:8080 linkboot.root=LABEL=lbroot \
 linkboot.write=ram linkboot.overlay=16 linkboot.ram=32 linkboot.reconnect=60 \
-linkboot.hostname=pc-e2e-01 systemd.machine_id=$MID"
+linkboot.hostname=pc-e2e-01 systemd.machine_id=$MID linkboot.verbose=1"
 
 agent_wait_console 150 'LBE2E: READY' || die "guest did not reach READY"
 assert_contains "$CONSOLE" 'LBE2E: init pid 1' "image init runs as PID 1"
@@ -88,6 +92,14 @@ agent_wait_console 90 'LBE2E: DONE' || die "guest I/O did not finish after the s
 assert_contains "$CONSOLE" "LBE2E: md5 $DATA_MD5" "data read after reconnect is correct"
 assert_contains "$CONSOLE" 'LBE2E: write after outage ok' "write after outage"
 assert_contains "$CONSOLE" 'reconnected after' "agent logged the reconnect"
+# RAM cache: with the server down and the page cache dropped, what was read
+# before is served by the agent alone
+agent_linkboot_kill
+echo go >&3
+agent_wait_console 30 "LBE2E: md5-cached" || { tail -n 15 "$CONSOLE"; die "cached data not served while the server is down"; }
+assert_contains "$CONSOLE" "LBE2E: md5-cached $DATA_MD5" "RAM cache data is correct"
+agent_linkboot_serve
+echo go >&3
 agent_wait_console 60 'LBE2E: AFTER-CRASH' || die "guest I/O stuck after the disk daemon was killed"
 assert_contains "$CONSOLE" 'disk daemon died \(signal 9\)' "supervisor saw the crash"
 assert_contains "$CONSOLE" "LBE2E: md5-2 $DATA2_MD5" "reads served by the re-spawned daemon"
@@ -101,6 +113,7 @@ grep -qa 'LBE2E: AFTER-CABLE' "$CONSOLE" && die "read finished without a link?"
 ip netns exec "$NS" ip link set lbtap0 up
 agent_wait_console 90 'LBE2E: AFTER-CABLE' || die "guest I/O stuck after the cable came back"
 assert_contains "$CONSOLE" "LBE2E: md5-3 $DATA3_MD5" "data read after the cable pull is correct"
+
 
 # boot timeline (agent start -> root mounted) for the report
 grep -aE 'boot: agent start|connection lost|reconnected after|daemon died|killing' "$CONSOLE"
