@@ -8,8 +8,13 @@
  *
  *   PID 1 (main.c)                       daemon (fork of PID 1, serve.c)
  *   cmdline -> modules -> net  --fork-->  nbd_client handshake, nbd_kernel
- *   wait "ready" <--------------pipe----  CONNECT, then serve forever
- *   rootfs mount + overlay + switch_root  reconnect, DHCP renew, reports
+ *   wait "ready" <--------------pipe----  CONNECT, then fork:
+ *   rootfs mount + overlay + switch_root    supervisor: waits; a crashed
+ *   ("T_ROOT T_SWITCH" --pipe--> daemon)      server child is replaced on
+ *                                             a new socketpair (RECONFIGURE)
+ *                                           server child: RAM cache, serve
+ *                                             loop, reconnect, DHCP renew,
+ *                                             reports
  */
 
 #include <netinet/in.h>
