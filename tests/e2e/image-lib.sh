@@ -60,7 +60,7 @@ image_setup() {
 	net_add_tap tap2
 	e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199
 	e2e_requires_ports udp:67 udp:69 tcp:80 tcp:10809
-	in_ns busybox httpd -f -p "$E2E_SERVER_IP:$CTL_PORT" -h "$TMP/www" \
+	ip netns exec "$NS" busybox httpd -f -p "$E2E_SERVER_IP:$CTL_PORT" -h "$TMP/www" \
 		>"$TMP/httpd.log" 2>&1 &
 	local httpd=$!
 	cleanup_fn "kill $httpd"
