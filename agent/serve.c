@@ -4,7 +4,7 @@
  * RAM cache or the server, and hides the network from the kernel.
  *
  *   nbd.ko --socketpair--> [ kernel fd ] serve loop [ server fd ] --TCP-->
- *                              |  ramcache hit: answer at once
+ *                              |  RAM cache hit: answer at once
  *                              |  miss: ioqueue slot, send, wait reply
  *                              |  server gone: requeue all, reconnect
  *                              |  with backoff, send again in order
@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -32,15 +33,18 @@
 #include "lb_util.h"
 #include "nbd_client.h"
 #include "nbd_kernel.h"
-#include "nbd_proto.h"
+#include "nbd_wire.h"
 #include "queue.h"
-#include "ramcache.h"
+#include "bcache.h"
 
 #ifndef PR_SET_IO_FLUSHER
 #define PR_SET_IO_FLUSHER 57
 #endif
 
 #define SERVE_BUFSZ (128u * 1024)	/* = max_sectors_kb we set */
+#define CACHE_BLOCK 4096u		/* the kernel's page: ext4 reads 4K */
+/* a slot holds the largest kernel request widened to whole cache blocks */
+#define SLOT_BUFSZ (SERVE_BUFSZ + 2 * CACHE_BLOCK)
 #define REPORT_EVERY_MS 60000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -52,7 +56,8 @@ struct serve {
 	int index;			/* /dev/nbdN */
 	struct nbd_conn conn;
 	struct ioqueue q;
-	struct ramcache rc;
+	struct bcache *bc;		/* RAM cache (SLRU, bcache.h) */
+	int cache_on;
 	uint8_t *kbuf;			/* cache-hit reply buffer */
 	int64_t down_since;		/* 0 = connected */
 	int64_t next_attempt;
@@ -89,7 +94,7 @@ static int reply_kernel(struct serve *s, uint64_t handle, uint32_t error,
 	uint8_t h[NBD_SIMPLE_REPLY_SIZE];
 	int rc;
 
-	nbd_reply_build(h, error, handle);
+	nbd_build_simple_reply(h, sizeof(h), error, handle);
 	if ((rc = fd_write_full(s->kfd, h, sizeof(h))) != 0)
 		return rc;
 	if (!error && len)
@@ -97,44 +102,85 @@ static int reply_kernel(struct serve *s, uint64_t handle, uint32_t error,
 	return rc;
 }
 
-static int aligned(const struct nbd_req *r)
+static int aligned(const struct nbd_request *r)
 {
-	return r->offset % RAMCACHE_BLOCK == 0 && r->len % RAMCACHE_BLOCK == 0;
+	return r->offset % CACHE_BLOCK == 0 && r->length % CACHE_BLOCK == 0;
 }
 
-/* every block of the read in cache? then kbuf holds the data */
-static int cache_read(struct serve *s, const struct nbd_req *r)
+/* Every block under the read in cache? Then kbuf holds the data. Reads
+ * need not be block-aligned (ext4 with 1 KiB blocks reads 1 KiB). */
+static int cache_read(struct serve *s, const struct nbd_request *r)
 {
-	uint64_t b, first = r->offset / RAMCACHE_BLOCK;
-	uint64_t n = r->len / RAMCACHE_BLOCK;
+	uint64_t first = r->offset / CACHE_BLOCK;
+	uint64_t last = (r->offset + r->length - 1) / CACHE_BLOCK;
+	uint64_t b, pos = r->offset;
+	uint32_t done = 0;
 
-	if (!s->rc.nslots || !aligned(r))
+	if (!s->cache_on || r->length == 0)
 		return 0;
-	for (b = 0; b < n; b++)
-		if (!ramcache_get(&s->rc, first + b,
-				  s->kbuf + b * RAMCACHE_BLOCK))
+	for (b = first; b <= last; b++)
+		if (bcache_state(s->bc, b) != BC_PRESENT)
 			return 0;
+	for (b = first; b <= last; b++) {
+		const uint8_t *d = bcache_lookup(s->bc, b);
+		uint32_t in = (uint32_t)(pos - b * CACHE_BLOCK);
+		uint32_t n = MIN(CACHE_BLOCK - in, r->length - done);
+
+		memcpy(s->kbuf + done, d + in, n);
+		done += n;
+		pos += n;
+	}
 	return 1;
 }
 
-static void cache_fill(struct serve *s, const struct nbd_req *r,
-		       const uint8_t *data)
+/*
+ * A read miss asks the server for whole cache blocks (read-around), so the
+ * blocks can be cached; the kernel gets its part. Not past the export's
+ * end, not over the slot buffer.
+ */
+static void widen_read(struct serve *s, struct ioslot *sl)
 {
-	uint64_t b, first = r->offset / RAMCACHE_BLOCK;
+	uint64_t start = sl->req.offset / CACHE_BLOCK * CACHE_BLOCK;
+	uint64_t end = (sl->req.offset + sl->req.length + CACHE_BLOCK - 1) /
+		       CACHE_BLOCK * CACHE_BLOCK;
 
-	if (!s->rc.nslots || !aligned(r))
+	sl->skip = 0;
+	sl->klen = sl->req.length;
+	if (!s->cache_on || sl->req.type != NBD_CMD_READ ||
+	    end > s->conn.size || end - start > s->q.bufsz)
 		return;
-	for (b = 0; b < r->len / RAMCACHE_BLOCK; b++)
-		ramcache_put(&s->rc, first + b, data + b * RAMCACHE_BLOCK);
+	sl->skip = (uint32_t)(sl->req.offset - start);
+	sl->req.offset = start;
+	sl->req.length = (uint32_t)(end - start);
 }
 
-static void cache_drop(struct serve *s, const struct nbd_req *r)
+static void cache_fill(struct serve *s, const struct nbd_request *r,
+		       const uint8_t *data)
 {
-	uint64_t first = r->offset / RAMCACHE_BLOCK;
-	uint64_t last = (r->offset + r->len + RAMCACHE_BLOCK - 1) /
-			RAMCACHE_BLOCK;
+	uint64_t b, first = r->offset / CACHE_BLOCK;
 
-	ramcache_invalidate(&s->rc, first, last - first);
+	if (!s->cache_on || !aligned(r))
+		return;
+	for (b = 0; b < r->length / CACHE_BLOCK; b++) {
+		/* NULL: already cached (a concurrent read filled it) */
+		void *d = bcache_reserve(s->bc, first + b, 0);
+
+		if (!d)
+			continue;
+		memcpy(d, data + b * CACHE_BLOCK, CACHE_BLOCK);
+		bcache_commit(s->bc, first + b);
+	}
+}
+
+static void cache_drop(struct serve *s, const struct nbd_request *r)
+{
+	uint64_t b, first = r->offset / CACHE_BLOCK;
+	uint64_t last = (r->offset + r->length + CACHE_BLOCK - 1) / CACHE_BLOCK;
+
+	if (!s->cache_on)
+		return;
+	for (b = first; b < last; b++)
+		bcache_invalidate(s->bc, b);
 }
 
 static void conn_lost(struct serve *s, const char *why)
@@ -160,10 +206,10 @@ static int send_slot(struct serve *s, struct ioslot *sl)
 	uint8_t h[NBD_REQUEST_SIZE];
 	int rc;
 
-	nbd_req_build(h, &sl->req);
+	nbd_build_request(h, sizeof(h), &sl->req);
 	if ((rc = fd_write_full(s->conn.fd, h, sizeof(h))) == 0 &&
 	    sl->req.type == NBD_CMD_WRITE)
-		rc = fd_write_full(s->conn.fd, sl->buf, sl->req.len);
+		rc = fd_write_full(s->conn.fd, sl->buf, sl->req.length);
 	if (rc != 0) {
 		conn_lost(s, strerror(-rc));
 		return rc;
@@ -239,23 +285,23 @@ static void try_reconnect(struct serve *s, int64_t now)
 static int kernel_request(struct serve *s)
 {
 	uint8_t h[NBD_REQUEST_SIZE];
-	struct nbd_req r;
+	struct nbd_request r;
 	struct ioslot *sl;
 	int rc;
 
 	if ((rc = fd_read_full(s->kfd, h, sizeof(h))) != 0)
 		return rc;
-	if (nbd_req_parse(h, &r) != 0)
+	if (nbd_parse_request(h, sizeof(h), &r) != 0)
 		return -EPROTO;
 	if (r.type == NBD_CMD_DISC)
 		return -ESHUTDOWN;
 	if ((r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE) &&
-	    r.len > SERVE_BUFSZ) {
+	    r.length > SERVE_BUFSZ) {
 		/* cannot happen with max_sectors_kb set; drain and refuse */
-		log_warnx("nbd: kernel request of %u bytes > %u", r.len,
+		log_warnx("nbd: kernel request of %u bytes > %u", r.length,
 			  SERVE_BUFSZ);
 		if (r.type == NBD_CMD_WRITE) {
-			uint32_t left = r.len;
+			uint32_t left = r.length;
 
 			while (left) {
 				uint32_t n = MIN(left, SERVE_BUFSZ);
@@ -268,15 +314,15 @@ static int kernel_request(struct serve *s)
 		return reply_kernel(s, r.handle, NBD_EINVAL, NULL, 0);
 	}
 	if (r.type == NBD_CMD_READ && cache_read(s, &r)) {
-		agent_stats.ram_hits += r.len / RAMCACHE_BLOCK;
-		return reply_kernel(s, r.handle, 0, s->kbuf, r.len);
+		agent_stats.ram_hits += (r.length + CACHE_BLOCK - 1) / CACHE_BLOCK;
+		return reply_kernel(s, r.handle, 0, s->kbuf, r.length);
 	}
 	if (r.type == NBD_CMD_WRITE || r.type == NBD_CMD_TRIM ||
 	    r.type == NBD_CMD_WRITE_ZEROES) {
 		/* write data must be read off the socket in any case */
 		sl = ioqueue_get(&s->q);	/* poll guarantees one is free */
 		if (r.type == NBD_CMD_WRITE &&
-		    (rc = fd_read_full(s->kfd, sl->buf, r.len)) != 0)
+		    (rc = fd_read_full(s->kfd, sl->buf, r.length)) != 0)
 			return rc;
 		if (s->read_only) {
 			ioqueue_put(&s->q, sl);
@@ -289,9 +335,9 @@ static int kernel_request(struct serve *s)
 		return reply_kernel(s, r.handle, NBD_EINVAL, NULL, 0);
 	} else {
 		sl = ioqueue_get(&s->q);
-		if (r.type == NBD_CMD_READ && s->rc.nslots)
-			agent_stats.ram_misses += (r.len + RAMCACHE_BLOCK - 1) /
-						  RAMCACHE_BLOCK;
+		if (r.type == NBD_CMD_READ && s->cache_on)
+			agent_stats.ram_misses += (r.length + CACHE_BLOCK - 1) /
+						  CACHE_BLOCK;
 	}
 	if (s->expired) {	/* past the outage bound: fail fast */
 		ioqueue_put(&s->q, sl);
@@ -300,6 +346,11 @@ static int kernel_request(struct serve *s)
 	sl->kernel_handle = r.handle;
 	sl->req = r;
 	sl->req.handle = sl->seq;
+	widen_read(s, sl);
+	if (s->conn.fd < 0)
+		log_debug("nbd: %s %llu+%u waits for the server",
+			  r.type == NBD_CMD_READ ? "read" : "request",
+			  (unsigned long long)r.offset, r.length);
 	if (s->conn.fd >= 0)
 		send_slot(s, sl);
 	return 0;
@@ -308,6 +359,7 @@ static int kernel_request(struct serve *s)
 static int server_reply(struct serve *s)
 {
 	uint8_t h[NBD_SIMPLE_REPLY_SIZE];
+	struct nbd_reply rep;
 	struct ioslot *sl;
 	uint32_t error;
 	int rc;
@@ -316,22 +368,23 @@ static int server_reply(struct serve *s)
 		conn_lost(s, rc == -EPIPE ? "server closed" : strerror(-rc));
 		return 0;
 	}
-	if (nbd_get32(h) != NBD_SIMPLE_REPLY_MAGIC ||
-	    !(sl = ioqueue_find(&s->q, nbd_get64(h + 8)))) {
+	/* simple replies only: we never ask for structured ones */
+	if (nbd_parse_reply(h, sizeof(h), &rep) != 0 || rep.structured ||
+	    !(sl = ioqueue_find(&s->q, rep.handle))) {
 		conn_lost(s, "bad reply from server");
 		return 0;
 	}
-	error = nbd_get32(h + 4);
+	error = rep.error;
 	if (sl->req.type == NBD_CMD_READ && !error) {
-		if ((rc = fd_read_full(s->conn.fd, sl->buf, sl->req.len))) {
+		if ((rc = fd_read_full(s->conn.fd, sl->buf, sl->req.length))) {
 			conn_lost(s, strerror(-rc));
 			return 0;
 		}
-		agent_stats.bytes_from_server += sl->req.len;
+		agent_stats.bytes_from_server += sl->req.length;
 		cache_fill(s, &sl->req, sl->buf);
 	}
-	rc = reply_kernel(s, sl->kernel_handle, error, sl->buf,
-			  sl->req.type == NBD_CMD_READ ? sl->req.len : 0);
+	rc = reply_kernel(s, sl->kernel_handle, error, sl->buf + sl->skip,
+			  sl->req.type == NBD_CMD_READ ? sl->klen : 0);
 	ioqueue_put(&s->q, sl);
 	return rc;
 }
@@ -481,6 +534,122 @@ static void serve_loop(struct serve *s)
 	}
 }
 
+static int serve_alloc(struct serve *s)
+{
+	if (ioqueue_init(&s->q, SLOT_BUFSZ) != 0 ||
+	    !(s->bc = bcache_new((uint64_t)s->cfg->ram_mib << 20,
+				 CACHE_BLOCK)) ||
+	    (s->kbuf = mmap(NULL, SERVE_BUFSZ, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
+		s->kbuf = NULL;
+		log_warnx("agent: cannot allocate %u MiB of RAM cache (check "
+			  "linkboot.ram against the PC's memory)",
+			  s->cfg->ram_mib);
+		return -ENOMEM;
+	}
+	s->cache_on = bcache_slots(s->bc) > 0;
+	return 0;
+}
+
+static void serve_release(struct serve *s)
+{
+	ioqueue_free(&s->q);
+	bcache_free(s->bc);
+	s->bc = NULL;
+	if (s->kbuf)
+		munmap(s->kbuf, SERVE_BUFSZ);
+	s->kbuf = NULL;
+}
+
+static void serve_child(struct serve *s) __attribute__((noreturn));
+static void serve_child(struct serve *s)
+{
+	if (!s->kbuf && serve_alloc(s) != 0)
+		_exit(1);
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)
+		log_warn("prctl(PR_SET_IO_FLUSHER)");
+	/* everything is allocated: lock it, no page faults on the I/O path */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+		log_warn("mlockall");
+	serve_loop(s);
+}
+
+/* After a crash: a new socketpair for the same /dev/nbdN. */
+static int respawn_socket(struct serve *s)
+{
+	int sv[2], rc = -EIO, i;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -errno;
+	/* the kernel marks the old socket dead when it sees EOF: retry */
+	for (i = 0; i < 50; i++) {
+		if ((rc = nbd_kernel_reconfigure(s->index, sv[0])) == 0)
+			break;
+		usleep(100000);
+	}
+	close(sv[0]);
+	if (rc != 0) {
+		close(sv[1]);
+		log_warnx("nbd%d: NBD_CMD_RECONFIGURE: %s", s->index,
+			  strerror(-rc));
+		return rc;
+	}
+	s->kfd = sv[1];
+	s->conn.fd = -1;
+	s->down_since = now_ms();
+	s->next_attempt = 0;
+	s->backoff_ms = BACKOFF_MIN_MS;
+	s->expired = 0;
+	return 0;
+}
+
+/*
+ * The supervisor: holds no socket end and no big buffer, only waits. A
+ * crashed server child is replaced (new socketpair + NBD_CMD_RECONFIGURE,
+ * DESIGN.md "Verified") and the mounted root continues. Requests the dead
+ * child had in flight stay stuck in the kernel (we set no NBD_ATTR_TIMEOUT:
+ * one would also kill our socket during a long server outage); new ones
+ * are served.
+ */
+static void supervise(struct serve *s) __attribute__((noreturn));
+static void supervise(struct serve *s)
+{
+	unsigned restarts = 0;
+	int st;
+
+	for (;;) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			log_warn("agent: fork; serving without a supervisor");
+			serve_child(s);
+		}
+		if (pid == 0)
+			serve_child(s);
+		/* only the serving process may hold the socketpair's end */
+		if (s->kfd >= 0)
+			close(s->kfd);
+		s->kfd = -1;
+		nbd_client_close(&s->conn);
+		if (s->info_fd >= 0)
+			close(s->info_fd);
+		s->info_fd = -1;
+		serve_release(s);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			_exit(0);	/* the kernel disconnected: done */
+		restarts++;
+		log_warnx("nbd%d: disk daemon died (%s %d); starting a new one "
+			  "(#%u)", s->index, WIFSIGNALED(st) ? "signal" : "exit",
+			  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+			  restarts);
+		sleep(MIN(restarts, 5u));
+		while (respawn_socket(s) != 0)
+			sleep(5);
+	}
+}
+
 void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 		  int ready_fd, int info_fd)
 {
@@ -495,15 +664,8 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 	s.kfd = -1;
 	s.info_fd = info_fd;
 	harden();
-	if ((rc = ioqueue_init(&s.q, SERVE_BUFSZ)) != 0 ||
-	    (rc = ramcache_init(&s.rc, cfg->ram_mib)) != 0 ||
-	    (s.kbuf = mmap(NULL, SERVE_BUFSZ, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
-		log_warnx("agent: cannot allocate %u MiB of RAM cache (check "
-			  "linkboot.ram against the PC's memory)", cfg->ram_mib);
-		rc = -ENOMEM;
+	if ((rc = serve_alloc(&s)) != 0)
 		goto fail;
-	}
 	if ((rc = first_connect(&s)) != 0) {
 		log_warnx("nbd: no server answered for %u s (check: `linkboot "
 			  "serve` running, NBD port open, linkboot.server, "
@@ -516,9 +678,6 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 			  "with nbds_max, a free /dev/nbdN)", strerror(-rc));
 		goto fail;
 	}
-	/* everything is allocated: lock it, no page faults on the I/O path */
-	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
-		log_warn("mlockall");
 	log_info("nbd%d: %llu bytes from %s:%u, %s, RAM cache %u MiB",
 		 s.index, (unsigned long long)s.conn.size,
 		 inet_ntoa(cfg->server[s.conn.server].sin_addr),
@@ -530,7 +689,7 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 		log_warn("ready pipe");
 	close(ready_fd);
 	report_send(cfg, ns->mac, "nbd_connected", NULL);
-	serve_loop(&s);
+	supervise(&s);
 fail:
 	len = snprintf(msg, sizeof(msg), "-1 %d\n", rc);
 	if (write(ready_fd, msg, (size_t)len) < 0)
