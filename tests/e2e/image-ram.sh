@@ -6,7 +6,8 @@
 #     OS stays up (a write after freeing space works, no fs errors);
 #     boot 2: the file is gone (restore on reboot).
 #   PC B, UEFI (OVMF + efi-e1000.rom), same image: reaches the banner.
-#   A and B get their own hostname and machine-id, the ones
+#   PC D, UEFI with OVMF's own virtio-net PXE (no NIC ROM): the same.
+#   A, B and D get their own hostname and machine-id, the ones
 #   `linkboot client show MAC -j` lists, and they differ.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-qemu.sh"
@@ -18,8 +19,10 @@ image_setup
 
 MAC_A=$(e2e_mac 1)
 MAC_B=$(e2e_mac 2)
+MAC_D=$(e2e_mac 4)
 lbc client add "$MAC_A" --image demo --name e2e-a >/dev/null || die "client add A"
 lbc client add "$MAC_B" --image demo --name e2e-b >/dev/null || die "client add B"
+lbc client add "$MAC_D" --image demo --name e2e-d >/dev/null || die "client add D"
 assert_eq "$(client_field "$MAC_A" write_mode)" ram "A's write mode"
 
 ID='echo "E2E-ID host=$(cat /etc/hostname) mid=$(cat /etc/machine-id) kernel_host=$(hostname)"'
@@ -32,6 +35,8 @@ echo after >/root/after && echo \"E2E-ALIVE \$(cat /root/after)\"
 dmesg | grep -iE 'overlay|tmpfs|EXT4-fs error' | sed 's/^/E2E-DMESG /'
 echo E2E-DONE"
 guest_script e2e-b "$ID
+echo E2E-DONE"
+guest_script e2e-d "$ID
 echo E2E-DONE"
 
 # PC A, boot 1 (BIOS)
@@ -60,6 +65,17 @@ assert_no_io_errors b1
 HOST_B=$(guest_value E2E-ID host) MID_B=$(guest_value E2E-ID mid)
 qemu_stop
 
+# PC D (UEFI, no NIC ROM: OVMF's own virtio-net PXE -> TFTP snponly.efi
+# -> iPXE); the agent needs virtio_net from the image's modules
+qemu_start_uefi_virtio d1 "$MAC_D" tap2
+boot_banner d1 e2e-d 300
+T_VIRTIO=$BOOT_S
+guest_wait d1 'E2E-DONE' 60
+assert_contains "$QEMU_LOG" "NBP file downloaded successfully" "OVMF PXE loaded iPXE over TFTP"
+assert_no_io_errors d1
+HOST_D=$(guest_value E2E-ID host) MID_D=$(guest_value E2E-ID mid)
+qemu_stop
+
 # hostname and machine-id: the DB's, one per client
 assert_eq "$HOST_A" "$(client_field "$MAC_A" hostname)" "A's /etc/hostname"
 assert_eq "$HOST_B" "$(client_field "$MAC_B" hostname)" "B's /etc/hostname"
@@ -67,8 +83,11 @@ assert_eq "$MID_A" "$(client_field "$MAC_A" machine_id)" "A's /etc/machine-id"
 assert_eq "$MID_B" "$(client_field "$MAC_B" machine_id)" "B's /etc/machine-id"
 [ "$HOST_A" != "$HOST_B" ] || die "A and B have the same hostname $HOST_A"
 [ "$MID_A" != "$MID_B" ] || die "A and B have the same machine-id $MID_A"
+assert_eq "$HOST_D" "$(client_field "$MAC_D" hostname)" "D's /etc/hostname"
+assert_eq "$MID_D" "$(client_field "$MAC_D" machine_id)" "D's /etc/machine-id"
+[ "$MID_D" != "$MID_A" ] && [ "$MID_D" != "$MID_B" ] || die "D shares a machine-id"
 [[ $MID_A =~ ^[0-9a-f]{32}$ ]] || die "A's machine-id '$MID_A' is not 32 hex digits"
-echo "ids: A $HOST_A $MID_A, B $HOST_B $MID_B"
+echo "ids: A $HOST_A $MID_A, B $HOST_B $MID_B, D $HOST_D $MID_D"
 
 # PC A, boot 2: the ram-mode file is gone
 guest_script e2e-a "$ID
@@ -81,4 +100,4 @@ assert_contains "$QEMU_LOG" '^E2E-FILE absent' "ram mode: boot 1's file is gone 
 assert_no_io_errors a2
 T_BIOS2=$BOOT_S
 qemu_stop
-echo "boot times (QEMU start -> banner): BIOS $T_BIOS s, UEFI $T_UEFI s, BIOS again $T_BIOS2 s"
+echo "boot times (QEMU start -> banner): BIOS $T_BIOS s, UEFI e1000 $T_UEFI s, UEFI virtio $T_VIRTIO s, BIOS again $T_BIOS2 s"
