@@ -85,7 +85,9 @@ assert_eq "$MID_B" "$(client_field "$MAC_B" machine_id)" "B's /etc/machine-id"
 [ "$MID_A" != "$MID_B" ] || die "A and B have the same machine-id $MID_A"
 assert_eq "$HOST_D" "$(client_field "$MAC_D" hostname)" "D's /etc/hostname"
 assert_eq "$MID_D" "$(client_field "$MAC_D" machine_id)" "D's /etc/machine-id"
-[ "$MID_D" != "$MID_A" ] && [ "$MID_D" != "$MID_B" ] || die "D shares a machine-id"
+if [ "$MID_D" = "$MID_A" ] || [ "$MID_D" = "$MID_B" ]; then
+	die "D shares a machine-id ($MID_D)"
+fi
 [[ $MID_A =~ ^[0-9a-f]{32}$ ]] || die "A's machine-id '$MID_A' is not 32 hex digits"
 echo "ids: A $HOST_A $MID_A, B $HOST_B $MID_B, D $HOST_D $MID_D"
 
