@@ -11,6 +11,10 @@
 #   (no round completes while the server is down: sync waits for it;
 #   later rounds succeed, no I/O or fs errors).
 #   Boot 2: the file written in boot 1 is still there (kept overlay).
+#   Boot 3, after `client keep MAC off`: it is gone (overlay dropped).
+#   QEMU is killed after each boot (a reset PC: no FIN reaches the
+#   server), so boots 2 and 3 also need the server to replace the dead
+#   PC's connection, which holds the overlay's lock.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-qemu.sh"
 . "$(dirname "$0")/image-lib.sh"
@@ -93,4 +97,16 @@ assert_contains "$QEMU_LOG" "^E2E-KEPT $KEPT\$" "server mode + keep: boot 1's fi
 assert_no_io_errors c2
 T_BOOT2=$BOOT_S
 qemu_stop
-echo "boot times (QEMU start -> banner): unlinked then linked $T_LINKED s, boot 2 $T_BOOT2 s"
+
+# boot 3, keep off: the server overlay is dropped at the boot (restore on
+# reboot); boot 2's connection, never closed by the killed PC, is replaced
+lbc client keep "$MAC" off >/dev/null || die "client keep $MAC off"
+qemu_start_bios c3 "$MAC" tap0
+boot_banner c3 e2e-c 300
+guest_wait c3 '^E2E-DONE' 60
+assert_contains "$QEMU_LOG" "^E2E-KEPT .*No such file" "server mode, keep off: the overlay is dropped at boot"
+assert_no_io_errors c3
+T_BOOT3=$BOOT_S
+qemu_stop
+assert_contains "$LB_LOG" "client $MAC connected again .*closing its older connection" "a reset PC's stale connection replaced"
+echo "boot times (QEMU start -> banner): unlinked then linked $T_LINKED s, boot 2 $T_BOOT2 s, boot 3 $T_BOOT3 s"
