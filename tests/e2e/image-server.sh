@@ -10,6 +10,8 @@
 #   the same state dir: the agent reconnects, the OS only sees a pause
 #   (no round completes while the server is down: sync waits for it;
 #   later rounds succeed, no I/O or fs errors).
+#   Then its cable is pulled for 30 s: the agent reconnects, the server
+#   replaces the old connection it still holds, the rounds go on.
 #   Boot 2: the file written in boot 1 is still there (kept overlay).
 #   Boot 3, after `client keep MAC off`: it is gone (overlay dropped).
 #   QEMU is killed after each boot (a reset PC: no FIN reaches the
@@ -82,6 +84,26 @@ assert_contains "$QEMU_LOG" 'linkboot-agent: nbd: reconnected after' "agent reco
 grep -E 'linkboot-agent: nbd: (server connection lost|reconnected)' "$QEMU_LOG" | head -n 4
 if grep -E '^E2E-IO [0-9]+ FAILED' "$QEMU_LOG"; then
 	die "a write/read round failed across the server restart"
+fi
+
+# a pulled cable, longer than the agent's TCP_USER_TIMEOUT (15 s): the
+# agent drops its connection and reconnects after the cable is back, while
+# the server still holds the old connection (nothing ever told it), which
+# has the overlay's lock: the newer one must replace it
+AT_PULL=$(last_round)
+in_ns ip link set tap0 down
+sleep 30
+qemu_running || die "the PC died while its cable was pulled"
+in_ns ip link set tap0 up
+T_PLUG=$(date +%s%3N)
+guest_wait c1 "^E2E-IO $((AT_PULL + 4)) ok" 180
+echo "cable pulled 30 s at round $AT_PULL; round $((AT_PULL + 4)) ok $(( ($(date +%s%3N) - T_PLUG) / 1000 )) s after it was back"
+grep -E 'linkboot-agent: nbd: (server connection lost|reconnected)' "$QEMU_LOG" | tail -n +3
+[ "$(grep -c 'linkboot-agent: nbd: reconnected after' "$QEMU_LOG")" -ge 2 ] ||
+	die "the agent did not reconnect after the cable pull"
+assert_contains "$LB_LOG" "client $MAC connected again .*closing its older connection" "the pre-pull connection replaced"
+if grep -E '^E2E-IO [0-9]+ FAILED' "$QEMU_LOG"; then
+	die "a write/read round failed across the cable pull"
 fi
 assert_no_io_errors c1
 qemu_stop
