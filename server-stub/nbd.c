@@ -308,32 +308,30 @@ static int nbd_resolve(struct nbd_conn *c, const char *name, uint32_t len,
 }
 
 /*
- * One PC runs one boot: a newer connection to a client's writable export
- * replaces an older one of the same client. The older one is a PC that was
- * reset or lost power, or an agent reconnecting after a cable pull: its
- * TCP connection is dead but not yet noticed (no FIN ever comes), and it
- * holds the overlay's single-writer lock, so without this the PC could not
- * boot again (EBUSY) until TCP gave up on the old connection. Only the
- * holder of the client's token gets here.
+ * A client's overlay has one writer. When its agent reconnects after a
+ * power cut, a cable pull or a crash, the old TCP session may still look
+ * alive here (no FIN ever came): the client's newest connection is the
+ * live one, so older sessions of the same client and export are closed.
+ * Returns how many were.
  */
-static void nbd_replace_older(struct nbd_conn *c)
+static int nbd_supersede(struct nbd_conn *c)
 {
 	struct nbd_conn *o;
+	int n = 0;
 
-	if (!c->ex.client_mac[0] || nbd_export_read_only(&c->ex))
-		return;
+	if (!c->ex.client_mac[0])
+		return 0;
 	for (o = c->ns->conns; o; o = o->next) {
 		if (o == c || o->dead || !o->vd ||
 		    strcmp(o->ex.client_mac, c->ex.client_mac) != 0 ||
-		    nbd_export_read_only(&o->ex))
+		    strcmp(o->ex.image_id, c->ex.image_id) != 0)
 			continue;
 		log_warnx("nbd %s: client %s connected again from %s: closing "
-			  "its older connection (the PC was reset, or its agent "
-			  "reconnects)", o->peer, o->ex.client_mac, c->peer);
-		/* another watch: marked dead here, freed by nbd_tick() */
-		nbd_conn_close(o, "replaced by a newer connection of the "
-				  "same client");
+			  "its old session", o->peer, o->ex.client_mac, c->peer);
+		nbd_conn_close(o, "superseded by the same client's new session");
+		n++;
 	}
+	return n;
 }
 
 /* Open the vdisk of c->ex and fix the transmission flags. */
@@ -346,7 +344,6 @@ static int nbd_open_export(struct nbd_conn *c, char *why, size_t whysz)
 	/* A live session pins the version (never deleted while in use) and
 	 * uses up a super client's one-shot token: a second connection with
 	 * it gets -ENOENT here. */
-	nbd_replace_older(c);
 	if ((rc = db_session_add(db, &c->ex, c->peer, &c->session)) != 0) {
 		snprintf(why, whysz, "export \"%s\": %s", c->ex.name,
 			 rc == -ENOENT ? "token already used by another session"
@@ -355,6 +352,9 @@ static int nbd_open_export(struct nbd_conn *c, char *why, size_t whysz)
 		return rc;
 	}
 	rc = vdisk_open(db, cfg->store_dir, cfg->state_dir, &c->ex, &c->vd);
+	if (rc == -EBUSY && nbd_supersede(c) > 0)
+		rc = vdisk_open(db, cfg->store_dir, cfg->state_dir, &c->ex,
+				&c->vd);
 	if (rc != 0) {
 		snprintf(why, whysz, "export \"%s\": cannot open disk: %s",
 			 c->ex.name, strerror(-rc));

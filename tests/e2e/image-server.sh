@@ -101,7 +101,7 @@ echo "cable pulled 30 s at round $AT_PULL; round $((AT_PULL + 4)) ok $(( ($(date
 grep -E 'linkboot-agent: nbd: (server connection lost|reconnected)' "$QEMU_LOG" | tail -n +3
 [ "$(grep -c 'linkboot-agent: nbd: reconnected after' "$QEMU_LOG")" -ge 2 ] ||
 	die "the agent did not reconnect after the cable pull"
-assert_contains "$LB_LOG" "client $MAC connected again .*closing its older connection" "the pre-pull connection replaced"
+assert_contains "$LB_LOG" "client $MAC connected again .*closing its old session" "the pre-pull connection replaced"
 if grep -E '^E2E-IO [0-9]+ FAILED' "$QEMU_LOG"; then
 	die "a write/read round failed across the cable pull"
 fi
@@ -130,5 +130,5 @@ assert_contains "$QEMU_LOG" "^E2E-KEPT .*No such file" "server mode, keep off: t
 assert_no_io_errors c3
 T_BOOT3=$BOOT_S
 qemu_stop
-assert_contains "$LB_LOG" "client $MAC connected again .*closing its older connection" "a reset PC's stale connection replaced"
+assert_contains "$LB_LOG" "client $MAC connected again .*closing its old session" "a reset PC's stale connection replaced"
 echo "boot times (QEMU start -> banner): unlinked then linked $T_LINKED s, boot 2 $T_BOOT2 s, boot 3 $T_BOOT3 s"
