@@ -341,3 +341,8 @@ int cache_preload(struct cache *c, uint64_t blk, const void *data)
 	ssd_put(c, blk, data);
 	return 0;
 }
+
+void cache_add_http_bytes(struct cache *c, uint64_t n)
+{
+	c->st.bytes_http += n;
+}

@@ -58,6 +58,7 @@ struct cache_stats {
 	uint64_t bytes_from_server;
 	uint64_t verify_failed;			/* network blocks refetched */
 	uint64_t pack_blocks, pack_bad;		/* boot pack */
+	uint64_t bytes_http;			/* table + pack downloads */
 };
 
 struct cache_cfg {
@@ -102,6 +103,8 @@ int cache_block_ok(const struct cache *c, uint64_t blk, const void *data);
 /* Boot pack: take block blk as a BC_ONCE RAM block (verified) and into
  * the SSD. 0, or -EBADMSG when it fails the check (skipped). */
 int cache_preload(struct cache *c, uint64_t blk, const void *data);
+/* Count bytes fetched over HTTP (hash table, boot pack). */
+void cache_add_http_bytes(struct cache *c, uint64_t n);
 /* Does the SSD hold block blk already? */
 int cache_ssd_has(const struct cache *c, uint64_t blk);
 

@@ -4,8 +4,9 @@
  * RAM cache or the server, and hides the network from the kernel.
  *
  *   nbd.ko --socketpair--> [ kernel fd ] serve loop [ server fd ] --TCP-->
- *                              |  ramcache hit: answer at once
- *                              |  miss: ioqueue slot, send, wait reply
+ *                              |  cache hit (RAM/SSD): answer at once
+ *                              |  miss: ioqueue slot, send the block-
+ *                              |  aligned span, verify, fill, answer
  *                              |  server gone: requeue all, reconnect
  *                              |  with backoff, send again in order
  *
@@ -28,13 +29,14 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "cache.h"
+#include "cache_setup.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "nbd_client.h"
 #include "nbd_kernel.h"
 #include "nbd_proto.h"
 #include "queue.h"
-#include "ramcache.h"
 
 #ifndef PR_SET_IO_FLUSHER
 #define PR_SET_IO_FLUSHER 57
@@ -44,6 +46,16 @@
 #define REPORT_EVERY_MS 60000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define VERIFY_TRIES 3		/* refetches of a block that fails its hash */
+
+/* A kernel READ behind an ioqueue slot (same index): what the kernel
+ * asked, and the span of whole blocks we fetch for it (cache.h). */
+struct serve_read {
+	uint64_t off;
+	uint32_t len;
+	int waiting;		/* another slot fetches one of its blocks */
+	struct cache_span sp;
+};
 
 struct serve {
 	const struct agent_cfg *cfg;
@@ -52,7 +64,8 @@ struct serve {
 	int index;			/* /dev/nbdN */
 	struct nbd_conn conn;
 	struct ioqueue q;
-	struct ramcache rc;
+	struct cache *cache;
+	struct serve_read rd[IOQUEUE_SLOTS];
 	uint8_t *kbuf;			/* cache-hit reply buffer */
 	int64_t down_since;		/* 0 = connected */
 	int64_t next_attempt;
@@ -97,44 +110,9 @@ static int reply_kernel(struct serve *s, uint64_t handle, uint32_t error,
 	return rc;
 }
 
-static int aligned(const struct nbd_req *r)
+static struct serve_read *slot_read(struct serve *s, struct ioslot *sl)
 {
-	return r->offset % RAMCACHE_BLOCK == 0 && r->len % RAMCACHE_BLOCK == 0;
-}
-
-/* every block of the read in cache? then kbuf holds the data */
-static int cache_read(struct serve *s, const struct nbd_req *r)
-{
-	uint64_t b, first = r->offset / RAMCACHE_BLOCK;
-	uint64_t n = r->len / RAMCACHE_BLOCK;
-
-	if (!s->rc.nslots || !aligned(r))
-		return 0;
-	for (b = 0; b < n; b++)
-		if (!ramcache_get(&s->rc, first + b,
-				  s->kbuf + b * RAMCACHE_BLOCK))
-			return 0;
-	return 1;
-}
-
-static void cache_fill(struct serve *s, const struct nbd_req *r,
-		       const uint8_t *data)
-{
-	uint64_t b, first = r->offset / RAMCACHE_BLOCK;
-
-	if (!s->rc.nslots || !aligned(r))
-		return;
-	for (b = 0; b < r->len / RAMCACHE_BLOCK; b++)
-		ramcache_put(&s->rc, first + b, data + b * RAMCACHE_BLOCK);
-}
-
-static void cache_drop(struct serve *s, const struct nbd_req *r)
-{
-	uint64_t first = r->offset / RAMCACHE_BLOCK;
-	uint64_t last = (r->offset + r->len + RAMCACHE_BLOCK - 1) /
-			RAMCACHE_BLOCK;
-
-	ramcache_invalidate(&s->rc, first, last - first);
+	return &s->rd[sl - s->q.s];
 }
 
 static void conn_lost(struct serve *s, const char *why)
@@ -191,6 +169,8 @@ static void fail_all(struct serve *s)
 
 		if (!sl->used)
 			continue;
+		cache_abort(s->cache, &s->rd[i].sp);
+		s->rd[i].waiting = 0;
 		reply_kernel(s, sl->kernel_handle, NBD_EIO, NULL, 0);
 		ioqueue_put(&s->q, sl);
 	}
@@ -235,6 +215,108 @@ static void try_reconnect(struct serve *s, int64_t now)
 	}
 }
 
+/*
+ * A READ: from RAM/SSD at once, or the slot asks the server for the span
+ * of whole blocks around it, or (fetch once) waits for the slot that
+ * already asks for one of its blocks.
+ */
+static int read_request(struct serve *s, const struct nbd_req *r)
+{
+	struct ioslot *sl = ioqueue_get(&s->q);	/* poll: one is free */
+	struct serve_read *rd = slot_read(s, sl);
+	int rc;
+
+	rc = cache_read(s->cache, r->offset, r->len, s->kbuf, &rd->sp);
+	if (rc == 1 || rc < 0 || s->expired) {
+		if (rc == 0)
+			cache_abort(s->cache, &rd->sp);
+		ioqueue_put(&s->q, sl);
+		return reply_kernel(s, r->handle, rc == 1 ? 0 : rc < 0 ?
+				    NBD_EINVAL : NBD_EIO, s->kbuf, r->len);
+	}
+	rd->off = r->offset;
+	rd->len = r->len;
+	rd->waiting = rc == CACHE_WAIT;
+	sl->kernel_handle = r->handle;
+	sl->req = *r;
+	sl->req.offset = rd->sp.off;
+	sl->req.len = rd->sp.len;
+	sl->req.handle = sl->seq;
+	if (!rd->waiting && s->conn.fd >= 0)
+		send_slot(s, sl);
+	return 0;
+}
+
+/* A fill landed: the reads waiting for its blocks try again. */
+static void wake_waiters(struct serve *s)
+{
+	unsigned i;
+
+	for (i = 0; i < IOQUEUE_SLOTS; i++) {
+		struct serve_read *rd = &s->rd[i];
+		struct ioslot *sl = &s->q.s[i];
+		int rc;
+
+		if (!sl->used || !rd->waiting)
+			continue;
+		if (sl->sent) {	/* resent after a reconnect: the reply
+				 * answers it like any fetch */
+			rd->waiting = 0;
+			continue;
+		}
+		rc = cache_read(s->cache, rd->off, rd->len, s->kbuf, &rd->sp);
+		if (rc == CACHE_WAIT)
+			continue;
+		rd->waiting = 0;
+		if (rc == 0) {		/* its fetch failed: ours now */
+			if (s->conn.fd >= 0 && !sl->sent)
+				send_slot(s, sl);
+			continue;
+		}
+		reply_kernel(s, sl->kernel_handle, rc == 1 ? 0 : NBD_EIO,
+			     s->kbuf, rd->len);
+		ioqueue_put(&s->q, sl);
+	}
+}
+
+/*
+ * The server's data for a READ slot: verified and cached by cache_fill();
+ * a block that fails its hash is fetched again (VERIFY_TRIES), then the
+ * kernel gets EIO, never the wrong bytes. 1: sent again, keep the slot.
+ */
+static int read_reply(struct serve *s, struct ioslot *sl, uint32_t *error,
+		      const uint8_t **data)
+{
+	struct serve_read *rd = slot_read(s, sl);
+	int rc;
+
+	*data = sl->buf + (rd->off - rd->sp.off);
+	if (*error) {
+		cache_abort(s->cache, &rd->sp);
+		return 0;
+	}
+	rc = cache_fill(s->cache, &rd->sp, sl->buf);
+	if (rc == -EBADMSG && rd->sp.tries < VERIFY_TRIES) {
+		log_warnx("nbd: blocks at %llu+%u failed verification against "
+			  "the block-hash table: fetching again",
+			  (unsigned long long)rd->sp.off, rd->sp.len);
+		sl->sent = 0;
+		if (s->conn.fd >= 0)
+			send_slot(s, sl);
+		return 1;
+	}
+	if (rc) {
+		log_warnx("nbd: blocks at %llu+%u still fail verification "
+			  "after %u fetches: EIO (server serves another "
+			  "version than linkboot.hashes?)",
+			  (unsigned long long)rd->sp.off, rd->sp.len,
+			  rd->sp.tries);
+		cache_abort(s->cache, &rd->sp);
+		*error = NBD_EIO;
+	}
+	return 0;
+}
+
 /* A request from nbd.ko (NBD proto.md "Transmission"). <0: kernel gone. */
 static int kernel_request(struct serve *s)
 {
@@ -267,10 +349,8 @@ static int kernel_request(struct serve *s)
 		}
 		return reply_kernel(s, r.handle, NBD_EINVAL, NULL, 0);
 	}
-	if (r.type == NBD_CMD_READ && cache_read(s, &r)) {
-		agent_stats.ram_hits += r.len / RAMCACHE_BLOCK;
-		return reply_kernel(s, r.handle, 0, s->kbuf, r.len);
-	}
+	if (r.type == NBD_CMD_READ)
+		return read_request(s, &r);
 	if (r.type == NBD_CMD_WRITE || r.type == NBD_CMD_TRIM ||
 	    r.type == NBD_CMD_WRITE_ZEROES) {
 		/* write data must be read off the socket in any case */
@@ -282,16 +362,13 @@ static int kernel_request(struct serve *s)
 			ioqueue_put(&s->q, sl);
 			return reply_kernel(s, r.handle, NBD_EPERM, NULL, 0);
 		}
-		cache_drop(s, &r);
+		cache_invalidate(s->cache, r.offset, r.len);
 	} else if (r.type == NBD_CMD_FLUSH && s->read_only) {
 		return reply_kernel(s, r.handle, 0, NULL, 0);
-	} else if (r.type != NBD_CMD_READ && r.type != NBD_CMD_FLUSH) {
+	} else if (r.type != NBD_CMD_FLUSH) {
 		return reply_kernel(s, r.handle, NBD_EINVAL, NULL, 0);
 	} else {
 		sl = ioqueue_get(&s->q);
-		if (r.type == NBD_CMD_READ && s->rc.nslots)
-			agent_stats.ram_misses += (r.len + RAMCACHE_BLOCK - 1) /
-						  RAMCACHE_BLOCK;
 	}
 	if (s->expired) {	/* past the outage bound: fail fast */
 		ioqueue_put(&s->q, sl);
@@ -308,6 +385,7 @@ static int kernel_request(struct serve *s)
 static int server_reply(struct serve *s)
 {
 	uint8_t h[NBD_SIMPLE_REPLY_SIZE];
+	const uint8_t *data;
 	struct ioslot *sl;
 	uint32_t error;
 	int rc;
@@ -322,17 +400,20 @@ static int server_reply(struct serve *s)
 		return 0;
 	}
 	error = nbd_get32(h + 4);
-	if (sl->req.type == NBD_CMD_READ && !error) {
-		if ((rc = fd_read_full(s->conn.fd, sl->buf, sl->req.len))) {
-			conn_lost(s, strerror(-rc));
-			return 0;
-		}
-		agent_stats.bytes_from_server += sl->req.len;
-		cache_fill(s, &sl->req, sl->buf);
+	if (sl->req.type == NBD_CMD_READ && !error &&
+	    (rc = fd_read_full(s->conn.fd, sl->buf, sl->req.len))) {
+		conn_lost(s, strerror(-rc));
+		return 0;
 	}
-	rc = reply_kernel(s, sl->kernel_handle, error, sl->buf,
-			  sl->req.type == NBD_CMD_READ ? sl->req.len : 0);
+	data = sl->buf;
+	if (sl->req.type == NBD_CMD_READ && read_reply(s, sl, &error, &data))
+		return 0;
+	rc = reply_kernel(s, sl->kernel_handle, error, data,
+			  sl->req.type == NBD_CMD_READ ? slot_read(s, sl)->len :
+			  0);
 	ioqueue_put(&s->q, sl);
+	wake_waiters(s);
+	cache_export_stats(s->cache);
 	return rc;
 }
 
@@ -398,6 +479,7 @@ static int attach_kernel(struct serve *s)
 
 static void report_stats(struct serve *s, const char *event)
 {
+	cache_export_stats(s->cache);
 	report_send(s->cfg, s->ns->mac, event, NULL);
 }
 
@@ -495,12 +577,11 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 	s.kfd = -1;
 	s.info_fd = info_fd;
 	harden();
-	if ((rc = ioqueue_init(&s.q, SERVE_BUFSZ)) != 0 ||
-	    (rc = ramcache_init(&s.rc, cfg->ram_mib)) != 0 ||
+	/* a slot holds a request's span of whole blocks (cache.h) */
+	if ((rc = ioqueue_init(&s.q, CACHE_FETCH_MAX)) != 0 ||
 	    (s.kbuf = mmap(NULL, SERVE_BUFSZ, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
-		log_warnx("agent: cannot allocate %u MiB of RAM cache (check "
-			  "linkboot.ram against the PC's memory)", cfg->ram_mib);
+		log_warnx("agent: cannot allocate the I/O buffers");
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -508,6 +589,12 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 		log_warnx("nbd: no server answered for %u s (check: `linkboot "
 			  "serve` running, NBD port open, linkboot.server, "
 			  "linkboot.export)", cfg->reconnect_s);
+		goto fail;
+	}
+	if (!(s.cache = cache_setup(cfg, s.conn.size))) {
+		log_warnx("agent: cannot allocate %u MiB of RAM cache (check "
+			  "linkboot.ram against the PC's memory)", cfg->ram_mib);
+		rc = -ENOMEM;
 		goto fail;
 	}
 	agent_stats.t_nbd = now_ms();

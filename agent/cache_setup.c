@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Start of the cache stack (see cache_setup.h): hash table, SSD partition,
+ * boot pack. Everything here is best effort: without a table the RAM
+ * cache works unverified and the SSD layer is off; without a partition
+ * there is no SSD layer; without a pack the first reads go to the server.
+ */
+
+#include <blkid/blkid.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "blockhash.h"
+#include "bootpack.h"
+#include "cache.h"
+#include "cache_setup.h"
+#include "lb_log.h"
+#include "lb_util.h"
+#include "ssdcache.h"
+
+#define CACHE_PARTLABEL "linkboot-cache"
+#define TABLE_MAX (256u << 20)	/* 512 TiB of image at 64 KiB blocks */
+#define PACK_MAX (512u << 20)
+#define PART_WAIT_TRIES 30	/* x 100 ms: disk drivers probe late */
+
+static void pause_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Any local disk at all (not nbd, loop, ram, zram, cdrom)? */
+static int any_disk(void)
+{
+	static const char *const skip[] = { "nbd", "loop", "ram", "zram", "sr" };
+	struct dirent *de;
+	DIR *d = opendir("/sys/block");
+	int found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		size_t i;
+
+		if (de->d_name[0] == '.')
+			continue;
+		for (i = 0; i < ARRAY_SIZE(skip); i++)
+			if (!strncmp(de->d_name, skip[i], strlen(skip[i])))
+				break;
+		found = i == ARRAY_SIZE(skip);
+	}
+	closedir(d);
+	return found;
+}
+
+static int find_partition(char *dev, size_t devsz)
+{
+	int i;
+
+	for (i = 0; i < PART_WAIT_TRIES; i++) {
+		char *p = blkid_evaluate_tag("PARTLABEL", CACHE_PARTLABEL, NULL);
+
+		if (p) {
+			int rc = strlcpy_chk(dev, p, devsz);
+
+			free(p);
+			return rc ? -ENAMETOOLONG : 0;
+		}
+		/* no disk after a second: a diskless PC, do not wait */
+		if (i >= 10 && !any_disk())
+			break;
+		pause_ms(100);
+	}
+	return -ENOENT;
+}
+
+static int dev_size(int fd, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode))
+		return ioctl(fd, BLKGETSIZE64, size) == 0 ? 0 : -errno;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Open the partition (O_EXCL: nobody mounts it under us). */
+static int ssd_open(const struct agent_cfg *cfg, uint32_t bs,
+		    struct ssdcache **ssd, int *fdp)
+{
+	char dev[256];
+	uint64_t size;
+	int fd, rc;
+
+	if (cfg->ssd_mode < 0)
+		return -ENODEV;
+	if (cfg->write_mode == WRITE_DISK) {
+		/* the partition is the overlay's upper ext4 (rootfs.c) */
+		log_info("cache: write mode disk uses %s for the overlay: no "
+			 "SSD block cache", CACHE_PARTLABEL);
+		return -ENODEV;
+	}
+	if ((rc = find_partition(dev, sizeof(dev))) != 0) {
+		log_info("cache: no partition with PARTLABEL=%s: no SSD cache%s",
+			 CACHE_PARTLABEL, cfg->ssd_mode == 0 ?
+			 " (ssd auto: creating one on a blank disk is not "
+			 "implemented yet)" : "");
+		return rc;
+	}
+	if ((fd = open(dev, O_RDWR | O_EXCL | O_CLOEXEC)) < 0) {
+		rc = -errno;
+		log_warn("cache: %s", dev);
+		return rc;
+	}
+	if ((rc = dev_size(fd, &size)) != 0)
+		goto fail;
+	if (cfg->ssd_mode > 0)
+		size = MIN(size, (uint64_t)cfg->ssd_mode << 20);
+	if ((rc = ssdcache_open(fd, size, bs, 1, ssd)) != 0) {
+		log_warnx("cache: SSD cache on %s: %s", dev, strerror(-rc));
+		goto fail;
+	}
+	log_info("cache: SSD cache on %s, %llu MiB, %llu blocks", dev,
+		 (unsigned long long)(size >> 20),
+		 (unsigned long long)ssdcache_slots(*ssd));
+	*fdp = fd;
+	return 0;
+fail:
+	close(fd);
+	return rc;
+}
+
+/* The table, if the boot script named one and the server has it. */
+static int fetch_table(const struct agent_cfg *cfg, uint8_t **t, size_t *len)
+{
+	int rc;
+
+	if (!cfg->hashes[0])
+		return -ENOENT;
+	if (cfg->write_mode == WRITE_SERVER || cfg->write_mode == WRITE_SUPER)
+		return -EROFS;	/* the export is the version plus our writes */
+	rc = http_get(cfg, cfg->hashes, 0, TABLE_MAX, t, len);
+	if (rc)
+		log_warnx("cache: GET /%s: %s", cfg->hashes, strerror(-rc));
+	return rc;
+}
+
+/* boot/<id>/v<N>/hashes -> boot/<id>/v<N>/boot.pack */
+static int pack_path(const struct agent_cfg *cfg, char *out, size_t outsz)
+{
+	const char *slash = strrchr(cfg->hashes, '/');
+	int n;
+
+	if (!slash)
+		return -EINVAL;
+	n = snprintf(out, outsz, "%.*s/boot.pack",
+		     (int)(slash - cfg->hashes), cfg->hashes);
+	return n < 0 || (size_t)n >= outsz ? -ENAMETOOLONG : 0;
+}
+
+/* With a warm SSD, the pack is only worth its download if the SSD
+ * misses some of its blocks: read its extent table first (Range). */
+static int ssd_has_pack(const struct agent_cfg *cfg, struct cache *c,
+			const char *path, uint64_t *nblocks)
+{
+	struct bp_header h;
+	uint8_t *b = NULL;
+	size_t len;
+	uint32_t i, n;
+	int rc;
+
+	*nblocks = 0;
+	if ((rc = http_get(cfg, path, BOOTPACK_HDR_SIZE, PACK_MAX, &b, &len)))
+		return rc;
+	n = len >= 16 ? (uint32_t)b[12] | (uint32_t)b[13] << 8 |
+			(uint32_t)b[14] << 16 | (uint32_t)b[15] << 24 : 0;
+	free(b);
+	if (n == 0 || n > BOOTPACK_MAX_EXTENTS)
+		return -EBADMSG;
+	if ((rc = http_get(cfg, path, BOOTPACK_HDR_SIZE +
+			   (uint64_t)n * BOOTPACK_EXTENT_SIZE, PACK_MAX, &b,
+			   &len)))
+		return rc;
+	if ((rc = bootpack_parse_header(b, len, &h)) != 0)
+		goto out;
+	rc = 1;
+	for (i = 0; i < h.nextents; i++) {
+		const uint8_t *e = b + BOOTPACK_HDR_SIZE +
+				   (size_t)i * BOOTPACK_EXTENT_SIZE;
+		uint64_t first = 0, k;
+		uint32_t cnt = 0;
+		int j;
+
+		for (j = 7; j >= 0; j--)
+			first = first << 8 | e[j];
+		for (j = 11; j >= 8; j--)
+			cnt = cnt << 8 | e[j];
+		for (k = 0; k < cnt; k++, (*nblocks)++)
+			if (!cache_ssd_has(c, first + k))
+				rc = 0;
+	}
+out:
+	free(b);
+	return rc;
+}
+
+static int pack_block(void *arg, uint64_t blk, const void *data)
+{
+	cache_preload(arg, blk, data);	/* a bad block is counted, skipped */
+	return 0;
+}
+
+static void pack_load(const struct agent_cfg *cfg, struct cache *c,
+		      uint64_t image_size)
+{
+	int64_t t0 = now_ms();
+	struct bp_header h;
+	char path[200];
+	uint64_t n;
+	uint8_t *b;
+	size_t len;
+	int rc;
+
+	if (pack_path(cfg, path, sizeof(path)) != 0)
+		return;
+	if (cache_has_ssd(c) && ssd_has_pack(cfg, c, path, &n) == 1) {
+		log_info("cache: the SSD holds all %llu blocks of the boot "
+			 "pack: not fetched", (unsigned long long)n);
+		return;
+	}
+	if ((rc = http_get(cfg, path, 0, PACK_MAX, &b, &len)) != 0) {
+		if (rc != -ENOENT)
+			log_warnx("cache: GET /%s: %s", path, strerror(-rc));
+		else
+			log_info("cache: no boot pack for this version yet");
+		return;
+	}
+	cache_add_http_bytes(c, len);
+	rc = bootpack_parse_header(b, len, &h);
+	if (!rc && (h.block_size != cache_block_size(c) ||
+		    h.image_size != image_size))
+		rc = -ESTALE;
+	if (!rc)
+		rc = bootpack_decode(b, len, pack_block, c);
+	if (rc)
+		log_warnx("cache: boot pack /%s: %s", path, strerror(-rc));
+	else
+		log_info("cache: boot pack: %llu blocks (%zu bytes) in %lld ms, "
+			 "%llu failed verification",
+			 (unsigned long long)cache_stats(c)->pack_blocks, len,
+			 (long long)(now_ms() - t0),
+			 (unsigned long long)cache_stats(c)->pack_bad);
+	free(b);
+}
+
+struct cache *cache_setup(const struct agent_cfg *cfg, uint64_t image_size)
+{
+	struct cache_cfg cc = {
+		.image_size = image_size,
+		.block_size = BLOCKHASH_DEFAULT_BS,
+		.ram_bytes = (uint64_t)cfg->ram_mib << 20,
+		.ssd_fd = -1,
+	};
+	struct blockhash_info bi;
+	struct cache *c;
+	uint8_t *t = NULL;
+	size_t tlen = 0;
+	int rc;
+
+	if (fetch_table(cfg, &t, &tlen) == 0) {
+		if (blockhash_hdr_parse(t, tlen, tlen, &bi) == 0 &&
+		    bi.image_size == image_size && bi.block_size <= CACHE_BS_MAX) {
+			cc.hashes = t;
+			cc.hashes_len = tlen;
+			cc.block_size = bi.block_size;
+		} else {
+			log_warnx("cache: /%s is not the table of this %llu-byte "
+				  "export: ignored", cfg->hashes,
+				  (unsigned long long)image_size);
+		}
+	}
+	if (cc.hashes)
+		ssd_open(cfg, cc.block_size, &cc.ssd, &cc.ssd_fd);
+	rc = cache_new(&cc, &c);
+	free(t);
+	if (rc) {
+		log_warnx("cache: %s", strerror(-rc));
+		return NULL;
+	}
+	cache_add_http_bytes(c, tlen);
+	if (cache_verified(c))
+		log_info("cache: RAM %u MiB, SSD %s, %u KiB blocks, every block "
+			 "verified against /%s", cfg->ram_mib,
+			 cache_has_ssd(c) ? "on" : "off",
+			 cache_block_size(c) / 1024, cfg->hashes);
+	else
+		log_info("cache: RAM %u MiB, %u KiB blocks, UNVERIFIED (no "
+			 "block-hash table%s): SSD cache off", cfg->ram_mib,
+			 cache_block_size(c) / 1024,
+			 cfg->write_mode >= WRITE_SERVER ?
+			 " for a written export" : " from the server");
+	if (cache_verified(c))
+		pack_load(cfg, c, image_size);
+	return c;
+}
+
+void cache_export_stats(const struct cache *c)
+{
+	const struct cache_stats *st;
+
+	if (!c)
+		return;
+	st = cache_stats(c);
+	agent_stats.ram_hits = st->ram_hits;
+	agent_stats.ram_misses = st->ram_misses;
+	agent_stats.ssd_hits = st->ssd_hits;
+	agent_stats.ssd_misses = st->ssd_misses;
+	/* everything that came over the network: NBD, table, pack */
+	agent_stats.bytes_from_server = st->bytes_from_server + st->bytes_http;
+}
