@@ -8,6 +8,7 @@
 
 #include "bcache.h"
 #include "cache.h"
+#include "lb_log.h"
 #include "lb_util.h"
 #include "ssdcache.h"
 
@@ -222,6 +223,7 @@ static int local_block(struct cache *c, uint64_t blk, uint64_t off,
 		       uint32_t len, uint8_t *out)
 {
 	const uint8_t *p;
+	uint64_t before;
 
 	if ((p = bcache_lookup(c->ram, blk))) {
 		c->st.ram_hits++;
@@ -233,8 +235,17 @@ static int local_block(struct cache *c, uint64_t blk, uint64_t off,
 		return 0;
 	/* ssdcache_get() hashes what it read against the key: a torn or
 	 * flipped block is a miss (and forgotten), never returned */
+	before = ssdcache_stats(c->ssd)->corrupt;
 	if (ssdcache_get(c->ssd, block_key(c, blk), c->scratch) != 0) {
 		c->st.ssd_misses++;
+		if (ssdcache_stats(c->ssd)->corrupt != before) {
+			c->st.ssd_corrupt++;
+			if (c->st.ssd_corrupt <= 10)
+				log_warnx("cache: SSD block for image block "
+					  "%llu failed verification: fetched "
+					  "from the server instead",
+					  (unsigned long long)blk);
+		}
 		return 0;
 	}
 	c->st.ssd_hits++;

@@ -331,3 +331,31 @@ void cache_export_stats(const struct cache *c)
 	/* everything that came over the network: NBD, table, pack */
 	agent_stats.bytes_from_server = st->bytes_from_server + st->bytes_http;
 }
+
+static unsigned pct(uint64_t part, uint64_t whole)
+{
+	return whole ? (unsigned)(part * 100 / whole) : 0;
+}
+
+void cache_log_stats(const struct cache *c)
+{
+	const struct cache_stats *st;
+
+	if (!c)
+		return;
+	st = cache_stats(c);
+	log_info("cache: RAM %llu hits / %llu misses (%u%%), SSD %llu hits / "
+		 "%llu misses (%u%%), %llu SSD blocks failed verification, "
+		 "%llu network blocks refetched; from server: %llu bytes NBD "
+		 "+ %llu bytes HTTP",
+		 (unsigned long long)st->ram_hits,
+		 (unsigned long long)st->ram_misses,
+		 pct(st->ram_hits, st->ram_hits + st->ram_misses),
+		 (unsigned long long)st->ssd_hits,
+		 (unsigned long long)st->ssd_misses,
+		 pct(st->ssd_hits, st->ssd_hits + st->ssd_misses),
+		 (unsigned long long)st->ssd_corrupt,
+		 (unsigned long long)st->verify_failed,
+		 (unsigned long long)st->bytes_from_server,
+		 (unsigned long long)st->bytes_http);
+}

@@ -26,4 +26,7 @@ struct cache *cache_setup(const struct agent_cfg *cfg, uint64_t image_size);
 /* Copy the cache's counters into agent_stats (for reports). */
 void cache_export_stats(const struct cache *c);
 
+/* One log line: per-layer hits, bytes from the server, failed checks. */
+void cache_log_stats(const struct cache *c);
+
 #endif

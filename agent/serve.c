@@ -75,6 +75,15 @@ struct serve {
 	int info_fd;			/* PID 1's timeline, or -1 */
 };
 
+/* SIGUSR1: send a report now (a shutdown script's last counters) */
+static volatile sig_atomic_t report_asked;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	report_asked = 1;
+}
+
 static void harden(void)
 {
 	int fd;
@@ -85,6 +94,7 @@ static void harden(void)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, on_usr1);
 
 	/* reclaim may write to the device we serve: do not recurse into it */
 	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)
@@ -480,6 +490,8 @@ static int attach_kernel(struct serve *s)
 static void report_stats(struct serve *s, const char *event)
 {
 	cache_export_stats(s->cache);
+	if (strcmp(event, "periodic") != 0)
+		cache_log_stats(s->cache);
 	report_send(s->cfg, s->ns->mac, event, NULL);
 }
 
@@ -556,6 +568,10 @@ static void serve_loop(struct serve *s)
 		if (s->conn.fd < 0)
 			try_reconnect(s, now);
 		net_tick(s->ns, now);
+		if (report_asked) {
+			report_asked = 0;
+			report_stats(s, "requested");
+		}
 		if (now - last_report >= REPORT_EVERY_MS) {
 			last_report = now;
 			report_stats(s, "periodic");

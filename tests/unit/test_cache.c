@@ -307,6 +307,7 @@ static void test_corrupt_ssd_block_refetched(void **state)
 	/* the SSD has the key but the data fails: a miss, not wrong data */
 	assert_int_equal(cache_read(c, 20 * BS, BS, out, &sp), 0);
 	assert_int_equal(cache_stats(c)->ssd_misses, 1);
+	assert_int_equal(cache_stats(c)->ssd_corrupt, 1);
 	assert_int_equal(cache_fill(c, &sp, img + 20 * BS), 0);
 	assert_int_equal(cache_read(c, 20 * BS, BS, out, &sp), 1);
 	assert_memory_equal(out, img + 20 * BS, BS);
