@@ -225,9 +225,18 @@ static int local_block(struct cache *c, uint64_t blk, uint64_t off,
 	const uint8_t *p;
 	uint64_t before;
 
+	before = bcache_stats(c->ram)->once_dropped;
 	if ((p = bcache_lookup(c->ram, blk))) {
 		c->st.ram_hits++;
 		copy_part(c, blk, p, off, len, out);
+		/* a boot pack block leaves after its first hit, but the
+		 * kernel reads a 64 KiB block in pieces: it stays until a
+		 * read reaches its end */
+		if (bcache_stats(c->ram)->once_dropped != before &&
+		    off + len < (blk + 1) * c->block_size) {
+			memcpy(c->scratch, p, c->block_size);
+			ram_put(c, blk, c->scratch, BC_ONCE);
+		}
 		return 1;
 	}
 	c->st.ram_misses++;

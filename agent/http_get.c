@@ -2,8 +2,9 @@
 /*
  * A small blocking HTTP/1.1 GET for the agent's start (block-hash table,
  * boot pack) from linkboot.http. Bounded: connect, each read and the
- * whole transfer have timeouts, the body has a size cap. RFC 9112 §6.3:
- * the body length is Content-Length (our server always sends it).
+ * whole transfer have timeouts, the body has a size cap. The head is
+ * parsed by lib/http_wire.c (RFC 9112 §6.3: Content-Length, which our
+ * server always sends).
  */
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 
 #include "agent.h"
 #include "cache_setup.h"
+#include "http_wire.h"
 #include "lb_log.h"
 #include "lb_util.h"
 
@@ -98,38 +100,14 @@ fail:
 	return rc;
 }
 
-/* Status and Content-Length of a response head (NUL-terminated). */
-static int parse_head(const char *head, int *status, uint64_t *clen)
-{
-	const char *p, *v;
-	char num[24];
-	size_t n;
-
-	if (sscanf(head, "HTTP/1.%*1d %d", status) != 1)
-		return -EPROTO;
-	for (p = strstr(head, "\r\n"); p; p = strstr(p + 2, "\r\n")) {
-		if (strncasecmp(p + 2, "Content-Length:", 15) != 0)
-			continue;
-		v = p + 17 + strspn(p + 17, " \t");
-		n = strcspn(v, " \t\r");
-		if (n == 0 || n >= sizeof(num))
-			return -EPROTO;
-		memcpy(num, v, n);
-		num[n] = '\0';
-		return parse_u64(num, 0, UINT64_MAX - 1, clen) ? -EPROTO : 0;
-	}
-	return -EPROTO;
-}
-
 int http_get(const struct agent_cfg *cfg, const char *path, uint64_t range_end,
 	     size_t max, uint8_t **body, size_t *len)
 {
 	int64_t deadline = now_ms() + GET_TIMEOUT_MS;
-	char req[512], head[HEAD_MAX + 1], rng[48] = "";
-	size_t hlen = 0, have;
+	char req[512], head[HEAD_MAX], rng[48] = "";
+	size_t hlen = 0, hend, have;
 	uint8_t *b = NULL;
 	uint64_t clen;
-	char *end;
 	int fd, rc, status;
 	ssize_t n;
 
@@ -156,17 +134,17 @@ int http_get(const struct agent_cfg *cfg, const char *path, uint64_t range_end,
 			goto out;
 		}
 		hlen += (size_t)n;
-		head[hlen] = '\0';
-		if ((end = strstr(head, "\r\n\r\n")))
+		rc = http_parse_response_head(head, hlen, &status, &clen);
+		if (rc < 0)
+			goto out;
+		if (rc > 0)
 			break;
 		if (hlen == HEAD_MAX) {
 			rc = -EPROTO;
 			goto out;
 		}
 	}
-	end[2] = '\0';	/* keep the last header line's CRLF */
-	if ((rc = parse_head(head, &status, &clen)) != 0)
-		goto out;
+	hend = (size_t)rc;
 	if (status == 404) {
 		rc = -ENOENT;
 		goto out;
@@ -175,7 +153,7 @@ int http_get(const struct agent_cfg *cfg, const char *path, uint64_t range_end,
 		rc = -EPROTO;
 		goto out;
 	}
-	if (clen > max) {
+	if (clen == UINT64_MAX || clen > max) {
 		rc = -EFBIG;
 		goto out;
 	}
@@ -183,8 +161,8 @@ int http_get(const struct agent_cfg *cfg, const char *path, uint64_t range_end,
 		rc = -ENOMEM;
 		goto out;
 	}
-	have = MIN(hlen - (size_t)(end + 4 - head), (size_t)clen);
-	memcpy(b, end + 4, have);
+	have = MIN(hlen - hend, (size_t)clen);
+	memcpy(b, head + hend, have);
 	while (have < clen) {
 		n = recv_some(fd, b + have, (size_t)clen - have, deadline);
 		if (n <= 0) {

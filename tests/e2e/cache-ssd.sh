@@ -81,14 +81,14 @@ case $ARGS in *linkboot.hashes=*) ;; *) die "boot script has no linkboot.hashes:
 echo "cmdline from the boot script: $ARGS"
 
 boot() {
-	local n=$1
-	: >"$TMP/in.$n"
-	QEMU_TIMEOUT=200 agent_qemu_start -drive file="$SSD",if=virtio,format=raw \
+	local n=$1 extra=$2
+	shift 2
+	QEMU_TIMEOUT=200 agent_qemu_start "$@" \
 		-append "console=ttyS0 loglevel=4 panic=-1 \
 linkboot.server=$SERVER_IP linkboot.mac=$AGENT_MAC \
 linkboot.ip=$AGENT_IP linkboot.netmask=255.255.255.0 \
 linkboot.http=http://$SERVER_IP:8080 linkboot.root=LABEL=lbroot \
-linkboot.reconnect=30 $ARGS"
+linkboot.reconnect=30 $ARGS $extra"
 	agent_wait_console 180 'LBE2E: DONE' || {
 		tail -n 40 "$CONSOLE"
 		die "boot $n did not finish"
@@ -99,7 +99,8 @@ linkboot.reconnect=30 $ARGS"
 	rm -f "$TMP/in"
 }
 
-boot 1
+DRIVE=(-drive file="$SSD",if=virtio,format=raw)
+boot 1 "" "${DRIVE[@]}"
 assert_contains "$TMP/console1.log" "LBE2E: md5 $DATA_MD5" "boot 1 reads /data.bin right"
 assert_contains "$TMP/console1.log" 'cache: SSD cache on /dev/vda1' "the agent found PARTLABEL=linkboot-cache"
 assert_contains "$TMP/console1.log" 'every block verified against' "blocks verified against the hash table"
@@ -124,8 +125,12 @@ ssd.write(bytes([b ^ 0xff]))
 print("corrupted SSD byte at", at + 100)
 EOF
 
+# the server traced boot 1 and built the version's boot pack
+PACK=$LB_STATE/boot/$(printf '%s' "$ARGS" | grep -oE 'boot/[0-9a-f]+/v[0-9]+' | cut -d/ -f2-)/boot.pack
+wait_for 30 test -s "$PACK" || die "no boot pack after boot 1 ($PACK)"
+
 serve_start 2
-boot 2
+boot 2 "" "${DRIVE[@]}"
 assert_contains "$TMP/console2.log" "LBE2E: md5 $DATA_MD5" "boot 2 reads /data.bin right (corrupt SSD block not returned)"
 assert_contains "$TMP/console2.log" 'SSD block for image block [0-9]+ failed verification' "the corrupted SSD block was caught"
 lb status --json >"$TMP/status2.json" 2>&1
@@ -136,5 +141,16 @@ echo "NBD bytes from the server: boot 1 $B1, boot 2 $B2 ($((B2 * 100 / B1))%)"
 [ $((B2 * 20)) -le "$B1" ] || die "boot 2 pulled $B2 bytes > 5% of boot 1's $B1"
 assert_contains "$TMP/console2.log" 'cache: RAM [0-9]+ hits .* SSD [1-9][0-9]* hits' "the agent logs its per-layer counters"
 assert_contains "$TMP/status2.json" '"ssd_hit_percent": *[1-9]' "status --json shows the SSD hit rate"
-cat "$TMP/status2.json"
+assert_contains "$TMP/console2.log" 'the SSD holds all [0-9]+ blocks of the boot pack: not fetched' "warm SSD skips the pack"
+
+# boot 3: no SSD, a RAM cache the boot pack fits in: streamed in at start
+serve_start 3
+boot 3 "linkboot.ram=64"
+assert_contains "$TMP/console3.log" "LBE2E: md5 $DATA_MD5" "boot 3 reads /data.bin right"
+assert_contains "$TMP/console3.log" 'cache: boot pack: [1-9][0-9]* blocks' "boot 3 streamed the boot pack"
+serve_stop
+B3=$(nbd_bytes 3)
+grep -ahE 'cache: (RAM|boot pack)' "$TMP/console3.log"
+echo "boot 3 (pack, no SSD): NBD bytes $B3 ($((B3 * 100 / B1))% of boot 1)"
+[ "$B3" -lt "$B1" ] || die "the boot pack saved no NBD bytes ($B3 >= $B1)"
 echo "PASS: SSD cache: boot 2 pulled $B2 of boot 1's $B1 NBD bytes; corrupt block refetched"

@@ -328,7 +328,16 @@ static void test_preload_once_and_verified(void **state)
 	assert_int_equal(cache_stats(c)->pack_bad, 1);
 	assert_int_equal(cache_read(c, 7 * BS, BS, out, &sp), 1);
 	assert_memory_equal(out, img + 7 * BS, BS);
-	/* BC_ONCE: left after its first hit */
+	/* BC_ONCE: left after its first (whole-block) hit */
+	assert_int_equal(cache_read(c, 7 * BS, BS, out, &sp), 0);
+	cache_abort(c, &sp);
+	/* a partial read keeps it, the read of its end drops it */
+	assert_int_equal(cache_preload(c, 7, img + 7 * BS), 0);
+	assert_int_equal(cache_read(c, 7 * BS, 100, out, &sp), 1);
+	assert_int_equal(cache_read(c, 7 * BS + 100, BS - 200, out, &sp), 1);
+	assert_memory_equal(out, img + 7 * BS + 100, BS - 200);
+	assert_int_equal(cache_read(c, 7 * BS + BS - 100, 100, out, &sp), 1);
+	assert_memory_equal(out, img + 7 * BS + BS - 100, 100);
 	assert_int_equal(cache_read(c, 7 * BS, BS, out, &sp), 0);
 	cache_abort(c, &sp);
 	assert_int_equal(cache_read(c, 8 * BS, BS, out, &sp), 0);
