@@ -17,6 +17,7 @@ LIBDIR   ?= $(PREFIX)/lib/linkboot
 DATADIR  ?= $(PREFIX)/share/linkboot
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR ?= /etc
+MANDIR   ?= $(PREFIX)/share/man
 FUZZ_SECONDS ?= 20
 
 BUILD    ?= build
@@ -123,6 +124,9 @@ install: all
 	install -m 0755 $(BUILD)/linkboot $(DESTDIR)$(SBINDIR)/linkboot
 	install -m 0755 $(BUILD)/linkboot-agent $(DESTDIR)$(LIBDIR)/linkboot-agent
 	install -m 0644 ipxe-embed/*.ipxe $(DESTDIR)$(DATADIR)/ipxe/
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/linkboot.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/linkboot.8 man/linkboot-agent.8 $(DESTDIR)$(MANDIR)/man8/
 	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/linkboot.service.in \
 		> $(DESTDIR)$(UNITDIR)/linkboot.service
 	[ -e $(DESTDIR)$(SYSCONFDIR)/linkboot/linkboot.conf ] || \

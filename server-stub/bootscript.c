@@ -270,7 +270,7 @@ static void script_boot(struct sbuf *sb, const char *mac,
 	sb_printf(sb,
 		  ":failed\n"
 		  "echo linkboot: ${lb-step} failed (the reason is above).\n"
-		  "echo linkboot: boot server %s, HTTP port %u; retrying in 10 "
+		  "echo linkboot: boot server %s, HTTP port %u, retrying in 10 "
 		  "seconds...\n"
 		  "sleep 10\n"
 		  "chain --replace --autofree http://%s:%u/boot.ipxe?mac=%s || "

@@ -23,6 +23,7 @@ int cmd_image(struct lb_config *cfg, int argc, char **argv);
 int cmd_serve(struct lb_config *cfg, int argc, char **argv);
 int cmd_info(struct lb_config *cfg, int argc, char **argv);
 int cmd_check(struct lb_config *cfg, int argc, char **argv);
+int cmd_doctor(struct lb_config *cfg, int argc, char **argv);
 /* db helper: client.c, status.c, backup.c */
 int cmd_client(struct lb_config *cfg, int argc, char **argv);
 int cmd_status(struct lb_config *cfg, int argc, char **argv);

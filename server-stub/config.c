@@ -105,6 +105,47 @@ static const struct config_opt *config_find(const char *key)
 	return NULL;
 }
 
+/*
+ * Strings set from files, environment and arguments live until exit (the
+ * config is read a few times per run); they are kept here so a value that
+ * is set again frees the old copy and exit frees the rest.
+ */
+static char *config_strings[2 * ARRAY_SIZE(config_opts)];
+
+static void config_free_strings(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(config_strings); i++) {
+		free(config_strings[i]);
+		config_strings[i] = NULL;
+	}
+}
+
+/* Record copy as owned, releasing old if it was ours. */
+static void config_own(const char *old, char *copy)
+{
+	static int registered;
+	size_t i, slot = ARRAY_SIZE(config_strings);
+
+	if (!registered) {
+		atexit(config_free_strings);
+		registered = 1;
+	}
+	for (i = 0; i < ARRAY_SIZE(config_strings); i++) {
+		if (old && config_strings[i] == old) {
+			free(config_strings[i]);
+			config_strings[i] = NULL;
+		}
+		if (!config_strings[i] && slot == ARRAY_SIZE(config_strings))
+			slot = i;
+	}
+	/* more distinct strings than slots cannot happen (two per option);
+	 * if it did, the copy would just live until exit */
+	if (slot < ARRAY_SIZE(config_strings))
+		config_strings[slot] = copy;
+}
+
 static int config_set_opt(struct lb_config *cfg, const struct config_opt *o,
 			  const char *value)
 {
@@ -116,7 +157,7 @@ static int config_set_opt(struct lb_config *cfg, const struct config_opt *o,
 	case OPT_STR:
 		if (!(copy = strdup(value)))
 			return -ENOMEM;
-		/* strings live until exit; options are set a few times */
+		config_own(*(const char **)field, copy);
 		*(const char **)field = copy;
 		return 0;
 	case OPT_INT:

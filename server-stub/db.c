@@ -382,6 +382,9 @@ void db_close(struct db *db)
 
 /* ---- links -------------------------------------------------------------- */
 
+/* prefix of a super token its first session has used (bound to that boot) */
+#define SUPER_BOUND "bound:"
+
 /* One client's effective link, as read by link_query(). */
 struct link_row {
 	struct link_info li;
@@ -548,8 +551,10 @@ int db_link_lookup(struct db *db, const uint8_t mac[6], struct link_info *out)
 	mac_format(mac, m);
 	if ((rc = link_query(db, "mac", m, &r)) != 0)
 		return rc;
-	/* the super client's next boot carries its one-shot token */
-	if (r.super && r.super_token[0]) {
+	/* the super client's next boot carries its one-shot token (a bound
+	 * one belongs to the boot that used it, see session_consume_super) */
+	if (r.super && r.super_token[0] &&
+	    strncmp(r.super_token, SUPER_BOUND, strlen(SUPER_BOUND)) != 0) {
 		snprintf(r.li.token, sizeof(r.li.token), "%s", r.super_token);
 		r.li.write_mode = WRITE_SUPER;
 	}
@@ -620,10 +625,17 @@ static void export_from_link(const struct link_row *r, int write_mode,
 static int export_super_token(struct db *db, const char *name,
 			      struct export_info *out)
 {
+	char bound[80];
 	struct link_row r;
 	int rc;
 
-	if ((rc = link_query(db, "super_token", name, &r)) != 0)
+	rc = link_query(db, "super_token", name, &r);
+	if (rc == -ENOENT) {
+		/* the agent of the boot that used it, reconnecting */
+		snprintf(bound, sizeof(bound), SUPER_BOUND "%s", name);
+		rc = link_query(db, "super_token", bound, &r);
+	}
+	if (rc != 0)
 		return rc;
 	if (!r.super)
 		return -ENOENT;
@@ -727,7 +739,9 @@ void db_record_event(struct db *db, const char *mac, const char *kind,
 	if (!strcmp(kind, "script") || !strcmp(kind, "nbd") ||
 	    !strcmp(kind, "dhcp") || !strcmp(kind, "report")) {
 		const char *sql = !strcmp(kind, "script") ?
-			"UPDATE clients SET last_boot = ?1, last_seen = ?1 "
+			"UPDATE clients SET last_boot = ?1, last_seen = ?1, "
+			"super_token = CASE WHEN super_token LIKE '"
+			SUPER_BOUND "%' THEN NULL ELSE super_token END "
 			"WHERE mac = ?2" :
 			"UPDATE clients SET last_seen = ?1 WHERE mac = ?2";
 
@@ -740,17 +754,23 @@ void db_record_event(struct db *db, const char *mac, const char *kind,
 	}
 }
 
-/* The super client's one-shot token is used up by its first session, in
- * the same transaction, so two racing connections cannot both get write
- * access to the next version. */
+/*
+ * The super client's one-shot token is bound by its first session, in the
+ * same transaction: it becomes "bound:<token>", which only that boot's
+ * agent may use again (reconnecting after a server restart or a cable
+ * pull; the overlay's single-writer lock keeps two writers apart). The
+ * client's next boot script request clears it (db_record_event "script"),
+ * so the next boot needs a new `client super MAC on`.
+ */
 static int session_consume_super(struct db *db, const struct export_info *ei)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = db_prepare(db, "UPDATE clients SET super_token = NULL WHERE "
-				 "super = 1 AND super_token = ? AND mac = ?",
-				 &st)) != 0)
+	if ((rc = db_prepare(db, "UPDATE clients SET super_token = '"
+				 SUPER_BOUND "' || ?1 WHERE super = 1 AND mac = ?2"
+				 " AND (super_token = ?1 OR super_token = '"
+				 SUPER_BOUND "' || ?1)", &st)) != 0)
 		return rc;
 	sqlite3_bind_text(st, 1, ei->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ei->client_mac, -1, SQLITE_STATIC);

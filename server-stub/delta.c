@@ -617,7 +617,7 @@ static int all_zero(const uint8_t *p, size_t n)
 	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
-int vchain_export_raw(struct vchain *c, const char *path)
+int vchain_export_raw(struct vchain *c, const char *path, int durable)
 {
 	uint8_t *buf;
 	int fd, rc = 0;
@@ -638,7 +638,7 @@ int vchain_export_raw(struct vchain *c, const char *path)
 	}
 	if (rc == 0 && ftruncate(fd, (off_t)c->size) < 0)
 		rc = -errno;
-	if (rc == 0 && fsync(fd) < 0)
+	if (rc == 0 && durable && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
 	if (rc)

@@ -100,8 +100,9 @@ void vchain_close(struct vchain *c);
 
 /*
  * Write the whole view of c to a new raw file (merge: flatten the chain);
- * the file is written sparse where blocks are all zero. 0 or -errno.
+ * the file is written sparse where blocks are all zero; durable: fsync it
+ * (a new version), not for a scratch copy (commit's e2fsck). 0 or -errno.
  */
-int vchain_export_raw(struct vchain *c, const char *path);
+int vchain_export_raw(struct vchain *c, const char *path, int durable);
 
 #endif

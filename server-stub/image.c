@@ -274,12 +274,22 @@ static int version_boot_files(struct image_ctx *ic, const char *id,
 
 	kver[0] = '\0';
 	found = ext4_find_boot(raw, ident, &b) == 0;
-	if (!found && !(kernel && initrd)) {
-		/* an initrd needs the image's own modules, a kernel its file */
+	if (!found && (kernel || initrd) && !(kernel && initrd)) {
 		fprintf(stderr, "image: no /boot/vmlinuz-<kver> with a matching "
-			"lib/modules/<kver> in %s;\n  give --kernel FILE "
-			"--initrd FILE, or install a kernel in the image\n", raw);
+			"lib/modules/<kver> in v%u to pair with --%s: give both "
+			"--kernel FILE and --initrd FILE\n", v,
+			kernel ? "kernel" : "initrd");
 		return -ENOENT;
+	}
+	if (!found && !(kernel && initrd)) {
+		/* an initrd needs the image's own modules, a kernel its file;
+		 * without them the image still serves VMs and tools over NBD
+		 * (and, later, non-Linux clients), PXE clients get a screen */
+		fprintf(stderr, "image: warning: no /boot/vmlinuz-<kver> with a "
+			"matching lib/modules/<kver> in v%u: PXE clients of it "
+			"cannot boot until a version has one (or give --kernel "
+			"FILE --initrd FILE); NBD clients can use it now\n", v);
+		return 0;
 	}
 	if (found)
 		snprintf(kver, 64, "%s", b.kver);
@@ -324,14 +334,21 @@ static int version_insert(struct image_ctx *ic, const char *id, unsigned v,
 
 	snprintf(vs, sizeof(vs), "%u", v);
 	snprintf(ps, sizeof(ps), "%u", parent);
+	char path[STORE_PATH_MAX + 160];
+	int has_boot;
+
 	snprintf(k, sizeof(k), "boot/%s/v%u/vmlinuz", id, v);
 	snprintf(i, sizeof(i), "boot/%s/v%u/initrd.img", id, v);
 	snprintf(h, sizeof(h), "boot/%s/v%u/hashes", id, v);
+	/* a version without a kernel (see version_boot_files) has none */
+	snprintf(path, sizeof(path), "%s/%s", ic->cfg->state_dir, k);
+	has_boot = access(path, R_OK) == 0;
 	iso_now(now);
 	return sql_exec(ic, "INSERT INTO versions(image_id, version, parent, "
 			"file, state, kernel, initrd, kver, hashes, created, note) "
 			"VALUES(?1, ?2, ?3, ?4, 'production', ?5, ?6, ?7, ?8, ?9, ?10)",
-			10, id, vs, parent ? ps : NULL, file, k, i,
+			10, id, vs, parent ? ps : NULL, file,
+			has_boot ? k : NULL, has_boot ? i : NULL,
 			kver[0] ? kver : NULL, h, now, note);
 }
 
@@ -1137,7 +1154,7 @@ static int image_commit(struct image_ctx *ic, int argc, char **argv)
 	snprintf(tmp, sizeof(tmp), "%s/commit-%s.raw", ic->cfg->state_dir, r.id);
 	unlink(tmp);
 	if (vchain_open(ch->files[0], deltas, ch->n, &c) != 0 ||
-	    vchain_export_raw(c, tmp) != 0) {
+	    vchain_export_raw(c, tmp, 0) != 0) {
 		fprintf(stderr, "image commit: cannot read %s v%u + %s\n", r.name,
 			r.latest, ovl);
 		goto out;
@@ -1226,7 +1243,7 @@ static int image_merge(struct image_ctx *ic, int argc, char **argv)
 	/* new files only: clients on the old chain keep reading it */
 	store_file_path(ic->cfg, r.id, next, "raw", dst, sizeof(dst));
 	snprintf(file, sizeof(file), "%s.v%u.raw", r.id, next);
-	if (vchain_export_raw(c, dst) != 0) {
+	if (vchain_export_raw(c, dst, 1) != 0) {
 		fprintf(stderr, "image merge: writing %s failed\n", dst);
 		goto out;
 	}

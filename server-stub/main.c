@@ -20,7 +20,7 @@ static const struct command commands[] = {
 	/* -- */
 	{ "status", cmd_status, "live clients, bytes served, cache hit rates" },
 	/* -- */
-	/* doctor: { "doctor", cmd_doctor, "find what keeps PCs from booting" }, */
+	{ "doctor", cmd_doctor, "find what keeps PCs from booting" },
 	/* -- */
 	{ "backup", cmd_backup, "online copy of the link DB and images" },
 	/* -- */

@@ -14,11 +14,17 @@
  *
  * so a queue of 16 small reads costs one recv, 16 preads and one send.
  * Buffers are allocated with the connection and only grow (to the largest
- * request seen), so there is no malloc per request. A connection whose
- * peer reads slowly keeps its replies in tbuf and stops reading requests
- * (EPOLLOUT only) until they are gone: it never blocks the loop, and each
- * wake-up does a bounded amount of work so one busy client cannot starve
- * the others.
+ * request seen), so there is no malloc per request. While fewer than
+ * NBD_TX_HIGH reply bytes wait in tbuf the connection goes on reading and
+ * answering (preads overlap the peer's reads); above it, a peer that reads
+ * slowly keeps its replies in tbuf and is not read from (EPOLLOUT only)
+ * until they drain: it never blocks the loop, and each wake-up does a
+ * bounded amount of work so one busy client cannot starve the others.
+ *
+ * Bad input: a wrong magic or unknown client flag closes the connection
+ * (the byte stream cannot be resynchronised); a request we refuse gets an
+ * NBD error reply (nbd_errno()) and the connection goes on, including an
+ * oversized WRITE, whose payload is skipped first (nbd_rq_write_invalid).
  */
 
 #include <arpa/inet.h>
@@ -58,7 +64,8 @@
 #define NBD_TX_HIGH		(1U << 20)
 /* Work per wake-up: rounds of recv/answer/send before yielding. */
 #define NBD_ROUNDS		8
-/* A client must finish the handshake within this. */
+/* A client must finish the handshake within this; also the time queued
+ * replies get to drain after NBD_CMD_DISC. */
 #define NBD_HANDSHAKE_MS	30000
 /* Accepts per wake-up of the listener. */
 #define NBD_ACCEPT_BATCH	64
@@ -743,6 +750,8 @@ static int nbd_request_step(struct nbd_conn *c)
 		 * replies already queued still go out */
 		c->phase = NBD_PH_CLOSING;
 		c->bye = "client disconnected (NBD_CMD_DISC)";
+		/* queued replies get a bounded time to drain */
+		c->deadline = now_ms() + NBD_HANDSHAKE_MS;
 		return 1;
 	}
 	if (rc != 0) {
@@ -1022,7 +1031,9 @@ static int64_t nbd_tick(void *arg, int64_t now)
 
 	while ((c = *pp)) {
 		if (!c->dead && c->deadline && now >= c->deadline)
-			nbd_conn_close(c, "handshake timeout");
+			nbd_conn_close(c, c->phase == NBD_PH_CLOSING
+					  ? "peer does not read its replies"
+					  : "handshake timeout");
 		if (c->dead) {
 			*pp = c->next;
 			ns->nconns--;

@@ -26,11 +26,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,6 +52,8 @@
 #define TFTP_RETRY_MAX_MS	8000	/* backoff cap */
 #define TFTP_MAX_RETRIES	6	/* then give up (~30 s) */
 #define TFTP_RX_BATCH		64	/* packets per wake-up, bounded */
+/* Duplicate ACKs this soon after a window resend are echoes of the gap. */
+#define TFTP_DUP_ACK_MS		50
 /* Read-ahead per transfer: one pread() serves many small blocks. */
 #define TFTP_READAHEAD		(64 * 1024)
 /* An address that just fetched a loader and asks again is iPXE. */
@@ -92,6 +96,8 @@ struct tftp_xfer {
 	size_t buf_size;		/* its size */
 	uint64_t buf_off;		/* file offset of buf[0] */
 	size_t buf_len;			/* valid bytes in buf */
+	uint64_t win_first;		/* first block of the last window sent */
+	int64_t win_sent_at;		/* when it was sent */
 	int64_t deadline;		/* retransmit when now >= this */
 	unsigned retries;		/* retransmissions since progress */
 	int dead;			/* torn down, freed by the tick */
@@ -117,6 +123,12 @@ struct tftp_server {
 	struct mmsghdr msgs[TFTP_MAX_WINDOW];
 	struct iovec iov[TFTP_MAX_WINDOW][2];
 	uint8_t hdrs[TFTP_MAX_WINDOW][TFTP_HDR_LEN];
+};
+
+/* Where a request arrived: we answer from there, sized for that link. */
+struct tftp_dst {
+	struct in_addr addr;		/* local address the client sent to */
+	unsigned max_blksize;		/* interface MTU - IP - UDP - TFTP */
 };
 
 static const struct tftp_limits tftp_limits = {
@@ -348,6 +360,8 @@ static int xfer_send_window(struct tftp_xfer *x, uint64_t first, int64_t now)
 			  (unsigned)(uint16_t)first,
 			  (unsigned)(uint16_t)(first + count - 1));
 	x->sent = MAX(x->sent, first + count - 1);
+	x->win_first = first;
+	x->win_sent_at = now;
 	xfer_arm(x, now);
 	return 0;
 }
@@ -367,6 +381,18 @@ static int xfer_send_oack(struct tftp_xfer *x, int64_t now)
 		log_debug("tftp %s: OACK (%d bytes)", x->peer_str, len);
 	xfer_arm(x, now);
 	return 0;
+}
+
+/*
+ * A client that sees a gap in a window ACKs its last in-order block, often
+ * once per out-of-order block that follows. The first such ACK resends the
+ * window; the others, arriving while that resend is fresh, must not each
+ * resend it again (a windowed Sorcerer's Apprentice).
+ */
+static int xfer_just_resent(const struct tftp_xfer *x, int64_t now)
+{
+	return x->win_first == x->acked + 1 &&
+	       now - x->win_sent_at < TFTP_DUP_ACK_MS;
 }
 
 /* 1 when the transfer ended (and is freed), else 0. */
@@ -393,7 +419,8 @@ static int xfer_rx_ack(struct tftp_xfer *x, uint16_t block, int64_t now)
 		 * duplicate ACK is ignored: answering it is the Sorcerer's
 		 * Apprentice bug (RFC 1123 §4.2.3.1).
 		 */
-		if (x->neg.windowsize > 1 && inflight > 0)
+		if (x->neg.windowsize > 1 && inflight > 0 &&
+		    !xfer_just_resent(x, now))
 			rc = xfer_send_window(x, x->acked + 1, now);
 		else
 			return 0;
@@ -657,8 +684,9 @@ static void tftp_refuse(struct tftp_server *ts, const struct sockaddr_in *peer,
 
 static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 			const struct sockaddr_in *peer,
-			const struct in_addr *local, int64_t now)
+			const struct tftp_dst *dst, int64_t now)
 {
+	struct tftp_limits lim = tftp_limits;
 	struct tftp_xfer *x, *old;
 	char what[400], name[160], opts[160];
 	int rc;
@@ -709,7 +737,13 @@ static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 			    : err_str(rc));
 		goto err_free;
 	}
-	tftp_negotiate(req, x->size, &tftp_limits, &x->neg);
+	/* no IP fragments: a lost fragment loses the whole block */
+	lim.max_blksize = MIN(lim.max_blksize, dst->max_blksize);
+	tftp_negotiate(req, x->size, &lim, &x->neg);
+	log_debug("tftp %s: blksize %u windowsize %u timeout %u s, %llu bytes",
+		  x->peer_str, x->neg.blksize, x->neg.windowsize,
+		  x->neg.timeout_s ? x->neg.timeout_s : TFTP_RETRY_MS / 1000,
+		  (unsigned long long)x->size);
 	x->nblocks = x->size / x->neg.blksize + 1;
 	x->buf_size = MAX((size_t)x->neg.windowsize * x->neg.blksize,
 			  (size_t)TFTP_READAHEAD);
@@ -719,7 +753,7 @@ static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 		tftp_refuse(ts, peer, what, TFTP_EUNDEF, "out of memory");
 		goto err_free;
 	}
-	if ((rc = xfer_socket(ts, local)) < 0) {
+	if ((rc = xfer_socket(ts, &dst->addr)) < 0) {
 		log_warnx("tftp %s: transfer socket: %s", x->peer_str,
 			  strerror(-rc));
 		tftp_refuse(ts, peer, what, TFTP_EUNDEF, "no socket");
@@ -757,7 +791,7 @@ err_free:
 /* A packet on the listening port. */
 static void tftp_rx_request(struct tftp_server *ts, const uint8_t *pkt,
 			    size_t len, const struct sockaddr_in *peer,
-			    const struct in_addr *local, int64_t now)
+			    const struct tftp_dst *dst, int64_t now)
 {
 	struct tftp_request req;
 	char what[64];
@@ -780,7 +814,7 @@ static void tftp_rx_request(struct tftp_server *ts, const uint8_t *pkt,
 			tftp_refuse(ts, peer, what, TFTP_EBADOP, err_str(rc));
 			return;
 		}
-		tftp_rx_rrq(ts, &req, peer, local, now);
+		tftp_rx_rrq(ts, &req, peer, dst, now);
 		return;
 	case TFTP_ERROR:
 		return;	/* never answer an error with an error */
@@ -796,6 +830,21 @@ static void tftp_rx_request(struct tftp_server *ts, const uint8_t *pkt,
 		tftp_refuse(ts, peer, what, TFTP_EBADOP, "illegal TFTP operation");
 		return;
 	}
+}
+
+/* Largest block that fits the interface MTU unfragmented (RFC 2348 §1). */
+static unsigned tftp_if_blksize(int fd, int ifindex)
+{
+	struct ifreq ifr = { 0 };
+	int room;
+
+	if (ifindex <= 0 || !if_indextoname((unsigned)ifindex, ifr.ifr_name) ||
+	    ioctl(fd, SIOCGIFMTU, &ifr) < 0)
+		return TFTP_BLKSIZE_MAX;
+	room = ifr.ifr_mtu - 20 - 8 - TFTP_HDR_LEN;	/* IPv4, UDP, TFTP */
+	if (room < TFTP_BLKSIZE_DEFAULT)
+		return TFTP_BLKSIZE_DEFAULT;
+	return (unsigned)MIN(room, TFTP_BLKSIZE_MAX);
 }
 
 static void tftp_on_listen(struct loop_watch *w, uint32_t events, int64_t now)
@@ -816,7 +865,7 @@ static void tftp_on_listen(struct loop_watch *w, uint32_t events, int64_t now)
 			.msg_iov = &iov, .msg_iovlen = 1,
 			.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
 		};
-		struct in_addr local = ts->srv->listen_ip;
+		struct tftp_dst dst = { ts->srv->listen_ip, TFTP_BLKSIZE_MAX };
 		struct cmsghdr *c;
 		ssize_t n = recvmsg(w->fd, &mh, MSG_DONTWAIT);
 
@@ -831,10 +880,12 @@ static void tftp_on_listen(struct loop_watch *w, uint32_t events, int64_t now)
 				struct in_pktinfo pi;
 
 				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-				local = pi.ipi_spec_dst;
+				dst.addr = pi.ipi_spec_dst;
+				dst.max_blksize = tftp_if_blksize(w->fd,
+								  pi.ipi_ifindex);
 			}
 		}
-		tftp_rx_request(ts, ts->pkt, (size_t)n, &peer, &local, now);
+		tftp_rx_request(ts, ts->pkt, (size_t)n, &peer, &dst, now);
 	}
 }
 

@@ -8,18 +8,19 @@ requires sqlite3 --version
 requires jq --version
 
 LB_STATE=$TMP/state
-ID=0123456789abcdef
-mkdir -p "$LB_STATE/store" "$LB_STATE/boot/$ID/v1"
-lb client list >/dev/null || die "new state dir"
-sqlite3 "$LB_STATE/linkboot.db" "
-INSERT INTO images(id, name, size, production_version, created)
- VALUES('$ID', 'demo', 8388608, 1, '2026-11-25T00:00:00Z');
-INSERT INTO versions(image_id, version, file, kernel, initrd, created)
- VALUES('$ID', 1, '$ID.v1', '$ID/v1/vmlinuz', '$ID/v1/initrd.img', 'x');" ||
-	die "image rows"
-head -c 8388608 /dev/urandom >"$LB_STATE/store/$ID.v1"
-head -c 100000 /dev/urandom >"$LB_STATE/boot/$ID/v1/vmlinuz"
-head -c 50000 /dev/urandom >"$LB_STATE/boot/$ID/v1/initrd.img"
+. "$(dirname "$0")/lib-image.sh"
+# a real image version through the image store: raw file, block hashes,
+# kernel + initrd under <state>/boot
+make_image "$TMP/disk.img"
+echo "fake initrd" >"$TMP/initrd.img"
+lb image add demo "$TMP/disk.img" --initrd "$TMP/initrd.img" >"$TMP/out" 2>&1 ||
+	{ cat "$TMP/out"; die "image add"; }
+ID=$(db "SELECT id FROM images WHERE name = 'demo'")
+VFILE=$(db "SELECT file FROM versions WHERE image_id = '$ID' AND version = 1")
+KERNEL=$(db "SELECT kernel FROM versions WHERE image_id = '$ID' AND version = 1")
+KERNEL=${KERNEL#boot/}
+[ -f "$LB_STATE/store/$VFILE" ] || die "image add: no store file $VFILE"
+[ -f "$LB_STATE/boot/$KERNEL" ] || die "image add: no kernel $KERNEL"
 for i in 1 2 3; do
 	lb client add "52:54:00:cc:00:0$i" --image demo >/dev/null ||
 		die "client add $i"
@@ -38,6 +39,24 @@ writer() {
 writer &
 wpid=$!
 cleanup_fn "kill $wpid"
+# and a client writing to its server overlay over NBD, if qemu-io is here
+npid=
+if qemu-io --version >/dev/null 2>&1; then
+	lb client add 52:54:00:cc:00:10 --image demo --write server >/dev/null ||
+		die "server-overlay client"
+	tok=$(lb client show 52:54:00:cc:00:10 -j | jq -r .token)
+	nbd_writer() {
+		local i
+		for ((i = 0; i < 40; i++)); do
+			qemu-io -f raw -c "write -P $((i % 256)) $((i * 65536)) 65536" \
+				"nbd://127.0.0.1:$LB_NBD_PORT/$tok" >/dev/null 2>&1 ||
+				return 1
+		done
+	}
+	nbd_writer &
+	npid=$!
+	cleanup_fn "kill $npid"
+fi
 # let the writer get going, so the snapshot is taken mid-stream
 clients_at_least() {
 	[ "$(sqlite3 "$LB_STATE/linkboot.db" "SELECT count(*) FROM clients" \
@@ -47,13 +66,19 @@ wait_for 20 clients_at_least 20 || die "writer made no progress"
 lb backup "$TMP/bk" >"$TMP/backup.out" 2>&1 ||
 	{ cat "$TMP/backup.out"; die "backup while serving and writing"; }
 wait "$wpid" || die "writer failed (DB busy during backup?)"
+if [ -n "$npid" ]; then
+	wait "$npid" || die "NBD writer failed during backup"
+	# the overlay now holds the last pattern at the last offset
+	qemu-io -f raw -r -c "read -P 39 $((39 * 65536)) 65536" \
+		"nbd://127.0.0.1:$LB_NBD_PORT/$tok" >"$TMP/qio" 2>&1 ||
+		{ cat "$TMP/qio"; die "NBD overlay after backup"; }
+fi
 assert_contains "$TMP/backup.out" "integrity ok" "backup checks its copy"
 assert_contains "$TMP/backup.out" "backup complete" "backup done"
 assert_alive "during backup"
 [ -f "$TMP/bk/BACKUP" ] || die "no BACKUP info file"
-cmp "$LB_STATE/store/$ID.v1" "$TMP/bk/store/$ID.v1" || die "store file differs"
-cmp "$LB_STATE/boot/$ID/v1/vmlinuz" "$TMP/bk/boot/$ID/v1/vmlinuz" ||
-	die "kernel differs"
+cmp "$LB_STATE/store/$VFILE" "$TMP/bk/store/$VFILE" || die "store file differs"
+cmp "$LB_STATE/boot/$KERNEL" "$TMP/bk/boot/$KERNEL" || die "kernel differs"
 
 # backup into a non-empty directory: usage error
 lb backup "$TMP/bk" >"$TMP/out" 2>&1
@@ -77,14 +102,16 @@ NEW=$TMP/new
 assert_eq "$(sqlite3 "$NEW/linkboot.db" 'PRAGMA integrity_check')" ok \
 	"restored DB integrity"
 n=$(sqlite3 "$NEW/linkboot.db" 'SELECT count(*) FROM clients')
-[ "$n" -ge 3 ] && [ "$n" -le 153 ] || die "restored clients: $n"
+[ "$n" -ge 3 ] && [ "$n" -le 154 ] || die "restored clients: $n"
 assert_eq "$(sqlite3 "$NEW/linkboot.db" 'SELECT name FROM images')" demo \
 	"restored image row"
 assert_eq "$(sqlite3 "$NEW/linkboot.db" 'SELECT count(*) FROM sessions')" 0 \
 	"no stale sessions"
-cmp "$LB_STATE/store/$ID.v1" "$NEW/store/$ID.v1" || die "restored store file"
-cmp "$LB_STATE/boot/$ID/v1/initrd.img" "$NEW/boot/$ID/v1/initrd.img" ||
-	die "restored initrd"
+cmp "$LB_STATE/store/$VFILE" "$NEW/store/$VFILE" || die "restored store file"
+cmp "$LB_STATE/boot/$KERNEL" "$NEW/boot/$KERNEL" || die "restored kernel"
+"$LINKBOOT" image list --state "$NEW" >"$TMP/images" 2>&1 ||
+	{ cat "$TMP/images"; die "image list on the restored state"; }
+assert_contains "$TMP/images" demo "restored image listed"
 "$LINKBOOT" client list --state "$NEW" -j >"$TMP/list.json" ||
 	die "client list on the restored state"
 assert_eq "$(jq length "$TMP/list.json")" "$n" "restored clients listed"
@@ -92,4 +119,4 @@ jq -e 'all(.[]; .image_missing == false)' "$TMP/list.json" >/dev/null ||
 	die "restored clients see their image file"
 "$LINKBOOT" status --state "$NEW" -j | jq -e . >/dev/null ||
 	die "status on the restored state"
-echo "backup: $n of 153 clients in the snapshot"
+echo "backup: $n of $(db "SELECT count(*) FROM clients") clients in the snapshot"

@@ -27,6 +27,3 @@ make_image() {
 }
 
 db() { sqlite3 "$LB_STATE/linkboot.db" "$@"; }
-
-# the command first, then the server options (main.c takes argv[1])
-lb() { local cmd=$1; shift; "$LINKBOOT" "$cmd" --state "$LB_STATE" "$@"; }

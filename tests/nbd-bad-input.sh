@@ -109,6 +109,23 @@ s.sendall(req(1, 8 << 20, 512, 8) + b'\1' * 512); check(simple(s) == (22, 8), 'w
 s.sendall(req(0, 0, 512, 9)); e, h = simple(s); recvn(s, 512)
 check((e, h) == (0, 9), 'then a read works')
 s.sendall(req(2, 0, 0, 10)); check(closed(s), 'NBD_CMD_DISC: closed')
+# structured replies: READ errors are error chunks, data an OFFSET_DATA chunk
+def chunk(s):
+    m, fl, ty, h, ln = struct.unpack('>IHHQI', recvn(s, 20))
+    assert m == 0x668e33ef, hex(m)
+    return fl, ty, h, recvn(s, ln)
+s = conn(); s.sendall(struct.pack('>I', 3) + opt(8))
+o, t, d = rep(s); check(t == 1, 'NBD_OPT_STRUCTURED_REPLY: NBD_REP_ACK')
+check(go(s, RO) == 1, 'NBD_OPT_GO with structured replies')
+s.sendall(req(0, 8 << 20, 512, 20)); fl, ty, h, d = chunk(s)
+check(fl == 1 and ty == 0x8001 and h == 20 and struct.unpack('>I', d[:4])[0] == 22,
+      'structured: read past the end is an NBD_REPLY_TYPE_ERROR chunk (EINVAL, DONE)')
+s.sendall(req(0, 4096, 512, 21)); fl, ty, h, d = chunk(s)
+check(fl == 1 and ty == 1 and h == 21 and len(d) == 8 + 512 and
+      struct.unpack('>Q', d[:8])[0] == 4096,
+      'structured: read is one NBD_REPLY_TYPE_OFFSET_DATA chunk with DONE')
+s.close()
+
 # NBD_OPT_EXPORT_NAME (old clients): 124 zero bytes unless NO_ZEROES;
 # an unknown name cannot be answered with an error: the server closes
 for cflags, n in ((1, 134), (3, 10)):

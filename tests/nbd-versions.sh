@@ -25,8 +25,15 @@ URI=nbd://127.0.0.1:$LB_NBD_PORT
 # 64 KiB at 7.5 MiB: outside the file system, so the commit is clean
 qemu-io -f raw -c 'write -P 0x5a 7864320 65536' -c flush "$URI/$ST" \
 	>"$TMP/qio" 2>&1 || { cat "$TMP/qio"; die "super write over NBD"; }
+# the boot that used the token may reconnect with it (server restart,
+# cable pull); the client's next boot script request ends it
+qemu-io -f raw -r -c 'read 0 512' "$URI/$ST" >"$TMP/qio" 2>&1 ||
+	die "the super client could not reconnect within its boot"
+curl -fsS "http://127.0.0.1:$LB_HTTP_PORT/boot.ipxe?mac=52:54:00:00:02:01" \
+	>"$TMP/next-boot.ipxe" || die "boot script"
+grep -q "$ST" "$TMP/next-boot.ipxe" && die "the next boot got the used super token"
 qemu-io -f raw -r -c 'read 0 512' "$URI/$ST" >"$TMP/qio" 2>&1 &&
-	die "the one-shot super token opened a second session"
+	die "the one-shot super token outlived the boot that used it"
 assert_alive "after the used-up token"
 lb image commit demo >"$TMP/commit" 2>&1 || {
 	# the commit pairs a kernel with an initramfs of the new version

@@ -13,7 +13,7 @@ fi
 
 pass=0 fail=0 skipped=0 failed=()
 for t in "${tests[@]}"; do
-	case "$(basename "$t")" in lib*.sh|run.sh) continue ;; esac
+	case "$(basename "$t")" in lib*.sh|*-lib.sh|run.sh) continue ;; esac
 	[ -f "$t" ] || continue
 	start=$(date +%s)
 	# every test is bounded: 15 min even for e2e boots

@@ -8,6 +8,8 @@
 #  - iPXE's RRQ (blksize=1432 tsize=0 exactly) for a loader name gets the
 #    generated #!ipxe chain script; a plain client gets the loader file, and
 #    asking again from the same address right after gets the script too
+#  - a block lost inside a window: the client's ACK of its last in-order
+#    block makes the server resend from there (RFC 7440 §4)
 #  - no ACK: the DATA is sent again (same TID); a repeated RRQ from the same
 #    port does not start a second session
 #  - a session beyond --tftp-max-sessions gets ERROR 0 "server busy"
@@ -211,6 +213,47 @@ def case_retransmit():
         fail("retransmit: download differs")
 
 
+def case_window_loss():
+    """RFC 7440 §4: a gap in a window; the client ACKs its last in-order
+    block and the server goes on from there."""
+    s = sock()
+    s.sendto(rrq(b"big.bin", [(b"windowsize", b"8")]), (HOST, PORT))
+    pkt, peer = recv(s)
+    if parse_oack(pkt).get(b"windowsize") != b"8":
+        fail("window loss: no OACK windowsize 8: %r" % pkt)
+    s.sendto(struct.pack("!HH", 4, 0), peer)
+    want = open(ROOT + "/big.bin", "rb").read()
+    data, expect, since, dropped, gap_acked = bytearray(), 1, 0, set(), False
+    for _ in range(20000):
+        try:
+            pkt, _ = s.recvfrom(70000)
+        except socket.timeout:
+            fail("window loss: stalled at block %d" % expect)
+        blk = struct.unpack("!H", pkt[2:4])[0]
+        if blk == (expect & 0xFFFF) and expect % 10 == 5 and expect not in dropped:
+            dropped.add(expect)                  # lose it, once
+            continue
+        if blk != (expect & 0xFFFF):
+            if not gap_acked:                    # one ACK per gap
+                s.sendto(struct.pack("!HH", 4, (expect - 1) & 0xFFFF), peer)
+                gap_acked, since = True, 0
+            continue
+        gap_acked = False
+        data += pkt[4:]
+        expect += 1
+        since += 1
+        last = len(pkt) - 4 < 512
+        if since == 8 or last:
+            s.sendto(struct.pack("!HH", 4, blk), peer)
+            since = 0
+        if last:
+            break
+    if bytes(data) != want:
+        fail("window loss: download differs (%d of %d bytes)" % (len(data), len(want)))
+    if len(dropped) < 30:
+        fail("window loss: only %d drops exercised" % len(dropped))
+
+
 def case_busy():
     a, b, c = sock(), sock(), sock()
     a.sendto(rrq(b"big.bin"), (HOST, PORT))
@@ -231,6 +274,7 @@ assert_alive "after garbage"
 tc unknown_tid || die "unknown TID"
 tc ovmf || die "OVMF pattern"
 tc retransmit || die "retransmission"
+tc window_loss || die "loss inside a window"
 assert_contains "$LB_LOG" 'RRQ "w\.bin" tsize=0 blksize=1468 windowsize=4 -> client ERROR 8 "aborted"' \
 	"client ERROR logged"
 

@@ -162,7 +162,7 @@ static void test_merge_equivalence(void **state)
 
 	build_v2_v3(f);
 	assert_int_equal(vchain_open(f->base, d, 2, &c), 0);
-	assert_int_equal(vchain_export_raw(c, f->merged), 0);
+	assert_int_equal(vchain_export_raw(c, f->merged, 1), 0);
 	vchain_close(c);
 	assert_int_equal(stat(f->merged, &st), 0);
 	assert_int_equal(st.st_size, DISK);
@@ -171,7 +171,7 @@ static void test_merge_equivalence(void **state)
 	vchain_close(m);
 	/* an existing target is never overwritten */
 	assert_int_equal(vchain_open(f->base, d, 2, &c), 0);
-	assert_int_equal(vchain_export_raw(c, f->merged), -EEXIST);
+	assert_int_equal(vchain_export_raw(c, f->merged, 0), -EEXIST);
 	vchain_close(c);
 }
 
