@@ -12,6 +12,20 @@
 #include "lb_util.h"
 #include "ssdcache.h"
 
+/*
+ * Which 4 KiB pages of a boot pack block the kernel has read: the block
+ * leaves RAM (BC_ONCE) when all of them were, since the kernel reads a
+ * 64 KiB block in pieces, in any order. Direct-mapped by block number;
+ * a block whose entry was taken by another leaves when a read reaches
+ * its end.
+ */
+struct once_entry {
+	uint64_t tag;		/* block + 1; 0 = free */
+	uint32_t pages;		/* bit i: page i was read */
+};
+
+#define ONCE_PAGE 4096u
+
 struct cache {
 	uint64_t image_size;
 	uint32_t block_size;
@@ -22,6 +36,8 @@ struct cache {
 	int ssd_fd;
 	uint64_t gen;		/* bumped by every write */
 	uint8_t *scratch;	/* one block: SSD reads, hash checks */
+	struct once_entry *once;	/* nonce entries, or NULL */
+	uint32_t nonce;
 	struct cache_stats st;
 };
 
@@ -104,6 +120,7 @@ void cache_free(struct cache *c)
 	bcache_free(c->ram);
 	free(c->hashes);
 	free(c->scratch);
+	free(c->once);
 	free(c);
 }
 
@@ -218,6 +235,46 @@ static void ssd_put(struct cache *c, uint64_t blk, const uint8_t *src)
 		ssdcache_put(c->ssd, block_key(c, blk), src);
 }
 
+static struct once_entry *once_slot(const struct cache *c, uint64_t blk)
+{
+	return &c->once[(blk * 0x9e3779b97f4a7c15ull >> 32) % c->nonce];
+}
+
+/* A read [off, off + len) hit pack block blk: has all of it been read? */
+static int once_all_read(struct cache *c, uint64_t blk, uint64_t off,
+			 uint32_t len)
+{
+	uint64_t bstart = blk * c->block_size, bend = bstart + c->block_size;
+	uint64_t from = MAX(off, bstart), to = MIN(off + len, bend);
+	uint32_t npages = c->block_size / ONCE_PAGE, all, p;
+	struct once_entry *e;
+
+	if (!c->once || npages > 32 || (e = once_slot(c, blk))->tag != blk + 1)
+		return off + len >= bend;	/* untracked */
+	for (p = (uint32_t)((from - bstart) / ONCE_PAGE);
+	     p < npages && bstart + (uint64_t)p * ONCE_PAGE < to; p++)
+		e->pages |= 1u << p;
+	all = npages == 32 ? UINT32_MAX : (1u << npages) - 1;
+	if (e->pages != all)
+		return 0;
+	e->tag = 0;
+	return 1;
+}
+
+static void once_track(struct cache *c, uint64_t blk)
+{
+	struct once_entry *e;
+
+	if (!c->once) {
+		c->nonce = MAX(bcache_slots(c->ram) * 2, 64u);
+		if (!(c->once = calloc(c->nonce, sizeof(*c->once))))
+			return;
+	}
+	e = once_slot(c, blk);
+	e->tag = blk + 1;
+	e->pages = 0;
+}
+
 /* Block blk from RAM or the SSD, part copied out. 1 found, 0 not. */
 static int local_block(struct cache *c, uint64_t blk, uint64_t off,
 		       uint32_t len, uint8_t *out)
@@ -230,10 +287,10 @@ static int local_block(struct cache *c, uint64_t blk, uint64_t off,
 		c->st.ram_hits++;
 		copy_part(c, blk, p, off, len, out);
 		/* a boot pack block leaves after its first hit, but the
-		 * kernel reads a 64 KiB block in pieces: it stays until a
-		 * read reaches its end */
+		 * kernel reads a 64 KiB block in pieces: it stays until
+		 * every piece was read */
 		if (bcache_stats(c->ram)->once_dropped != before &&
-		    off + len < (blk + 1) * c->block_size) {
+		    !once_all_read(c, blk, off, len)) {
 			memcpy(c->scratch, p, c->block_size);
 			ram_put(c, blk, c->scratch, BC_ONCE);
 		}
@@ -356,8 +413,10 @@ int cache_preload(struct cache *c, uint64_t blk, const void *data)
 		return -EBADMSG;
 	}
 	c->st.pack_blocks++;
-	if (bcache_state(c->ram, blk) == BC_ABSENT)
+	if (bcache_state(c->ram, blk) == BC_ABSENT) {
 		ram_put(c, blk, data, BC_ONCE);
+		once_track(c, blk);
+	}
 	ssd_put(c, blk, data);
 	return 0;
 }

@@ -331,14 +331,33 @@ static void test_preload_once_and_verified(void **state)
 	/* BC_ONCE: left after its first (whole-block) hit */
 	assert_int_equal(cache_read(c, 7 * BS, BS, out, &sp), 0);
 	cache_abort(c, &sp);
-	/* a partial read keeps it, the read of its end drops it */
-	assert_int_equal(cache_preload(c, 7, img + 7 * BS), 0);
-	assert_int_equal(cache_read(c, 7 * BS, 100, out, &sp), 1);
-	assert_int_equal(cache_read(c, 7 * BS + 100, BS - 200, out, &sp), 1);
-	assert_memory_equal(out, img + 7 * BS + 100, BS - 200);
-	assert_int_equal(cache_read(c, 7 * BS + BS - 100, 100, out, &sp), 1);
-	assert_memory_equal(out, img + 7 * BS + BS - 100, 100);
-	assert_int_equal(cache_read(c, 7 * BS, BS, out, &sp), 0);
+	cache_free(c);
+}
+
+/* The kernel reads a pack block in pieces, in any order: it stays in RAM
+ * until every 4 KiB page of it was read once. */
+static void test_preload_pieces(void **state)
+{
+	struct cache_cfg cfg = { .block_size = 16384, .ram_bytes = 8 * 16384,
+				 .ssd_fd = -1 };
+	struct cache *c;
+	struct cache_span sp;
+	uint8_t out[16384];
+	const uint64_t b = 3 * 16384;	/* block 3: pages 0..3 */
+
+	(void)state;
+	make_image();
+	cfg.image_size = sizeof(img);
+	assert_int_equal(cache_new(&cfg, &c), 0);
+	assert_int_equal(cache_preload(c, 3, img + b), 0);
+	assert_int_equal(cache_read(c, b + 3 * 4096, 4096, out, &sp), 1);
+	assert_int_equal(cache_read(c, b, 100, out, &sp), 1);	/* page 0 */
+	assert_int_equal(cache_read(c, b + 200, 7000, out, &sp), 1); /* 0, 1 */
+	assert_memory_equal(out, img + b + 200, 7000);
+	assert_int_equal(cache_read(c, b + 3 * 4096, 4096, out, &sp), 1);
+	assert_int_equal(cache_read(c, b + 2 * 4096 + 10, 10, out, &sp), 1);
+	/* now every page was read: gone */
+	assert_int_equal(cache_read(c, b, 4096, out, &sp), 0);
 	cache_abort(c, &sp);
 	assert_int_equal(cache_read(c, 8 * BS, BS, out, &sp), 0);
 	cache_abort(c, &sp);
@@ -359,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_ssd_layer_survives_ram_loss),
 		cmocka_unit_test(test_corrupt_ssd_block_refetched),
 		cmocka_unit_test(test_preload_once_and_verified),
+		cmocka_unit_test(test_preload_pieces),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
