@@ -28,7 +28,7 @@
 #include "lb_util.h"
 #include "ssdcache.h"
 
-#define CACHE_PARTLABEL "linkboot-cache"
+#define CACHE_PARTLABEL CACHE_PARTLABEL_NAME
 #define TABLE_MAX (256u << 20)	/* 512 TiB of image at 64 KiB blocks */
 #define PACK_MAX (512u << 20)
 #define PART_WAIT_TRIES 30	/* x 100 ms: disk drivers probe late */
@@ -113,11 +113,14 @@ static int ssd_open(const struct agent_cfg *cfg, uint32_t bs,
 			 "SSD block cache", CACHE_PARTLABEL);
 		return -ENODEV;
 	}
-	if ((rc = find_partition(dev, sizeof(dev))) != 0) {
-		log_info("cache: no partition with PARTLABEL=%s: no SSD cache%s",
+	rc = find_partition(dev, sizeof(dev));
+	/* auto: a blank disk gets the partition (never any other disk) */
+	if (rc == -ENOENT && cfg->ssd_mode == 0 && ssd_auto_create() == 0)
+		rc = find_partition(dev, sizeof(dev));
+	if (rc != 0) {
+		log_info("cache: no partition with PARTLABEL=%s%s: no SSD cache",
 			 CACHE_PARTLABEL, cfg->ssd_mode == 0 ?
-			 " (ssd auto: creating one on a blank disk is not "
-			 "implemented yet)" : "");
+			 " and no blank disk for one" : "");
 		return rc;
 	}
 	if ((fd = open(dev, O_RDWR | O_EXCL | O_CLOEXEC)) < 0) {

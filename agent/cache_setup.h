@@ -20,6 +20,12 @@ struct cache;
 int http_get(const struct agent_cfg *cfg, const char *path, uint64_t range_end,
 	     size_t max, uint8_t **body, size_t *len);
 
+#define CACHE_PARTLABEL_NAME "linkboot-cache"
+
+/* ssd_auto.c: GPT + partition CACHE_PARTLABEL_NAME on the first blank
+ * whole disk. 0, or -ENODEV when no disk qualifies. */
+int ssd_auto_create(void);
+
 /* The stack for an export of image_size bytes (NULL: out of memory). */
 struct cache *cache_setup(const struct agent_cfg *cfg, uint64_t image_size);
 

@@ -21,7 +21,7 @@ void cmdline_defaults(struct agent_cfg *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->write_mode = WRITE_RAM;
 	cfg->ram_mib = 64;
-	cfg->ssd_mode = 0;
+	cfg->ssd_mode = -1;	/* only linkboot.ssd=auto may partition a disk */
 	cfg->reconnect_s = 300;
 	cfg->verbose = 0;
 }

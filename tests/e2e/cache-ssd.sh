@@ -8,7 +8,11 @@
 #       corrupted in the cache file;
 #   boot 2 (warm): pulls <= 5% of boot 1's NBD bytes from the server, the
 #       corrupted block fails verification and is refetched (the guest's
-#       md5 of /data.bin still matches).
+#       md5 of /data.bin still matches); the boot pack the server built
+#       from boot 1's trace is skipped (the SSD holds all its blocks);
+#   boot 3 (no SSD, 64 MiB RAM): the boot pack is streamed into RAM;
+#   boot 4 (linkboot.ssd=auto): a blank disk gets a GPT partition
+#       linkboot-cache, a disk with a file system is not touched.
 # The server's own NBD byte counters (its log, at stop) are the measure.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/agent-lib.sh"
@@ -153,4 +157,23 @@ B3=$(nbd_bytes 3)
 grep -ahE 'cache: (RAM|boot pack)' "$TMP/console3.log"
 echo "boot 3 (pack, no SSD): NBD bytes $B3 ($((B3 * 100 / B1))% of boot 1)"
 [ "$B3" -lt "$B1" ] || die "the boot pack saved no NBD bytes ($B3 >= $B1)"
+
+# boot 4: linkboot.ssd=auto with a blank disk and a disk holding an ext4
+# file system (no partition table): the blank one gets the GPT partition,
+# the other is not touched
+BLANK=$TMP/blank.img
+truncate -s 96M "$BLANK"
+mkfs.ext4 -q -F -L notmine "$TMP/fs.img" 80M || die "mkfs notmine"
+FS_MD5=$(md5sum <"$TMP/fs.img")
+serve_start 4
+boot 4 "" -drive file="$BLANK",if=virtio,format=raw \
+	-drive file="$TMP/fs.img",if=virtio,format=raw
+assert_contains "$TMP/console4.log" "LBE2E: md5 $DATA_MD5" "boot 4 reads /data.bin right"
+assert_contains "$TMP/console4.log" 'ssd auto: /dev/vd[ab] was blank: created GPT partition linkboot-cache' "ssd auto partitioned the blank disk"
+assert_contains "$TMP/console4.log" 'cache: SSD cache on /dev/vd[ab]1' "the new partition is the SSD cache"
+serve_stop
+sfdisk -d "$BLANK" >"$TMP/blank.sfdisk" 2>&1 || die "no partition table on the blank disk"
+assert_contains "$TMP/blank.sfdisk" 'name="linkboot-cache", attrs="GUID:62,63"' "GPT partition name and attributes"
+sfdisk --verify "$BLANK" >/dev/null 2>&1 || die "sfdisk --verify failed on the created GPT"
+assert_eq "$(md5sum <"$TMP/fs.img")" "$FS_MD5" "the disk with a file system was not touched"
 echo "PASS: SSD cache: boot 2 pulled $B2 of boot 1's $B1 NBD bytes; corrupt block refetched"
