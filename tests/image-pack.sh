@@ -2,7 +2,8 @@
 # Boot packs, server side: a client's token session is traced (blocks read
 # in its first seconds, in order), the pack is built from the trace by a
 # detached child, served over HTTP under boot/<id>/v<N>/boot.pack, and
-# `linkboot image pack NAME` rebuilds it; bad names/versions are refused.
+# `linkboot image pack NAME` rebuilds it; bad names/versions are refused;
+# `image commit` packs the new version from its parent's trace.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-image.sh"
 requires qemu-io --version
@@ -50,5 +51,16 @@ lb image pack demo --version 7 >"$TMP/bad" 2>&1 && die "pack of a missing versio
 assert_contains "$TMP/bad" 'no version 7' "missing version message"
 lb image pack nosuch >"$TMP/bad" 2>&1 && die "pack of a missing image"
 lb image pack >/dev/null 2>&1; assert_eq "$?" 2 "usage exit code"
+
+# a commit packs the new version from its parent's trace
+lb client super $MAC on >"$TMP/super" || die "client super"
+ST=$(grep -oE 'token [0-9a-f]{32}' "$TMP/super" | cut -d' ' -f2)
+qemu-io -f raw -c 'write -P 0x5a 7864320 65536' -c flush \
+	"nbd://127.0.0.1:$LB_NBD_PORT/$ST" >"$TMP/qio" 2>&1 || die "super write"
+curl -fsS "http://127.0.0.1:$LB_HTTP_PORT/boot.ipxe?mac=$MAC" >/dev/null ||
+	die "boot script"
+lb image commit demo >"$TMP/commit" 2>&1 || die "image commit: $(cat "$TMP/commit")"
+assert_contains "$TMP/commit" 'boot pack v2: 4 blocks' "commit built the v2 pack"
+assert_eq "$(head -c 8 "$LB_STATE/boot/$ID/v2/boot.pack")" "LBPACK01" "v2 pack magic"
 assert_alive "after the pack commands"
 echo "PASS: boot pack trace, auto build, HTTP, image pack"
