@@ -31,7 +31,23 @@ struct bp_trace {
 	uint64_t *order;	/* blocks in first-read order */
 	uint32_t n, cap;
 	int done;		/* window over: written (or given up) */
+	struct bp_trace *next;	/* tracing sessions */
 };
+
+/* Sessions tracing now: one per version is enough (a boot storm of a
+ * fresh version must not hold a bitmap per client). */
+static struct bp_trace *tracing;
+
+static int being_traced(const struct export_info *ex)
+{
+	const struct bp_trace *t;
+
+	for (t = tracing; t; t = t->next)
+		if (t->version == ex->version &&
+		    !strcmp(t->image_id, ex->image_id))
+			return 1;
+	return 0;
+}
 
 static void version_dir(const struct lb_config *cfg, const char *id,
 			unsigned v, char *out, size_t outsz)
@@ -59,7 +75,8 @@ struct bp_trace *bp_trace_begin(const struct lb_config *cfg,
 	if (!ex->client_mac[0] || !ex->image_id[0] || size == 0)
 		return NULL;
 	version_dir(cfg, ex->image_id, ex->version, dir, sizeof(dir));
-	if (stat(dir, &st) != 0 || file_exists(dir, "boot.trace"))
+	if (stat(dir, &st) != 0 || file_exists(dir, "boot.trace") ||
+	    being_traced(ex))
 		return NULL;
 	if (!(t = calloc(1, sizeof(*t))))
 		return NULL;
@@ -72,6 +89,8 @@ struct bp_trace *bp_trace_begin(const struct lb_config *cfg,
 		free(t);
 		return NULL;
 	}
+	t->next = tracing;
+	tracing = t;
 	return t;
 }
 
@@ -192,8 +211,15 @@ void bp_trace_read(struct bp_trace *t, uint64_t off, uint32_t len)
 
 void bp_trace_end(struct bp_trace *t)
 {
+	struct bp_trace **pp;
+
 	if (!t)
 		return;
+	for (pp = &tracing; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
 	/* a boot shorter than the window (or a client gone early) */
 	if (!t->done)
 		trace_write(t);
@@ -375,12 +401,19 @@ int bootpack_cmd(const struct lb_config *cfg, struct sqlite3 *s, int argc,
 		 char **argv)
 {
 	static const char use[] =
-		"Usage: linkboot image pack NAME [--version N]\n";
-	char id[40] = "", name[64] = "";
+		"Usage: linkboot image pack NAME [--version N] [--retrace]\n"
+		"  --retrace  forget the trace: the next client boot records "
+		"a new one\n";
+	char id[40] = "", name[64] = "", dir[STORE_PATH_MAX];
+	char path[STORE_PATH_MAX + 32];
 	uint64_t v = 0, nb, bytes;
 	sqlite3_stmt *st;
-	int rc;
+	int rc, retrace = 0;
 
+	if (argc >= 3 && !strcmp(argv[argc - 1], "--retrace")) {
+		retrace = 1;
+		argc--;
+	}
 	if (argc == 4 && !strcmp(argv[2], "--version")) {
 		if (parse_u64(argv[3], 1, UINT32_MAX, &v) != 0) {
 			fprintf(stderr, "image pack: bad version '%s'\n%s",
@@ -423,6 +456,21 @@ int bootpack_cmd(const struct lb_config *cfg, struct sqlite3 *s, int argc,
 			"image versions %s)\n", name, (unsigned long long)v,
 			name);
 		return 1;
+	}
+	if (retrace) {
+		version_dir(cfg, id, (unsigned)v, dir, sizeof(dir));
+		snprintf(path, sizeof(path), "%s/boot.trace", dir);
+		if (unlink(path) != 0 && errno != ENOENT) {
+			fprintf(stderr, "image pack: %s: %s\n", path,
+				strerror(errno));
+			return 1;
+		}
+		snprintf(path, sizeof(path), "%s/boot.pack", dir);
+		unlink(path);
+		printf("image %s: v%llu: trace and pack removed; the next "
+		       "client boot records a new trace\n", name,
+		       (unsigned long long)v);
+		return 0;
 	}
 	rc = bootpack_build(cfg, s, id, (unsigned)v, 0, &nb, &bytes);
 	if (rc == -ENOENT) {

@@ -51,6 +51,12 @@ lb image pack demo --version 7 >"$TMP/bad" 2>&1 && die "pack of a missing versio
 assert_contains "$TMP/bad" 'no version 7' "missing version message"
 lb image pack nosuch >"$TMP/bad" 2>&1 && die "pack of a missing image"
 lb image pack >/dev/null 2>&1; assert_eq "$?" 2 "usage exit code"
+lb image pack demo --retrace >"$TMP/retrace" 2>&1 || die "pack --retrace"
+[ -e "$DIR/boot.trace" ] && die "--retrace left the trace"
+qemu-io -f raw -r -c 'read 2097152 4096' "$URI" >/dev/null 2>&1 || die "qemu-io 3"
+wait_for 10 test -f "$DIR/boot.trace" || die "no new trace after --retrace"
+assert_eq "$(cat "$DIR/boot.trace")" "32" "the new boot's trace"
+wait_for 20 test -f "$DIR/boot.pack" || die "no pack from the new trace"
 
 # a commit packs the new version from its parent's trace
 lb client super $MAC on >"$TMP/super" || die "client super"
@@ -60,7 +66,7 @@ qemu-io -f raw -c 'write -P 0x5a 7864320 65536' -c flush \
 curl -fsS "http://127.0.0.1:$LB_HTTP_PORT/boot.ipxe?mac=$MAC" >/dev/null ||
 	die "boot script"
 lb image commit demo >"$TMP/commit" 2>&1 || die "image commit: $(cat "$TMP/commit")"
-assert_contains "$TMP/commit" 'boot pack v2: 4 blocks' "commit built the v2 pack"
+assert_contains "$TMP/commit" 'boot pack v2: 1 blocks' "commit built the v2 pack"
 assert_eq "$(head -c 8 "$LB_STATE/boot/$ID/v2/boot.pack")" "LBPACK01" "v2 pack magic"
 assert_alive "after the pack commands"
 echo "PASS: boot pack trace, auto build, HTTP, image pack"
