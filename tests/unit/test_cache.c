@@ -314,6 +314,44 @@ static void test_corrupt_ssd_block_refetched(void **state)
 	cache_free(c);
 }
 
+/* A new version that changes one block: its other blocks stay SSD hits
+ * (the SSD is keyed by content, not position). */
+static void test_new_version_keeps_ssd_blocks(void **state)
+{
+	struct ssdcache *ssd;
+	struct cache *c;
+	struct cache_span sp;
+	uint8_t out[4 * BS];
+	int fd = ssd_file(&ssd), fd2;
+
+	(void)state;
+	c = new_cache(0, 1, ssd, fd);
+	read_via(c, 0, 4 * BS, out);		/* v1: blocks 0..3 */
+	fd2 = dup(fd);
+	cache_free(c);				/* closes fd */
+	/* v2: block 2 changed (its table entry is the new bytes' hash) */
+	img[2 * BS + 5] ^= 0x5a;
+	ssdcache_hash(img + 2 * BS, BS, table + blockhash_entry_off(2));
+	{
+		struct cache_cfg cfg = {
+			.image_size = IMG_SIZE, .block_size = BS,
+			.hashes = table, .hashes_len = table_len,
+			.ssd_fd = fd2,
+		};
+
+		assert_int_equal(ssdcache_open(fd2, 1 << 20, BS, 0, &cfg.ssd), 0);
+		assert_int_equal(cache_new(&cfg, &c), 0);
+	}
+	assert_int_equal(cache_read(c, 0, 2 * BS, out, &sp), 1);
+	assert_int_equal(cache_read(c, 3 * BS, BS, out, &sp), 1);
+	assert_int_equal(cache_stats(c)->ssd_hits, 3);
+	/* the changed block is not in the SSD: fetched */
+	assert_int_equal(cache_read(c, 2 * BS, BS, out, &sp), 0);
+	assert_int_equal(cache_fill(c, &sp, img + 2 * BS), 0);
+	assert_int_equal(cache_stats(c)->ssd_corrupt, 0);
+	cache_free(c);
+}
+
 static void test_preload_once_and_verified(void **state)
 {
 	struct cache *c = new_cache(16 * BS, 1, NULL, -1);
@@ -379,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_corrupt_ssd_block_refetched),
 		cmocka_unit_test(test_preload_once_and_verified),
 		cmocka_unit_test(test_preload_pieces),
+		cmocka_unit_test(test_new_version_keeps_ssd_blocks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
