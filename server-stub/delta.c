@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "delta.h"
+#include "lb_endian.h"
 #include "lb_log.h"
 #include "lb_util.h"
 
@@ -36,21 +37,6 @@ struct vchain {
 	uint64_t ov_min_free;	/* keep this much free on its file system */
 	uint8_t *scratch;	/* one block, for read-modify-write */
 };
-
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 uint64_t delta_nblocks(const struct delta_hdr *h)
 {
@@ -82,12 +68,12 @@ void delta_hdr_build(const struct delta_hdr *h, uint8_t out[DELTA_HDR_LEN])
 {
 	memset(out, 0, DELTA_HDR_LEN);
 	memcpy(out, DELTA_MAGIC, 8);
-	put_le(out + 8, h->version, 4);
-	put_le(out + 12, h->block_size, 4);
-	put_le(out + 16, h->disk_size, 8);
-	put_le(out + 24, h->bitmap_off, 8);
-	put_le(out + 32, h->data_off, 8);
-	put_le(out + 40, h->parent_version, 4);
+	put_le32(out + 8, h->version);
+	put_le32(out + 12, h->block_size);
+	put_le64(out + 16, h->disk_size);
+	put_le64(out + 24, h->bitmap_off);
+	put_le64(out + 32, h->data_off);
+	put_le32(out + 40, h->parent_version);
 }
 
 int delta_hdr_parse(const uint8_t *buf, size_t len, struct delta_hdr *out)
@@ -97,14 +83,14 @@ int delta_hdr_parse(const uint8_t *buf, size_t len, struct delta_hdr *out)
 
 	if (len < 44 || memcmp(buf, DELTA_MAGIC, 8) != 0)
 		return -EINVAL;
-	h.version = (uint32_t)get_le(buf + 8, 4);
+	h.version = get_le32(buf + 8);
 	if (h.version != DELTA_VERSION)
 		return -ENOTSUP;
-	h.block_size = bs = (uint32_t)get_le(buf + 12, 4);
-	h.disk_size = get_le(buf + 16, 8);
-	h.bitmap_off = get_le(buf + 24, 8);
-	h.data_off = get_le(buf + 32, 8);
-	h.parent_version = (uint32_t)get_le(buf + 40, 4);
+	h.block_size = bs = get_le32(buf + 12);
+	h.disk_size = get_le64(buf + 16);
+	h.bitmap_off = get_le64(buf + 24);
+	h.data_off = get_le64(buf + 32);
+	h.parent_version = get_le32(buf + 40);
 	if (bs < 4096 || bs > (16u << 20) || (bs & (bs - 1)) ||
 	    h.disk_size == 0 || h.disk_size > (1ull << 50) ||
 	    h.bitmap_off < DELTA_HDR_LEN ||
