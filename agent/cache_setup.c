@@ -24,6 +24,7 @@
 #include "bootpack.h"
 #include "cache.h"
 #include "cache_setup.h"
+#include "lb_endian.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "ssdcache.h"
@@ -188,8 +189,7 @@ static int ssd_has_pack(const struct agent_cfg *cfg, struct cache *c,
 	*nblocks = 0;
 	if ((rc = http_get(cfg, path, BOOTPACK_HDR_SIZE, PACK_MAX, &b, &len)))
 		return rc;
-	n = len >= 16 ? (uint32_t)b[12] | (uint32_t)b[13] << 8 |
-			(uint32_t)b[14] << 16 | (uint32_t)b[15] << 24 : 0;
+	n = len >= 16 ? get_le32(b + 12) : 0;
 	free(b);
 	if (n == 0 || n > BOOTPACK_MAX_EXTENTS)
 		return -EBADMSG;
@@ -203,14 +203,9 @@ static int ssd_has_pack(const struct agent_cfg *cfg, struct cache *c,
 	for (i = 0; i < h.nextents; i++) {
 		const uint8_t *e = b + BOOTPACK_HDR_SIZE +
 				   (size_t)i * BOOTPACK_EXTENT_SIZE;
-		uint64_t first = 0, k;
-		uint32_t cnt = 0;
-		int j;
+		uint64_t first = get_le64(e), k;
+		uint32_t cnt = get_le32(e + 8);
 
-		for (j = 7; j >= 0; j--)
-			first = first << 8 | e[j];
-		for (j = 11; j >= 8; j--)
-			cnt = cnt << 8 | e[j];
 		for (k = 0; k < cnt; k++, (*nblocks)++)
 			if (!cache_ssd_has(c, first + k))
 				rc = 0;

@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include "gpt.h"
+#include "lb_endian.h"
 
 #define MIB (1024u * 1024)
 
@@ -15,18 +16,6 @@ const uint8_t gpt_type_linux_data[16] = {
 	0xaf, 0x3d, 0xc6, 0x0f, 0x83, 0x84, 0x72, 0x47,
 	0x8e, 0x79, 0x3d, 0x69, 0xd8, 0x47, 0x7d, 0xe4,
 };
-
-static void le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* §5.2.3 protective MBR: one 0xEE partition over the disk (capped). */
 static void build_mbr(struct gpt_layout *g)
@@ -39,8 +28,8 @@ static void build_mbr(struct gpt_layout *g)
 	e[2] = 0x02;	/* CHS of LBA 1 */
 	e[4] = 0xee;
 	e[5] = e[6] = e[7] = 0xff;
-	le32(e + 8, 1);
-	le32(e + 12, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n);
+	put_le32(e + 8, 1);
+	put_le32(e + 12, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n);
 	g->mbr[510] = 0x55;
 	g->mbr[511] = 0xaa;
 }
@@ -53,18 +42,18 @@ static void build_header(uint8_t *h, uint64_t my, uint64_t alt,
 {
 	memset(h, 0, 4096);
 	memcpy(h, "EFI PART", 8);
-	le32(h + 8, 0x00010000);
-	le32(h + 12, 92);
-	le64(h + 24, my);
-	le64(h + 32, alt);
-	le64(h + 40, first_usable);
-	le64(h + 48, last_usable);
+	put_le32(h + 8, 0x00010000);
+	put_le32(h + 12, 92);
+	put_le64(h + 24, my);
+	put_le64(h + 32, alt);
+	put_le64(h + 40, first_usable);
+	put_le64(h + 48, last_usable);
 	memcpy(h + 56, disk_guid, 16);
-	le64(h + 72, entries_lba);
-	le32(h + 80, GPT_ENTRIES);
-	le32(h + 84, GPT_ENTRY_SIZE);
-	le32(h + 88, entries_crc);
-	le32(h + 16, (uint32_t)crc32(0L, h, 92));
+	put_le64(h + 72, entries_lba);
+	put_le32(h + 80, GPT_ENTRIES);
+	put_le32(h + 84, GPT_ENTRY_SIZE);
+	put_le32(h + 88, entries_crc);
+	put_le32(h + 16, (uint32_t)crc32(0L, h, 92));
 }
 
 int gpt_build_single(struct gpt_layout *g, uint64_t bytes, uint32_t sector,
@@ -100,9 +89,9 @@ int gpt_build_single(struct gpt_layout *g, uint64_t bytes, uint32_t sector,
 	guid[7] = (uint8_t)((guid[7] & 0x0f) | 0x40);	/* v4, mixed-endian */
 	guid[8] = (uint8_t)((guid[8] & 0x3f) | 0x80);
 	memcpy(g->entries + 16, guid, 16);
-	le64(g->entries + 32, g->part_first);
-	le64(g->entries + 40, g->part_last);
-	le64(g->entries + 48, attrs);
+	put_le64(g->entries + 32, g->part_first);
+	put_le64(g->entries + 40, g->part_last);
+	put_le64(g->entries + 48, attrs);
 	for (i = 0; i < nlen; i++)	/* UTF-16LE */
 		g->entries[56 + 2 * i] = (uint8_t)name[i];
 	crc = (uint32_t)crc32(0L, g->entries, GPT_ENTRIES_BYTES);
