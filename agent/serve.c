@@ -301,6 +301,7 @@ static int read_reply(struct serve *s, struct ioslot *sl, uint32_t *error,
 	int rc;
 
 	*data = sl->buf + (rd->off - rd->sp.off);
+	rd->waiting = 0;	/* a waiter resent after a reconnect */
 	if (*error) {
 		cache_abort(s->cache, &rd->sp);
 		return 0;
