@@ -24,6 +24,7 @@
 #include "bootpack.h"
 #include "cache.h"
 #include "cache_setup.h"
+#include "hashidx.h"
 #include "lb_endian.h"
 #include "lb_log.h"
 #include "lb_util.h"
@@ -147,18 +148,97 @@ fail:
 	return rc;
 }
 
+static int verified_mode(const struct agent_cfg *cfg)
+{
+	/* a server/super export is the version plus our writes */
+	return cfg->hashes[0] && cfg->write_mode != WRITE_SERVER &&
+	       cfg->write_mode != WRITE_SUPER;
+}
+
+static void chunk_key(const uint8_t *chunk, uint8_t key[SSDC_KEY_SIZE])
+{
+	ssdcache_hash(chunk, HASHIDX_CHUNK, key);
+}
+
+/*
+ * The table through its index (hashidx.h): chunks the SSD holds are read
+ * from it (verified by ssdcache_get() against the index's key), the rest
+ * come in one GET and go to the SSD for the next boot. *http: bytes
+ * fetched. -ENOENT: no index (an older server): GET the table as before.
+ */
+static int table_via_ssd(const struct agent_cfg *cfg, struct ssdcache *ssd,
+			 uint8_t **t, size_t *tlen, uint64_t *http)
+{
+	char path[200];
+	struct hashidx_info hi;
+	uint8_t *idx = NULL, *tab = NULL, *full = NULL, key[SSDC_KEY_SIZE];
+	size_t ilen, flen;
+	uint32_t i, missing = 0;
+	int rc;
+
+	if (snprintf(path, sizeof(path), "%s.idx", cfg->hashes) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if ((rc = http_get(cfg, path, 0, 0, TABLE_MAX, &idx, &ilen)) != 0)
+		return rc;
+	*http += ilen;
+	if ((rc = hashidx_parse(idx, ilen, &hi)) != 0)
+		goto out;
+	rc = -ENOMEM;
+	if (!(tab = malloc((size_t)hi.count * HASHIDX_CHUNK)))
+		goto out;
+	for (i = 0; i < hi.count; i++)
+		if (ssdcache_get(ssd, idx + HASHIDX_HDR_LEN + (size_t)i * 32,
+				 tab + (size_t)i * HASHIDX_CHUNK) != 0)
+			missing++;
+	if (missing) {
+		if ((rc = http_get(cfg, cfg->hashes, 0, 0, TABLE_MAX, &full,
+				   &flen)) != 0)
+			goto out;
+		*http += flen;
+		rc = -EBADMSG;
+		if (flen != hi.table_len)
+			goto out;
+		memset(tab, 0, (size_t)hi.count * HASHIDX_CHUNK);
+		memcpy(tab, full, flen);
+		for (i = 0; i < hi.count; i++) {
+			uint8_t *c = tab + (size_t)i * HASHIDX_CHUNK;
+
+			chunk_key(c, key);
+			if (memcmp(key, idx + HASHIDX_HDR_LEN + (size_t)i * 32,
+				   sizeof(key)) != 0)
+				goto out;	/* torn transfer: no table */
+			ssdcache_put(ssd, key, c);
+		}
+	}
+	log_info("cache: block-hash table: %u of %u chunks from the SSD, %llu "
+		 "bytes over HTTP", hi.count - missing, hi.count,
+		 (unsigned long long)*http);
+	*t = tab;
+	*tlen = (size_t)hi.table_len;
+	tab = NULL;
+	rc = 0;
+out:
+	free(idx);
+	free(tab);
+	free(full);
+	return rc;
+}
+
 /* The table, if the boot script named one and the server has it. */
-static int fetch_table(const struct agent_cfg *cfg, uint8_t **t, size_t *len)
+static int fetch_table(const struct agent_cfg *cfg, struct ssdcache *ssd,
+		       uint8_t **t, size_t *len, uint64_t *http)
 {
 	int rc;
 
-	if (!cfg->hashes[0])
-		return -ENOENT;
-	if (cfg->write_mode == WRITE_SERVER || cfg->write_mode == WRITE_SUPER)
-		return -EROFS;	/* the export is the version plus our writes */
-	rc = http_get(cfg, cfg->hashes, 0, TABLE_MAX, t, len);
+	*http = 0;
+	if (ssd && table_via_ssd(cfg, ssd, t, len, http) == 0)
+		return 0;
+	rc = http_get(cfg, cfg->hashes, 0, 0, TABLE_MAX, t, len);
 	if (rc)
 		log_warnx("cache: GET /%s: %s", cfg->hashes, strerror(-rc));
+	else
+		*http += *len;
 	return rc;
 }
 
@@ -187,13 +267,13 @@ static int ssd_has_pack(const struct agent_cfg *cfg, struct cache *c,
 	int rc;
 
 	*nblocks = 0;
-	if ((rc = http_get(cfg, path, BOOTPACK_HDR_SIZE, PACK_MAX, &b, &len)))
+	if ((rc = http_get(cfg, path, 0, BOOTPACK_HDR_SIZE, PACK_MAX, &b, &len)))
 		return rc;
 	n = len >= 16 ? get_le32(b + 12) : 0;
 	free(b);
 	if (n == 0 || n > BOOTPACK_MAX_EXTENTS)
 		return -EBADMSG;
-	if ((rc = http_get(cfg, path, BOOTPACK_HDR_SIZE +
+	if ((rc = http_get(cfg, path, 0, BOOTPACK_HDR_SIZE +
 			   (uint64_t)n * BOOTPACK_EXTENT_SIZE, PACK_MAX, &b,
 			   &len)))
 		return rc;
@@ -239,7 +319,7 @@ static void pack_load(const struct agent_cfg *cfg, struct cache *c,
 			 "pack: not fetched", (unsigned long long)n);
 		return;
 	}
-	if ((rc = http_get(cfg, path, 0, PACK_MAX, &b, &len)) != 0) {
+	if ((rc = http_get(cfg, path, 0, 0, PACK_MAX, &b, &len)) != 0) {
 		if (rc != -ENOENT)
 			log_warnx("cache: GET /%s: %s", path, strerror(-rc));
 		else
@@ -276,11 +356,18 @@ struct cache *cache_setup(const struct agent_cfg *cfg, uint64_t image_size)
 	struct cache *c;
 	uint8_t *t = NULL;
 	size_t tlen = 0;
+	uint64_t http = 0;
 	int rc;
 
-	if (fetch_table(cfg, &t, &tlen) == 0) {
+	/* the SSD first: it may hold the table's chunks (64 KiB blocks,
+	 * the size every table of ours has) */
+	if (verified_mode(cfg))
+		ssd_open(cfg, BLOCKHASH_DEFAULT_BS, &cc.ssd, &cc.ssd_fd);
+	if (verified_mode(cfg) && fetch_table(cfg, cc.ssd, &t, &tlen,
+					      &http) == 0) {
 		if (blockhash_hdr_parse(t, tlen, tlen, &bi) == 0 &&
-		    bi.image_size == image_size && bi.block_size <= CACHE_BS_MAX) {
+		    bi.image_size == image_size &&
+		    bi.block_size == BLOCKHASH_DEFAULT_BS) {
 			cc.hashes = t;
 			cc.hashes_len = tlen;
 			cc.block_size = bi.block_size;
@@ -290,15 +377,13 @@ struct cache *cache_setup(const struct agent_cfg *cfg, uint64_t image_size)
 				  (unsigned long long)image_size);
 		}
 	}
-	if (cc.hashes)
-		ssd_open(cfg, cc.block_size, &cc.ssd, &cc.ssd_fd);
 	rc = cache_new(&cc, &c);
 	free(t);
 	if (rc) {
 		log_warnx("cache: %s", strerror(-rc));
 		return NULL;
 	}
-	cache_add_http_bytes(c, tlen);
+	cache_add_http_bytes(c, http);
 	if (cache_verified(c))
 		log_info("cache: RAM %u MiB, SSD %s, %u KiB blocks, every block "
 			 "verified against /%s", cfg->ram_mib,

@@ -15,10 +15,12 @@
 struct agent_cfg;
 struct cache;
 
-/* http_get.c: GET /path from linkboot.http; range_end != 0 asks for bytes
- * [0, range_end) only. *body is malloc'ed. -ENOENT for a 404. */
-int http_get(const struct agent_cfg *cfg, const char *path, uint64_t range_end,
-	     size_t max, uint8_t **body, size_t *len);
+/* http_get.c: GET /path from linkboot.http; range_end > range_first asks
+ * for bytes [range_first, range_end) only (the server may send all).
+ * *body is malloc'ed. -ENOENT for a 404. */
+int http_get(const struct agent_cfg *cfg, const char *path,
+	     uint64_t range_first, uint64_t range_end, size_t max,
+	     uint8_t **body, size_t *len);
 
 #define CACHE_PARTLABEL_NAME "linkboot-cache"
 

@@ -100,11 +100,12 @@ fail:
 	return rc;
 }
 
-int http_get(const struct agent_cfg *cfg, const char *path, uint64_t range_end,
-	     size_t max, uint8_t **body, size_t *len)
+int http_get(const struct agent_cfg *cfg, const char *path,
+	     uint64_t range_first, uint64_t range_end, size_t max,
+	     uint8_t **body, size_t *len)
 {
 	int64_t deadline = now_ms() + GET_TIMEOUT_MS;
-	char req[512], head[HEAD_MAX], rng[48] = "";
+	char req[512], head[HEAD_MAX], rng[64] = "";
 	size_t hlen = 0, hend, have;
 	uint8_t *b = NULL;
 	uint64_t clen;
@@ -115,8 +116,9 @@ int http_get(const struct agent_cfg *cfg, const char *path, uint64_t range_end,
 	*len = 0;
 	if (!cfg->http.sin_port)
 		return -ENOTCONN;
-	if (range_end)
-		snprintf(rng, sizeof(rng), "Range: bytes=0-%llu\r\n",
+	if (range_end > range_first)
+		snprintf(rng, sizeof(rng), "Range: bytes=%llu-%llu\r\n",
+			 (unsigned long long)range_first,
 			 (unsigned long long)range_end - 1);
 	n = snprintf(req, sizeof(req), "GET /%s HTTP/1.1\r\nHost: %s\r\n%s"
 		     "Connection: close\r\n\r\n", path, cfg->http_host, rng);

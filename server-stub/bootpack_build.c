@@ -10,11 +10,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "bootpack.h"
 #include "bootpack_build.h"
 #include "commands.h"
 #include "config.h"
 #include "delta.h"
+#include "hashidx.h"
+#include "lb_endian.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "store_db.h"
@@ -504,4 +508,60 @@ void bootpack_after_commit(const struct lb_config *cfg, struct sqlite3 *s,
 		fprintf(stderr, "image %s: boot pack v%u: %s (rebuild it with "
 			"`linkboot image pack %s`)\n", name, v, strerror(-rc),
 			name);
+}
+
+/* ---- block-hash table index (hashidx.h) --------------------------------- */
+
+int hashidx_write(const char *hashes_path)
+{
+	char path[STORE_PATH_MAX + 16];
+	uint8_t hdr[HASHIDX_HDR_LEN], md[EVP_MAX_MD_SIZE], *chunk = NULL;
+	uint8_t *idx = NULL;
+	unsigned mdlen;
+	struct stat st;
+	size_t n, idxlen;
+	uint32_t i, count;
+	int fd, rc = -ENOMEM;
+
+	if ((fd = open(hashes_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0 || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > HASHIDX_MAX_TABLE) {
+		close(fd);
+		return -EINVAL;
+	}
+	hashidx_hdr_build(hdr, (uint64_t)st.st_size);
+	count = get_le32(hdr + 12);
+	idxlen = HASHIDX_HDR_LEN + (size_t)count * 32;
+	if (!(chunk = malloc(HASHIDX_CHUNK)) || !(idx = malloc(idxlen)))
+		goto out;
+	memcpy(idx, hdr, sizeof(hdr));
+	for (i = 0; i < count; i++) {
+		ssize_t r;
+
+		memset(chunk, 0, HASHIDX_CHUNK);
+		for (n = 0; n < HASHIDX_CHUNK; n += (size_t)r) {
+			r = pread(fd, chunk + n, HASHIDX_CHUNK - n,
+				  (off_t)i * HASHIDX_CHUNK + (off_t)n);
+			if (r < 0) {
+				rc = -errno;
+				goto out;
+			}
+			if (r == 0)
+				break;	/* the last chunk: zero-padded */
+		}
+		if (!EVP_Digest(chunk, HASHIDX_CHUNK, md, &mdlen, EVP_sha256(),
+				NULL)) {
+			rc = -EIO;
+			goto out;
+		}
+		memcpy(idx + HASHIDX_HDR_LEN + (size_t)i * 32, md, 32);
+	}
+	snprintf(path, sizeof(path), "%s.idx", hashes_path);
+	rc = write_file(path, idx, idxlen);
+out:
+	close(fd);
+	free(chunk);
+	free(idx);
+	return rc;
 }

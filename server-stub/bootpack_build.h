@@ -55,4 +55,7 @@ void bootpack_after_commit(const struct lb_config *cfg, struct sqlite3 *s,
 			   const char *id, const char *name, unsigned v,
 			   unsigned parent);
 
+/* Write <hashes_path>.idx (lib/hashidx.h) for a block-hash table. */
+int hashidx_write(const char *hashes_path);
+
 #endif

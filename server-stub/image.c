@@ -323,6 +323,8 @@ static int hash_raw(struct image_ctx *ic, const char *id, unsigned v,
 		return rc;
 	rc = store_hash_view(c, path, sha);
 	vchain_close(c);
+	if (rc == 0 && hashidx_write(path) != 0)	/* agents do without */
+		fprintf(stderr, "image: %s.idx not written\n", path);
 	return rc;
 }
 

@@ -22,6 +22,13 @@ ID=$(db "SELECT id FROM images WHERE name = 'demo'")
 DIR=$LB_STATE/boot/$ID/v1
 URI=nbd://127.0.0.1:$LB_NBD_PORT/$TOKEN
 
+# the block-hash table's index (agents keep table chunks in their SSD)
+assert_eq "$(head -c 8 "$DIR/hashes.idx")" "LBHIDX01" "hashes.idx written at add"
+curl -sf "http://127.0.0.1:$LB_HTTP_PORT/boot/$ID/v1/hashes.idx" -o "$TMP/idx" ||
+	die "GET hashes.idx"
+cmp -s "$TMP/idx" "$DIR/hashes.idx" || die "served hashes.idx differs"
+assert_eq "$(stat -c %s "$TMP/idx")" 56 "index of a one-chunk table"
+
 lb image pack demo >"$TMP/nopack" 2>&1 && die "pack without a trace"
 assert_contains "$TMP/nopack" 'no boot trace yet' "no-trace message"
 

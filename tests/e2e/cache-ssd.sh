@@ -137,6 +137,7 @@ serve_start 2
 boot 2 "" "${DRIVE[@]}"
 assert_contains "$TMP/console2.log" "LBE2E: md5 $DATA_MD5" "boot 2 reads /data.bin right (corrupt SSD block not returned)"
 assert_contains "$TMP/console2.log" 'SSD block for image block [0-9]+ failed verification' "the corrupted SSD block was caught"
+assert_contains "$TMP/console2.log" 'block-hash table: 1 of 1 chunks from the SSD' "warm SSD holds the hash table"
 lb status --json >"$TMP/status2.json" 2>&1
 serve_stop
 B2=$(nbd_bytes 2)
