@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -35,7 +36,7 @@
 #include "lb_util.h"
 #include "nbd_client.h"
 #include "nbd_kernel.h"
-#include "nbd_proto.h"
+#include "nbd_wire.h"
 #include "queue.h"
 
 #ifndef PR_SET_IO_FLUSHER
@@ -43,6 +44,8 @@
 #endif
 
 #define SERVE_BUFSZ (128u * 1024)	/* = max_sectors_kb we set */
+/* a slot holds the largest kernel request widened to whole cache blocks */
+#define SLOT_BUFSZ CACHE_FETCH_MAX
 #define REPORT_EVERY_MS 60000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -64,7 +67,7 @@ struct serve {
 	int index;			/* /dev/nbdN */
 	struct nbd_conn conn;
 	struct ioqueue q;
-	struct cache *cache;
+	struct cache *cache;		/* RAM -> SSD -> server (cache.h) */
 	struct serve_read rd[IOQUEUE_SLOTS];
 	uint8_t *kbuf;			/* cache-hit reply buffer */
 	int64_t down_since;		/* 0 = connected */
@@ -112,7 +115,7 @@ static int reply_kernel(struct serve *s, uint64_t handle, uint32_t error,
 	uint8_t h[NBD_SIMPLE_REPLY_SIZE];
 	int rc;
 
-	nbd_reply_build(h, error, handle);
+	nbd_build_simple_reply(h, sizeof(h), error, handle);
 	if ((rc = fd_write_full(s->kfd, h, sizeof(h))) != 0)
 		return rc;
 	if (!error && len)
@@ -148,10 +151,10 @@ static int send_slot(struct serve *s, struct ioslot *sl)
 	uint8_t h[NBD_REQUEST_SIZE];
 	int rc;
 
-	nbd_req_build(h, &sl->req);
+	nbd_build_request(h, sizeof(h), &sl->req);
 	if ((rc = fd_write_full(s->conn.fd, h, sizeof(h))) == 0 &&
 	    sl->req.type == NBD_CMD_WRITE)
-		rc = fd_write_full(s->conn.fd, sl->buf, sl->req.len);
+		rc = fd_write_full(s->conn.fd, sl->buf, sl->req.length);
 	if (rc != 0) {
 		conn_lost(s, strerror(-rc));
 		return rc;
@@ -230,28 +233,31 @@ static void try_reconnect(struct serve *s, int64_t now)
  * of whole blocks around it, or (fetch once) waits for the slot that
  * already asks for one of its blocks.
  */
-static int read_request(struct serve *s, const struct nbd_req *r)
+static int read_request(struct serve *s, const struct nbd_request *r)
 {
 	struct ioslot *sl = ioqueue_get(&s->q);	/* poll: one is free */
 	struct serve_read *rd = slot_read(s, sl);
 	int rc;
 
-	rc = cache_read(s->cache, r->offset, r->len, s->kbuf, &rd->sp);
+	rc = cache_read(s->cache, r->offset, r->length, s->kbuf, &rd->sp);
 	if (rc == 1 || rc < 0 || s->expired) {
 		if (rc == 0)
 			cache_abort(s->cache, &rd->sp);
 		ioqueue_put(&s->q, sl);
 		return reply_kernel(s, r->handle, rc == 1 ? 0 : rc < 0 ?
-				    NBD_EINVAL : NBD_EIO, s->kbuf, r->len);
+				    NBD_EINVAL : NBD_EIO, s->kbuf, r->length);
 	}
 	rd->off = r->offset;
-	rd->len = r->len;
+	rd->len = r->length;
 	rd->waiting = rc == CACHE_WAIT;
 	sl->kernel_handle = r->handle;
 	sl->req = *r;
 	sl->req.offset = rd->sp.off;
-	sl->req.len = rd->sp.len;
+	sl->req.length = rd->sp.len;
 	sl->req.handle = sl->seq;
+	if (s->conn.fd < 0)
+		log_debug("nbd: read %llu+%u waits for the server",
+			  (unsigned long long)r->offset, r->length);
 	if (!rd->waiting && s->conn.fd >= 0)
 		send_slot(s, sl);
 	return 0;
@@ -279,7 +285,7 @@ static void wake_waiters(struct serve *s)
 			continue;
 		rd->waiting = 0;
 		if (rc == 0) {		/* its fetch failed: ours now */
-			if (s->conn.fd >= 0 && !sl->sent)
+			if (s->conn.fd >= 0)
 				send_slot(s, sl);
 			continue;
 		}
@@ -332,23 +338,23 @@ static int read_reply(struct serve *s, struct ioslot *sl, uint32_t *error,
 static int kernel_request(struct serve *s)
 {
 	uint8_t h[NBD_REQUEST_SIZE];
-	struct nbd_req r;
+	struct nbd_request r;
 	struct ioslot *sl;
 	int rc;
 
 	if ((rc = fd_read_full(s->kfd, h, sizeof(h))) != 0)
 		return rc;
-	if (nbd_req_parse(h, &r) != 0)
+	if (nbd_parse_request(h, sizeof(h), &r) != 0)
 		return -EPROTO;
 	if (r.type == NBD_CMD_DISC)
 		return -ESHUTDOWN;
 	if ((r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE) &&
-	    r.len > SERVE_BUFSZ) {
+	    r.length > SERVE_BUFSZ) {
 		/* cannot happen with max_sectors_kb set; drain and refuse */
-		log_warnx("nbd: kernel request of %u bytes > %u", r.len,
+		log_warnx("nbd: kernel request of %u bytes > %u", r.length,
 			  SERVE_BUFSZ);
 		if (r.type == NBD_CMD_WRITE) {
-			uint32_t left = r.len;
+			uint32_t left = r.length;
 
 			while (left) {
 				uint32_t n = MIN(left, SERVE_BUFSZ);
@@ -367,13 +373,13 @@ static int kernel_request(struct serve *s)
 		/* write data must be read off the socket in any case */
 		sl = ioqueue_get(&s->q);	/* poll guarantees one is free */
 		if (r.type == NBD_CMD_WRITE &&
-		    (rc = fd_read_full(s->kfd, sl->buf, r.len)) != 0)
+		    (rc = fd_read_full(s->kfd, sl->buf, r.length)) != 0)
 			return rc;
 		if (s->read_only) {
 			ioqueue_put(&s->q, sl);
 			return reply_kernel(s, r.handle, NBD_EPERM, NULL, 0);
 		}
-		cache_invalidate(s->cache, r.offset, r.len);
+		cache_invalidate(s->cache, r.offset, r.length);
 	} else if (r.type == NBD_CMD_FLUSH && s->read_only) {
 		return reply_kernel(s, r.handle, 0, NULL, 0);
 	} else if (r.type != NBD_CMD_FLUSH) {
@@ -388,6 +394,9 @@ static int kernel_request(struct serve *s)
 	sl->kernel_handle = r.handle;
 	sl->req = r;
 	sl->req.handle = sl->seq;
+	if (s->conn.fd < 0)
+		log_debug("nbd: request %llu+%u waits for the server",
+			  (unsigned long long)r.offset, r.length);
 	if (s->conn.fd >= 0)
 		send_slot(s, sl);
 	return 0;
@@ -396,6 +405,7 @@ static int kernel_request(struct serve *s)
 static int server_reply(struct serve *s)
 {
 	uint8_t h[NBD_SIMPLE_REPLY_SIZE];
+	struct nbd_reply rep;
 	const uint8_t *data;
 	struct ioslot *sl;
 	uint32_t error;
@@ -405,14 +415,15 @@ static int server_reply(struct serve *s)
 		conn_lost(s, rc == -EPIPE ? "server closed" : strerror(-rc));
 		return 0;
 	}
-	if (nbd_get32(h) != NBD_SIMPLE_REPLY_MAGIC ||
-	    !(sl = ioqueue_find(&s->q, nbd_get64(h + 8)))) {
+	/* simple replies only: we never ask for structured ones */
+	if (nbd_parse_reply(h, sizeof(h), &rep) != 0 || rep.structured ||
+	    !(sl = ioqueue_find(&s->q, rep.handle))) {
 		conn_lost(s, "bad reply from server");
 		return 0;
 	}
-	error = nbd_get32(h + 4);
+	error = rep.error;
 	if (sl->req.type == NBD_CMD_READ && !error &&
-	    (rc = fd_read_full(s->conn.fd, sl->buf, sl->req.len))) {
+	    (rc = fd_read_full(s->conn.fd, sl->buf, sl->req.length))) {
 		conn_lost(s, strerror(-rc));
 		return 0;
 	}
@@ -580,6 +591,132 @@ static void serve_loop(struct serve *s)
 	}
 }
 
+static int serve_alloc(struct serve *s)
+{
+	/* a slot holds a request's span of whole blocks (cache.h) */
+	if (ioqueue_init(&s->q, SLOT_BUFSZ) != 0 ||
+	    (s->kbuf = mmap(NULL, SERVE_BUFSZ, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
+		s->kbuf = NULL;
+		log_warnx("agent: cannot allocate the I/O buffers");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The cache stack needs the export's size: after the first connect. */
+static int serve_cache(struct serve *s)
+{
+	if (s->cache)
+		return 0;
+	if (!(s->cache = cache_setup(s->cfg, s->conn.size))) {
+		log_warnx("agent: cannot allocate %u MiB of RAM cache (check "
+			  "linkboot.ram against the PC's memory)",
+			  s->cfg->ram_mib);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void serve_release(struct serve *s)
+{
+	ioqueue_free(&s->q);
+	cache_free(s->cache);	/* the child keeps its own copy */
+	s->cache = NULL;
+	if (s->kbuf)
+		munmap(s->kbuf, SERVE_BUFSZ);
+	s->kbuf = NULL;
+}
+
+static void serve_child(struct serve *s) __attribute__((noreturn));
+static void serve_child(struct serve *s)
+{
+	if ((!s->kbuf && serve_alloc(s) != 0) || serve_cache(s) != 0)
+		_exit(1);
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)
+		log_warn("prctl(PR_SET_IO_FLUSHER)");
+	/* everything is allocated: lock it, no page faults on the I/O path */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+		log_warn("mlockall");
+	serve_loop(s);
+}
+
+/* After a crash: a new socketpair for the same /dev/nbdN. */
+static int respawn_socket(struct serve *s)
+{
+	int sv[2], rc = -EIO, i;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -errno;
+	/* the kernel marks the old socket dead when it sees EOF: retry */
+	for (i = 0; i < 50; i++) {
+		if ((rc = nbd_kernel_reconfigure(s->index, sv[0])) == 0)
+			break;
+		usleep(100000);
+	}
+	close(sv[0]);
+	if (rc != 0) {
+		close(sv[1]);
+		log_warnx("nbd%d: NBD_CMD_RECONFIGURE: %s", s->index,
+			  strerror(-rc));
+		return rc;
+	}
+	s->kfd = sv[1];
+	s->conn.fd = -1;
+	s->down_since = now_ms();
+	s->next_attempt = 0;
+	s->backoff_ms = BACKOFF_MIN_MS;
+	s->expired = 0;
+	return 0;
+}
+
+/*
+ * The supervisor: holds no socket end and no big buffer, only waits. A
+ * crashed server child is replaced (new socketpair + NBD_CMD_RECONFIGURE,
+ * DESIGN.md "Verified") and the mounted root continues. Requests the dead
+ * child had in flight stay stuck in the kernel (we set no NBD_ATTR_TIMEOUT:
+ * one would also kill our socket during a long server outage); new ones
+ * are served.
+ */
+static void supervise(struct serve *s) __attribute__((noreturn));
+static void supervise(struct serve *s)
+{
+	unsigned restarts = 0;
+	int st;
+
+	for (;;) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			log_warn("agent: fork; serving without a supervisor");
+			serve_child(s);
+		}
+		if (pid == 0)
+			serve_child(s);
+		/* only the serving process may hold the socketpair's end */
+		if (s->kfd >= 0)
+			close(s->kfd);
+		s->kfd = -1;
+		nbd_client_close(&s->conn);
+		if (s->info_fd >= 0)
+			close(s->info_fd);
+		s->info_fd = -1;
+		serve_release(s);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			_exit(0);	/* the kernel disconnected: done */
+		restarts++;
+		log_warnx("nbd%d: disk daemon died (%s %d); starting a new one "
+			  "(#%u)", s->index, WIFSIGNALED(st) ? "signal" : "exit",
+			  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+			  restarts);
+		sleep(MIN(restarts, 5u));
+		while (respawn_socket(s) != 0)
+			sleep(5);
+	}
+}
+
 void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 		  int ready_fd, int info_fd)
 {
@@ -594,35 +731,23 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 	s.kfd = -1;
 	s.info_fd = info_fd;
 	harden();
-	/* a slot holds a request's span of whole blocks (cache.h) */
-	if ((rc = ioqueue_init(&s.q, CACHE_FETCH_MAX)) != 0 ||
-	    (s.kbuf = mmap(NULL, SERVE_BUFSZ, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
-		log_warnx("agent: cannot allocate the I/O buffers");
-		rc = -ENOMEM;
+	if ((rc = serve_alloc(&s)) != 0)
 		goto fail;
-	}
 	if ((rc = first_connect(&s)) != 0) {
 		log_warnx("nbd: no server answered for %u s (check: `linkboot "
 			  "serve` running, NBD port open, linkboot.server, "
 			  "linkboot.export)", cfg->reconnect_s);
 		goto fail;
 	}
-	if (!(s.cache = cache_setup(cfg, s.conn.size))) {
-		log_warnx("agent: cannot allocate %u MiB of RAM cache (check "
-			  "linkboot.ram against the PC's memory)", cfg->ram_mib);
-		rc = -ENOMEM;
+	/* hash table, SSD, boot pack: before the kernel's first read */
+	if ((rc = serve_cache(&s)) != 0)
 		goto fail;
-	}
 	agent_stats.t_nbd = now_ms();
 	if ((rc = attach_kernel(&s)) != 0) {
 		log_warnx("nbd: NBD_CMD_CONNECT: %s (check: nbd.ko loaded "
 			  "with nbds_max, a free /dev/nbdN)", strerror(-rc));
 		goto fail;
 	}
-	/* everything is allocated: lock it, no page faults on the I/O path */
-	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
-		log_warn("mlockall");
 	log_info("nbd%d: %llu bytes from %s:%u, %s, RAM cache %u MiB",
 		 s.index, (unsigned long long)s.conn.size,
 		 inet_ntoa(cfg->server[s.conn.server].sin_addr),
@@ -634,7 +759,7 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 		log_warn("ready pipe");
 	close(ready_fd);
 	report_send(cfg, ns->mac, "nbd_connected", NULL);
-	serve_loop(&s);
+	supervise(&s);
 fail:
 	len = snprintf(msg, sizeof(msg), "-1 %d\n", rc);
 	if (write(ready_fd, msg, (size_t)len) < 0)

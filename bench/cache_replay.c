@@ -25,7 +25,7 @@
 #include "../agent/agent.h"
 #include "../agent/cache.h"
 #include "../agent/nbd_client.h"
-#include "../agent/nbd_proto.h"
+#include "nbd_wire.h"
 #include "../agent/ssdcache.h"
 #include "lb_util.h"
 
@@ -46,15 +46,17 @@ static int nbd_read(struct nbd_conn *c, uint64_t off, uint32_t len, void *buf)
 {
 	static uint64_t handle;
 	uint8_t h[NBD_REQUEST_SIZE], r[NBD_SIMPLE_REPLY_SIZE];
-	struct nbd_req q = { .type = NBD_CMD_READ, .handle = ++handle,
-			     .offset = off, .len = len };
+	struct nbd_request q = { .type = NBD_CMD_READ, .handle = ++handle,
+				 .offset = off, .length = len };
+	struct nbd_reply rep;
 	int rc;
 
-	nbd_req_build(h, &q);
+	nbd_build_request(h, sizeof(h), &q);
 	if ((rc = fd_write_full(c->fd, h, sizeof(h))) != 0 ||
 	    (rc = fd_read_full(c->fd, r, sizeof(r))) != 0)
 		return rc;
-	if (nbd_get32(r) != NBD_SIMPLE_REPLY_MAGIC || nbd_get32(r + 4))
+	if (nbd_parse_reply(r, sizeof(r), &rep) != 0 || rep.structured ||
+	    rep.error)
 		return -EIO;
 	return fd_read_full(c->fd, buf, len);
 }

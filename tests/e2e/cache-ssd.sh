@@ -15,7 +15,7 @@
 #       linkboot-cache, a disk with a file system is not touched.
 # The server's own NBD byte counters (its log, at stop) are the measure.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/agent-lib.sh"
+. "$(dirname "$0")/lib-agent.sh"
 
 agent_requires
 agent_kernel

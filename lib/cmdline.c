@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
+#include "cmdline.h"
 #include "lb_cmdline.h"
+#include "lb_log.h"
 #include "lb_util.h"
 
 void cmdline_defaults(struct agent_cfg *cfg)
@@ -326,8 +327,8 @@ int cmdline_parse(const char *text, struct agent_cfg *cfg, char *err,
 		if (rc == -ENOENT) {
 			if (!strncmp(word, "linkboot.", 9)) {
 				/* newer server, older agent: go on */
-				fprintf(stderr, "linkboot-agent: unknown "
-					"parameter %s ignored\n", word);
+				log_info("unknown parameter %s ignored",
+					 word);
 			}
 			continue;
 		}
