@@ -258,34 +258,7 @@ static void alias_add_cb(const char *name, void *ctx)
 /* --minimal: this machine's devices */
 static void sel_from_sys(struct sel *s)
 {
-	static const char *const buses[] = { "pci", "usb", "virtio" };
-	size_t b;
-
-	for (b = 0; b < ARRAY_SIZE(buses); b++) {
-		char dir[64], path[400], alias[256];
-		struct dirent *de;
-		DIR *d;
-
-		snprintf(dir, sizeof(dir), "/sys/bus/%s/devices", buses[b]);
-		if (!(d = opendir(dir)))
-			continue;
-		while ((de = readdir(d))) {
-			FILE *f;
-
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s/modalias", dir,
-				 de->d_name);
-			if (!(f = fopen(path, "r")))
-				continue;
-			if (fgets(alias, sizeof(alias), f)) {
-				alias[strcspn(alias, "\n")] = '\0';
-				moddb_alias_match(&s->db, alias, alias_add_cb, s);
-			}
-			fclose(f);
-		}
-		closedir(d);
-	}
+	moddb_match_sys(&s->db, alias_add_cb, s);
 }
 
 /* --pci-ids 8086:100e,10ec:8168: network-class modaliases */

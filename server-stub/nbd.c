@@ -309,6 +309,33 @@ static int nbd_resolve(struct nbd_conn *c, const char *name, uint32_t len,
 	return 0;
 }
 
+/*
+ * A client's overlay has one writer. When its agent reconnects after a
+ * power cut, a cable pull or a crash, the old TCP session may still look
+ * alive here (no FIN ever came): the client's newest connection is the
+ * live one, so older sessions of the same client and export are closed.
+ * Returns how many were.
+ */
+static int nbd_supersede(struct nbd_conn *c)
+{
+	struct nbd_conn *o;
+	int n = 0;
+
+	if (!c->ex.client_mac[0])
+		return 0;
+	for (o = c->ns->conns; o; o = o->next) {
+		if (o == c || o->dead || !o->vd ||
+		    strcmp(o->ex.client_mac, c->ex.client_mac) != 0 ||
+		    strcmp(o->ex.image_id, c->ex.image_id) != 0)
+			continue;
+		log_warnx("nbd %s: client %s connected again from %s: closing "
+			  "its old session", o->peer, o->ex.client_mac, c->peer);
+		nbd_conn_close(o, "superseded by the same client's new session");
+		n++;
+	}
+	return n;
+}
+
 /* Open the vdisk of c->ex and fix the transmission flags. */
 static int nbd_open_export(struct nbd_conn *c, char *why, size_t whysz)
 {
@@ -327,6 +354,9 @@ static int nbd_open_export(struct nbd_conn *c, char *why, size_t whysz)
 		return rc;
 	}
 	rc = vdisk_open(db, cfg->store_dir, cfg->state_dir, &c->ex, &c->vd);
+	if (rc == -EBUSY && nbd_supersede(c) > 0)
+		rc = vdisk_open(db, cfg->store_dir, cfg->state_dir, &c->ex,
+				&c->vd);
 	if (rc != 0) {
 		snprintf(why, whysz, "export \"%s\": cannot open disk: %s",
 			 c->ex.name, strerror(-rc));
