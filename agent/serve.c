@@ -4,8 +4,9 @@
  * RAM cache or the server, and hides the network from the kernel.
  *
  *   nbd.ko --socketpair--> [ kernel fd ] serve loop [ server fd ] --TCP-->
- *                              |  RAM cache hit: answer at once
- *                              |  miss: ioqueue slot, send, wait reply
+ *                              |  cache hit (RAM/SSD): answer at once
+ *                              |  miss: ioqueue slot, send the block-
+ *                              |  aligned span, verify, fill, answer
  *                              |  server gone: requeue all, reconnect
  *                              |  with backoff, send again in order
  *
@@ -29,25 +30,35 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "cache.h"
+#include "cache_setup.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "nbd_client.h"
 #include "nbd_kernel.h"
 #include "nbd_wire.h"
 #include "queue.h"
-#include "bcache.h"
 
 #ifndef PR_SET_IO_FLUSHER
 #define PR_SET_IO_FLUSHER 57
 #endif
 
 #define SERVE_BUFSZ (128u * 1024)	/* = max_sectors_kb we set */
-#define CACHE_BLOCK 4096u		/* the kernel's page: ext4 reads 4K */
 /* a slot holds the largest kernel request widened to whole cache blocks */
-#define SLOT_BUFSZ (SERVE_BUFSZ + 2 * CACHE_BLOCK)
+#define SLOT_BUFSZ CACHE_FETCH_MAX
 #define REPORT_EVERY_MS 60000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define VERIFY_TRIES 3		/* refetches of a block that fails its hash */
+
+/* A kernel READ behind an ioqueue slot (same index): what the kernel
+ * asked, and the span of whole blocks we fetch for it (cache.h). */
+struct serve_read {
+	uint64_t off;
+	uint32_t len;
+	int waiting;		/* another slot fetches one of its blocks */
+	struct cache_span sp;
+};
 
 struct serve {
 	const struct agent_cfg *cfg;
@@ -56,8 +67,8 @@ struct serve {
 	int index;			/* /dev/nbdN */
 	struct nbd_conn conn;
 	struct ioqueue q;
-	struct bcache *bc;		/* RAM cache (SLRU, bcache.h) */
-	int cache_on;
+	struct cache *cache;		/* RAM -> SSD -> server (cache.h) */
+	struct serve_read rd[IOQUEUE_SLOTS];
 	uint8_t *kbuf;			/* cache-hit reply buffer */
 	int64_t down_since;		/* 0 = connected */
 	int64_t next_attempt;
@@ -66,6 +77,15 @@ struct serve {
 	int read_only;
 	int info_fd;			/* PID 1's timeline, or -1 */
 };
+
+/* SIGUSR1: send a report now (a shutdown script's last counters) */
+static volatile sig_atomic_t report_asked;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	report_asked = 1;
+}
 
 static void harden(void)
 {
@@ -77,6 +97,7 @@ static void harden(void)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, on_usr1);
 
 	/* reclaim may write to the device we serve: do not recurse into it */
 	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)
@@ -102,85 +123,9 @@ static int reply_kernel(struct serve *s, uint64_t handle, uint32_t error,
 	return rc;
 }
 
-static int aligned(const struct nbd_request *r)
+static struct serve_read *slot_read(struct serve *s, struct ioslot *sl)
 {
-	return r->offset % CACHE_BLOCK == 0 && r->length % CACHE_BLOCK == 0;
-}
-
-/* Every block under the read in cache? Then kbuf holds the data. Reads
- * need not be block-aligned (ext4 with 1 KiB blocks reads 1 KiB). */
-static int cache_read(struct serve *s, const struct nbd_request *r)
-{
-	uint64_t first = r->offset / CACHE_BLOCK;
-	uint64_t last = (r->offset + r->length - 1) / CACHE_BLOCK;
-	uint64_t b, pos = r->offset;
-	uint32_t done = 0;
-
-	if (!s->cache_on || r->length == 0)
-		return 0;
-	for (b = first; b <= last; b++)
-		if (bcache_state(s->bc, b) != BC_PRESENT)
-			return 0;
-	for (b = first; b <= last; b++) {
-		const uint8_t *d = bcache_lookup(s->bc, b);
-		uint32_t in = (uint32_t)(pos - b * CACHE_BLOCK);
-		uint32_t n = MIN(CACHE_BLOCK - in, r->length - done);
-
-		memcpy(s->kbuf + done, d + in, n);
-		done += n;
-		pos += n;
-	}
-	return 1;
-}
-
-/*
- * A read miss asks the server for whole cache blocks (read-around), so the
- * blocks can be cached; the kernel gets its part. Not past the export's
- * end, not over the slot buffer.
- */
-static void widen_read(struct serve *s, struct ioslot *sl)
-{
-	uint64_t start = sl->req.offset / CACHE_BLOCK * CACHE_BLOCK;
-	uint64_t end = (sl->req.offset + sl->req.length + CACHE_BLOCK - 1) /
-		       CACHE_BLOCK * CACHE_BLOCK;
-
-	sl->skip = 0;
-	sl->klen = sl->req.length;
-	if (!s->cache_on || sl->req.type != NBD_CMD_READ ||
-	    end > s->conn.size || end - start > s->q.bufsz)
-		return;
-	sl->skip = (uint32_t)(sl->req.offset - start);
-	sl->req.offset = start;
-	sl->req.length = (uint32_t)(end - start);
-}
-
-static void cache_fill(struct serve *s, const struct nbd_request *r,
-		       const uint8_t *data)
-{
-	uint64_t b, first = r->offset / CACHE_BLOCK;
-
-	if (!s->cache_on || !aligned(r))
-		return;
-	for (b = 0; b < r->length / CACHE_BLOCK; b++) {
-		/* NULL: already cached (a concurrent read filled it) */
-		void *d = bcache_reserve(s->bc, first + b, 0);
-
-		if (!d)
-			continue;
-		memcpy(d, data + b * CACHE_BLOCK, CACHE_BLOCK);
-		bcache_commit(s->bc, first + b);
-	}
-}
-
-static void cache_drop(struct serve *s, const struct nbd_request *r)
-{
-	uint64_t b, first = r->offset / CACHE_BLOCK;
-	uint64_t last = (r->offset + r->length + CACHE_BLOCK - 1) / CACHE_BLOCK;
-
-	if (!s->cache_on)
-		return;
-	for (b = first; b < last; b++)
-		bcache_invalidate(s->bc, b);
+	return &s->rd[sl - s->q.s];
 }
 
 static void conn_lost(struct serve *s, const char *why)
@@ -237,6 +182,8 @@ static void fail_all(struct serve *s)
 
 		if (!sl->used)
 			continue;
+		cache_abort(s->cache, &s->rd[i].sp);
+		s->rd[i].waiting = 0;
 		reply_kernel(s, sl->kernel_handle, NBD_EIO, NULL, 0);
 		ioqueue_put(&s->q, sl);
 	}
@@ -281,6 +228,112 @@ static void try_reconnect(struct serve *s, int64_t now)
 	}
 }
 
+/*
+ * A READ: from RAM/SSD at once, or the slot asks the server for the span
+ * of whole blocks around it, or (fetch once) waits for the slot that
+ * already asks for one of its blocks.
+ */
+static int read_request(struct serve *s, const struct nbd_request *r)
+{
+	struct ioslot *sl = ioqueue_get(&s->q);	/* poll: one is free */
+	struct serve_read *rd = slot_read(s, sl);
+	int rc;
+
+	rc = cache_read(s->cache, r->offset, r->length, s->kbuf, &rd->sp);
+	if (rc == 1 || rc < 0 || s->expired) {
+		if (rc == 0)
+			cache_abort(s->cache, &rd->sp);
+		ioqueue_put(&s->q, sl);
+		return reply_kernel(s, r->handle, rc == 1 ? 0 : rc < 0 ?
+				    NBD_EINVAL : NBD_EIO, s->kbuf, r->length);
+	}
+	rd->off = r->offset;
+	rd->len = r->length;
+	rd->waiting = rc == CACHE_WAIT;
+	sl->kernel_handle = r->handle;
+	sl->req = *r;
+	sl->req.offset = rd->sp.off;
+	sl->req.length = rd->sp.len;
+	sl->req.handle = sl->seq;
+	if (s->conn.fd < 0)
+		log_debug("nbd: read %llu+%u waits for the server",
+			  (unsigned long long)r->offset, r->length);
+	if (!rd->waiting && s->conn.fd >= 0)
+		send_slot(s, sl);
+	return 0;
+}
+
+/* A fill landed: the reads waiting for its blocks try again. */
+static void wake_waiters(struct serve *s)
+{
+	unsigned i;
+
+	for (i = 0; i < IOQUEUE_SLOTS; i++) {
+		struct serve_read *rd = &s->rd[i];
+		struct ioslot *sl = &s->q.s[i];
+		int rc;
+
+		if (!sl->used || !rd->waiting)
+			continue;
+		if (sl->sent) {	/* resent after a reconnect: the reply
+				 * answers it like any fetch */
+			rd->waiting = 0;
+			continue;
+		}
+		rc = cache_read(s->cache, rd->off, rd->len, s->kbuf, &rd->sp);
+		if (rc == CACHE_WAIT)
+			continue;
+		rd->waiting = 0;
+		if (rc == 0) {		/* its fetch failed: ours now */
+			if (s->conn.fd >= 0)
+				send_slot(s, sl);
+			continue;
+		}
+		reply_kernel(s, sl->kernel_handle, rc == 1 ? 0 : NBD_EIO,
+			     s->kbuf, rd->len);
+		ioqueue_put(&s->q, sl);
+	}
+}
+
+/*
+ * The server's data for a READ slot: verified and cached by cache_fill();
+ * a block that fails its hash is fetched again (VERIFY_TRIES), then the
+ * kernel gets EIO, never the wrong bytes. 1: sent again, keep the slot.
+ */
+static int read_reply(struct serve *s, struct ioslot *sl, uint32_t *error,
+		      const uint8_t **data)
+{
+	struct serve_read *rd = slot_read(s, sl);
+	int rc;
+
+	*data = sl->buf + (rd->off - rd->sp.off);
+	rd->waiting = 0;	/* a waiter resent after a reconnect */
+	if (*error) {
+		cache_abort(s->cache, &rd->sp);
+		return 0;
+	}
+	rc = cache_fill(s->cache, &rd->sp, sl->buf);
+	if (rc == -EBADMSG && rd->sp.tries < VERIFY_TRIES) {
+		log_warnx("nbd: blocks at %llu+%u failed verification against "
+			  "the block-hash table: fetching again",
+			  (unsigned long long)rd->sp.off, rd->sp.len);
+		sl->sent = 0;
+		if (s->conn.fd >= 0)
+			send_slot(s, sl);
+		return 1;
+	}
+	if (rc) {
+		log_warnx("nbd: blocks at %llu+%u still fail verification "
+			  "after %u fetches: EIO (server serves another "
+			  "version than linkboot.hashes?)",
+			  (unsigned long long)rd->sp.off, rd->sp.len,
+			  rd->sp.tries);
+		cache_abort(s->cache, &rd->sp);
+		*error = NBD_EIO;
+	}
+	return 0;
+}
+
 /* A request from nbd.ko (NBD proto.md "Transmission"). <0: kernel gone. */
 static int kernel_request(struct serve *s)
 {
@@ -313,10 +366,8 @@ static int kernel_request(struct serve *s)
 		}
 		return reply_kernel(s, r.handle, NBD_EINVAL, NULL, 0);
 	}
-	if (r.type == NBD_CMD_READ && cache_read(s, &r)) {
-		agent_stats.ram_hits += (r.length + CACHE_BLOCK - 1) / CACHE_BLOCK;
-		return reply_kernel(s, r.handle, 0, s->kbuf, r.length);
-	}
+	if (r.type == NBD_CMD_READ)
+		return read_request(s, &r);
 	if (r.type == NBD_CMD_WRITE || r.type == NBD_CMD_TRIM ||
 	    r.type == NBD_CMD_WRITE_ZEROES) {
 		/* write data must be read off the socket in any case */
@@ -328,16 +379,13 @@ static int kernel_request(struct serve *s)
 			ioqueue_put(&s->q, sl);
 			return reply_kernel(s, r.handle, NBD_EPERM, NULL, 0);
 		}
-		cache_drop(s, &r);
+		cache_invalidate(s->cache, r.offset, r.length);
 	} else if (r.type == NBD_CMD_FLUSH && s->read_only) {
 		return reply_kernel(s, r.handle, 0, NULL, 0);
-	} else if (r.type != NBD_CMD_READ && r.type != NBD_CMD_FLUSH) {
+	} else if (r.type != NBD_CMD_FLUSH) {
 		return reply_kernel(s, r.handle, NBD_EINVAL, NULL, 0);
 	} else {
 		sl = ioqueue_get(&s->q);
-		if (r.type == NBD_CMD_READ && s->cache_on)
-			agent_stats.ram_misses += (r.length + CACHE_BLOCK - 1) /
-						  CACHE_BLOCK;
 	}
 	if (s->expired) {	/* past the outage bound: fail fast */
 		ioqueue_put(&s->q, sl);
@@ -346,10 +394,8 @@ static int kernel_request(struct serve *s)
 	sl->kernel_handle = r.handle;
 	sl->req = r;
 	sl->req.handle = sl->seq;
-	widen_read(s, sl);
 	if (s->conn.fd < 0)
-		log_debug("nbd: %s %llu+%u waits for the server",
-			  r.type == NBD_CMD_READ ? "read" : "request",
+		log_debug("nbd: request %llu+%u waits for the server",
 			  (unsigned long long)r.offset, r.length);
 	if (s->conn.fd >= 0)
 		send_slot(s, sl);
@@ -360,6 +406,7 @@ static int server_reply(struct serve *s)
 {
 	uint8_t h[NBD_SIMPLE_REPLY_SIZE];
 	struct nbd_reply rep;
+	const uint8_t *data;
 	struct ioslot *sl;
 	uint32_t error;
 	int rc;
@@ -375,17 +422,20 @@ static int server_reply(struct serve *s)
 		return 0;
 	}
 	error = rep.error;
-	if (sl->req.type == NBD_CMD_READ && !error) {
-		if ((rc = fd_read_full(s->conn.fd, sl->buf, sl->req.length))) {
-			conn_lost(s, strerror(-rc));
-			return 0;
-		}
-		agent_stats.bytes_from_server += sl->req.length;
-		cache_fill(s, &sl->req, sl->buf);
+	if (sl->req.type == NBD_CMD_READ && !error &&
+	    (rc = fd_read_full(s->conn.fd, sl->buf, sl->req.length))) {
+		conn_lost(s, strerror(-rc));
+		return 0;
 	}
-	rc = reply_kernel(s, sl->kernel_handle, error, sl->buf + sl->skip,
-			  sl->req.type == NBD_CMD_READ ? sl->klen : 0);
+	data = sl->buf;
+	if (sl->req.type == NBD_CMD_READ && read_reply(s, sl, &error, &data))
+		return 0;
+	rc = reply_kernel(s, sl->kernel_handle, error, data,
+			  sl->req.type == NBD_CMD_READ ? slot_read(s, sl)->len :
+			  0);
 	ioqueue_put(&s->q, sl);
+	wake_waiters(s);
+	cache_export_stats(s->cache);
 	return rc;
 }
 
@@ -451,6 +501,9 @@ static int attach_kernel(struct serve *s)
 
 static void report_stats(struct serve *s, const char *event)
 {
+	cache_export_stats(s->cache);
+	if (strcmp(event, "periodic") != 0)
+		cache_log_stats(s->cache);
 	report_send(s->cfg, s->ns->mac, event, NULL);
 }
 
@@ -527,6 +580,10 @@ static void serve_loop(struct serve *s)
 		if (s->conn.fd < 0)
 			try_reconnect(s, now);
 		net_tick(s->ns, now);
+		if (report_asked) {
+			report_asked = 0;
+			report_stats(s, "requested");
+		}
 		if (now - last_report >= REPORT_EVERY_MS) {
 			last_report = now;
 			report_stats(s, "periodic");
@@ -536,26 +593,36 @@ static void serve_loop(struct serve *s)
 
 static int serve_alloc(struct serve *s)
 {
+	/* a slot holds a request's span of whole blocks (cache.h) */
 	if (ioqueue_init(&s->q, SLOT_BUFSZ) != 0 ||
-	    !(s->bc = bcache_new((uint64_t)s->cfg->ram_mib << 20,
-				 CACHE_BLOCK)) ||
 	    (s->kbuf = mmap(NULL, SERVE_BUFSZ, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
 		s->kbuf = NULL;
+		log_warnx("agent: cannot allocate the I/O buffers");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The cache stack needs the export's size: after the first connect. */
+static int serve_cache(struct serve *s)
+{
+	if (s->cache)
+		return 0;
+	if (!(s->cache = cache_setup(s->cfg, s->conn.size))) {
 		log_warnx("agent: cannot allocate %u MiB of RAM cache (check "
 			  "linkboot.ram against the PC's memory)",
 			  s->cfg->ram_mib);
 		return -ENOMEM;
 	}
-	s->cache_on = bcache_slots(s->bc) > 0;
 	return 0;
 }
 
 static void serve_release(struct serve *s)
 {
 	ioqueue_free(&s->q);
-	bcache_free(s->bc);
-	s->bc = NULL;
+	cache_free(s->cache);	/* the child keeps its own copy */
+	s->cache = NULL;
 	if (s->kbuf)
 		munmap(s->kbuf, SERVE_BUFSZ);
 	s->kbuf = NULL;
@@ -564,7 +631,7 @@ static void serve_release(struct serve *s)
 static void serve_child(struct serve *s) __attribute__((noreturn));
 static void serve_child(struct serve *s)
 {
-	if (!s->kbuf && serve_alloc(s) != 0)
+	if ((!s->kbuf && serve_alloc(s) != 0) || serve_cache(s) != 0)
 		_exit(1);
 	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)
 		log_warn("prctl(PR_SET_IO_FLUSHER)");
@@ -672,6 +739,9 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 			  "linkboot.export)", cfg->reconnect_s);
 		goto fail;
 	}
+	/* hash table, SSD, boot pack: before the kernel's first read */
+	if ((rc = serve_cache(&s)) != 0)
+		goto fail;
 	agent_stats.t_nbd = now_ms();
 	if ((rc = attach_kernel(&s)) != 0) {
 		log_warnx("nbd: NBD_CMD_CONNECT: %s (check: nbd.ko loaded "

@@ -37,6 +37,7 @@ struct agent_cfg {
 	unsigned overlay_mib;		/* 0 = tmpfs default (half of RAM) */
 	unsigned ram_mib;		/* RAM cache size, 0 = off */
 	int ssd_mode;			/* -1 off, 0 auto, >0 MiB */
+	char hashes[160];		/* served path of the block-hash table */
 	char hostname[64];		/* "" = leave alone */
 	char machine_id[33];		/* "" = leave alone */
 	unsigned reconnect_s;		/* longest outage to ride out */

@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bootpack_build.h"
 #include "db.h"
 #include "lb_err.h"
 #include "lb_log.h"
@@ -126,6 +127,7 @@ struct nbd_conn {
 	uint32_t discard_error;		/* NBD_E* to answer once skipped */
 	/* counters for the close log line */
 	uint64_t nreq, rd_bytes, wr_bytes;
+	struct bp_trace *trace;		/* boot pack trace, or NULL */
 };
 
 static void nbd_conn_close(struct nbd_conn *c, const char *why);
@@ -389,6 +391,7 @@ static void nbd_enter_transmission(struct nbd_conn *c)
 
 	c->phase = NBD_PH_TRANSMISSION;
 	c->deadline = 0;
+	c->trace = bp_trace_begin(c->ns->srv->cfg, &c->ex, c->size);
 	/* a client token is a credential: log whose it is, not the token */
 	if (c->ex.client_mac[0])
 		log_info("nbd %s: export token of %s (%.6s...) image %s v%u, "
@@ -662,6 +665,7 @@ static int nbd_rq_read(struct nbd_conn *c, const struct nbd_request *rq)
 		nbd_build_simple_reply(p, hdr, 0, rq->handle);
 	c->tend += hdr + rq->length;
 	c->rd_bytes += rq->length;
+	bp_trace_read(c->trace, rq->offset, rq->length);
 	return 0;
 }
 
@@ -965,6 +969,8 @@ static void nbd_conn_close(struct nbd_conn *c, const char *why)
 		db_session_remove(c->ns->srv->db, c->session);
 		c->session = -1;
 	}
+	bp_trace_end(c->trace);
+	c->trace = NULL;
 	log_info("nbd %s: closed in %s phase: %s (%llu requests, %llu bytes "
 		 "read, %llu written)", c->peer, nbd_phase_names[c->phase],
 		 why ? why : "done",
