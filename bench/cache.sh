@@ -21,7 +21,7 @@ SIZE=${1:-256} RAM=${2:-64}
 MAC=52:54:00:00:0b:01
 cc -std=c11 -D_GNU_SOURCE -O2 -I"$TOP/include" -I"$TOP/lib" \
 	-o "$TMP/cache_replay" "$TOP/bench/cache_replay.c" \
-	"$TOP/build/libagent.a" "$TOP/build/liblb.a" -lblkid -lz -lcrypto -lm ||
+	"$TOP/build/libagent.a" "$TOP/build/liblb.a" -lblkid -lz -lsodium -lm ||
 	die "build cache_replay (run make first)"
 
 # image: GPT, one ext4 partition holding random data

@@ -10,7 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "bootpack.h"
 #include "bootpack_build.h"
@@ -18,6 +17,7 @@
 #include "config.h"
 #include "delta.h"
 #include "hashidx.h"
+#include "sha256.h"
 #include "lb_endian.h"
 #include "lb_log.h"
 #include "lb_util.h"
@@ -515,9 +515,8 @@ void bootpack_after_commit(const struct lb_config *cfg, struct sqlite3 *s,
 int hashidx_write(const char *hashes_path)
 {
 	char path[STORE_PATH_MAX + 16];
-	uint8_t hdr[HASHIDX_HDR_LEN], md[EVP_MAX_MD_SIZE], *chunk = NULL;
+	uint8_t hdr[HASHIDX_HDR_LEN], *chunk = NULL;
 	uint8_t *idx = NULL;
-	unsigned mdlen;
 	struct stat st;
 	size_t n, idxlen;
 	uint32_t i, count;
@@ -550,12 +549,7 @@ int hashidx_write(const char *hashes_path)
 			if (r == 0)
 				break;	/* the last chunk: zero-padded */
 		}
-		if (!EVP_Digest(chunk, HASHIDX_CHUNK, md, &mdlen, EVP_sha256(),
-				NULL)) {
-			rc = -EIO;
-			goto out;
-		}
-		memcpy(idx + HASHIDX_HDR_LEN + (size_t)i * 32, md, 32);
+		sha256(chunk, HASHIDX_CHUNK, idx + HASHIDX_HDR_LEN + (size_t)i * 32);
 	}
 	snprintf(path, sizeof(path), "%s.idx", hashes_path);
 	rc = write_file(path, idx, idxlen);
