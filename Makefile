@@ -40,8 +40,8 @@ FUZZ_SRCS   := $(wildcard lib/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
-SERVER_LIBS := -lsqlite3 -lblkid -lext2fs -lcom_err -lz -lcrypto -lm
-AGENT_LIBS  := -lblkid -lz -lcrypto -lm
+SERVER_LIBS := -lsqlite3 -lblkid -lext2fs -lcom_err -lz -lsodium -lm
+AGENT_LIBS  := -lblkid -lz -lsodium -lm
 # The agent is the initramfs /init: link it statically so the initramfs needs
 # no libraries (not with sanitizers, which need the dynamic runtime).
 ifneq ($(SAN),1)
@@ -93,7 +93,7 @@ unit-asan:
 FUZZ_BINS := $(patsubst lib/%.c,build/fuzz/%,$(FUZZ_SRCS))
 build/fuzz/%: lib/%.c $(LIB_SRCS)
 	@mkdir -p $(@D)
-	$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c,$^) -lz -lcrypto
+	$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c,$^) -lz -lsodium
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -8,50 +8,20 @@
  *
  *   PID 1 (main.c)                       daemon (fork of PID 1, serve.c)
  *   cmdline -> modules -> net  --fork-->  nbd_client handshake, nbd_kernel
- *   wait "ready" <--------------pipe----  CONNECT, then serve forever
- *   rootfs mount + overlay + switch_root  reconnect, DHCP renew, reports
+ *   wait "ready" <--------------pipe----  CONNECT, then fork:
+ *   rootfs mount + overlay + switch_root    supervisor: waits; a crashed
+ *   ("T_ROOT T_SWITCH" --pipe--> daemon)      server child is replaced on
+ *                                             a new socketpair (RECONFIGURE)
+ *                                           server child: RAM cache, serve
+ *                                             loop, reconnect, DHCP renew,
+ *                                             reports
  */
 
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define AGENT_MAX_SERVERS 4
-
-enum write_mode {
-	WRITE_RAM = 0,	/* overlayfs, upper on a size-capped tmpfs */
-	WRITE_DISK,	/* overlayfs, upper on PARTLABEL=linkboot-cache */
-	WRITE_SERVER,	/* block writes to the client's overlay on the server */
-	WRITE_SUPER,	/* block writes become the image's next version */
-};
-
-/* Everything the kernel command line says (include/lb_cmdline.h). */
-struct agent_cfg {
-	struct sockaddr_in server[AGENT_MAX_SERVERS];	/* NBD servers */
-	unsigned nservers;
-	struct sockaddr_in http;	/* report endpoint; port 0 = none */
-	char http_host[64];		/* Host: header */
-	char export_name[256];		/* NBD export (token) */
-	uint8_t mac[6];			/* boot NIC */
-	int has_mac;
-	struct in_addr ip, netmask, gw, dns;	/* static config if has_ip */
-	int has_ip, has_gw, has_dns;
-	char root[128];			/* LABEL=|UUID=|PARTLABEL=|partN|"" */
-	int write_mode;			/* enum write_mode */
-	unsigned overlay_mib;		/* 0 = tmpfs default (half of RAM) */
-	unsigned ram_mib;		/* RAM cache size, 0 = off */
-	int ssd_mode;			/* -1 off, 0 auto, >0 MiB */
-	char hostname[64];		/* "" = leave alone */
-	char machine_id[33];		/* "" = leave alone */
-	unsigned reconnect_s;		/* longest outage to ride out */
-	int verbose;
-};
-
-/* cmdline.c: parse /proc/cmdline text; on error err names the parameter. */
-void cmdline_defaults(struct agent_cfg *cfg);
-int cmdline_parse(const char *text, struct agent_cfg *cfg, char *err,
-		  size_t errsz);
-const char *write_mode_name(int mode);
+#include "cmdline.h"
 
 /* Boot timeline and counters (report.c). Lives in the daemon after fork. */
 struct agent_stats {

@@ -110,15 +110,27 @@ fail:
 		 "initramfs");
 }
 
+/* a mount of its own (the re-run from the memfd finds them done) */
+static int is_mountpoint(const char *path)
+{
+	struct stat a, b;
+
+	return stat(path, &a) == 0 && stat("/", &b) == 0 && a.st_dev != b.st_dev;
+}
+
 static void mount_early(void)
 {
 	mkdir("/proc", 0755);
 	mkdir("/sys", 0755);
 	mkdir("/dev", 0755);
-	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-	mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-	if (mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") != 0 &&
-	    errno != EBUSY)
+	if (!is_mountpoint("/proc"))
+		mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		      NULL);
+	if (!is_mountpoint("/sys"))
+		mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		      NULL);
+	if (!is_mountpoint("/dev") &&
+	    mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") != 0)
 		log_warn("mount devtmpfs");
 }
 
@@ -156,6 +168,9 @@ static void read_cmdline(void)
 			    "linkboot.* parameters you typed");
 	if (cfg.verbose >= 1)
 		log_set_level(LOG_LEVEL_DEBUG);
+	if (cfg.ssd_mode != -1)
+		log_info("linkboot.ssd: the persistent SSD cache is not in this "
+			 "agent yet; RAM cache only");
 }
 
 static void bring_net_up(void)
@@ -220,6 +235,8 @@ int main(int argc, char **argv)
 		console_stdio();
 		reexec_from_memfd(argv);
 	}
+	/* re-run done: the image's init must not inherit our marker */
+	unsetenv("LINKBOOT_AGENT_MEMFD");
 	agent_stats.t_start = now_ms();
 	log_init("linkboot-agent", LOG_LEVEL_INFO);
 	signal(SIGPIPE, SIG_IGN);

@@ -155,41 +155,12 @@ static void alias_load_cb(const char *name, void *vctx)
 	}
 }
 
-/* One pass over /sys/bus/{pci,usb,virtio}/devices/ * /modalias. */
+/* The drivers of this PC's devices, from their modaliases. */
 static int load_from_sys(const struct moddb *db)
 {
-	static const char *const buses[] = { "pci", "usb", "virtio" };
 	struct alias_load a = { db, 0 };
-	size_t b;
 
-	for (b = 0; b < ARRAY_SIZE(buses); b++) {
-		char dir[64], path[400], alias[256];
-		struct dirent *de;
-		DIR *d;
-
-		snprintf(dir, sizeof(dir), "/sys/bus/%s/devices", buses[b]);
-		if (!(d = opendir(dir)))
-			continue;
-		while ((de = readdir(d))) {
-			int fd;
-			ssize_t n;
-
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s/modalias", dir,
-				 de->d_name);
-			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-				continue;
-			n = read(fd, alias, sizeof(alias) - 1);
-			close(fd);
-			if (n <= 0)
-				continue;
-			alias[n] = '\0';
-			alias[strcspn(alias, "\n")] = '\0';
-			moddb_alias_match(db, alias, alias_load_cb, &a);
-		}
-		closedir(d);
-	}
+	moddb_match_sys(db, alias_load_cb, &a);
 	return a.nloaded;
 }
 

@@ -20,7 +20,7 @@
 #include "lb_log.h"
 #include "lb_util.h"
 #include "nbd_client.h"
-#include "nbd_proto.h"
+#include "nbd_wire.h"
 
 #define NBD_CONNECT_TIMEOUT_MS 5000
 #define NBD_HANDSHAKE_TIMEOUT_S 10
@@ -105,12 +105,10 @@ fail:
 
 static int send_option(int fd, uint32_t opt, const void *data, uint32_t len)
 {
-	uint8_t h[16];
+	uint8_t h[NBD_OPT_HDR_SIZE];
 	int rc;
 
-	nbd_put64(h, NBD_IHAVEOPT);
-	nbd_put32(h + 8, opt);
-	nbd_put32(h + 12, len);
+	nbd_build_opt_hdr(h, sizeof(h), opt, len);
 	if ((rc = fd_write_full(fd, h, sizeof(h))) != 0)
 		return rc;
 	return len ? fd_write_full(fd, data, len) : 0;
@@ -120,44 +118,42 @@ static int send_option(int fd, uint32_t opt, const void *data, uint32_t len)
  * size and flags. 1 = server does not know GO (use EXPORT_NAME). */
 static int opt_go(struct nbd_conn *c, const char *name)
 {
-	uint8_t buf[4 + 256 + 2], rep[20], data[256];
-	uint32_t nlen = (uint32_t)strlen(name), type, len;
-	int rc, got_info = 0, i;
+	uint8_t buf[4 + 256 + 2], rep[NBD_OPT_REPLY_HDR_SIZE], data[256];
+	struct nbd_opt_reply r;
+	struct nbd_info info;
+	int rc, got_info = 0, i, n;
 
-	nbd_put32(buf, nlen);
-	memcpy(buf + 4, name, nlen);
-	nbd_put16(buf + 4 + nlen, 0);	/* no info requests */
-	if ((rc = send_option(c->fd, NBD_OPT_GO, buf, 4 + nlen + 2)) != 0)
+	if ((n = nbd_build_opt_go(buf, sizeof(buf), name, NULL, 0)) < 0)
+		return n;
+	if ((rc = send_option(c->fd, NBD_OPT_GO, buf, (uint32_t)n)) != 0)
 		return rc;
+	/* bounded: a server that never ACKs is not one we can use */
 	for (i = 0; i < 32; i++) {
 		if ((rc = fd_read_full(c->fd, rep, sizeof(rep))) != 0)
 			return rc;
-		if (nbd_get64(rep) != NBD_REP_MAGIC ||
-		    nbd_get32(rep + 8) != NBD_OPT_GO)
+		if (nbd_parse_opt_reply(rep, sizeof(rep), &r) != 0 ||
+		    r.opt != NBD_OPT_GO || r.len > sizeof(data))
 			return -EPROTO;
-		type = nbd_get32(rep + 12);
-		len = nbd_get32(rep + 16);
-		if (len > sizeof(data))
-			return -EPROTO;
-		if (len && (rc = fd_read_full(c->fd, data, len)) != 0)
+		if (r.len && (rc = fd_read_full(c->fd, data, r.len)) != 0)
 			return rc;
-		if (type == NBD_REP_ACK)
+		if (r.type == NBD_REP_ACK)
 			return got_info ? 0 : -EPROTO;
-		if (type == NBD_REP_ERR_UNSUP)
+		if (r.type == NBD_REP_ERR_UNSUP)
 			return 1;
-		if (type & NBD_REP_FLAG_ERROR) {
+		if (r.type & NBD_REP_FLAG_ERROR) {
 			char msg[128];
 
-			log_escape(msg, sizeof(msg), data, len);
+			log_escape(msg, sizeof(msg), data, r.len);
 			log_warnx("nbd: server refused export \"%s\": error "
 				  "0x%x %s (check: is this MAC linked? "
-				  "`linkboot client list`)", name, type, msg);
+				  "`linkboot client list`)", name, r.type, msg);
 			return -ENOENT;
 		}
-		if (type == NBD_REP_INFO && len >= 12 &&
-		    nbd_get16(data) == NBD_INFO_EXPORT) {
-			c->size = nbd_get64(data + 2);
-			c->flags = nbd_get16(data + 10);
+		if (r.type == NBD_REP_INFO &&
+		    nbd_parse_rep_info(data, r.len, &info) == 0 &&
+		    info.type == NBD_INFO_EXPORT) {
+			c->size = info.size;
+			c->flags = info.tflags;
 			got_info = 1;
 		}
 	}
@@ -166,34 +162,34 @@ static int opt_go(struct nbd_conn *c, const char *name)
 
 static int opt_export_name(struct nbd_conn *c, const char *name, int nozero)
 {
-	uint8_t buf[10 + 124];
+	uint8_t buf[NBD_EXPORT_NAME_REPLY_SIZE];
 	int rc;
 
 	if ((rc = send_option(c->fd, NBD_OPT_EXPORT_NAME, name,
 			      (uint32_t)strlen(name))) != 0)
 		return rc;
-	if ((rc = fd_read_full(c->fd, buf, nozero ? 10 : 134)) != 0)
+	/* proto.md: the server closes on an unknown name */
+	if ((rc = fd_read_full(c->fd, buf, nozero ? NBD_EXPORT_NAME_REPLY_SHORT :
+			       NBD_EXPORT_NAME_REPLY_SIZE)) != 0)
 		return rc == -EPIPE ? -ENOENT : rc;
-	c->size = nbd_get64(buf);
-	c->flags = nbd_get16(buf + 8);
-	return 0;
+	return nbd_parse_export_name_reply(buf, NBD_EXPORT_NAME_REPLY_SHORT,
+					   &c->size, &c->flags) ? -EPROTO : 0;
 }
 
 static int handshake(struct nbd_conn *c, const char *name)
 {
-	uint8_t h[18], cf[4];
+	uint8_t h[NBD_GREETING_SIZE], cf[NBD_CLIENT_FLAGS_SIZE];
 	uint16_t hflags;
 	int rc;
 
 	if ((rc = fd_read_full(c->fd, h, sizeof(h))) != 0)
 		return rc;
-	if (nbd_get64(h) != NBD_MAGIC || nbd_get64(h + 8) != NBD_IHAVEOPT)
-		return -EPROTO;	/* oldstyle or not NBD at all */
-	hflags = nbd_get16(h + 16);
-	if (!(hflags & NBD_FLAG_FIXED_NEWSTYLE))
+	/* oldstyle or not NBD at all */
+	if (nbd_parse_greeting(h, sizeof(h), &hflags) != 0 ||
+	    !(hflags & NBD_FLAG_FIXED_NEWSTYLE))
 		return -EPROTO;
-	nbd_put32(cf, NBD_FLAG_C_FIXED_NEWSTYLE |
-		  (hflags & NBD_FLAG_NO_ZEROES));
+	nbd_build_client_flags(cf, sizeof(cf), NBD_FLAG_C_FIXED_NEWSTYLE |
+			       (hflags & NBD_FLAG_NO_ZEROES));
 	if ((rc = fd_write_full(c->fd, cf, sizeof(cf))) != 0)
 		return rc;
 	rc = opt_go(c, name);

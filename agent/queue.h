@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "nbd_proto.h"
+#include "nbd_wire.h"
 
 #define IOQUEUE_SLOTS 32
 
@@ -22,8 +22,11 @@ struct ioslot {
 	int sent;		/* on the current server connection */
 	uint64_t seq;		/* arrival order; also the wire handle */
 	uint64_t kernel_handle;	/* the kernel's handle, echoed back */
-	struct nbd_req req;	/* as sent to the server (handle = seq) */
+	struct nbd_request req;	/* as sent to the server (handle = seq) */
 	uint8_t *buf;		/* payload: write data / read reply */
+	uint32_t skip;		/* READ widened to whole cache blocks: the
+				 * kernel's data starts at buf + skip */
+	uint32_t klen;		/* and is klen bytes long */
 };
 
 struct ioqueue {

@@ -72,19 +72,27 @@ static int is_root_fs(const char *type)
 	       !strcmp(type, "btrfs");
 }
 
+#define ROOT_CANDS_MAX 16
+
+struct root_cand {
+	char dev[48];
+	char type[64];
+};
+
 /*
- * Pick the root device on /dev/nbdN: the partition matching linkboot.root,
- * else the first ext4 one, else the first Linux fs; the whole disk when
- * there is no partition table.
+ * Root candidates on /dev/nbdN, best first: the partition matching
+ * linkboot.root; else every ext4 partition, then other Linux filesystems
+ * (an image with a separate /boot has two: the caller keeps the one with
+ * an init); the whole disk when there is no partition table.
  */
-static int find_root(const struct agent_cfg *cfg, int index, char *dev,
-		     size_t devsz, char *fstype, size_t fssz)
+static int find_roots(const struct agent_cfg *cfg, int index,
+		      struct root_cand *c, int max)
 {
-	char disk[32], part[48], type[64], label[64], uuid[64];
+	char disk[32], type[64], label[64], uuid[64];
+	struct root_cand other[ROOT_CANDS_MAX];
 	blkid_probe pr;
 	blkid_partlist pl;
-	int i, n = 0, best = -1, first_any = -1;
-	char best_type[64] = "";
+	int i, n = 0, nc = 0, no_ = 0;
 
 	snprintf(disk, sizeof(disk), "/dev/nbd%d", index);
 	/* the first open triggers the kernel's partition scan */
@@ -100,14 +108,18 @@ static int find_root(const struct agent_cfg *cfg, int index, char *dev,
 	if (n <= 0) {
 		blkid_free_probe(pr);
 		probe_tags(disk, type, label, uuid, sizeof(type));
-		snprintf(dev, devsz, "%s", disk);
-		snprintf(fstype, fssz, "%s", type);
-		return type[0] ? 0 : -ENOENT;
+		if (!type[0])
+			return -ENOENT;
+		snprintf(c[0].dev, sizeof(c[0].dev), "%s", disk);
+		snprintf(c[0].type, sizeof(c[0].type), "%s", type);
+		return 1;
 	}
-	for (i = 0; i < n && best < 0; i++) {
+	for (i = 0; i < n && nc < max && no_ < ROOT_CANDS_MAX; i++) {
 		blkid_partition par = blkid_partlist_get_partition(pl, i);
 		int no = blkid_partition_get_partno(par);
 		const char *pname = blkid_partition_get_name(par);
+		struct root_cand *dst = NULL;
+		char part[48];
 		int j;
 
 		snprintf(part, sizeof(part), "%sp%d", disk, no);
@@ -126,24 +138,22 @@ static int find_root(const struct agent_cfg *cfg, int index, char *dev,
 			     !strcmp(v + 1, pname)) ||
 			    (!strncmp(cfg->root, "part", 4) &&
 			     atoi(cfg->root + 4) == no))
-				best = no;
+				dst = &c[nc++];
 		} else if (!strcmp(type, "ext4")) {
-			best = no;
-		} else if (first_any < 0 && is_root_fs(type)) {
-			first_any = no;
-			snprintf(best_type, sizeof(best_type), "%s", type);
+			dst = &c[nc++];
+		} else if (is_root_fs(type)) {
+			dst = &other[no_++];
 		}
-		if (best == no)
-			snprintf(best_type, sizeof(best_type), "%s", type);
+		if (dst) {
+			snprintf(dst->dev, sizeof(dst->dev), "%s", part);
+			snprintf(dst->type, sizeof(dst->type), "%s",
+				 type[0] ? type : "ext4");
+		}
 	}
 	blkid_free_probe(pr);
-	if (best < 0 && !cfg->root[0])
-		best = first_any;
-	if (best < 0)
-		return -ENOENT;
-	snprintf(dev, devsz, "%sp%d", disk, best);
-	snprintf(fstype, fssz, "%s", best_type[0] ? best_type : "ext4");
-	return 0;
+	for (i = 0; i < no_ && nc < max; i++)
+		c[nc++] = other[i];
+	return nc ? nc : -ENOENT;
 }
 
 static int rm_cb(const char *path, const struct stat *st, int flag,
@@ -272,6 +282,50 @@ static void ifupdown_exclude(const struct net_state *ns)
 		write_file(NEWROOT "/etc/network/interfaces", out);
 }
 
+/*
+ * fstab of an overlay root: the root line would make systemd-remount-fs
+ * apply ext4 options to the overlay, and /boot, /boot/efi or swap on the
+ * image's partitions would be mounted from the read-only nbd device.
+ * Block-device lines are commented out (into the upper layer); tmpfs,
+ * proc, network mounts stay.
+ */
+static void fstab_for_overlay(void)
+{
+	static char buf[16384], out[16384 + 2048];
+	static const char *const blockspecs[] = {
+		"UUID=", "LABEL=", "PARTUUID=", "PARTLABEL=", "/dev/",
+	};
+	size_t o = 0, i;
+	ssize_t n;
+	char *line, *save;
+	int fd, changed = 0;
+
+	if ((fd = open(NEWROOT "/etc/fstab", O_RDONLY)) < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	o += (size_t)snprintf(out, sizeof(out), "# linkboot-agent: the root is "
+			      "an overlay on the network disk; block devices "
+			      "of the image are not mounted\n");
+	for (line = strtok_r(buf, "\n", &save); line && o < sizeof(out);
+	     line = strtok_r(NULL, "\n", &save)) {
+		const char *p = line + strspn(line, " \t");
+		int block = 0;
+
+		for (i = 0; i < ARRAY_SIZE(blockspecs); i++)
+			if (!strncmp(p, blockspecs[i], strlen(blockspecs[i])))
+				block = 1;
+		changed |= block;
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s\n",
+				      block ? "# linkboot: " : "", line);
+	}
+	if (changed && o < sizeof(out))
+		write_file(NEWROOT "/etc/fstab", out);
+}
+
 /* per-client files, into the upper layer (server modes: the disk) */
 static void write_client_files(const struct agent_cfg *cfg,
 			       const struct net_state *ns)
@@ -280,6 +334,9 @@ static void write_client_files(const struct agent_cfg *cfg,
 	unsigned prefix = (unsigned)__builtin_popcount(ns->netmask.s_addr);
 
 	if (cfg->hostname[0]) {
+		/* the kernel's too, so early boot messages show it */
+		if (sethostname(cfg->hostname, strlen(cfg->hostname)) != 0)
+			log_warn("sethostname");
 		snprintf(buf, sizeof(buf), "%s\n", cfg->hostname);
 		write_file(NEWROOT "/etc/hostname", buf);
 	}
@@ -318,7 +375,7 @@ static int move_to(const char *from, const char *to)
 	return 0;
 }
 
-static const char *find_init(void)
+static const char *find_init(const char *base)
 {
 	static const char *const inits[] = {
 		"/sbin/init", "/lib/systemd/systemd", "/usr/lib/systemd/systemd",
@@ -328,11 +385,54 @@ static const char *find_init(void)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(inits); i++) {
-		snprintf(path, sizeof(path), NEWROOT "%s", inits[i]);
+		snprintf(path, sizeof(path), "%s%s", base, inits[i]);
 		if (access(path, X_OK) == 0)
 			return inits[i];
 	}
 	return NULL;
+}
+
+/* mount candidates in turn; keep the first with an init */
+static int mount_root(const struct agent_cfg *cfg, int nbd_index,
+		      const char *mnt, unsigned long flags, char *dev,
+		      size_t devsz, char *fstype, size_t fssz)
+{
+	struct root_cand c[ROOT_CANDS_MAX];
+	int n, i, rc = -ENOENT;
+
+	if ((n = find_roots(cfg, nbd_index, c, ROOT_CANDS_MAX)) < 0) {
+		log_warnx("root: no %s on /dev/nbd%d (check: linkboot.root, "
+			  "the image's partitions: `linkboot image show`)",
+			  cfg->root[0] ? cfg->root : "Linux filesystem",
+			  nbd_index);
+		return n;
+	}
+	for (i = 0; i < n; i++) {
+		int ext = !strncmp(c[i].type, "ext", 3);
+
+		/* ext4 "norecovery": a read-only device cannot replay a
+		 * journal */
+		if (mount(c[i].dev, mnt, c[i].type, flags | MS_NOATIME,
+			  (flags & MS_RDONLY) && ext ? "norecovery" : NULL) != 0 &&
+		    mount(c[i].dev, mnt, c[i].type, flags | MS_NOATIME,
+			  NULL) != 0) {
+			rc = -errno;
+			log_warn("root: mount %s (%s)", c[i].dev, c[i].type);
+			continue;
+		}
+		if (find_init(mnt)) {
+			strlcpy_chk(dev, c[i].dev, devsz);
+			strlcpy_chk(fstype, c[i].type, fssz);
+			return 0;
+		}
+		log_info("root: %s has no /sbin/init (a /boot?), trying the "
+			 "next", c[i].dev);
+		umount(mnt);
+		rc = -ENOENT;
+	}
+	log_warnx("root: no partition with /sbin/init on /dev/nbd%d (check: "
+		  "is this an OS image? set linkboot.root)", nbd_index);
+	return rc;
 }
 
 int rootfs_boot(const struct agent_cfg *cfg, const struct net_state *ns,
@@ -342,30 +442,15 @@ int rootfs_boot(const struct agent_cfg *cfg, const struct net_state *ns,
 	const char *init;
 	int rc, overlay = cfg->write_mode == WRITE_RAM ||
 			  cfg->write_mode == WRITE_DISK;
-	unsigned long ro = overlay ? MS_RDONLY : 0;
 	int64_t t_root;
 	struct statfs sfs;
 
-	if ((rc = find_root(cfg, nbd_index, dev, sizeof(dev), fstype,
-			    sizeof(fstype))) != 0) {
-		log_warnx("root: no %s on /dev/nbd%d (check: linkboot.root, "
-			  "the image's partitions: `linkboot image show`)",
-			  cfg->root[0] ? cfg->root : "ext4 partition",
-			  nbd_index);
-		return rc;
-	}
 	mkdir(NEWROOT, 0755);
 	mkdir(LOWER, 0755);
-	/* ext4 "norecovery": a read-only device cannot replay a journal */
-	if (mount(dev, overlay ? LOWER : NEWROOT, fstype, ro | MS_NOATIME,
-		  overlay && !strncmp(fstype, "ext", 3) ? "norecovery" : NULL) != 0 &&
-	    mount(dev, overlay ? LOWER : NEWROOT, fstype, ro | MS_NOATIME,
-		  NULL) != 0) {
-		rc = -errno;
-		log_warn("root: mount %s (%s)%s", dev, fstype,
-			 overlay ? " read-only" : "");
+	if ((rc = mount_root(cfg, nbd_index, overlay ? LOWER : NEWROOT,
+			     overlay ? MS_RDONLY : 0, dev, sizeof(dev),
+			     fstype, sizeof(fstype))) != 0)
 		return rc;
-	}
 	if (overlay) {
 		if ((rc = mount_upper(cfg)) != 0)
 			return rc;
@@ -382,11 +467,10 @@ int rootfs_boot(const struct agent_cfg *cfg, const struct net_state *ns,
 		 overlay ? "read-only + overlay" : "read-write",
 		 write_mode_name(cfg->write_mode));
 	write_client_files(cfg, ns);
-	if (!(init = find_init())) {
-		log_warnx("root: no /sbin/init on %s (check: is this the "
-			  "image's root partition? set linkboot.root)", dev);
+	if (overlay)
+		fstab_for_overlay();
+	if (!(init = find_init(NEWROOT)))
 		return -ENOENT;
-	}
 	if ((rc = move_to("/dev", NEWROOT "/dev")) != 0 ||
 	    (rc = move_to("/proc", NEWROOT "/proc")) != 0 ||
 	    (rc = move_to("/sys", NEWROOT "/sys")) != 0)

@@ -4,8 +4,9 @@
  * RAM cache or the server, and hides the network from the kernel.
  *
  *   nbd.ko --socketpair--> [ kernel fd ] serve loop [ server fd ] --TCP-->
- *                              |  ramcache hit: answer at once
- *                              |  miss: ioqueue slot, send, wait reply
+ *                              |  cache hit (RAM/SSD): answer at once
+ *                              |  miss: ioqueue slot, send the block-
+ *                              |  aligned span, verify, fill, answer
  *                              |  server gone: requeue all, reconnect
  *                              |  with backoff, send again in order
  *
@@ -25,25 +26,39 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent.h"
+#include "cache.h"
+#include "cache_setup.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "nbd_client.h"
 #include "nbd_kernel.h"
-#include "nbd_proto.h"
+#include "nbd_wire.h"
 #include "queue.h"
-#include "ramcache.h"
 
 #ifndef PR_SET_IO_FLUSHER
 #define PR_SET_IO_FLUSHER 57
 #endif
 
 #define SERVE_BUFSZ (128u * 1024)	/* = max_sectors_kb we set */
+/* a slot holds the largest kernel request widened to whole cache blocks */
+#define SLOT_BUFSZ CACHE_FETCH_MAX
 #define REPORT_EVERY_MS 60000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define VERIFY_TRIES 3		/* refetches of a block that fails its hash */
+
+/* A kernel READ behind an ioqueue slot (same index): what the kernel
+ * asked, and the span of whole blocks we fetch for it (cache.h). */
+struct serve_read {
+	uint64_t off;
+	uint32_t len;
+	int waiting;		/* another slot fetches one of its blocks */
+	struct cache_span sp;
+};
 
 struct serve {
 	const struct agent_cfg *cfg;
@@ -52,7 +67,8 @@ struct serve {
 	int index;			/* /dev/nbdN */
 	struct nbd_conn conn;
 	struct ioqueue q;
-	struct ramcache rc;
+	struct cache *cache;		/* RAM -> SSD -> server (cache.h) */
+	struct serve_read rd[IOQUEUE_SLOTS];
 	uint8_t *kbuf;			/* cache-hit reply buffer */
 	int64_t down_since;		/* 0 = connected */
 	int64_t next_attempt;
@@ -61,6 +77,15 @@ struct serve {
 	int read_only;
 	int info_fd;			/* PID 1's timeline, or -1 */
 };
+
+/* SIGUSR1: send a report now (a shutdown script's last counters) */
+static volatile sig_atomic_t report_asked;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	report_asked = 1;
+}
 
 static void harden(void)
 {
@@ -72,6 +97,7 @@ static void harden(void)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, on_usr1);
 
 	/* reclaim may write to the device we serve: do not recurse into it */
 	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)
@@ -89,7 +115,7 @@ static int reply_kernel(struct serve *s, uint64_t handle, uint32_t error,
 	uint8_t h[NBD_SIMPLE_REPLY_SIZE];
 	int rc;
 
-	nbd_reply_build(h, error, handle);
+	nbd_build_simple_reply(h, sizeof(h), error, handle);
 	if ((rc = fd_write_full(s->kfd, h, sizeof(h))) != 0)
 		return rc;
 	if (!error && len)
@@ -97,44 +123,9 @@ static int reply_kernel(struct serve *s, uint64_t handle, uint32_t error,
 	return rc;
 }
 
-static int aligned(const struct nbd_req *r)
+static struct serve_read *slot_read(struct serve *s, struct ioslot *sl)
 {
-	return r->offset % RAMCACHE_BLOCK == 0 && r->len % RAMCACHE_BLOCK == 0;
-}
-
-/* every block of the read in cache? then kbuf holds the data */
-static int cache_read(struct serve *s, const struct nbd_req *r)
-{
-	uint64_t b, first = r->offset / RAMCACHE_BLOCK;
-	uint64_t n = r->len / RAMCACHE_BLOCK;
-
-	if (!s->rc.nslots || !aligned(r))
-		return 0;
-	for (b = 0; b < n; b++)
-		if (!ramcache_get(&s->rc, first + b,
-				  s->kbuf + b * RAMCACHE_BLOCK))
-			return 0;
-	return 1;
-}
-
-static void cache_fill(struct serve *s, const struct nbd_req *r,
-		       const uint8_t *data)
-{
-	uint64_t b, first = r->offset / RAMCACHE_BLOCK;
-
-	if (!s->rc.nslots || !aligned(r))
-		return;
-	for (b = 0; b < r->len / RAMCACHE_BLOCK; b++)
-		ramcache_put(&s->rc, first + b, data + b * RAMCACHE_BLOCK);
-}
-
-static void cache_drop(struct serve *s, const struct nbd_req *r)
-{
-	uint64_t first = r->offset / RAMCACHE_BLOCK;
-	uint64_t last = (r->offset + r->len + RAMCACHE_BLOCK - 1) /
-			RAMCACHE_BLOCK;
-
-	ramcache_invalidate(&s->rc, first, last - first);
+	return &s->rd[sl - s->q.s];
 }
 
 static void conn_lost(struct serve *s, const char *why)
@@ -160,10 +151,10 @@ static int send_slot(struct serve *s, struct ioslot *sl)
 	uint8_t h[NBD_REQUEST_SIZE];
 	int rc;
 
-	nbd_req_build(h, &sl->req);
+	nbd_build_request(h, sizeof(h), &sl->req);
 	if ((rc = fd_write_full(s->conn.fd, h, sizeof(h))) == 0 &&
 	    sl->req.type == NBD_CMD_WRITE)
-		rc = fd_write_full(s->conn.fd, sl->buf, sl->req.len);
+		rc = fd_write_full(s->conn.fd, sl->buf, sl->req.length);
 	if (rc != 0) {
 		conn_lost(s, strerror(-rc));
 		return rc;
@@ -191,6 +182,8 @@ static void fail_all(struct serve *s)
 
 		if (!sl->used)
 			continue;
+		cache_abort(s->cache, &s->rd[i].sp);
+		s->rd[i].waiting = 0;
 		reply_kernel(s, sl->kernel_handle, NBD_EIO, NULL, 0);
 		ioqueue_put(&s->q, sl);
 	}
@@ -235,27 +228,133 @@ static void try_reconnect(struct serve *s, int64_t now)
 	}
 }
 
+/*
+ * A READ: from RAM/SSD at once, or the slot asks the server for the span
+ * of whole blocks around it, or (fetch once) waits for the slot that
+ * already asks for one of its blocks.
+ */
+static int read_request(struct serve *s, const struct nbd_request *r)
+{
+	struct ioslot *sl = ioqueue_get(&s->q);	/* poll: one is free */
+	struct serve_read *rd = slot_read(s, sl);
+	int rc;
+
+	rc = cache_read(s->cache, r->offset, r->length, s->kbuf, &rd->sp);
+	if (rc == 1 || rc < 0 || s->expired) {
+		if (rc == 0)
+			cache_abort(s->cache, &rd->sp);
+		ioqueue_put(&s->q, sl);
+		return reply_kernel(s, r->handle, rc == 1 ? 0 : rc < 0 ?
+				    NBD_EINVAL : NBD_EIO, s->kbuf, r->length);
+	}
+	rd->off = r->offset;
+	rd->len = r->length;
+	rd->waiting = rc == CACHE_WAIT;
+	sl->kernel_handle = r->handle;
+	sl->req = *r;
+	sl->req.offset = rd->sp.off;
+	sl->req.length = rd->sp.len;
+	sl->req.handle = sl->seq;
+	if (s->conn.fd < 0)
+		log_debug("nbd: read %llu+%u waits for the server",
+			  (unsigned long long)r->offset, r->length);
+	if (!rd->waiting && s->conn.fd >= 0)
+		send_slot(s, sl);
+	return 0;
+}
+
+/* A fill landed: the reads waiting for its blocks try again. */
+static void wake_waiters(struct serve *s)
+{
+	unsigned i;
+
+	for (i = 0; i < IOQUEUE_SLOTS; i++) {
+		struct serve_read *rd = &s->rd[i];
+		struct ioslot *sl = &s->q.s[i];
+		int rc;
+
+		if (!sl->used || !rd->waiting)
+			continue;
+		if (sl->sent) {	/* resent after a reconnect: the reply
+				 * answers it like any fetch */
+			rd->waiting = 0;
+			continue;
+		}
+		rc = cache_read(s->cache, rd->off, rd->len, s->kbuf, &rd->sp);
+		if (rc == CACHE_WAIT)
+			continue;
+		rd->waiting = 0;
+		if (rc == 0) {		/* its fetch failed: ours now */
+			if (s->conn.fd >= 0)
+				send_slot(s, sl);
+			continue;
+		}
+		reply_kernel(s, sl->kernel_handle, rc == 1 ? 0 : NBD_EIO,
+			     s->kbuf, rd->len);
+		ioqueue_put(&s->q, sl);
+	}
+}
+
+/*
+ * The server's data for a READ slot: verified and cached by cache_fill();
+ * a block that fails its hash is fetched again (VERIFY_TRIES), then the
+ * kernel gets EIO, never the wrong bytes. 1: sent again, keep the slot.
+ */
+static int read_reply(struct serve *s, struct ioslot *sl, uint32_t *error,
+		      const uint8_t **data)
+{
+	struct serve_read *rd = slot_read(s, sl);
+	int rc;
+
+	*data = sl->buf + (rd->off - rd->sp.off);
+	rd->waiting = 0;	/* a waiter resent after a reconnect */
+	if (*error) {
+		cache_abort(s->cache, &rd->sp);
+		return 0;
+	}
+	rc = cache_fill(s->cache, &rd->sp, sl->buf);
+	if (rc == -EBADMSG && rd->sp.tries < VERIFY_TRIES) {
+		log_warnx("nbd: blocks at %llu+%u failed verification against "
+			  "the block-hash table: fetching again",
+			  (unsigned long long)rd->sp.off, rd->sp.len);
+		sl->sent = 0;
+		if (s->conn.fd >= 0)
+			send_slot(s, sl);
+		return 1;
+	}
+	if (rc) {
+		log_warnx("nbd: blocks at %llu+%u still fail verification "
+			  "after %u fetches: EIO (server serves another "
+			  "version than linkboot.hashes?)",
+			  (unsigned long long)rd->sp.off, rd->sp.len,
+			  rd->sp.tries);
+		cache_abort(s->cache, &rd->sp);
+		*error = NBD_EIO;
+	}
+	return 0;
+}
+
 /* A request from nbd.ko (NBD proto.md "Transmission"). <0: kernel gone. */
 static int kernel_request(struct serve *s)
 {
 	uint8_t h[NBD_REQUEST_SIZE];
-	struct nbd_req r;
+	struct nbd_request r;
 	struct ioslot *sl;
 	int rc;
 
 	if ((rc = fd_read_full(s->kfd, h, sizeof(h))) != 0)
 		return rc;
-	if (nbd_req_parse(h, &r) != 0)
+	if (nbd_parse_request(h, sizeof(h), &r) != 0)
 		return -EPROTO;
 	if (r.type == NBD_CMD_DISC)
 		return -ESHUTDOWN;
 	if ((r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE) &&
-	    r.len > SERVE_BUFSZ) {
+	    r.length > SERVE_BUFSZ) {
 		/* cannot happen with max_sectors_kb set; drain and refuse */
-		log_warnx("nbd: kernel request of %u bytes > %u", r.len,
+		log_warnx("nbd: kernel request of %u bytes > %u", r.length,
 			  SERVE_BUFSZ);
 		if (r.type == NBD_CMD_WRITE) {
-			uint32_t left = r.len;
+			uint32_t left = r.length;
 
 			while (left) {
 				uint32_t n = MIN(left, SERVE_BUFSZ);
@@ -267,31 +366,26 @@ static int kernel_request(struct serve *s)
 		}
 		return reply_kernel(s, r.handle, NBD_EINVAL, NULL, 0);
 	}
-	if (r.type == NBD_CMD_READ && cache_read(s, &r)) {
-		agent_stats.ram_hits += r.len / RAMCACHE_BLOCK;
-		return reply_kernel(s, r.handle, 0, s->kbuf, r.len);
-	}
+	if (r.type == NBD_CMD_READ)
+		return read_request(s, &r);
 	if (r.type == NBD_CMD_WRITE || r.type == NBD_CMD_TRIM ||
 	    r.type == NBD_CMD_WRITE_ZEROES) {
 		/* write data must be read off the socket in any case */
 		sl = ioqueue_get(&s->q);	/* poll guarantees one is free */
 		if (r.type == NBD_CMD_WRITE &&
-		    (rc = fd_read_full(s->kfd, sl->buf, r.len)) != 0)
+		    (rc = fd_read_full(s->kfd, sl->buf, r.length)) != 0)
 			return rc;
 		if (s->read_only) {
 			ioqueue_put(&s->q, sl);
 			return reply_kernel(s, r.handle, NBD_EPERM, NULL, 0);
 		}
-		cache_drop(s, &r);
+		cache_invalidate(s->cache, r.offset, r.length);
 	} else if (r.type == NBD_CMD_FLUSH && s->read_only) {
 		return reply_kernel(s, r.handle, 0, NULL, 0);
-	} else if (r.type != NBD_CMD_READ && r.type != NBD_CMD_FLUSH) {
+	} else if (r.type != NBD_CMD_FLUSH) {
 		return reply_kernel(s, r.handle, NBD_EINVAL, NULL, 0);
 	} else {
 		sl = ioqueue_get(&s->q);
-		if (r.type == NBD_CMD_READ && s->rc.nslots)
-			agent_stats.ram_misses += (r.len + RAMCACHE_BLOCK - 1) /
-						  RAMCACHE_BLOCK;
 	}
 	if (s->expired) {	/* past the outage bound: fail fast */
 		ioqueue_put(&s->q, sl);
@@ -300,6 +394,9 @@ static int kernel_request(struct serve *s)
 	sl->kernel_handle = r.handle;
 	sl->req = r;
 	sl->req.handle = sl->seq;
+	if (s->conn.fd < 0)
+		log_debug("nbd: request %llu+%u waits for the server",
+			  (unsigned long long)r.offset, r.length);
 	if (s->conn.fd >= 0)
 		send_slot(s, sl);
 	return 0;
@@ -308,6 +405,8 @@ static int kernel_request(struct serve *s)
 static int server_reply(struct serve *s)
 {
 	uint8_t h[NBD_SIMPLE_REPLY_SIZE];
+	struct nbd_reply rep;
+	const uint8_t *data;
 	struct ioslot *sl;
 	uint32_t error;
 	int rc;
@@ -316,23 +415,27 @@ static int server_reply(struct serve *s)
 		conn_lost(s, rc == -EPIPE ? "server closed" : strerror(-rc));
 		return 0;
 	}
-	if (nbd_get32(h) != NBD_SIMPLE_REPLY_MAGIC ||
-	    !(sl = ioqueue_find(&s->q, nbd_get64(h + 8)))) {
+	/* simple replies only: we never ask for structured ones */
+	if (nbd_parse_reply(h, sizeof(h), &rep) != 0 || rep.structured ||
+	    !(sl = ioqueue_find(&s->q, rep.handle))) {
 		conn_lost(s, "bad reply from server");
 		return 0;
 	}
-	error = nbd_get32(h + 4);
-	if (sl->req.type == NBD_CMD_READ && !error) {
-		if ((rc = fd_read_full(s->conn.fd, sl->buf, sl->req.len))) {
-			conn_lost(s, strerror(-rc));
-			return 0;
-		}
-		agent_stats.bytes_from_server += sl->req.len;
-		cache_fill(s, &sl->req, sl->buf);
+	error = rep.error;
+	if (sl->req.type == NBD_CMD_READ && !error &&
+	    (rc = fd_read_full(s->conn.fd, sl->buf, sl->req.length))) {
+		conn_lost(s, strerror(-rc));
+		return 0;
 	}
-	rc = reply_kernel(s, sl->kernel_handle, error, sl->buf,
-			  sl->req.type == NBD_CMD_READ ? sl->req.len : 0);
+	data = sl->buf;
+	if (sl->req.type == NBD_CMD_READ && read_reply(s, sl, &error, &data))
+		return 0;
+	rc = reply_kernel(s, sl->kernel_handle, error, data,
+			  sl->req.type == NBD_CMD_READ ? slot_read(s, sl)->len :
+			  0);
 	ioqueue_put(&s->q, sl);
+	wake_waiters(s);
+	cache_export_stats(s->cache);
 	return rc;
 }
 
@@ -398,6 +501,9 @@ static int attach_kernel(struct serve *s)
 
 static void report_stats(struct serve *s, const char *event)
 {
+	cache_export_stats(s->cache);
+	if (strcmp(event, "periodic") != 0)
+		cache_log_stats(s->cache);
 	report_send(s->cfg, s->ns->mac, event, NULL);
 }
 
@@ -474,10 +580,140 @@ static void serve_loop(struct serve *s)
 		if (s->conn.fd < 0)
 			try_reconnect(s, now);
 		net_tick(s->ns, now);
+		if (report_asked) {
+			report_asked = 0;
+			report_stats(s, "requested");
+		}
 		if (now - last_report >= REPORT_EVERY_MS) {
 			last_report = now;
 			report_stats(s, "periodic");
 		}
+	}
+}
+
+static int serve_alloc(struct serve *s)
+{
+	/* a slot holds a request's span of whole blocks (cache.h) */
+	if (ioqueue_init(&s->q, SLOT_BUFSZ) != 0 ||
+	    (s->kbuf = mmap(NULL, SERVE_BUFSZ, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
+		s->kbuf = NULL;
+		log_warnx("agent: cannot allocate the I/O buffers");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The cache stack needs the export's size: after the first connect. */
+static int serve_cache(struct serve *s)
+{
+	if (s->cache)
+		return 0;
+	if (!(s->cache = cache_setup(s->cfg, s->conn.size))) {
+		log_warnx("agent: cannot allocate %u MiB of RAM cache (check "
+			  "linkboot.ram against the PC's memory)",
+			  s->cfg->ram_mib);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void serve_release(struct serve *s)
+{
+	ioqueue_free(&s->q);
+	cache_free(s->cache);	/* the child keeps its own copy */
+	s->cache = NULL;
+	if (s->kbuf)
+		munmap(s->kbuf, SERVE_BUFSZ);
+	s->kbuf = NULL;
+}
+
+static void serve_child(struct serve *s) __attribute__((noreturn));
+static void serve_child(struct serve *s)
+{
+	if ((!s->kbuf && serve_alloc(s) != 0) || serve_cache(s) != 0)
+		_exit(1);
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)
+		log_warn("prctl(PR_SET_IO_FLUSHER)");
+	/* everything is allocated: lock it, no page faults on the I/O path */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+		log_warn("mlockall");
+	serve_loop(s);
+}
+
+/* After a crash: a new socketpair for the same /dev/nbdN. */
+static int respawn_socket(struct serve *s)
+{
+	int sv[2], rc = -EIO, i;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -errno;
+	/* the kernel marks the old socket dead when it sees EOF: retry */
+	for (i = 0; i < 50; i++) {
+		if ((rc = nbd_kernel_reconfigure(s->index, sv[0])) == 0)
+			break;
+		usleep(100000);
+	}
+	close(sv[0]);
+	if (rc != 0) {
+		close(sv[1]);
+		log_warnx("nbd%d: NBD_CMD_RECONFIGURE: %s", s->index,
+			  strerror(-rc));
+		return rc;
+	}
+	s->kfd = sv[1];
+	s->conn.fd = -1;
+	s->down_since = now_ms();
+	s->next_attempt = 0;
+	s->backoff_ms = BACKOFF_MIN_MS;
+	s->expired = 0;
+	return 0;
+}
+
+/*
+ * The supervisor: holds no socket end and no big buffer, only waits. A
+ * crashed server child is replaced (new socketpair + NBD_CMD_RECONFIGURE,
+ * DESIGN.md "Verified") and the mounted root continues. Requests the dead
+ * child had in flight stay stuck in the kernel (we set no NBD_ATTR_TIMEOUT:
+ * one would also kill our socket during a long server outage); new ones
+ * are served.
+ */
+static void supervise(struct serve *s) __attribute__((noreturn));
+static void supervise(struct serve *s)
+{
+	unsigned restarts = 0;
+	int st;
+
+	for (;;) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			log_warn("agent: fork; serving without a supervisor");
+			serve_child(s);
+		}
+		if (pid == 0)
+			serve_child(s);
+		/* only the serving process may hold the socketpair's end */
+		if (s->kfd >= 0)
+			close(s->kfd);
+		s->kfd = -1;
+		nbd_client_close(&s->conn);
+		if (s->info_fd >= 0)
+			close(s->info_fd);
+		s->info_fd = -1;
+		serve_release(s);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			_exit(0);	/* the kernel disconnected: done */
+		restarts++;
+		log_warnx("nbd%d: disk daemon died (%s %d); starting a new one "
+			  "(#%u)", s->index, WIFSIGNALED(st) ? "signal" : "exit",
+			  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+			  restarts);
+		sleep(MIN(restarts, 5u));
+		while (respawn_socket(s) != 0)
+			sleep(5);
 	}
 }
 
@@ -495,30 +731,23 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 	s.kfd = -1;
 	s.info_fd = info_fd;
 	harden();
-	if ((rc = ioqueue_init(&s.q, SERVE_BUFSZ)) != 0 ||
-	    (rc = ramcache_init(&s.rc, cfg->ram_mib)) != 0 ||
-	    (s.kbuf = mmap(NULL, SERVE_BUFSZ, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
-		log_warnx("agent: cannot allocate %u MiB of RAM cache (check "
-			  "linkboot.ram against the PC's memory)", cfg->ram_mib);
-		rc = -ENOMEM;
+	if ((rc = serve_alloc(&s)) != 0)
 		goto fail;
-	}
 	if ((rc = first_connect(&s)) != 0) {
 		log_warnx("nbd: no server answered for %u s (check: `linkboot "
 			  "serve` running, NBD port open, linkboot.server, "
 			  "linkboot.export)", cfg->reconnect_s);
 		goto fail;
 	}
+	/* hash table, SSD, boot pack: before the kernel's first read */
+	if ((rc = serve_cache(&s)) != 0)
+		goto fail;
 	agent_stats.t_nbd = now_ms();
 	if ((rc = attach_kernel(&s)) != 0) {
 		log_warnx("nbd: NBD_CMD_CONNECT: %s (check: nbd.ko loaded "
 			  "with nbds_max, a free /dev/nbdN)", strerror(-rc));
 		goto fail;
 	}
-	/* everything is allocated: lock it, no page faults on the I/O path */
-	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
-		log_warn("mlockall");
 	log_info("nbd%d: %llu bytes from %s:%u, %s, RAM cache %u MiB",
 		 s.index, (unsigned long long)s.conn.size,
 		 inet_ntoa(cfg->server[s.conn.server].sin_addr),
@@ -530,7 +759,7 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 		log_warn("ready pipe");
 	close(ready_fd);
 	report_send(cfg, ns->mac, "nbd_connected", NULL);
-	serve_loop(&s);
+	supervise(&s);
 fail:
 	len = snprintf(msg, sizeof(msg), "-1 %d\n", rc);
 	if (write(ready_fd, msg, (size_t)len) < 0)

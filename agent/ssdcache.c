@@ -2,13 +2,13 @@
 /* Persistent content-addressed block cache; see ssdcache.h. */
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "lb_endian.h"
+#include "sha256.h"
 #include "ssdcache.h"
 
 #define SSDC_MAGIC "LBSSDC01"
@@ -39,9 +39,7 @@ struct ssdcache {
 
 void ssdcache_hash(const void *data, uint32_t len, uint8_t key[SSDC_KEY_SIZE])
 {
-	unsigned int n = SSDC_KEY_SIZE;
-
-	EVP_Digest(data, len, key, &n, EVP_sha256(), NULL);
+	sha256(data, len, key);
 }
 
 static uint64_t key_prefix(const uint8_t key[SSDC_KEY_SIZE])

@@ -65,7 +65,7 @@ int ssdcache_contains(const struct ssdcache *c,
 uint64_t ssdcache_slots(const struct ssdcache *c);
 const struct ssdc_stats *ssdcache_stats(const struct ssdcache *c);
 
-/* SHA-256 of len bytes (libcrypto). */
+/* SHA-256 of len bytes (lib/sha256.c). */
 void ssdcache_hash(const void *data, uint32_t len, uint8_t key[SSDC_KEY_SIZE]);
 
 #endif

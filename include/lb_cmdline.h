@@ -22,6 +22,9 @@
  *   linkboot.overlay=MiB        ram mode: tmpfs size cap for writes
  *   linkboot.ram=MiB            RAM block cache size (0 = off)
  *   linkboot.ssd=off|auto|MiB   persistent cache partition policy
+ *   linkboot.hashes=PATH        block-hash table of the booted version
+ *                               ("boot/<image_id>/v<N>/hashes" under
+ *                               linkboot.http); its boot.pack is beside it
  *   linkboot.hostname=NAME      this client's hostname
  *   linkboot.reconnect=SECONDS  longest server outage to ride out (default 300)
  *   linkboot.verbose=0|1|2

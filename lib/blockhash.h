@@ -17,7 +17,7 @@
  *   32      32*count  SHA-256 of each block; the last block is hashed
  *                 over its real (short) length, never padded
  *
- * Pure encode/decode: no I/O, no hashing (the server hashes with libcrypto).
+ * Pure encode/decode: no I/O, no hashing (hashing: lib/sha256.c).
  */
 
 #include <stddef.h>

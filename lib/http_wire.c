@@ -589,3 +589,77 @@ void http_err_register(void)
 {
 	err_register(MOD_HTTP, "http", http_errs, ARRAY_SIZE(http_errs));
 }
+
+/* RFC 9112 §4: status-line = HTTP-version SP status-code SP [reason] */
+static int parse_status_line(const char *p, size_t len, int *status)
+{
+	if (len < 12 || memcmp(p, "HTTP/1.", 7) != 0 ||
+	    (p[7] != '0' && p[7] != '1') || p[8] != ' ' ||
+	    p[9] < '1' || p[9] > '5' || p[10] < '0' || p[10] > '9' ||
+	    p[11] < '0' || p[11] > '9' || (len > 12 && p[12] != ' '))
+		return -EPROTO;
+	*status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	return 0;
+}
+
+static int parse_response_length(const char *v, size_t n, uint64_t *out)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	while (n && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
+	}
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n > 19)
+		return -EPROTO;
+	for (i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -EPROTO;
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	*out = x;
+	return 0;
+}
+
+int http_parse_response_head(const char *buf, size_t len, int *status,
+			     uint64_t *content_length)
+{
+	const char *end = NULL, *line, *eol;
+	size_t i;
+
+	for (i = 3; i < len; i++)
+		if (buf[i] == '\n' && buf[i - 1] == '\r' &&
+		    buf[i - 2] == '\n' && buf[i - 3] == '\r') {
+			end = buf + i + 1;
+			break;
+		}
+	if (!end)
+		return len > HTTP_RESPONSE_HEAD_MAX ? -EPROTO : 0;
+	*content_length = UINT64_MAX;
+	eol = memchr(buf, '\r', (size_t)(end - buf));
+	if (parse_status_line(buf, (size_t)(eol - buf), status) != 0)
+		return -EPROTO;
+	for (line = eol + 2; line < end - 2; line = eol + 2) {
+		const char *colon;
+
+		eol = memchr(line, '\r', (size_t)(end - line));
+		colon = memchr(line, ':', (size_t)(eol - line));
+		if (!colon)
+			return -EPROTO;
+		if ((size_t)(colon - line) == 14 &&
+		    !strncasecmp(line, "Content-Length", 14)) {
+			if (*content_length != UINT64_MAX ||
+			    parse_response_length(colon + 1,
+						 (size_t)(eol - colon - 1),
+						 content_length) != 0)
+				return -EPROTO;	/* §6.3: never guess */
+		} else if ((size_t)(colon - line) == 17 &&
+			   !strncasecmp(line, "Transfer-Encoding", 17)) {
+			return -EPROTO;		/* we never ask for chunks */
+		}
+	}
+	return (int)(end - buf);
+}

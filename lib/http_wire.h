@@ -122,6 +122,17 @@ struct http_response {
 /* Returns bytes written (without NUL) or -ENOSPC. */
 int http_format_head(char *out, size_t outsz, const struct http_response *r);
 
+/*
+ * Client side (the agent's GET): a response head, buf holding len bytes.
+ * Returns the head's length (through the empty line) with *status and
+ * *content_length (UINT64_MAX when absent) set, 0 when more bytes are
+ * needed, -EPROTO for a malformed head (RFC 9112 §4 status line, §6.3
+ * body length: Content-Length only, no chunked coding).
+ */
+#define HTTP_RESPONSE_HEAD_MAX 8192
+int http_parse_response_head(const char *buf, size_t len, int *status,
+			     uint64_t *content_length);
+
 /* Register the cause table above for err_str() ("... [http.0e]"). */
 void http_err_register(void);
 

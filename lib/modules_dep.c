@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Kernel module dependency order from depmod's text files; see header. */
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "modules_dep.h"
 
@@ -265,4 +269,40 @@ next:
 		p = *eol ? eol + 1 : eol;
 	}
 	return n;
+}
+
+void moddb_match_sys(const struct moddb *db,
+		     void (*fn)(const char *name, void *arg), void *arg)
+{
+	static const char *const buses[] = { "pci", "usb", "virtio" };
+	size_t b;
+
+	for (b = 0; b < sizeof(buses) / sizeof(buses[0]); b++) {
+		char dir[64], path[400], alias[256];
+		struct dirent *de;
+		DIR *d;
+
+		snprintf(dir, sizeof(dir), "/sys/bus/%s/devices", buses[b]);
+		if (!(d = opendir(dir)))
+			continue;
+		while ((de = readdir(d))) {
+			ssize_t n;
+			int fd;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/modalias", dir,
+				 de->d_name);
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+				continue;
+			n = read(fd, alias, sizeof(alias) - 1);
+			close(fd);
+			if (n <= 0)
+				continue;
+			alias[n] = '\0';
+			alias[strcspn(alias, "\n")] = '\0';
+			moddb_alias_match(db, alias, fn, arg);
+		}
+		closedir(d);
+	}
 }

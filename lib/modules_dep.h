@@ -55,4 +55,13 @@ int moddb_resolve(const struct moddb *db, const char *name,
 int moddb_alias_match(const struct moddb *db, const char *modalias,
 		      void (*cb)(const char *name, void *ctx), void *ctx);
 
+/*
+ * Match every device's modalias under /sys/bus/{pci,usb,virtio}/devices
+ * against db, calling fn for each matching module (see moddb_alias_match).
+ * Used by the agent (load the drivers this PC needs) and by `linkboot
+ * initramfs --minimal` (keep the drivers this machine needs).
+ */
+void moddb_match_sys(const struct moddb *db,
+		     void (*fn)(const char *name, void *arg), void *arg);
+
 #endif

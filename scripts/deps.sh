@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
-libblkid-dev zlib1g-dev libsqlite3-dev libssl-dev libcmocka-dev libext2fs-dev
+libblkid-dev zlib1g-dev libsqlite3-dev libsodium-dev libcmocka-dev libext2fs-dev
 sqlite3 jq e2fsprogs fdisk cpio kmod iproute2 procps psmisc
 curl tftp-hpa dnsmasq-base busybox-static python3
 libnbd-bin nbdkit nbd-server qemu-utils fio

@@ -6,7 +6,8 @@
 # modules the linkboot agent's initramfs needs under /lib/modules/<kver>
 # (so `linkboot image add` finds kernel and modules in the image), plus a
 # payload file the init reads at boot (what "applications" read: it makes
-# the cache numbers of a second boot visible).
+# the cache numbers of a second boot visible). With demo.run=URL on its
+# kernel command line the init then runs URL/<hostname>.sh (e2e tests).
 #
 #   scripts/mkdemo-image.sh OUTPUT [KERNEL_ROOT]
 #     KERNEL_ROOT  dir with boot/vmlinuz-* and lib/modules/<kver>/
@@ -71,6 +72,27 @@ h=$(hostname)
 case "$h" in ""|"(none)"|localhost) h=$(cat /etc/hostname); hostname "$h" ;; esac
 cat /usr/share/linkboot-demo/payload.bin >/dev/null
 echo "linkboot demo: $h up (uptime $(cut -d' ' -f1 /proc/uptime) s)" >/dev/console
+# Test hook (tests/e2e/image-*.sh): demo.run=URL on the kernel command
+# line (`linkboot image set NAME --cmdline`) makes the PC fetch
+# URL/<hostname>.sh (bounded retries) and run it, output on the console.
+run=
+for a in $(cat /proc/cmdline); do
+	case "$a" in demo.run=*) run=${a#demo.run=} ;; esac
+done
+if [ -n "$run" ]; then
+	i=0
+	until wget -q -O /run/demo-run.sh "$run/$h.sh"; do
+		i=$((i + 1))
+		[ "$i" -ge 30 ] && break
+		sleep 1
+	done
+	if [ -s /run/demo-run.sh ]; then
+		sh /run/demo-run.sh >/dev/console 2>&1
+		echo "linkboot demo: $run/$h.sh exited $?" >/dev/console
+	else
+		echo "linkboot demo: could not fetch $run/$h.sh" >/dev/console
+	fi
+fi
 while :; do sleep 3600; done
 EOF
 chmod 0755 "$root/sbin/init"

@@ -215,8 +215,10 @@ static void script_boot(struct sbuf *sb, const char *mac,
 	char token[sizeof(link->token)], root[sizeof(link->root)];
 	char ssd[sizeof(link->ssd_cache)], host[sizeof(link->hostname)];
 	char mid[sizeof(link->machine_id)], extra[sizeof(link->cmdline)];
+	char id[sizeof(link->image_id)];
 
 	script_filter(name, sizeof(name), link->name, 0);
+	script_filter(id, sizeof(id), link->image_id, 0);
 	script_filter(image, sizeof(image), link->image, 0);
 	script_filter(kernel, sizeof(kernel), link->kernel, 0);
 	script_filter(initrd, sizeof(initrd), link->initrd, 0);
@@ -244,6 +246,9 @@ static void script_boot(struct sbuf *sb, const char *mac,
 		sb_printf(sb, " linkboot.root=%s", root);
 	if (ssd[0])
 		sb_printf(sb, " linkboot.ssd=%s", ssd);
+	if (id[0])	/* the agent verifies blocks against it */
+		sb_printf(sb, " linkboot.hashes=boot/%s/v%u/hashes", id,
+			  link->version);
 	if (host[0])
 		sb_printf(sb, " linkboot.hostname=%s", host);
 	if (mid[0])

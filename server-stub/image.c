@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bootpack_build.h"
 #include "commands.h"
 #include "delta.h"
 #include "lb_log.h"
@@ -64,6 +65,8 @@ static const char usage[] =
 "  add NAME FILE [--reflink|--move|--in-place] [--kernel F --initrd F]\n"
 "                      import a raw disk image as NAME v1 (copy by default)\n"
 "  list [-j|--json]    images, versions, sizes, missing files\n"
+"  pack NAME [--version N] [--retrace]  build the boot pack from a client\n"
+"                      boot's trace (--retrace: record a new trace)\n"
 "  versions NAME [-j]  the versions of NAME\n"
 "  set NAME [--ram-cache MiB] [--write ram|disk|server|super]\n"
 "           [--ssd-cache MiB|auto|off] [--rootfs SPEC] [--cmdline ARGS]\n"
@@ -320,6 +323,8 @@ static int hash_raw(struct image_ctx *ic, const char *id, unsigned v,
 		return rc;
 	rc = store_hash_view(c, path, sha);
 	vchain_close(c);
+	if (rc == 0 && hashidx_write(path) != 0)	/* agents do without */
+		fprintf(stderr, "image: %s.idx not written\n", path);
 	return rc;
 }
 
@@ -1187,6 +1192,7 @@ static int image_commit(struct image_ctx *ic, int argc, char **argv)
 	printf("image %s: v%u committed (delta on v%u) and is production; "
 	       "`linkboot image rollback %s` goes back\n", r.name, next, r.latest,
 	       r.name);
+	bootpack_after_commit(ic->cfg, ic->s, r.id, r.name, next, r.latest);
 	rc = 0;
 	goto out;
 out_boot:
@@ -1644,6 +1650,11 @@ static int image_repair(struct image_ctx *ic, int argc, char **argv)
 
 /* ---- entry -------------------------------------------------------------- */
 
+static int image_pack(struct image_ctx *ic, int argc, char **argv)
+{
+	return bootpack_cmd(ic->cfg, ic->s, argc, argv);
+}
+
 static const struct image_cmd {
 	const char *name;
 	int (*run)(struct image_ctx *ic, int argc, char **argv);
@@ -1660,6 +1671,7 @@ static const struct image_cmd {
 	{ "merge", image_merge },
 	{ "prune", image_prune },
 	{ "repair", image_repair },
+	{ "pack", image_pack },
 };
 
 static int looks_like_mark(const char *s)

@@ -19,6 +19,7 @@
  */
 
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -257,34 +258,7 @@ static void alias_add_cb(const char *name, void *ctx)
 /* --minimal: this machine's devices */
 static void sel_from_sys(struct sel *s)
 {
-	static const char *const buses[] = { "pci", "usb", "virtio" };
-	size_t b;
-
-	for (b = 0; b < ARRAY_SIZE(buses); b++) {
-		char dir[64], path[400], alias[256];
-		struct dirent *de;
-		DIR *d;
-
-		snprintf(dir, sizeof(dir), "/sys/bus/%s/devices", buses[b]);
-		if (!(d = opendir(dir)))
-			continue;
-		while ((de = readdir(d))) {
-			FILE *f;
-
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s/modalias", dir,
-				 de->d_name);
-			if (!(f = fopen(path, "r")))
-				continue;
-			if (fgets(alias, sizeof(alias), f)) {
-				alias[strcspn(alias, "\n")] = '\0';
-				moddb_alias_match(&s->db, alias, alias_add_cb, s);
-			}
-			fclose(f);
-		}
-		closedir(d);
-	}
+	moddb_match_sys(&s->db, alias_add_cb, s);
 }
 
 /* --pci-ids 8086:100e,10ec:8168: network-class modaliases */
@@ -471,6 +445,34 @@ static int default_agent(char *out, size_t sz)
 	return access(out, R_OK) == 0 ? 0 : -ENOENT;
 }
 
+/* A static ELF (no PT_INTERP): a dynamic busybox would not run in the
+ * initramfs, which has no libraries. */
+static int is_static_elf(const char *path)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	int fd, i, rc = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(ph) || eh.e_phnum > 64)
+		goto out;
+	for (i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff +
+			  (uint64_t)i * sizeof(ph))) != (ssize_t)sizeof(ph))
+			goto out;
+		if (ph.p_type == PT_INTERP)
+			goto out;
+	}
+	rc = 1;
+out:
+	close(fd);
+	return rc;
+}
+
 static const char *pci_ids_opt;	/* set by cmd_initramfs */
 static int no_shell_opt;
 
@@ -549,7 +551,8 @@ int initramfs_build(const struct initramfs_opts *o)
 	    (rc = cpio_header(&c, "sys", S_IFDIR | 0755, 0, 0, 0)) != 0 ||
 	    (rc = cpio_header(&c, "newroot", S_IFDIR | 0755, 0, 0, 0)) != 0)
 		goto fail;
-	if (!no_shell_opt && access("/bin/busybox", X_OK) == 0) {
+	if (!no_shell_opt && access("/bin/busybox", X_OK) == 0 &&
+	    is_static_elf("/bin/busybox")) {
 		/* Debian busybox-static: a rescue shell for agent_panic() */
 		if ((rc = cpio_file(&c, "bin/busybox", "/bin/busybox", 0755)) ||
 		    (rc = cpio_header(&c, "bin/sh", S_IFLNK | 0777, 7, 0, 0)) ||

@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bootpack_build.h"
 #include "db.h"
 #include "lb_err.h"
 #include "lb_log.h"
@@ -126,6 +127,7 @@ struct nbd_conn {
 	uint32_t discard_error;		/* NBD_E* to answer once skipped */
 	/* counters for the close log line */
 	uint64_t nreq, rd_bytes, wr_bytes;
+	struct bp_trace *trace;		/* boot pack trace, or NULL */
 };
 
 static void nbd_conn_close(struct nbd_conn *c, const char *why);
@@ -307,6 +309,33 @@ static int nbd_resolve(struct nbd_conn *c, const char *name, uint32_t len,
 	return 0;
 }
 
+/*
+ * A client's overlay has one writer. When its agent reconnects after a
+ * power cut, a cable pull or a crash, the old TCP session may still look
+ * alive here (no FIN ever came): the client's newest connection is the
+ * live one, so older sessions of the same client and export are closed.
+ * Returns how many were.
+ */
+static int nbd_supersede(struct nbd_conn *c)
+{
+	struct nbd_conn *o;
+	int n = 0;
+
+	if (!c->ex.client_mac[0])
+		return 0;
+	for (o = c->ns->conns; o; o = o->next) {
+		if (o == c || o->dead || !o->vd ||
+		    strcmp(o->ex.client_mac, c->ex.client_mac) != 0 ||
+		    strcmp(o->ex.image_id, c->ex.image_id) != 0)
+			continue;
+		log_warnx("nbd %s: client %s connected again from %s: closing "
+			  "its old session", o->peer, o->ex.client_mac, c->peer);
+		nbd_conn_close(o, "superseded by the same client's new session");
+		n++;
+	}
+	return n;
+}
+
 /* Open the vdisk of c->ex and fix the transmission flags. */
 static int nbd_open_export(struct nbd_conn *c, char *why, size_t whysz)
 {
@@ -325,6 +354,9 @@ static int nbd_open_export(struct nbd_conn *c, char *why, size_t whysz)
 		return rc;
 	}
 	rc = vdisk_open(db, cfg->store_dir, cfg->state_dir, &c->ex, &c->vd);
+	if (rc == -EBUSY && nbd_supersede(c) > 0)
+		rc = vdisk_open(db, cfg->store_dir, cfg->state_dir, &c->ex,
+				&c->vd);
 	if (rc != 0) {
 		snprintf(why, whysz, "export \"%s\": cannot open disk: %s",
 			 c->ex.name, strerror(-rc));
@@ -359,6 +391,7 @@ static void nbd_enter_transmission(struct nbd_conn *c)
 
 	c->phase = NBD_PH_TRANSMISSION;
 	c->deadline = 0;
+	c->trace = bp_trace_begin(c->ns->srv->cfg, &c->ex, c->size);
 	/* a client token is a credential: log whose it is, not the token */
 	if (c->ex.client_mac[0])
 		log_info("nbd %s: export token of %s (%.6s...) image %s v%u, "
@@ -632,6 +665,7 @@ static int nbd_rq_read(struct nbd_conn *c, const struct nbd_request *rq)
 		nbd_build_simple_reply(p, hdr, 0, rq->handle);
 	c->tend += hdr + rq->length;
 	c->rd_bytes += rq->length;
+	bp_trace_read(c->trace, rq->offset, rq->length);
 	return 0;
 }
 
@@ -935,6 +969,8 @@ static void nbd_conn_close(struct nbd_conn *c, const char *why)
 		db_session_remove(c->ns->srv->db, c->session);
 		c->session = -1;
 	}
+	bp_trace_end(c->trace);
+	c->trace = NULL;
 	log_info("nbd %s: closed in %s phase: %s (%llu requests, %llu bytes "
 		 "read, %llu written)", c->peer, nbd_phase_names[c->phase],
 		 why ? why : "done",

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "blockhash.h"
 #include "lb_log.h"
 #include "lb_util.h"
+#include "sha256.h"
 #include "store.h"
 
 #define COPY_CHUNK (1u << 20)
@@ -313,28 +313,26 @@ int store_hash_view(struct vchain *c, const char *hashes_path,
 		    char sha_hex[65])
 {
 	uint64_t size = vchain_size(c), nblocks;
-	uint8_t hdr[BLOCKHASH_HDR_LEN], md[EVP_MAX_MD_SIZE];
+	uint8_t hdr[BLOCKHASH_HDR_LEN], md[SHA256_LEN];
 	uint8_t *buf = NULL;
-	EVP_MD_CTX *all = NULL, *one = NULL;
+	struct sha256_ctx all;
 	char tmp[4200];
 	FILE *f = NULL;
-	unsigned mdlen;
 	int rc = -ENOMEM;
 
 	blockhash_hdr_build(hdr, DELTA_BLOCK_SIZE, size);
 	nblocks = blockhash_count(size, DELTA_BLOCK_SIZE);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", hashes_path);
-	if (!(buf = malloc(DELTA_BLOCK_SIZE)) || !(all = EVP_MD_CTX_new()) ||
-	    !(one = EVP_MD_CTX_new()))
+	if (!(buf = malloc(DELTA_BLOCK_SIZE)))
 		goto out;
 	if (!(f = fopen(tmp, "we"))) {
 		rc = -errno;
 		goto out;
 	}
 	rc = -EIO;
-	if (fwrite(hdr, sizeof(hdr), 1, f) != 1 ||
-	    !EVP_DigestInit_ex(all, EVP_sha256(), NULL))
+	if (fwrite(hdr, sizeof(hdr), 1, f) != 1)
 		goto out;
+	sha256_init(&all);
 	for (uint64_t b = 0; b < nblocks; b++) {
 		uint32_t n = (uint32_t)MIN((uint64_t)DELTA_BLOCK_SIZE,
 					   size - b * DELTA_BLOCK_SIZE);
@@ -344,18 +342,15 @@ int store_hash_view(struct vchain *c, const char *hashes_path,
 			rc = r;
 			goto out;
 		}
-		if (!EVP_DigestInit_ex(one, EVP_sha256(), NULL) ||
-		    !EVP_DigestUpdate(one, buf, n) ||
-		    !EVP_DigestFinal_ex(one, md, &mdlen) ||
-		    !EVP_DigestUpdate(all, buf, n) ||
-		    fwrite(md, BLOCKHASH_LEN, 1, f) != 1)
+		sha256(buf, n, md);
+		sha256_update(&all, buf, n);
+		if (fwrite(md, BLOCKHASH_LEN, 1, f) != 1)
 			goto out;
 		if ((b & 63) == 0 || b + 1 == nblocks)
 			store_progress("hashing", (b + 1) * DELTA_BLOCK_SIZE > size ?
 				       size : (b + 1) * DELTA_BLOCK_SIZE, size);
 	}
-	if (!EVP_DigestFinal_ex(all, md, &mdlen))
-		goto out;
+	sha256_final(&all, md);
 	if (fflush(f) != 0 || fsync(fileno(f)) < 0)
 		goto out;
 	if (sha_hex)
@@ -366,35 +361,30 @@ out:
 		fclose(f);
 	if (rc)
 		unlink(tmp);
-	EVP_MD_CTX_free(all);
-	EVP_MD_CTX_free(one);
 	free(buf);
 	return rc;
 }
 
 int store_sha256_file(const char *path, char sha_hex[65])
 {
-	uint8_t *buf, md[EVP_MAX_MD_SIZE];
-	EVP_MD_CTX *ctx;
-	unsigned mdlen;
+	uint8_t *buf, md[SHA256_LEN];
+	struct sha256_ctx ctx;
 	ssize_t n;
 	int fd, rc = -EIO;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
-	buf = malloc(COPY_CHUNK);
-	ctx = EVP_MD_CTX_new();
-	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+	if (!(buf = malloc(COPY_CHUNK)))
 		goto out;
+	sha256_init(&ctx);
 	while ((n = read(fd, buf, COPY_CHUNK)) > 0)
-		if (!EVP_DigestUpdate(ctx, buf, (size_t)n))
-			goto out;
-	if (n == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen)) {
+		sha256_update(&ctx, buf, (size_t)n);
+	if (n == 0) {
+		sha256_final(&ctx, md);
 		hex(md, 32, sha_hex);
 		rc = 0;
 	}
 out:
-	EVP_MD_CTX_free(ctx);
 	free(buf);
 	close(fd);
 	return rc;

@@ -1,10 +1,11 @@
 #!/bin/bash
 # e2e: the agent without linkboot.ip gets its address from DHCP with its own
-# client (busybox udhcpd stands in for the DHCP server), renews the lease
+# client from `linkboot serve --dhcp full` (20 s leases), renews the lease
 # while the PC runs, and with linkboot.write=disk puts the overlay's upper
 # layer on the local PARTLABEL=linkboot-cache partition, wiped at boot.
+# The image has a separate /boot first: the agent finds the root by its init.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/agent-lib.sh"
+. "$(dirname "$0")/lib-agent.sh"
 
 agent_requires
 agent_kernel
@@ -24,7 +25,7 @@ echo "LBE2E: DONE"
 $B poweroff -f'
 
 IMG=$TMP/disk.img
-agent_demo_image "$IMG"
+AGENT_SEPARATE_BOOT=1 agent_demo_image "$IMG"
 # the local cache disk, with a leftover from a "previous boot"
 mkdir -p "$TMP/cache/upper"
 echo old >"$TMP/cache/upper/stale"
@@ -42,19 +43,9 @@ INITRD=$TMP/initrd.gz
 	die "linkboot initramfs"
 
 agent_netns
-agent_nbd_start
-cat >"$TMP/udhcpd.conf" <<CONF
-start 198.18.0.100
-end 198.18.0.109
-interface lbtap0
-lease_file $TMP/udhcpd.leases
-option subnet 255.255.255.0
-option lease 20
-min_lease 10
-CONF
-touch "$TMP/udhcpd.leases"
-ip netns exec "$NS" busybox udhcpd -f "$TMP/udhcpd.conf" >"$TMP/udhcpd.log" 2>&1 &
-cleanup_fn "kill $!"
+LB_SERVE_ARGS="--dhcp full --interface lbtap0 --dhcp-range 198.18.0.100,198.18.0.109 \
+--dhcp-netmask 255.255.255.0 --dhcp-lease-time 20"
+agent_linkboot_start
 
 agent_qemu_start -drive file="$CACHE",if=virtio,format=raw \
 	-append "console=ttyS0 loglevel=4 panic=-1 \
@@ -66,6 +57,8 @@ assert_contains "$CONSOLE" 'dhcp: 198\.18\.0\.10[0-9] lease 20 s' "address from 
 assert_contains "$CONSOLE" 'LBE2E: ip inet 198\.18\.0\.10[0-9]' "image sees the DHCP address"
 assert_contains "$CONSOLE" 'dhcp: renewed 198\.18\.0\.10[0-9]' "lease renewed while running"
 assert_contains "$CONSOLE" 'overlay upper on /dev/vda1' "upper layer on the cache partition"
+assert_contains "$CONSOLE" 'nbd0p1 has no /sbin/init' "separate /boot skipped"
+assert_contains "$CONSOLE" 'root: /dev/nbd0p2' "root found on partition 2"
 assert_contains "$CONSOLE" 'LBE2E: disk write ok' "write in disk mode"
 grep -qa 'LBE2E: stale upper file visible' "$CONSOLE" && die "cache partition not wiped at boot"
 wait "$QEMU_PID" 2>/dev/null

@@ -237,7 +237,9 @@ e2e_requires_cli() {
 e2e_start_server() {
 	LB_LOG=$TMP/linkboot.log
 	mkdir -p "$LB_STATE"
-	in_ns "$LINKBOOT" serve --state "$LB_STATE" --listen "$E2E_SERVER_IP" \
+	# ip netns exec directly (not the in_ns function, which would fork a
+	# subshell): LB_PID must be the server itself, for kill and restart
+	ip netns exec "$NS" "$LINKBOOT" serve --state "$LB_STATE" --listen "$E2E_SERVER_IP" \
 		--interface "$BR" --tftp-port 69 --http-port 80 --nbd-port 10809 \
 		--ipxe-dir "$IPXE_DIR" -v "$@" >"$LB_LOG" 2>&1 &
 	LB_PID=$!

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: in-flight request bookkeeping across reconnects
- * (agent/queue.c) and the RAM block cache (agent/ramcache.c). */
+ * (agent/queue.c). */
 
 #include <errno.h>
 #include <setjmp.h>
@@ -12,7 +12,6 @@
 #include <cmocka.h>
 
 #include "../../agent/queue.h"
-#include "../../agent/ramcache.h"
 
 static struct ioqueue q;
 
@@ -113,39 +112,6 @@ static void test_double_put_harmless(void **state)
 	assert_int_equal(q.used, 0);
 }
 
-static void test_ramcache(void **state)
-{
-	struct ramcache c;
-	static uint8_t in[RAMCACHE_BLOCK], out[RAMCACHE_BLOCK];
-	uint64_t conflict;
-
-	(void)state;
-	assert_int_equal(ramcache_init(&c, 1), 0);
-	memset(in, 0xab, sizeof(in));
-	assert_int_equal(ramcache_get(&c, 7, out), 0);
-	ramcache_put(&c, 7, in);
-	assert_int_equal(ramcache_get(&c, 7, out), 1);
-	assert_memory_equal(in, out, sizeof(in));
-	/* the block sharing its slot evicts it */
-	conflict = 7 + c.nslots;
-	ramcache_put(&c, conflict, in);
-	assert_int_equal(ramcache_get(&c, 7, out), 0);
-	assert_int_equal(ramcache_get(&c, conflict, out), 1);
-	ramcache_invalidate(&c, conflict, 1);
-	assert_int_equal(ramcache_get(&c, conflict, out), 0);
-}
-
-static void test_ramcache_off(void **state)
-{
-	struct ramcache c;
-	static uint8_t b[RAMCACHE_BLOCK];
-
-	(void)state;
-	assert_int_equal(ramcache_init(&c, 0), 0);
-	ramcache_put(&c, 1, b);
-	assert_int_equal(ramcache_get(&c, 1, b), 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,8 +120,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_requeue_resends_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seq_unique_after_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_double_put_harmless, setup, teardown),
-		cmocka_unit_test(test_ramcache),
-		cmocka_unit_test(test_ramcache_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
+#include "cmdline.h"
 #include "lb_cmdline.h"
+#include "lb_log.h"
 #include "lb_util.h"
 
 void cmdline_defaults(struct agent_cfg *cfg)
@@ -21,7 +22,7 @@ void cmdline_defaults(struct agent_cfg *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->write_mode = WRITE_RAM;
 	cfg->ram_mib = 64;
-	cfg->ssd_mode = 0;
+	cfg->ssd_mode = -1;	/* only linkboot.ssd=auto may partition a disk */
 	cfg->reconnect_s = 300;
 	cfg->verbose = 0;
 }
@@ -181,6 +182,19 @@ static int parse_ssd(const char *v, int *mode)
 	return 0;
 }
 
+/* A path under the server's HTTP root: [A-Za-z0-9._/-], no "..". */
+static int parse_served_path(const char *v, char *out, size_t outsz)
+{
+	const char *p;
+
+	if (!*v || *v == '/' || strstr(v, ".."))
+		return -EINVAL;
+	for (p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._/-", *p))
+			return -EINVAL;
+	return strlcpy_chk(out, v, outsz) ? -EINVAL : 0;
+}
+
 /* RFC 1123 §2.1 host name: letters, digits, '-', '.', <= 63 chars */
 static int parse_hostname(const char *v, char *out, size_t outsz)
 {
@@ -258,6 +272,8 @@ static int cmdline_key(struct agent_cfg *cfg, const char *key, const char *v)
 		return parse_uint(v, 0, 1u << 20, &cfg->ram_mib);
 	if (!strcmp(key, "linkboot.ssd"))
 		return parse_ssd(v, &cfg->ssd_mode);
+	if (!strcmp(key, "linkboot.hashes"))
+		return parse_served_path(v, cfg->hashes, sizeof(cfg->hashes));
 	if (!strcmp(key, "linkboot.hostname"))
 		return parse_hostname(v, cfg->hostname, sizeof(cfg->hostname));
 	if (!strcmp(key, "linkboot.reconnect"))
@@ -311,8 +327,8 @@ int cmdline_parse(const char *text, struct agent_cfg *cfg, char *err,
 		if (rc == -ENOENT) {
 			if (!strncmp(word, "linkboot.", 9)) {
 				/* newer server, older agent: go on */
-				fprintf(stderr, "linkboot-agent: unknown "
-					"parameter %s ignored\n", word);
+				log_info("unknown parameter %s ignored",
+					 word);
 			}
 			continue;
 		}

@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The agent's cache stack: RAM -> SSD -> server, verified; see cache.h. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bcache.h"
+#include "cache.h"
+#include "lb_log.h"
+#include "lb_util.h"
+#include "ssdcache.h"
+
+/*
+ * Which 4 KiB pages of a boot pack block the kernel has read: the block
+ * leaves RAM (BC_ONCE) when all of them were, since the kernel reads a
+ * 64 KiB block in pieces, in any order. Direct-mapped by block number;
+ * a block whose entry was taken by another leaves when a read reaches
+ * its end.
+ */
+struct once_entry {
+	uint64_t tag;		/* block + 1; 0 = free */
+	uint32_t pages;		/* bit i: page i was read */
+};
+
+#define ONCE_PAGE 4096u
+
+struct cache {
+	uint64_t image_size;
+	uint32_t block_size;
+	uint64_t nblocks;
+	uint8_t *hashes;	/* count * 32 bytes, or NULL: unverified */
+	struct bcache *ram;
+	struct ssdcache *ssd;
+	int ssd_fd;
+	uint64_t gen;		/* bumped by every write */
+	uint8_t *scratch;	/* one block: SSD reads, hash checks */
+	struct once_entry *once;	/* nonce entries, or NULL */
+	uint32_t nonce;
+	struct cache_stats st;
+};
+
+static int load_table(struct cache *c, const struct cache_cfg *cfg)
+{
+	struct blockhash_info bi;
+	int rc;
+
+	rc = blockhash_hdr_parse(cfg->hashes, (size_t)cfg->hashes_len,
+				 cfg->hashes_len, &bi);
+	if (rc)
+		return rc;
+	/* a table of another version/size would make every block "bad" */
+	if (bi.image_size != cfg->image_size || bi.block_size > CACHE_BS_MAX)
+		return -EINVAL;
+	c->block_size = bi.block_size;
+	if (!(c->hashes = malloc((size_t)bi.count * BLOCKHASH_LEN)))
+		return -ENOMEM;
+	memcpy(c->hashes, cfg->hashes + BLOCKHASH_HDR_LEN,
+	       (size_t)bi.count * BLOCKHASH_LEN);
+	return 0;
+}
+
+static void drop_ssd(const struct cache_cfg *cfg)
+{
+	ssdcache_close(cfg->ssd);
+	if (cfg->ssd && cfg->ssd_fd >= 0)
+		close(cfg->ssd_fd);
+}
+
+int cache_new(const struct cache_cfg *cfg, struct cache **out)
+{
+	struct cache *c;
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	if (!(c = calloc(1, sizeof(*c)))) {
+		drop_ssd(cfg);
+		return -ENOMEM;
+	}
+	c->ssd_fd = -1;
+	c->image_size = cfg->image_size;
+	c->block_size = cfg->block_size;
+	if (cfg->hashes && (rc = load_table(c, cfg)) != 0)
+		goto fail;
+	rc = -EINVAL;
+	if (c->block_size < 4096 || c->block_size > CACHE_BS_MAX ||
+	    (c->block_size & (c->block_size - 1)))
+		goto fail;
+	c->nblocks = (c->image_size + c->block_size - 1) / c->block_size;
+	rc = -ENOMEM;
+	if (!(c->ram = bcache_new(cfg->ram_bytes, c->block_size)) ||
+	    !(c->scratch = malloc(c->block_size)))
+		goto fail;
+	/* content-keyed SSD blocks are only safe with the table */
+	if (c->hashes) {
+		c->ssd = cfg->ssd;
+		c->ssd_fd = cfg->ssd_fd;
+	} else {
+		drop_ssd(cfg);
+	}
+	*out = c;
+	return 0;
+fail:
+	drop_ssd(cfg);
+	free(c->hashes);
+	bcache_free(c->ram);
+	free(c->scratch);
+	free(c);
+	return rc;
+}
+
+void cache_free(struct cache *c)
+{
+	if (!c)
+		return;
+	ssdcache_close(c->ssd);
+	if (c->ssd_fd >= 0)
+		close(c->ssd_fd);
+	bcache_free(c->ram);
+	free(c->hashes);
+	free(c->scratch);
+	free(c->once);
+	free(c);
+}
+
+int cache_verified(const struct cache *c)
+{
+	return c->hashes != NULL;
+}
+
+int cache_has_ssd(const struct cache *c)
+{
+	return c->ssd != NULL;
+}
+
+uint32_t cache_block_size(const struct cache *c)
+{
+	return c->block_size;
+}
+
+const struct cache_stats *cache_stats(const struct cache *c)
+{
+	return &c->st;
+}
+
+struct bcache *cache_bcache(struct cache *c)
+{
+	return c->ram;
+}
+
+/* Real length of block blk: the image's last block may be short. */
+static uint32_t block_len(const struct cache *c, uint64_t blk)
+{
+	uint64_t start = blk * c->block_size;
+
+	if (start >= c->image_size)
+		return 0;
+	return (uint32_t)MIN((uint64_t)c->block_size, c->image_size - start);
+}
+
+static const uint8_t *block_key(const struct cache *c, uint64_t blk)
+{
+	return c->hashes + blk * BLOCKHASH_LEN;
+}
+
+int cache_span_of(const struct cache *c, uint64_t off, uint32_t len,
+		  struct cache_span *sp)
+{
+	uint64_t last;
+
+	if (len == 0 || off >= c->image_size || len > c->image_size - off)
+		return -EINVAL;
+	memset(sp, 0, sizeof(*sp));
+	sp->first = off / c->block_size;
+	last = (off + len - 1) / c->block_size;
+	if (last - sp->first + 1 > CACHE_SPAN_MAX)
+		return -E2BIG;
+	sp->nblk = (uint32_t)(last - sp->first + 1);
+	sp->off = sp->first * c->block_size;
+	sp->len = (uint32_t)(MIN((last + 1) * c->block_size, c->image_size) -
+			     sp->off);
+	return 0;
+}
+
+int cache_block_ok(const struct cache *c, uint64_t blk, const void *data)
+{
+	uint8_t got[SSDC_KEY_SIZE];
+
+	if (!c->hashes)
+		return 1;
+	if (blk >= c->nblocks)
+		return 0;
+	ssdcache_hash(data, block_len(c, blk), got);
+	return memcmp(got, block_key(c, blk), SSDC_KEY_SIZE) == 0;
+}
+
+int cache_ssd_has(const struct cache *c, uint64_t blk)
+{
+	return c->ssd && blk < c->nblocks &&
+	       block_len(c, blk) == c->block_size &&
+	       ssdcache_contains(c->ssd, block_key(c, blk));
+}
+
+/* Copy the part of block blk (at src) that [off, off + len) wants. */
+static void copy_part(const struct cache *c, uint64_t blk, const uint8_t *src,
+		      uint64_t off, uint32_t len, uint8_t *out)
+{
+	uint64_t bstart = blk * c->block_size;
+	uint64_t from = MAX(bstart, off);
+	uint64_t to = MIN(bstart + block_len(c, blk), off + len);
+
+	if (to > from)
+		memcpy(out + (from - off), src + (from - bstart), to - from);
+}
+
+/* Put a verified block into RAM (flags: BC_ONCE for the boot pack). */
+static void ram_put(struct cache *c, uint64_t blk, const uint8_t *src,
+		    unsigned flags)
+{
+	uint32_t n = block_len(c, blk);
+	uint8_t *p = bcache_reserve(c->ram, blk, flags);
+
+	if (!p)
+		return;
+	memcpy(p, src, n);
+	memset(p + n, 0, c->block_size - n);
+	bcache_commit(c->ram, blk);
+}
+
+/* The SSD holds whole blocks only: the short last block stays off it. */
+static void ssd_put(struct cache *c, uint64_t blk, const uint8_t *src)
+{
+	if (c->ssd && block_len(c, blk) == c->block_size)
+		ssdcache_put(c->ssd, block_key(c, blk), src);
+}
+
+static struct once_entry *once_slot(const struct cache *c, uint64_t blk)
+{
+	return &c->once[(blk * 0x9e3779b97f4a7c15ull >> 32) % c->nonce];
+}
+
+/* A read [off, off + len) hit pack block blk: has all of it been read? */
+static int once_all_read(struct cache *c, uint64_t blk, uint64_t off,
+			 uint32_t len)
+{
+	uint64_t bstart = blk * c->block_size, bend = bstart + c->block_size;
+	uint64_t from = MAX(off, bstart), to = MIN(off + len, bend);
+	uint32_t npages = c->block_size / ONCE_PAGE, all, p;
+	struct once_entry *e;
+
+	if (!c->once || npages > 32 || (e = once_slot(c, blk))->tag != blk + 1)
+		return off + len >= bend;	/* untracked */
+	for (p = (uint32_t)((from - bstart) / ONCE_PAGE);
+	     p < npages && bstart + (uint64_t)p * ONCE_PAGE < to; p++)
+		e->pages |= 1u << p;
+	all = npages == 32 ? UINT32_MAX : (1u << npages) - 1;
+	if (e->pages != all)
+		return 0;
+	e->tag = 0;
+	return 1;
+}
+
+static void once_track(struct cache *c, uint64_t blk)
+{
+	struct once_entry *e;
+
+	if (!c->once) {
+		c->nonce = MAX(bcache_slots(c->ram) * 2, 64u);
+		if (!(c->once = calloc(c->nonce, sizeof(*c->once))))
+			return;
+	}
+	e = once_slot(c, blk);
+	e->tag = blk + 1;
+	e->pages = 0;
+}
+
+/* Block blk from RAM or the SSD, part copied out. 1 found, 0 not. */
+static int local_block(struct cache *c, uint64_t blk, uint64_t off,
+		       uint32_t len, uint8_t *out)
+{
+	const uint8_t *p;
+	uint64_t before;
+
+	before = bcache_stats(c->ram)->once_dropped;
+	if ((p = bcache_lookup(c->ram, blk))) {
+		c->st.ram_hits++;
+		copy_part(c, blk, p, off, len, out);
+		/* a boot pack block leaves after its first hit, but the
+		 * kernel reads a 64 KiB block in pieces: it stays until
+		 * every piece was read */
+		if (bcache_stats(c->ram)->once_dropped != before &&
+		    !once_all_read(c, blk, off, len)) {
+			memcpy(c->scratch, p, c->block_size);
+			ram_put(c, blk, c->scratch, BC_ONCE);
+		}
+		return 1;
+	}
+	c->st.ram_misses++;
+	if (!c->ssd || block_len(c, blk) != c->block_size)
+		return 0;
+	/* ssdcache_get() hashes what it read against the key: a torn or
+	 * flipped block is a miss (and forgotten), never returned */
+	before = ssdcache_stats(c->ssd)->corrupt;
+	if (ssdcache_get(c->ssd, block_key(c, blk), c->scratch) != 0) {
+		c->st.ssd_misses++;
+		if (ssdcache_stats(c->ssd)->corrupt != before) {
+			c->st.ssd_corrupt++;
+			if (c->st.ssd_corrupt <= 10)
+				log_warnx("cache: SSD block for image block "
+					  "%llu failed verification: fetched "
+					  "from the server instead",
+					  (unsigned long long)blk);
+		}
+		return 0;
+	}
+	c->st.ssd_hits++;
+	ram_put(c, blk, c->scratch, 0);
+	copy_part(c, blk, c->scratch, off, len, out);
+	return 1;
+}
+
+int cache_read(struct cache *c, uint64_t off, uint32_t len, void *out,
+	       struct cache_span *sp)
+{
+	uint32_t i;
+	int rc;
+
+	if ((rc = cache_span_of(c, off, len, sp)) != 0)
+		return rc;
+	/* fetch once: someone already asked the server for one of these */
+	for (i = 0; i < sp->nblk; i++)
+		if (bcache_state(c->ram, sp->first + i) == BC_PENDING)
+			return CACHE_WAIT;
+	for (i = 0; i < sp->nblk; i++)
+		if (!local_block(c, sp->first + i, off, len, out))
+			break;
+	if (i == sp->nblk)
+		return 1;
+	/* miss: the whole span comes from the server; its blocks we do
+	 * not hold become PENDING, owned by sp */
+	for (i = 0; i < sp->nblk; i++)
+		sp->own[i] = bcache_reserve(c->ram, sp->first + i, 0);
+	sp->gen = c->gen;
+	return 0;
+}
+
+int cache_fill(struct cache *c, struct cache_span *sp, const void *data)
+{
+	const uint8_t *d = data;
+	uint32_t i;
+
+	c->st.bytes_from_server += sp->len;
+	for (i = 0; i < sp->nblk; i++)
+		if (!cache_block_ok(c, sp->first + i,
+				    d + (uint64_t)i * c->block_size)) {
+			c->st.verify_failed++;
+			sp->tries++;
+			return -EBADMSG;
+		}
+	for (i = 0; i < sp->nblk; i++) {
+		uint64_t blk = sp->first + i;
+		const uint8_t *src = d + (uint64_t)i * c->block_size;
+		uint32_t n = block_len(c, blk);
+
+		if (sp->own[i]) {
+			/* a write since we asked: the data may be stale */
+			if (sp->gen == c->gen) {
+				memcpy(sp->own[i], src, n);
+				memset(sp->own[i] + n, 0, c->block_size - n);
+				bcache_commit(c->ram, blk);
+			} else {
+				bcache_abort(c->ram, blk);
+			}
+			sp->own[i] = NULL;
+		}
+		if (sp->gen == c->gen)
+			ssd_put(c, blk, src);
+	}
+	return 0;
+}
+
+void cache_abort(struct cache *c, struct cache_span *sp)
+{
+	uint32_t i;
+
+	for (i = 0; i < sp->nblk; i++)
+		if (sp->own[i]) {
+			bcache_abort(c->ram, sp->first + i);
+			sp->own[i] = NULL;
+		}
+}
+
+void cache_invalidate(struct cache *c, uint64_t off, uint64_t len)
+{
+	uint64_t b, first, last;
+
+	c->gen++;
+	if (len == 0 || off >= c->image_size)
+		return;
+	first = off / c->block_size;
+	last = (MIN(off + len, c->image_size) - 1) / c->block_size;
+	for (b = first; b <= last; b++)
+		bcache_invalidate(c->ram, b);
+}
+
+int cache_preload(struct cache *c, uint64_t blk, const void *data)
+{
+	if (blk >= c->nblocks)
+		return -EINVAL;
+	if (!cache_block_ok(c, blk, data)) {
+		c->st.pack_bad++;
+		return -EBADMSG;
+	}
+	c->st.pack_blocks++;
+	if (bcache_state(c->ram, blk) == BC_ABSENT) {
+		ram_put(c, blk, data, BC_ONCE);
+		once_track(c, blk);
+	}
+	ssd_put(c, blk, data);
+	return 0;
+}
+
+void cache_add_http_bytes(struct cache *c, uint64_t n)
+{
+	c->st.bytes_http += n;
+}

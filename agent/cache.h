@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef LB_AGENT_CACHE_H
+#define LB_AGENT_CACHE_H
+
+/*
+ * The agent's cache stack: kernel read -> RAM (bcache) -> SSD (ssdcache)
+ * -> server, with every block from the SSD or the network checked against
+ * the booted version's block-hash table (lib/blockhash.h).
+ *
+ * Entry points follow nbdkit's cache filter: a kernel request [off, len)
+ * is cut into a head (partial first block), a body (whole blocks) and a
+ * tail (partial last block); the cache always works on whole blocks, so
+ * a miss asks the server for the aligned span [first block, last block]
+ * (clipped to the image end) and the reply fills every block of it.
+ *
+ *   cache_read()   1: served from RAM/SSD into out; 0: miss, *sp says
+ *                  what to fetch (its blocks are PENDING in RAM, owned
+ *                  by sp); CACHE_WAIT: another request is fetching one
+ *                  of the blocks: try again after its fill (fetch once)
+ *   cache_fill()   the server's data for sp arrived: verify every block,
+ *                  fill RAM and SSD; -EBADMSG on a mismatch (nothing is
+ *                  filled, the caller fetches again or fails with EIO)
+ *   cache_abort()  the fetch failed: give the PENDING blocks back
+ *
+ * Single-threaded (the serve loop). Pure: no sockets, no clock, so the
+ * unit tests drive it with an in-memory server.
+ */
+
+#include <stdint.h>
+
+#include "blockhash.h"
+
+#define CACHE_WAIT 2
+/* largest aligned span: a 128 KiB request over 4 KiB blocks + head/tail */
+#define CACHE_SPAN_MAX 34u
+/* largest block: a server fetch is at most 128 KiB + 2 blocks */
+#define CACHE_BS_MAX (64u * 1024)
+#define CACHE_FETCH_MAX (128u * 1024 + 2 * CACHE_BS_MAX)
+
+struct cache;
+struct bcache;
+struct ssdcache;
+
+struct cache_span {
+	uint64_t off;		/* byte offset of the first block */
+	uint32_t len;		/* bytes to fetch (clipped to the image) */
+	uint64_t first;		/* first block */
+	uint32_t nblk;
+	uint64_t gen;		/* write generation at reserve time */
+	unsigned tries;		/* verification failures so far */
+	uint8_t *own[CACHE_SPAN_MAX];	/* RAM buffers we reserved, or NULL */
+};
+
+struct cache_stats {
+	uint64_t ram_hits, ram_misses;		/* blocks */
+	uint64_t ssd_hits, ssd_misses;		/* blocks */
+	uint64_t ssd_corrupt;			/* SSD blocks that failed the check */
+	uint64_t bytes_from_server;
+	uint64_t verify_failed;			/* network blocks refetched */
+	uint64_t pack_blocks, pack_bad;		/* boot pack */
+	uint64_t bytes_http;			/* table + pack downloads */
+};
+
+struct cache_cfg {
+	uint64_t image_size;	/* export size */
+	uint32_t block_size;	/* power of two; = the hash table's */
+	uint64_t ram_bytes;	/* 0: no RAM cache */
+	const uint8_t *hashes;	/* table (header + hashes) or NULL: unverified */
+	uint64_t hashes_len;
+	struct ssdcache *ssd;	/* NULL: no SSD layer; needs hashes */
+	int ssd_fd;		/* closed by cache_free(), or -1 */
+};
+
+/* 0 or -errno (-EINVAL: bad sizes or a table for another image). The
+ * hash table is copied; ssd and ssd_fd belong to the cache from then on
+ * (closed on failure, or when there is no table to key the SSD by). */
+int cache_new(const struct cache_cfg *cfg, struct cache **out);
+void cache_free(struct cache *c);
+
+int cache_verified(const struct cache *c);
+int cache_has_ssd(const struct cache *c);
+uint32_t cache_block_size(const struct cache *c);
+const struct cache_stats *cache_stats(const struct cache *c);
+struct bcache *cache_bcache(struct cache *c);
+
+/* The span of whole blocks covering [off, off + len) (head/body/tail). */
+int cache_span_of(const struct cache *c, uint64_t off, uint32_t len,
+		  struct cache_span *sp);
+
+int cache_read(struct cache *c, uint64_t off, uint32_t len, void *out,
+	       struct cache_span *sp);
+/* data: sp->len bytes from sp->off. On 0 the kernel's bytes are at
+ * data + (off - sp->off). */
+int cache_fill(struct cache *c, struct cache_span *sp, const void *data);
+void cache_abort(struct cache *c, struct cache_span *sp);
+/* A write/trim/zero: forget the blocks, and spans in flight become stale. */
+void cache_invalidate(struct cache *c, uint64_t off, uint64_t len);
+
+/* Is block blk (data of its real length) what the table says? 1 yes,
+ * 0 no; 1 when unverified. */
+int cache_block_ok(const struct cache *c, uint64_t blk, const void *data);
+
+/* Boot pack: take block blk as a BC_ONCE RAM block (verified) and into
+ * the SSD. 0, or -EBADMSG when it fails the check (skipped). */
+int cache_preload(struct cache *c, uint64_t blk, const void *data);
+/* Count bytes fetched over HTTP (hash table, boot pack). */
+void cache_add_http_bytes(struct cache *c, uint64_t n);
+/* Does the SSD hold block blk already? */
+int cache_ssd_has(const struct cache *c, uint64_t blk);
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef LB_CMDLINE_PARSE_H
+#define LB_CMDLINE_PARSE_H
+
+/*
+ * The agent's kernel command line parser (keys: include/lb_cmdline.h).
+ * Pure code, in lib/ so the fuzzer (lib/fuzz_cmdline.c) and unit tests
+ * use exactly what the agent runs.
+ */
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AGENT_MAX_SERVERS 4
+
+enum write_mode {
+	WRITE_RAM = 0,	/* overlayfs, upper on a size-capped tmpfs */
+	WRITE_DISK,	/* overlayfs, upper on PARTLABEL=linkboot-cache */
+	WRITE_SERVER,	/* block writes to the client's overlay on the server */
+	WRITE_SUPER,	/* block writes become the image's next version */
+};
+
+/* Everything the kernel command line says (include/lb_cmdline.h). */
+struct agent_cfg {
+	struct sockaddr_in server[AGENT_MAX_SERVERS];	/* NBD servers */
+	unsigned nservers;
+	struct sockaddr_in http;	/* report endpoint; port 0 = none */
+	char http_host[64];		/* Host: header */
+	char export_name[256];		/* NBD export (token) */
+	uint8_t mac[6];			/* boot NIC */
+	int has_mac;
+	struct in_addr ip, netmask, gw, dns;	/* static config if has_ip */
+	int has_ip, has_gw, has_dns;
+	char root[128];			/* LABEL=|UUID=|PARTLABEL=|partN|"" */
+	int write_mode;			/* enum write_mode */
+	unsigned overlay_mib;		/* 0 = tmpfs default (half of RAM) */
+	unsigned ram_mib;		/* RAM cache size, 0 = off */
+	int ssd_mode;			/* -1 off, 0 auto, >0 MiB */
+	char hashes[160];		/* served path of the block-hash table */
+	char hostname[64];		/* "" = leave alone */
+	char machine_id[33];		/* "" = leave alone */
+	unsigned reconnect_s;		/* longest outage to ride out */
+	int verbose;
+};
+
+/* Parse /proc/cmdline text; on error err names the parameter. */
+void cmdline_defaults(struct agent_cfg *cfg);
+int cmdline_parse(const char *text, struct agent_cfg *cfg, char *err,
+		  size_t errsz);
+const char *write_mode_name(int mode);
+
+#endif

@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Boot pack traces and builds, server side: see bootpack_build.h. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+
+#include "bootpack.h"
+#include "bootpack_build.h"
+#include "commands.h"
+#include "config.h"
+#include "delta.h"
+#include "hashidx.h"
+#include "sha256.h"
+#include "lb_endian.h"
+#include "lb_log.h"
+#include "lb_util.h"
+#include "store_db.h"
+
+#define TRACE_MAX_BLOCKS (1u << 20)	/* 64 GiB read in the window */
+
+struct bp_trace {
+	const struct lb_config *cfg;
+	char image_id[40];
+	unsigned version;
+	uint64_t nblocks;	/* of the image */
+	int64_t t0;
+	uint8_t *seen;		/* bitmap, nblocks bits */
+	uint64_t *order;	/* blocks in first-read order */
+	uint32_t n, cap;
+	int done;		/* window over: written (or given up) */
+	struct bp_trace *next;	/* tracing sessions */
+};
+
+/* Sessions tracing now: one per version is enough (a boot storm of a
+ * fresh version must not hold a bitmap per client). */
+static struct bp_trace *tracing;
+
+static int being_traced(const struct export_info *ex)
+{
+	const struct bp_trace *t;
+
+	for (t = tracing; t; t = t->next)
+		if (t->version == ex->version &&
+		    !strcmp(t->image_id, ex->image_id))
+			return 1;
+	return 0;
+}
+
+static void version_dir(const struct lb_config *cfg, const char *id,
+			unsigned v, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/boot/%s/v%u", cfg->state_dir, id, v);
+}
+
+static int file_exists(const char *dir, const char *name)
+{
+	char path[STORE_PATH_MAX + 32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0;
+}
+
+struct bp_trace *bp_trace_begin(const struct lb_config *cfg,
+				const struct export_info *ex, uint64_t size)
+{
+	char dir[STORE_PATH_MAX];
+	struct bp_trace *t;
+	struct stat st;
+
+	/* client boots only (a token), and one trace per version */
+	if (!ex->client_mac[0] || !ex->image_id[0] || size == 0)
+		return NULL;
+	version_dir(cfg, ex->image_id, ex->version, dir, sizeof(dir));
+	if (stat(dir, &st) != 0 || file_exists(dir, "boot.trace") ||
+	    being_traced(ex))
+		return NULL;
+	if (!(t = calloc(1, sizeof(*t))))
+		return NULL;
+	t->cfg = cfg;
+	snprintf(t->image_id, sizeof(t->image_id), "%s", ex->image_id);
+	t->version = ex->version;
+	t->nblocks = (size + BP_BLOCK_SIZE - 1) / BP_BLOCK_SIZE;
+	t->t0 = now_ms();
+	if (!(t->seen = calloc((size_t)(t->nblocks + 7) / 8, 1))) {
+		free(t);
+		return NULL;
+	}
+	t->next = tracing;
+	tracing = t;
+	return t;
+}
+
+static int trace_add(struct bp_trace *t, uint64_t blk)
+{
+	if (t->seen[blk / 8] & (1u << (blk % 8)))
+		return 0;
+	if (t->n == t->cap) {
+		uint32_t cap = t->cap ? t->cap * 2 : 1024;
+		uint64_t *o;
+
+		if (cap > TRACE_MAX_BLOCKS ||
+		    !(o = realloc(t->order, cap * sizeof(*o))))
+			return -ENOMEM;
+		t->order = o;
+		t->cap = cap;
+	}
+	t->seen[blk / 8] |= (uint8_t)(1u << (blk % 8));
+	t->order[t->n++] = blk;
+	return 0;
+}
+
+/* Build the version's pack in a detached grandchild: the event loop
+ * goes on serving while it reads and compresses. */
+static void build_detached(const struct lb_config *cfg, const char *id,
+			   unsigned v)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		log_warn("boot pack: fork");
+		return;
+	}
+	if (pid == 0) {
+		char vs[16];
+		const char *argv[12];
+		int n = 0;
+
+		if (fork() != 0)
+			_exit(0);	/* the grandchild is init's */
+		/* no listening socket of ours may outlive a server restart;
+		 * and SQLite must not be used across fork(): a fresh
+		 * `linkboot image pack` does the work */
+		close_range(3, ~0u, 0);
+		snprintf(vs, sizeof(vs), "%u", v);
+		argv[n++] = "linkboot";
+		argv[n++] = "image";
+		argv[n++] = "--state";
+		argv[n++] = cfg->state_dir;
+		if (cfg->store_dir) {
+			argv[n++] = "--store";
+			argv[n++] = cfg->store_dir;
+		}
+		argv[n++] = "pack";
+		argv[n++] = id;
+		argv[n++] = "--version";
+		argv[n++] = vs;
+		argv[n] = NULL;
+		execv("/proc/self/exe", (char *const *)argv);
+		log_warn("boot pack: exec /proc/self/exe");
+		_exit(127);
+	}
+	waitpid(pid, NULL, 0);
+}
+
+static void trace_write(struct bp_trace *t)
+{
+	char dir[STORE_PATH_MAX], path[STORE_PATH_MAX + 32];
+	char tmp[STORE_PATH_MAX + 48];
+	FILE *f;
+	uint32_t i;
+	int ok;
+
+	t->done = 1;
+	if (t->n == 0)
+		return;
+	version_dir(t->cfg, t->image_id, t->version, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/boot.trace", dir);
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	if (!(f = fopen(tmp, "we"))) {
+		log_warn("boot pack: %s", tmp);
+		return;
+	}
+	for (i = 0; i < t->n; i++)
+		fprintf(f, "%llu\n", (unsigned long long)t->order[i]);
+	ok = fflush(f) == 0 && !ferror(f);
+	fclose(f);
+	/* link(), not rename(): the first boot's trace wins a race */
+	if (!ok || link(tmp, path) != 0) {
+		unlink(tmp);
+		return;
+	}
+	unlink(tmp);
+	log_info("boot pack: %s v%u: trace of %u blocks (first %d s of a "
+		 "client boot) in %s", t->image_id, t->version, t->n,
+		 BP_TRACE_SECONDS, path);
+	if (!file_exists(dir, "boot.pack"))
+		build_detached(t->cfg, t->image_id, t->version);
+}
+
+void bp_trace_read(struct bp_trace *t, uint64_t off, uint32_t len)
+{
+	uint64_t b, last;
+
+	if (!t || t->done || len == 0)
+		return;
+	if (now_ms() - t->t0 > BP_TRACE_SECONDS * 1000) {
+		trace_write(t);
+		return;
+	}
+	last = (off + len - 1) / BP_BLOCK_SIZE;
+	for (b = off / BP_BLOCK_SIZE; b <= last && b < t->nblocks; b++)
+		if (trace_add(t, b) != 0) {
+			t->done = 1;	/* out of memory: no trace */
+			return;
+		}
+}
+
+void bp_trace_end(struct bp_trace *t)
+{
+	struct bp_trace **pp;
+
+	if (!t)
+		return;
+	for (pp = &tracing; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	/* a boot shorter than the window (or a client gone early) */
+	if (!t->done)
+		trace_write(t);
+	free(t->seen);
+	free(t->order);
+	free(t);
+}
+
+/* ---- building ---------------------------------------------------------- */
+
+static int load_trace(const char *path, uint64_t nblocks, uint64_t **out,
+		      uint32_t *n)
+{
+	unsigned long long b;
+	uint64_t *v = NULL;
+	uint32_t cap = 0;
+	FILE *f = fopen(path, "re");
+
+	*n = 0;
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%llu", &b) == 1) {
+		if (b >= nblocks)
+			continue;	/* a trace of another size: skip */
+		if (*n == cap) {
+			uint64_t *nv;
+
+			cap = cap ? cap * 2 : 1024;
+			if (cap > TRACE_MAX_BLOCKS ||
+			    !(nv = realloc(v, cap * sizeof(*v)))) {
+				free(v);
+				fclose(f);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[(*n)++] = b;
+	}
+	fclose(f);
+	*out = v;
+	return 0;
+}
+
+/* Runs of consecutive blocks, in trace order, become extents. */
+static uint32_t make_extents(const uint64_t *blk, uint32_t n,
+			     struct bp_extent *ext)
+{
+	uint32_t i, ne = 0;
+
+	for (i = 0; i < n; i++) {
+		if (ne && ext[ne - 1].first + ext[ne - 1].count == blk[i] &&
+		    ext[ne - 1].count < UINT32_MAX) {
+			ext[ne - 1].count++;
+			continue;
+		}
+		if (ne == BOOTPACK_MAX_EXTENTS)
+			break;
+		ext[ne].first = blk[i];
+		ext[ne].count = 1;
+		ne++;
+	}
+	return ne;
+}
+
+struct read_ctx {
+	struct vchain *c;
+	uint64_t size;
+};
+
+static int read_block(void *arg, uint64_t blk, void *buf)
+{
+	struct read_ctx *rc = arg;
+	uint64_t off = blk * BP_BLOCK_SIZE;
+	uint32_t n = (uint32_t)MIN((uint64_t)BP_BLOCK_SIZE, rc->size - off);
+
+	memset((uint8_t *)buf + n, 0, BP_BLOCK_SIZE - n);
+	return vchain_read(rc->c, buf, off, n);
+}
+
+static int write_file(const char *path, const uint8_t *buf, size_t len)
+{
+	char tmp[STORE_PATH_MAX + 48];
+	int fd, rc = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+		return -errno;
+	while (len && rc == 0) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno != EINTR)
+			rc = -errno;
+		else if (w > 0) {
+			buf += w;
+			len -= (size_t)w;
+		}
+	}
+	if (rc == 0 && fsync(fd) != 0)
+		rc = -errno;
+	close(fd);
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+int bootpack_build(const struct lb_config *cfg, struct sqlite3 *s,
+		   const char *image_id, unsigned version,
+		   unsigned trace_version, uint64_t *nblocks, uint64_t *bytes)
+{
+	char dir[STORE_PATH_MAX], path[STORE_PATH_MAX + 32];
+	struct store_chain *ch = NULL;
+	struct read_ctx rd = { 0 };
+	struct bp_extent *ext = NULL;
+	struct bp_header h;
+	uint64_t *blk = NULL;
+	uint8_t *pack = NULL;
+	size_t packlen = 0;
+	uint32_t n = 0;
+	int rc;
+
+	*nblocks = 0;
+	*bytes = 0;
+	if (!(ch = malloc(sizeof(*ch))))
+		return -ENOMEM;
+	if ((rc = store_chain_load(s, cfg->store_dir, cfg->state_dir,
+				   image_id, version, ch)) != 0 ||
+	    (rc = store_chain_open(ch, &rd.c)) != 0)
+		goto out;
+	rd.size = vchain_size(rd.c);
+	version_dir(cfg, image_id, trace_version ? trace_version : version,
+		    dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/boot.trace", dir);
+	if ((rc = load_trace(path, (rd.size + BP_BLOCK_SIZE - 1) /
+			     BP_BLOCK_SIZE, &blk, &n)) != 0)
+		goto out;
+	rc = -ENODATA;
+	if (n == 0)
+		goto out;
+	rc = -ENOMEM;
+	if (!(ext = calloc(MIN(n, BOOTPACK_MAX_EXTENTS), sizeof(*ext))))
+		goto out;
+	h = (struct bp_header){ .block_size = BP_BLOCK_SIZE,
+				.image_size = rd.size, .version = version };
+	h.nextents = make_extents(blk, n, ext);
+	if ((rc = bootpack_encode(&h, ext, read_block, &rd, &pack, &packlen)))
+		goto out;
+	version_dir(cfg, image_id, version, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/boot.pack", dir);
+	if ((rc = write_file(path, pack, packlen)) != 0)
+		goto out;
+	for (uint32_t i = 0; i < h.nextents; i++)
+		*nblocks += ext[i].count;
+	*bytes = packlen;
+out:
+	if (rd.c)
+		vchain_close(rd.c);
+	free(ch);
+	free(blk);
+	free(ext);
+	free(pack);
+	return rc;
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+static void print_built(const char *name, unsigned v, uint64_t nb,
+			uint64_t bytes, const char *id)
+{
+	printf("image %s: boot pack v%u: %llu blocks (%llu MiB of image), "
+	       "%llu bytes -> boot/%s/v%u/boot.pack\n", name, v,
+	       (unsigned long long)nb,
+	       (unsigned long long)(nb * BP_BLOCK_SIZE >> 20),
+	       (unsigned long long)bytes, id, v);
+}
+
+int bootpack_cmd(const struct lb_config *cfg, struct sqlite3 *s, int argc,
+		 char **argv)
+{
+	static const char use[] =
+		"Usage: linkboot image pack NAME [--version N] [--retrace]\n"
+		"  --retrace  forget the trace: the next client boot records "
+		"a new one\n";
+	char id[40] = "", name[64] = "", dir[STORE_PATH_MAX];
+	char path[STORE_PATH_MAX + 32];
+	uint64_t v = 0, nb, bytes;
+	sqlite3_stmt *st;
+	int rc, retrace = 0;
+
+	if (argc >= 3 && !strcmp(argv[argc - 1], "--retrace")) {
+		retrace = 1;
+		argc--;
+	}
+	if (argc == 4 && !strcmp(argv[2], "--version")) {
+		if (parse_u64(argv[3], 1, UINT32_MAX, &v) != 0) {
+			fprintf(stderr, "image pack: bad version '%s'\n%s",
+				argv[3], use);
+			return EXIT_USAGE;
+		}
+	} else if (argc != 2) {
+		fprintf(stderr, "%s", use);
+		return EXIT_USAGE;
+	}
+	if (sqlite3_prepare_v2(s, "SELECT id, name, COALESCE(production_version,"
+			       " (SELECT MAX(version) FROM versions WHERE "
+			       "image_id = images.id)) FROM images WHERE "
+			       "name = ?1 OR id = ?1", -1, &st, NULL) != SQLITE_OK)
+		return 1;
+	sqlite3_bind_text(st, 1, argv[1], -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(id, sizeof(id), "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		snprintf(name, sizeof(name), "%s",
+			 (const char *)sqlite3_column_text(st, 1));
+		if (!v)
+			v = (uint64_t)sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (!id[0]) {
+		fprintf(stderr, "image pack: no image '%s' (linkboot image "
+			"list)\n", argv[1]);
+		return 1;
+	}
+	if (sqlite3_prepare_v2(s, "SELECT 1 FROM versions WHERE image_id = ?1 "
+			       "AND version = ?2", -1, &st, NULL) != SQLITE_OK)
+		return 1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)v);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW) {
+		fprintf(stderr, "image pack: %s has no version %llu (linkboot "
+			"image versions %s)\n", name, (unsigned long long)v,
+			name);
+		return 1;
+	}
+	if (retrace) {
+		version_dir(cfg, id, (unsigned)v, dir, sizeof(dir));
+		snprintf(path, sizeof(path), "%s/boot.trace", dir);
+		if (unlink(path) != 0 && errno != ENOENT) {
+			fprintf(stderr, "image pack: %s: %s\n", path,
+				strerror(errno));
+			return 1;
+		}
+		snprintf(path, sizeof(path), "%s/boot.pack", dir);
+		unlink(path);
+		printf("image %s: v%llu: trace and pack removed; the next "
+		       "client boot records a new trace\n", name,
+		       (unsigned long long)v);
+		return 0;
+	}
+	rc = bootpack_build(cfg, s, id, (unsigned)v, 0, &nb, &bytes);
+	if (rc == -ENOENT) {
+		fprintf(stderr, "image pack: %s v%llu has no boot trace yet: "
+			"boot one client of it (the server records its first "
+			"%d s), then run this again\n", name,
+			(unsigned long long)v, BP_TRACE_SECONDS);
+		return 1;
+	}
+	if (rc) {
+		fprintf(stderr, "image pack: %s v%llu: %s\n", name,
+			(unsigned long long)v, strerror(-rc));
+		return 1;
+	}
+	print_built(name, (unsigned)v, nb, bytes, id);
+	return 0;
+}
+
+void bootpack_after_commit(const struct lb_config *cfg, struct sqlite3 *s,
+			   const char *id, const char *name, unsigned v,
+			   unsigned parent)
+{
+	uint64_t nb, bytes;
+	int rc;
+
+	/* the new version boots like its parent: reuse the parent's trace */
+	rc = bootpack_build(cfg, s, id, v, parent, &nb, &bytes);
+	if (rc == 0)
+		print_built(name, v, nb, bytes, id);
+	else if (rc != -ENOENT)
+		fprintf(stderr, "image %s: boot pack v%u: %s (rebuild it with "
+			"`linkboot image pack %s`)\n", name, v, strerror(-rc),
+			name);
+}
+
+/* ---- block-hash table index (hashidx.h) --------------------------------- */
+
+int hashidx_write(const char *hashes_path)
+{
+	char path[STORE_PATH_MAX + 16];
+	uint8_t hdr[HASHIDX_HDR_LEN], *chunk = NULL;
+	uint8_t *idx = NULL;
+	struct stat st;
+	size_t n, idxlen;
+	uint32_t i, count;
+	int fd, rc = -ENOMEM;
+
+	if ((fd = open(hashes_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0 || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > HASHIDX_MAX_TABLE) {
+		close(fd);
+		return -EINVAL;
+	}
+	hashidx_hdr_build(hdr, (uint64_t)st.st_size);
+	count = get_le32(hdr + 12);
+	idxlen = HASHIDX_HDR_LEN + (size_t)count * 32;
+	if (!(chunk = malloc(HASHIDX_CHUNK)) || !(idx = malloc(idxlen)))
+		goto out;
+	memcpy(idx, hdr, sizeof(hdr));
+	for (i = 0; i < count; i++) {
+		ssize_t r;
+
+		memset(chunk, 0, HASHIDX_CHUNK);
+		for (n = 0; n < HASHIDX_CHUNK; n += (size_t)r) {
+			r = pread(fd, chunk + n, HASHIDX_CHUNK - n,
+				  (off_t)i * HASHIDX_CHUNK + (off_t)n);
+			if (r < 0) {
+				rc = -errno;
+				goto out;
+			}
+			if (r == 0)
+				break;	/* the last chunk: zero-padded */
+		}
+		sha256(chunk, HASHIDX_CHUNK, idx + HASHIDX_HDR_LEN + (size_t)i * 32);
+	}
+	snprintf(path, sizeof(path), "%s.idx", hashes_path);
+	rc = write_file(path, idx, idxlen);
+out:
+	close(fd);
+	free(chunk);
+	free(idx);
+	return rc;
+}

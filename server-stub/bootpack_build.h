@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef LB_BOOTPACK_BUILD_H
+#define LB_BOOTPACK_BUILD_H
+
+/*
+ * Boot packs, server side (issue "client block cache", layer 4).
+ *
+ * Recording: the NBD server calls bp_trace_begin() when a client's token
+ * session enters transmission, bp_trace_read() for every READ and
+ * bp_trace_end() at close. The 64 KiB blocks read in the first
+ * BP_TRACE_SECONDS are written, in first-read order, one decimal block
+ * number a line, to <state>/boot/<image_id>/v<N>/boot.trace — once per
+ * version (the first complete client boot); later boots are not traced.
+ * When the trace is written and the version has no pack yet, a detached
+ * child builds it (the event loop never compresses).
+ *
+ * Building: bootpack_build() reads the trace's blocks from the version's
+ * files and writes <state>/boot/<image_id>/v<N>/boot.pack (lib/bootpack.h),
+ * served over HTTP beside the block-hash table. `linkboot image pack NAME`
+ * runs it; `image commit` runs it for the new version with the previous
+ * version's trace (a boot reads the same places).
+ */
+
+#include <stdint.h>
+
+#include "db.h"
+
+#define BP_TRACE_SECONDS 60
+#define BP_BLOCK_SIZE 65536u	/* = the block-hash table's */
+
+struct lb_config;
+struct sqlite3;
+struct bp_trace;
+
+struct bp_trace *bp_trace_begin(const struct lb_config *cfg,
+				const struct export_info *ex, uint64_t size);
+void bp_trace_read(struct bp_trace *t, uint64_t off, uint32_t len);
+void bp_trace_end(struct bp_trace *t);
+
+/*
+ * Build the pack of (image_id, version) from the trace of trace_version
+ * (0: the same version). 0 or -errno (-ENOENT: no trace yet); *nblocks and
+ * *bytes say what was written.
+ */
+int bootpack_build(const struct lb_config *cfg, struct sqlite3 *s,
+		   const char *image_id, unsigned version,
+		   unsigned trace_version, uint64_t *nblocks, uint64_t *bytes);
+
+/* `linkboot image pack NAME [--version N]` (argv[0] = "pack"). */
+int bootpack_cmd(const struct lb_config *cfg, struct sqlite3 *s, int argc,
+		 char **argv);
+
+/* After `image commit` made v from parent: pack v from parent's trace. */
+void bootpack_after_commit(const struct lb_config *cfg, struct sqlite3 *s,
+			   const char *id, const char *name, unsigned v,
+			   unsigned parent);
+
+/* Write <hashes_path>.idx (lib/hashidx.h) for a block-hash table. */
+int hashidx_write(const char *hashes_path);
+
+#endif

@@ -1,0 +1,67 @@
+#!/bin/bash
+# e2e: a PC linked with --write server boots with the kernel arguments of
+# its boot script (GET /boot.ipxe?mac=): its token export is writable, the
+# agent serves the root read-write and forwards writes and flushes to the
+# server's per-client overlay; re-read after dropping the page cache, and
+# read back over NBD with the token after the PC is off.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib-agent.sh"
+
+agent_requires
+agent_kernel
+requires debugfs -V
+requires e2fsck -V
+[ -x "$LINKBOOT" ] || skip "build/linkboot missing (make)"
+
+AGENT_INIT='#!/bin/busybox sh
+B=/bin/busybox
+$B mount -t proc proc /proc 2>/dev/null
+$B grep -q "^/dev/nbd0p1 / ext4 rw" /proc/mounts && echo "LBE2E: root rw on nbd"
+echo "LBE2E: hostname=$($B hostname)"
+echo persisted-by-agent >/root/persist.txt && $B sync && echo "LBE2E: synced"
+echo 3 >/proc/sys/vm/drop_caches
+[ "$($B cat /root/persist.txt)" = persisted-by-agent ] && echo "LBE2E: re-read from server ok"
+$B mount -o remount,ro / && echo "LBE2E: remounted ro"
+echo "LBE2E: DONE"
+$B poweroff -f'
+
+IMG=$TMP/disk.img
+agent_demo_image "$IMG"
+INITRD=$TMP/initrd.gz
+# the default (full) initramfs here: every ethernet driver, modalias picks
+"$LINKBOOT" initramfs -o "$INITRD" --modules "$KROOT" --kernel-version "$KVER" \
+	--agent "$LINKBOOT_AGENT" -q ||
+	die "linkboot initramfs"
+requires curl --version
+requires nbdcopy --version
+agent_netns
+agent_linkboot_start
+lb_() { "$LINKBOOT" "$1" --state "$LB_STATE" "${@:2}"; }
+lb_ client add "$AGENT_MAC" --image demo --write server --hostname pc-srv \
+	>/dev/null || die "client add"
+lb_ client keep "$AGENT_MAC" on >/dev/null || die "client keep"
+ARGS=$(agent_bootscript_args "$AGENT_MAC")
+echo "boot script args: $ARGS"
+TOKEN=$(echo "$ARGS" | grep -oE 'linkboot.export=[^ ]+' | cut -d= -f2)
+agent_qemu_start -append "console=ttyS0 loglevel=4 panic=-1 $ARGS"
+
+agent_wait_console 150 'LBE2E: DONE' || die "guest did not finish"
+assert_contains "$CONSOLE" 'read-write, RAM cache' "device attached read-write"
+grep -aE 'driver .* \(from modalias\)|boot: agent start' "$CONSOLE"
+assert_contains "$CONSOLE" 'LBE2E: root rw on nbd' "root mounted rw from nbd"
+assert_contains "$CONSOLE" 'LBE2E: synced' "sync (NBD FLUSH) completes"
+assert_contains "$CONSOLE" 'LBE2E: re-read from server ok' "write read back from the server"
+assert_contains "$CONSOLE" 'LBE2E: hostname=pc-srv' "hostname from the link"
+wait "$QEMU_PID" 2>/dev/null
+# the powered-off PC never closed its TCP session, which holds the overlay:
+# restart the server (the overlay is kept: `client keep on`)
+agent_linkboot_kill
+agent_linkboot_serve
+ip netns exec "$NS" nbdcopy "nbd://$SERVER_IP:10809/$TOKEN" "$TMP/overlay.img" ||
+	die "nbdcopy of the client's export"
+dd if="$TMP/overlay.img" of="$TMP/root.out" bs=512 skip=$ROOT_SECTOR status=none
+e2fsck -fy "$TMP/root.out" >/dev/null 2>&1
+debugfs -R "cat /root/persist.txt" "$TMP/root.out" 2>/dev/null |
+	grep -q persisted-by-agent || die "the write is not in the client's overlay on the server"
+cmp -s "$TMP/overlay.img" "$IMG" && die "the base image changed? (writes must go to the overlay)"
+echo "PASS: write mode server"
