@@ -10,7 +10,7 @@
 #     DEBIAN_NET=networkd: systemd-networkd with DHCP=yes on e*, enabled
 #   - an empty /etc/machine-id (every clone gets its own)
 # plus a test unit, lbdeb-report.service, that runs once multi-user.target
-# is reached and prints to /dev/ttyS0:
+# is reached and prints to the console (console=ttyS0):
 #   LBDEB: root <source> <fstype> <options>
 #   LBDEB: ip <iface> <addr/prefix>         (every IPv4 address)
 #   LBDEB: payload ok|BAD <bytes>           (md5sum -c of a random file read
@@ -140,7 +140,7 @@ EOF
 	ln -sf /lib/systemd/system/networking.service "$wants/networking.service"
 else
 	printf 'auto lo\niface lo inet loopback\n' >"$root/etc/network/interfaces"
-	rm -f "$wants/networking.service"
+	rm -f "$root"/etc/systemd/system/*.wants/networking.service
 	mkdir -p "$root/etc/systemd/network"
 	cat >"$root/etc/systemd/network/80-dhcp.network" <<'EOF'
 [Match]
@@ -168,7 +168,10 @@ cat >"$root/usr/local/sbin/lbdeb-report" <<'EOF'
 #!/bin/sh
 # linkboot e2e (scripts/mkdebian-image.sh): report the booted system on
 # the serial port; lbdeb.poweroff on the kernel command line powers off.
-exec >/dev/ttyS0 2>&1
+# /dev/console, not /dev/ttyS0: serial-getty's agetty vhangup()s ttyS0
+# when it starts, and every other open file of it then gets EIO; the
+# console's file is spared
+exec >/dev/console 2>&1
 echo	# a getty's login prompt may be on the line
 echo "LBDEB: root $(findmnt -n -o SOURCE,FSTYPE,OPTIONS /)"
 ip -4 -o addr show | awk '$2 != "lo" { print "LBDEB: ip", $2, $4 }'
