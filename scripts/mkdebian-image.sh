@@ -8,6 +8,8 @@
 #   - DEBIAN_NET=ifupdown (default): "allow-hotplug eth0 / iface eth0 inet
 #     dhcp" (isc-dhcp-client), networking.service enabled;
 #     DEBIAN_NET=networkd: systemd-networkd with DHCP=yes on e*, enabled
+#     DEBIAN_NET=nm: NetworkManager (+ D-Bus), its default "Wired
+#     connection" DHCP on every Ethernet NIC (a separate cached tree)
 #   - an empty /etc/machine-id (every clone gets its own)
 # plus a test unit, lbdeb-report.service, that runs once multi-user.target
 # is reached and prints to the console (console=ttyS0):
@@ -19,6 +21,7 @@
 #   LBDEB: failed unit <name>               (systemctl --failed)
 #   LBDEB: systemctl ok, <n> failed
 #   LBDEB: networkd ...                     (networkd images: link states)
+#   LBDEB: nm ...                           (NetworkManager images: devices)
 #   LBDEB: journal ...                      (the boot's warnings, last 40)
 #   LBDEB: multi-user reached <hostname> <machine-id> uptime <s>
 # and, when the kernel command line has lbdeb.poweroff, powers the PC off.
@@ -26,7 +29,7 @@
 #   scripts/mkdebian-image.sh OUTPUT
 #     DEBIAN_MIRROR   (default: the Debian mirror apt uses, from
 #                     /etc/apt/sources.list{,.d})
-#     DEBIAN_NET      ifupdown | networkd (default ifupdown)
+#     DEBIAN_NET      ifupdown | networkd | nm (default ifupdown)
 #     DEBIAN_PAYLOAD_MIB (default 32)
 #     LINKBOOT_CACHE  (default ~/.cache/linkboot): the debootstrap tree is
 #                     kept there as debian-rootfs-<key>.tar, so reruns take
@@ -44,10 +47,11 @@ payload_mib=${DEBIAN_PAYLOAD_MIB:-32}
 cache=${LINKBOOT_CACHE:-$HOME/.cache/linkboot}
 # minbase + what a bootable, networked systemd box needs; no recommends
 pkgs="systemd-sysv,udev,linux-image-amd64,ifupdown,isc-dhcp-client,kmod,iproute2"
+[ "$net" = nm ] && pkgs="$pkgs,network-manager"
 
 die() { echo "mkdebian-image: $*" >&2; exit 1; }
 
-case $net in ifupdown|networkd) ;; *) die "DEBIAN_NET=$net: ifupdown or networkd" ;; esac
+case $net in ifupdown|networkd|nm) ;; *) die "DEBIAN_NET=$net: ifupdown, networkd or nm" ;; esac
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, owners in mkfs.ext4 -d)"
 for c in debootstrap sfdisk mkfs.ext4 depmod md5sum tar; do
 	command -v "$c" >/dev/null ||
@@ -138,6 +142,13 @@ allow-hotplug eth0
 iface eth0 inet dhcp
 EOF
 	ln -sf /lib/systemd/system/networking.service "$wants/networking.service"
+elif [ "$net" = nm ]; then
+	printf 'auto lo\niface lo inet loopback\n' >"$root/etc/network/interfaces"
+	rm -f "$root"/etc/systemd/system/*.wants/networking.service
+	[ -f "$root/lib/systemd/system/NetworkManager.service" ] ||
+		die "no NetworkManager in the rootfs"
+	ln -sf /lib/systemd/system/NetworkManager.service \
+		"$wants/NetworkManager.service"
 else
 	printf 'auto lo\niface lo inet loopback\n' >"$root/etc/network/interfaces"
 	rm -f "$root"/etc/systemd/system/*.wants/networking.service
@@ -191,6 +202,9 @@ if systemctl -q is-active systemd-networkd; then	# networkctl needs D-Bus
 	done
 	journalctl -b -u systemd-networkd -o cat --no-pager | tail -n 15 |
 		sed 's/^/LBDEB: networkd /'
+fi
+if systemctl -q is-active NetworkManager; then
+	nmcli -t -f DEVICE,STATE,CONNECTION device | sed 's/^/LBDEB: nm /'
 fi
 journalctl -b -u systemd-udevd -o cat --no-pager | grep -iE 'eth|ens|renam' |
 	tail -n 5 | sed 's/^/LBDEB: udevd /'

@@ -5,10 +5,12 @@
 # is `linkboot image add`ed (kernel and modules come out of the image, the
 # initramfs is built with the agent), linked to a MAC, and a BIOS PC (QEMU
 # TCG, SeaBIOS + the stock iPXE ROM, e1000) PXE-boots it from `linkboot
-# serve --dhcp full`. Two images, one boot each:
+# serve --dhcp full`. Two images by default, one boot each:
 #   ifupdown  "allow-hotplug eth0 / iface eth0 inet dhcp", net.ifnames=0
 #   networkd  DHCP=yes on e*, predictable names (udev tries to rename the
 #             NIC the agent already brought up)
+# and on request (DEBIAN_NET="nm", a second debootstrap tree):
+#   nm        NetworkManager with its default DHCP "Wired connection"
 # Asserts for each:
 #   - multi-user.target is reached (the image's report unit prints a marker)
 #     with the link's hostname, on the agent's NBD root + RAM overlay
@@ -18,10 +20,11 @@
 #   - no systemd unit failed (remount-fs, fsck, networking, wait-online...)
 #   - a clean `systemctl poweroff` completes: QEMU exits (-no-reboot) with
 #     "reboot: Power down", no nbd/ext4 I/O errors, no hung tasks.
-# DEBIAN_NET=ifupdown|networkd runs one only; DEBIAN_WRITE=MODE links the
-# PCs with --write MODE (default: ram, the root check expects the overlay). LBDEB_KEEP=DIR keeps the
-# serial and server logs. Runtime here: ~2 min (+2 min for the first
-# debootstrap), TCG on 2 busy cores; it prints its numbers.
+# DEBIAN_NET="ifupdown nm ..." picks the images; DEBIAN_WRITE=MODE links
+# the PCs with --write MODE (default ram; server: the root check expects
+# the read-write NBD disk). LBDEB_KEEP=DIR keeps the serial and server
+# logs. Runtime here: ~2 min (+2 min for the first debootstrap), TCG on 2
+# busy cores; it prints its numbers.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-qemu.sh"
 
@@ -129,7 +132,7 @@ boot() {
 
 n=7
 for net in $VARIANTS; do
-	case $net in ifupdown|networkd) ;; *) die "DEBIAN_NET=$net: ifupdown or networkd" ;; esac
+	case $net in ifupdown|networkd|nm) ;; *) die "DEBIAN_NET=$net: ifupdown, networkd or nm" ;; esac
 	add_image "$net" $((n++))
 done
 
