@@ -47,7 +47,8 @@ payload_mib=${DEBIAN_PAYLOAD_MIB:-32}
 cache=${LINKBOOT_CACHE:-$HOME/.cache/linkboot}
 # minbase + what a bootable, networked systemd box needs; no recommends
 pkgs="systemd-sysv,udev,linux-image-amd64,ifupdown,isc-dhcp-client,kmod,iproute2"
-[ "$net" = nm ] && pkgs="$pkgs,network-manager"
+# debootstrap does not resolve virtual packages: polkitd needs a logind
+[ "$net" = nm ] && pkgs="$pkgs,network-manager,dbus,libpam-systemd"
 
 die() { echo "mkdebian-image: $*" >&2; exit 1; }
 

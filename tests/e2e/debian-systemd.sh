@@ -5,12 +5,12 @@
 # is `linkboot image add`ed (kernel and modules come out of the image, the
 # initramfs is built with the agent), linked to a MAC, and a BIOS PC (QEMU
 # TCG, SeaBIOS + the stock iPXE ROM, e1000) PXE-boots it from `linkboot
-# serve --dhcp full`. Two images by default, one boot each:
+# serve --dhcp full`. Three images, one boot each:
 #   ifupdown  "allow-hotplug eth0 / iface eth0 inet dhcp", net.ifnames=0
 #   networkd  DHCP=yes on e*, predictable names (udev tries to rename the
 #             NIC the agent already brought up)
-# and on request (DEBIAN_NET="nm", a second debootstrap tree):
 #   nm        NetworkManager with its default DHCP "Wired connection"
+#             (a second debootstrap tree: + dbus, polkitd, logind)
 # Asserts for each:
 #   - multi-user.target is reached (the image's report unit prints a marker)
 #     with the link's hostname, on the agent's NBD root + RAM overlay
@@ -23,8 +23,8 @@
 # DEBIAN_NET="ifupdown nm ..." picks the images; DEBIAN_WRITE=MODE links
 # the PCs with --write MODE (default ram; server: the root check expects
 # the read-write NBD disk). LBDEB_KEEP=DIR keeps the serial and server
-# logs. Runtime here: ~2 min (+2 min for the first debootstrap), TCG on 2
-# busy cores; it prints its numbers.
+# logs. Runtime here: ~3 min (+2 min for each first debootstrap), TCG on
+# 2 busy cores; it prints its numbers.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-qemu.sh"
 
@@ -37,7 +37,7 @@ requires debootstrap --version
 
 QEMU_MEM=${QEMU_MEM:-1024}
 LB_STATE=$TMP/state
-VARIANTS=${DEBIAN_NET:-ifupdown networkd}
+VARIANTS=${DEBIAN_NET:-ifupdown networkd nm}
 T0=$(date +%s)
 
 # add_image NET N: image debian-NET, linked to a new MAC ending in N (sets
