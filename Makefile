@@ -23,7 +23,8 @@ FUZZ_SECONDS ?= 20
 BUILD    ?= build
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS   ?= -O2 -g
-CPPFLAGS += -std=c11 -D_GNU_SOURCE -Iinclude -Ilib -MMD -MP
+CPPFLAGS += -std=c11 -D_GNU_SOURCE -Iinclude -Ilib -MMD -MP \
+            -DLINKBOOT_LIBDIR='"$(LIBDIR)"'
 
 ifeq ($(SAN),1)
 BUILD    := build/asan

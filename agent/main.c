@@ -168,9 +168,6 @@ static void read_cmdline(void)
 			    "linkboot.* parameters you typed");
 	if (cfg.verbose >= 1)
 		log_set_level(LOG_LEVEL_DEBUG);
-	if (cfg.ssd_mode != -1)
-		log_info("linkboot.ssd: the persistent SSD cache is not in this "
-			 "agent yet; RAM cache only");
 }
 
 static void bring_net_up(void)

@@ -166,7 +166,10 @@ static int load_from_sys(const struct moddb *db)
 
 int modules_load_all(unsigned nbds_max)
 {
-	static const char *const fixed[] = { "ext4", "overlay" };
+	/* sd_mod: SATA/SAS/USB disks (the SSD cache) hang off SCSI hosts,
+	 * whose devices appear after their host driver loaded, so no PCI
+	 * modalias names it */
+	static const char *const fixed[] = { "ext4", "overlay", "sd_mod" };
 	struct utsname u;
 	char path[200], params[32];
 	struct moddb db;

@@ -143,11 +143,15 @@ static int opt_go(struct nbd_conn *c, const char *name)
 		if (r.type & NBD_REP_FLAG_ERROR) {
 			char msg[128];
 
+			/* the export name is this client's secret token:
+			 * the console shows only enough to tell tokens apart */
 			log_escape(msg, sizeof(msg), data, r.len);
-			log_warnx("nbd: server refused export \"%s\": error "
-				  "0x%x %s (check: is this MAC linked? "
-				  "`linkboot client list`)", name, r.type, msg);
-			return -ENOENT;
+			log_warnx("nbd: server refused export \"%.6s...\": %s: "
+				  "%s%s", name, nbd_rep_name(r.type), msg,
+				  r.type == NBD_REP_ERR_UNKNOWN ?
+				  " (check: is this MAC still linked? "
+				  "`linkboot client list` on the server)" : "");
+			return r.type == NBD_REP_ERR_UNKNOWN ? -ENXIO : -EBUSY;
 		}
 		if (r.type == NBD_REP_INFO &&
 		    nbd_parse_rep_info(data, r.len, &info) == 0 &&

@@ -43,6 +43,11 @@
 #define CPIO_MAX_DIRS 1024
 
 /* Modules the agent needs whatever the PC (DESIGN.md "Verified"). */
+/* where `make install` puts the agent (Makefile LIBDIR) */
+#ifndef LINKBOOT_LIBDIR
+#define LINKBOOT_LIBDIR "/usr/local/lib/linkboot"
+#endif
+
 static const char *const base_modules[] = {
 	"nbd", "overlay", "ext4", "crc32c_generic", "xfs",
 	/* storage, for the local cache partition */
@@ -441,7 +446,7 @@ static int default_agent(char *out, size_t sz)
 				return 0;
 		}
 	}
-	snprintf(out, sz, "/usr/local/lib/linkboot/linkboot-agent");
+	snprintf(out, sz, "%s/linkboot-agent", LINKBOOT_LIBDIR);
 	return access(out, R_OK) == 0 ? 0 : -ENOENT;
 }
 
@@ -530,7 +535,7 @@ int initramfs_build(const struct initramfs_opts *o)
 		snprintf(agent, sizeof(agent), "%s", o->agent);
 	else if (default_agent(agent, sizeof(agent)) != 0) {
 		log_warnx("initramfs: linkboot-agent not found next to this "
-			  "binary nor in /usr/local/lib/linkboot (give --agent "
+			  "binary nor in " LINKBOOT_LIBDIR " (give --agent "
 			  "PATH; `make` builds build/linkboot-agent)");
 		rc = -ENOENT;
 		goto out;
@@ -645,7 +650,7 @@ static void initramfs_usage(FILE *out)
 		"  --minimal               only drivers this machine's devices need\n"
 		"  --pci-ids LIST          with --minimal: also these NICs (lspci -n)\n"
 		"  --agent PATH            linkboot-agent binary (default: next to\n"
-		"                          linkboot, else /usr/local/lib/linkboot)\n"
+		"                          linkboot, else " LINKBOOT_LIBDIR ")\n"
 		"  --no-shell              leave out busybox (rescue shell)\n"
 		"  -q, --quiet             print nothing on success\n");
 }
