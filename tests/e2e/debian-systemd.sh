@@ -23,7 +23,7 @@
 # DEBIAN_NET="ifupdown nm ..." picks the images; DEBIAN_WRITE=MODE links
 # the PCs with --write MODE (default ram; server: the root check expects
 # the read-write NBD disk). LBDEB_KEEP=DIR keeps the serial and server
-# logs. Runtime here: ~3 min (+2 min for each first debootstrap), TCG on
+# logs, LBDEB_MEM=MiB the PC's RAM (1024; 512 boots too). Runtime: ~3 min (+2 min for each first debootstrap), TCG on
 # 2 busy cores; it prints its numbers.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-qemu.sh"
@@ -35,7 +35,7 @@ requires mkfs.ext4 -V
 requires debootstrap --version
 [ -x "$LINKBOOT_AGENT" ] || skip "no $LINKBOOT_AGENT (make)"
 
-QEMU_MEM=${QEMU_MEM:-1024}
+QEMU_MEM=${LBDEB_MEM:-1024}	# lib-qemu.sh already set its 512 default
 LB_STATE=$TMP/state
 VARIANTS=${DEBIAN_NET:-ifupdown networkd nm}
 T0=$(date +%s)
