@@ -23,8 +23,9 @@
 # DEBIAN_NET="ifupdown nm ..." picks the images; DEBIAN_WRITE=MODE links
 # the PCs with --write MODE (default ram; server: the root check expects
 # the read-write NBD disk). LBDEB_KEEP=DIR keeps the serial and server
-# logs, LBDEB_MEM=MiB the PC's RAM (1024; 512 boots too). Runtime: ~3 min (+2 min for each first debootstrap), TCG on
-# 2 busy cores; it prints its numbers.
+# logs; LBDEB_MEM=MiB sets the PC's RAM (default 1024; 512 boots too).
+# Runtime here: ~3 min (+2 min for each first debootstrap), TCG on 2 busy
+# cores; it prints its numbers.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-qemu.sh"
 
