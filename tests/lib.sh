@@ -28,6 +28,11 @@ _run_cleanups() {
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
 	done
+	# safety net: anything still running with our scratch dir on its
+	# command line (a server started through a wrapper or a subshell,
+	# whose $! was not the server itself) goes too
+	pkill -TERM -f -- "$TMP/" >/dev/null 2>&1 && sleep 0.2
+	pkill -KILL -f -- "$TMP/" >/dev/null 2>&1
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "${LB_LOG:-}" ] && [ -f "$LB_LOG" ]; then
 		echo "--- linkboot log ($LB_LOG, last 40 lines):" >&2
 		tail -n 40 "$LB_LOG" >&2
