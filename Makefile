@@ -139,8 +139,9 @@ clean:
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 # Test tools (tests/tools/*.c): small clients built on lib/ for the
-# integration tests (dhcp_probe: proxyDHCP offers and option variants).
+# integration tests (dhcp_probe: proxyDHCP offers and option variants;
+# ssdcache_tool: the agent's SSD cache killed mid-write).
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
-$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/liblb.a
-	$(CC) $(SANFLAGS) -o $@ $^ $(LDFLAGS)
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libagent.a $(BUILD)/liblb.a
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDFLAGS) $(AGENT_LIBS)
 all: $(TOOL_BINS)
