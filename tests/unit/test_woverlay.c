@@ -160,7 +160,7 @@ static void test_tiers_spill_in_order(void **state)
 static void test_partial_write_of_absent_page_goes_to_server(void **state)
 {
 	struct fixture f;
-	uint8_t buf[PG];
+	uint8_t buf[3 * PG];
 	struct wov_range r;
 
 	(void)state;
