@@ -405,7 +405,8 @@ struct link_row {
 	" COALESCE(c.ram_cache_mib, g.ram_cache_mib, i.ram_cache_mib)," \
 	" COALESCE(c.ssd_cache, g.ssd_cache, i.ssd_cache)," \
 	" COALESCE(c.write_mode, g.write_mode, i.write_mode)," \
-	" c.machine_id, c.super, IFNULL(c.super_token, ''), i.size" \
+	" c.machine_id, c.super, IFNULL(c.super_token, ''), i.size," \
+	" c.keep_overlay" \
 	" FROM clients c LEFT JOIN groups g ON g.name = c.grp" \
 	" JOIN images i ON i.id = COALESCE(c.image_id, g.image_id) "
 
@@ -535,6 +536,7 @@ static int link_query(struct db *db, const char *column, const char *key,
 	r->super = sqlite3_column_int(st, 17);
 	col_text(st, 18, r->super_token, sizeof(r->super_token));
 	r->size = (uint64_t)sqlite3_column_int64(st, 19);
+	li->keep_overlay = sqlite3_column_int(st, 20);
 	rc = link_pick_version(db, st, li);
 	sqlite3_finalize(st);
 	if (rc == 0)

@@ -42,6 +42,7 @@ struct link_info {
 	unsigned ram_cache_mib;
 	char ssd_cache[16];	/* "off", "auto" or a MiB number */
 	int write_mode;		/* enum write_mode */
+	int keep_overlay;	/* server mode: the overlay outlives the boot */
 	char machine_id[33];	/* 32 lower-case hex digits */
 	int image_missing;	/* the image file is gone: the boot script
 				 * shows `linkboot image repair --scan DIR` */
