@@ -64,6 +64,8 @@ struct export_info {
 	int read_only;		/* NAME / NAME@VERSION exports are */
 	int write_mode;		/* for a token: the client's write mode */
 	char client_mac[18];	/* for a token: whose overlay; "" otherwise */
+	uint64_t overlay_max;	/* set by NBD: a client overlay's cap in
+				 * bytes, 0 = the image size */
 };
 
 /* 0, -ENOENT (no such export), other -errno. */
