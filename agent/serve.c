@@ -717,6 +717,14 @@ static int first_connect(struct serve *s)
 	}
 }
 
+/* root served read-only unless writes go to the server */
+static int export_writable(const struct serve *s)
+{
+	return (s->cfg->write_mode == WRITE_SERVER ||
+		s->cfg->write_mode == WRITE_SUPER) &&
+	       !(s->conn.flags & NBD_FLAG_READ_ONLY);
+}
+
 static int attach_kernel(struct serve *s)
 {
 	uint64_t flags = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH;
@@ -724,10 +732,7 @@ static int attach_kernel(struct serve *s)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return -errno;
-	/* root served read-only unless writes go to the server */
-	s->read_only = s->cfg->write_mode == WRITE_RAM ||
-		       s->cfg->write_mode == WRITE_DISK ||
-		       (s->conn.flags & NBD_FLAG_READ_ONLY);
+	s->read_only = !export_writable(s);
 	if (s->read_only)
 		flags |= NBD_FLAG_READ_ONLY;
 	else
@@ -1119,14 +1124,16 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 	/* hash table, SSD, boot pack: before the kernel's first read */
 	if ((rc = serve_cache(&s)) != 0)
 		goto fail;
+	/* before the kernel has the device: blkid's scan for the cache
+	 * partition would read it, and nobody serves it yet */
+	if (export_writable(&s))
+		overlay_setup(&s);
 	agent_stats.t_nbd = now_ms();
 	if ((rc = attach_kernel(&s)) != 0) {
 		log_warnx("nbd: NBD_CMD_CONNECT: %s (check: nbd.ko loaded "
 			  "with nbds_max, a free /dev/nbdN)", strerror(-rc));
 		goto fail;
 	}
-	if (!s.read_only)
-		overlay_setup(&s);
 	log_info("nbd%d: %llu bytes from %s:%u, %s, RAM cache %u MiB",
 		 s.index, (unsigned long long)s.conn.size,
 		 inet_ntoa(cfg->server[s.conn.server].sin_addr),
