@@ -25,22 +25,32 @@
 #include "lb_util.h"
 #include "woverlay.h"
 
-#define WOV_MAGIC "LBWOV001"
-#define E_DIRTY (1u << 31)
-#define E_PART (1u << 30)
+#define WOV_MAGIC "LBWOV002"
+#define E_PART (1u << 31)
 #define E_SLOT (E_PART - 1)		/* slot + 1 */
 #define MAX_PAGES ((uint64_t)UINT32_MAX)	/* 16 TiB */
+#define SECT 512u			/* nbd.ko's logical block size */
+#define SPP (WOV_PAGE / SECT)		/* sectors per page: one mask bit */
 
 struct wov_hdr {
 	char magic[8];
 	uint64_t image_size, ram_slots, part_slots, part_off;
 	uint64_t ram_next, part_next;	/* slots in use */
-	uint64_t dirty, server_bytes, written_back;
+	uint64_t dirty, server_bytes, written_back;	/* dirty: slots */
+};
+
+/* A slot: the image page it holds, which of its sectors are here (valid)
+ * and which of those the server has not seen yet (dirty). */
+struct wov_slot {
+	uint32_t page;
+	uint8_t valid, dirty;
+	uint16_t unused;
 };
 
 struct wov {
 	struct wov_hdr *h;
-	uint32_t *map, *rev_ram, *rev_part;
+	uint32_t *map;
+	struct wov_slot *sram, *spart;
 	uint8_t *ram;
 	uint64_t npages;
 	int part_fd, writeback;
@@ -69,7 +79,8 @@ size_t wov_mem_size(const struct wov_cfg *cfg)
 	uint64_t npages = (cfg->image_size + WOV_PAGE - 1) / WOV_PAGE;
 
 	return page_round(sizeof(struct wov_hdr)) + page_round(npages * 4) +
-	       page_round(ram_slots(cfg) * 4) + page_round(part_slots(cfg) * 4) +
+	       page_round(ram_slots(cfg) * sizeof(struct wov_slot)) +
+	       page_round(part_slots(cfg) * sizeof(struct wov_slot)) +
 	       (size_t)ram_slots(cfg) * WOV_PAGE;
 }
 
@@ -79,10 +90,10 @@ static void wov_layout(struct wov *w, const struct wov_cfg *cfg, uint8_t *m)
 	m += page_round(sizeof(struct wov_hdr));
 	w->map = (uint32_t *)m;
 	m += page_round(w->npages * 4);
-	w->rev_ram = (uint32_t *)m;
-	m += page_round(ram_slots(cfg) * 4);
-	w->rev_part = (uint32_t *)m;
-	m += page_round(part_slots(cfg) * 4);
+	w->sram = (struct wov_slot *)m;
+	m += page_round(ram_slots(cfg) * sizeof(struct wov_slot));
+	w->spart = (struct wov_slot *)m;
+	m += page_round(part_slots(cfg) * sizeof(struct wov_slot));
 	w->ram = m;
 }
 
@@ -129,16 +140,48 @@ int wov_writeback(const struct wov *w)
 	return w->writeback;
 }
 
-/* Bytes of page pg inside the image (the last page may be short). */
-static uint32_t page_len(const struct wov *w, uint64_t pg)
+static struct wov_slot *slot_of(const struct wov *w, uint32_t e)
 {
-	return (uint32_t)MIN((uint64_t)WOV_PAGE,
-			     w->h->image_size - pg * WOV_PAGE);
+	return e & E_PART ? &w->spart[(e & E_SLOT) - 1] :
+			    &w->sram[(e & E_SLOT) - 1];
+}
+
+/* Sectors of page pg that [a, b) overlaps, and those it covers whole (the
+ * image's last sector may be short: it ends at the image's end). */
+static uint8_t touch_mask(uint64_t pg, uint64_t a, uint64_t b)
+{
+	uint64_t start = pg * WOV_PAGE;
+	unsigned k0 = (unsigned)((a - start) / SECT);
+	unsigned k1 = (unsigned)((b - start + SECT - 1) / SECT);
+
+	return (uint8_t)(((1u << k1) - 1) & ~((1u << k0) - 1));
+}
+
+static uint8_t full_mask(const struct wov *w, uint64_t pg, uint64_t a,
+			 uint64_t b)
+{
+	uint64_t start = pg * WOV_PAGE;
+	uint8_t m = 0;
+	unsigned k;
+
+	for (k = 0; k < SPP; k++) {
+		uint64_t s0 = start + k * SECT;
+		uint64_t s1 = MIN(s0 + SECT, w->h->image_size);
+
+		if (s0 < s1 && s0 >= a && s1 <= b)
+			m |= (uint8_t)(1u << k);
+	}
+	return m;
 }
 
 static off_t part_pos(const struct wov *w, uint32_t e)
 {
 	return (off_t)(w->h->part_off + (uint64_t)((e & E_SLOT) - 1) * WOV_PAGE);
+}
+
+static uint8_t *ram_page(const struct wov *w, uint32_t e)
+{
+	return w->ram + (uint64_t)((e & E_SLOT) - 1) * WOV_PAGE;
 }
 
 static int pio_full(int fd, void *buf, size_t len, off_t pos, int wr)
@@ -159,81 +202,61 @@ static int pio_full(int fd, void *buf, size_t len, off_t pos, int wr)
 	return 0;
 }
 
-/* len bytes at byte `at` of the page entry e names */
+/* len bytes at byte `at` of the page entry e names (src NULL: zeroes) */
 static int page_store(struct wov *w, uint32_t e, uint32_t at, const void *src,
 		      uint32_t len)
 {
+	static const uint8_t zero[WOV_PAGE];
+
 	if (!(e & E_PART)) {
 		if (src)
-			memcpy(w->ram + (uint64_t)((e & E_SLOT) - 1) * WOV_PAGE +
-			       at, src, len);
+			memcpy(ram_page(w, e) + at, src, len);
 		else
-			memset(w->ram + (uint64_t)((e & E_SLOT) - 1) * WOV_PAGE +
-			       at, 0, len);
+			memset(ram_page(w, e) + at, 0, len);
 		return 0;
 	}
-	if (!src) {
-		static const uint8_t zero[WOV_PAGE];
-
-		src = zero;
-	}
-	return pio_full(w->part_fd, (void *)src, len, part_pos(w, e) + at, 1);
+	return pio_full(w->part_fd, (void *)(src ? src : zero), len,
+			part_pos(w, e) + at, 1);
 }
 
 static int page_load(const struct wov *w, uint32_t e, uint32_t at, void *dst,
 		     uint32_t len)
 {
 	if (!(e & E_PART)) {
-		memcpy(dst, w->ram + (uint64_t)((e & E_SLOT) - 1) * WOV_PAGE + at,
-		       len);
+		memcpy(dst, ram_page(w, e) + at, len);
 		return 0;
 	}
 	return pio_full(w->part_fd, dst, len, part_pos(w, e) + at, 0);
 }
 
-static void mark_dirty(struct wov *w, uint64_t pg)
+static void set_dirty(struct wov *w, struct wov_slot *sl, uint8_t dirty)
 {
-	if (!(w->map[pg] & E_DIRTY)) {
-		w->map[pg] |= E_DIRTY;
+	if (!sl->dirty && dirty)
 		w->h->dirty++;
-	}
-}
-
-static void mark_clean(struct wov *w, uint64_t pg)
-{
-	if (w->map[pg] & E_DIRTY) {
-		w->map[pg] &= ~E_DIRTY;
+	else if (sl->dirty && !dirty)
 		w->h->dirty--;
-	}
+	sl->dirty = dirty;
 }
 
-/* A new page: the first tier with a free slot gets data (a whole page,
- * or zeroes when data is NULL). 0 when every local tier is full. */
-static uint32_t page_new(struct wov *w, uint64_t pg, const void *data,
-			 uint32_t len)
+/* A slot for page pg in the first tier with room; its sectors are not
+ * valid yet. 0 when every local tier is full. */
+static uint32_t slot_new(struct wov *w, uint64_t pg)
 {
-	uint8_t page[WOV_PAGE];
+	struct wov_slot *sl;
 	uint32_t e;
 
-	if (data && len < WOV_PAGE) {	/* the image's short last page */
-		memcpy(page, data, len);
-		memset(page + len, 0, WOV_PAGE - len);
-		data = page;
-	}
 	if (w->h->ram_next < w->h->ram_slots) {
 		e = (uint32_t)(w->h->ram_next + 1);
-		page_store(w, e, 0, data, WOV_PAGE);
-		w->rev_ram[w->h->ram_next++] = (uint32_t)pg;
-		return e;
-	}
-	if (w->h->part_next < w->h->part_slots) {
+		sl = &w->sram[w->h->ram_next++];
+	} else if (w->h->part_next < w->h->part_slots) {
 		e = (uint32_t)(w->h->part_next + 1) | E_PART;
-		if (page_store(w, e, 0, data, WOV_PAGE) != 0)
-			return 0;	/* the disk failed: the server has room */
-		w->rev_part[w->h->part_next++] = (uint32_t)pg;
-		return e;
+		sl = &w->spart[w->h->part_next++];
+	} else {
+		return 0;
 	}
-	return 0;
+	sl->page = (uint32_t)pg;
+	sl->valid = sl->dirty = 0;
+	return e;
 }
 
 static void range_add(struct wov_range *r, uint64_t a, uint64_t b)
@@ -245,35 +268,44 @@ static void range_add(struct wov_range *r, uint64_t a, uint64_t b)
 }
 
 /*
- * One page's share [a, b) of a write (src NULL: zeroes). 1 when it stayed
- * local, 0 when the server must take it, -EIO when the partition failed
- * under a page it already holds (its old bytes would be lost otherwise).
+ * One page's share [a, b) of a write (src NULL: zeroes). The sectors it
+ * covers whole become (or stay) local when a tier has room; sectors
+ * already local take any bytes in place. 1 when all of [a, b) stayed
+ * local, 0 when the server must take it too, -EIO when the partition
+ * failed (its old bytes would be lost otherwise).
  */
 static int page_write(struct wov *w, uint64_t pg, uint64_t a, uint64_t b,
-		      const uint8_t *src, int through)
+		      const uint8_t *src, int through, int may_alloc)
 {
 	uint64_t start = pg * WOV_PAGE;
+	uint8_t touch = touch_mask(pg, a, b), full = full_mask(w, pg, a, b);
 	uint32_t e = w->map[pg];
+	struct wov_slot *sl;
+	uint8_t local;
 
-	if (e) {
-		if (page_store(w, e, (uint32_t)(a - start), src,
-			       (uint32_t)(b - a)) != 0)
-			return -EIO;
-	} else if (a == start && b == start + page_len(w, pg) &&
-		   (e = page_new(w, pg, src, (uint32_t)(b - a)))) {
-		w->map[pg] = e;		/* published after the data */
-	} else {
+	if (!e && full && may_alloc)
+		e = slot_new(w, pg);
+	if (!e)
 		return 0;
-	}
+	sl = slot_of(w, e);
+	local = (uint8_t)((sl->valid | full) & touch);
+	if (!local)
+		return 0;
+	/* bytes of sectors that stay not valid are written but never read */
+	if (page_store(w, e, (uint32_t)(a - start), src, (uint32_t)(b - a)))
+		return -EIO;
+	sl->valid |= local;
+	w->map[pg] = e;		/* published after the data */
 	if (w->writeback && !through)
-		mark_dirty(w, pg);
-	else if (through && a == start && b == start + page_len(w, pg))
-		mark_clean(w, pg);	/* the server gets all of it now */
-	return 1;
+		set_dirty(w, sl, sl->dirty | local);
+	else if (through)	/* the server gets [a, b) now */
+		set_dirty(w, sl, sl->dirty & (uint8_t)~full);
+	return (touch & ~local) ? 0 : 1;
 }
 
 static int range_write(struct wov *w, uint64_t off, uint64_t len,
-		       const uint8_t *data, int through, struct wov_range *srv)
+		       const uint8_t *data, int through, int may_alloc,
+		       struct wov_range *srv)
 {
 	uint64_t end, pg;
 	int rc;
@@ -288,7 +320,7 @@ static int range_write(struct wov *w, uint64_t off, uint64_t len,
 		uint64_t b = MIN(end, pg * WOV_PAGE + WOV_PAGE);
 
 		rc = page_write(w, pg, a, b, data ? data + (a - off) : NULL,
-				through);
+				through, may_alloc);
 		if (rc < 0)
 			return rc;
 		if (rc == 0)
@@ -296,39 +328,33 @@ static int range_write(struct wov *w, uint64_t off, uint64_t len,
 	}
 	if (through) {
 		srv->off = off;
-		srv->len = (uint32_t)(end - off);
+		srv->len = (uint32_t)MIN(end - off, (uint64_t)UINT32_MAX);
 	}
-	w->h->server_bytes += srv->len;
 	return 0;
 }
 
 int wov_write(struct wov *w, uint64_t off, uint32_t len, const void *data,
 	      int through, struct wov_range *srv)
 {
-	return range_write(w, off, len, data, through, srv);
+	int rc = range_write(w, off, len, data, through, 1, srv);
+
+	w->h->server_bytes += srv->len;
+	return rc;
 }
 
 int wov_zero(struct wov *w, uint64_t off, uint64_t len, struct wov_range *srv)
 {
-	uint64_t end, pg;
-	int rc;
+	/* only sectors held here; the server zeroes the whole range */
+	return range_write(w, off, len, NULL, 1, 0, srv);
+}
 
-	srv->off = off;
-	srv->len = 0;
-	if (off >= w->h->image_size || len == 0)
-		return 0;
-	end = MIN(off + len, w->h->image_size);
-	/* only pages held here: the server zeroes the whole range anyway */
-	for (pg = off / WOV_PAGE; pg * WOV_PAGE < end; pg++) {
-		uint64_t a = MAX(off, pg * WOV_PAGE);
-		uint64_t b = MIN(end, pg * WOV_PAGE + WOV_PAGE);
+/* Sectors of page pg held here among those [a, b) overlaps. */
+static uint8_t local_mask(const struct wov *w, uint64_t pg, uint64_t a,
+			  uint64_t b)
+{
+	uint32_t e = w->map[pg];
 
-		if (w->map[pg] &&
-		    (rc = page_write(w, pg, a, b, NULL, 1)) < 0)
-			return rc;
-	}
-	srv->len = (uint32_t)MIN(end - off, (uint64_t)UINT32_MAX);
-	return 0;
+	return e ? (uint8_t)(slot_of(w, e)->valid & touch_mask(pg, a, b)) : 0;
 }
 
 int wov_covers(const struct wov *w, uint64_t off, uint32_t len)
@@ -337,9 +363,13 @@ int wov_covers(const struct wov *w, uint64_t off, uint32_t len)
 
 	if (off >= end)
 		return 0;
-	for (pg = off / WOV_PAGE; pg * WOV_PAGE < end; pg++)
-		if (!w->map[pg])
+	for (pg = off / WOV_PAGE; pg * WOV_PAGE < end; pg++) {
+		uint64_t a = MAX(off, pg * WOV_PAGE);
+		uint64_t b = MIN(end, pg * WOV_PAGE + WOV_PAGE);
+
+		if (local_mask(w, pg, a, b) != touch_mask(pg, a, b))
 			return 0;
+	}
 	return 1;
 }
 
@@ -350,8 +380,38 @@ int wov_touches(const struct wov *w, uint64_t off, uint32_t len)
 	if (!w->h->ram_next && !w->h->part_next)
 		return 0;	/* nothing written yet: the common case */
 	for (pg = off / WOV_PAGE; off < end && pg * WOV_PAGE < end; pg++)
-		if (w->map[pg])
+		if (local_mask(w, pg, MAX(off, pg * WOV_PAGE),
+			       MIN(end, pg * WOV_PAGE + WOV_PAGE)))
 			return 1;
+	return 0;
+}
+
+/* Copy page pg's local sectors within [a, b) to out (= byte a). */
+static int patch_page(const struct wov *w, uint64_t pg, uint64_t a,
+		      uint64_t b, uint8_t *out)
+{
+	uint64_t start = pg * WOV_PAGE;
+	uint8_t m = local_mask(w, pg, a, b);
+	unsigned k = 0;
+
+	while (m >> k) {
+		unsigned k1;
+		uint64_t x, y;
+
+		if (!(m & (1u << k))) {
+			k++;
+			continue;
+		}
+		for (k1 = k; k1 < SPP && (m & (1u << k1)); k1++)
+			;
+		/* a run of local sectors [k, k1), clipped to [a, b) */
+		x = MAX(a, start + k * SECT);
+		y = MIN(b, start + k1 * SECT);
+		if (page_load(w, w->map[pg], (uint32_t)(x - start),
+			      out + (x - a), (uint32_t)(y - x)) != 0)
+			return -EIO;
+		k = k1;
+	}
 	return 0;
 }
 
@@ -364,9 +424,7 @@ int wov_patch(const struct wov *w, uint64_t off, uint32_t len, void *buf)
 		uint64_t a = MAX(off, pg * WOV_PAGE);
 		uint64_t b = MIN(end, pg * WOV_PAGE + WOV_PAGE);
 
-		if (w->map[pg] &&
-		    page_load(w, w->map[pg], (uint32_t)(a - pg * WOV_PAGE),
-			      out + (a - off), (uint32_t)(b - a)) != 0)
+		if (w->map[pg] && patch_page(w, pg, a, b, out + (a - off)))
 			return -EIO;
 	}
 	return 0;
@@ -380,41 +438,66 @@ void wov_sweep_start(struct wov *w)
 	w->sw_part_end = w->h->part_next;
 }
 
+/* First run of dirty sectors [*k0, *k1) of a slot. */
+static void dirty_run(const struct wov_slot *sl, unsigned *k0, unsigned *k1)
+{
+	unsigned k = 0;
+
+	while (!(sl->dirty & (1u << k)))
+		k++;
+	*k0 = k;
+	while (k < SPP && (sl->dirty & (1u << k)))
+		k++;
+	*k1 = k;
+}
+
 /*
- * The next run of dirty pages among slots [*pos, end) of one tier: pages
- * that follow each other both in the image and in the tier, so the run is
- * one memcpy or one pread and one server write.
+ * The next run of dirty sectors among slots [*pos, end) of one tier: it
+ * may go on into the following slots while they hold the following image
+ * pages and their dirty sectors continue it, so the run is one memcpy or
+ * one pread and one server write.
  */
-static int sweep_tier(struct wov *w, const uint32_t *rev, uint64_t *pos,
+static int sweep_tier(struct wov *w, struct wov_slot *slots, uint64_t *pos,
 		      uint64_t end, uint32_t tier, void *buf, uint32_t max,
 		      struct wov_range *run)
 {
-	uint64_t s, first, n;
-	uint32_t e;
+	uint64_t s, n;
+	unsigned k0, k1, j0, j1;
+	uint32_t len;
 
-	for (s = *pos; s < end; s++)
-		if (w->map[rev[s]] & E_DIRTY)
-			break;
-	if (s == end) {
-		*pos = end;
+	for (s = *pos; s < end && !slots[s].dirty; s++)
+		;
+	if ((*pos = s) == end)
 		return 0;
-	}
-	first = rev[s];
-	for (n = 1; s + n < end && (n + 1) * WOV_PAGE <= max; n++)
-		if (rev[s + n] != first + n ||
-		    !(w->map[first + n] & E_DIRTY))
+	dirty_run(&slots[s], &k0, &k1);
+	len = (k1 - k0) * SECT;
+	for (n = 1; k1 == SPP && s + n < end &&
+		    slots[s + n].page == slots[s].page + n &&
+		    slots[s + n].dirty; n++) {
+		dirty_run(&slots[s + n], &j0, &j1);
+		if (j0 != 0 || len + j1 * SECT > max)
 			break;
-	*pos = s + n;
-	e = (uint32_t)(s + 1) | tier;
-	run->off = first * WOV_PAGE;
-	run->len = (uint32_t)MIN(n * WOV_PAGE, w->h->image_size - run->off);
-	if (page_load(w, e, 0, buf, run->len) != 0) {
-		*pos = s;	/* dirty still: the next sweep tries again */
-		return -EIO;
+		len += j1 * SECT;
+		k1 = j1;
+		if (j1 != SPP) {
+			n++;
+			break;
+		}
 	}
-	for (; n; n--, first++)
-		mark_clean(w, first);
-	w->h->written_back += (run->len + WOV_PAGE - 1) / WOV_PAGE;
+	/* n slots: the first from sector k0, the last up to sector k1 */
+	run->off = (uint64_t)slots[s].page * WOV_PAGE + k0 * SECT;
+	run->len = (uint32_t)MIN((uint64_t)len, w->h->image_size - run->off);
+	if (page_load(w, (uint32_t)(s + 1) | tier, k0 * SECT, buf, run->len))
+		return -EIO;	/* dirty still: the next sweep tries again */
+	for (uint64_t i = 0; i < n; i++) {
+		struct wov_slot *sl = &slots[s + i];
+		unsigned from = i ? 0 : k0, to = i + 1 < n ? SPP : k1;
+		uint8_t m = (uint8_t)(((1u << to) - 1) & ~((1u << from) - 1));
+
+		set_dirty(w, sl, sl->dirty & (uint8_t)~m);
+	}
+	w->h->written_back += n;
+	*pos = slots[s + n - 1].dirty ? s + n - 1 : s + n;
 	return 1;
 }
 
@@ -425,11 +508,11 @@ int wov_sweep_next(struct wov *w, void *buf, uint32_t max,
 
 	if (max < WOV_PAGE)
 		return -EINVAL;
-	rc = sweep_tier(w, w->rev_ram, &w->sw_ram_pos, w->sw_ram_end, 0, buf,
+	rc = sweep_tier(w, w->sram, &w->sw_ram_pos, w->sw_ram_end, 0, buf,
 			max, run);
 	if (rc == 0)
-		rc = sweep_tier(w, w->rev_part, &w->sw_part_pos,
-				w->sw_part_end, E_PART, buf, max, run);
+		rc = sweep_tier(w, w->spart, &w->sw_part_pos, w->sw_part_end,
+				E_PART, buf, max, run);
 	return rc;
 }
 
@@ -437,9 +520,16 @@ void wov_redirty(struct wov *w, uint64_t off, uint32_t len)
 {
 	uint64_t pg, end = MIN(off + len, w->h->image_size);
 
-	for (pg = off / WOV_PAGE; off < end && pg * WOV_PAGE < end; pg++)
-		if (w->map[pg])
-			mark_dirty(w, pg);
+	for (pg = off / WOV_PAGE; off < end && pg * WOV_PAGE < end; pg++) {
+		uint8_t m = local_mask(w, pg, MAX(off, pg * WOV_PAGE),
+				       MIN(end, pg * WOV_PAGE + WOV_PAGE));
+
+		if (m) {
+			struct wov_slot *sl = slot_of(w, w->map[pg]);
+
+			set_dirty(w, sl, sl->dirty | m);
+		}
+	}
 }
 
 void wov_stats(const struct wov *w, struct wov_stats *st)

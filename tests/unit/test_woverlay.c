@@ -157,7 +157,7 @@ static void test_tiers_spill_in_order(void **state)
 	fx_close(&f);
 }
 
-static void test_partial_write_of_absent_page_goes_to_server(void **state)
+static void test_unaligned_write_of_absent_page_goes_to_server(void **state)
 {
 	struct fixture f;
 	uint8_t buf[3 * PG];
@@ -166,15 +166,73 @@ static void test_partial_write_of_absent_page_goes_to_server(void **state)
 	(void)state;
 	fx_open(&f, 8, 0, 0);
 	memset(buf, 1, sizeof(buf));
-	/* 512 bytes into page 5: its other bytes are on the server */
-	assert_int_equal(wov_write(f.w, 5 * PG + 512, 512, buf, 0, &r), 0);
-	assert_int_equal(r.off, 5 * PG + 512);
-	assert_int_equal(r.len, 512);
+	/* 100 bytes into page 5: the rest of its sector is on the server */
+	assert_int_equal(wov_write(f.w, 5 * PG + 612, 100, buf, 0, &r), 0);
+	assert_int_equal(r.off, 5 * PG + 612);
+	assert_int_equal(r.len, 100);
 	assert_false(wov_touches(f.w, 5 * PG, PG));
-	/* a write over pages 4 (whole) .. 6 (partial): 4 local, 6 server */
+	/* pages 4 (whole) .. 6 (100 bytes): 4 local, 6 to the server */
 	assert_int_equal(wov_write(f.w, 4 * PG, 2 * PG + 100, buf, 0, &r), 0);
 	assert_int_equal(r.off, 6 * PG);
 	assert_int_equal(r.len, 100);
+	fx_close(&f);
+}
+
+/* ext4 with 1 KiB blocks writes at 1 KiB offsets: sectors, not pages */
+static void test_sector_writes_stay_local(void **state)
+{
+	struct fixture f;
+	struct wov_stats st;
+	uint8_t buf[3 * PG];
+	struct wov_range r;
+
+	(void)state;
+	fx_open(&f, 8, 0, 1);
+	memset(buf, 7, sizeof(buf));
+	assert_int_equal(wov_write(f.w, 5 * PG + 1024, 2 * PG, buf, 0, &r), 0);
+	assert_int_equal(r.len, 0);
+	memcpy(model + 5 * PG + 1024, buf, 2 * PG);
+	assert_true(wov_covers(f.w, 5 * PG + 1024, 2 * PG));
+	assert_false(wov_covers(f.w, 5 * PG, 2 * PG));
+	assert_true(wov_touches(f.w, 5 * PG, 1024 + 512));
+	assert_false(wov_touches(f.w, 5 * PG, 1024));
+	check_read(&f, 4 * PG, 4 * PG);
+	/* a 512-byte sector of a fresh page */
+	do_write(&f, 9 * PG + 3 * 512, 512, 4, 0);
+	check_read(&f, 9 * PG, PG);
+	/* the sweep writes exactly the dirty sectors back */
+	wov_sweep_start(f.w);
+	while (wov_sweep_next(f.w, buf, sizeof(buf), &r) == 1) {
+		assert_int_equal(r.off % 512, 0);
+		memcpy(server + r.off, buf, r.len);
+	}
+	assert_memory_equal(server, model, sizeof(model));
+	wov_stats(f.w, &st);
+	assert_int_equal(st.ram_pages, 4);
+	assert_int_equal(st.dirty_pages, 0);
+	fx_close(&f);
+}
+
+/* A run never carries sectors that are not dirty (nor valid) here. */
+static void test_sweep_run_stops_at_a_gap(void **state)
+{
+	struct fixture f;
+	struct wov_range run;
+	uint8_t buf[4 * PG];
+	int n = 0;
+
+	(void)state;
+	fx_open(&f, 8, 0, 1);
+	do_write(&f, 10 * PG, PG, 1, 0);		/* slot 0: all */
+	do_write(&f, 11 * PG + 1024, PG - 1024, 2, 0);	/* slot 1: 2..7 */
+	do_write(&f, 12 * PG, 1024, 3, 0);		/* slot 2: 0..1 */
+	wov_sweep_start(f.w);
+	while (wov_sweep_next(f.w, buf, sizeof(buf), &run) == 1) {
+		memcpy(server + run.off, buf, run.len);
+		n++;
+	}
+	assert_int_equal(n, 2);	/* page 10; pages 11 (from 1 KiB) + 12 */
+	assert_memory_equal(server, model, sizeof(model));
 	fx_close(&f);
 }
 
@@ -313,10 +371,17 @@ static void test_random_against_model(void **state)
 		uint32_t len = 1 + (uint32_t)rand() % (uint32_t)(4 * PG);
 		int op = rand() % 10;
 
-		if (rand() % 2)
+		switch (rand() % 4) {	/* page, sector, or byte aligned */
+		case 0:
 			off &= ~(uint64_t)(PG - 1);
-		if (rand() % 2)
 			len = (len + PG - 1) & ~(PG - 1);
+			break;
+		case 1:
+		case 2:
+			off &= ~(uint64_t)511;
+			len = (len + 511) & ~511u;
+			break;
+		}
 		len = (uint32_t)(off + len > IMG ? IMG - off : len);
 		if (op < 6) {
 			do_write(&f, off, len, (uint8_t)i, op == 5);
@@ -345,7 +410,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ram_read_your_writes),
 		cmocka_unit_test(test_tiers_spill_in_order),
-		cmocka_unit_test(test_partial_write_of_absent_page_goes_to_server),
+		cmocka_unit_test(test_unaligned_write_of_absent_page_goes_to_server),
+		cmocka_unit_test(test_sector_writes_stay_local),
+		cmocka_unit_test(test_sweep_run_stops_at_a_gap),
 		cmocka_unit_test(test_short_last_page),
 		cmocka_unit_test(test_writeback_sweep),
 		cmocka_unit_test(test_partial_fua_keeps_page_dirty),
