@@ -763,7 +763,7 @@ static void overlay_stats(struct serve *s, int log)
 				    st.server_bytes;
 	if (log)
 		log_info("overlay: RAM %llu of %llu MiB, cache partition %llu "
-			 "of %llu MiB, %llu MiB written to the server, %llu "
+			 "of %llu MiB, %llu MiB sent to the server, %llu "
 			 "pages dirty, %llu written back",
 			 (unsigned long long)(st.ram_pages * WOV_PAGE >> 20),
 			 (unsigned long long)(st.ram_slots * WOV_PAGE >> 20),

@@ -89,7 +89,7 @@ grep -aqE 'LBE2E: c.bin rc=0 ' "$CONSOLE" &&
 assert_contains "$CONSOLE" 'WRITE OVERLAY FULL' "console message when every tier is full"
 assert_contains "$CONSOLE" "LBE2E: again a.bin md5 $A" "a.bin intact after the overlay filled (RAM tier)"
 assert_contains "$CONSOLE" "LBE2E: again b.bin md5 $B" "b.bin intact after the overlay filled (RAM + partition tiers)"
-STATS=$(grep -aoE 'overlay: RAM [0-9]+ of [0-9]+ MiB, cache partition [0-9]+ of [0-9]+ MiB, [0-9]+ MiB written to the server' \
+STATS=$(grep -aoE 'overlay: RAM [0-9]+ of [0-9]+ MiB, cache partition [0-9]+ of [0-9]+ MiB, [0-9]+ MiB sent to the server' \
 	"$CONSOLE" | tail -n 1)
 echo "agent: $STATS"
 read -r RAM_USED PART_USED SRV <<<"$(echo "$STATS" |
