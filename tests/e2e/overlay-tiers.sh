@@ -11,7 +11,10 @@
 #     the right md5 after the page cache is dropped;
 #   - the agent's counters show every tier in use; the cache disk holds
 #     overlay pages (and no SSD read-cache superblock any more);
-#   - `linkboot status -j` shows the PC's overlay use.
+#   - `linkboot status -j` shows the PC's overlay use;
+#   - the serving process killed with SIGKILL after the first two files:
+#     its replacement finds every page (the overlay's memory is a memfd
+#     the supervisor holds), both files read back right.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-agent.sh"
 
@@ -32,6 +35,17 @@ w() {	# w NAME MiB: write NAME, sync, print its md5
 }
 w a.bin 3
 w b.bin 10
+# crash the serving process (the newest @linkboot-agent): its successor
+# must find the overlay (memfd + partition) as it was
+victim=0
+for d in /proc/[0-9]*; do
+	case "$($B tr "\\0" " " <$d/cmdline 2>/dev/null)" in @linkboot-agent*) p=${d#/proc/}; [ "$p" -gt "$victim" ] && victim=$p ;; esac
+done
+$B kill -9 "$victim" && echo "LBE2E: killed the disk daemon $victim"
+$B sleep 3
+echo 3 >/proc/sys/vm/drop_caches
+echo "LBE2E: replaced a.bin md5 $($B md5sum </root/a.bin)"
+echo "LBE2E: replaced b.bin md5 $($B md5sum </root/b.bin)"
 w c.bin 24
 $B sync
 echo 3 >/proc/sys/vm/drop_caches
@@ -86,6 +100,10 @@ B=$(grep -aoE 'LBE2E: b.bin rc=0 md5 [0-9a-f]+' "$CONSOLE" | awk '{print $NF}')
 [ -n "$A" ] && [ -n "$B" ] || die "the first two writes (13 MiB) failed"
 grep -aqE 'LBE2E: c.bin rc=0 ' "$CONSOLE" &&
 	die "24 MiB more fit into 4 + 13 + 8 MiB of overlay? (no full error)"
+assert_contains "$CONSOLE" 'LBE2E: killed the disk daemon' "the serving process was killed"
+assert_contains "$CONSOLE" 'disk daemon died \(signal 9\)' "the supervisor replaced it"
+assert_contains "$CONSOLE" "LBE2E: replaced a.bin md5 $A" "a.bin intact after the daemon was replaced (RAM tier in the memfd)"
+assert_contains "$CONSOLE" "LBE2E: replaced b.bin md5 $B" "b.bin intact after the daemon was replaced (partition tier)"
 assert_contains "$CONSOLE" 'WRITE OVERLAY FULL' "console message when every tier is full"
 assert_contains "$CONSOLE" "LBE2E: again a.bin md5 $A" "a.bin intact after the overlay filled (RAM tier)"
 assert_contains "$CONSOLE" "LBE2E: again b.bin md5 $B" "b.bin intact after the overlay filled (RAM + partition tiers)"
