@@ -43,6 +43,7 @@ struct link_info {
 	char ssd_cache[16];	/* "off", "auto" or a MiB number */
 	int write_mode;		/* enum write_mode */
 	int keep_overlay;	/* server mode: the overlay outlives the boot */
+	unsigned overlay_mib;	/* RAM for writes, 0 = the agent's default */
 	char machine_id[33];	/* 32 lower-case hex digits */
 	int image_missing;	/* the image file is gone: the boot script
 				 * shows `linkboot image repair --scan DIR` */
