@@ -1,7 +1,7 @@
 #!/bin/bash
 # e2e: the block write overlay's tiers (agent/woverlay.c). A QEMU PC linked
 # with --write server (overlay not kept) boots through the agent with a
-# 4 MiB RAM tier (linkboot.overlay=4) and a 14 MiB cache disk
+# 4 MiB RAM tier (client --overlay 4 -> linkboot.overlay=4) and a 14 MiB cache disk
 # (PARTLABEL linkboot-cache); the server caps its overlay at 8 MiB
 # (--overlay-max 8). The guest writes 3 MiB (RAM), then 10 MiB (RAM fills,
 # the cache partition takes the rest), then 24 MiB: the partition fills,
@@ -78,12 +78,14 @@ agent_netns
 LB_SERVE_ARGS="--overlay-max 8"
 agent_linkboot_start
 lb_() { "$LINKBOOT" "$1" --state "$LB_STATE" "${@:2}"; }
-lb_ client add "$AGENT_MAC" --image demo --write server --ssd-cache auto >/dev/null ||
+lb_ client add "$AGENT_MAC" --image demo --write server --ssd-cache auto \
+	--overlay 4 >/dev/null ||
 	die "client add"
 ARGS=$(agent_bootscript_args "$AGENT_MAC")
 case $ARGS in *linkboot.keep=*) die "keep off, but the boot script says keep: $ARGS" ;; esac
+case $ARGS in *linkboot.overlay=4*) ;; *) die "no linkboot.overlay=4 from client --overlay 4: $ARGS" ;; esac
 agent_qemu_start -drive file="$SSD",if=virtio,format=raw \
-	-append "console=ttyS0 loglevel=4 panic=-1 $ARGS linkboot.overlay=4"
+	-append "console=ttyS0 loglevel=4 panic=-1 $ARGS"
 
 agent_wait_console 200 'LBE2E: DONE' || {
 	tail -n 40 "$CONSOLE"
