@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * SHA-256 on the x86 SHA extensions; see sha256_x86.h. Checked against
+ * libsodium in tests/unit/test_sha256.c.
+ *
+ * SHA256RNDS2 does two rounds on a state split as ABEF and CDGH (not the
+ * ABCD/EFGH of FIPS 180-4 §6.2.2), so the state is shuffled into that
+ * form before the blocks and back after. SHA256MSG1/MSG2 compute the
+ * message schedule (§6.2.2 step 1) four words at a time:
+ *
+ *   W[t..t+3] = MSG2(MSG1(W[t-16..], W[t-12..]) + W[t-7..t-4], W[t-4..])
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include "sha256_x86.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+
+#include <cpuid.h>
+#include <immintrin.h>
+
+#define SHA_TARGET __attribute__((target("sha,sse4.1,ssse3")))
+
+/* FIPS 180-4 §4.2.2 */
+static const uint32_t sha256_k[64] __attribute__((aligned(16))) = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5,
+	0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
+	0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
+	0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+	0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3,
+	0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5,
+	0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+	0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+/* FIPS 180-4 §5.3.3 */
+static const uint32_t sha256_h0[8] = {
+	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+};
+
+int sha256_x86_usable(void)
+{
+	static int usable = -1;
+	unsigned a, b, c, d;
+
+	if (usable >= 0)
+		return usable;
+	usable = 0;
+	/* leaf 1 ECX: bit 9 SSSE3, bit 19 SSE4.1; leaf 7 EBX: bit 29 SHA */
+	if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 9)) &&
+	    (c & (1u << 19)) && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
+	    (b & (1u << 29)))
+		usable = 1;
+	return usable;
+}
+
+/* Process n 64-byte blocks at p into st (ABCDEFGH words, host order). */
+SHA_TARGET static void sha256_x86_blocks(uint32_t st[8], const uint8_t *p,
+					 size_t n)
+{
+	/* big-endian words of the message, per 32-bit lane */
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bll,
+					     0x0405060700010203ll);
+	__m128i abef, cdgh, tmp, save_abef, save_cdgh, msg, w[4];
+	int g;
+
+	tmp = _mm_loadu_si128((const __m128i *)&st[0]);	/* DCBA */
+	cdgh = _mm_loadu_si128((const __m128i *)&st[4]);	/* HGFE */
+	tmp = _mm_shuffle_epi32(tmp, 0xb1);			/* CDAB */
+	cdgh = _mm_shuffle_epi32(cdgh, 0x1b);			/* EFGH */
+	abef = _mm_alignr_epi8(tmp, cdgh, 8);			/* ABEF */
+	cdgh = _mm_blend_epi16(cdgh, tmp, 0xf0);		/* CDGH */
+
+	for (; n; n--, p += 64) {
+		save_abef = abef;
+		save_cdgh = cdgh;
+		/* unrolled, the four W vectors stay in registers */
+#pragma GCC unroll 16
+		for (g = 0; g < 16; g++) {
+			__m128i *wg = &w[g & 3];
+
+			if (g < 4) {
+				*wg = _mm_shuffle_epi8(_mm_loadu_si128(
+					(const __m128i *)(p + 16 * g)), bswap);
+			} else {
+				/* w[g & 3] holds W of group g - 4 */
+				tmp = _mm_sha256msg1_epu32(*wg, w[(g - 3) & 3]);
+				tmp = _mm_add_epi32(tmp, _mm_alignr_epi8(
+					w[(g - 1) & 3], w[(g - 2) & 3], 4));
+				*wg = _mm_sha256msg2_epu32(tmp, w[(g - 1) & 3]);
+			}
+			msg = _mm_add_epi32(*wg, _mm_load_si128(
+				(const __m128i *)&sha256_k[4 * g]));
+			cdgh = _mm_sha256rnds2_epu32(cdgh, abef, msg);
+			msg = _mm_shuffle_epi32(msg, 0x0e);
+			abef = _mm_sha256rnds2_epu32(abef, cdgh, msg);
+		}
+		abef = _mm_add_epi32(abef, save_abef);
+		cdgh = _mm_add_epi32(cdgh, save_cdgh);
+	}
+
+	tmp = _mm_shuffle_epi32(abef, 0x1b);			/* FEBA */
+	cdgh = _mm_shuffle_epi32(cdgh, 0xb1);			/* DCHG */
+	abef = _mm_blend_epi16(tmp, cdgh, 0xf0);		/* DCBA */
+	cdgh = _mm_alignr_epi8(cdgh, tmp, 8);			/* HGFE */
+	_mm_storeu_si128((__m128i *)&st[0], abef);
+	_mm_storeu_si128((__m128i *)&st[4], cdgh);
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+int sha256_x86(const void *data, size_t len, uint8_t out[32])
+{
+	const uint8_t *d = data;
+	uint8_t last[128];
+	uint64_t bits = (uint64_t)len * 8;
+	uint32_t st[8];
+	size_t full = len / 64, rest = len % 64, nlast;
+	int i;
+
+	if (!sha256_x86_usable())
+		return -ENOTSUP;
+	memcpy(st, sha256_h0, sizeof(st));
+	if (full)
+		sha256_x86_blocks(st, d, full);
+	/* FIPS 180-4 §5.1.1: 0x80, zeroes, the length in bits (64-bit BE),
+	 * in one block or, when fewer than 9 bytes are left, two */
+	memset(last, 0, sizeof(last));
+	if (rest)
+		memcpy(last, d + full * 64, rest);
+	last[rest] = 0x80;
+	nlast = rest < 56 ? 64 : 128;
+	for (i = 0; i < 8; i++)
+		last[nlast - 1 - i] = (uint8_t)(bits >> (8 * i));
+	sha256_x86_blocks(st, last, nlast / 64);
+	for (i = 0; i < 8; i++)
+		put_be32(out + 4 * i, st[i]);
+	return 0;
+}
+
+#else	/* not x86-64: libsodium does it all */
+
+int sha256_x86_usable(void)
+{
+	return 0;
+}
+
+int sha256_x86(const void *data, size_t len, uint8_t out[32])
+{
+	(void)data;
+	(void)len;
+	(void)out;
+	return -ENOTSUP;
+}
+
+#endif
