@@ -280,6 +280,7 @@ static int local_block(struct cache *c, uint64_t blk, uint64_t off,
 		       uint32_t len, uint8_t *out)
 {
 	const uint8_t *p;
+	uint8_t *dst;
 	uint64_t before;
 
 	before = bcache_stats(c->ram)->once_dropped;
@@ -299,10 +300,20 @@ static int local_block(struct cache *c, uint64_t blk, uint64_t off,
 	c->st.ram_misses++;
 	if (!c->ssd || block_len(c, blk) != c->block_size)
 		return 0;
+	if (!ssdcache_contains(c->ssd, block_key(c, blk))) {
+		c->st.ssd_misses++;
+		return 0;
+	}
+	/* read straight into a RAM slot (no copy through scratch); it
+	 * becomes visible only after the check below */
+	if (!(dst = bcache_reserve(c->ram, blk, 0)))
+		dst = c->scratch;
 	/* ssdcache_get() hashes what it read against the key: a torn or
 	 * flipped block is a miss (and forgotten), never returned */
 	before = ssdcache_stats(c->ssd)->corrupt;
-	if (ssdcache_get(c->ssd, block_key(c, blk), c->scratch) != 0) {
+	if (ssdcache_get(c->ssd, block_key(c, blk), dst) != 0) {
+		if (dst != c->scratch)
+			bcache_abort(c->ram, blk);
 		c->st.ssd_misses++;
 		if (ssdcache_stats(c->ssd)->corrupt != before) {
 			c->st.ssd_corrupt++;
@@ -315,8 +326,9 @@ static int local_block(struct cache *c, uint64_t blk, uint64_t off,
 		return 0;
 	}
 	c->st.ssd_hits++;
-	ram_put(c, blk, c->scratch, 0);
-	copy_part(c, blk, c->scratch, off, len, out);
+	if (dst != c->scratch)
+		bcache_commit(c->ram, blk);
+	copy_part(c, blk, dst, off, len, out);
 	return 1;
 }
 

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "../../agent/bcache.h"
 #include "../../agent/cache.h"
 #include "../../agent/ssdcache.h"
 #include "blockhash.h"
@@ -276,6 +277,13 @@ static void test_ssd_layer_survives_ram_loss(void **state)
 	assert_int_equal(cache_read(c, 11 * BS + 9, 100, out, &sp), 1);
 	assert_memory_equal(out, img + 11 * BS + 9, 100);
 	assert_int_equal(cache_stats(c)->bytes_from_server, 0);
+	/* the SSD hit was read straight into RAM: the next is a RAM hit */
+	assert_int_equal(cache_stats(c)->ssd_hits, 1);
+	assert_int_equal(bcache_state(cache_bcache(c), 11), BC_PRESENT);
+	assert_int_equal(cache_read(c, 11 * BS, BS, out, &sp), 1);
+	assert_memory_equal(out, img + 11 * BS, BS);
+	assert_int_equal(cache_stats(c)->ssd_hits, 1);
+	assert_int_equal(cache_stats(c)->ram_hits, 1);
 	cache_free(c);
 }
 
@@ -308,6 +316,11 @@ static void test_corrupt_ssd_block_refetched(void **state)
 	assert_int_equal(cache_read(c, 20 * BS, BS, out, &sp), 0);
 	assert_int_equal(cache_stats(c)->ssd_misses, 1);
 	assert_int_equal(cache_stats(c)->ssd_corrupt, 1);
+	/* the RAM slot the bad data was read into went back: the fetch
+	 * owns a fresh one, nobody can hit the bad bytes */
+	assert_non_null(sp.own[0]);
+	assert_int_equal(bcache_state(cache_bcache(c), 20), BC_PENDING);
+	assert_int_equal(bcache_check(cache_bcache(c)), 0);
 	assert_int_equal(cache_fill(c, &sp, img + 20 * BS), 0);
 	assert_int_equal(cache_read(c, 20 * BS, BS, out, &sp), 1);
 	assert_memory_equal(out, img + 20 * BS, BS);
