@@ -28,7 +28,8 @@
 # 64 KiB blocks); agent warm SSD, cold RAM (a new process = the next
 # boot); nbdkit cold then warm.
 # TRACE=FILE replays your own "OFFSET LENGTH" lines instead.
-# WRAP="perf record -g -o /tmp/p.data" runs the agent's replays under it.
+# WRAP="perf record -g -o /tmp/p.data" runs the agent's replays under it;
+# AGENT_ONLY=1 stops after the first agent run (cold + warm).
 # PIN=CPU runs both sides (replay + agent thread; replay + nbdkit) on that
 # one CPU: a request and its reply then hand over by a context switch on
 # one core instead of a cross-CPU wakeup. Unpinned, on this 2-vCPU VM,
@@ -122,6 +123,7 @@ truncate -s 1G "$TMP/ssd.img"
 A="agent RAM ${RAM} MiB+SSD"
 run "$A" -r "$RAM" -t "$TMP/hashes" -s "$TMP/ssd.img" \
 	-p 2 127.0.0.1 "$LB_NBD_PORT" "$TOKEN" "$TRACE"
+[ -n "${AGENT_ONLY:-}" ] && exit 0
 S="agent warm SSD, cold RAM"
 run "$S" -r "$RAM" -t "$TMP/hashes" -s "$TMP/ssd.img" \
 	-p 1 127.0.0.1 "$LB_NBD_PORT" "$TOKEN" "$TRACE"

@@ -28,6 +28,17 @@ void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN])
 	crypto_hash_sha256(out, data, len);
 }
 
+void sha256_multi(const void *const data[], size_t len, size_t n,
+		  uint8_t (*out)[SHA256_LEN])
+{
+	size_t i;
+
+	if (sha256_x86_multi(data, len, n, out) == 0)
+		return;
+	for (i = 0; i < n; i++)
+		sha256(data[i], len, out[i]);
+}
+
 void sha256_init(struct sha256_ctx *c)
 {
 	sha256_lib_init();

@@ -118,6 +118,79 @@ SHA_TARGET static void sha256_x86_blocks(uint32_t st[8], const uint8_t *p,
 	_mm_storeu_si128((__m128i *)&st[4], cdgh);
 }
 
+/* Two independent messages of n blocks each, round for round: one
+ * stream's SHA256RNDS2 runs while the other's result is still in flight
+ * (~20 us per 64 KiB each instead of ~36 us on Zen 4). */
+SHA_TARGET static void sha256_x86_blocks2(uint32_t *st[2], const uint8_t *p[2],
+					  size_t n)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bll,
+					     0x0405060700010203ll);
+	__m128i abef[2], cdgh[2], save_abef[2], save_cdgh[2], msg[2], w[2][4];
+	__m128i tmp;
+	size_t off;
+	int g, k;
+
+	for (k = 0; k < 2; k++) {
+		tmp = _mm_loadu_si128((const __m128i *)&st[k][0]);
+		cdgh[k] = _mm_loadu_si128((const __m128i *)&st[k][4]);
+		tmp = _mm_shuffle_epi32(tmp, 0xb1);
+		cdgh[k] = _mm_shuffle_epi32(cdgh[k], 0x1b);
+		abef[k] = _mm_alignr_epi8(tmp, cdgh[k], 8);
+		cdgh[k] = _mm_blend_epi16(cdgh[k], tmp, 0xf0);
+	}
+	for (off = 0; n; n--, off += 64) {
+		for (k = 0; k < 2; k++) {
+			save_abef[k] = abef[k];
+			save_cdgh[k] = cdgh[k];
+		}
+#pragma GCC unroll 16
+		for (g = 0; g < 16; g++) {
+#pragma GCC unroll 2
+			for (k = 0; k < 2; k++) {
+				__m128i *wg = &w[k][g & 3];
+
+				if (g < 4) {
+					*wg = _mm_shuffle_epi8(_mm_loadu_si128(
+						(const __m128i *)(p[k] + off +
+								  16 * g)),
+						bswap);
+				} else {
+					tmp = _mm_sha256msg1_epu32(
+						*wg, w[k][(g - 3) & 3]);
+					tmp = _mm_add_epi32(tmp, _mm_alignr_epi8(
+						w[k][(g - 1) & 3],
+						w[k][(g - 2) & 3], 4));
+					*wg = _mm_sha256msg2_epu32(
+						tmp, w[k][(g - 1) & 3]);
+				}
+				msg[k] = _mm_add_epi32(*wg, _mm_load_si128(
+					(const __m128i *)&sha256_k[4 * g]));
+			}
+#pragma GCC unroll 2
+			for (k = 0; k < 2; k++)
+				cdgh[k] = _mm_sha256rnds2_epu32(cdgh[k], abef[k],
+								msg[k]);
+#pragma GCC unroll 2
+			for (k = 0; k < 2; k++)
+				abef[k] = _mm_sha256rnds2_epu32(abef[k], cdgh[k],
+					_mm_shuffle_epi32(msg[k], 0x0e));
+		}
+		for (k = 0; k < 2; k++) {
+			abef[k] = _mm_add_epi32(abef[k], save_abef[k]);
+			cdgh[k] = _mm_add_epi32(cdgh[k], save_cdgh[k]);
+		}
+	}
+	for (k = 0; k < 2; k++) {
+		tmp = _mm_shuffle_epi32(abef[k], 0x1b);
+		cdgh[k] = _mm_shuffle_epi32(cdgh[k], 0xb1);
+		abef[k] = _mm_blend_epi16(tmp, cdgh[k], 0xf0);
+		cdgh[k] = _mm_alignr_epi8(cdgh[k], tmp, 8);
+		_mm_storeu_si128((__m128i *)&st[k][0], abef[k]);
+		_mm_storeu_si128((__m128i *)&st[k][4], cdgh[k]);
+	}
+}
+
 static void put_be32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
@@ -126,32 +199,78 @@ static void put_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-int sha256_x86(const void *data, size_t len, uint8_t out[32])
+/* FIPS 180-4 §5.1.1: the message's last bytes, 0x80, zeroes and the
+ * length in bits (64-bit BE), in one block or, when fewer than 9 bytes
+ * are left, two. Returns the padded length (64 or 128). */
+static size_t sha256_pad(const uint8_t *d, size_t len, uint8_t last[128])
 {
-	const uint8_t *d = data;
-	uint8_t last[128];
 	uint64_t bits = (uint64_t)len * 8;
-	uint32_t st[8];
 	size_t full = len / 64, rest = len % 64, nlast;
 	int i;
 
-	if (!sha256_x86_usable())
-		return -ENOTSUP;
-	memcpy(st, sha256_h0, sizeof(st));
-	if (full)
-		sha256_x86_blocks(st, d, full);
-	/* FIPS 180-4 §5.1.1: 0x80, zeroes, the length in bits (64-bit BE),
-	 * in one block or, when fewer than 9 bytes are left, two */
-	memset(last, 0, sizeof(last));
+	memset(last, 0, 128);
 	if (rest)
 		memcpy(last, d + full * 64, rest);
 	last[rest] = 0x80;
 	nlast = rest < 56 ? 64 : 128;
 	for (i = 0; i < 8; i++)
 		last[nlast - 1 - i] = (uint8_t)(bits >> (8 * i));
-	sha256_x86_blocks(st, last, nlast / 64);
+	return nlast;
+}
+
+static void sha256_out(const uint32_t st[8], uint8_t out[32])
+{
+	int i;
+
 	for (i = 0; i < 8; i++)
 		put_be32(out + 4 * i, st[i]);
+}
+
+int sha256_x86(const void *data, size_t len, uint8_t out[32])
+{
+	uint8_t last[128];
+	uint32_t st[8];
+	size_t nlast;
+
+	if (!sha256_x86_usable())
+		return -ENOTSUP;
+	memcpy(st, sha256_h0, sizeof(st));
+	if (len / 64)
+		sha256_x86_blocks(st, data, len / 64);
+	nlast = sha256_pad(data, len, last);
+	sha256_x86_blocks(st, last, nlast / 64);
+	sha256_out(st, out);
+	return 0;
+}
+
+int sha256_x86_multi(const void *const data[], size_t len, size_t n,
+		     uint8_t (*out)[32])
+{
+	uint8_t last[2][128];
+	uint32_t st[2][8], *sp[2] = { st[0], st[1] };
+	const uint8_t *p[2];
+	size_t i, nlast = 0;
+	int k;
+
+	if (!sha256_x86_usable())
+		return -ENOTSUP;
+	for (i = 0; i + 1 < n; i += 2) {
+		for (k = 0; k < 2; k++) {
+			memcpy(st[k], sha256_h0, sizeof(st[k]));
+			p[k] = data[i + (size_t)k];
+		}
+		if (len / 64)
+			sha256_x86_blocks2(sp, p, len / 64);
+		for (k = 0; k < 2; k++) {
+			nlast = sha256_pad(data[i + (size_t)k], len, last[k]);
+			p[k] = last[k];
+		}
+		sha256_x86_blocks2(sp, p, nlast / 64);
+		for (k = 0; k < 2; k++)
+			sha256_out(st[k], out[i + (size_t)k]);
+	}
+	if (i < n)
+		sha256_x86(data[i], len, out[i]);
 	return 0;
 }
 
@@ -166,6 +285,16 @@ int sha256_x86(const void *data, size_t len, uint8_t out[32])
 {
 	(void)data;
 	(void)len;
+	(void)out;
+	return -ENOTSUP;
+}
+
+int sha256_x86_multi(const void *const data[], size_t len, size_t n,
+		     uint8_t (*out)[32])
+{
+	(void)data;
+	(void)len;
+	(void)n;
 	(void)out;
 	return -ENOTSUP;
 }

@@ -18,5 +18,9 @@ int sha256_x86_usable(void);
 
 /* 0 and out filled, or -ENOTSUP (no SHA-NI, or not an x86-64 build). */
 int sha256_x86(const void *data, size_t len, uint8_t out[32]);
+/* n messages of len bytes each, hashed two at a time (interleaved);
+ * 0 or -ENOTSUP. */
+int sha256_x86_multi(const void *const data[], size_t len, size_t n,
+		     uint8_t (*out)[32]);
 
 #endif

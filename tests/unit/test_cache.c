@@ -287,6 +287,42 @@ static void test_ssd_layer_survives_ram_loss(void **state)
 	cache_free(c);
 }
 
+/* A span partly in RAM, partly on the SSD: the SSD blocks are read and
+ * checked together, land in RAM; a span with a block nowhere is a miss
+ * that does not read the SSD at all. */
+static void test_span_ram_and_ssd_blocks(void **state)
+{
+	struct ssdcache *ssd;
+	struct cache *c;
+	struct cache_span sp;
+	uint8_t out[4 * BS];
+	int fd = ssd_file(&ssd), fd2;
+
+	(void)state;
+	c = new_cache(0, 1, ssd, fd);
+	read_via(c, 0, 4 * BS, out);		/* SSD: blocks 0..3 */
+	fd2 = dup(fd);
+	cache_free(c);
+	assert_int_equal(ssdcache_open(fd2, 1 << 20, BS, 0, &ssd), 0);
+	c = new_cache(8 * BS, 1, ssd, fd2);
+	read_via(c, BS, BS, out);		/* RAM: block 1 */
+	assert_int_equal(cache_stats(c)->ssd_hits, 1);
+	/* blocks 0..4: 4 is nowhere, so nothing is read from the SSD */
+	assert_int_equal(cache_read(c, 100, 5 * BS - 200, out, &sp), 0);
+	assert_int_equal(cache_stats(c)->ssd_hits, 1);
+	cache_abort(c, &sp);
+	/* blocks 0..3 unaligned: 1 from RAM, 0, 2, 3 from the SSD */
+	assert_int_equal(cache_read(c, 100, 4 * BS - 200, out, &sp), 1);
+	assert_memory_equal(out, img + 100, 4 * BS - 200);
+	assert_int_equal(cache_stats(c)->ssd_hits, 4);
+	assert_int_equal(cache_stats(c)->ram_hits, 2);	/* both reads */
+	for (unsigned b = 0; b < 4; b++)
+		assert_int_equal(bcache_state(cache_bcache(c), b), BC_PRESENT);
+	assert_int_equal(bcache_check(cache_bcache(c)), 0);
+	assert_int_equal(cache_stats(c)->bytes_from_server, 0);
+	cache_free(c);
+}
+
 static void test_corrupt_ssd_block_refetched(void **state)
 {
 	struct ssdcache *ssd;
@@ -427,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_write_during_fetch_is_not_cached),
 		cmocka_unit_test(test_table_of_other_image_refused),
 		cmocka_unit_test(test_ssd_layer_survives_ram_loss),
+		cmocka_unit_test(test_span_ram_and_ssd_blocks),
 		cmocka_unit_test(test_corrupt_ssd_block_refetched),
 		cmocka_unit_test(test_preload_once_and_verified),
 		cmocka_unit_test(test_preload_pieces),

@@ -82,6 +82,36 @@ static void test_same_as_libsodium(void **state)
 	free(d);
 }
 
+/* sha256_multi(): pairs interleaved, an odd one alone, any length */
+static void test_multi_same_as_one_by_one(void **state)
+{
+	static const size_t lens[] = { 0, 1, 55, 56, 63, 64, 119, 120, 4096,
+				       65536 };
+	enum { N = 5 };
+	uint8_t *d[N], want[SHA256_LEN], got[N][SHA256_LEN];
+	const void *p[N];
+	size_t li, n, i, j;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		assert_non_null(d[i] = malloc(65536));
+		for (j = 0; j < 65536; j++)
+			d[i][j] = (uint8_t)(j * (3 + i) + i);
+		p[i] = d[i];
+	}
+	for (li = 0; li < sizeof(lens) / sizeof(lens[0]); li++)
+		for (n = 0; n <= N; n++) {
+			memset(got, 0, sizeof(got));
+			sha256_multi(p, lens[li], n, got);
+			for (i = 0; i < n; i++) {
+				crypto_hash_sha256(want, d[i], lens[li]);
+				assert_memory_equal(want, got[i], SHA256_LEN);
+			}
+		}
+	for (i = 0; i < N; i++)
+		free(d[i]);
+}
+
 /* One flipped bit changes the digest (the cache's corruption check). */
 static void test_bit_flip_differs(void **state)
 {
@@ -99,6 +129,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fips_vectors),
 		cmocka_unit_test(test_same_as_libsodium),
+		cmocka_unit_test(test_multi_same_as_one_by_one),
 		cmocka_unit_test(test_bit_flip_differs),
 	};
 
