@@ -23,6 +23,7 @@
 # cache file, nbdkit's temp file): no real disk latency on either side;
 # the agent additionally hashes every block it takes from its SSD file.
 #
+# Every read's bytes are compared with the image (outside the timing).
 # Passes: agent cold (RAM+SSD empty) then warm (same process: RAM, and
 # SSD for what RAM cannot hold: the default trace touches ~100 MiB of
 # 64 KiB blocks); agent warm SSD, cold RAM (a new process = the next
@@ -121,11 +122,11 @@ ratio() {	# LABEL AGENT_US NBDKIT_US
 : >"$TMP/results"
 truncate -s 1G "$TMP/ssd.img"
 A="agent RAM ${RAM} MiB+SSD"
-run "$A" -r "$RAM" -t "$TMP/hashes" -s "$TMP/ssd.img" \
+run "$A" -r "$RAM" -t "$TMP/hashes" -s "$TMP/ssd.img" -c "$TMP/disk.img" \
 	-p 2 127.0.0.1 "$LB_NBD_PORT" "$TOKEN" "$TRACE"
 [ -n "${AGENT_ONLY:-}" ] && exit 0
 S="agent warm SSD, cold RAM"
-run "$S" -r "$RAM" -t "$TMP/hashes" -s "$TMP/ssd.img" \
+run "$S" -r "$RAM" -t "$TMP/hashes" -s "$TMP/ssd.img" -c "$TMP/disk.img" \
 	-p 1 127.0.0.1 "$LB_NBD_PORT" "$TOKEN" "$TRACE"
 run "cache alone (no NBD to the agent), warm SSD" -d -r "$RAM" \
 	-t "$TMP/hashes" -s "$TMP/ssd.img" -p 2 127.0.0.1 "$LB_NBD_PORT" \
@@ -143,7 +144,8 @@ nbdkit_run() {	# NAME nbdkit-listen-args... -- replay-host replay-port
 	cleanup_fn "kill $nk 2>/dev/null"
 	wait_for 10 nbdinfo --size "$NBDKIT_URI" || sleep 1
 	before=$(served)
-	"${PINCMD[@]}" "$TMP/cache_replay" -p 2 "$1" "$2" "" "$TRACE" |
+	"${PINCMD[@]}" "$TMP/cache_replay" -c "$TMP/disk.img" -p 2 "$1" "$2" \
+		"" "$TRACE" |
 		sed "s/^/$name /" |
 		tee -a "$TMP/results"
 	kill "$nk"; wait "$nk" 2>/dev/null

@@ -15,7 +15,9 @@
  *                    to the agent (what the cache alone costs)
  *
  *   cache_replay [-r RAM_MIB] [-t HASHES] [-s SSD_FILE] [-d] [-p PASSES]
- *                HOST PORT EXPORT TRACE
+ *                [-c IMAGE] HOST PORT EXPORT TRACE
+ *
+ * -c: compare every read with the image file (outside the timing).
  *
  * Built by bench/cache.sh against build/libagent.a and build/liblb.a.
  */
@@ -238,27 +240,29 @@ int main(int argc, char **argv)
 	struct agent_thread agent;
 	struct cache *cache = NULL;
 	struct cache_stats last = { 0 };
-	const char *hashes = NULL, *ssd = NULL, *host;
+	const char *hashes = NULL, *ssd = NULL, *host, *image = NULL;
 	unsigned ram_mib = 0, passes = 1;
-	int direct = 0, fd = -1, opt, rc;
+	int direct = 0, fd = -1, imgfd = -1, opt, rc;
 	struct req *tr;
 	size_t n;
-	uint8_t *buf, *out, *table = NULL;
+	uint8_t *buf, *out, *want, *table = NULL;
 	int64_t *lat;
 
-	while ((opt = getopt(argc, argv, "r:t:s:p:d")) != -1) {
+	while ((opt = getopt(argc, argv, "r:t:s:p:dc:")) != -1) {
 		switch (opt) {
 		case 'r': ram_mib = (unsigned)atoi(optarg); break;
 		case 't': hashes = optarg; break;
 		case 's': ssd = optarg; break;
 		case 'p': passes = (unsigned)atoi(optarg); break;
 		case 'd': direct = 1; break;
+		case 'c': image = optarg; break;
 		default: return 2;
 		}
 	}
 	if (argc - optind != 4) {
 		fprintf(stderr, "usage: cache_replay [-r MiB] [-t HASHES] "
-			"[-s SSD] [-d] [-p PASSES] HOST PORT EXPORT TRACE\n");
+			"[-s SSD] [-d] [-p PASSES] [-c IMAGE] HOST PORT EXPORT "
+			"TRACE\n");
 		return 2;
 	}
 	host = argv[optind];
@@ -276,6 +280,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fd = conn.fd;
+	if (image && (imgfd = open(image, O_RDONLY)) < 0) {
+		perror(image);
+		return 1;
+	}
 	if (hashes || ram_mib || ssd) {
 		if (!(cache = make_cache(ram_mib, hashes, ssd, conn.size,
 					 &table)))
@@ -292,6 +300,7 @@ int main(int argc, char **argv)
 	}
 	buf = malloc(CACHE_FETCH_MAX);
 	out = malloc(CACHE_FETCH_MAX);
+	want = malloc(CACHE_FETCH_MAX);
 	lat = calloc(n, sizeof(*lat));
 	for (unsigned p = 0; p < passes; p++) {
 		uint64_t bytes = 0;
@@ -316,6 +325,15 @@ int main(int argc, char **argv)
 			}
 			lat[m++] = now_us() - t0;
 			bytes += tr[i].len;
+			if (imgfd >= 0 &&
+			    (pread(imgfd, want, tr[i].len, (off_t)tr[i].off) !=
+			     (ssize_t)tr[i].len ||
+			     memcmp(want, out, tr[i].len) != 0)) {
+				fprintf(stderr, "read %llu+%u: wrong data\n",
+					(unsigned long long)tr[i].off,
+					tr[i].len);
+				return 1;
+			}
 		}
 		qsort(lat, m, sizeof(*lat), cmp64);
 		printf("pass %u: %zu reads, p50 %lld us, p90 %lld us, p99 %lld "
@@ -345,7 +363,10 @@ int main(int argc, char **argv)
 	free(tr);
 	free(buf);
 	free(out);
+	free(want);
 	free(lat);
+	if (imgfd >= 0)
+		close(imgfd);
 	free(table);
 	return 0;
 }
