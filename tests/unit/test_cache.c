@@ -157,6 +157,59 @@ static void test_bad_network_block_not_cached(void **state)
 	cache_free(c);
 }
 
+/* Gather iov into buf; total length. */
+static size_t gather(const struct iovec *iov, unsigned n, uint8_t *buf)
+{
+	size_t k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(buf + k, iov[i].iov_base, iov[i].iov_len);
+		k += iov[i].iov_len;
+	}
+	return k;
+}
+
+/* cache_peek(): all-RAM spans point into the blocks (the image's short
+ * last block too); anything else is left to cache_read(), uncounted. */
+static void test_peek_ram_blocks(void **state)
+{
+	struct cache *c = new_cache(16 * BS, 1, NULL, -1);
+	struct iovec iov[CACHE_SPAN_MAX];
+	struct cache_span sp;
+	uint8_t out[4 * BS];
+	unsigned n;
+
+	(void)state;
+	assert_int_equal(cache_peek(c, 3 * BS + 5, 2 * BS, iov, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(cache_stats(c)->ram_hits + cache_stats(c)->ram_misses,
+			 0);
+	read_via(c, 3 * BS, 3 * BS, out);
+	assert_int_equal(cache_peek(c, 3 * BS + 5, 2 * BS, iov, &n), 1);
+	assert_int_equal(n, 3);
+	assert_int_equal(gather(iov, n, out), 2 * BS);
+	assert_memory_equal(out, img + 3 * BS + 5, 2 * BS);
+	assert_int_equal(cache_stats(c)->ram_hits, 3);
+	/* block 6 absent: not all in RAM */
+	assert_int_equal(cache_peek(c, 5 * BS, 2 * BS, iov, &n), 0);
+	/* the image's last block is short */
+	read_via(c, IMG_SIZE - 100, 100, out);
+	assert_int_equal(cache_peek(c, IMG_SIZE - 3000, 3000, iov, &n), 1);
+	assert_int_equal(gather(iov, n, out), 3000);
+	assert_memory_equal(out, img + IMG_SIZE - 3000, 3000);
+	/* pending: the fetch owns it */
+	assert_int_equal(cache_read(c, 20 * BS, BS, out, &sp), 0);
+	assert_int_equal(cache_peek(c, 20 * BS, BS, iov, &n), 0);
+	cache_abort(c, &sp);
+	/* a boot pack block leaves on its hit: cache_read() does that */
+	assert_int_equal(cache_preload(c, 30, img + 30 * BS), 0);
+	assert_int_equal(cache_peek(c, 30 * BS, BS, iov, &n), 0);
+	assert_int_equal(cache_read(c, 30 * BS, BS, out, &sp), 1);
+	assert_memory_equal(out, img + 30 * BS, BS);
+	assert_int_equal(bcache_check(cache_bcache(c)), 0);
+	cache_free(c);
+}
+
 static void test_unverified_takes_any(void **state)
 {
 	struct cache *c = new_cache(16 * BS, 0, NULL, -1);
@@ -457,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_span_head_body_tail),
 		cmocka_unit_test(test_unaligned_miss_then_hit),
 		cmocka_unit_test(test_bad_network_block_not_cached),
+		cmocka_unit_test(test_peek_ram_blocks),
 		cmocka_unit_test(test_unverified_takes_any),
 		cmocka_unit_test(test_fetch_once),
 		cmocka_unit_test(test_abort_frees),
