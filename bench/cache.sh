@@ -33,9 +33,17 @@
 # AGENT_ONLY=1 stops after the first agent run (cold + warm).
 # PIN=CPU runs both sides (replay + agent thread; replay + nbdkit) on that
 # one CPU: a request and its reply then hand over by a context switch on
-# one core instead of a cross-CPU wakeup. Unpinned, on this 2-vCPU VM,
-# the two wakeups per round trip (IPIs to a halted vCPU) cost tens of us
-# and dominate both sides' numbers; on a PC they cost a few us.
+# one core instead of a cross-CPU wakeup. Unpinned, on a 2-vCPU VM shared
+# with other work, the two wakeups per round trip (IPIs to a halted or
+# busy vCPU) cost 15-40 us each and make both sides' numbers bimodal
+# (agent warm p50 ~16 us or ~50 us from run to run): run it several times.
+#
+# The last lines compare pass 2 of the agent (warm: RAM, plus the SSD for
+# what RAM does not hold) and the next-boot run (SSD, cold RAM) with
+# nbdkit's warm pass over the unix socket, as "p99 ... = N.NNx" (nbdkit's
+# p99 / the agent's: > 1 means the agent is faster). With RAM_MIB below
+# the trace's ~100 MiB, the agent's warm p99 is an SSD hit: 64 KiB blocks
+# read and SHA-256 checked (SHA-NI, ~20 us each when a span has several).
 set -u
 . "$(dirname "$0")/../tests/lib.sh"
 . "$(dirname "$0")/../tests/lib-image.sh"
