@@ -31,12 +31,14 @@
 # TRACE=FILE replays your own "OFFSET LENGTH" lines instead.
 # WRAP="perf record -g -o /tmp/p.data" runs the agent's replays under it;
 # AGENT_ONLY=1 stops after the first agent run (cold + warm).
-# PIN=CPU runs both sides (replay + agent thread; replay + nbdkit) on that
-# one CPU: a request and its reply then hand over by a context switch on
-# one core instead of a cross-CPU wakeup. Unpinned, on a 2-vCPU VM shared
-# with other work, the two wakeups per round trip (IPIs to a halted or
-# busy vCPU) cost 15-40 us each and make both sides' numbers bimodal
-# (agent warm p50 ~16 us or ~50 us from run to run): run it several times.
+# PIN=A runs both sides (replay + agent thread; replay + nbdkit) on CPU A:
+# a request and its reply hand over by a context switch on one core.
+# PIN=A,B puts the replay ("the kernel") on CPU A and the serving side
+# (the agent's serve thread; nbdkit) on CPU B: every handoff is a
+# cross-CPU wakeup. Unpinned, the scheduler picks either from run to run,
+# and on this 2-vCPU VM a cross-CPU wakeup (IPI to a halted vCPU) costs
+# ~17 us, twice per round trip: both sides' numbers turn bimodal (agent
+# warm p50 ~15 us or ~50 us). Compare like with like: pin, or run often.
 #
 # The last lines compare pass 2 of the agent (warm: RAM, plus the SSD for
 # what RAM does not hold) and the next-boot run (SSD, cold RAM) with
@@ -52,8 +54,12 @@ requires curl --version
 requires python3 --version
 
 SIZE=${1:-256} RAM=${2:-64}
-PINCMD=()
-[ -n "${PIN:-}" ] && PINCMD=(taskset -c "$PIN")
+PINCMD=() SERVECMD=() AGENTCPU=()
+if [ -n "${PIN:-}" ]; then
+	PINCMD=(taskset -c "${PIN%,*}")
+	SERVECMD=(taskset -c "${PIN#*,}")
+	AGENTCPU=(-A "${PIN#*,}")
+fi
 MAC=52:54:00:00:0b:01
 cc -std=c11 -D_GNU_SOURCE -O2 -I"$TOP/include" -I"$TOP/lib" \
 	-o "$TMP/cache_replay" "$TOP/bench/cache_replay.c" \
@@ -130,11 +136,13 @@ ratio() {	# LABEL AGENT_US NBDKIT_US
 : >"$TMP/results"
 truncate -s 1G "$TMP/ssd.img"
 A="agent RAM ${RAM} MiB+SSD"
-run "$A" -r "$RAM" -t "$TMP/hashes" -s "$TMP/ssd.img" -c "$TMP/disk.img" \
+run "$A" "${AGENTCPU[@]}" -r "$RAM" -t "$TMP/hashes" -s "$TMP/ssd.img" \
+	-c "$TMP/disk.img" \
 	-p 2 127.0.0.1 "$LB_NBD_PORT" "$TOKEN" "$TRACE"
 [ -n "${AGENT_ONLY:-}" ] && exit 0
 S="agent warm SSD, cold RAM"
-run "$S" -r "$RAM" -t "$TMP/hashes" -s "$TMP/ssd.img" -c "$TMP/disk.img" \
+run "$S" "${AGENTCPU[@]}" -r "$RAM" -t "$TMP/hashes" -s "$TMP/ssd.img" \
+	-c "$TMP/disk.img" \
 	-p 1 127.0.0.1 "$LB_NBD_PORT" "$TOKEN" "$TRACE"
 run "cache alone (no NBD to the agent), warm SSD" -d -r "$RAM" \
 	-t "$TMP/hashes" -s "$TMP/ssd.img" -p 2 127.0.0.1 "$LB_NBD_PORT" \
@@ -145,7 +153,7 @@ nbdkit_run() {	# NAME nbdkit-listen-args... -- replay-host replay-port
 	local args=()
 	while [ "$1" != -- ]; do args+=("$1"); shift; done
 	shift
-	TMPDIR=$TMP "${PINCMD[@]}" nbdkit -f "${args[@]}" --filter=cache \
+	TMPDIR=$TMP "${SERVECMD[@]}" nbdkit -f "${args[@]}" --filter=cache \
 		nbd hostname=127.0.0.1 port="$LB_NBD_PORT" export="$TOKEN" \
 		cache-on-read=true >"$TMP/nbdkit.log" 2>&1 &
 	nk=$!
@@ -168,7 +176,7 @@ NBDKIT_URI="nbd://127.0.0.1:$NBDKIT_PORT"
 nbdkit_run "nbdkit cache filter (TCP)" -i 127.0.0.1 -p "$NBDKIT_PORT" -- \
 	127.0.0.1 "$NBDKIT_PORT"
 
-W=${PIN:+, on CPU $PIN}
+W=${PIN:+, PIN=$PIN}
 echo "warm p50$W: agent $(p50 "$A" 2) us, nbdkit $(p50 "$K" 2) us"
 ratio "warm p99 (RAM ${RAM} MiB+SSD$W)" "$(p99 "$A" 2)" "$(p99 "$K" 2)"
 ratio "next-boot p99 (SSD, cold RAM$W)" "$(p99 "$S" 1)" "$(p99 "$K" 2)"

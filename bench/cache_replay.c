@@ -15,9 +15,11 @@
  *                    to the agent (what the cache alone costs)
  *
  *   cache_replay [-r RAM_MIB] [-t HASHES] [-s SSD_FILE] [-d] [-p PASSES]
- *                [-c IMAGE] HOST PORT EXPORT TRACE
+ *                [-c IMAGE] [-A CPU] HOST PORT EXPORT TRACE
  *
  * -c: compare every read with the image file (outside the timing).
+ * -A CPU: pin the agent's serve thread to CPU (the replay itself is
+ *         pinned from outside, by taskset).
  *
  * Built by bench/cache.sh against build/libagent.a and build/liblb.a.
  */
@@ -26,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +57,7 @@ struct agent_thread {
 	const struct agent_cfg *cfg;
 	struct cache *cache;
 	int kfd;		/* the agent's end */
+	int cpu;		/* pin the agent's thread there, or -1 */
 	int rc;
 };
 
@@ -145,13 +149,22 @@ static void *agent_main(void *arg)
 {
 	struct agent_thread *a = arg;
 
+	if (a->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(a->cpu, &set);
+		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+			fprintf(stderr, "cache_replay: cannot pin to CPU %d\n",
+				a->cpu);
+	}
 	a->rc = serve_socket(a->cfg, a->kfd, a->cache);
 	return NULL;
 }
 
 /* Start the agent's serve loop; 0 and *kfd = our ("kernel") end. */
 static int agent_start(struct agent_thread *a, const struct agent_cfg *cfg,
-		       struct cache *cache, int *kfd)
+		       struct cache *cache, int cpu, int *kfd)
 {
 	int sv[2];
 
@@ -161,6 +174,7 @@ static int agent_start(struct agent_thread *a, const struct agent_cfg *cfg,
 	a->cfg = cfg;
 	a->cache = cache;
 	a->kfd = sv[1];
+	a->cpu = cpu;
 	if (pthread_create(&a->tid, NULL, agent_main, a) != 0) {
 		close(sv[0]);
 		close(sv[1]);
@@ -242,13 +256,13 @@ int main(int argc, char **argv)
 	struct cache_stats last = { 0 };
 	const char *hashes = NULL, *ssd = NULL, *host, *image = NULL;
 	unsigned ram_mib = 0, passes = 1;
-	int direct = 0, fd = -1, imgfd = -1, opt, rc;
+	int direct = 0, fd = -1, imgfd = -1, agent_cpu = -1, opt, rc;
 	struct req *tr;
 	size_t n;
 	uint8_t *buf, *out, *want, *table = NULL;
 	int64_t *lat;
 
-	while ((opt = getopt(argc, argv, "r:t:s:p:dc:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:t:s:p:dc:A:")) != -1) {
 		switch (opt) {
 		case 'r': ram_mib = (unsigned)atoi(optarg); break;
 		case 't': hashes = optarg; break;
@@ -256,13 +270,14 @@ int main(int argc, char **argv)
 		case 'p': passes = (unsigned)atoi(optarg); break;
 		case 'd': direct = 1; break;
 		case 'c': image = optarg; break;
+		case 'A': agent_cpu = atoi(optarg); break;
 		default: return 2;
 		}
 	}
 	if (argc - optind != 4) {
 		fprintf(stderr, "usage: cache_replay [-r MiB] [-t HASHES] "
-			"[-s SSD] [-d] [-p PASSES] [-c IMAGE] HOST PORT EXPORT "
-			"TRACE\n");
+			"[-s SSD] [-d] [-p PASSES] [-c IMAGE] [-A CPU] HOST PORT "
+			"EXPORT TRACE\n");
 		return 2;
 	}
 	host = argv[optind];
@@ -294,7 +309,8 @@ int main(int argc, char **argv)
 		if (!direct) {
 			/* the agent connects to the server itself */
 			nbd_client_close(&conn);
-			if ((rc = agent_start(&agent, &cfg, cache, &fd)) != 0)
+			if ((rc = agent_start(&agent, &cfg, cache, agent_cpu,
+					      &fd)) != 0)
 				return 1;
 		}
 	}
