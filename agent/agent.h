@@ -77,5 +77,10 @@ int rootfs_boot(const struct agent_cfg *cfg, const struct net_state *ns,
  * info_fd just before switch_root (for the boot report). */
 void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 		  int ready_fd, int info_fd) __attribute__((noreturn));
+/* serve.c: the same serve loop on a socket end the caller gives (a bench
+ * or test playing nbd.ko on a host without it); returns when the peer
+ * closes or disconnects: 0, or -errno. */
+struct cache;
+int serve_socket(const struct agent_cfg *cfg, int kfd, struct cache *cache);
 
 #endif

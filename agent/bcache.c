@@ -200,6 +200,14 @@ enum bc_state bcache_state(const struct bcache *bc, uint64_t blk)
 	return bc->e[i].list == BC_LIST_PENDING ? BC_PENDING : BC_PRESENT;
 }
 
+int bcache_is_once(const struct bcache *bc, uint64_t blk)
+{
+	uint32_t i = bc_find(bc, blk);
+
+	return i != BC_NIL && bc->e[i].list != BC_LIST_PENDING &&
+	       (bc->e[i].flags & BC_ONCE);
+}
+
 static uint8_t *bc_data(const struct bcache *bc, uint32_t i)
 {
 	return bc->arena + (size_t)i * bc->block_size;

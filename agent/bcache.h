@@ -70,6 +70,8 @@ uint32_t bcache_slots(const struct bcache *bc);
 const struct bc_stats *bcache_stats(const struct bcache *bc);
 
 enum bc_state bcache_state(const struct bcache *bc, uint64_t blk);
+/* Is blk a present BC_ONCE block (leaves on its next lookup)? */
+int bcache_is_once(const struct bcache *bc, uint64_t blk);
 
 /* Hit: the block's data (block_size bytes), counted; miss: NULL. */
 const void *bcache_lookup(struct bcache *bc, uint64_t blk);

@@ -35,7 +35,9 @@ struct cache {
 	struct ssdcache *ssd;
 	int ssd_fd;
 	uint64_t gen;		/* bumped by every write */
-	uint8_t *scratch;	/* one block: SSD reads, hash checks */
+	uint8_t *scratch;	/* CACHE_FETCH_MAX: SSD reads without a
+				 * RAM slot, boot pack blocks kept */
+	uint32_t nscratch;	/* blocks scratch holds (>= 4) */
 	struct once_entry *once;	/* nonce entries, or NULL */
 	uint32_t nonce;
 	struct cache_stats st;
@@ -88,9 +90,10 @@ int cache_new(const struct cache_cfg *cfg, struct cache **out)
 	    (c->block_size & (c->block_size - 1)))
 		goto fail;
 	c->nblocks = (c->image_size + c->block_size - 1) / c->block_size;
+	c->nscratch = CACHE_FETCH_MAX / c->block_size;
 	rc = -ENOMEM;
 	if (!(c->ram = bcache_new(cfg->ram_bytes, c->block_size)) ||
-	    !(c->scratch = malloc(c->block_size)))
+	    !(c->scratch = malloc(CACHE_FETCH_MAX)))
 		goto fail;
 	/* content-keyed SSD blocks are only safe with the table */
 	if (c->hashes) {
@@ -275,55 +278,134 @@ static void once_track(struct cache *c, uint64_t blk)
 	e->pages = 0;
 }
 
-/* Block blk from RAM or the SSD, part copied out. 1 found, 0 not. */
-static int local_block(struct cache *c, uint64_t blk, uint64_t off,
-		       uint32_t len, uint8_t *out)
+/* Block blk from RAM, part copied out. 1 hit, 0 not. */
+static int ram_block(struct cache *c, uint64_t blk, uint64_t off, uint32_t len,
+		     uint8_t *out)
 {
 	const uint8_t *p;
 	uint64_t before;
 
 	before = bcache_stats(c->ram)->once_dropped;
-	if ((p = bcache_lookup(c->ram, blk))) {
-		c->st.ram_hits++;
-		copy_part(c, blk, p, off, len, out);
-		/* a boot pack block leaves after its first hit, but the
-		 * kernel reads a 64 KiB block in pieces: it stays until
-		 * every piece was read */
-		if (bcache_stats(c->ram)->once_dropped != before &&
-		    !once_all_read(c, blk, off, len)) {
-			memcpy(c->scratch, p, c->block_size);
-			ram_put(c, blk, c->scratch, BC_ONCE);
-		}
-		return 1;
+	if (!(p = bcache_lookup(c->ram, blk))) {
+		c->st.ram_misses++;
+		return 0;
 	}
-	c->st.ram_misses++;
+	c->st.ram_hits++;
+	copy_part(c, blk, p, off, len, out);
+	/* a boot pack block leaves after its first hit, but the kernel
+	 * reads a 64 KiB block in pieces: it stays until every piece was
+	 * read */
+	if (bcache_stats(c->ram)->once_dropped != before &&
+	    !once_all_read(c, blk, off, len)) {
+		memcpy(c->scratch, p, c->block_size);
+		ram_put(c, blk, c->scratch, BC_ONCE);
+	}
+	return 1;
+}
+
+/* Does the SSD claim block blk? (Whole blocks only; checked on read.) */
+static int ssd_claims(struct cache *c, uint64_t blk)
+{
 	if (!c->ssd || block_len(c, blk) != c->block_size)
 		return 0;
-	/* ssdcache_get() hashes what it read against the key: a torn or
-	 * flipped block is a miss (and forgotten), never returned */
-	before = ssdcache_stats(c->ssd)->corrupt;
-	if (ssdcache_get(c->ssd, block_key(c, blk), c->scratch) != 0) {
-		c->st.ssd_misses++;
-		if (ssdcache_stats(c->ssd)->corrupt != before) {
-			c->st.ssd_corrupt++;
-			if (c->st.ssd_corrupt <= 10)
-				log_warnx("cache: SSD block for image block "
-					  "%llu failed verification: fetched "
-					  "from the server instead",
-					  (unsigned long long)blk);
-		}
-		return 0;
+	if (ssdcache_contains(c->ssd, block_key(c, blk)))
+		return 1;
+	c->st.ssd_misses++;
+	return 0;
+}
+
+/*
+ * Up to c->nscratch SSD blocks of one span, read and hashed together
+ * (ssdcache_get_many(): two at a time on SHA-NI), each straight into a
+ * RAM slot that becomes visible only once its block passed the check
+ * (scratch when RAM has no slot); parts copied out. 1 all hit, 0 not.
+ */
+static int ssd_batch(struct cache *c, const uint64_t *blks, uint32_t n,
+		     uint64_t off, uint32_t len, uint8_t *out)
+{
+	const uint8_t *keys[CACHE_SPAN_MAX];
+	void *bufs[CACHE_SPAN_MAX];
+	uint8_t *slot[CACHE_SPAN_MAX];
+	int rc[CACHE_SPAN_MAX], all = 1;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		keys[i] = block_key(c, blks[i]);
+		slot[i] = bcache_reserve(c->ram, blks[i], 0);
+		bufs[i] = slot[i] ? slot[i] :
+			  c->scratch + (size_t)i * c->block_size;
 	}
-	c->st.ssd_hits++;
-	ram_put(c, blk, c->scratch, 0);
-	copy_part(c, blk, c->scratch, off, len, out);
+	ssdcache_get_many(c->ssd, keys, bufs, n, rc);
+	for (i = 0; i < n; i++) {
+		if (rc[i] == 0) {
+			c->st.ssd_hits++;
+			if (slot[i])
+				bcache_commit(c->ram, blks[i]);
+			copy_part(c, blks[i], bufs[i], off, len, out);
+			continue;
+		}
+		all = 0;
+		if (slot[i])
+			bcache_abort(c->ram, blks[i]);
+		c->st.ssd_misses++;
+		/* the SSD had the key (ssd_claims()): a torn or flipped
+		 * block, forgotten by the SSD cache, never returned */
+		if (rc[i] == -ENOENT && ++c->st.ssd_corrupt <= 10)
+			log_warnx("cache: SSD block for image block %llu "
+				  "failed verification: fetched from the "
+				  "server instead",
+				  (unsigned long long)blks[i]);
+	}
+	return all;
+}
+
+static int ssd_blocks(struct cache *c, const uint64_t *blks, uint32_t n,
+		      uint64_t off, uint32_t len, uint8_t *out)
+{
+	uint32_t i, k;
+	int all = 1;
+
+	for (i = 0; i < n; i += k) {
+		k = MIN(n - i, c->nscratch);
+		if (!ssd_batch(c, blks + i, k, off, len, out))
+			all = 0;
+	}
+	return all;
+}
+
+int cache_peek(struct cache *c, uint64_t off, uint32_t len, struct iovec *iov,
+	       unsigned *niov)
+{
+	struct cache_span sp;
+	uint32_t i;
+
+	*niov = 0;
+	if (cache_span_of(c, off, len, &sp) != 0)
+		return 0;
+	for (i = 0; i < sp.nblk; i++)
+		if (bcache_state(c->ram, sp.first + i) != BC_PRESENT ||
+		    bcache_is_once(c->ram, sp.first + i))
+			return 0;
+	/* no reserve below: every pointer stays valid until we return */
+	for (i = 0; i < sp.nblk; i++) {
+		uint64_t blk = sp.first + i, bstart = blk * c->block_size;
+		uint64_t from = MAX(bstart, off);
+		uint64_t to = MIN(bstart + block_len(c, blk), off + len);
+		const uint8_t *p = bcache_lookup(c->ram, blk);
+
+		c->st.ram_hits++;
+		iov[i].iov_base = (void *)(uintptr_t)(p + (from - bstart));
+		iov[i].iov_len = (size_t)(to - from);
+	}
+	*niov = sp.nblk;
 	return 1;
 }
 
 int cache_read(struct cache *c, uint64_t off, uint32_t len, void *out,
 	       struct cache_span *sp)
 {
-	uint32_t i;
+	uint64_t ssd[CACHE_SPAN_MAX];
+	uint32_t i, nssd = 0;
 	int rc;
 
 	if ((rc = cache_span_of(c, off, len, sp)) != 0)
@@ -332,10 +414,18 @@ int cache_read(struct cache *c, uint64_t off, uint32_t len, void *out,
 	for (i = 0; i < sp->nblk; i++)
 		if (bcache_state(c->ram, sp->first + i) == BC_PENDING)
 			return CACHE_WAIT;
-	for (i = 0; i < sp->nblk; i++)
-		if (!local_block(c, sp->first + i, off, len, out))
+	/* RAM hits at once; the rest must all be on the SSD, else the
+	 * span is a miss and the SSD is not read at all */
+	for (i = 0; i < sp->nblk; i++) {
+		uint64_t blk = sp->first + i;
+
+		if (ram_block(c, blk, off, len, out))
+			continue;
+		if (!ssd_claims(c, blk))
 			break;
-	if (i == sp->nblk)
+		ssd[nssd++] = blk;
+	}
+	if (i == sp->nblk && ssd_blocks(c, ssd, nssd, off, len, out))
 		return 1;
 	/* miss: the whole span comes from the server; its blocks we do
 	 * not hold become PENDING, owned by sp */
@@ -345,19 +435,49 @@ int cache_read(struct cache *c, uint64_t off, uint32_t len, void *out,
 	return 0;
 }
 
+/* Is every block of the server's data for sp what the table says? The
+ * whole blocks are hashed together (two at a time on SHA-NI), a short
+ * last block of the image alone. */
+static int span_ok(const struct cache *c, const struct cache_span *sp,
+		   const uint8_t *d)
+{
+	uint8_t got[CACHE_SPAN_MAX][SSDC_KEY_SIZE];
+	const void *blocks[CACHE_SPAN_MAX] = { NULL };
+	uint32_t i, n = 0;
+
+	if (!c->hashes)
+		return 1;
+	for (i = 0; i < sp->nblk; i++) {
+		uint64_t blk = sp->first + i;
+
+		if (blk >= c->nblocks)
+			return 0;
+		if (block_len(c, blk) == c->block_size)
+			blocks[n++] = d + (uint64_t)i * c->block_size;
+		else if (!cache_block_ok(c, blk, d + (uint64_t)i *
+					 c->block_size))
+			return 0;
+	}
+	ssdcache_hash_multi(blocks, c->block_size, n, got);
+	/* the whole blocks are the first n: only the image's last is short */
+	for (i = 0; i < n; i++)
+		if (memcmp(got[i], block_key(c, sp->first + i),
+			   SSDC_KEY_SIZE) != 0)
+			return 0;
+	return 1;
+}
+
 int cache_fill(struct cache *c, struct cache_span *sp, const void *data)
 {
 	const uint8_t *d = data;
 	uint32_t i;
 
 	c->st.bytes_from_server += sp->len;
-	for (i = 0; i < sp->nblk; i++)
-		if (!cache_block_ok(c, sp->first + i,
-				    d + (uint64_t)i * c->block_size)) {
-			c->st.verify_failed++;
-			sp->tries++;
-			return -EBADMSG;
-		}
+	if (!span_ok(c, sp, d)) {
+		c->st.verify_failed++;
+		sp->tries++;
+		return -EBADMSG;
+	}
 	for (i = 0; i < sp->nblk; i++) {
 		uint64_t blk = sp->first + i;
 		const uint8_t *src = d + (uint64_t)i * c->block_size;

@@ -27,6 +27,7 @@
  */
 
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "blockhash.h"
 
@@ -89,6 +90,16 @@ int cache_span_of(const struct cache *c, uint64_t off, uint32_t len,
 
 int cache_read(struct cache *c, uint64_t off, uint32_t len, void *out,
 	       struct cache_span *sp);
+/*
+ * The common hit without a copy: when every block of [off, off + len)
+ * is a plain RAM block (not PENDING, not a boot pack BC_ONCE block),
+ * count the hits and point iov[0..*niov) at the bytes inside the RAM
+ * blocks: 1. They stay valid until the next call into the cache, so the
+ * caller sends them first. 0: not that case (nothing counted; use
+ * cache_read()). iov has room for CACHE_SPAN_MAX entries.
+ */
+int cache_peek(struct cache *c, uint64_t off, uint32_t len, struct iovec *iov,
+	       unsigned *niov);
 /* data: sp->len bytes from sp->off. On 0 the kernel's bytes are at
  * data + (off - sp->off). */
 int cache_fill(struct cache *c, struct cache_span *sp, const void *data);

@@ -180,7 +180,7 @@ static int opt_export_name(struct nbd_conn *c, const char *name, int nozero)
 					   &c->size, &c->flags) ? -EPROTO : 0;
 }
 
-static int handshake(struct nbd_conn *c, const char *name)
+int nbd_client_handshake(struct nbd_conn *c, const char *name)
 {
 	uint8_t h[NBD_GREETING_SIZE], cf[NBD_CLIENT_FLAGS_SIZE];
 	uint16_t hflags;
@@ -219,7 +219,7 @@ int nbd_client_connect(const struct agent_cfg *cfg, struct nbd_conn *c)
 				  ntohs(sin->sin_port), strerror(-rc));
 			continue;
 		}
-		if ((rc = handshake(c, cfg->export_name)) != 0) {
+		if ((rc = nbd_client_handshake(c, cfg->export_name)) != 0) {
 			log_warnx("nbd: %s:%u: handshake: %s",
 				  inet_ntoa(sin->sin_addr),
 				  ntohs(sin->sin_port), strerror(-rc));

@@ -19,6 +19,9 @@ struct nbd_conn {
  * the export; 0 or -errno, with what failed logged. */
 int nbd_client_connect(const struct agent_cfg *cfg, struct nbd_conn *c);
 void nbd_client_close(struct nbd_conn *c);
+/* The handshake alone, on a connected c->fd (any stream socket; the
+ * bench uses it over AF_UNIX): 0 with c->size/flags set, or -errno. */
+int nbd_client_handshake(struct nbd_conn *c, const char *name);
 
 /* Full read/write helpers on blocking sockets: 0 or -errno (EOF: -EPIPE). */
 int fd_read_full(int fd, void *buf, size_t len);

@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,7 +69,7 @@ struct serve_read {
 
 struct serve {
 	const struct agent_cfg *cfg;
-	struct net_state *ns;
+	struct net_state *ns;		/* NULL: serve_socket(), no upkeep */
 	int kfd;			/* our end of the socketpair */
 	int index;			/* /dev/nbdN */
 	struct nbd_conn conn;
@@ -129,18 +130,53 @@ static void harden(void)
 	}
 }
 
+/* All of iov[0..n), resuming after partial sends. 0 or -errno. */
+static int send_iov_full(int fd, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+		ssize_t k = sendmsg(fd, &m, MSG_NOSIGNAL);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		for (; n > 0 && (size_t)k >= iov->iov_len; iov++, n--)
+			k -= (ssize_t)iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + k;
+			iov->iov_len -= (size_t)k;
+		}
+	}
+	return 0;
+}
+
+/* NBD proto.md "Simple reply message": header and data in one sendmsg,
+ * so a hit costs the kernel's reader one wakeup, not two. */
 static int reply_kernel(struct serve *s, uint64_t handle, uint32_t error,
 			const void *data, uint32_t len)
 {
 	uint8_t h[NBD_SIMPLE_REPLY_SIZE];
-	int rc;
+	struct iovec iov[2] = {
+		{ .iov_base = h, .iov_len = sizeof(h) },
+		{ .iov_base = (void *)(uintptr_t)data, .iov_len = len },
+	};
 
 	nbd_build_simple_reply(h, sizeof(h), error, handle);
-	if ((rc = fd_write_full(s->kfd, h, sizeof(h))) != 0)
-		return rc;
-	if (!error && len)
-		rc = fd_write_full(s->kfd, data, len);
-	return rc;
+	return send_iov_full(s->kfd, iov, !error && len ? 2 : 1);
+}
+
+/* A RAM hit straight from the cache's blocks (cache_peek()): iov[1..n]
+ * is the data, iov[0] is set here to the header. No copy into kbuf. */
+static int reply_kernel_iov(struct serve *s, uint64_t handle,
+			    struct iovec *iov, unsigned n)
+{
+	uint8_t h[NBD_SIMPLE_REPLY_SIZE];
+
+	nbd_build_simple_reply(h, sizeof(h), 0, handle);
+	iov[0].iov_base = h;
+	iov[0].iov_len = sizeof(h);
+	return send_iov_full(s->kfd, iov, (int)n + 1);
 }
 
 static struct serve_read *slot_read(struct serve *s, struct ioslot *sl)
@@ -406,7 +442,8 @@ static void try_reconnect(struct serve *s, int64_t now)
 		s->down_since = 0;
 		s->expired = 0;
 		send_unsent(s);
-		report_send(s->cfg, s->ns->mac, "reconnected", msg);
+		if (s->ns)
+			report_send(s->cfg, s->ns->mac, "reconnected", msg);
 		return;
 	}
 	s->backoff_ms = MIN(s->backoff_ms * 2, BACKOFF_MAX_MS);
@@ -430,15 +467,23 @@ static void try_reconnect(struct serve *s, int64_t now)
  */
 static int read_request(struct serve *s, const struct nbd_request *r)
 {
-	struct ioslot *sl = ioqueue_get(&s->q);	/* poll: one is free */
-	struct serve_read *rd = slot_read(s, sl);
+	struct iovec iov[1 + CACHE_SPAN_MAX];
+	struct ioslot *sl;
+	struct serve_read *rd;
+	unsigned n;
 	int rc;
 
-	if (s->wov && wov_covers(s->wov, r->offset, r->length)) {
-		ioqueue_put(&s->q, sl);		/* written here: all local */
+	if (s->wov && wov_covers(s->wov, r->offset, r->length))
+		/* written here: all local */
 		return reply_read(s, r->handle, 0, s->kbuf, r->offset,
 				  r->length);
-	}
+	/* the common case: all in RAM, sent from the blocks themselves
+	 * (unless the overlay has bytes to lay over them) */
+	if (!(s->wov && wov_touches(s->wov, r->offset, r->length)) &&
+	    cache_peek(s->cache, r->offset, r->length, iov + 1, &n))
+		return reply_kernel_iov(s, r->handle, iov, n);
+	sl = ioqueue_get(&s->q);	/* poll: one is free */
+	rd = slot_read(s, sl);
 	rc = cache_read(s->cache, r->offset, r->length, s->kbuf, &rd->sp);
 	if (rc == 1 || rc < 0 || s->expired) {
 		if (rc == 0)
@@ -782,7 +827,8 @@ static void report_stats(struct serve *s, const char *event)
 	overlay_stats(s, log);
 	if (log)
 		cache_log_stats(s->cache);
-	report_send(s->cfg, s->ns->mac, event, NULL);
+	if (s->ns)
+		report_send(s->cfg, s->ns->mac, event, NULL);
 }
 
 /* PID 1 tells us when the root was mounted and switch_root happens */
@@ -811,8 +857,8 @@ static void read_info(struct serve *s)
 	s->info_fd = -1;
 }
 
-static void serve_loop(struct serve *s) __attribute__((noreturn));
-static void serve_loop(struct serve *s)
+/* Until the kernel goes: its reason (-EPIPE: EOF, -ESHUTDOWN: DISC). */
+static int serve_loop(struct serve *s)
 {
 	int64_t last_report = now_ms();
 
@@ -847,12 +893,8 @@ static void serve_loop(struct serve *s)
 		if (n == 2 && (p[1].revents & (POLLIN | POLLERR | POLLHUP)))
 			server_reply(s);
 		if (p[0].events && (p[0].revents & (POLLIN | POLLERR | POLLHUP))) {
-			if ((rc = kernel_request(s)) != 0) {
-				log_info("nbd%d: kernel disconnected (%s); "
-					 "daemon exits", s->index,
-					 strerror(-rc));
-				_exit(0);
-			}
+			if ((rc = kernel_request(s)) != 0)
+				return rc;
 		}
 		if (p[2].revents)
 			read_info(s);
@@ -860,7 +902,8 @@ static void serve_loop(struct serve *s)
 			try_reconnect(s, now);
 		if (s->nflush_now)
 			writeback_pump(s);	/* a FLUSH may wait for a slot */
-		net_tick(s->ns, now);
+		if (s->ns)
+			net_tick(s->ns, now);
 		if (report_asked) {
 			report_asked = 0;
 			report_stats(s, "requested");
@@ -1010,6 +1053,8 @@ static int overlay_attach(struct serve *s)
 static void serve_child(struct serve *s) __attribute__((noreturn));
 static void serve_child(struct serve *s)
 {
+	int rc;
+
 	if ((!s->kbuf && serve_alloc(s) != 0) || serve_cache(s) != 0)
 		_exit(1);
 	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)
@@ -1019,7 +1064,10 @@ static void serve_child(struct serve *s)
 		log_warn("mlockall");
 	if (s->wov_memfd >= 0 && overlay_attach(s) != 0)
 		_exit(1);
-	serve_loop(s);
+	rc = serve_loop(s);
+	log_info("nbd%d: kernel disconnected (%s); daemon exits", s->index,
+		 strerror(-rc));
+	_exit(0);
 }
 
 /* After a crash: a new socketpair for the same /dev/nbdN. */
@@ -1151,4 +1199,42 @@ fail:
 	if (write(ready_fd, msg, (size_t)len) < 0)
 		log_warn("ready pipe");
 	_exit(1);
+}
+
+/*
+ * The same loop on a socket the caller hands us instead of nbd.ko's
+ * socketpair (bench/cache_replay.c plays the kernel on the host, which
+ * has no nbd.ko): connect to cfg's server, serve kfd with cache until its
+ * peer closes or sends NBD_CMD_DISC. None of serve_daemon()'s process
+ * setup (fork, supervisor, mlockall, signals), no DHCP upkeep, no
+ * reports. kfd and cache stay the caller's.
+ */
+int serve_socket(const struct agent_cfg *cfg, int kfd, struct cache *cache)
+{
+	struct serve *s;
+	int rc;
+
+	if (!(s = calloc(1, sizeof(*s))))
+		return -ENOMEM;
+	s->cfg = cfg;
+	s->conn.fd = -1;
+	s->kfd = kfd;
+	s->index = -1;
+	s->info_fd = -1;
+	s->wov_memfd = -1;	/* no write overlay here */
+	s->cache = cache;
+	if ((rc = serve_alloc(s)) != 0)
+		goto out;
+	if ((rc = nbd_client_connect(cfg, &s->conn)) != 0)
+		goto out;
+	s->read_only = !export_writable(s);
+	rc = serve_loop(s);
+	if (rc == -EPIPE || rc == -ESHUTDOWN)
+		rc = 0;
+out:
+	nbd_client_close(&s->conn);
+	s->cache = NULL;
+	serve_release(s);
+	free(s);
+	return rc;
 }

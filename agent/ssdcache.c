@@ -42,6 +42,12 @@ void ssdcache_hash(const void *data, uint32_t len, uint8_t key[SSDC_KEY_SIZE])
 	sha256(data, len, key);
 }
 
+void ssdcache_hash_multi(const void *const data[], uint32_t len, size_t n,
+			 uint8_t (*keys)[SSDC_KEY_SIZE])
+{
+	sha256_multi(data, len, n, keys);
+}
+
 static uint64_t key_prefix(const uint8_t key[SSDC_KEY_SIZE])
 {
 	return get_le64(key);
@@ -308,34 +314,65 @@ int ssdcache_contains(const struct ssdcache *c,
 	return ssdc_table_find(c, key_prefix(key), &pos) != UINT64_MAX;
 }
 
+int ssdcache_get_many(struct ssdcache *c, const uint8_t *const keys[],
+		      void *const bufs[], size_t n, int rc[])
+{
+	uint8_t got[SSDC_GET_MAX][SSDC_KEY_SIZE];
+	const void *data[SSDC_GET_MAX] = { NULL };
+	uint64_t pos[SSDC_GET_MAX], slot[SSDC_GET_MAX];
+	size_t i, nread = 0, idx[SSDC_GET_MAX];
+	int all = 0;
+
+	if (n > SSDC_GET_MAX)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		slot[i] = ssdc_table_find(c, key_prefix(keys[i]), &pos[i]);
+		if (slot[i] == UINT64_MAX) {
+			rc[i] = -ENOENT;
+		} else if (pread_all(c->fd, bufs[i], c->block_size,
+				     c->data_off + slot[i] * c->block_size)) {
+			rc[i] = -EIO;
+		} else {
+			rc[i] = 0;
+			idx[nread] = i;
+			data[nread++] = bufs[i];
+		}
+	}
+	/* end-to-end check: only data that hashes to the key is returned;
+	 * the blocks are hashed together (two at a time on SHA-NI) */
+	ssdcache_hash_multi(data, c->block_size, nread, got);
+	for (i = 0; i < nread; i++) {
+		size_t k = idx[i];
+
+		if (memcmp(got[i], keys[k], SSDC_KEY_SIZE) == 0)
+			continue;
+		c->stats.corrupt++;
+		rc[k] = -ENOENT;
+		/* the slot may have been dropped for an earlier duplicate */
+		if (c->slots[slot[k]].seq &&
+		    ssdc_table_find(c, key_prefix(keys[k]), &pos[k]) == slot[k])
+			ssdc_drop(c, slot[k], pos[k]);
+	}
+	for (i = 0; i < n; i++) {
+		if (rc[i] == 0)
+			c->stats.hits++;
+		else
+			c->stats.misses++;
+		if (rc[i] != 0 && all == 0)
+			all = rc[i];
+	}
+	return all;
+}
+
 int ssdcache_get(struct ssdcache *c, const uint8_t key[SSDC_KEY_SIZE],
 		 void *buf)
 {
-	uint8_t got[SSDC_KEY_SIZE];
-	uint64_t pos, slot;
-	int rc;
+	const uint8_t *keys[1] = { key };
+	void *bufs[1] = { buf };
+	int rc[1];
 
-	slot = ssdc_table_find(c, key_prefix(key), &pos);
-	if (slot == UINT64_MAX) {
-		c->stats.misses++;
-		return -ENOENT;
-	}
-	rc = pread_all(c->fd, buf, c->block_size,
-		       c->data_off + slot * c->block_size);
-	if (rc) {
-		c->stats.misses++;
-		return -EIO;
-	}
-	/* end-to-end check: only data that hashes to the key is returned */
-	ssdcache_hash(buf, c->block_size, got);
-	if (memcmp(got, key, SSDC_KEY_SIZE) != 0) {
-		c->stats.corrupt++;
-		c->stats.misses++;
-		ssdc_drop(c, slot, pos);
-		return -ENOENT;
-	}
-	c->stats.hits++;
-	return 0;
+	ssdcache_get_many(c, keys, bufs, 1, rc);
+	return rc[0];
 }
 
 int ssdcache_put(struct ssdcache *c, const uint8_t key[SSDC_KEY_SIZE],

@@ -30,6 +30,7 @@
  * table of 8 bytes per slot: 24 MiB for a 100 GiB cache of 64 KiB blocks.
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define SSDC_KEY_SIZE 32
@@ -56,6 +57,13 @@ void ssdcache_close(struct ssdcache *c);
 /* 0 and buf filled with verified data; -ENOENT miss; -EIO read error. */
 int ssdcache_get(struct ssdcache *c, const uint8_t key[SSDC_KEY_SIZE],
 		 void *buf);
+/* n (<= SSDC_GET_MAX) gets at once: all read, then hashed together
+ * (faster than one by one); rc[i] as ssdcache_get() for each. Returns 0
+ * when all hit, else the first failure (-EINVAL: n too big). A buffer
+ * whose block failed the check holds garbage. */
+#define SSDC_GET_MAX 34
+int ssdcache_get_many(struct ssdcache *c, const uint8_t *const keys[],
+		      void *const bufs[], size_t n, int rc[]);
 /* Store a block whose content hashes to key (caller verified it). */
 int ssdcache_put(struct ssdcache *c, const uint8_t key[SSDC_KEY_SIZE],
 		 const void *buf);
@@ -67,5 +75,8 @@ const struct ssdc_stats *ssdcache_stats(const struct ssdcache *c);
 
 /* SHA-256 of len bytes (lib/sha256.c). */
 void ssdcache_hash(const void *data, uint32_t len, uint8_t key[SSDC_KEY_SIZE]);
+/* keys[i] = ssdcache_hash(data[i], len) for n blocks of one length. */
+void ssdcache_hash_multi(const void *const data[], uint32_t len, size_t n,
+			 uint8_t (*keys)[SSDC_KEY_SIZE]);
 
 #endif

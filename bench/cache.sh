@@ -1,15 +1,51 @@
 #!/bin/bash
-# Not a test: replay a boot-like read trace against the agent's cache stack
-# (agent/cache.c: RAM -> SSD file -> `linkboot serve`, every block
-# verified) and against nbdkit's cache filter (cache-on-read) in front of
-# the same server, one request at a time. Prints per-pass latency
-# percentiles and the bytes the server sent (its own log).
+# Not a test: replay a boot-like read trace, one request at a time (a
+# boot's dependent reads), against the agent's cache stack and against
+# nbdkit's cache filter (cache-on-read) in front of the same `linkboot
+# serve`. Prints per-pass latency percentiles, the blocks each layer
+# served, the bytes the server sent (its own log) and the p99 ratios.
 #
-#   bench/cache.sh [IMAGE_MIB=256] [RAM_MIB=64]
+#   bench/cache.sh [IMAGE_MIB=256] [RAM_MIB=64]   (64: the agent's default)
 #
-# Passes: agent cold (RAM+SSD empty), agent warm RAM (same process),
-# agent warm SSD (new process, empty RAM), nbdkit cold, nbdkit warm.
+# What one timed read is, on each side (bench/cache_replay.c plays nbd.ko):
+#   agent   one NBD_CMD_READ round trip over an AF_UNIX socketpair to the
+#           agent's real serve loop (agent/serve.c serve_socket(): poll,
+#           cache_read -> RAM / SSD file (SHA-256 checked) / the server
+#           over TCP, verified -> simple reply), in a thread of the bench
+#           process. This is the path nbd.ko takes on a PC.
+#   nbdkit  one NBD_CMD_READ round trip over a unix socket (nbdkit -U) to
+#           nbdkit --filter=cache (cache-on-read, its cache a temp file
+#           with no size limit) whose nbd plugin reaches the server over
+#           TCP loopback. Also over TCP loopback (earlier runs' setup).
+#   cache   (breakdown only) the agent's cache stack called in-process,
+#           no NBD round trip to the agent.
+# Both caches keep their data in page-cache-backed files here (the SSD
+# cache file, nbdkit's temp file): no real disk latency on either side;
+# the agent additionally hashes every block it takes from its SSD file.
+#
+# Every read's bytes are compared with the image (outside the timing).
+# Passes: agent cold (RAM+SSD empty) then warm (same process: RAM, and
+# SSD for what RAM cannot hold: the default trace touches ~100 MiB of
+# 64 KiB blocks); agent warm SSD, cold RAM (a new process = the next
+# boot); nbdkit cold then warm.
 # TRACE=FILE replays your own "OFFSET LENGTH" lines instead.
+# WRAP="perf record -g -o /tmp/p.data" runs the agent's replays under it;
+# AGENT_ONLY=1 stops after the first agent run (cold + warm).
+# PIN=A runs both sides (replay + agent thread; replay + nbdkit) on CPU A:
+# a request and its reply hand over by a context switch on one core.
+# PIN=A,B puts the replay ("the kernel") on CPU A and the serving side
+# (the agent's serve thread; nbdkit) on CPU B: every handoff is a
+# cross-CPU wakeup. Unpinned, the scheduler picks either from run to run,
+# and on this 2-vCPU VM a cross-CPU wakeup (IPI to a halted vCPU) costs
+# ~17 us, twice per round trip: both sides' numbers turn bimodal (agent
+# warm p50 ~15 us or ~50 us). Compare like with like: pin, or run often.
+#
+# The last lines compare pass 2 of the agent (warm: RAM, plus the SSD for
+# what RAM does not hold) and the next-boot run (SSD, cold RAM) with
+# nbdkit's warm pass over the unix socket, as "p99 ... = N.NNx" (nbdkit's
+# p99 / the agent's: > 1 means the agent is faster). With RAM_MIB below
+# the trace's ~100 MiB, the agent's warm p99 is an SSD hit: 64 KiB blocks
+# read and SHA-256 checked (SHA-NI, ~20 us each when a span has several).
 set -u
 . "$(dirname "$0")/../tests/lib.sh"
 . "$(dirname "$0")/../tests/lib-image.sh"
@@ -18,10 +54,17 @@ requires curl --version
 requires python3 --version
 
 SIZE=${1:-256} RAM=${2:-64}
+PINCMD=() SERVECMD=() AGENTCPU=()
+if [ -n "${PIN:-}" ]; then
+	PINCMD=(taskset -c "${PIN%,*}")
+	SERVECMD=(taskset -c "${PIN#*,}")
+	AGENTCPU=(-A "${PIN#*,}")
+fi
 MAC=52:54:00:00:0b:01
 cc -std=c11 -D_GNU_SOURCE -O2 -I"$TOP/include" -I"$TOP/lib" \
 	-o "$TMP/cache_replay" "$TOP/bench/cache_replay.c" \
-	"$TOP/build/libagent.a" "$TOP/build/liblb.a" -lblkid -lz -lsodium -lm ||
+	"$TOP/build/libagent.a" "$TOP/build/liblb.a" -lblkid -lz -lsodium -lm \
+	-pthread ||
 	die "build cache_replay (run make first)"
 
 # image: GPT, one ext4 partition holding random data
@@ -72,27 +115,68 @@ served() {	# bytes the server logged for closed sessions so far
 run() {
 	local what=$1 before after; shift
 	before=$(served)
-	"$TMP/cache_replay" "$@" | sed "s/^/$what /"
+	"${PINCMD[@]}" ${WRAP:-} "$TMP/cache_replay" "$@" | sed "s/^/$what /" |
+		tee -a "$TMP/results"
 	sleep 0.3
 	after=$(served)
 	echo "$what: server sent $((after - before)) bytes"
 }
+p99() {	# p99 of pass $2 of the run named $1
+	grep -F "$1 pass $2:" "$TMP/results" | grep -oE 'p99 [0-9]+' | awk '{print $2}'
+}
+p50() {
+	grep -F "$1 pass $2:" "$TMP/results" | grep -oE 'p50 [0-9]+' | awk '{print $2}'
+}
+ratio() {	# LABEL AGENT_US NBDKIT_US
+	awk -v l="$1" -v a="$2" -v k="$3" 'BEGIN {
+		printf "%s: agent %d us, nbdkit %d us = %.2fx\n", l, a, k,
+		       (a > 0 ? k / a : 0) }'
+}
 
+: >"$TMP/results"
 truncate -s 1G "$TMP/ssd.img"
-run "agent (RAM ${RAM} MiB, SSD)" -r "$RAM" -t "$TMP/hashes" -s "$TMP/ssd.img" \
+A="agent RAM ${RAM} MiB+SSD"
+run "$A" "${AGENTCPU[@]}" -r "$RAM" -t "$TMP/hashes" -s "$TMP/ssd.img" \
+	-c "$TMP/disk.img" \
 	-p 2 127.0.0.1 "$LB_NBD_PORT" "$TOKEN" "$TRACE"
-run "agent warm SSD, cold RAM" -r "$RAM" -t "$TMP/hashes" -s "$TMP/ssd.img" \
+[ -n "${AGENT_ONLY:-}" ] && exit 0
+S="agent warm SSD, cold RAM"
+run "$S" "${AGENTCPU[@]}" -r "$RAM" -t "$TMP/hashes" -s "$TMP/ssd.img" \
+	-c "$TMP/disk.img" \
 	-p 1 127.0.0.1 "$LB_NBD_PORT" "$TOKEN" "$TRACE"
+run "cache alone (no NBD to the agent), warm SSD" -d -r "$RAM" \
+	-t "$TMP/hashes" -s "$TMP/ssd.img" -p 2 127.0.0.1 "$LB_NBD_PORT" \
+	"$TOKEN" "$TRACE"
 
+nbdkit_run() {	# NAME nbdkit-listen-args... -- replay-host replay-port
+	local name=$1 nk before; shift
+	local args=()
+	while [ "$1" != -- ]; do args+=("$1"); shift; done
+	shift
+	TMPDIR=$TMP "${SERVECMD[@]}" nbdkit -f "${args[@]}" --filter=cache \
+		nbd hostname=127.0.0.1 port="$LB_NBD_PORT" export="$TOKEN" \
+		cache-on-read=true >"$TMP/nbdkit.log" 2>&1 &
+	nk=$!
+	cleanup_fn "kill $nk 2>/dev/null"
+	wait_for 10 nbdinfo --size "$NBDKIT_URI" || sleep 1
+	before=$(served)
+	"${PINCMD[@]}" "$TMP/cache_replay" -c "$TMP/disk.img" -p 2 "$1" "$2" \
+		"" "$TRACE" |
+		sed "s/^/$name /" |
+		tee -a "$TMP/results"
+	kill "$nk"; wait "$nk" 2>/dev/null
+	sleep 0.3
+	echo "$name: server sent $(($(served) - before)) bytes"
+}
+NBDKIT_URI="nbd+unix:///?socket=$TMP/nbdkit.sock"
+K="nbdkit cache filter (unix)"
+nbdkit_run "$K" -U "$TMP/nbdkit.sock" -- "$TMP/nbdkit.sock" 0
 NBDKIT_PORT=$(free_port)
-TMPDIR=$TMP nbdkit -f -i 127.0.0.1 -p "$NBDKIT_PORT" --filter=cache \
-	nbd hostname=127.0.0.1 port="$LB_NBD_PORT" export="$TOKEN" \
-	cache-on-read=true >"$TMP/nbdkit.log" 2>&1 &
-NK=$!
-cleanup_fn "kill $NK 2>/dev/null"
-wait_for 10 nbdinfo --size "nbd://127.0.0.1:$NBDKIT_PORT" || sleep 1
-before=$(served)
-"$TMP/cache_replay" -p 2 127.0.0.1 "$NBDKIT_PORT" "" "$TRACE" | sed 's/^/nbdkit cache filter /'
-kill "$NK"; wait "$NK" 2>/dev/null
-sleep 0.3
-echo "nbdkit cache filter: server sent $(($(served) - before)) bytes"
+NBDKIT_URI="nbd://127.0.0.1:$NBDKIT_PORT"
+nbdkit_run "nbdkit cache filter (TCP)" -i 127.0.0.1 -p "$NBDKIT_PORT" -- \
+	127.0.0.1 "$NBDKIT_PORT"
+
+W=${PIN:+, PIN=$PIN}
+echo "warm p50$W: agent $(p50 "$A" 2) us, nbdkit $(p50 "$K" 2) us"
+ratio "warm p99 (RAM ${RAM} MiB+SSD$W)" "$(p99 "$A" 2)" "$(p99 "$K" 2)"
+ratio "next-boot p99 (SSD, cold RAM$W)" "$(p99 "$S" 1)" "$(p99 "$K" 2)"

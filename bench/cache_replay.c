@@ -1,13 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bench/cache.sh's driver (not a test): replay a read trace ("OFFSET
- * LENGTH" lines) over NBD, either through the agent's cache stack
- * (agent/cache.c: RAM -> SSD file -> server, verified) or straight to the
- * server (for nbdkit's cache filter in front of it). One request at a
- * time, like a boot's dependent reads; prints latency percentiles.
+ * LENGTH" lines) one request at a time, like a boot's dependent reads,
+ * and print latency percentiles per pass. Every timed read is one NBD
+ * round trip from this process (playing nbd.ko) to:
  *
- *   cache_replay [-r RAM_MIB] [-t HASHES] [-s SSD_FILE] [-p PASSES]
- *                HOST PORT EXPORT TRACE
+ *   plain            an NBD server at HOST PORT (TCP) or HOST = a unix
+ *                    socket path: e.g. nbdkit's cache filter
+ *   -r/-t/-s         the agent's serve loop (agent/serve.c serve_socket(),
+ *                    the code nbd.ko talks to) on an AF_UNIX socketpair,
+ *                    in a thread, with its cache stack (agent/cache.c: RAM
+ *                    -> SSD file -> the server at HOST PORT, verified)
+ *   ... -d           the cache stack called directly, no NBD round trip
+ *                    to the agent (what the cache alone costs)
+ *
+ *   cache_replay [-r RAM_MIB] [-t HASHES] [-s SSD_FILE] [-d] [-p PASSES]
+ *                [-c IMAGE] [-A CPU] HOST PORT EXPORT TRACE
+ *
+ * -c: compare every read with the image file (outside the timing).
+ * -A CPU: pin the agent's serve thread to CPU (the replay itself is
+ *         pinned from outside, by taskset).
  *
  * Built by bench/cache.sh against build/libagent.a and build/liblb.a.
  */
@@ -15,10 +27,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +51,16 @@ struct req {
 	uint32_t len;
 };
 
+/* the agent's serve loop in a thread, on one end of a socketpair */
+struct agent_thread {
+	pthread_t tid;
+	const struct agent_cfg *cfg;
+	struct cache *cache;
+	int kfd;		/* the agent's end */
+	int cpu;		/* pin the agent's thread there, or -1 */
+	int rc;
+};
+
 static int64_t now_us(void)
 {
 	struct timespec ts;
@@ -42,7 +69,8 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int nbd_read(struct nbd_conn *c, uint64_t off, uint32_t len, void *buf)
+/* One NBD_CMD_READ round trip on fd (NBD proto.md "Transmission"). */
+static int nbd_read(int fd, uint64_t off, uint32_t len, void *buf)
 {
 	static uint64_t handle;
 	uint8_t h[NBD_REQUEST_SIZE], r[NBD_SIMPLE_REPLY_SIZE];
@@ -52,13 +80,13 @@ static int nbd_read(struct nbd_conn *c, uint64_t off, uint32_t len, void *buf)
 	int rc;
 
 	nbd_build_request(h, sizeof(h), &q);
-	if ((rc = fd_write_full(c->fd, h, sizeof(h))) != 0 ||
-	    (rc = fd_read_full(c->fd, r, sizeof(r))) != 0)
+	if ((rc = fd_write_full(fd, h, sizeof(h))) != 0 ||
+	    (rc = fd_read_full(fd, r, sizeof(r))) != 0)
 		return rc;
 	if (nbd_parse_reply(r, sizeof(r), &rep) != 0 || rep.structured ||
-	    rep.error)
+	    rep.error || rep.handle != handle)
 		return -EIO;
-	return fd_read_full(c->fd, buf, len);
+	return fd_read_full(fd, buf, len);
 }
 
 static int load_trace(const char *path, struct req **out, size_t *n)
@@ -103,6 +131,84 @@ static uint8_t *load_file(const char *path, size_t *len)
 	return b;
 }
 
+/* nbdkit -U PATH: the same handshake as over TCP */
+static int unix_connect(const char *path, const char *export,
+			struct nbd_conn *c)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
+		return -errno;
+	return nbd_client_handshake(c, export);
+}
+
+static void *agent_main(void *arg)
+{
+	struct agent_thread *a = arg;
+
+	if (a->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(a->cpu, &set);
+		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+			fprintf(stderr, "cache_replay: cannot pin to CPU %d\n",
+				a->cpu);
+	}
+	a->rc = serve_socket(a->cfg, a->kfd, a->cache);
+	return NULL;
+}
+
+/* Start the agent's serve loop; 0 and *kfd = our ("kernel") end. */
+static int agent_start(struct agent_thread *a, const struct agent_cfg *cfg,
+		       struct cache *cache, int cpu, int *kfd)
+{
+	int sv[2];
+
+	/* what attach_kernel() gives nbd.ko */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -errno;
+	a->cfg = cfg;
+	a->cache = cache;
+	a->kfd = sv[1];
+	a->cpu = cpu;
+	if (pthread_create(&a->tid, NULL, agent_main, a) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -EAGAIN;
+	}
+	*kfd = sv[0];
+	return 0;
+}
+
+/* "The kernel" hangs up: the loop sees EOF and returns. */
+static int agent_stop(struct agent_thread *a, int kfd)
+{
+	close(kfd);
+	pthread_join(a->tid, NULL);
+	close(a->kfd);
+	return a->rc;
+}
+
+static int cache_direct_read(struct cache *cache, int sfd, uint64_t off,
+			     uint32_t len, uint8_t *out, uint8_t *buf)
+{
+	struct cache_span sp;
+	int rc;
+
+	if ((rc = cache_read(cache, off, len, out, &sp)) == 1)
+		return 0;
+	if (rc != 0)
+		return -EIO;
+	if ((rc = nbd_read(sfd, sp.off, sp.len, buf)) != 0 ||
+	    (rc = cache_fill(cache, &sp, buf)) != 0)
+		cache_abort(cache, &sp);
+	return rc;
+}
+
 static int cmp64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -110,116 +216,173 @@ static int cmp64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static struct cache *make_cache(unsigned ram_mib, const char *hashes,
+				const char *ssd, uint64_t size,
+				uint8_t **table)
+{
+	struct cache_cfg cc = { .block_size = 65536, .ssd_fd = -1,
+				.image_size = size,
+				.ram_bytes = (uint64_t)ram_mib << 20 };
+	struct cache *cache;
+	size_t tlen = 0;
+	int rc;
+
+	if (hashes && (*table = load_file(hashes, &tlen))) {
+		cc.hashes = *table;
+		cc.hashes_len = tlen;
+	}
+	if (ssd) {
+		struct stat st;
+
+		cc.ssd_fd = open(ssd, O_RDWR);
+		if (cc.ssd_fd < 0 || fstat(cc.ssd_fd, &st) != 0 ||
+		    ssdcache_open(cc.ssd_fd, (uint64_t)st.st_size, 65536, 1,
+				  &cc.ssd) != 0)
+			return NULL;
+	}
+	if ((rc = cache_new(&cc, &cache)) != 0) {
+		fprintf(stderr, "cache_new: %s\n", strerror(-rc));
+		return NULL;
+	}
+	return cache;
+}
+
 int main(int argc, char **argv)
 {
 	struct agent_cfg cfg;
 	struct nbd_conn conn = { .fd = -1 };
+	struct agent_thread agent;
 	struct cache *cache = NULL;
-	struct cache_cfg cc = { .block_size = 65536, .ssd_fd = -1 };
-	const char *hashes = NULL, *ssd = NULL;
+	struct cache_stats last = { 0 };
+	const char *hashes = NULL, *ssd = NULL, *host, *image = NULL;
 	unsigned ram_mib = 0, passes = 1;
+	int direct = 0, fd = -1, imgfd = -1, agent_cpu = -1, opt, rc;
 	struct req *tr;
-	size_t n, tlen = 0;
-	uint8_t *buf, *out, *table = NULL;
+	size_t n;
+	uint8_t *buf, *out, *want, *table = NULL;
 	int64_t *lat;
-	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "r:t:s:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:t:s:p:dc:A:")) != -1) {
 		switch (opt) {
 		case 'r': ram_mib = (unsigned)atoi(optarg); break;
 		case 't': hashes = optarg; break;
 		case 's': ssd = optarg; break;
 		case 'p': passes = (unsigned)atoi(optarg); break;
+		case 'd': direct = 1; break;
+		case 'c': image = optarg; break;
+		case 'A': agent_cpu = atoi(optarg); break;
 		default: return 2;
 		}
 	}
 	if (argc - optind != 4) {
 		fprintf(stderr, "usage: cache_replay [-r MiB] [-t HASHES] "
-			"[-s SSD] [-p PASSES] HOST PORT EXPORT TRACE\n");
+			"[-s SSD] [-d] [-p PASSES] [-c IMAGE] [-A CPU] HOST PORT "
+			"EXPORT TRACE\n");
 		return 2;
 	}
+	host = argv[optind];
 	cmdline_defaults(&cfg);
 	cfg.nservers = 1;
 	cfg.server[0].sin_family = AF_INET;
 	cfg.server[0].sin_port = htons((uint16_t)atoi(argv[optind + 1]));
-	inet_pton(AF_INET, argv[optind], &cfg.server[0].sin_addr);
+	inet_pton(AF_INET, host, &cfg.server[0].sin_addr);
 	snprintf(cfg.export_name, sizeof(cfg.export_name), "%s",
 		 argv[optind + 2]);
 	if (load_trace(argv[optind + 3], &tr, &n) != 0 || n == 0 ||
-	    nbd_client_connect(&cfg, &conn) != 0) {
+	    (host[0] == '/' ? unix_connect(host, cfg.export_name, &conn) :
+	     nbd_client_connect(&cfg, &conn)) != 0) {
 		fprintf(stderr, "cache_replay: trace or connect failed\n");
 		return 1;
 	}
+	fd = conn.fd;
+	if (image && (imgfd = open(image, O_RDONLY)) < 0) {
+		perror(image);
+		return 1;
+	}
 	if (hashes || ram_mib || ssd) {
-		cc.image_size = conn.size;
-		cc.ram_bytes = (uint64_t)ram_mib << 20;
-		if (hashes && (table = load_file(hashes, &tlen))) {
-			cc.hashes = table;
-			cc.hashes_len = tlen;
-		}
-		if (ssd) {
-			struct stat st;
-
-			cc.ssd_fd = open(ssd, O_RDWR);
-			if (cc.ssd_fd < 0 || fstat(cc.ssd_fd, &st) != 0 ||
-			    ssdcache_open(cc.ssd_fd, (uint64_t)st.st_size,
-					  65536, 1, &cc.ssd) != 0)
-				return 1;
-		}
-		if ((rc = cache_new(&cc, &cache)) != 0) {
-			fprintf(stderr, "cache_new: %s\n", strerror(-rc));
+		if (!(cache = make_cache(ram_mib, hashes, ssd, conn.size,
+					 &table)))
 			return 1;
+		/* like serve_child(): no page faults on the I/O path */
+		if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+			perror("cache_replay: mlockall");
+		if (!direct) {
+			/* the agent connects to the server itself */
+			nbd_client_close(&conn);
+			if ((rc = agent_start(&agent, &cfg, cache, agent_cpu,
+					      &fd)) != 0)
+				return 1;
 		}
 	}
 	buf = malloc(CACHE_FETCH_MAX);
 	out = malloc(CACHE_FETCH_MAX);
+	want = malloc(CACHE_FETCH_MAX);
 	lat = calloc(n, sizeof(*lat));
 	for (unsigned p = 0; p < passes; p++) {
 		uint64_t bytes = 0;
+		size_t m = 0;
 
 		for (size_t i = 0; i < n; i++) {
-			struct cache_span sp;
 			int64_t t0 = now_us();
 
-			if (tr[i].len > 128 * 1024 || tr[i].off + tr[i].len > conn.size)
+			if (tr[i].len > 128 * 1024 ||
+			    tr[i].off + tr[i].len > conn.size)
 				continue;
-			if (!cache) {
-				rc = nbd_read(&conn, tr[i].off, tr[i].len, out);
-				bytes += tr[i].len;
-			} else if ((rc = cache_read(cache, tr[i].off, tr[i].len,
-						    out, &sp)) == 0) {
-				rc = nbd_read(&conn, sp.off, sp.len, buf);
-				bytes += sp.len;
-				if (!rc)
-					rc = cache_fill(cache, &sp, buf);
-			} else {
-				rc = rc == 1 ? 0 : -EIO;
-			}
+			if (cache && direct)
+				rc = cache_direct_read(cache, fd, tr[i].off,
+						       tr[i].len, out, buf);
+			else
+				rc = nbd_read(fd, tr[i].off, tr[i].len, out);
 			if (rc) {
 				fprintf(stderr, "read %llu+%u: %s\n",
 					(unsigned long long)tr[i].off,
 					tr[i].len, strerror(-rc));
 				return 1;
 			}
-			lat[i] = now_us() - t0;
+			lat[m++] = now_us() - t0;
+			bytes += tr[i].len;
+			if (imgfd >= 0 &&
+			    (pread(imgfd, want, tr[i].len, (off_t)tr[i].off) !=
+			     (ssize_t)tr[i].len ||
+			     memcmp(want, out, tr[i].len) != 0)) {
+				fprintf(stderr, "read %llu+%u: wrong data\n",
+					(unsigned long long)tr[i].off,
+					tr[i].len);
+				return 1;
+			}
 		}
-		qsort(lat, n, sizeof(*lat), cmp64);
-		printf("pass %u: %zu reads, p50 %lld us, p99 %lld us, max %lld "
-		       "us, %llu bytes over NBD", p + 1, n,
-		       (long long)lat[n / 2], (long long)lat[n * 99 / 100],
-		       (long long)lat[n - 1], (unsigned long long)bytes);
-		if (cache)
-			printf(", RAM hits %llu, SSD hits %llu",
-			       (unsigned long long)cache_stats(cache)->ram_hits,
-			       (unsigned long long)cache_stats(cache)->ssd_hits);
+		qsort(lat, m, sizeof(*lat), cmp64);
+		printf("pass %u: %zu reads, p50 %lld us, p90 %lld us, p99 %lld "
+		       "us, max %lld us, %llu bytes read", p + 1, m,
+		       (long long)lat[m / 2], (long long)lat[m * 90 / 100],
+		       (long long)lat[m * 99 / 100], (long long)lat[m - 1],
+		       (unsigned long long)bytes);
+		if (cache) {
+			/* the serve thread is idle in poll() between passes */
+			const struct cache_stats *st = cache_stats(cache);
+
+			printf(", blocks: RAM hits %llu, SSD hits %llu, from "
+			       "server %llu bytes",
+			       (unsigned long long)(st->ram_hits - last.ram_hits),
+			       (unsigned long long)(st->ssd_hits - last.ssd_hits),
+			       (unsigned long long)(st->bytes_from_server -
+						    last.bytes_from_server));
+			last = *st;
+		}
 		printf("\n");
+		fflush(stdout);
 	}
+	if (cache && !direct && (rc = agent_stop(&agent, fd)) != 0)
+		fprintf(stderr, "serve_socket: %s\n", strerror(-rc));
 	cache_free(cache);
 	nbd_client_close(&conn);
 	free(tr);
 	free(buf);
 	free(out);
+	free(want);
 	free(lat);
+	if (imgfd >= 0)
+		close(imgfd);
 	free(table);
 	return 0;
 }

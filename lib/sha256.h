@@ -20,6 +20,10 @@ struct sha256_ctx {
 };
 
 void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN]);
+/* n messages of the same length: out[i] = sha256(data[i]), faster than
+ * one by one where the CPU can interleave them (sha256_x86.h). */
+void sha256_multi(const void *const data[], size_t len, size_t n,
+		  uint8_t (*out)[SHA256_LEN]);
 void sha256_init(struct sha256_ctx *c);
 void sha256_update(struct sha256_ctx *c, const void *data, size_t len);
 void sha256_final(struct sha256_ctx *c, uint8_t out[SHA256_LEN]);

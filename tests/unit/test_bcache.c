@@ -120,10 +120,15 @@ static void test_once_leaves_after_hit(void **state)
 
 	(void)state;
 	fill(bc, 7, BC_ONCE);
+	fill(bc, 8, 0);
+	assert_true(bcache_is_once(bc, 7));
+	assert_false(bcache_is_once(bc, 8));
+	assert_false(bcache_is_once(bc, 9));	/* absent */
 	p = bcache_lookup(bc, 7);
 	assert_non_null(p);
 	assert_int_equal(p[10], 7);
 	assert_int_equal(bcache_state(bc, 7), BC_ABSENT);
+	assert_false(bcache_is_once(bc, 7));
 	assert_int_equal(bcache_stats(bc)->once_dropped, 1);
 	assert_int_equal(bcache_check(bc), 0);
 	bcache_free(bc);

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "../../agent/bcache.h"
 #include "../../agent/cache.h"
 #include "../../agent/ssdcache.h"
 #include "blockhash.h"
@@ -156,6 +157,59 @@ static void test_bad_network_block_not_cached(void **state)
 	cache_free(c);
 }
 
+/* Gather iov into buf; total length. */
+static size_t gather(const struct iovec *iov, unsigned n, uint8_t *buf)
+{
+	size_t k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(buf + k, iov[i].iov_base, iov[i].iov_len);
+		k += iov[i].iov_len;
+	}
+	return k;
+}
+
+/* cache_peek(): all-RAM spans point into the blocks (the image's short
+ * last block too); anything else is left to cache_read(), uncounted. */
+static void test_peek_ram_blocks(void **state)
+{
+	struct cache *c = new_cache(16 * BS, 1, NULL, -1);
+	struct iovec iov[CACHE_SPAN_MAX];
+	struct cache_span sp;
+	uint8_t out[4 * BS];
+	unsigned n;
+
+	(void)state;
+	assert_int_equal(cache_peek(c, 3 * BS + 5, 2 * BS, iov, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(cache_stats(c)->ram_hits + cache_stats(c)->ram_misses,
+			 0);
+	read_via(c, 3 * BS, 3 * BS, out);
+	assert_int_equal(cache_peek(c, 3 * BS + 5, 2 * BS, iov, &n), 1);
+	assert_int_equal(n, 3);
+	assert_int_equal(gather(iov, n, out), 2 * BS);
+	assert_memory_equal(out, img + 3 * BS + 5, 2 * BS);
+	assert_int_equal(cache_stats(c)->ram_hits, 3);
+	/* block 6 absent: not all in RAM */
+	assert_int_equal(cache_peek(c, 5 * BS, 2 * BS, iov, &n), 0);
+	/* the image's last block is short */
+	read_via(c, IMG_SIZE - 100, 100, out);
+	assert_int_equal(cache_peek(c, IMG_SIZE - 3000, 3000, iov, &n), 1);
+	assert_int_equal(gather(iov, n, out), 3000);
+	assert_memory_equal(out, img + IMG_SIZE - 3000, 3000);
+	/* pending: the fetch owns it */
+	assert_int_equal(cache_read(c, 20 * BS, BS, out, &sp), 0);
+	assert_int_equal(cache_peek(c, 20 * BS, BS, iov, &n), 0);
+	cache_abort(c, &sp);
+	/* a boot pack block leaves on its hit: cache_read() does that */
+	assert_int_equal(cache_preload(c, 30, img + 30 * BS), 0);
+	assert_int_equal(cache_peek(c, 30 * BS, BS, iov, &n), 0);
+	assert_int_equal(cache_read(c, 30 * BS, BS, out, &sp), 1);
+	assert_memory_equal(out, img + 30 * BS, BS);
+	assert_int_equal(bcache_check(cache_bcache(c)), 0);
+	cache_free(c);
+}
+
 static void test_unverified_takes_any(void **state)
 {
 	struct cache *c = new_cache(16 * BS, 0, NULL, -1);
@@ -276,6 +330,49 @@ static void test_ssd_layer_survives_ram_loss(void **state)
 	assert_int_equal(cache_read(c, 11 * BS + 9, 100, out, &sp), 1);
 	assert_memory_equal(out, img + 11 * BS + 9, 100);
 	assert_int_equal(cache_stats(c)->bytes_from_server, 0);
+	/* the SSD hit was read straight into RAM: the next is a RAM hit */
+	assert_int_equal(cache_stats(c)->ssd_hits, 1);
+	assert_int_equal(bcache_state(cache_bcache(c), 11), BC_PRESENT);
+	assert_int_equal(cache_read(c, 11 * BS, BS, out, &sp), 1);
+	assert_memory_equal(out, img + 11 * BS, BS);
+	assert_int_equal(cache_stats(c)->ssd_hits, 1);
+	assert_int_equal(cache_stats(c)->ram_hits, 1);
+	cache_free(c);
+}
+
+/* A span partly in RAM, partly on the SSD: the SSD blocks are read and
+ * checked together, land in RAM; a span with a block nowhere is a miss
+ * that does not read the SSD at all. */
+static void test_span_ram_and_ssd_blocks(void **state)
+{
+	struct ssdcache *ssd;
+	struct cache *c;
+	struct cache_span sp;
+	uint8_t out[4 * BS];
+	int fd = ssd_file(&ssd), fd2;
+
+	(void)state;
+	c = new_cache(0, 1, ssd, fd);
+	read_via(c, 0, 4 * BS, out);		/* SSD: blocks 0..3 */
+	fd2 = dup(fd);
+	cache_free(c);
+	assert_int_equal(ssdcache_open(fd2, 1 << 20, BS, 0, &ssd), 0);
+	c = new_cache(8 * BS, 1, ssd, fd2);
+	read_via(c, BS, BS, out);		/* RAM: block 1 */
+	assert_int_equal(cache_stats(c)->ssd_hits, 1);
+	/* blocks 0..4: 4 is nowhere, so nothing is read from the SSD */
+	assert_int_equal(cache_read(c, 100, 5 * BS - 200, out, &sp), 0);
+	assert_int_equal(cache_stats(c)->ssd_hits, 1);
+	cache_abort(c, &sp);
+	/* blocks 0..3 unaligned: 1 from RAM, 0, 2, 3 from the SSD */
+	assert_int_equal(cache_read(c, 100, 4 * BS - 200, out, &sp), 1);
+	assert_memory_equal(out, img + 100, 4 * BS - 200);
+	assert_int_equal(cache_stats(c)->ssd_hits, 4);
+	assert_int_equal(cache_stats(c)->ram_hits, 2);	/* both reads */
+	for (unsigned b = 0; b < 4; b++)
+		assert_int_equal(bcache_state(cache_bcache(c), b), BC_PRESENT);
+	assert_int_equal(bcache_check(cache_bcache(c)), 0);
+	assert_int_equal(cache_stats(c)->bytes_from_server, 0);
 	cache_free(c);
 }
 
@@ -308,6 +405,11 @@ static void test_corrupt_ssd_block_refetched(void **state)
 	assert_int_equal(cache_read(c, 20 * BS, BS, out, &sp), 0);
 	assert_int_equal(cache_stats(c)->ssd_misses, 1);
 	assert_int_equal(cache_stats(c)->ssd_corrupt, 1);
+	/* the RAM slot the bad data was read into went back: the fetch
+	 * owns a fresh one, nobody can hit the bad bytes */
+	assert_non_null(sp.own[0]);
+	assert_int_equal(bcache_state(cache_bcache(c), 20), BC_PENDING);
+	assert_int_equal(bcache_check(cache_bcache(c)), 0);
 	assert_int_equal(cache_fill(c, &sp, img + 20 * BS), 0);
 	assert_int_equal(cache_read(c, 20 * BS, BS, out, &sp), 1);
 	assert_memory_equal(out, img + 20 * BS, BS);
@@ -408,12 +510,14 @@ int main(void)
 		cmocka_unit_test(test_span_head_body_tail),
 		cmocka_unit_test(test_unaligned_miss_then_hit),
 		cmocka_unit_test(test_bad_network_block_not_cached),
+		cmocka_unit_test(test_peek_ram_blocks),
 		cmocka_unit_test(test_unverified_takes_any),
 		cmocka_unit_test(test_fetch_once),
 		cmocka_unit_test(test_abort_frees),
 		cmocka_unit_test(test_write_during_fetch_is_not_cached),
 		cmocka_unit_test(test_table_of_other_image_refused),
 		cmocka_unit_test(test_ssd_layer_survives_ram_loss),
+		cmocka_unit_test(test_span_ram_and_ssd_blocks),
 		cmocka_unit_test(test_corrupt_ssd_block_refetched),
 		cmocka_unit_test(test_preload_once_and_verified),
 		cmocka_unit_test(test_preload_pieces),

@@ -105,6 +105,61 @@ static void test_corrupt_block_is_a_miss(void **state)
 	close(fd);
 }
 
+/* Several gets at once (the cache's multi-block spans): each block gets
+ * its own verdict; a corrupt one is dropped, the others are returned. */
+static void test_get_many_each_checked(void **state)
+{
+	uint8_t b[5][BS], out[5][BS], key[5][32], head[5], byte;
+	const uint8_t *keys[5];
+	void *bufs[5];
+	int rc[5], i, fd = tmpdev();
+	struct ssdcache *c;
+	off_t off;
+
+	(void)state;
+	assert_int_equal(ssdcache_open(fd, DEV, BS, 1, &c), 0);
+	for (i = 0; i < 4; i++) {
+		block(b[i], 10 + (unsigned)i, key[i]);
+		if (i != 2)		/* block 2 is never stored */
+			assert_int_equal(ssdcache_put(c, key[i], b[i]), 0);
+	}
+	ssdcache_close(c);
+	/* flip a byte of block 1's data on the device */
+	for (off = 8192; off < DEV; off += BS) {
+		assert_int_equal(pread(fd, head, 5, off), 5);
+		if (memcmp(head, b[1], 5) == 0)
+			break;
+	}
+	assert_true(off < DEV);
+	assert_int_equal(pread(fd, &byte, 1, off + 100), 1);
+	byte ^= 0x01;
+	assert_int_equal(pwrite(fd, &byte, 1, off + 100), 1);
+	assert_int_equal(ssdcache_open(fd, DEV, BS, 0, &c), 0);
+	/* 0, 1 (corrupt), 2 (absent), 3, and 0 again */
+	for (i = 0; i < 5; i++) {
+		keys[i] = key[i == 4 ? 0 : i];
+		bufs[i] = out[i];
+	}
+	assert_int_equal(ssdcache_get_many(c, keys, bufs, 5, rc), -ENOENT);
+	assert_int_equal(rc[0], 0);
+	assert_int_equal(rc[1], -ENOENT);
+	assert_int_equal(rc[2], -ENOENT);
+	assert_int_equal(rc[3], 0);
+	assert_int_equal(rc[4], 0);
+	assert_memory_equal(out[0], b[0], BS);
+	assert_memory_equal(out[3], b[3], BS);
+	assert_memory_equal(out[4], b[0], BS);
+	assert_int_equal(ssdcache_stats(c)->corrupt, 1);
+	assert_int_equal(ssdcache_stats(c)->hits, 3);
+	assert_int_equal(ssdcache_stats(c)->misses, 2);
+	assert_false(ssdcache_contains(c, key[1]));
+	assert_true(ssdcache_contains(c, key[3]));
+	assert_int_equal(ssdcache_get_many(c, keys, bufs, SSDC_GET_MAX + 1, rc),
+			 -EINVAL);
+	ssdcache_close(c);
+	close(fd);
+}
+
 static void test_torn_entry_ignored(void **state)
 {
 	uint8_t b[BS], key[32], junk[64];
@@ -185,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_put_get_and_persist),
 		cmocka_unit_test(test_not_ours_without_format),
 		cmocka_unit_test(test_corrupt_block_is_a_miss),
+		cmocka_unit_test(test_get_many_each_checked),
 		cmocka_unit_test(test_torn_entry_ignored),
 		cmocka_unit_test(test_ring_replaces_oldest),
 		cmocka_unit_test(test_block_size_change_reformats),
