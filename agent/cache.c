@@ -12,20 +12,6 @@
 #include "lb_util.h"
 #include "ssdcache.h"
 
-/*
- * Which 4 KiB pages of a boot pack block the kernel has read: the block
- * leaves RAM (BC_ONCE) when all of them were, since the kernel reads a
- * 64 KiB block in pieces, in any order. Direct-mapped by block number;
- * a block whose entry was taken by another leaves when a read reaches
- * its end.
- */
-struct once_entry {
-	uint64_t tag;		/* block + 1; 0 = free */
-	uint32_t pages;		/* bit i: page i was read */
-};
-
-#define ONCE_PAGE 4096u
-
 struct cache {
 	uint64_t image_size;
 	uint32_t block_size;
@@ -36,8 +22,8 @@ struct cache {
 	int ssd_fd;
 	uint64_t gen;		/* bumped by every write */
 	uint8_t *scratch;	/* one block: SSD reads, hash checks */
-	struct once_entry *once;	/* nonce entries, or NULL */
-	uint32_t nonce;
+	uint8_t zero_key[SSDC_KEY_SIZE];	/* hash of an all-zero block */
+	uint32_t pack_ram;	/* boot pack blocks put into RAM */
 	struct cache_stats st;
 };
 
@@ -92,6 +78,8 @@ int cache_new(const struct cache_cfg *cfg, struct cache **out)
 	if (!(c->ram = bcache_new(cfg->ram_bytes, c->block_size)) ||
 	    !(c->scratch = malloc(c->block_size)))
 		goto fail;
+	memset(c->scratch, 0, c->block_size);
+	ssdcache_hash(c->scratch, c->block_size, c->zero_key);
 	/* content-keyed SSD blocks are only safe with the table */
 	if (c->hashes) {
 		c->ssd = cfg->ssd;
@@ -120,7 +108,6 @@ void cache_free(struct cache *c)
 	bcache_free(c->ram);
 	free(c->hashes);
 	free(c->scratch);
-	free(c->once);
 	free(c);
 }
 
@@ -195,14 +182,32 @@ int cache_block_ok(const struct cache *c, uint64_t blk, const void *data)
 	return memcmp(got, block_key(c, blk), SSDC_KEY_SIZE) == 0;
 }
 
+
+/*
+ * Does the table say block blk is all zeroes? Such blocks (most of an
+ * image: unused space between files and partitions) are answered here,
+ * never fetched nor kept, in every boot. This matters for the boot pack:
+ * the traced boot's SSD is keyed by content, so all zero blocks but the
+ * first were SSD hits there and never reached the server's trace.
+ */
+static int block_is_zero(const struct cache *c, uint64_t blk)
+{
+	return c->hashes && block_len(c, blk) == c->block_size &&
+	       memcmp(block_key(c, blk), c->zero_key, SSDC_KEY_SIZE) == 0;
+}
+
 int cache_ssd_has(const struct cache *c, uint64_t blk)
 {
-	return c->ssd && blk < c->nblocks &&
-	       block_len(c, blk) == c->block_size &&
+	if (blk >= c->nblocks)
+		return 0;
+	if (block_is_zero(c, blk))
+		return 1;
+	return c->ssd && block_len(c, blk) == c->block_size &&
 	       ssdcache_contains(c->ssd, block_key(c, blk));
 }
 
-/* Copy the part of block blk (at src) that [off, off + len) wants. */
+/* Copy the part of block blk (at src; NULL: zeroes) that [off, off + len)
+ * wants. */
 static void copy_part(const struct cache *c, uint64_t blk, const uint8_t *src,
 		      uint64_t off, uint32_t len, uint8_t *out)
 {
@@ -210,16 +215,19 @@ static void copy_part(const struct cache *c, uint64_t blk, const uint8_t *src,
 	uint64_t from = MAX(bstart, off);
 	uint64_t to = MIN(bstart + block_len(c, blk), off + len);
 
-	if (to > from)
+	if (to <= from)
+		return;
+	if (src)
 		memcpy(out + (from - off), src + (from - bstart), to - from);
+	else
+		memset(out + (from - off), 0, to - from);
 }
 
-/* Put a verified block into RAM (flags: BC_ONCE for the boot pack). */
-static void ram_put(struct cache *c, uint64_t blk, const uint8_t *src,
-		    unsigned flags)
+/* Put a verified block into RAM. */
+static void ram_put(struct cache *c, uint64_t blk, const uint8_t *src)
 {
 	uint32_t n = block_len(c, blk);
-	uint8_t *p = bcache_reserve(c->ram, blk, flags);
+	uint8_t *p = bcache_reserve(c->ram, blk, 0);
 
 	if (!p)
 		return;
@@ -231,48 +239,9 @@ static void ram_put(struct cache *c, uint64_t blk, const uint8_t *src,
 /* The SSD holds whole blocks only: the short last block stays off it. */
 static void ssd_put(struct cache *c, uint64_t blk, const uint8_t *src)
 {
-	if (c->ssd && block_len(c, blk) == c->block_size)
+	if (c->ssd && block_len(c, blk) == c->block_size &&
+	    !block_is_zero(c, blk))
 		ssdcache_put(c->ssd, block_key(c, blk), src);
-}
-
-static struct once_entry *once_slot(const struct cache *c, uint64_t blk)
-{
-	return &c->once[(blk * 0x9e3779b97f4a7c15ull >> 32) % c->nonce];
-}
-
-/* A read [off, off + len) hit pack block blk: has all of it been read? */
-static int once_all_read(struct cache *c, uint64_t blk, uint64_t off,
-			 uint32_t len)
-{
-	uint64_t bstart = blk * c->block_size, bend = bstart + c->block_size;
-	uint64_t from = MAX(off, bstart), to = MIN(off + len, bend);
-	uint32_t npages = c->block_size / ONCE_PAGE, all, p;
-	struct once_entry *e;
-
-	if (!c->once || npages > 32 || (e = once_slot(c, blk))->tag != blk + 1)
-		return off + len >= bend;	/* untracked */
-	for (p = (uint32_t)((from - bstart) / ONCE_PAGE);
-	     p < npages && bstart + (uint64_t)p * ONCE_PAGE < to; p++)
-		e->pages |= 1u << p;
-	all = npages == 32 ? UINT32_MAX : (1u << npages) - 1;
-	if (e->pages != all)
-		return 0;
-	e->tag = 0;
-	return 1;
-}
-
-static void once_track(struct cache *c, uint64_t blk)
-{
-	struct once_entry *e;
-
-	if (!c->once) {
-		c->nonce = MAX(bcache_slots(c->ram) * 2, 64u);
-		if (!(c->once = calloc(c->nonce, sizeof(*c->once))))
-			return;
-	}
-	e = once_slot(c, blk);
-	e->tag = blk + 1;
-	e->pages = 0;
 }
 
 /* Block blk from RAM or the SSD, part copied out. 1 found, 0 not. */
@@ -282,18 +251,14 @@ static int local_block(struct cache *c, uint64_t blk, uint64_t off,
 	const uint8_t *p;
 	uint64_t before;
 
-	before = bcache_stats(c->ram)->once_dropped;
+	if (block_is_zero(c, blk)) {
+		c->st.zero_hits++;
+		copy_part(c, blk, NULL, off, len, out);
+		return 1;
+	}
 	if ((p = bcache_lookup(c->ram, blk))) {
 		c->st.ram_hits++;
 		copy_part(c, blk, p, off, len, out);
-		/* a boot pack block leaves after its first hit, but the
-		 * kernel reads a 64 KiB block in pieces: it stays until
-		 * every piece was read */
-		if (bcache_stats(c->ram)->once_dropped != before &&
-		    !once_all_read(c, blk, off, len)) {
-			memcpy(c->scratch, p, c->block_size);
-			ram_put(c, blk, c->scratch, BC_ONCE);
-		}
 		return 1;
 	}
 	c->st.ram_misses++;
@@ -315,7 +280,7 @@ static int local_block(struct cache *c, uint64_t blk, uint64_t off,
 		return 0;
 	}
 	c->st.ssd_hits++;
-	ram_put(c, blk, c->scratch, 0);
+	ram_put(c, blk, c->scratch);
 	copy_part(c, blk, c->scratch, off, len, out);
 	return 1;
 }
@@ -340,7 +305,8 @@ int cache_read(struct cache *c, uint64_t off, uint32_t len, void *out,
 	/* miss: the whole span comes from the server; its blocks we do
 	 * not hold become PENDING, owned by sp */
 	for (i = 0; i < sp->nblk; i++)
-		sp->own[i] = bcache_reserve(c->ram, sp->first + i, 0);
+		sp->own[i] = block_is_zero(c, sp->first + i) ? NULL :
+			     bcache_reserve(c->ram, sp->first + i, 0);
 	sp->gen = c->gen;
 	return 0;
 }
@@ -413,9 +379,21 @@ int cache_preload(struct cache *c, uint64_t blk, const void *data)
 		return -EBADMSG;
 	}
 	c->st.pack_blocks++;
-	if (bcache_state(c->ram, blk) == BC_ABSENT) {
-		ram_put(c, blk, data, BC_ONCE);
-		once_track(c, blk);
+	if (block_is_zero(c, blk))
+		return 0;	/* read from nothing: block_is_zero() */
+	/*
+	 * Plain RAM blocks, not read-once ones: before the root is mounted
+	 * the kernel reads the same blocks two or three times (blkid on
+	 * the disk, on the partition, then the mount; the last close of a
+	 * block device drops its page cache). The pack is in first-read
+	 * order: RAM keeps its head, the first reads, and leaves a quarter
+	 * to the boot's other blocks (later pack blocks would push the
+	 * first ones out); the SSD, if any, takes it all.
+	 */
+	if (c->pack_ram < bcache_slots(c->ram) / 4 * 3 &&
+	    bcache_state(c->ram, blk) == BC_ABSENT) {
+		ram_put(c, blk, data);
+		c->pack_ram++;
 	}
 	ssd_put(c, blk, data);
 	return 0;

@@ -428,7 +428,8 @@ void cache_log_stats(const struct cache *c)
 		return;
 	st = cache_stats(c);
 	log_info("cache: RAM %llu hits / %llu misses (%u%%), SSD %llu hits / "
-		 "%llu misses (%u%%), %llu SSD blocks failed verification, "
+		 "%llu misses (%u%%), %llu zero blocks not fetched, %llu SSD "
+		 "blocks failed verification, "
 		 "%llu network blocks refetched; from server: %llu bytes NBD "
 		 "+ %llu bytes HTTP",
 		 (unsigned long long)st->ram_hits,
@@ -437,6 +438,7 @@ void cache_log_stats(const struct cache *c)
 		 (unsigned long long)st->ssd_hits,
 		 (unsigned long long)st->ssd_misses,
 		 pct(st->ssd_hits, st->ssd_hits + st->ssd_misses),
+		 (unsigned long long)st->zero_hits,
 		 (unsigned long long)st->ssd_corrupt,
 		 (unsigned long long)st->verify_failed,
 		 (unsigned long long)st->bytes_from_server,
