@@ -191,7 +191,9 @@ static void trace_write(struct bp_trace *t)
 	log_info("boot pack: %s v%u: trace of %u blocks (first %d s of a "
 		 "client boot) in %s", t->image_id, t->version, t->n,
 		 BP_TRACE_SECONDS, path);
-	if (!file_exists(dir, "boot.pack"))
+	/* a pack from the parent's trace alone (image commit) lacks what
+	 * this version reads anew: build it again from both */
+	if (!file_exists(dir, "boot.pack") || file_exists(dir, "boot.trace.base"))
 		build_detached(t->cfg, t->image_id, t->version);
 }
 
@@ -234,36 +236,104 @@ void bp_trace_end(struct bp_trace *t)
 
 /* ---- building ---------------------------------------------------------- */
 
-static int load_trace(const char *path, uint64_t nblocks, uint64_t **out,
-		      uint32_t *n)
+struct trace_list {
+	uint64_t *blk;		/* blocks, first-read order */
+	uint32_t n, cap;
+	uint8_t *seen;		/* bitmap of nblocks bits */
+	uint64_t nblocks;
+};
+
+/* Append the blocks of one trace file not listed yet. 0, -errno
+ * (-ENOENT: no such file). */
+static int trace_append(struct trace_list *tl, const char *path)
 {
 	unsigned long long b;
-	uint64_t *v = NULL;
-	uint32_t cap = 0;
 	FILE *f = fopen(path, "re");
 
-	*n = 0;
 	if (!f)
 		return -errno;
 	while (fscanf(f, "%llu", &b) == 1) {
-		if (b >= nblocks)
+		if (b >= tl->nblocks)
 			continue;	/* a trace of another size: skip */
-		if (*n == cap) {
+		if (tl->seen[b / 8] & (1u << (b % 8)))
+			continue;
+		if (tl->n == tl->cap) {
+			uint32_t cap = tl->cap ? tl->cap * 2 : 1024;
 			uint64_t *nv;
 
-			cap = cap ? cap * 2 : 1024;
 			if (cap > TRACE_MAX_BLOCKS ||
-			    !(nv = realloc(v, cap * sizeof(*v)))) {
-				free(v);
+			    !(nv = realloc(tl->blk, cap * sizeof(*nv)))) {
 				fclose(f);
 				return -ENOMEM;
 			}
-			v = nv;
+			tl->blk = nv;
+			tl->cap = cap;
 		}
-		v[(*n)++] = b;
+		tl->seen[b / 8] |= (uint8_t)(1u << (b % 8));
+		tl->blk[tl->n++] = b;
 	}
 	fclose(f);
-	*out = v;
+	return 0;
+}
+
+/*
+ * The trace a pack of the version in dir is built from: its own boot's
+ * (boot.trace), then what it inherited at `image commit` (boot.trace.base,
+ * the parent's). A commit's first boot is often traced on a PC whose SSD
+ * already holds the parent's blocks: its own trace then lists only what
+ * changed, and a pack of it alone would miss the rest of the boot.
+ * -ENOENT when the version has neither.
+ */
+static int load_trace(const char *dir, uint64_t nblocks, uint64_t **out,
+		      uint32_t *n)
+{
+	char path[STORE_PATH_MAX + 32];
+	struct trace_list tl = { .nblocks = nblocks };
+	int rc, found = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!(tl.seen = calloc((size_t)(nblocks + 7) / 8, 1)))
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/boot.trace", dir);
+	rc = trace_append(&tl, path);
+	found |= rc == 0;
+	if (rc == 0 || rc == -ENOENT) {
+		snprintf(path, sizeof(path), "%s/boot.trace.base", dir);
+		rc = trace_append(&tl, path);
+		found |= rc == 0;
+	}
+	free(tl.seen);
+	if (rc == -ENOENT)
+		rc = found ? 0 : -ENOENT;
+	if (rc) {
+		free(tl.blk);
+		return rc;
+	}
+	*out = tl.blk;
+	*n = tl.n;
+	return 0;
+}
+
+/* Write blocks as a trace file (one decimal block a line), atomically. */
+static int trace_save(const char *path, const uint64_t *blk, uint32_t n)
+{
+	char tmp[STORE_PATH_MAX + 48];
+	FILE *f;
+	uint32_t i;
+	int ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	if (!(f = fopen(tmp, "we")))
+		return -errno;
+	for (i = 0; i < n; i++)
+		fprintf(f, "%llu\n", (unsigned long long)blk[i]);
+	ok = fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
+	fclose(f);
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -357,10 +427,17 @@ int bootpack_build(const struct lb_config *cfg, struct sqlite3 *s,
 	rd.size = vchain_size(rd.c);
 	version_dir(cfg, image_id, trace_version ? trace_version : version,
 		    dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/boot.trace", dir);
-	if ((rc = load_trace(path, (rd.size + BP_BLOCK_SIZE - 1) /
+	if ((rc = load_trace(dir, (rd.size + BP_BLOCK_SIZE - 1) /
 			     BP_BLOCK_SIZE, &blk, &n)) != 0)
 		goto out;
+	/* a commit's pack: the new version inherits the parent's trace,
+	 * joined with its own first boot's (load_trace) */
+	if (trace_version && trace_version != version) {
+		version_dir(cfg, image_id, version, dir, sizeof(dir));
+		snprintf(path, sizeof(path), "%s/boot.trace.base", dir);
+		if ((rc = trace_save(path, blk, n)) != 0)
+			goto out;
+	}
 	rc = -ENODATA;
 	if (n == 0)
 		goto out;
@@ -469,6 +546,8 @@ int bootpack_cmd(const struct lb_config *cfg, struct sqlite3 *s, int argc,
 				strerror(errno));
 			return 1;
 		}
+		snprintf(path, sizeof(path), "%s/boot.trace.base", dir);
+		unlink(path);
 		snprintf(path, sizeof(path), "%s/boot.pack", dir);
 		unlink(path);
 		printf("image %s: v%llu: trace and pack removed; the next "

@@ -18,7 +18,15 @@
  * files and writes <state>/boot/<image_id>/v<N>/boot.pack (lib/bootpack.h),
  * served over HTTP beside the block-hash table. `linkboot image pack NAME`
  * runs it; `image commit` runs it for the new version with the previous
- * version's trace (a boot reads the same places).
+ * version's trace (a boot reads the same places), kept in the new
+ * version's boot.trace.base. The new version's own first boot is still
+ * traced and the pack rebuilt from both traces: that boot ran on a PC
+ * whose SSD already held the parent's blocks (content-keyed), so its own
+ * trace holds only the blocks that changed.
+ *
+ * The trace is what the agents fetched, not what the kernel read: blocks
+ * an agent found in its SSD are not in it, and all-zero blocks never are
+ * (agents answer those from the block-hash table).
  */
 
 #include <stdint.h>

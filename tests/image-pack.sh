@@ -3,7 +3,8 @@
 # in its first seconds, in order), the pack is built from the trace by a
 # detached child, served over HTTP under boot/<id>/v<N>/boot.pack, and
 # `linkboot image pack NAME` rebuilds it; bad names/versions are refused;
-# `image commit` packs the new version from its parent's trace.
+# `image commit` packs the new version from its parent's trace, and its
+# own first boot's trace is joined to it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-image.sh"
 requires qemu-io --version
@@ -75,5 +76,21 @@ curl -fsS "http://127.0.0.1:$LB_HTTP_PORT/boot.ipxe?mac=$MAC" >/dev/null ||
 lb image commit demo >"$TMP/commit" 2>&1 || die "image commit: $(cat "$TMP/commit")"
 assert_contains "$TMP/commit" 'boot pack v2: 1 blocks' "commit built the v2 pack"
 assert_eq "$(head -c 8 "$LB_STATE/boot/$ID/v2/boot.pack")" "LBPACK01" "v2 pack magic"
+V2=$LB_STATE/boot/$ID/v2
+assert_eq "$(cat "$V2/boot.trace.base")" "32" "v2 inherits v1's trace"
+# v2's own first boot is traced too (on a PC whose SSD holds v1's blocks
+# it fetches only what changed): the pack is rebuilt from both traces
+lb client super $MAC off >/dev/null || die "client super off"
+qemu-io -f raw -r -c 'read 7864320 4096' "$URI" >"$TMP/qio" 2>&1 ||
+	die "qemu-io v2: $(cat "$TMP/qio")"
+wait_for 10 test -f "$V2/boot.trace" || die "v2's first boot was not traced"
+assert_eq "$(cat "$V2/boot.trace")" "120" "v2's own trace"
+# the rebuilt pack has 2 extents: block 120 (v2's boot), block 32 (v1's)
+wait_for 20 sh -c "[ \$(od -An -tu4 -j12 -N4 '$V2/boot.pack') = 2 ]" ||
+	die "v2's pack was not rebuilt from both traces"
+lb image pack demo >"$TMP/pack2" 2>&1 || die "image pack v2: $(cat "$TMP/pack2")"
+assert_contains "$TMP/pack2" 'boot pack v2: 2 blocks' "v2 pack: own + inherited trace"
+lb image pack demo --retrace >/dev/null 2>&1 || die "pack --retrace v2"
+[ -e "$V2/boot.trace.base" ] && die "--retrace left the inherited trace"
 assert_alive "after the pack commands"
 echo "PASS: boot pack trace, auto build, HTTP, image pack"
