@@ -76,7 +76,8 @@ struct bp_trace *bp_trace_begin(const struct lb_config *cfg,
 	struct stat st;
 
 	/* client boots only (a token), and one trace per version */
-	if (!ex->client_mac[0] || !ex->image_id[0] || size == 0)
+	if (cfg->boot_trace_seconds <= 0 || !ex->client_mac[0] ||
+	    !ex->image_id[0] || size == 0)
 		return NULL;
 	version_dir(cfg, ex->image_id, ex->version, dir, sizeof(dir));
 	if (stat(dir, &st) != 0 || file_exists(dir, "boot.trace") ||
@@ -190,7 +191,7 @@ static void trace_write(struct bp_trace *t)
 	unlink(tmp);
 	log_info("boot pack: %s v%u: trace of %u blocks (first %d s of a "
 		 "client boot) in %s", t->image_id, t->version, t->n,
-		 BP_TRACE_SECONDS, path);
+		 t->cfg->boot_trace_seconds, path);
 	/* a pack from the parent's trace alone (image commit) lacks what
 	 * this version reads anew: build it again from both */
 	if (!file_exists(dir, "boot.pack") || file_exists(dir, "boot.trace.base"))
@@ -203,7 +204,7 @@ void bp_trace_read(struct bp_trace *t, uint64_t off, uint32_t len)
 
 	if (!t || t->done || len == 0)
 		return;
-	if (now_ms() - t->t0 > BP_TRACE_SECONDS * 1000) {
+	if (now_ms() - t->t0 > (int64_t)t->cfg->boot_trace_seconds * 1000) {
 		trace_write(t);
 		return;
 	}
@@ -213,6 +214,19 @@ void bp_trace_read(struct bp_trace *t, uint64_t off, uint32_t len)
 			t->done = 1;	/* out of memory: no trace */
 			return;
 		}
+}
+
+int64_t bp_trace_tick(struct bp_trace *t, int64_t now)
+{
+	int64_t end;
+
+	if (!t || t->done)
+		return -1;
+	end = t->t0 + (int64_t)t->cfg->boot_trace_seconds * 1000;
+	if (now <= end)
+		return end + 1;
+	trace_write(t);
+	return -1;
 }
 
 void bp_trace_end(struct bp_trace *t)
@@ -560,7 +574,7 @@ int bootpack_cmd(const struct lb_config *cfg, struct sqlite3 *s, int argc,
 		fprintf(stderr, "image pack: %s v%llu has no boot trace yet: "
 			"boot one client of it (the server records its first "
 			"%d s), then run this again\n", name,
-			(unsigned long long)v, BP_TRACE_SECONDS);
+			(unsigned long long)v, cfg->boot_trace_seconds);
 		return 1;
 	}
 	if (rc) {

@@ -4,7 +4,8 @@
 # detached child, served over HTTP under boot/<id>/v<N>/boot.pack, and
 # `linkboot image pack NAME` rebuilds it; bad names/versions are refused;
 # `image commit` packs the new version from its parent's trace, and its
-# own first boot's trace is joined to it.
+# own first boot's trace is joined to it; a trace is written when its
+# window ends even if the client stays connected.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-image.sh"
 requires qemu-io --version
@@ -13,7 +14,8 @@ requires curl --version
 MAC=52:54:00:00:05:01
 make_image "$TMP/disk.img"
 echo "fake initrd" >"$TMP/initrd.img"
-start_linkboot
+# a short trace window: a session still open after it is traced too
+start_linkboot --boot-trace-seconds 4
 lb image add demo "$TMP/disk.img" --initrd "$TMP/initrd.img" >/dev/null ||
 	die "image add"
 lb client add $MAC --image demo >/dev/null || die "client add"
@@ -92,5 +94,17 @@ lb image pack demo >"$TMP/pack2" 2>&1 || die "image pack v2: $(cat "$TMP/pack2")
 assert_contains "$TMP/pack2" 'boot pack v2: 2 blocks' "v2 pack: own + inherited trace"
 lb image pack demo --retrace >/dev/null 2>&1 || die "pack --retrace v2"
 [ -e "$V2/boot.trace.base" ] && die "--retrace left the inherited trace"
+# a PC that stays up: its trace is written when the window ends, not at
+# its shutdown, so the next PCs get the pack while it runs
+qemu-io -f raw -r -c 'read 6291456 4096' -c 'sleep 20000' "$URI" \
+	>"$TMP/qio" 2>&1 &
+QIO=$!
+cleanup_fn "kill $QIO 2>/dev/null"
+wait_for 12 test -f "$V2/boot.trace" ||
+	die "no trace at the end of the window of a session still open"
+kill -0 $QIO 2>/dev/null || die "qemu-io ended early: $(cat "$TMP/qio")"
+assert_eq "$(cat "$V2/boot.trace")" "96" "trace of the open session"
+wait_for 20 test -f "$V2/boot.pack" || die "no pack while the session is open"
+kill $QIO 2>/dev/null
 assert_alive "after the pack commands"
 echo "PASS: boot pack trace, auto build, HTTP, image pack"
