@@ -24,6 +24,7 @@ struct cache {
 	uint8_t *scratch;	/* one block: SSD reads, hash checks */
 	uint8_t zero_key[SSDC_KEY_SIZE];	/* hash of an all-zero block */
 	uint32_t pack_ram;	/* boot pack blocks put into RAM */
+	int64_t ssd_off_until;	/* ms: no SSD reads before, 0 = reads on */
 	struct cache_stats st;
 };
 
@@ -262,7 +263,7 @@ static int local_block(struct cache *c, uint64_t blk, uint64_t off,
 		return 1;
 	}
 	c->st.ram_misses++;
-	if (!c->ssd || block_len(c, blk) != c->block_size)
+	if (!c->ssd || c->ssd_off_until || block_len(c, blk) != c->block_size)
 		return 0;
 	/* ssdcache_get() hashes what it read against the key: a torn or
 	 * flipped block is a miss (and forgotten), never returned */
@@ -402,4 +403,17 @@ int cache_preload(struct cache *c, uint64_t blk, const void *data)
 void cache_add_http_bytes(struct cache *c, uint64_t n)
 {
 	c->st.bytes_http += n;
+}
+
+void cache_ssd_reads_off(struct cache *c, int64_t until)
+{
+	c->ssd_off_until = until;
+}
+
+void cache_tick(struct cache *c, int64_t now)
+{
+	if (c && c->ssd_off_until && now >= c->ssd_off_until) {
+		c->ssd_off_until = 0;
+		log_info("cache: boot trace window over: SSD reads on");
+	}
 }

@@ -112,4 +112,11 @@ void cache_add_http_bytes(struct cache *c, uint64_t n);
  * at hand: it is never fetched.) */
 int cache_ssd_has(const struct cache *c, uint64_t blk);
 
+/* The server traces this boot for the version's boot pack: until the
+ * window ends (ms, the caller's clock) blocks come from RAM or the
+ * server, never the SSD, so the trace lists all the boot reads. The SSD
+ * is still filled. cache_tick() turns SSD reads back on. */
+void cache_ssd_reads_off(struct cache *c, int64_t until);
+void cache_tick(struct cache *c, int64_t now);
+
 #endif

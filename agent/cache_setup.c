@@ -295,6 +295,36 @@ out:
 	return rc;
 }
 
+/*
+ * No pack yet: is it our boot the server traces for it (the version's
+ * first client boot)? The trace lists what the server sends us; blocks
+ * our SSD holds already (keyed by content: from other versions or
+ * images) would be missing from it, and from every later pack. So the
+ * traced boot reads past the SSD until the window ends.
+ */
+static void pack_traced(const struct agent_cfg *cfg, struct cache *c)
+{
+	char path[64], macs[18], text[64];
+	long long ms = 0;
+	uint8_t *b;
+	size_t len;
+
+	if (!cfg->has_mac || !cache_has_ssd(c))
+		return;
+	mac_format(cfg->mac, macs);
+	snprintf(path, sizeof(path), "boottrace?mac=%s", macs);
+	if (http_get(cfg, path, 0, 0, sizeof(text) - 1, &b, &len) != 0)
+		return;		/* an older server: no such question */
+	memcpy(text, b, len);
+	text[len] = '\0';
+	free(b);
+	if (sscanf(text, "traced_ms=%lld", &ms) != 1 || ms <= 0)
+		return;
+	cache_ssd_reads_off(c, now_ms() + ms);
+	log_info("cache: the server traces this boot for the boot pack: no "
+		 "SSD reads for %lld s", (ms + 999) / 1000);
+}
+
 static int pack_block(void *arg, uint64_t blk, const void *data)
 {
 	cache_preload(arg, blk, data);	/* a bad block is counted, skipped */
@@ -324,6 +354,8 @@ static void pack_load(const struct agent_cfg *cfg, struct cache *c,
 			log_warnx("cache: GET /%s: %s", path, strerror(-rc));
 		else
 			log_info("cache: no boot pack for this version yet");
+		if (rc == -ENOENT)
+			pack_traced(cfg, c);
 		return;
 	}
 	cache_add_http_bytes(c, len);

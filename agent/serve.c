@@ -580,6 +580,7 @@ static void serve_loop(struct serve *s)
 		if (s->conn.fd < 0)
 			try_reconnect(s, now);
 		net_tick(s->ns, now);
+		cache_tick(s->cache, now);
 		if (report_asked) {
 			report_asked = 0;
 			report_stats(s, "requested");

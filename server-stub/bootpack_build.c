@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@ struct bp_trace {
 	const struct lb_config *cfg;
 	char image_id[40];
 	unsigned version;
+	char mac[18];		/* the client booting */
 	uint64_t nblocks;	/* of the image */
 	int64_t t0;
 	uint8_t *seen;		/* bitmap, nblocks bits */
@@ -87,6 +89,7 @@ struct bp_trace *bp_trace_begin(const struct lb_config *cfg,
 		return NULL;
 	t->cfg = cfg;
 	snprintf(t->image_id, sizeof(t->image_id), "%s", ex->image_id);
+	snprintf(t->mac, sizeof(t->mac), "%s", ex->client_mac);
 	t->version = ex->version;
 	t->nblocks = (size + BP_BLOCK_SIZE - 1) / BP_BLOCK_SIZE;
 	t->t0 = now_ms();
@@ -214,6 +217,20 @@ void bp_trace_read(struct bp_trace *t, uint64_t off, uint32_t len)
 			t->done = 1;	/* out of memory: no trace */
 			return;
 		}
+}
+
+int64_t bp_trace_left_ms(const char *mac, int64_t now)
+{
+	const struct bp_trace *t;
+	int64_t end;
+
+	for (t = tracing; t; t = t->next) {
+		if (t->done || strcasecmp(t->mac, mac) != 0)
+			continue;
+		end = t->t0 + (int64_t)t->cfg->boot_trace_seconds * 1000;
+		return end > now ? end - now : 0;
+	}
+	return 0;
 }
 
 int64_t bp_trace_tick(struct bp_trace *t, int64_t now)

@@ -43,6 +43,15 @@ struct bp_trace;
 struct bp_trace *bp_trace_begin(const struct lb_config *cfg,
 				const struct export_info *ex, uint64_t size);
 void bp_trace_read(struct bp_trace *t, uint64_t off, uint32_t len);
+/*
+ * GET /boottrace?mac=MAC (http.c): is this client's boot being traced
+ * now? ms left of its window, or 0. The agent of the traced boot then
+ * reads past its SSD for the window: the trace lists what the server
+ * sends, so blocks the SSD already held (it is keyed by content: other
+ * versions, other images) would be missing from it, and from the pack.
+ */
+int64_t bp_trace_left_ms(const char *mac, int64_t now);
+
 /* From the NBD ticker: at the window's end the trace is written (and the
  * pack built) even if the client reads nothing more and stays up for
  * hours. Returns when to call again (absolute ms), or -1. */

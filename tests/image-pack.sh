@@ -100,8 +100,15 @@ qemu-io -f raw -r -c 'read 6291456 4096' -c 'sleep 20000' "$URI" \
 	>"$TMP/qio" 2>&1 &
 QIO=$!
 cleanup_fn "kill $QIO 2>/dev/null"
+# the agent of the traced boot asks (it then reads past its SSD)
+BT="http://127.0.0.1:$LB_HTTP_PORT/boottrace?mac=$MAC"
+wait_for 3 sh -c "curl -sf '$BT' | grep -q '^traced_ms=[1-9]'" ||
+	die "GET /boottrace: $(curl -s "$BT")"
 wait_for 12 test -f "$V2/boot.trace" ||
 	die "no trace at the end of the window of a session still open"
+assert_eq "$(curl -sf "$BT")" "traced_ms=0" "no trace running after the window"
+assert_eq "$(curl -s -o /dev/null -w '%{http_code}' \
+	"http://127.0.0.1:$LB_HTTP_PORT/boottrace?mac=junk")" 400 "bad MAC"
 kill -0 $QIO 2>/dev/null || die "qemu-io ended early: $(cat "$TMP/qio")"
 assert_eq "$(cat "$V2/boot.trace")" "96" "trace of the open session"
 wait_for 20 test -f "$V2/boot.pack" || die "no pack while the session is open"

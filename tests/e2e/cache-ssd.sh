@@ -10,6 +10,9 @@
 #       corrupted block fails verification and is refetched (the guest's
 #       md5 of /data.bin still matches); the boot pack the server built
 #       from boot 1's trace is skipped (the SSD holds all its blocks);
+#   boot 2b (warm SSD, after `image pack --retrace`): the server traces
+#       it; the agent reads past its SSD meanwhile, so the new pack holds
+#       every block the boot reads, not only those the SSD lacked;
 #   boot 3 (no SSD, 64 MiB RAM): the boot pack is streamed into RAM and
 #       the boot reads nothing over NBD (the pack holds every block it
 #       reads, all-zero blocks are never fetched);
@@ -150,6 +153,20 @@ echo "NBD bytes from the server: boot 1 $B1, boot 2 $B2 ($((B2 * 100 / B1))%)"
 assert_contains "$TMP/console2.log" 'cache: RAM [0-9]+ hits .* SSD [1-9][0-9]* hits' "the agent logs its per-layer counters"
 assert_contains "$TMP/status2.json" '"ssd_hit_percent": *[1-9]' "status --json shows the SSD hit rate"
 assert_contains "$TMP/console2.log" 'the SSD holds all [0-9]+ blocks of the boot pack: not fetched' "warm SSD skips the pack"
+
+# boot 2b: `image pack --retrace`, and this warm-SSD PC is the one the
+# server traces: its agent reads past the SSD for the window, so the new
+# trace, and the pack boot 3 gets, hold every block the boot reads (else
+# only what the SSD lacked)
+cp "$(dirname "$PACK")/boot.trace" "$TMP/trace1"
+lb image pack demo --retrace >/dev/null || die "image pack --retrace"
+serve_start 2b
+boot 2b "" "${DRIVE[@]}"
+assert_contains "$TMP/console2b.log" "LBE2E: md5 $DATA_MD5" "boot 2b reads /data.bin right"
+assert_contains "$TMP/console2b.log" 'the server traces this boot for the boot pack: no SSD reads' "the traced warm-SSD boot reads past its SSD"
+serve_stop
+wait_for 30 test -s "$PACK" || die "no boot pack after boot 2b ($PACK)"
+echo "trace of boot 1: $(wc -l <"$TMP/trace1") blocks; of boot 2b (warm SSD): $(wc -l <"$(dirname "$PACK")/boot.trace") blocks, NBD bytes $(nbd_bytes 2b)"
 
 # boot 3: no SSD, a RAM cache the boot pack fits in: streamed in at start
 serve_start 3

@@ -439,6 +439,34 @@ static void test_zero_block_not_fetched(void **state)
 	cache_free(c);
 }
 
+/* The boot the server traces reads past the SSD until the window ends,
+ * so the trace (what the server sent) lists every block it read. */
+static void test_traced_boot_skips_ssd(void **state)
+{
+	struct ssdcache *ssd;
+	struct cache *c;
+	struct cache_span sp;
+	uint8_t out[BS];
+	int fd = ssd_file(&ssd);
+
+	(void)state;
+	c = new_cache(0, 1, ssd, fd);	/* no RAM: a hit is the SSD's */
+	assert_int_equal(cache_preload(c, 5, img + 5 * BS), 0);
+	assert_true(cache_ssd_has(c, 5));
+	cache_ssd_reads_off(c, 1000);
+	assert_int_equal(cache_read(c, 5 * BS, BS, out, &sp), 0);
+	assert_int_equal(cache_fill(c, &sp, img + 5 * BS), 0);
+	assert_int_equal(cache_stats(c)->ssd_hits, 0);
+	cache_tick(c, 999);
+	assert_int_equal(cache_read(c, 5 * BS, BS, out, &sp), 0);
+	cache_abort(c, &sp);
+	cache_tick(c, 1000);
+	assert_int_equal(cache_read(c, 5 * BS, BS, out, &sp), 1);
+	assert_memory_equal(out, img + 5 * BS, BS);
+	assert_int_equal(cache_stats(c)->ssd_hits, 1);
+	cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_preload_verified_and_reread),
 		cmocka_unit_test(test_preload_keeps_head),
 		cmocka_unit_test(test_zero_block_not_fetched),
+		cmocka_unit_test(test_traced_boot_skips_ssd),
 		cmocka_unit_test(test_new_version_keeps_ssd_blocks),
 	};
 
