@@ -25,9 +25,9 @@
  * whose SSD already held the parent's blocks (content-keyed), so its own
  * trace holds only the blocks that changed.
  *
- * The trace is what the agents fetched, not what the kernel read: blocks
- * an agent found in its SSD are not in it, and all-zero blocks never are
- * (agents answer those from the block-hash table).
+ * The trace is what the agent fetched, not what the kernel read: blocks
+ * it found in its SSD are not in it (hence bp_trace_left_ms()), nor
+ * all-zero blocks, which agents answer from the block-hash table.
  */
 
 #include <stdint.h>
