@@ -373,8 +373,13 @@ void cache_invalidate(struct cache *c, uint64_t off, uint64_t len)
 
 int cache_preload(struct cache *c, uint64_t blk, const void *data)
 {
+	uint32_t ram_max = bcache_slots(c->ram) / 4 * 3;
+
 	if (blk >= c->nblocks)
 		return -EINVAL;
+	/* no SSD, and RAM holds the pack's head: the rest has nowhere to go */
+	if (!c->ssd && c->pack_ram >= ram_max)
+		return -ENOSPC;
 	if (!cache_block_ok(c, blk, data)) {
 		c->st.pack_bad++;
 		return -EBADMSG;
@@ -391,8 +396,7 @@ int cache_preload(struct cache *c, uint64_t blk, const void *data)
 	 * to the boot's other blocks (later pack blocks would push the
 	 * first ones out); the SSD, if any, takes it all.
 	 */
-	if (c->pack_ram < bcache_slots(c->ram) / 4 * 3 &&
-	    bcache_state(c->ram, blk) == BC_ABSENT) {
+	if (c->pack_ram < ram_max && bcache_state(c->ram, blk) == BC_ABSENT) {
 		ram_put(c, blk, data);
 		c->pack_ram++;
 	}

@@ -103,8 +103,8 @@ int cache_block_ok(const struct cache *c, uint64_t blk, const void *data);
 
 /* Boot pack: take block blk (verified) into RAM while the pack's head
  * fits in three quarters of it, and into the SSD; all-zero blocks are
- * skipped (read from nothing). 0, or -EBADMSG when it fails the check
- * (skipped). */
+ * skipped (read from nothing). 0, -EBADMSG when it fails the check
+ * (skipped), or -ENOSPC: no SSD and RAM is full, stop here. */
 int cache_preload(struct cache *c, uint64_t blk, const void *data);
 /* Count bytes fetched over HTTP (hash table, boot pack). */
 void cache_add_http_bytes(struct cache *c, uint64_t n);

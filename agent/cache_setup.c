@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "bcache.h"
 #include "blockhash.h"
 #include "bootpack.h"
 #include "cache.h"
@@ -327,8 +328,8 @@ static void pack_traced(const struct agent_cfg *cfg, struct cache *c)
 
 static int pack_block(void *arg, uint64_t blk, const void *data)
 {
-	cache_preload(arg, blk, data);	/* a bad block is counted, skipped */
-	return 0;
+	/* a bad block is counted, skipped; a full RAM without SSD ends it */
+	return cache_preload(arg, blk, data) == -ENOSPC ? -ENOSPC : 0;
 }
 
 static void pack_load(const struct agent_cfg *cfg, struct cache *c,
@@ -344,6 +345,8 @@ static void pack_load(const struct agent_cfg *cfg, struct cache *c,
 
 	if (pack_path(cfg, path, sizeof(path)) != 0)
 		return;
+	if (!cache_has_ssd(c) && bcache_slots(cache_bcache(c)) < 4)
+		return;		/* nowhere to put it */
 	if (cache_has_ssd(c) && ssd_has_pack(cfg, c, path, &n) == 1) {
 		log_info("cache: the SSD holds all %llu blocks of the boot "
 			 "pack: not fetched", (unsigned long long)n);
@@ -363,8 +366,12 @@ static void pack_load(const struct agent_cfg *cfg, struct cache *c,
 	if (!rc && (h.block_size != cache_block_size(c) ||
 		    h.image_size != image_size))
 		rc = -ESTALE;
-	if (!rc)
-		rc = bootpack_decode(b, len, pack_block, c);
+	if (!rc && (rc = bootpack_decode(b, len, pack_block, c)) == -ENOSPC) {
+		log_info("cache: boot pack: RAM holds its first %llu blocks, no "
+			 "SSD for the rest", (unsigned long long)
+			 cache_stats(c)->pack_blocks);
+		rc = 0;
+	}
 	if (rc)
 		log_warnx("cache: boot pack /%s: %s", path, strerror(-rc));
 	else
