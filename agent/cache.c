@@ -183,7 +183,6 @@ int cache_block_ok(const struct cache *c, uint64_t blk, const void *data)
 	return memcmp(got, block_key(c, blk), SSDC_KEY_SIZE) == 0;
 }
 
-
 /*
  * Does the table say block blk is all zeroes? Such blocks (most of an
  * image: unused space between files and partitions) are answered here,
