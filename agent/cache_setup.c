@@ -100,7 +100,38 @@ static int dev_size(int fd, uint64_t *size)
 	return 0;
 }
 
-/* Open the partition (O_EXCL: nobody mounts it under us). */
+int cache_partition_open(const struct agent_cfg *cfg, int *fdp,
+			 uint64_t *sizep, char *dev, size_t devsz)
+{
+	uint64_t size;
+	int fd, rc;
+
+	rc = find_partition(dev, devsz);
+	/* auto: a blank disk gets the partition (never any other disk) */
+	if (rc == -ENOENT && cfg->ssd_mode == 0 && ssd_auto_create() == 0)
+		rc = find_partition(dev, devsz);
+	if (rc != 0) {
+		log_info("cache: no partition with PARTLABEL=%s%s", CACHE_PARTLABEL,
+			 cfg->ssd_mode == 0 ? " and no blank disk for one" : "");
+		return rc;
+	}
+	/* O_EXCL: nobody mounts it under us */
+	if ((fd = open(dev, O_RDWR | O_EXCL | O_CLOEXEC)) < 0) {
+		rc = -errno;
+		log_warn("cache: %s", dev);
+		return rc;
+	}
+	if ((rc = dev_size(fd, &size)) != 0) {
+		close(fd);
+		return rc;
+	}
+	if (cfg->ssd_mode > 0)
+		size = MIN(size, (uint64_t)cfg->ssd_mode << 20);
+	*fdp = fd;
+	*sizep = size;
+	return 0;
+}
+
 static int ssd_open(const struct agent_cfg *cfg, uint32_t bs,
 		    struct ssdcache **ssd, int *fdp)
 {
@@ -116,37 +147,20 @@ static int ssd_open(const struct agent_cfg *cfg, uint32_t bs,
 			 "SSD block cache", CACHE_PARTLABEL);
 		return -ENODEV;
 	}
-	rc = find_partition(dev, sizeof(dev));
-	/* auto: a blank disk gets the partition (never any other disk) */
-	if (rc == -ENOENT && cfg->ssd_mode == 0 && ssd_auto_create() == 0)
-		rc = find_partition(dev, sizeof(dev));
-	if (rc != 0) {
-		log_info("cache: no partition with PARTLABEL=%s%s: no SSD cache",
-			 CACHE_PARTLABEL, cfg->ssd_mode == 0 ?
-			 " and no blank disk for one" : "");
+	if ((rc = cache_partition_open(cfg, &fd, &size, dev, sizeof(dev)))) {
+		log_info("cache: no SSD cache");
 		return rc;
 	}
-	if ((fd = open(dev, O_RDWR | O_EXCL | O_CLOEXEC)) < 0) {
-		rc = -errno;
-		log_warn("cache: %s", dev);
-		return rc;
-	}
-	if ((rc = dev_size(fd, &size)) != 0)
-		goto fail;
-	if (cfg->ssd_mode > 0)
-		size = MIN(size, (uint64_t)cfg->ssd_mode << 20);
 	if ((rc = ssdcache_open(fd, size, bs, 1, ssd)) != 0) {
 		log_warnx("cache: SSD cache on %s: %s", dev, strerror(-rc));
-		goto fail;
+		close(fd);
+		return rc;
 	}
 	log_info("cache: SSD cache on %s, %llu MiB, %llu blocks", dev,
 		 (unsigned long long)(size >> 20),
 		 (unsigned long long)ssdcache_slots(*ssd));
 	*fdp = fd;
 	return 0;
-fail:
-	close(fd);
-	return rc;
 }
 
 static int verified_mode(const struct agent_cfg *cfg)

@@ -28,6 +28,11 @@ int http_get(const struct agent_cfg *cfg, const char *path,
  * whole disk. 0, or -ENODEV when no disk qualifies. */
 int ssd_auto_create(void);
 
+/* Find (or, with linkboot.ssd=auto, create) and open the cache partition,
+ * exclusively; size capped by linkboot.ssd=MiB. 0 or -errno (-ENOENT: none). */
+int cache_partition_open(const struct agent_cfg *cfg, int *fd, uint64_t *size,
+			 char *dev, size_t devsz);
+
 /* The stack for an export of image_size bytes (NULL: out of memory). */
 struct cache *cache_setup(const struct agent_cfg *cfg, uint64_t image_size);
 

@@ -45,6 +45,7 @@ struct ioslot *ioqueue_get(struct ioqueue *q)
 			continue;
 		s->used = 1;
 		s->sent = 0;
+		s->writeback = 0;
 		s->seq = q->next_seq++;
 		q->used++;
 		return s;

@@ -27,6 +27,7 @@ struct ioslot {
 	uint32_t skip;		/* READ widened to whole cache blocks: the
 				 * kernel's data starts at buf + skip */
 	uint32_t klen;		/* and is klen bytes long */
+	int writeback;		/* the overlay's own write: no kernel reply */
 };
 
 struct ioqueue {

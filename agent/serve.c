@@ -38,6 +38,7 @@
 #include "nbd_kernel.h"
 #include "nbd_wire.h"
 #include "queue.h"
+#include "woverlay.h"
 
 #ifndef PR_SET_IO_FLUSHER
 #define PR_SET_IO_FLUSHER 57
@@ -50,6 +51,11 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define VERIFY_TRIES 3		/* refetches of a block that fails its hash */
+#define WOV_RAM_DEFAULT_MIB 64
+#define WOV_PART_OFF (1u << 20)	/* the SSD cache's superblock is below */
+#define WB_RUN_MAX (128u * 1024)	/* one write-back server write */
+#define WB_SLOTS_MAX (IOQUEUE_SLOTS / 2)	/* reads keep the others */
+#define FULL_MSG_EVERY_MS 30000
 
 /* A kernel READ behind an ioqueue slot (same index): what the kernel
  * asked, and the span of whole blocks we fetch for it (cache.h). */
@@ -76,6 +82,20 @@ struct serve {
 	int expired;			/* outage longer than reconnect_s */
 	int read_only;
 	int info_fd;			/* PID 1's timeline, or -1 */
+	/* block write overlay (woverlay.h): its memory is a memfd the
+	 * supervisor keeps, so a replaced daemon finds every page again */
+	struct wov *wov;
+	struct wov_cfg wov_cfg;
+	int wov_memfd;
+	size_t wov_len;
+	/* write-back: kernel FLUSHes wait for a sweep of the dirty pages;
+	 * those that came during a sweep wait for the next one */
+	int sweeping;
+	unsigned wb_inflight;
+	uint32_t wb_error;		/* NBD_E* of a failed write-back */
+	unsigned nflush_now, nflush_next, nflush_ready;
+	uint64_t flush_now[IOQUEUE_SLOTS], flush_next[IOQUEUE_SLOTS];
+	int64_t full_logged;		/* last "overlay full" message */
 };
 
 /* SIGUSR1: send a report now (a shutdown script's last counters) */
@@ -128,6 +148,40 @@ static struct serve_read *slot_read(struct serve *s, struct ioslot *sl)
 	return &s->rd[sl - s->q.s];
 }
 
+/* The overlay's "full" console message, at most every 30 s. */
+static void overlay_full_msg(struct serve *s)
+{
+	struct wov_stats st = { 0 };
+	int64_t now = now_ms();
+
+	if (s->full_logged && now - s->full_logged < FULL_MSG_EVERY_MS)
+		return;
+	s->full_logged = now;
+	if (s->wov)
+		wov_stats(s->wov, &st);
+	log_warnx("linkboot: WRITE OVERLAY FULL: RAM (%llu MiB), cache "
+		  "partition (%llu MiB) and this PC's overlay on the server "
+		  "are full: writes fail with ENOSPC until the OS frees space; "
+		  "nothing written so far is lost (check: the server's "
+		  "overlay limit and free disk, `linkboot status`)",
+		  (unsigned long long)(st.ram_slots * WOV_PAGE >> 20),
+		  (unsigned long long)(st.part_slots * WOV_PAGE >> 20));
+}
+
+/* A read's bytes go to the kernel with the overlay's pages on top. */
+static int reply_read(struct serve *s, uint64_t handle, uint32_t error,
+		      uint8_t *data, uint64_t off, uint32_t len)
+{
+	if (!error && s->wov && wov_touches(s->wov, off, len) &&
+	    wov_patch(s->wov, off, len, data) != 0) {
+		log_warnx("overlay: reading the cache partition failed at "
+			  "%llu+%u: EIO (check the disk: dmesg)",
+			  (unsigned long long)off, len);
+		error = NBD_EIO;
+	}
+	return reply_kernel(s, handle, error, data, len);
+}
+
 static void conn_lost(struct serve *s, const char *why)
 {
 	unsigned n;
@@ -172,6 +226,143 @@ static void send_unsent(struct serve *s)
 			return;
 }
 
+/*
+ * Write-back (woverlay.h): a kernel FLUSH is answered after a sweep has
+ * written every page dirty at its arrival to the server and the server has
+ * flushed them (NBD proto.md "NBD_CMD_FLUSH": completed writes persisted).
+ * FLUSHes that arrive during a sweep wait for the next one. The sweep's
+ * writes are slots like any other: resent after a reconnect, at most
+ * WB_SLOTS_MAX at once so reads keep moving.
+ */
+enum { WB_WRITE = 1, WB_FLUSH };
+
+static void writeback_pump(struct serve *s);
+
+static void sweep_begin(struct serve *s)
+{
+	wov_sweep_start(s->wov);
+	s->sweeping = 1;
+	s->wb_error = 0;
+}
+
+static void flush_done(struct serve *s, uint32_t error)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nflush_now; i++)
+		reply_kernel(s, s->flush_now[i], error, NULL, 0);
+	s->nflush_now = 0;
+	if (s->nflush_next) {
+		memcpy(s->flush_now, s->flush_next,
+		       s->nflush_next * sizeof(s->flush_now[0]));
+		s->nflush_now = s->nflush_next;
+		s->nflush_next = 0;
+		sweep_begin(s);
+	}
+}
+
+/* Every run handed out and answered: the server's FLUSH, or the error. */
+static void sweep_end(struct serve *s)
+{
+	struct ioslot *sl;
+
+	if (s->wb_error) {
+		s->sweeping = 0;
+		flush_done(s, s->wb_error);
+		return;
+	}
+	if (!(sl = ioqueue_get(&s->q)))
+		return;		/* a slot frees up: pumped again then */
+	s->sweeping = 0;
+	sl->writeback = WB_FLUSH;
+	memset(&sl->req, 0, sizeof(sl->req));
+	sl->req.type = NBD_CMD_FLUSH;
+	sl->req.handle = sl->seq;
+	if (s->conn.fd >= 0)
+		send_slot(s, sl);
+}
+
+static void writeback_pump(struct serve *s)
+{
+	struct wov_range run;
+	struct ioslot *sl;
+	int rc;
+
+	while (s->sweeping == 1 && s->wb_inflight < WB_SLOTS_MAX &&
+	       !s->expired && (sl = ioqueue_get(&s->q))) {
+		if ((rc = wov_sweep_next(s->wov, sl->buf, WB_RUN_MAX,
+					 &run)) <= 0) {
+			ioqueue_put(&s->q, sl);
+			if (rc < 0) {
+				log_warnx("overlay: reading the cache partition "
+					  "for write-back failed: FLUSH fails "
+					  "with EIO (check the disk: dmesg)");
+				s->wb_error = NBD_EIO;
+			}
+			s->sweeping = 2;
+			break;
+		}
+		sl->writeback = WB_WRITE;
+		memset(&sl->req, 0, sizeof(sl->req));
+		sl->req.type = NBD_CMD_WRITE;
+		sl->req.offset = run.off;
+		sl->req.length = run.len;
+		sl->req.handle = sl->seq;
+		s->wb_inflight++;
+		if (s->conn.fd >= 0)
+			send_slot(s, sl);
+	}
+	if (s->sweeping == 1 && s->expired) {
+		s->sweeping = 2;
+		s->wb_error = NBD_EIO;
+	}
+	if (s->sweeping == 2 && !s->wb_inflight)
+		sweep_end(s);
+}
+
+/* A kernel FLUSH in write-back mode. */
+static int flush_hold(struct serve *s, uint64_t handle)
+{
+	if (s->expired)
+		return reply_kernel(s, handle, NBD_EIO, NULL, 0);
+	if (!s->nflush_now) {
+		s->flush_now[s->nflush_now++] = handle;
+		sweep_begin(s);
+	} else {
+		s->flush_next[s->nflush_next++] = handle;
+	}
+	writeback_pump(s);
+	return 0;
+}
+
+/* The server answered one of the sweep's own requests. */
+static void writeback_reply(struct serve *s, struct ioslot *sl,
+			    uint32_t error)
+{
+	int kind = sl->writeback;
+
+	if (kind == WB_WRITE) {
+		if (error) {
+			/* the pages stay dirty: the next FLUSH tries again */
+			wov_redirty(s->wov, sl->req.offset, sl->req.length);
+			s->wb_error = error;
+			if (error == NBD_ENOSPC)
+				overlay_full_msg(s);
+			else
+				log_warnx("overlay: the server refused a "
+					  "write-back at %llu+%u (error %u): "
+					  "FLUSH fails",
+					  (unsigned long long)sl->req.offset,
+					  sl->req.length, error);
+		}
+		s->wb_inflight--;
+	}
+	ioqueue_put(&s->q, sl);
+	if (kind == WB_FLUSH)
+		flush_done(s, error);
+	writeback_pump(s);
+}
+
 /* outage longer than linkboot.reconnect: fail what waits, with EIO */
 static void fail_all(struct serve *s)
 {
@@ -182,6 +373,10 @@ static void fail_all(struct serve *s)
 
 		if (!sl->used)
 			continue;
+		if (sl->writeback) {
+			writeback_reply(s, sl, NBD_EIO);
+			continue;
+		}
 		cache_abort(s->cache, &s->rd[i].sp);
 		s->rd[i].waiting = 0;
 		reply_kernel(s, sl->kernel_handle, NBD_EIO, NULL, 0);
@@ -239,13 +434,19 @@ static int read_request(struct serve *s, const struct nbd_request *r)
 	struct serve_read *rd = slot_read(s, sl);
 	int rc;
 
+	if (s->wov && wov_covers(s->wov, r->offset, r->length)) {
+		ioqueue_put(&s->q, sl);		/* written here: all local */
+		return reply_read(s, r->handle, 0, s->kbuf, r->offset,
+				  r->length);
+	}
 	rc = cache_read(s->cache, r->offset, r->length, s->kbuf, &rd->sp);
 	if (rc == 1 || rc < 0 || s->expired) {
 		if (rc == 0)
 			cache_abort(s->cache, &rd->sp);
 		ioqueue_put(&s->q, sl);
-		return reply_kernel(s, r->handle, rc == 1 ? 0 : rc < 0 ?
-				    NBD_EINVAL : NBD_EIO, s->kbuf, r->length);
+		return reply_read(s, r->handle, rc == 1 ? 0 : rc < 0 ?
+				  NBD_EINVAL : NBD_EIO, s->kbuf, r->offset,
+				  r->length);
 	}
 	rd->off = r->offset;
 	rd->len = r->length;
@@ -289,8 +490,8 @@ static void wake_waiters(struct serve *s)
 				send_slot(s, sl);
 			continue;
 		}
-		reply_kernel(s, sl->kernel_handle, rc == 1 ? 0 : NBD_EIO,
-			     s->kbuf, rd->len);
+		reply_read(s, sl->kernel_handle, rc == 1 ? 0 : NBD_EIO,
+			   s->kbuf, rd->off, rd->len);
 		ioqueue_put(&s->q, sl);
 	}
 }
@@ -332,6 +533,40 @@ static int read_reply(struct serve *s, struct ioslot *sl, uint32_t *error,
 		*error = NBD_EIO;
 	}
 	return 0;
+}
+
+/*
+ * A WRITE or WRITE_ZEROES: the overlay's local tiers take what they can
+ * (woverlay.h); the rest still goes to the server in this slot, narrowed.
+ * 1: answered here, 0: send the slot, <0: the kernel is gone.
+ */
+static int overlay_write(struct serve *s, struct nbd_request *r,
+			 struct ioslot *sl)
+{
+	struct wov_range srv;
+	int rc;
+
+	if (r->type == NBD_CMD_WRITE)
+		rc = wov_write(s->wov, r->offset, r->length, sl->buf,
+			       !!(r->flags & NBD_CMD_FLAG_FUA), &srv);
+	else
+		rc = wov_zero(s->wov, r->offset, r->length, &srv);
+	if (rc == 0 && srv.len) {
+		if (r->type == NBD_CMD_WRITE) {
+			memmove(sl->buf, sl->buf + (srv.off - r->offset),
+				srv.len);
+			r->offset = srv.off;
+			r->length = srv.len;
+		}
+		return 0;
+	}
+	ioqueue_put(&s->q, sl);
+	if (rc)
+		log_warnx("overlay: writing the cache partition failed at "
+			  "%llu+%u: EIO (check the disk: dmesg)",
+			  (unsigned long long)r->offset, r->length);
+	rc = reply_kernel(s, r->handle, rc ? NBD_EIO : 0, NULL, 0);
+	return rc < 0 ? rc : 1;
 }
 
 /* A request from nbd.ko (NBD proto.md "Transmission"). <0: kernel gone. */
@@ -380,10 +615,15 @@ static int kernel_request(struct serve *s)
 			return reply_kernel(s, r.handle, NBD_EPERM, NULL, 0);
 		}
 		cache_invalidate(s->cache, r.offset, r.length);
+		if (s->wov && r.type != NBD_CMD_TRIM &&
+		    (rc = overlay_write(s, &r, sl)) != 0)
+			return rc < 0 ? rc : 0;
 	} else if (r.type == NBD_CMD_FLUSH && s->read_only) {
 		return reply_kernel(s, r.handle, 0, NULL, 0);
 	} else if (r.type != NBD_CMD_FLUSH) {
 		return reply_kernel(s, r.handle, NBD_EINVAL, NULL, 0);
+	} else if (s->wov && wov_writeback(s->wov)) {
+		return flush_hold(s, r.handle);
 	} else {
 		sl = ioqueue_get(&s->q);
 	}
@@ -422,6 +662,12 @@ static int server_reply(struct serve *s)
 		return 0;
 	}
 	error = rep.error;
+	if (sl->writeback) {
+		writeback_reply(s, sl, error);
+		return 0;
+	}
+	if (error == NBD_ENOSPC)
+		overlay_full_msg(s);
 	if (sl->req.type == NBD_CMD_READ && !error &&
 	    (rc = fd_read_full(s->conn.fd, sl->buf, sl->req.length))) {
 		conn_lost(s, strerror(-rc));
@@ -430,9 +676,11 @@ static int server_reply(struct serve *s)
 	data = sl->buf;
 	if (sl->req.type == NBD_CMD_READ && read_reply(s, sl, &error, &data))
 		return 0;
-	rc = reply_kernel(s, sl->kernel_handle, error, data,
-			  sl->req.type == NBD_CMD_READ ? slot_read(s, sl)->len :
-			  0);
+	if (sl->req.type == NBD_CMD_READ)
+		rc = reply_read(s, sl->kernel_handle, error, (uint8_t *)data,
+				slot_read(s, sl)->off, slot_read(s, sl)->len);
+	else
+		rc = reply_kernel(s, sl->kernel_handle, error, NULL, 0);
 	ioqueue_put(&s->q, sl);
 	wake_waiters(s);
 	cache_export_stats(s->cache);
@@ -469,6 +717,14 @@ static int first_connect(struct serve *s)
 	}
 }
 
+/* root served read-only unless writes go to the server */
+static int export_writable(const struct serve *s)
+{
+	return (s->cfg->write_mode == WRITE_SERVER ||
+		s->cfg->write_mode == WRITE_SUPER) &&
+	       !(s->conn.flags & NBD_FLAG_READ_ONLY);
+}
+
 static int attach_kernel(struct serve *s)
 {
 	uint64_t flags = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH;
@@ -476,10 +732,7 @@ static int attach_kernel(struct serve *s)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return -errno;
-	/* root served read-only unless writes go to the server */
-	s->read_only = s->cfg->write_mode == WRITE_RAM ||
-		       s->cfg->write_mode == WRITE_DISK ||
-		       (s->conn.flags & NBD_FLAG_READ_ONLY);
+	s->read_only = !export_writable(s);
 	if (s->read_only)
 		flags |= NBD_FLAG_READ_ONLY;
 	else
@@ -499,10 +752,35 @@ static int attach_kernel(struct serve *s)
 	return 0;
 }
 
+static void overlay_stats(struct serve *s, int log)
+{
+	struct wov_stats st;
+
+	if (!s->wov)
+		return;
+	wov_stats(s->wov, &st);
+	agent_stats.overlay_bytes = (st.ram_pages + st.part_pages) * WOV_PAGE +
+				    st.server_bytes;
+	if (log)
+		log_info("overlay: RAM %llu of %llu MiB, cache partition %llu "
+			 "of %llu MiB, %llu MiB sent to the server, %llu "
+			 "pages dirty, %llu written back",
+			 (unsigned long long)(st.ram_pages * WOV_PAGE >> 20),
+			 (unsigned long long)(st.ram_slots * WOV_PAGE >> 20),
+			 (unsigned long long)(st.part_pages * WOV_PAGE >> 20),
+			 (unsigned long long)(st.part_slots * WOV_PAGE >> 20),
+			 (unsigned long long)(st.server_bytes >> 20),
+			 (unsigned long long)st.dirty_pages,
+			 (unsigned long long)st.written_back);
+}
+
 static void report_stats(struct serve *s, const char *event)
 {
+	int log = strcmp(event, "periodic") != 0;
+
 	cache_export_stats(s->cache);
-	if (strcmp(event, "periodic") != 0)
+	overlay_stats(s, log);
+	if (log)
 		cache_log_stats(s->cache);
 	report_send(s->cfg, s->ns->mac, event, NULL);
 }
@@ -544,7 +822,8 @@ static void serve_loop(struct serve *s)
 		int n = 0, rc;
 
 		p[0].fd = s->kfd;
-		p[0].events = s->q.used < IOQUEUE_SLOTS ? POLLIN : 0;
+		p[0].events = s->q.used < IOQUEUE_SLOTS &&
+			      s->nflush_next < IOQUEUE_SLOTS ? POLLIN : 0;
 		p[0].revents = 0;
 		n = 1;
 		if (s->conn.fd >= 0) {
@@ -579,6 +858,8 @@ static void serve_loop(struct serve *s)
 			read_info(s);
 		if (s->conn.fd < 0)
 			try_reconnect(s, now);
+		if (s->nflush_now)
+			writeback_pump(s);	/* a FLUSH may wait for a slot */
 		net_tick(s->ns, now);
 		cache_tick(s->cache, now);
 		if (report_asked) {
@@ -629,6 +910,104 @@ static void serve_release(struct serve *s)
 	s->kbuf = NULL;
 }
 
+/* The cache partition as the overlay's second tier: the SSD read cache's
+ * superblock goes (verified modes format it again; its blocks are keyed
+ * and checked, so pages written over its ring are misses, not data). */
+static void overlay_partition(struct serve *s)
+{
+	static const uint8_t zero[WOV_PAGE];
+	struct wov_cfg *wc = &s->wov_cfg;
+	char dev[256];
+	uint64_t size;
+	int fd;
+
+	if (s->cfg->ssd_mode < 0 ||
+	    cache_partition_open(s->cfg, &fd, &size, dev, sizeof(dev)) != 0)
+		return;
+	if (size < WOV_PART_OFF + 16 * WOV_PAGE ||
+	    pwrite(fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero)) {
+		log_warnx("overlay: %s is too small or not writable: not used",
+			  dev);
+		close(fd);
+		return;
+	}
+	wc->part_fd = fd;
+	wc->part_off = WOV_PART_OFF;
+	wc->part_bytes = size - WOV_PART_OFF;
+	log_info("overlay: %s (PARTLABEL=%s), %llu MiB, holds writes once "
+		 "RAM is full", dev, CACHE_PARTLABEL_NAME,
+		 (unsigned long long)(wc->part_bytes >> 20));
+}
+
+/*
+ * A read-write root gets the block write overlay (woverlay.h). Its memory
+ * is a memfd made here, in the supervisor, so the daemons it starts share
+ * it; the supervisor itself never maps it (its pages fill only as the OS
+ * writes). Without it, writes go straight to the server as before.
+ */
+static void overlay_setup(struct serve *s)
+{
+	const struct agent_cfg *cfg = s->cfg;
+	struct wov_cfg *wc = &s->wov_cfg;
+	struct wov *w = NULL;
+	void *mem = MAP_FAILED;
+	int rc = -ENOMEM;
+
+	memset(wc, 0, sizeof(*wc));
+	wc->image_size = s->conn.size;
+	wc->ram_bytes = (uint64_t)(cfg->overlay_mib ? cfg->overlay_mib :
+				   WOV_RAM_DEFAULT_MIB) << 20;
+	wc->part_fd = -1;
+	/* kept (or super) overlays must reach the server at every FLUSH */
+	wc->writeback = cfg->write_mode == WRITE_SUPER || cfg->keep;
+	overlay_partition(s);
+	s->wov_len = wov_mem_size(wc);
+	if ((s->wov_memfd = memfd_create("linkboot-overlay", MFD_CLOEXEC)) < 0 ||
+	    ftruncate(s->wov_memfd, (off_t)s->wov_len) != 0 ||
+	    (mem = mmap(NULL, s->wov_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			s->wov_memfd, 0)) == MAP_FAILED ||
+	    (rc = wov_open(wc, mem, &w)) != 0) {
+		log_warnx("overlay: cannot set up the block write overlay (%s): "
+			  "writes go to the server", strerror(rc ? -rc : errno));
+		if (s->wov_memfd >= 0)
+			close(s->wov_memfd);
+		s->wov_memfd = -1;
+		if (wc->part_fd >= 0)
+			close(wc->part_fd);
+		if (mem != MAP_FAILED)
+			munmap(mem, s->wov_len);
+		return;
+	}
+	wov_close(w);
+	munmap(mem, s->wov_len);
+	log_info("overlay: block writes go to RAM (%u MiB)%s, then the server; "
+		 "%s", (unsigned)(wc->ram_bytes >> 20),
+		 wc->part_fd >= 0 ? ", then the cache partition" : "",
+		 wc->writeback ? "written back to the server at every FLUSH" :
+		 "kept on this PC until the tiers are full (the server drops "
+		 "this overlay at the next boot)");
+}
+
+/* In the daemon: map the supervisor's overlay memory, locked page by page
+ * as it fills (a fault allocates under PR_SET_IO_FLUSHER: no recursion). */
+static int overlay_attach(struct serve *s)
+{
+	void *mem;
+	int rc;
+
+	if (mlockall(MCL_FUTURE | MCL_ONFAULT) != 0)
+		log_warn("mlockall(MCL_ONFAULT)");
+	mem = mmap(NULL, s->wov_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   s->wov_memfd, 0);
+	if (mem == MAP_FAILED) {
+		log_warn("overlay: mmap");
+		return -ENOMEM;
+	}
+	if ((rc = wov_open(&s->wov_cfg, mem, &s->wov)) != 0)
+		log_warnx("overlay: %s", strerror(-rc));
+	return rc;
+}
+
 static void serve_child(struct serve *s) __attribute__((noreturn));
 static void serve_child(struct serve *s)
 {
@@ -639,6 +1018,8 @@ static void serve_child(struct serve *s)
 	/* everything is allocated: lock it, no page faults on the I/O path */
 	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
 		log_warn("mlockall");
+	if (s->wov_memfd >= 0 && overlay_attach(s) != 0)
+		_exit(1);
 	serve_loop(s);
 }
 
@@ -730,6 +1111,7 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 	s.ns = ns;
 	s.conn.fd = -1;
 	s.kfd = -1;
+	s.wov_memfd = -1;
 	s.info_fd = info_fd;
 	harden();
 	if ((rc = serve_alloc(&s)) != 0)
@@ -743,6 +1125,10 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 	/* hash table, SSD, boot pack: before the kernel's first read */
 	if ((rc = serve_cache(&s)) != 0)
 		goto fail;
+	/* before the kernel has the device: blkid's scan for the cache
+	 * partition would read it, and nobody serves it yet */
+	if (export_writable(&s))
+		overlay_setup(&s);
 	agent_stats.t_nbd = now_ms();
 	if ((rc = attach_kernel(&s)) != 0) {
 		log_warnx("nbd: NBD_CMD_CONNECT: %s (check: nbd.ko loaded "

@@ -19,7 +19,13 @@
  *   linkboot.root=SPEC          LABEL=x | UUID=x | PARTLABEL=x | partN;
  *                               default: the first ext4 partition
  *   linkboot.write=MODE         ram (default) | disk | server | super
- *   linkboot.overlay=MiB        ram mode: tmpfs size cap for writes
+ *   linkboot.overlay=MiB        ram mode: tmpfs size cap for writes;
+ *                               server/super: RAM part of the block write
+ *                               overlay (default 64), then the cache
+ *                               partition, then the server
+ *   linkboot.keep=0|1           server mode: the server keeps the overlay
+ *                               across boots, so written pages go to it at
+ *                               every FLUSH (write-back)
  *   linkboot.ram=MiB            RAM block cache size (0 = off)
  *   linkboot.ssd=off|auto|MiB   persistent cache partition policy
  *   linkboot.hashes=PATH        block-hash table of the booted version

@@ -268,6 +268,8 @@ static int cmdline_key(struct agent_cfg *cfg, const char *key, const char *v)
 		return parse_write(v, &cfg->write_mode);
 	if (!strcmp(key, "linkboot.overlay"))
 		return parse_uint(v, 0, 1u << 24, &cfg->overlay_mib);
+	if (!strcmp(key, "linkboot.keep"))
+		return parse_uint(v, 0, 1, &cfg->keep);
 	if (!strcmp(key, "linkboot.ram"))
 		return parse_uint(v, 0, 1u << 20, &cfg->ram_mib);
 	if (!strcmp(key, "linkboot.ssd"))

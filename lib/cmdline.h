@@ -34,7 +34,10 @@ struct agent_cfg {
 	int has_ip, has_gw, has_dns;
 	char root[128];			/* LABEL=|UUID=|PARTLABEL=|partN|"" */
 	int write_mode;			/* enum write_mode */
-	unsigned overlay_mib;		/* 0 = tmpfs default (half of RAM) */
+	unsigned overlay_mib;		/* ram: tmpfs cap, 0 = half of RAM;
+					 * server/super: RAM tier of the
+					 * block overlay, 0 = default */
+	unsigned keep;			/* server: the overlay is kept */
 	unsigned ram_mib;		/* RAM cache size, 0 = off */
 	int ssd_mode;			/* -1 off, 0 auto, >0 MiB */
 	char hashes[160];		/* served path of the block-hash table */

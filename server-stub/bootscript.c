@@ -242,6 +242,10 @@ static void script_boot(struct sbuf *sb, const char *mac,
 		  "isset ${dns} && set lb-args ${lb-args} linkboot.dns=${dns} ||\n");
 	sb_printf(sb, "set lb-args ${lb-args} linkboot.write=%s linkboot.ram=%u",
 		  write_mode_name(link->write_mode), link->ram_cache_mib);
+	if (link->overlay_mib)
+		sb_printf(sb, " linkboot.overlay=%u", link->overlay_mib);
+	if (link->write_mode == WRITE_SERVER && link->keep_overlay)
+		sb_printf(sb, " linkboot.keep=1");	/* write-back, woverlay.h */
 	if (root[0])
 		sb_printf(sb, " linkboot.root=%s", root);
 	if (ssd[0])

@@ -31,7 +31,7 @@
 /* Options of add/set; NULL = not given. */
 struct client_opts {
 	const char *image, *name, *hostname, *group;
-	const char *ram_cache, *ssd_cache, *write, *version;
+	const char *ram_cache, *ssd_cache, *write, *version, *overlay;
 	int format;		/* enum table_format */
 	int legend;
 	int help;
@@ -49,6 +49,7 @@ static const struct client_opt_def {
 	{ "ssd-cache", offsetof(struct client_opts, ssd_cache) },
 	{ "write", offsetof(struct client_opts, write) },
 	{ "version", offsetof(struct client_opts, version) },
+	{ "overlay", offsetof(struct client_opts, overlay) },
 };
 
 static const char usage_add[] =
@@ -69,7 +70,11 @@ static const char usage_add[] =
 "  --ssd-cache MiB|auto|off   local SSD cache partition (built-in off)\n"
 "  --write ram|disk|server|super   where writes go (built-in ram:\n"
 "                      discarded at reboot); super = `client super MAC on`\n"
-"  --version N         pin an image version (default: follow production)\n";
+"  --version N         pin an image version (default: follow production)\n"
+"  --overlay MiB       RAM for the PC's writes: write ram: the overlay's\n"
+"                      size (default half the PC's RAM); server/super: the\n"
+"                      RAM tier before the cache partition and the server\n"
+"                      (default 64)\n";
 
 static const char usage_set[] =
 "Usage: linkboot client set MAC [OPTIONS]\n"
@@ -77,7 +82,8 @@ static const char usage_set[] =
 "\n"
 "Change a client's link, or (with --group and no MAC) the same fields for\n"
 "every client in group G at once. Takes the options of `client add`;\n"
-"the value `inherit` clears --ram-cache, --ssd-cache, --write or --version\n"
+"the value `inherit` clears --ram-cache, --ssd-cache, --write, --version or\n"
+"--overlay\n"
 "so the client follows its group / image again. With a MAC, --group moves\n"
 "the client into group G (`--group none`: out of its group). Takes\n"
 "effect at the client's next boot.\n";
@@ -281,6 +287,11 @@ static int check_fields(const struct client_opts *o)
 	    db_write_mode_parse(o->write) < 0)
 		return usage_error(NULL, "--write '%s': give ram, disk, server "
 				   "or super", o->write);
+	if (o->overlay && strcmp(o->overlay, "inherit") &&
+	    parse_u64(o->overlay, 1, 1u << 24, &v) != 0)
+		return usage_error(NULL, "--overlay '%s': give the RAM for the "
+				   "PC's writes in MiB (e.g. 256) or 'inherit'",
+				   o->overlay);
 	if (o->version && strcmp(o->version, "inherit") &&
 	    parse_u64(o->version, 1, INT32_MAX, &v) != 0)
 		return usage_error(NULL, "--version '%s': give a version number "
@@ -505,8 +516,8 @@ static int client_add(struct lb_config *cfg, int argc, char **argv)
 	if (sqlite3_prepare_v2(db_sqlite(db),
 		"INSERT INTO clients(mac, name, hostname, grp, image_id, version,"
 		" ram_cache_mib, ssd_cache, write_mode, token, machine_id,"
-		" created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-		" ?12)", -1, &st, NULL) != SQLITE_OK)
+		" created, overlay_mib) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+		" ?9, ?10, ?11, ?12, ?13)", -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
@@ -520,6 +531,7 @@ static int client_add(struct lb_config *cfg, int argc, char **argv)
 	sqlite3_bind_text(st, 10, token, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, machine_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 12, now, -1, SQLITE_STATIC);
+	bind_opt_int(st, 13, o.overlay);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		if (sqlite3_errcode(db_sqlite(db)) == SQLITE_CONSTRAINT)
 			runtime_error("%s is already linked (change it with "
@@ -564,6 +576,7 @@ static void set_clause(const struct client_opts *o, int with_group,
 	SETF(o->ssd_cache, "ssd_cache", 7);
 	SETF(o->write && strcmp(o->write, "super"), "write_mode", 8);
 	SETF(o->version, "version", 9);
+	SETF(o->overlay, "overlay_mib", 10);
 #undef SETF
 }
 
@@ -612,7 +625,8 @@ static int client_set(struct lb_config *cfg, int argc, char **argv)
 	set_clause(&o, mac[0] != 0, set, sizeof(set));
 	if (!set[0] && !(o.write && !strcmp(o.write, "super")))
 		return usage_error(usage_set, "nothing to change: give --image, "
-				   "--ram-cache, --ssd-cache, --write, ...");
+				   "--ram-cache, --ssd-cache, --write, "
+				   "--overlay, ...");
 	if (client_open(cfg, &db) != 0)
 		return 1;
 	rc = 1;
@@ -655,6 +669,7 @@ static int client_set(struct lb_config *cfg, int argc, char **argv)
 		bind_opt_text(st, 7, o.ssd_cache);
 		bind_opt_text(st, 8, o.write);
 		bind_opt_int(st, 9, o.version);
+		bind_opt_int(st, 10, o.overlay);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			runtime_error("%s", sqlite3_errmsg(db_sqlite(db)));
 			goto out;
@@ -813,7 +828,7 @@ static const struct table_col list_cols[] = {
 	{ "HOSTNAME", "hostname" }, { "GROUP", "group" },
 	{ "SUPER", "super" }, { "KEEP OVERLAY", "keep_overlay" },
 	{ "IMAGE MISSING", "image_missing" }, { "TOKEN", "token" },
-	{ "MACHINE ID", "machine_id" },
+	{ "MACHINE ID", "machine_id" }, { "OVERLAY RAM", "overlay_ram_bytes" },
 };
 #define LIST_TEXT_COLS 9
 
@@ -854,6 +869,12 @@ static int client_row(struct db *db, struct table *t, sqlite3_stmt *st)
 		table_null(t);
 	table_str(t, (const char *)sqlite3_column_text(st, 8));
 	table_str(t, (const char *)sqlite3_column_text(st, 9));
+	if (linked && li.overlay_mib) {
+		snprintf(cache, sizeof(cache), "%uM", li.overlay_mib);
+		table_num_text(t, (int64_t)li.overlay_mib << 20, cache);
+	} else {
+		table_null(t);	/* the agent's default */
+	}
 	return 0;
 }
 

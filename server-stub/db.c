@@ -226,6 +226,8 @@ static int col_is_null(sqlite3_stmt *st, int col)
 static const char *const migrations[DB_SCHEMA_VERSION] = {
 	/* 0 -> 1 */ DB_SCHEMA_V1
 	"INSERT INTO meta(key, value) VALUES('schema_version', '1');",
+	/* 1 -> 2: RAM for a client's writes (overlay tmpfs / block overlay) */
+	"ALTER TABLE clients ADD COLUMN overlay_mib INTEGER;",
 };
 
 /* Schema version of an open file: 0 for an empty file. */
@@ -290,7 +292,7 @@ static int db_migrate(struct db *db)
 	for (v = version; v < DB_SCHEMA_VERSION; v++) {
 		if ((rc = db_exec(db, migrations[v])) != 0)
 			goto err;
-		if (v > 0)
+		if (version > 0)	/* an existing file, not a new one */
 			log_info("db: migrated schema %d -> %d", v, v + 1);
 	}
 	if (version != DB_SCHEMA_VERSION) {
@@ -405,7 +407,8 @@ struct link_row {
 	" COALESCE(c.ram_cache_mib, g.ram_cache_mib, i.ram_cache_mib)," \
 	" COALESCE(c.ssd_cache, g.ssd_cache, i.ssd_cache)," \
 	" COALESCE(c.write_mode, g.write_mode, i.write_mode)," \
-	" c.machine_id, c.super, IFNULL(c.super_token, ''), i.size" \
+	" c.machine_id, c.super, IFNULL(c.super_token, ''), i.size," \
+	" c.keep_overlay, c.overlay_mib" \
 	" FROM clients c LEFT JOIN groups g ON g.name = c.grp" \
 	" JOIN images i ON i.id = COALESCE(c.image_id, g.image_id) "
 
@@ -535,6 +538,8 @@ static int link_query(struct db *db, const char *column, const char *key,
 	r->super = sqlite3_column_int(st, 17);
 	col_text(st, 18, r->super_token, sizeof(r->super_token));
 	r->size = (uint64_t)sqlite3_column_int64(st, 19);
+	li->keep_overlay = sqlite3_column_int(st, 20);
+	li->overlay_mib = (unsigned)sqlite3_column_int(st, 21);	/* NULL: 0 */
 	rc = link_pick_version(db, st, li);
 	sqlite3_finalize(st);
 	if (rc == 0)

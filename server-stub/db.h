@@ -42,6 +42,8 @@ struct link_info {
 	unsigned ram_cache_mib;
 	char ssd_cache[16];	/* "off", "auto" or a MiB number */
 	int write_mode;		/* enum write_mode */
+	int keep_overlay;	/* server mode: the overlay outlives the boot */
+	unsigned overlay_mib;	/* RAM for writes, 0 = the agent's default */
 	char machine_id[33];	/* 32 lower-case hex digits */
 	int image_missing;	/* the image file is gone: the boot script
 				 * shows `linkboot image repair --scan DIR` */
@@ -63,6 +65,8 @@ struct export_info {
 	int read_only;		/* NAME / NAME@VERSION exports are */
 	int write_mode;		/* for a token: the client's write mode */
 	char client_mac[18];	/* for a token: whose overlay; "" otherwise */
+	uint64_t overlay_max;	/* set by NBD: a client overlay's cap in
+				 * bytes, 0 = the image size */
 };
 
 /* 0, -ENOENT (no such export), other -errno. */

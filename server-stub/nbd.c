@@ -353,6 +353,7 @@ static int nbd_open_export(struct nbd_conn *c, char *why, size_t whysz)
 		c->session = -1;
 		return rc;
 	}
+	c->ex.overlay_max = (uint64_t)cfg->overlay_max_mib << 20;
 	rc = vdisk_open(db, cfg->store_dir, cfg->state_dir, &c->ex, &c->vd);
 	if (rc == -EBUSY && nbd_supersede(c) > 0)
 		rc = vdisk_open(db, cfg->store_dir, cfg->state_dir, &c->ex,

@@ -9,7 +9,7 @@
  * A later schema version adds a migration step in db.c, never edits this.
  */
 
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 #define DB_SCHEMA_V1 \
 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" \

@@ -194,6 +194,7 @@ static int attach_overlay(struct vdisk *vd, sqlite3 *s, const char *state_dir,
 			  const struct export_info *ex)
 {
 	char dir[STORE_PATH_MAX], path[STORE_PATH_MAX + 64];
+	uint64_t max = vdisk_size(vd);
 	int keep = 0, booted = 0, rc;
 
 	snprintf(dir, sizeof(dir), "%s/overlays", state_dir);
@@ -210,16 +211,18 @@ static int attach_overlay(struct vdisk *vd, sqlite3 *s, const char *state_dir,
 		keep = client_overlay_policy(s, ex->client_mac, path, &booted);
 		if (keep < 0)
 			return keep;
+		if (ex->overlay_max && ex->overlay_max < max)
+			max = ex->overlay_max;	/* --overlay-max */
 	}
 	/* restore on reboot: a client's own overlay starts empty each boot */
-	rc = vchain_attach_overlay(vd->chain, path, vdisk_size(vd),
-				   ex->version, !keep && booted);
+	rc = vchain_attach_overlay(vd->chain, path, max, ex->version,
+				   !keep && booted);
 	if (rc == -ESTALE && !keep) {
 		/* made on an older version and not kept: start afresh */
 		log_info("vdisk %s: overlay %s was made on another version, dropped",
 			 ex->name, path);
-		rc = vchain_attach_overlay(vd->chain, path, vdisk_size(vd),
-					   ex->version, 1);
+		rc = vchain_attach_overlay(vd->chain, path, max, ex->version,
+					   1);
 	} else if (rc == -ESTALE) {
 		log_warnx("vdisk %s: overlay %s is pinned to another version than v%u; "
 			  "link the client to its base version or drop the overlay",

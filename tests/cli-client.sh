@@ -70,6 +70,15 @@ assert_contains "$TMP/out" "2 client" "group set count"
 lb client list -j | jq -r '.[] | select(.group == "lab") | .ssd_cache' \
 	>"$TMP/ssd" || die "list -j"
 assert_eq "$(sort -u "$TMP/ssd")" 2048 "group-wide set"
+# --overlay: RAM for the PC's writes, shown and given to the agent
+lb client set 52:54:00:aa:00:01 --overlay 128 >/dev/null || die "--overlay"
+assert_eq "$(lb client show 52:54:00:aa:00:01 -j | jq .overlay_ram_bytes)" \
+	134217728 "--overlay stored"
+lb client set 52:54:00:aa:00:01 --overlay inherit >/dev/null
+assert_eq "$(lb client show 52:54:00:aa:00:01 -j | jq .overlay_ram_bytes)" \
+	null "--overlay inherit: the agent's default"
+lb client set 52:54:00:aa:00:01 --overlay 0 >/dev/null 2>&1 &&
+	die "--overlay 0 accepted"
 lb client set 52:54:00:aa:00:01 --ram-cache inherit >/dev/null
 assert_eq "$(lb client show 52:54:00:aa:00:01 -j | jq .ram_cache_bytes)" \
 	67108864 "inherit clears the override"

@@ -2,7 +2,9 @@
 # e2e: a PC linked with --write server boots with the kernel arguments of
 # its boot script (GET /boot.ipxe?mac=): its token export is writable, the
 # agent serves the root read-write and forwards writes and flushes to the
-# server's per-client overlay; re-read after dropping the page cache, and
+# server's per-client overlay (through the agent's write-back overlay:
+# RAM first, every FLUSH pushes the dirty sectors to the server); re-read
+# after dropping the page cache, and
 # read back over NBD with the token after the PC is off.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-agent.sh"
@@ -50,6 +52,10 @@ assert_contains "$CONSOLE" 'read-write, RAM cache' "device attached read-write"
 grep -aE 'driver .* \(from modalias\)|boot: agent start' "$CONSOLE"
 assert_contains "$CONSOLE" 'LBE2E: root rw on nbd' "root mounted rw from nbd"
 assert_contains "$CONSOLE" 'LBE2E: synced' "sync (NBD FLUSH) completes"
+# keep on: writes land in the agent's RAM overlay and reach the server's
+# overlay at every FLUSH (the nbdcopy below finds them there)
+assert_contains "$CONSOLE" 'overlay: block writes go to RAM .* written back to the server at every FLUSH' \
+	"kept overlay: write-back at FLUSH"
 assert_contains "$CONSOLE" 'LBE2E: re-read from server ok' "write read back from the server"
 assert_contains "$CONSOLE" 'LBE2E: hostname=pc-srv' "hostname from the link"
 wait "$QEMU_PID" 2>/dev/null

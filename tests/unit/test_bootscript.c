@@ -126,6 +126,12 @@ static void test_write_modes_and_root(void **state)
 	assert_non_null(strstr(build(0, &l), "linkboot.write=disk "));
 	l.write_mode = WRITE_SERVER;
 	assert_non_null(strstr(build(0, &l), "linkboot.write=server "));
+	assert_null(strstr(build(0, &l), "linkboot.keep"));
+	l.keep_overlay = 1;	/* the agent's overlay writes back */
+	assert_non_null(strstr(build(0, &l), " linkboot.keep=1"));
+	assert_null(strstr(build(0, &l), "linkboot.overlay="));
+	l.overlay_mib = 256;	/* client --overlay */
+	assert_non_null(strstr(build(0, &l), " linkboot.overlay=256"));
 }
 
 static void test_db_values_filtered(void **state)

@@ -58,6 +58,7 @@ static void test_every_key(void **state)
 		"linkboot.netmask=255.255.255.0 linkboot.gw=198.18.0.1 "
 		"linkboot.dns=198.18.0.53 linkboot.root=PARTLABEL=root "
 		"linkboot.write=server linkboot.overlay=512 linkboot.ram=256 "
+		"linkboot.keep=1 "
 		"linkboot.ssd=2048 linkboot.hostname=pc-01 "
 		"linkboot.reconnect=30 linkboot.verbose=2 "
 		"systemd.machine_id=0123456789ABCDEF0123456789abcdef "
@@ -77,6 +78,7 @@ static void test_every_key(void **state)
 	assert_string_equal(cfg.root, "PARTLABEL=root");
 	assert_int_equal(cfg.write_mode, WRITE_SERVER);
 	assert_int_equal(cfg.overlay_mib, 512);
+	assert_int_equal(cfg.keep, 1);
 	assert_int_equal(cfg.ram_mib, 256);
 	assert_int_equal(cfg.ssd_mode, 2048);
 	assert_string_equal(cfg.hostname, "pc-01");
@@ -166,6 +168,7 @@ static void test_bad_values_named(void **state)
 	assert_bad(BASE "linkboot.root=part0", "linkboot.root");
 	assert_bad(BASE "linkboot.write=tmpfs", "linkboot.write");
 	assert_bad(BASE "linkboot.overlay=-1", "linkboot.overlay");
+	assert_bad(BASE "linkboot.keep=2", "linkboot.keep");
 	assert_bad(BASE "linkboot.ram=lots", "linkboot.ram");
 	assert_bad(BASE "linkboot.ssd=maybe", "linkboot.ssd");
 	assert_bad(BASE "linkboot.hostname=bad_name", "linkboot.hostname");
