@@ -262,8 +262,12 @@ static int local_block(struct cache *c, uint64_t blk, uint64_t off,
 		return 1;
 	}
 	c->st.ram_misses++;
-	if (!c->ssd || c->ssd_off_until || block_len(c, blk) != c->block_size)
+	if (!c->ssd || block_len(c, blk) != c->block_size)
 		return 0;
+	if (c->ssd_off_until) {
+		c->st.ssd_misses++;	/* not served by it (traced boot) */
+		return 0;
+	}
 	/* ssdcache_get() hashes what it read against the key: a torn or
 	 * flipped block is a miss (and forgotten), never returned */
 	before = ssdcache_stats(c->ssd)->corrupt;

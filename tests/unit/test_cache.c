@@ -459,6 +459,7 @@ static void test_traced_boot_skips_ssd(void **state)
 	assert_int_equal(cache_read(c, 5 * BS, BS, out, &sp), 0);
 	assert_int_equal(cache_fill(c, &sp, img + 5 * BS), 0);
 	assert_int_equal(cache_stats(c)->ssd_hits, 0);
+	assert_int_equal(cache_stats(c)->ssd_misses, 1);
 	cache_tick(c, 999);
 	assert_int_equal(cache_read(c, 5 * BS, BS, out, &sp), 0);
 	cache_abort(c, &sp);
