@@ -40,6 +40,9 @@ struct cache {
 	uint32_t nscratch;	/* blocks scratch holds (>= 4) */
 	struct once_entry *once;	/* nonce entries, or NULL */
 	uint32_t nonce;
+	uint8_t zero_key[SSDC_KEY_SIZE];	/* hash of an all-zero block */
+	uint32_t pack_ram;	/* boot pack blocks put into RAM */
+	int64_t ssd_off_until;	/* ms: no SSD reads before, 0 = reads on */
 	struct cache_stats st;
 };
 
@@ -95,6 +98,8 @@ int cache_new(const struct cache_cfg *cfg, struct cache **out)
 	if (!(c->ram = bcache_new(cfg->ram_bytes, c->block_size)) ||
 	    !(c->scratch = malloc(CACHE_FETCH_MAX)))
 		goto fail;
+	memset(c->scratch, 0, c->block_size);
+	ssdcache_hash(c->scratch, c->block_size, c->zero_key);
 	/* content-keyed SSD blocks are only safe with the table */
 	if (c->hashes) {
 		c->ssd = cfg->ssd;
@@ -198,14 +203,31 @@ int cache_block_ok(const struct cache *c, uint64_t blk, const void *data)
 	return memcmp(got, block_key(c, blk), SSDC_KEY_SIZE) == 0;
 }
 
+/*
+ * Does the table say block blk is all zeroes? Such blocks (most of an
+ * image: unused space between files and partitions) are answered here,
+ * never fetched nor kept, in every boot. This matters for the boot pack:
+ * the traced boot's SSD is keyed by content, so all zero blocks but the
+ * first were SSD hits there and never reached the server's trace.
+ */
+static int block_is_zero(const struct cache *c, uint64_t blk)
+{
+	return c->hashes && block_len(c, blk) == c->block_size &&
+	       memcmp(block_key(c, blk), c->zero_key, SSDC_KEY_SIZE) == 0;
+}
+
 int cache_ssd_has(const struct cache *c, uint64_t blk)
 {
-	return c->ssd && blk < c->nblocks &&
-	       block_len(c, blk) == c->block_size &&
+	if (blk >= c->nblocks)
+		return 0;
+	if (block_is_zero(c, blk))
+		return 1;
+	return c->ssd && block_len(c, blk) == c->block_size &&
 	       ssdcache_contains(c->ssd, block_key(c, blk));
 }
 
-/* Copy the part of block blk (at src) that [off, off + len) wants. */
+/* Copy the part of block blk (at src; NULL: zeroes) that [off, off + len)
+ * wants. */
 static void copy_part(const struct cache *c, uint64_t blk, const uint8_t *src,
 		      uint64_t off, uint32_t len, uint8_t *out)
 {
@@ -213,8 +235,12 @@ static void copy_part(const struct cache *c, uint64_t blk, const uint8_t *src,
 	uint64_t from = MAX(bstart, off);
 	uint64_t to = MIN(bstart + block_len(c, blk), off + len);
 
-	if (to > from)
+	if (to <= from)
+		return;
+	if (src)
 		memcpy(out + (from - off), src + (from - bstart), to - from);
+	else
+		memset(out + (from - off), 0, to - from);
 }
 
 /* Put a verified block into RAM (flags: BC_ONCE for the boot pack). */
@@ -234,7 +260,8 @@ static void ram_put(struct cache *c, uint64_t blk, const uint8_t *src,
 /* The SSD holds whole blocks only: the short last block stays off it. */
 static void ssd_put(struct cache *c, uint64_t blk, const uint8_t *src)
 {
-	if (c->ssd && block_len(c, blk) == c->block_size)
+	if (c->ssd && block_len(c, blk) == c->block_size &&
+	    !block_is_zero(c, blk))
 		ssdcache_put(c->ssd, block_key(c, blk), src);
 }
 
@@ -285,6 +312,11 @@ static int ram_block(struct cache *c, uint64_t blk, uint64_t off, uint32_t len,
 	const uint8_t *p;
 	uint64_t before;
 
+	if (block_is_zero(c, blk)) {
+		c->st.zero_hits++;
+		copy_part(c, blk, NULL, off, len, out);
+		return 1;
+	}
 	before = bcache_stats(c->ram)->once_dropped;
 	if (!(p = bcache_lookup(c->ram, blk))) {
 		c->st.ram_misses++;
@@ -308,6 +340,10 @@ static int ssd_claims(struct cache *c, uint64_t blk)
 {
 	if (!c->ssd || block_len(c, blk) != c->block_size)
 		return 0;
+	if (c->ssd_off_until) {
+		c->st.ssd_misses++;	/* not served by it (traced boot) */
+		return 0;
+	}
 	if (ssdcache_contains(c->ssd, block_key(c, blk)))
 		return 1;
 	c->st.ssd_misses++;
@@ -430,7 +466,8 @@ int cache_read(struct cache *c, uint64_t off, uint32_t len, void *out,
 	/* miss: the whole span comes from the server; its blocks we do
 	 * not hold become PENDING, owned by sp */
 	for (i = 0; i < sp->nblk; i++)
-		sp->own[i] = bcache_reserve(c->ram, sp->first + i, 0);
+		sp->own[i] = block_is_zero(c, sp->first + i) ? NULL :
+			     bcache_reserve(c->ram, sp->first + i, 0);
 	sp->gen = c->gen;
 	return 0;
 }
@@ -526,22 +563,61 @@ void cache_invalidate(struct cache *c, uint64_t off, uint64_t len)
 
 int cache_preload(struct cache *c, uint64_t blk, const void *data)
 {
+	uint32_t ram_max = bcache_slots(c->ram) / 4 * 3;
+
 	if (blk >= c->nblocks)
 		return -EINVAL;
+	/* no SSD, and RAM holds the pack's head: the rest has nowhere to go */
+	if (!c->ssd && c->pack_ram >= ram_max)
+		return -ENOSPC;
 	if (!cache_block_ok(c, blk, data)) {
 		c->st.pack_bad++;
 		return -EBADMSG;
 	}
 	c->st.pack_blocks++;
-	if (bcache_state(c->ram, blk) == BC_ABSENT) {
+	if (block_is_zero(c, blk))
+		return 0;	/* read from nothing: block_is_zero() */
+	if (bcache_state(c->ram, blk) != BC_ABSENT)
+		return 0;
+	if (c->ssd) {
+		/*
+		 * With an SSD a pack block leaves RAM once the kernel has
+		 * read all of it (BC_ONCE: the page cache has it then, RAM
+		 * must not double it); the kernel's re-reads before the
+		 * mount (blkid on the disk, on the partition, the mount:
+		 * the last close of a block device drops its page cache)
+		 * are SSD hits.
+		 */
 		ram_put(c, blk, data, BC_ONCE);
 		once_track(c, blk);
+		ssd_put(c, blk, data);
+		return 0;
 	}
-	ssd_put(c, blk, data);
+	/*
+	 * Without one those re-reads would go to the server: plain RAM
+	 * blocks. The pack is in first-read order: RAM keeps its head, the
+	 * first reads, and leaves a quarter to the boot's other blocks
+	 * (later pack blocks would push the first ones out).
+	 */
+	ram_put(c, blk, data, 0);
+	c->pack_ram++;
 	return 0;
 }
 
 void cache_add_http_bytes(struct cache *c, uint64_t n)
 {
 	c->st.bytes_http += n;
+}
+
+void cache_ssd_reads_off(struct cache *c, int64_t until)
+{
+	c->ssd_off_until = until;
+}
+
+void cache_tick(struct cache *c, int64_t now)
+{
+	if (c && c->ssd_off_until && now >= c->ssd_off_until) {
+		c->ssd_off_until = 0;
+		log_info("cache: boot trace window over: SSD reads on");
+	}
 }

@@ -58,6 +58,7 @@ struct cache_stats {
 	uint64_t ssd_corrupt;			/* SSD blocks that failed the check */
 	uint64_t bytes_from_server;
 	uint64_t verify_failed;			/* network blocks refetched */
+	uint64_t zero_hits;			/* all-zero blocks, never fetched */
 	uint64_t pack_blocks, pack_bad;		/* boot pack */
 	uint64_t bytes_http;			/* table + pack downloads */
 };
@@ -111,12 +112,22 @@ void cache_invalidate(struct cache *c, uint64_t off, uint64_t len);
  * 0 no; 1 when unverified. */
 int cache_block_ok(const struct cache *c, uint64_t blk, const void *data);
 
-/* Boot pack: take block blk as a BC_ONCE RAM block (verified) and into
- * the SSD. 0, or -EBADMSG when it fails the check (skipped). */
+/* Boot pack: take block blk (verified) into RAM while the pack's head
+ * fits in three quarters of it, and into the SSD; all-zero blocks are
+ * skipped (read from nothing). 0, -EBADMSG when it fails the check
+ * (skipped), or -ENOSPC: no SSD and RAM is full, stop here. */
 int cache_preload(struct cache *c, uint64_t blk, const void *data);
 /* Count bytes fetched over HTTP (hash table, boot pack). */
 void cache_add_http_bytes(struct cache *c, uint64_t n);
-/* Does the SSD hold block blk already? */
+/* Does the SSD hold block blk already? (An all-zero block is always
+ * at hand: it is never fetched.) */
 int cache_ssd_has(const struct cache *c, uint64_t blk);
+
+/* The server traces this boot for the version's boot pack: until the
+ * window ends (ms, the caller's clock) blocks come from RAM or the
+ * server, never the SSD, so the trace lists all the boot reads. The SSD
+ * is still filled. cache_tick() turns SSD reads back on. */
+void cache_ssd_reads_off(struct cache *c, int64_t until);
+void cache_tick(struct cache *c, int64_t now);
 
 #endif

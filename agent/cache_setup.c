@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "bcache.h"
 #include "blockhash.h"
 #include "bootpack.h"
 #include "cache.h"
@@ -309,10 +310,40 @@ out:
 	return rc;
 }
 
+/*
+ * No pack yet: is it our boot the server traces for it (the version's
+ * first client boot)? The trace lists what the server sends us; blocks
+ * our SSD holds already (keyed by content: from other versions or
+ * images) would be missing from it, and from every later pack. So the
+ * traced boot reads past the SSD until the window ends.
+ */
+static void pack_traced(const struct agent_cfg *cfg, struct cache *c)
+{
+	char path[64], macs[18], text[64];
+	long long ms = 0;
+	uint8_t *b;
+	size_t len;
+
+	if (!cfg->has_mac || !cache_has_ssd(c))
+		return;
+	mac_format(cfg->mac, macs);
+	snprintf(path, sizeof(path), "boottrace?mac=%s", macs);
+	if (http_get(cfg, path, 0, 0, sizeof(text) - 1, &b, &len) != 0)
+		return;		/* an older server: no such question */
+	memcpy(text, b, len);
+	text[len] = '\0';
+	free(b);
+	if (sscanf(text, "traced_ms=%lld", &ms) != 1 || ms <= 0)
+		return;
+	cache_ssd_reads_off(c, now_ms() + ms);
+	log_info("cache: the server traces this boot for the boot pack: no "
+		 "SSD reads for %lld s", (ms + 999) / 1000);
+}
+
 static int pack_block(void *arg, uint64_t blk, const void *data)
 {
-	cache_preload(arg, blk, data);	/* a bad block is counted, skipped */
-	return 0;
+	/* a bad block is counted, skipped; a full RAM without SSD ends it */
+	return cache_preload(arg, blk, data) == -ENOSPC ? -ENOSPC : 0;
 }
 
 static void pack_load(const struct agent_cfg *cfg, struct cache *c,
@@ -328,6 +359,8 @@ static void pack_load(const struct agent_cfg *cfg, struct cache *c,
 
 	if (pack_path(cfg, path, sizeof(path)) != 0)
 		return;
+	if (!cache_has_ssd(c) && bcache_slots(cache_bcache(c)) < 4)
+		return;		/* nowhere to put it */
 	if (cache_has_ssd(c) && ssd_has_pack(cfg, c, path, &n) == 1) {
 		log_info("cache: the SSD holds all %llu blocks of the boot "
 			 "pack: not fetched", (unsigned long long)n);
@@ -338,6 +371,8 @@ static void pack_load(const struct agent_cfg *cfg, struct cache *c,
 			log_warnx("cache: GET /%s: %s", path, strerror(-rc));
 		else
 			log_info("cache: no boot pack for this version yet");
+		if (rc == -ENOENT)
+			pack_traced(cfg, c);
 		return;
 	}
 	cache_add_http_bytes(c, len);
@@ -345,8 +380,12 @@ static void pack_load(const struct agent_cfg *cfg, struct cache *c,
 	if (!rc && (h.block_size != cache_block_size(c) ||
 		    h.image_size != image_size))
 		rc = -ESTALE;
-	if (!rc)
-		rc = bootpack_decode(b, len, pack_block, c);
+	if (!rc && (rc = bootpack_decode(b, len, pack_block, c)) == -ENOSPC) {
+		log_info("cache: boot pack: RAM holds its first %llu blocks, no "
+			 "SSD for the rest", (unsigned long long)
+			 cache_stats(c)->pack_blocks);
+		rc = 0;
+	}
 	if (rc)
 		log_warnx("cache: boot pack /%s: %s", path, strerror(-rc));
 	else
@@ -442,7 +481,8 @@ void cache_log_stats(const struct cache *c)
 		return;
 	st = cache_stats(c);
 	log_info("cache: RAM %llu hits / %llu misses (%u%%), SSD %llu hits / "
-		 "%llu misses (%u%%), %llu SSD blocks failed verification, "
+		 "%llu misses (%u%%), %llu zero blocks not fetched, %llu SSD "
+		 "blocks failed verification, "
 		 "%llu network blocks refetched; from server: %llu bytes NBD "
 		 "+ %llu bytes HTTP",
 		 (unsigned long long)st->ram_hits,
@@ -451,6 +491,7 @@ void cache_log_stats(const struct cache *c)
 		 (unsigned long long)st->ssd_hits,
 		 (unsigned long long)st->ssd_misses,
 		 pct(st->ssd_hits, st->ssd_hits + st->ssd_misses),
+		 (unsigned long long)st->zero_hits,
 		 (unsigned long long)st->ssd_corrupt,
 		 (unsigned long long)st->verify_failed,
 		 (unsigned long long)st->bytes_from_server,

@@ -904,6 +904,7 @@ static int serve_loop(struct serve *s)
 			writeback_pump(s);	/* a FLUSH may wait for a slot */
 		if (s->ns)
 			net_tick(s->ns, now);
+		cache_tick(s->cache, now);
 		if (report_asked) {
 			report_asked = 0;
 			report_stats(s, "requested");

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@ struct bp_trace {
 	const struct lb_config *cfg;
 	char image_id[40];
 	unsigned version;
+	char mac[18];		/* the client booting */
 	uint64_t nblocks;	/* of the image */
 	int64_t t0;
 	uint8_t *seen;		/* bitmap, nblocks bits */
@@ -76,7 +78,8 @@ struct bp_trace *bp_trace_begin(const struct lb_config *cfg,
 	struct stat st;
 
 	/* client boots only (a token), and one trace per version */
-	if (!ex->client_mac[0] || !ex->image_id[0] || size == 0)
+	if (cfg->boot_trace_seconds <= 0 || !ex->client_mac[0] ||
+	    !ex->image_id[0] || size == 0)
 		return NULL;
 	version_dir(cfg, ex->image_id, ex->version, dir, sizeof(dir));
 	if (stat(dir, &st) != 0 || file_exists(dir, "boot.trace") ||
@@ -86,6 +89,7 @@ struct bp_trace *bp_trace_begin(const struct lb_config *cfg,
 		return NULL;
 	t->cfg = cfg;
 	snprintf(t->image_id, sizeof(t->image_id), "%s", ex->image_id);
+	snprintf(t->mac, sizeof(t->mac), "%s", ex->client_mac);
 	t->version = ex->version;
 	t->nblocks = (size + BP_BLOCK_SIZE - 1) / BP_BLOCK_SIZE;
 	t->t0 = now_ms();
@@ -190,8 +194,10 @@ static void trace_write(struct bp_trace *t)
 	unlink(tmp);
 	log_info("boot pack: %s v%u: trace of %u blocks (first %d s of a "
 		 "client boot) in %s", t->image_id, t->version, t->n,
-		 BP_TRACE_SECONDS, path);
-	if (!file_exists(dir, "boot.pack"))
+		 t->cfg->boot_trace_seconds, path);
+	/* a pack from the parent's trace alone (image commit) lacks what
+	 * this version reads anew: build it again from both */
+	if (!file_exists(dir, "boot.pack") || file_exists(dir, "boot.trace.base"))
 		build_detached(t->cfg, t->image_id, t->version);
 }
 
@@ -201,7 +207,7 @@ void bp_trace_read(struct bp_trace *t, uint64_t off, uint32_t len)
 
 	if (!t || t->done || len == 0)
 		return;
-	if (now_ms() - t->t0 > BP_TRACE_SECONDS * 1000) {
+	if (now_ms() - t->t0 > (int64_t)t->cfg->boot_trace_seconds * 1000) {
 		trace_write(t);
 		return;
 	}
@@ -211,6 +217,33 @@ void bp_trace_read(struct bp_trace *t, uint64_t off, uint32_t len)
 			t->done = 1;	/* out of memory: no trace */
 			return;
 		}
+}
+
+int64_t bp_trace_left_ms(const char *mac, int64_t now)
+{
+	const struct bp_trace *t;
+	int64_t end;
+
+	for (t = tracing; t; t = t->next) {
+		if (t->done || strcasecmp(t->mac, mac) != 0)
+			continue;
+		end = t->t0 + (int64_t)t->cfg->boot_trace_seconds * 1000;
+		return end > now ? end - now : 0;
+	}
+	return 0;
+}
+
+int64_t bp_trace_tick(struct bp_trace *t, int64_t now)
+{
+	int64_t end;
+
+	if (!t || t->done)
+		return -1;
+	end = t->t0 + (int64_t)t->cfg->boot_trace_seconds * 1000;
+	if (now <= end)
+		return end + 1;
+	trace_write(t);
+	return -1;
 }
 
 void bp_trace_end(struct bp_trace *t)
@@ -234,36 +267,104 @@ void bp_trace_end(struct bp_trace *t)
 
 /* ---- building ---------------------------------------------------------- */
 
-static int load_trace(const char *path, uint64_t nblocks, uint64_t **out,
-		      uint32_t *n)
+struct trace_list {
+	uint64_t *blk;		/* blocks, first-read order */
+	uint32_t n, cap;
+	uint8_t *seen;		/* bitmap of nblocks bits */
+	uint64_t nblocks;
+};
+
+/* Append the blocks of one trace file not listed yet. 0, -errno
+ * (-ENOENT: no such file). */
+static int trace_append(struct trace_list *tl, const char *path)
 {
 	unsigned long long b;
-	uint64_t *v = NULL;
-	uint32_t cap = 0;
 	FILE *f = fopen(path, "re");
 
-	*n = 0;
 	if (!f)
 		return -errno;
 	while (fscanf(f, "%llu", &b) == 1) {
-		if (b >= nblocks)
+		if (b >= tl->nblocks)
 			continue;	/* a trace of another size: skip */
-		if (*n == cap) {
+		if (tl->seen[b / 8] & (1u << (b % 8)))
+			continue;
+		if (tl->n == tl->cap) {
+			uint32_t cap = tl->cap ? tl->cap * 2 : 1024;
 			uint64_t *nv;
 
-			cap = cap ? cap * 2 : 1024;
 			if (cap > TRACE_MAX_BLOCKS ||
-			    !(nv = realloc(v, cap * sizeof(*v)))) {
-				free(v);
+			    !(nv = realloc(tl->blk, cap * sizeof(*nv)))) {
 				fclose(f);
 				return -ENOMEM;
 			}
-			v = nv;
+			tl->blk = nv;
+			tl->cap = cap;
 		}
-		v[(*n)++] = b;
+		tl->seen[b / 8] |= (uint8_t)(1u << (b % 8));
+		tl->blk[tl->n++] = b;
 	}
 	fclose(f);
-	*out = v;
+	return 0;
+}
+
+/*
+ * The trace a pack of the version in dir is built from: its own boot's
+ * (boot.trace), then what it inherited at `image commit` (boot.trace.base,
+ * the parent's). A commit's first boot is often traced on a PC whose SSD
+ * already holds the parent's blocks: its own trace then lists only what
+ * changed, and a pack of it alone would miss the rest of the boot.
+ * -ENOENT when the version has neither.
+ */
+static int load_trace(const char *dir, uint64_t nblocks, uint64_t **out,
+		      uint32_t *n)
+{
+	char path[STORE_PATH_MAX + 32];
+	struct trace_list tl = { .nblocks = nblocks };
+	int rc, found = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!(tl.seen = calloc((size_t)(nblocks + 7) / 8, 1)))
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/boot.trace", dir);
+	rc = trace_append(&tl, path);
+	found |= rc == 0;
+	if (rc == 0 || rc == -ENOENT) {
+		snprintf(path, sizeof(path), "%s/boot.trace.base", dir);
+		rc = trace_append(&tl, path);
+		found |= rc == 0;
+	}
+	free(tl.seen);
+	if (rc == -ENOENT)
+		rc = found ? 0 : -ENOENT;
+	if (rc) {
+		free(tl.blk);
+		return rc;
+	}
+	*out = tl.blk;
+	*n = tl.n;
+	return 0;
+}
+
+/* Write blocks as a trace file (one decimal block a line), atomically. */
+static int trace_save(const char *path, const uint64_t *blk, uint32_t n)
+{
+	char tmp[STORE_PATH_MAX + 48];
+	FILE *f;
+	uint32_t i;
+	int ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	if (!(f = fopen(tmp, "we")))
+		return -errno;
+	for (i = 0; i < n; i++)
+		fprintf(f, "%llu\n", (unsigned long long)blk[i]);
+	ok = fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
+	fclose(f);
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -357,10 +458,17 @@ int bootpack_build(const struct lb_config *cfg, struct sqlite3 *s,
 	rd.size = vchain_size(rd.c);
 	version_dir(cfg, image_id, trace_version ? trace_version : version,
 		    dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/boot.trace", dir);
-	if ((rc = load_trace(path, (rd.size + BP_BLOCK_SIZE - 1) /
+	if ((rc = load_trace(dir, (rd.size + BP_BLOCK_SIZE - 1) /
 			     BP_BLOCK_SIZE, &blk, &n)) != 0)
 		goto out;
+	/* a commit's pack: the new version inherits the parent's trace,
+	 * joined with its own first boot's (load_trace) */
+	if (trace_version && trace_version != version) {
+		version_dir(cfg, image_id, version, dir, sizeof(dir));
+		snprintf(path, sizeof(path), "%s/boot.trace.base", dir);
+		if ((rc = trace_save(path, blk, n)) != 0)
+			goto out;
+	}
 	rc = -ENODATA;
 	if (n == 0)
 		goto out;
@@ -469,6 +577,8 @@ int bootpack_cmd(const struct lb_config *cfg, struct sqlite3 *s, int argc,
 				strerror(errno));
 			return 1;
 		}
+		snprintf(path, sizeof(path), "%s/boot.trace.base", dir);
+		unlink(path);
 		snprintf(path, sizeof(path), "%s/boot.pack", dir);
 		unlink(path);
 		printf("image %s: v%llu: trace and pack removed; the next "
@@ -481,7 +591,7 @@ int bootpack_cmd(const struct lb_config *cfg, struct sqlite3 *s, int argc,
 		fprintf(stderr, "image pack: %s v%llu has no boot trace yet: "
 			"boot one client of it (the server records its first "
 			"%d s), then run this again\n", name,
-			(unsigned long long)v, BP_TRACE_SECONDS);
+			(unsigned long long)v, cfg->boot_trace_seconds);
 		return 1;
 	}
 	if (rc) {

@@ -54,6 +54,7 @@ struct lb_config {
 	int http_max_conns;
 	int http_timeout;		/* seconds: idle / slow request */
 	int nbd_max_conns;
+	int boot_trace_seconds;		/* boot pack trace window, 0 = off */
 	int overlay_max_mib;		/* per-client server overlay, 0 = size */
 	int verbose;
 };

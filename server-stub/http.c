@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bootpack_build.h"
 #include "bootscript.h"
 #include "db.h"
 #include "http.h"
@@ -285,6 +286,32 @@ static void handle_report(struct http_conn *c, const struct http_request *req,
 	conn_queue(c, &r, NULL, 0, 0);
 }
 
+/* GET /boottrace?mac=MAC: "traced_ms=N" (bootpack_build.h). */
+static void handle_boottrace(struct http_conn *c, const struct http_request *req,
+			     int head)
+{
+	struct http_response r = {
+		.status = 200,
+		.content_type = "text/plain; charset=utf-8",
+		.no_store = 1,
+	};
+	char macarg[64], macs[18], text[64];
+	uint8_t mac[6];
+	int n;
+
+	if (http_query_get(req->query, req->query_len, "mac", macarg,
+			   sizeof(macarg)) != 0 || mac_parse(macarg, mac) != 0) {
+		conn_error(c, 400, "GET /boottrace needs ?mac=MAC", NULL, head);
+		return;
+	}
+	mac_format(mac, macs);
+	n = snprintf(text, sizeof(text), "traced_ms=%lld\n",
+		     (long long)bp_trace_left_ms(macs, now_ms()));
+	r.content_length = (uint64_t)n;
+	if (conn_queue(c, &r, text, (size_t)n, head) != 0)
+		conn_error(c, 500, "response too long", NULL, 0);
+}
+
 /* A file from the served namespace, whole or one byte range. */
 static void handle_file(struct http_conn *c, const struct http_request *req,
 			const char *path, size_t path_len)
@@ -398,6 +425,12 @@ static void conn_handle(struct http_conn *c, const struct http_request *req,
 		else
 			conn_error(c, 405, "the boot script is read with GET",
 				   "GET, HEAD", 0);
+	} else if (!strcmp(path, "/boottrace")) {
+		if (req->method == HTTP_GET || head)
+			handle_boottrace(c, req, head);
+		else
+			conn_error(c, 405, "the boot trace state is read with "
+				   "GET", "GET, HEAD", 0);
 	} else if (!strcmp(path, "/report")) {
 		if (req->method == HTTP_POST)
 			handle_report(c, req, body, body_len);

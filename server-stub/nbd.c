@@ -1053,7 +1053,8 @@ static void nbd_accept(struct loop_watch *w, uint32_t events UNUSED,
 	}
 }
 
-/* Free closed connections; close those stuck in the handshake. */
+/* Free closed connections; close those stuck in the handshake; end boot
+ * pack traces whose window is over. */
 static int64_t nbd_tick(void *arg, int64_t now)
 {
 	struct nbd_server *ns = arg;
@@ -1073,6 +1074,12 @@ static int64_t nbd_tick(void *arg, int64_t now)
 		}
 		if (c->deadline && (next < 0 || c->deadline < next))
 			next = c->deadline;
+		if (c->trace) {
+			int64_t t = bp_trace_tick(c->trace, now);
+
+			if (t >= 0 && (next < 0 || t < next))
+				next = t;
+		}
 		pp = &c->next;
 	}
 	return next;

@@ -25,9 +25,12 @@
 #define NBLK 40u
 #define IMG_SIZE (NBLK * BS - 1024)	/* last block short */
 
+#define ZERO_BLK 33u	/* an all-zero block, when zero_image is set */
+
 static uint8_t img[NBLK * BS];
 static uint8_t table[BLOCKHASH_HDR_LEN + NBLK * BLOCKHASH_LEN];
 static size_t table_len;
+static int zero_image;
 
 static void make_image(void)
 {
@@ -36,6 +39,8 @@ static void make_image(void)
 	for (size_t i = 0; i < sizeof(img); i++)
 		img[i] = (uint8_t)(i * 7 + i / 4096);
 	memset(img + IMG_SIZE, 0, sizeof(img) - IMG_SIZE);
+	if (zero_image)
+		memset(img + ZERO_BLK * BS, 0, BS);
 	assert_int_equal(blockhash_hdr_build(table, BS, IMG_SIZE), 0);
 	for (b = 0; b < n; b++)
 		ssdcache_hash(img + b * BS, blockhash_block_len(&(struct
@@ -201,10 +206,11 @@ static void test_peek_ram_blocks(void **state)
 	assert_int_equal(cache_read(c, 20 * BS, BS, out, &sp), 0);
 	assert_int_equal(cache_peek(c, 20 * BS, BS, iov, &n), 0);
 	cache_abort(c, &sp);
-	/* a boot pack block leaves on its hit: cache_read() does that */
+	/* no SSD: a boot pack block is a plain RAM block (its re-reads
+	 * would go to the server otherwise), peek serves it */
 	assert_int_equal(cache_preload(c, 30, img + 30 * BS), 0);
-	assert_int_equal(cache_peek(c, 30 * BS, BS, iov, &n), 0);
-	assert_int_equal(cache_read(c, 30 * BS, BS, out, &sp), 1);
+	assert_int_equal(cache_peek(c, 30 * BS, BS, iov, &n), 1);
+	assert_int_equal(gather(iov, n, out), BS);
 	assert_memory_equal(out, img + 30 * BS, BS);
 	assert_int_equal(bcache_check(cache_bcache(c)), 0);
 	cache_free(c);
@@ -454,7 +460,7 @@ static void test_new_version_keeps_ssd_blocks(void **state)
 	cache_free(c);
 }
 
-static void test_preload_once_and_verified(void **state)
+static void test_preload_verified_and_reread(void **state)
 {
 	struct cache *c = new_cache(16 * BS, 1, NULL, -1);
 	struct cache_span sp;
@@ -466,41 +472,128 @@ static void test_preload_once_and_verified(void **state)
 	bad[0] ^= 1;
 	assert_int_equal(cache_preload(c, 8, bad), -EBADMSG);
 	assert_int_equal(cache_stats(c)->pack_bad, 1);
-	assert_int_equal(cache_read(c, 7 * BS, BS, out, &sp), 1);
-	assert_memory_equal(out, img + 7 * BS, BS);
-	/* BC_ONCE: left after its first (whole-block) hit */
-	assert_int_equal(cache_read(c, 7 * BS, BS, out, &sp), 0);
+	assert_int_equal(cache_read(c, 8 * BS, BS, out, &sp), 0);
 	cache_abort(c, &sp);
+	/* blkid on the disk, on the partition, then the mount: the kernel
+	 * drops its page cache at each last close and reads it again */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(cache_read(c, 7 * BS, BS, out, &sp), 1);
+		assert_memory_equal(out, img + 7 * BS, BS);
+	}
+	assert_int_equal(cache_stats(c)->ram_misses, 1);
 	cache_free(c);
 }
 
-/* The kernel reads a pack block in pieces, in any order: it stays in RAM
- * until every 4 KiB page of it was read once. */
-static void test_preload_pieces(void **state)
+/* With an SSD a pack block leaves RAM once all of it was read (the
+ * page cache has it now); the kernel's re-reads are SSD hits, never the
+ * server's. */
+static void test_preload_once_with_ssd(void **state)
 {
-	struct cache_cfg cfg = { .block_size = 16384, .ram_bytes = 8 * 16384,
-				 .ssd_fd = -1 };
-	struct cache *c;
+	struct ssdcache *ssd;
+	int fd = ssd_file(&ssd);
+	struct cache *c = new_cache(16 * BS, 1, ssd, fd);
 	struct cache_span sp;
-	uint8_t out[16384];
-	const uint64_t b = 3 * 16384;	/* block 3: pages 0..3 */
+	uint8_t out[BS];
 
 	(void)state;
-	make_image();
-	cfg.image_size = sizeof(img);
-	assert_int_equal(cache_new(&cfg, &c), 0);
-	assert_int_equal(cache_preload(c, 3, img + b), 0);
-	assert_int_equal(cache_read(c, b + 3 * 4096, 4096, out, &sp), 1);
-	assert_int_equal(cache_read(c, b, 100, out, &sp), 1);	/* page 0 */
-	assert_int_equal(cache_read(c, b + 200, 7000, out, &sp), 1); /* 0, 1 */
-	assert_memory_equal(out, img + b + 200, 7000);
-	assert_int_equal(cache_read(c, b + 3 * 4096, 4096, out, &sp), 1);
-	assert_int_equal(cache_read(c, b + 2 * 4096 + 10, 10, out, &sp), 1);
-	/* now every page was read: gone */
-	assert_int_equal(cache_read(c, b, 4096, out, &sp), 0);
+	assert_int_equal(cache_preload(c, 7, img + 7 * BS), 0);
+	assert_int_equal(bcache_state(cache_bcache(c), 7), BC_PRESENT);
+	assert_int_equal(cache_read(c, 7 * BS, BS, out, &sp), 1);
+	assert_int_not_equal(bcache_state(cache_bcache(c), 7), BC_PRESENT);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(cache_read(c, 7 * BS, BS, out, &sp), 1);
+		assert_memory_equal(out, img + 7 * BS, BS);
+	}
+	assert_true(cache_stats(c)->ssd_hits >= 1);
+	assert_int_equal(cache_stats(c)->bytes_from_server, 0);
+	cache_free(c);
+}
+
+/* A pack bigger than RAM (no SSD): RAM keeps its head, the first reads,
+ * and a quarter for the boot's other blocks. */
+static void test_preload_keeps_head(void **state)
+{
+	struct cache *c = new_cache(8 * BS, 1, NULL, -1);
+	struct cache_span sp;
+	uint8_t out[BS];
+	uint64_t b;
+
+	(void)state;
+	/* 3/4 of 8 slots; then the decoding can stop (no SSD) */
+	for (b = 10; b < 16; b++)
+		assert_int_equal(cache_preload(c, b, img + b * BS), 0);
+	assert_int_equal(cache_preload(c, 16, img + 16 * BS), -ENOSPC);
+	assert_int_equal(cache_stats(c)->pack_blocks, 6);
+	for (b = 10; b < 16; b++)
+		assert_int_equal(cache_read(c, b * BS, BS, out, &sp), 1);
+	for (b = 16; b < 20; b++) {
+		assert_int_equal(cache_read(c, b * BS, BS, out, &sp), 0);
+		cache_abort(c, &sp);
+	}
+	cache_free(c);
+}
+
+/* The table says the block is zeroes: never fetched, never kept, and
+ * "held" for the pack check (ssd_has_pack). */
+static void test_zero_block_not_fetched(void **state)
+{
+	struct cache *c;
+	struct cache_span sp;
+	uint8_t out[3 * BS];
+	uint32_t i;
+
+	(void)state;
+	zero_image = 1;
+	c = new_cache(8 * BS, 1, NULL, -1);
+	zero_image = 0;
+	memset(out, 0xaa, sizeof(out));
+	assert_int_equal(cache_read(c, ZERO_BLK * BS + 100, 1000, out, &sp), 1);
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(out[i], 0);
+	assert_int_equal(cache_stats(c)->zero_hits, 1);
+	assert_int_equal(cache_stats(c)->ram_misses, 0);
+	assert_true(cache_ssd_has(c, ZERO_BLK));
+	assert_false(cache_ssd_has(c, ZERO_BLK + 1));
+	/* a pack's zero block takes no RAM slot */
+	assert_int_equal(cache_preload(c, ZERO_BLK, img + ZERO_BLK * BS), 0);
+	assert_int_equal(bcache_state(cache_bcache(c), ZERO_BLK), BC_ABSENT);
+	/* a span around it: its neighbours come from the server, the zero
+	 * block is not reserved (no one waits for it) */
+	assert_int_equal(cache_read(c, (ZERO_BLK - 1) * BS, 3 * BS, out, &sp), 0);
+	assert_null(sp.own[1]);
+	assert_int_equal(cache_fill(c, &sp, img + (ZERO_BLK - 1) * BS), 0);
+	assert_int_equal(cache_read(c, (ZERO_BLK - 1) * BS, 3 * BS, out, &sp), 1);
+	assert_memory_equal(out, img + (ZERO_BLK - 1) * BS, 3 * BS);
+	assert_int_equal(bcache_state(cache_bcache(c), ZERO_BLK), BC_ABSENT);
+	cache_free(c);
+}
+
+/* The boot the server traces reads past the SSD until the window ends,
+ * so the trace (what the server sent) lists every block it read. */
+static void test_traced_boot_skips_ssd(void **state)
+{
+	struct ssdcache *ssd;
+	struct cache *c;
+	struct cache_span sp;
+	uint8_t out[BS];
+	int fd = ssd_file(&ssd);
+
+	(void)state;
+	c = new_cache(0, 1, ssd, fd);	/* no RAM: a hit is the SSD's */
+	assert_int_equal(cache_preload(c, 5, img + 5 * BS), 0);
+	assert_true(cache_ssd_has(c, 5));
+	cache_ssd_reads_off(c, 1000);
+	assert_int_equal(cache_read(c, 5 * BS, BS, out, &sp), 0);
+	assert_int_equal(cache_fill(c, &sp, img + 5 * BS), 0);
+	assert_int_equal(cache_stats(c)->ssd_hits, 0);
+	assert_int_equal(cache_stats(c)->ssd_misses, 1);
+	cache_tick(c, 999);
+	assert_int_equal(cache_read(c, 5 * BS, BS, out, &sp), 0);
 	cache_abort(c, &sp);
-	assert_int_equal(cache_read(c, 8 * BS, BS, out, &sp), 0);
-	cache_abort(c, &sp);
+	cache_tick(c, 1000);
+	assert_int_equal(cache_read(c, 5 * BS, BS, out, &sp), 1);
+	assert_memory_equal(out, img + 5 * BS, BS);
+	assert_int_equal(cache_stats(c)->ssd_hits, 1);
 	cache_free(c);
 }
 
@@ -519,8 +612,11 @@ int main(void)
 		cmocka_unit_test(test_ssd_layer_survives_ram_loss),
 		cmocka_unit_test(test_span_ram_and_ssd_blocks),
 		cmocka_unit_test(test_corrupt_ssd_block_refetched),
-		cmocka_unit_test(test_preload_once_and_verified),
-		cmocka_unit_test(test_preload_pieces),
+		cmocka_unit_test(test_preload_verified_and_reread),
+		cmocka_unit_test(test_preload_once_with_ssd),
+		cmocka_unit_test(test_preload_keeps_head),
+		cmocka_unit_test(test_zero_block_not_fetched),
+		cmocka_unit_test(test_traced_boot_skips_ssd),
 		cmocka_unit_test(test_new_version_keeps_ssd_blocks),
 	};
 
