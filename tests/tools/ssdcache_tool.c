@@ -93,19 +93,25 @@ static int do_check(const char *path, uint32_t blocks)
 		rc = ssdcache_get(c, key, got);
 		if (rc == 0) {
 			hits++;
-			if (memcmp(b, got, BS) != 0)
+			if (memcmp(b, got, BS) != 0) {
+				fprintf(stderr, "block %u: wrong bytes\n", n);
 				wrong++;
+			}
 		} else if (rc != -ENOENT) {
 			fprintf(stderr, "get %u: %s\n", n, strerror(-rc));
 			return 1;
 		}
 	}
-	/* still usable: a new block goes in and comes back */
-	pattern(blocks + 7, b);
+	/* still usable: a new block goes in and comes back (new to this
+	 * run: an earlier check's block may sit in a flipped slot) */
+	pattern(blocks + 7 + (uint32_t)getpid(), b);
 	ssdcache_hash(b, BS, key);
-	if (ssdcache_put(c, key, b) != 0 || ssdcache_get(c, key, got) != 0 ||
-	    memcmp(b, got, BS) != 0)
+	if ((rc = ssdcache_put(c, key, b)) != 0 ||
+	    (rc = ssdcache_get(c, key, got)) != 0 || memcmp(b, got, BS) != 0) {
+		fprintf(stderr, "a new block after the check: %s\n",
+			rc ? strerror(-rc) : "wrong bytes");
 		wrong++;
+	}
 	printf("hits=%u corrupt=%llu wrong=%u\n", hits,
 	       (unsigned long long)ssdcache_stats(c)->corrupt, wrong);
 	ssdcache_close(c);
