@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bcache.h"
+#include "lb_util.h"
 
 #define BC_NIL UINT32_MAX
 /* protected may hold at most this share of the slots (per mille) */
@@ -25,6 +26,8 @@ struct bc_entry {
 	uint32_t prev, next;	/* neighbours in the list it is on */
 	uint8_t list;		/* enum bc_list_id */
 	uint8_t flags;		/* BC_ONCE */
+	uint8_t read_end;	/* where the last read of it ended, in
+				 * 512-byte units (bcache_lookup_part) */
 };
 
 struct bc_list {
@@ -221,14 +224,17 @@ static void bc_balance(struct bcache *bc)
 			BC_LIST_PROBATION);
 }
 
-const void *bcache_lookup(struct bcache *bc, uint64_t blk)
+static uint8_t bc_units(const struct bcache *bc, uint32_t byte)
 {
-	uint32_t i = bc_find(bc, blk);
+	/* blocks up to 64 KiB are exact; bigger ones round down */
+	uint32_t u = byte / MAX(bc->block_size / 128, 512u);
 
-	if (i == BC_NIL || bc->e[i].list == BC_LIST_PENDING) {
-		bc->stats.misses++;
-		return NULL;
-	}
+	return (uint8_t)MIN(u, 128u);
+}
+
+/* A hit on entry i: promote (a re-use) or only refresh on probation. */
+static const void *bc_hit(struct bcache *bc, uint32_t i, int reuse)
+{
 	bc->stats.hits++;
 	if (bc->e[i].flags & BC_ONCE) {
 		/* data stays intact until the slot is reused: the caller
@@ -237,9 +243,48 @@ const void *bcache_lookup(struct bcache *bc, uint64_t blk)
 		bc->stats.once_dropped++;
 		return bc_data(bc, i);
 	}
-	bc_move(bc, i, BC_LIST_PROTECTED);
-	bc_balance(bc);
+	if (reuse || bc->e[i].list == BC_LIST_PROTECTED) {
+		bc_move(bc, i, BC_LIST_PROTECTED);
+		bc_balance(bc);
+	} else {
+		bc_move(bc, i, BC_LIST_PROBATION);	/* its MRU end */
+		bc->stats.continued++;
+	}
 	return bc_data(bc, i);
+}
+
+const void *bcache_lookup(struct bcache *bc, uint64_t blk)
+{
+	uint32_t i = bc_find(bc, blk);
+
+	if (i == BC_NIL || bc->e[i].list == BC_LIST_PENDING) {
+		bc->stats.misses++;
+		return NULL;
+	}
+	return bc_hit(bc, i, 1);
+}
+
+const void *bcache_lookup_part(struct bcache *bc, uint64_t blk, uint32_t from,
+			       uint32_t to)
+{
+	uint32_t i = bc_find(bc, blk);
+	int reuse;
+
+	if (i == BC_NIL || bc->e[i].list == BC_LIST_PENDING) {
+		bc->stats.misses++;
+		return NULL;
+	}
+	reuse = bc_units(bc, from) < bc->e[i].read_end;
+	bc->e[i].read_end = MAX(bc_units(bc, to), (uint8_t)1);
+	return bc_hit(bc, i, reuse);
+}
+
+void bcache_note_read(struct bcache *bc, uint64_t blk, uint32_t to)
+{
+	uint32_t i = bc_find(bc, blk);
+
+	if (i != BC_NIL)
+		bc->e[i].read_end = MAX(bc_units(bc, to), (uint8_t)1);
 }
 
 /* A slot to reuse: free first, then probation's LRU, then protected's. */
@@ -274,6 +319,7 @@ void *bcache_reserve(struct bcache *bc, uint64_t blk, unsigned flags)
 		return NULL;
 	bc->e[i].blk = blk;
 	bc->e[i].flags = (uint8_t)(flags & BC_ONCE);
+	bc->e[i].read_end = 0;
 	bc_hash_add(bc, i);
 	bc_move(bc, i, BC_LIST_PENDING);
 	return bc_data(bc, i);

@@ -18,7 +18,9 @@
  *
  * A block enters on probation and is protected only when read again. A
  * one-pass sequential read (a file copy, updatedb) therefore only churns
- * probation and cannot flush the hot boot blocks, which were hit twice.
+ * probation and cannot flush the hot boot blocks, which were hit twice;
+ * bcache_lookup_part() tells a re-read from a pass going on through a
+ * block in pieces smaller than it.
  * Plain LRU would lose them all to one big read; CLOCK alone likewise.
  *
  * Boot-pack blocks are inserted with BC_ONCE: the kernel keeps what it read
@@ -53,6 +55,7 @@ struct bc_stats {
 	uint64_t inserts;
 	uint64_t evictions;
 	uint64_t once_dropped;	/* BC_ONCE blocks that left after a hit */
+	uint64_t continued;	/* hits that went on reading, not re-reads */
 };
 
 struct bcache;
@@ -75,6 +78,18 @@ int bcache_is_once(const struct bcache *bc, uint64_t blk);
 
 /* Hit: the block's data (block_size bytes), counted; miss: NULL. */
 const void *bcache_lookup(struct bcache *bc, uint64_t blk);
+/*
+ * The same for a read of bytes [from, to) of the block. Only a read that
+ * reads bytes again (it starts before where the last read of the block
+ * ended) is a re-use that protects the block; one that goes on where the
+ * last stopped, or further on, continues a pass through it (a sequential
+ * read in requests smaller than a block) and leaves it on probation, so a
+ * one-pass read in 4 KiB pieces cannot flush the hot blocks either.
+ */
+const void *bcache_lookup_part(struct bcache *bc, uint64_t blk, uint32_t from,
+			       uint32_t to);
+/* The read that made blk come in ended at byte `to` of it. */
+void bcache_note_read(struct bcache *bc, uint64_t blk, uint32_t to);
 
 /*
  * Take a slot for blk (state -> PENDING), evicting the LRU of probation,

@@ -185,6 +185,8 @@ int cache_span_of(const struct cache *c, uint64_t off, uint32_t len,
 	if (last - sp->first + 1 > CACHE_SPAN_MAX)
 		return -E2BIG;
 	sp->nblk = (uint32_t)(last - sp->first + 1);
+	sp->koff = off;
+	sp->klen = len;
 	sp->off = sp->first * c->block_size;
 	sp->len = (uint32_t)(MIN((last + 1) * c->block_size, c->image_size) -
 			     sp->off);
@@ -305,12 +307,23 @@ static void once_track(struct cache *c, uint64_t blk)
 	e->pages = 0;
 }
 
+/* Bytes [*from, *to) of block blk that a read [off, off + len) covers. */
+static void part_of(const struct cache *c, uint64_t blk, uint64_t off,
+		    uint32_t len, uint32_t *from, uint32_t *to)
+{
+	uint64_t bstart = blk * c->block_size;
+
+	*from = (uint32_t)(MAX(off, bstart) - bstart);
+	*to = (uint32_t)(MIN(off + len, bstart + c->block_size) - bstart);
+}
+
 /* Block blk from RAM, part copied out. 1 hit, 0 not. */
 static int ram_block(struct cache *c, uint64_t blk, uint64_t off, uint32_t len,
 		     uint8_t *out)
 {
 	const uint8_t *p;
 	uint64_t before;
+	uint32_t from, to;
 
 	if (block_is_zero(c, blk)) {
 		c->st.zero_hits++;
@@ -318,7 +331,8 @@ static int ram_block(struct cache *c, uint64_t blk, uint64_t off, uint32_t len,
 		return 1;
 	}
 	before = bcache_stats(c->ram)->once_dropped;
-	if (!(p = bcache_lookup(c->ram, blk))) {
+	part_of(c, blk, off, len, &from, &to);
+	if (!(p = bcache_lookup_part(c->ram, blk, from, to))) {
 		c->st.ram_misses++;
 		return 0;
 	}
@@ -375,8 +389,13 @@ static int ssd_batch(struct cache *c, const uint64_t *blks, uint32_t n,
 	for (i = 0; i < n; i++) {
 		if (rc[i] == 0) {
 			c->st.ssd_hits++;
-			if (slot[i])
+			if (slot[i]) {
+				uint32_t from, to;
+
 				bcache_commit(c->ram, blks[i]);
+				part_of(c, blks[i], off, len, &from, &to);
+				bcache_note_read(c->ram, blks[i], to);
+			}
 			copy_part(c, blks[i], bufs[i], off, len, out);
 			continue;
 		}
@@ -427,7 +446,9 @@ int cache_peek(struct cache *c, uint64_t off, uint32_t len, struct iovec *iov,
 		uint64_t blk = sp.first + i, bstart = blk * c->block_size;
 		uint64_t from = MAX(bstart, off);
 		uint64_t to = MIN(bstart + block_len(c, blk), off + len);
-		const uint8_t *p = bcache_lookup(c->ram, blk);
+		const uint8_t *p = bcache_lookup_part(c->ram, blk,
+						      (uint32_t)(from - bstart),
+						      (uint32_t)(to - bstart));
 
 		c->st.ram_hits++;
 		iov[i].iov_base = (void *)(uintptr_t)(p + (from - bstart));
@@ -504,6 +525,17 @@ static int span_ok(const struct cache *c, const struct cache_span *sp,
 	return 1;
 }
 
+/* The kernel's read that brought blk in: later reads that go on from
+ * there continue it (bcache_lookup_part()). */
+static void note_kernel_read(struct cache *c, const struct cache_span *sp,
+			     uint64_t blk)
+{
+	uint32_t from, to;
+
+	part_of(c, blk, sp->koff, sp->klen, &from, &to);
+	bcache_note_read(c->ram, blk, to);
+}
+
 int cache_fill(struct cache *c, struct cache_span *sp, const void *data)
 {
 	const uint8_t *d = data;
@@ -526,6 +558,7 @@ int cache_fill(struct cache *c, struct cache_span *sp, const void *data)
 				memcpy(sp->own[i], src, n);
 				memset(sp->own[i] + n, 0, c->block_size - n);
 				bcache_commit(c->ram, blk);
+				note_kernel_read(c, sp, blk);
 			} else {
 				bcache_abort(c->ram, blk);
 			}

@@ -48,6 +48,8 @@ struct cache_span {
 	uint64_t first;		/* first block */
 	uint32_t nblk;
 	uint64_t gen;		/* write generation at reserve time */
+	uint64_t koff;		/* the kernel's read it serves */
+	uint32_t klen;
 	unsigned tries;		/* verification failures so far */
 	uint8_t *own[CACHE_SPAN_MAX];	/* RAM buffers we reserved, or NULL */
 };

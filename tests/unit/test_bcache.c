@@ -113,6 +113,45 @@ static void test_scan_resistant(void **state)
 	bcache_free(bc);
 }
 
+/* The same scan read in pieces smaller than a block (4 KiB requests of
+ * 64 KiB blocks): going on through a block is not a re-use. */
+static void test_scan_in_pieces_resistant(void **state)
+{
+	const uint32_t bs = 64 * 1024, piece = 4096;
+	struct bcache *bc = bcache_new(100 * (uint64_t)bs, bs);
+	uint64_t b;
+	uint32_t at;
+
+	(void)state;
+	for (b = 0; b < 50; b++) {	/* hot: read, then read again */
+		assert_non_null(bcache_reserve(bc, b, 0));
+		bcache_commit(bc, b);
+		bcache_note_read(bc, b, piece);
+		assert_non_null(bcache_lookup_part(bc, b, 0, piece));
+	}
+	for (b = 1000; b < 1500; b++) {
+		assert_non_null(bcache_reserve(bc, b, 0));
+		bcache_commit(bc, b);
+		bcache_note_read(bc, b, piece);
+		for (at = piece; at < bs; at += piece)
+			assert_non_null(bcache_lookup_part(bc, b, at,
+							   at + piece));
+	}
+	assert_int_equal(bcache_stats(bc)->continued, 500 * 15);
+	for (b = 0; b < 50; b++)
+		assert_int_equal(bcache_state(bc, b), BC_PRESENT);
+	/* a block read again from its start is protected */
+	assert_non_null(bcache_lookup_part(bc, 1499, 0, piece));
+	for (b = 2000; b < 2100; b++) {
+		assert_non_null(bcache_reserve(bc, b, 0));
+		bcache_commit(bc, b);
+	}
+	assert_int_equal(bcache_state(bc, 1499), BC_PRESENT);
+	assert_int_equal(bcache_state(bc, 1498), BC_ABSENT);
+	assert_int_equal(bcache_check(bc), 0);
+	bcache_free(bc);
+}
+
 static void test_once_leaves_after_hit(void **state)
 {
 	struct bcache *bc = bcache_new(8 * BS, BS);
@@ -283,6 +322,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_miss_then_hit),
+		cmocka_unit_test(test_scan_in_pieces_resistant),
 		cmocka_unit_test(test_pending_fetched_once),
 		cmocka_unit_test(test_all_pending_no_slot),
 		cmocka_unit_test(test_zero_size_cache_misses),
