@@ -39,10 +39,7 @@ read line
 # crash the serving process (the newest @linkboot-agent): the supervisor
 # starts a new one on a new socketpair (NBD_CMD_RECONFIGURE)
 $B sync; $B sleep 1
-victim=0
-for d in /proc/[0-9]*; do
-	case "$($B tr "\\0" " " <$d/cmdline 2>/dev/null)" in @linkboot-agent*) p=${d#/proc/}; [ "$p" -gt "$victim" ] && victim=$p ;; esac
-done
+'"$GUEST_FIND_DAEMON"'
 echo "LBE2E: killing $victim"
 $B kill -9 "$victim"
 $B sleep 3
@@ -56,10 +53,7 @@ $B poweroff -f'
 
 IMG=$TMP/disk.img
 agent_demo_image "$IMG"
-INITRD=$TMP/initrd.gz
-"$LINKBOOT" initramfs -o "$INITRD" --modules "$KROOT" --kernel-version "$KVER" \
-	--minimal --pci-ids 8086:100e --agent "$LINKBOOT_AGENT" >"$TMP/initramfs.log" ||
-	die "linkboot initramfs: $(cat "$TMP/initramfs.log")"
+agent_minimal_initramfs
 cat "$TMP/initramfs.log"
 
 agent_netns

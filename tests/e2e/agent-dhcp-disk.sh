@@ -37,10 +37,7 @@ start=2048, size=61440, type=linux, name=linkboot-cache' | sfdisk -q "$CACHE" ||
 	die "sfdisk cache"
 dd if="$TMP/cachepart.img" of="$CACHE" bs=512 seek=2048 conv=notrunc status=none
 
-INITRD=$TMP/initrd.gz
-"$LINKBOOT" initramfs -o "$INITRD" --modules "$KROOT" --kernel-version "$KVER" \
-	--minimal --pci-ids 8086:100e --agent "$LINKBOOT_AGENT" -q ||
-	die "linkboot initramfs"
+agent_minimal_initramfs
 
 agent_netns
 LB_SERVE_ARGS="--dhcp full --interface lbtap0 --dhcp-range 198.18.0.100,198.18.0.109 \

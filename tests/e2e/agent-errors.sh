@@ -9,10 +9,7 @@ agent_requires
 agent_kernel
 [ -x "$LINKBOOT" ] || skip "build/linkboot missing (make)"
 
-INITRD=$TMP/initrd.gz
-"$LINKBOOT" initramfs -o "$INITRD" --modules "$KROOT" --kernel-version "$KVER" \
-	--minimal --pci-ids 8086:100e --agent "$LINKBOOT_AGENT" -q ||
-	die "linkboot initramfs"
+agent_minimal_initramfs
 agent_netns
 QEMU_TIMEOUT=90 agent_qemu_start -append "console=ttyS0 loglevel=4 panic=-1 \
 linkboot.server=$SERVER_IP linkboot.export=demo linkboot.write=tmpfs"

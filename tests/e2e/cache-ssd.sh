@@ -34,19 +34,14 @@ B=/bin/busybox
 $B mount -t proc proc /proc 2>/dev/null
 echo "LBE2E: md5 $($B md5sum /data.bin)"
 # the agent reports its counters now (SIGUSR1), then we stop
-for p in $($B ps | $B grep "[@]linkboot-agent" | $B awk "{print \$1}"); do
-	$B kill -USR1 $p 2>/dev/null
-done
+'"$GUEST_REPORT_NOW"'
 $B sleep 3
 echo "LBE2E: DONE"
 $B poweroff -f'
 
 IMG=$TMP/disk.img
 agent_demo_image "$IMG"
-INITRD=$TMP/initrd.gz
-"$LINKBOOT" initramfs -o "$INITRD" --modules "$KROOT" --kernel-version "$KVER" \
-	--minimal --pci-ids 8086:100e --agent "$LINKBOOT_AGENT" >"$TMP/initramfs.log" ||
-	die "linkboot initramfs: $(cat "$TMP/initramfs.log")"
+agent_minimal_initramfs
 
 LB_STATE=$TMP/state
 lb image add demo "$IMG" --kernel "$VMLINUZ" --initrd "$INITRD" \

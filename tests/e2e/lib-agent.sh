@@ -35,6 +35,27 @@ agent_kernel() {
 }
 
 # agent_demo_image FILE: 64 MiB GPT disk, partition 1 ext4 "lbroot"
+# agent_minimal_initramfs: $INITRD, the agent with only the e1000 driver
+# (QEMU's default NIC here) beside the fixed module set
+agent_minimal_initramfs() {
+	INITRD=$TMP/initrd.gz
+	"$LINKBOOT" initramfs -o "$INITRD" --modules "$KROOT" \
+		--kernel-version "$KVER" --minimal --pci-ids 8086:100e \
+		--agent "$LINKBOOT_AGENT" >"$TMP/initramfs.log" 2>&1 ||
+		die "linkboot initramfs: $(cat "$TMP/initramfs.log")"
+}
+
+# Guest shell snippets for AGENT_INIT (busybox sh, $B = busybox):
+# the agent sends its counters now (SIGUSR1); $victim := the PID of the
+# serving process (the newest @linkboot-agent)
+GUEST_REPORT_NOW='for p in $($B ps | $B grep "[@]linkboot-agent" | $B awk "{print \$1}"); do
+	$B kill -USR1 $p 2>/dev/null
+done'
+GUEST_FIND_DAEMON='victim=0
+for d in /proc/[0-9]*; do
+	case "$($B tr "\\0" " " <$d/cmdline 2>/dev/null)" in @linkboot-agent*) p=${d#/proc/}; [ "$p" -gt "$victim" ] && victim=$p ;; esac
+done'
+
 agent_demo_image() {
 	local img=$1 root=$TMP/rootfs
 	mkdir -p "$root"/{bin,sbin,etc,dev,proc,sys,tmp,root,run}

@@ -37,10 +37,7 @@ w a.bin 3
 w b.bin 10
 # crash the serving process (the newest @linkboot-agent): its successor
 # must find the overlay (memfd + partition) as it was
-victim=0
-for d in /proc/[0-9]*; do
-	case "$($B tr "\\0" " " <$d/cmdline 2>/dev/null)" in @linkboot-agent*) p=${d#/proc/}; [ "$p" -gt "$victim" ] && victim=$p ;; esac
-done
+'"$GUEST_FIND_DAEMON"'
 $B kill -9 "$victim" && echo "LBE2E: killed the disk daemon $victim"
 $B sleep 3
 echo 3 >/proc/sys/vm/drop_caches
@@ -51,19 +48,14 @@ $B sync
 echo 3 >/proc/sys/vm/drop_caches
 echo "LBE2E: again a.bin md5 $($B md5sum </root/a.bin)"
 echo "LBE2E: again b.bin md5 $($B md5sum </root/b.bin)"
-for p in $($B ps | $B grep "[@]linkboot-agent" | $B awk "{print \$1}"); do
-	$B kill -USR1 $p 2>/dev/null
-done
+'"$GUEST_REPORT_NOW"'
 $B sleep 3
 echo "LBE2E: DONE"
 $B poweroff -f'
 
 IMG=$TMP/disk.img
 agent_demo_image "$IMG"
-INITRD=$TMP/initrd.gz
-"$LINKBOOT" initramfs -o "$INITRD" --modules "$KROOT" --kernel-version "$KVER" \
-	--minimal --pci-ids 8086:100e --agent "$LINKBOOT_AGENT" >"$TMP/initramfs.log" ||
-	die "linkboot initramfs: $(cat "$TMP/initramfs.log")"
+agent_minimal_initramfs
 
 # the cache disk: 14 MiB partition "linkboot-cache", with a stale SSD
 # read-cache superblock the overlay must wipe
