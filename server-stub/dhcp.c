@@ -512,13 +512,11 @@ static void dhcp_readable(struct loop_watch *w, uint32_t events, int64_t now)
 	(void)now;
 	/* bounded: a flood cannot starve the other services */
 	for (budget = 64; budget > 0; budget--) {
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_name = &from;
-		mh.msg_namelen = sizeof(from);
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
+		mh = (struct msghdr){ .msg_name = &from,
+					.msg_namelen = sizeof(from),
+					.msg_iov = &iov, .msg_iovlen = 1,
+					.msg_control = cbuf,
+					.msg_controllen = sizeof(cbuf) };
 		n = recvmsg(w->fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)

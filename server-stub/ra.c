@@ -122,13 +122,11 @@ static void ra_readable(struct loop_watch *w, uint32_t events, int64_t now)
 
 	(void)events;
 	for (budget = 32; budget > 0; budget--) {
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_name = &from;
-		mh.msg_namelen = sizeof(from);
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
+		mh = (struct msghdr){ .msg_name = &from,
+					.msg_namelen = sizeof(from),
+					.msg_iov = &iov, .msg_iovlen = 1,
+					.msg_control = cbuf,
+					.msg_controllen = sizeof(cbuf) };
 		if ((n = recvmsg(w->fd, &mh, MSG_DONTWAIT)) < 0)
 			return;
 		ifindex = from.sin6_scope_id;
