@@ -443,16 +443,15 @@ int cache_peek(struct cache *c, uint64_t off, uint32_t len, struct iovec *iov,
 			return 0;
 	/* no reserve below: every pointer stays valid until we return */
 	for (i = 0; i < sp.nblk; i++) {
-		uint64_t blk = sp.first + i, bstart = blk * c->block_size;
-		uint64_t from = MAX(bstart, off);
-		uint64_t to = MIN(bstart + block_len(c, blk), off + len);
-		const uint8_t *p = bcache_lookup_part(c->ram, blk,
-						      (uint32_t)(from - bstart),
-						      (uint32_t)(to - bstart));
+		uint64_t blk = sp.first + i;
+		const uint8_t *p;
+		uint32_t from, to;
 
+		part_of(c, blk, off, len, &from, &to);
+		p = bcache_lookup_part(c->ram, blk, from, to);
 		c->st.ram_hits++;
-		iov[i].iov_base = (void *)(uintptr_t)(p + (from - bstart));
-		iov[i].iov_len = (size_t)(to - from);
+		iov[i].iov_base = (void *)(uintptr_t)(p + from);
+		iov[i].iov_len = to - from;
 	}
 	*niov = sp.nblk;
 	return 1;
