@@ -259,6 +259,14 @@ static uint32_t slot_new(struct wov *w, uint64_t pg)
 	return e;
 }
 
+/* The piece [*a, *b) of page pg inside [off, end). */
+static void page_piece(uint64_t pg, uint64_t off, uint64_t end, uint64_t *a,
+		       uint64_t *b)
+{
+	*a = MAX(off, pg * WOV_PAGE);
+	*b = MIN(end, pg * WOV_PAGE + WOV_PAGE);
+}
+
 static void range_add(struct wov_range *r, uint64_t a, uint64_t b)
 {
 	uint64_t end = r->len ? MAX(r->off + r->len, b) : b;
@@ -316,8 +324,9 @@ static int range_write(struct wov *w, uint64_t off, uint64_t len,
 		return 0;
 	end = MIN(off + len, w->h->image_size);
 	for (pg = off / WOV_PAGE; pg * WOV_PAGE < end; pg++) {
-		uint64_t a = MAX(off, pg * WOV_PAGE);
-		uint64_t b = MIN(end, pg * WOV_PAGE + WOV_PAGE);
+		uint64_t a, b;
+
+		page_piece(pg, off, end, &a, &b);
 
 		rc = page_write(w, pg, a, b, data ? data + (a - off) : NULL,
 				through, may_alloc);
@@ -364,8 +373,9 @@ int wov_covers(const struct wov *w, uint64_t off, uint32_t len)
 	if (off >= end)
 		return 0;
 	for (pg = off / WOV_PAGE; pg * WOV_PAGE < end; pg++) {
-		uint64_t a = MAX(off, pg * WOV_PAGE);
-		uint64_t b = MIN(end, pg * WOV_PAGE + WOV_PAGE);
+		uint64_t a, b;
+
+		page_piece(pg, off, end, &a, &b);
 
 		if (local_mask(w, pg, a, b) != touch_mask(pg, a, b))
 			return 0;
@@ -379,10 +389,13 @@ int wov_touches(const struct wov *w, uint64_t off, uint32_t len)
 
 	if (!w->h->ram_next && !w->h->part_next)
 		return 0;	/* nothing written yet: the common case */
-	for (pg = off / WOV_PAGE; off < end && pg * WOV_PAGE < end; pg++)
-		if (local_mask(w, pg, MAX(off, pg * WOV_PAGE),
-			       MIN(end, pg * WOV_PAGE + WOV_PAGE)))
+	for (pg = off / WOV_PAGE; off < end && pg * WOV_PAGE < end; pg++) {
+		uint64_t a, b;
+
+		page_piece(pg, off, end, &a, &b);
+		if (local_mask(w, pg, a, b))
 			return 1;
+	}
 	return 0;
 }
 
@@ -421,8 +434,9 @@ int wov_patch(const struct wov *w, uint64_t off, uint32_t len, void *buf)
 	uint8_t *out = buf;
 
 	for (pg = off / WOV_PAGE; off < end && pg * WOV_PAGE < end; pg++) {
-		uint64_t a = MAX(off, pg * WOV_PAGE);
-		uint64_t b = MIN(end, pg * WOV_PAGE + WOV_PAGE);
+		uint64_t a, b;
+
+		page_piece(pg, off, end, &a, &b);
 
 		if (w->map[pg] && patch_page(w, pg, a, b, out + (a - off)))
 			return -EIO;
@@ -521,10 +535,11 @@ void wov_redirty(struct wov *w, uint64_t off, uint32_t len)
 	uint64_t pg, end = MIN(off + len, w->h->image_size);
 
 	for (pg = off / WOV_PAGE; off < end && pg * WOV_PAGE < end; pg++) {
-		uint8_t m = local_mask(w, pg, MAX(off, pg * WOV_PAGE),
-				       MIN(end, pg * WOV_PAGE + WOV_PAGE));
+		uint64_t a, b;
+		uint8_t m;
 
-		if (m) {
+		page_piece(pg, off, end, &a, &b);
+		if ((m = local_mask(w, pg, a, b))) {
 			struct wov_slot *sl = slot_of(w, w->map[pg]);
 
 			set_dirty(w, sl, sl->dirty | m);
