@@ -292,6 +292,13 @@ static int nbd_resolve(struct nbd_conn *c, const char *name, uint32_t len,
 		snprintf(why, whysz, "link DB not open");
 		return -ESHUTDOWN;
 	}
+	/* proto.md "Option types": names are at most NBD_MAX_STRING bytes;
+	 * NBD_OPT_EXPORT_NAME hands us the raw option length */
+	if (len > NBD_MAX_STRING) {
+		snprintf(why, whysz, "export name of %u bytes (max %u)", len,
+			 NBD_MAX_STRING);
+		return -ENAMETOOLONG;
+	}
 	if (memchr(name, '\0', len) || len == 0) {
 		/* proto.md: an empty name asks for the default export;
 		 * linkboot has none (every disk is named) */

@@ -138,6 +138,14 @@ for cflags, n in ((1, 134), (3, 10)):
     s.close()
 s = conn(); s.sendall(struct.pack('>I', 3) + opt(1, b'no-such-export'))
 check(closed(s), 'NBD_OPT_EXPORT_NAME of an unknown export: closed')
+# a name longer than the 4096 bytes a name may have, no NUL (was a stack
+# overflow): the session ends, the server lives on (checked below)
+for ln in (4097, 4400, 16 << 10):
+    s = conn(); s.sendall(struct.pack('>I', 1) + opt(1, b'A' * ln))
+    check(closed(s), 'NBD_OPT_EXPORT_NAME with a %d-byte name: closed' % ln)
+    s = conn(); s.sendall(struct.pack('>I', 1))
+    check(go(s, RO) == 1, 'the server still answers after the %d-byte name' % ln)
+    s.close()
 
 # a client that never reads its replies does not hold up another one
 slow = conn(); slow.sendall(struct.pack('>I', 3))
