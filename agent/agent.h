@@ -63,7 +63,13 @@ int rtnl_link_up(int ifindex);
 int rtnl_addr_add(int ifindex, struct in_addr ip, unsigned prefix);
 int rtnl_route_default(int ifindex, struct in_addr gw);
 
-/* report.c: POST key=value lines to linkboot.http /report?mac=MAC */
+/* session.c: trade cfg->ticket for this boot's credential (into
+ * cfg->export_name; the server's write mode into cfg). 0, or -errno with
+ * the reason a person can act on in why. */
+int session_begin(struct agent_cfg *cfg, char *why, size_t whysz);
+
+/* report.c: POST key=value lines to linkboot.http /report?mac=MAC, with
+ * the boot's credential as bearer (without one, nothing is sent) */
 void report_send(const struct agent_cfg *cfg, const uint8_t mac[6],
 		 const char *event, const char *extra);
 

@@ -15,7 +15,7 @@
 struct agent_cfg;
 struct cache;
 
-/* http_get.c: GET /path from linkboot.http; range_end > range_first asks
+/* http_client.c: GET /path from linkboot.http; range_end > range_first asks
  * for bytes [range_first, range_end) only (the server may send all).
  * *body is malloc'ed. -ENOENT for a 404. */
 int http_get(const struct agent_cfg *cfg, const char *path,

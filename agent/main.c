@@ -186,6 +186,19 @@ static void bring_net_up(void)
 			    "linkboot.mac, linkboot.ip/netmask or DHCP");
 	net_is_up = 1;
 	agent_stats.t_net = now_ms();
+}
+
+/* The boot ticket for this boot's credential, before anything speaks to
+ * the server for this PC. */
+static void begin_session(void)
+{
+	char why[384];
+	int rc;
+
+	if (cfg.ticket[0] && (rc = session_begin(&cfg, why, sizeof(why))) != 0)
+		agent_panic("starting this boot on the server", why,
+			    "the server log (journalctl -u linkboot); reboot "
+			    "the PC for a new ticket");
 	report_send(&cfg, net.mac, "net_up", NULL);
 }
 
@@ -215,8 +228,8 @@ static int start_daemon(int *info_w)
 	if (n <= 0 || sscanf(buf, "%d %lld", &index, &v) != 2 || index < 0)
 		agent_panic("NBD setup", n <= 0 ? "the disk daemon died" :
 			    strerror(-(int)v),
-			    "the messages above; server reachable? export "
-			    "name (linkboot.export) linked on the server?");
+			    "the messages above; server reachable? the PC "
+			    "still linked (`linkboot client show MAC`)?");
 	agent_stats.t_nbd = v;
 	*info_w = info[1];
 	return index;
@@ -250,6 +263,7 @@ int main(int argc, char **argv)
 			    "the initramfs matches this kernel (`linkboot "
 			    "initramfs --kernel-version $(uname -r)`)");
 	bring_net_up();
+	begin_session();
 	index = start_daemon(&info_w);
 	rc = rootfs_boot(&cfg, &net, index, info_w);
 	agent_panic("mounting the root", strerror(-rc),

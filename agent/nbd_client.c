@@ -21,6 +21,7 @@
 #include "lb_util.h"
 #include "nbd_client.h"
 #include "nbd_wire.h"
+#include "tcp.h"
 
 #define NBD_CONNECT_TIMEOUT_MS 5000
 #define NBD_HANDSHAKE_TIMEOUT_S 10
@@ -61,17 +62,15 @@ int fd_write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static int tcp_connect(const struct sockaddr_in *sin)
+/* TCP to the server, tuned for NBD: blocking, with the handshake's
+ * timeouts (the serve loop sets its own later). */
+static int nbd_tcp_connect(const struct sockaddr_in *sin)
 {
-	int fd, one = 1, err = 0, idle = 5, intvl = 2, cnt = 3;
+	int fd, one = 1, idle = 5, intvl = 2, cnt = 3, rc;
 	unsigned user_timeout = 15000;
-	socklen_t elen = sizeof(err);
-	struct pollfd p;
-	struct timeval tv = { NBD_HANDSHAKE_TIMEOUT_S, 0 };
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
+	if ((fd = tcp_connect(sin, NBD_CONNECT_TIMEOUT_MS, 0)) < 0)
+		return fd;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
@@ -79,28 +78,11 @@ static int tcp_connect(const struct sockaddr_in *sin)
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
 		   sizeof(user_timeout));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (const struct sockaddr *)sin, sizeof(*sin)) != 0 &&
-	    errno != EINPROGRESS)
-		goto fail;
-	p.fd = fd;
-	p.events = POLLOUT;
-	if (poll(&p, 1, NBD_CONNECT_TIMEOUT_MS) != 1) {
-		errno = ETIMEDOUT;
-		goto fail;
+	if ((rc = tcp_set_blocking(fd, NBD_HANDSHAKE_TIMEOUT_S * 1000)) != 0) {
+		close(fd);
+		return rc;
 	}
-	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
-	if (err) {
-		errno = err;
-		goto fail;
-	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return fd;
-fail:
-	err = -errno;
-	close(fd);
-	return err;
 }
 
 static int send_option(int fd, uint32_t opt, const void *data, uint32_t len)
@@ -212,7 +194,7 @@ int nbd_client_connect(const struct agent_cfg *cfg, struct nbd_conn *c)
 		const struct sockaddr_in *sin = &cfg->server[s];
 		struct timeval tv = { 30, 0 };
 
-		c->fd = tcp_connect(sin);
+		c->fd = nbd_tcp_connect(sin);
 		if (c->fd < 0) {
 			rc = c->fd;
 			log_warnx("nbd: connect %s:%u: %s", inet_ntoa(sin->sin_addr),

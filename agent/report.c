@@ -2,23 +2,23 @@
 /*
  * Reports to the server: HTTP/1.1 POST /report?mac=MAC to linkboot.http
  * with "key=value" lines (boot timeline in ms since kernel start, cache
- * counters). Best effort and bounded (2 s): a report never holds up I/O
- * for long and never allocates.
+ * counters), authenticated by the boot's credential. Best effort and
+ * bounded (2 s): a report never holds up I/O for long.
  */
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
 #include "agent.h"
+#include "http_client.h"
 #include "lb_log.h"
 #include "lb_util.h"
+#include "ticket.h"
 
 #define REPORT_TIMEOUT_MS 2000
 
@@ -80,45 +80,29 @@ static int body_format(char *b, size_t bsz, const char *event,
 void report_send(const struct agent_cfg *cfg, const uint8_t mac[6],
 		 const char *event, const char *extra)
 {
-	char body[1536], head[384], macs[18], resp[64];
-	struct pollfd p;
-	int fd, blen, hlen, err = 0;
-	socklen_t elen = sizeof(err);
-	struct timeval tv = { REPORT_TIMEOUT_MS / 1000, 0 };
+	char body[1536], path[64], macs[18];
+	struct http_call call = {
+		.method = "POST", .path = path, .body = body,
+		.bearer = cfg->export_name, .max = 512,
+		.timeout_ms = REPORT_TIMEOUT_MS,
+	};
+	uint8_t *resp = NULL;
+	size_t rlen;
+	int blen, status = 0;
 
-	if (!cfg->http.sin_port)
+	/* a report speaks for this PC: only with its credential */
+	if (!cfg->http.sin_port ||
+	    !cred_shaped(cfg->export_name, strlen(cfg->export_name)))
 		return;
 	read_boot_id();
 	update_overlay_bytes();
 	mac_format(mac, macs);
+	snprintf(path, sizeof(path), "report?mac=%s", macs);
 	blen = body_format(body, sizeof(body), event, extra);
 	if (blen < 0 || (size_t)blen >= sizeof(body))
 		return;
-	hlen = snprintf(head, sizeof(head),
-			"POST /report?mac=%s HTTP/1.1\r\nHost: %s\r\n"
-			"Content-Type: text/plain\r\nContent-Length: %d\r\n"
-			"Connection: close\r\n\r\n", macs, cfg->http_host,
-			blen);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return;
-	if (connect(fd, (const struct sockaddr *)&cfg->http,
-		    sizeof(cfg->http)) != 0 && errno != EINPROGRESS)
-		goto out;
-	p.fd = fd;
-	p.events = POLLOUT;
-	if (poll(&p, 1, REPORT_TIMEOUT_MS) != 1 ||
-	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err)
-		goto out;
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (send(fd, head, (size_t)hlen, MSG_NOSIGNAL) != hlen ||
-	    send(fd, body, (size_t)blen, MSG_NOSIGNAL) != blen)
-		goto out;
-	/* read the status line so the server sees an orderly close */
-	if (recv(fd, resp, sizeof(resp) - 1, 0) > 0)
-		log_debug("report %s sent", event);
-out:
-	close(fd);
+	call.body_len = (size_t)blen;
+	if (http_call(cfg, &call, &status, &resp, &rlen) == 0)
+		log_debug("report %s sent: HTTP %d", event, status);
+	free(resp);
 }

@@ -1167,7 +1167,7 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 	if ((rc = first_connect(&s)) != 0) {
 		log_warnx("nbd: no server answered for %u s (check: `linkboot "
 			  "serve` running, NBD port open, linkboot.server, "
-			  "linkboot.export)", cfg->reconnect_s);
+			  "the PC still linked)", cfg->reconnect_s);
 		goto fail;
 	}
 	/* hash table, SSD, boot pack: before the kernel's first read */

@@ -10,7 +10,13 @@
  *   linkboot.server=ADDR[:PORT][,ADDR[:PORT]...]  NBD server(s), port 10809
  *   linkboot.http=URL           server's HTTP base ("http://ADDR:PORT"), for
  *                               reports and boot packs
- *   linkboot.export=NAME        NBD export: the client's token
+ *   linkboot.ticket=TICKET      this boot's ticket (lib/ticket.h): traded
+ *                               once, from a reserved port, for the
+ *                               boot's credential (POST /session on
+ *                               linkboot.http), then spent
+ *   linkboot.export=NAME        NBD export by hand instead: an image
+ *                               ("NAME[@VERSION]", read-only) or an admin
+ *                               token (`linkboot client token`)
  *   linkboot.mac=MAC            boot NIC (iPXE ${mac})
  *   linkboot.ip=ADDR            address iPXE got (iPXE ${ip}); absent: DHCP
  *   linkboot.netmask=MASK       (iPXE ${netmask})

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "ticket.h"
 #include "lb_cmdline.h"
 #include "lb_log.h"
 #include "lb_util.h"
@@ -239,6 +240,12 @@ static int cmdline_key(struct agent_cfg *cfg, const char *key, const char *v)
 		return strlcpy_chk(cfg->export_name, v,
 				   sizeof(cfg->export_name)) ? -EINVAL : 0;
 	}
+	if (!strcmp(key, "linkboot.ticket")) {
+		if (!ticket_shaped(v, strlen(v)))
+			return -EINVAL;
+		memcpy(cfg->ticket, v, TICKET_STR_LEN + 1);
+		return 0;
+	}
 	if (!strcmp(key, "linkboot.mac")) {
 		cfg->has_mac = 1;
 		return mac_parse(v, cfg->mac) ? -EINVAL : 0;
@@ -336,7 +343,8 @@ int cmdline_parse(const char *text, struct agent_cfg *cfg, char *err,
 		}
 		if (rc != 0) {
 			snprintf(err, errsz, "%s: bad value '%.64s'", word,
-				 eq + 1);
+				 strcmp(word, "linkboot.ticket") ? eq + 1 :
+				 "(not a boot ticket)");
 			return -EINVAL;
 		}
 	}
@@ -345,9 +353,15 @@ int cmdline_parse(const char *text, struct agent_cfg *cfg, char *err,
 			 "script must name the NBD server)");
 		return -EINVAL;
 	}
-	if (!cfg->export_name[0]) {
-		snprintf(err, errsz, "linkboot.export: missing (the boot "
-			 "script must name the export)");
+	if (!cfg->export_name[0] && !cfg->ticket[0]) {
+		snprintf(err, errsz, "linkboot.ticket: missing (the boot "
+			 "script hands one to a PC the server recognised; by "
+			 "hand, give linkboot.export=IMAGE or an admin token)");
+		return -EINVAL;
+	}
+	if (cfg->ticket[0] && !cfg->http.sin_port) {
+		snprintf(err, errsz, "linkboot.http: missing (the boot ticket "
+			 "is redeemed there)");
 		return -EINVAL;
 	}
 	if (cfg->has_ip && !cfg->netmask.s_addr) {

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ticket.h"
+
 #define AGENT_MAX_SERVERS 4
 
 enum write_mode {
@@ -27,7 +29,10 @@ struct agent_cfg {
 	unsigned nservers;
 	struct sockaddr_in http;	/* report endpoint; port 0 = none */
 	char http_host[64];		/* Host: header */
-	char export_name[256];		/* NBD export (token) */
+	char export_name[256];		/* NBD export: the credential the
+					 * ticket was traded for, an image
+					 * name, or an admin token */
+	char ticket[TICKET_STR_LEN + 1]; /* linkboot.ticket: spent at start */
 	uint8_t mac[6];			/* boot NIC */
 	int has_mac;
 	struct in_addr ip, netmask, gw, dns;	/* static config if has_ip */

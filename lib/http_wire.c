@@ -263,6 +263,15 @@ static int parse_field(const char *s, size_t n, struct http_request *req,
 		req->range_len = vn;
 	} else if (IS("If-Range")) {
 		req->if_range = 1;
+	} else if (IS("Authorization")) {
+		/* RFC 9110 §11.1: the scheme is case-insensitive; RFC 6750
+		 * §2.1: "Bearer" 1*SP token68 */
+		if (vn > 7 && !strncasecmp(v, "Bearer ", 7)) {
+			req->bearer = v + 7;
+			req->bearer_len = vn - 7;
+			while (req->bearer_len && *req->bearer == ' ')
+				req->bearer++, req->bearer_len--;
+		}
 	} else if (IS("Expect")) {
 		req->expect_continue = list_has(v, vn, "100-continue");
 	}

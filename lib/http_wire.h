@@ -59,6 +59,8 @@ struct http_request {
 	const char *range;	/* Range field value, or NULL */
 	size_t range_len;
 	int if_range;		/* If-Range present: send the whole file */
+	const char *bearer;	/* Authorization: Bearer <this>, or NULL */
+	size_t bearer_len;
 	int expect_continue;	/* Expect: 100-continue */
 	int64_t content_length;	/* -1 = no body */
 	size_t head_len;	/* bytes of request line + fields + blank line */

@@ -14,6 +14,7 @@
 
 #include "bootpack.h"
 #include "bootpack_build.h"
+#include "credential.h"
 #include "commands.h"
 #include "config.h"
 #include "delta.h"
@@ -77,8 +78,8 @@ struct bp_trace *bp_trace_begin(const struct lb_config *cfg,
 	struct bp_trace *t;
 	struct stat st;
 
-	/* client boots only (a token), and one trace per version */
-	if (cfg->boot_trace_seconds <= 0 || !ex->client_mac[0] ||
+	/* PCs' boots only (a boot credential), and one trace per version */
+	if (cfg->boot_trace_seconds <= 0 || ex->cred_kind != CRED_BOOT ||
 	    !ex->image_id[0] || size == 0)
 		return NULL;
 	version_dir(cfg, ex->image_id, ex->version, dir, sizeof(dir));

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bootscript.h"
+#include "ticket.h"
 #include "lb_cmdline.h"
 #include "lb_err.h"
 #include "lb_util.h"
@@ -181,6 +182,28 @@ static void script_no_kernel(struct sbuf *sb, const char *mac,
 	script_retry(sb, mac, p);
 }
 
+/* A linked PC the server could not recognise: no ticket, say why. */
+static void script_unverified(struct sbuf *sb, const char *mac,
+			      const struct bootscript_params *p)
+{
+	char why[256];
+
+	script_banner(sb);
+	sb_printf(sb,
+		  "echo linkboot: the server cannot tell that this request comes "
+		  "from the PC with MAC %s,\n"
+		  "echo so it hands out no boot ticket:\n"
+		  "echo   %s\n"
+		  "echo   boot server:  %s\n"
+		  "echo See the server log (journalctl -u linkboot) and the "
+		  "README's threat model.\n",
+		  mac, script_filter(why, sizeof(why), p->no_ticket ?
+				     p->no_ticket : "no ticket", 1),
+		  p->server);
+	script_banner(sb);
+	script_retry(sb, mac, p);
+}
+
 static void script_db_error(struct sbuf *sb, const char *mac, int rc,
 			    const struct bootscript_params *p)
 {
@@ -212,7 +235,7 @@ static void script_boot(struct sbuf *sb, const char *mac,
 {
 	char name[sizeof(link->name)], image[sizeof(link->image)];
 	char kernel[sizeof(link->kernel)], initrd[sizeof(link->initrd)];
-	char token[sizeof(link->token)], root[sizeof(link->root)];
+	char ticket[TICKET_STR_LEN + 1], root[sizeof(link->root)];
 	char ssd[sizeof(link->ssd_cache)], host[sizeof(link->hostname)];
 	char mid[sizeof(link->machine_id)], extra[sizeof(link->cmdline)];
 	char id[sizeof(link->image_id)];
@@ -222,7 +245,7 @@ static void script_boot(struct sbuf *sb, const char *mac,
 	script_filter(image, sizeof(image), link->image, 0);
 	script_filter(kernel, sizeof(kernel), link->kernel, 0);
 	script_filter(initrd, sizeof(initrd), link->initrd, 0);
-	script_filter(token, sizeof(token), link->token, 0);
+	script_filter(ticket, sizeof(ticket), p->ticket, 0);
 	script_filter(root, sizeof(root), link->root, 0);
 	script_filter(ssd, sizeof(ssd), link->ssd_cache, 0);
 	script_filter(host, sizeof(host), link->hostname, 0);
@@ -233,9 +256,9 @@ static void script_boot(struct sbuf *sb, const char *mac,
 		  name[0] ? name : "client", mac, image, link->version);
 	sb_printf(sb,
 		  "set lb-args linkboot.server=%s:%u linkboot.http=http://%s:%u "
-		  "linkboot.export=%s linkboot.mac=${mac} linkboot.ip=${ip} "
+		  "linkboot.ticket=%s linkboot.mac=${mac} linkboot.ip=${ip} "
 		  "linkboot.netmask=${netmask}\n",
-		  p->server, p->nbd_port, p->server, p->http_port, token);
+		  p->server, p->nbd_port, p->server, p->http_port, ticket);
 	sb_printf(sb,
 		  "isset ${gateway} && set lb-args ${lb-args} "
 		  "linkboot.gw=${gateway} ||\n"
@@ -302,6 +325,8 @@ int bootscript_build(char *out, size_t outsz, const uint8_t mac[6],
 		script_image_missing(&sb, macs, link, p);
 	else if (!link->kernel[0] || !link->initrd[0])
 		script_no_kernel(&sb, macs, link, p);
+	else if (!p->ticket || !p->ticket[0])
+		script_unverified(&sb, macs, p);
 	else
 		script_boot(&sb, macs, link, p);
 	return sb_done(&sb);
@@ -333,5 +358,5 @@ const char *bootscript_kind(int lookup_rc, const struct link_info *link)
 		return "image-missing";
 	if (!link->kernel[0] || !link->initrd[0])
 		return "no-kernel";
-	return "boot";
+	return "boot";	/* or "unverified": the caller knows the ticket */
 }

@@ -18,12 +18,17 @@ struct bootscript_params {
 	const char *server;	/* dotted quad clients reach us at */
 	unsigned http_port;
 	unsigned nbd_port;
+	const char *ticket;	/* this boot's ticket (boot_auth.h), or ""
+				 * when the server could not tell the asker
+				 * is this PC: then no_ticket says why */
+	const char *no_ticket;
 };
 
 /*
  * Write the script for the client with this MAC into out. lookup_rc is
  * what db_link_lookup() returned (link is used only when it is 0):
- *   0        boot the linked image (or the repair screen if image_missing)
+ *   0        boot the linked image with p->ticket (or the repair screen if
+ *            image_missing, or the "who are you" screen without a ticket)
  *   -ENOENT  unknown/unlinked MAC: the "link me" screen, retried every 5 s
  *   -ENODEV  no link DB: an error screen, retried
  *   other    DB error screen, retried

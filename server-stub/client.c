@@ -16,9 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "commands.h"
+#include "credential.h"
 #include "db.h"
 #include "db_internal.h"
 #include "lb_err.h"
@@ -32,6 +36,8 @@
 struct client_opts {
 	const char *image, *name, *hostname, *group;
 	const char *ram_cache, *ssd_cache, *write, *version, *overlay;
+	const char *peer;	/* token: the address it is bound to */
+	int revoke;		/* token --revoke */
 	int format;		/* enum table_format */
 	int legend;
 	int help;
@@ -50,6 +56,7 @@ static const struct client_opt_def {
 	{ "write", offsetof(struct client_opts, write) },
 	{ "version", offsetof(struct client_opts, version) },
 	{ "overlay", offsetof(struct client_opts, overlay) },
+	{ "peer", offsetof(struct client_opts, peer) },
 };
 
 static const char usage_add[] =
@@ -104,15 +111,30 @@ static const char usage_list[] =
 static const char usage_show[] =
 "Usage: linkboot client show MAC [-j|--json=short|pretty]\n"
 "\n"
-"Show one client's link with effective values, its token and machine ID.\n";
+"Show one client's link with effective values, its machine ID, how many\n"
+"boots it made and how many admin tokens (`client token`) it has.\n";
 
 static const char usage_super[] =
 "Usage: linkboot client super MAC on|off\n"
 "\n"
 "Make MAC the super client of its image: its next boot writes to the\n"
-"server, and its writes become the image's next version. `on` prints a\n"
-"one-shot token, bound to that next boot; using it consumes it. One super\n"
-"client per image at a time.\n";
+"server, and its writes become the image's next version (`linkboot image\n"
+"commit`). `on` grants that to the next boot only: the boot takes the grant\n"
+"when its agent redeems its boot ticket, and no other boot or host can use\n"
+"it; the boot after that is an ordinary one again. One super client per\n"
+"image at a time.\n";
+
+static const char usage_token[] =
+"Usage: linkboot client token MAC [--peer ADDR]\n"
+"       linkboot client token MAC --revoke\n"
+"\n"
+"Mint an admin token for MAC's disk: an NBD export name that opens the PC's\n"
+"link as the PC's own boots do (its image, version and write mode, its\n"
+"server overlay), for a VM (qemu nbd://SERVER/TOKEN) or a tool. Printed\n"
+"once; the server keeps only its hash. --peer binds it to one IPv4 address.\n"
+"It never writes a new version (that is the super client's boot). --revoke\n"
+"deletes all of MAC's admin tokens; sessions already open go on until they\n"
+"close.\n";
 
 static const char usage_keep[] =
 "Usage: linkboot client keep MAC on|off\n"
@@ -131,6 +153,7 @@ static const char usage_client[] =
 "  show MAC [-j]                    one link in detail\n"
 "  super MAC on|off                 the super client (writes a new version)\n"
 "  keep MAC on|off                  keep a server overlay across boots\n"
+"  token MAC [--peer ADDR|--revoke] an admin token for the PC's disk\n"
 "Run `linkboot client COMMAND --help` for details. Changes take effect\n"
 "at the client's next boot; the server needs no restart.\n";
 
@@ -195,6 +218,10 @@ static int client_parse(int argc, char **argv, const char *usage,
 		}
 		if (!strcmp(a, "--no-legend")) {
 			o->legend = 0;
+			continue;
+		}
+		if (!strcmp(a, "--revoke")) {
+			o->revoke = 1;
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
@@ -438,8 +465,8 @@ static const char *stored_write(const char *w)
 
 static int client_make_super(struct db *db, const char *mac)
 {
-	char token[DB_TOKEN_HEX + 1], other[18] = "";
-	int rc = db_client_super(db, mac, 1, token, other);
+	char other[18] = "";
+	int rc = db_client_super(db, mac, 1, other);
 
 	if (rc == -EBUSY)
 		return runtime_error("%s: %s is already the super client of this "
@@ -447,8 +474,8 @@ static int client_make_super(struct db *db, const char *mac)
 				     "first", mac, other, other);
 	if (rc != 0)
 		return runtime_error("%s: super: %s", mac, strerror(err_errno(rc)));
-	printf("%s is the super client; its next boot writes the next "
-	       "version with one-shot token %s\n", mac, token);
+	printf("%s is the super client: its next boot writes the next "
+	       "version (granted to that boot only)\n", mac);
 	return 0;
 }
 
@@ -808,13 +835,59 @@ static int client_super(struct lb_config *cfg, int argc, char **argv)
 				   mac, mac);
 	} else if (on) {
 		rc = client_make_super(db, mac);
-	} else if ((rc = db_client_super(db, mac, 0, NULL, NULL)) == 0) {
+	} else if ((rc = db_client_super(db, mac, 0, NULL)) == 0) {
 		printf("%s is no longer the super client\n", mac);
 	} else {
 		rc = runtime_error("%s: %s", mac, strerror(err_errno(rc)));
 	}
 	db_close(db);
 	return rc;
+}
+
+static int client_token(struct lb_config *cfg, int argc, char **argv)
+{
+	char mac[18], cred[CRED_STR_LEN + 1];
+	struct client_opts o;
+	const char *pos[1];
+	struct in_addr in;
+	struct db *db;
+	int npos, rc;
+
+	if ((rc = client_parse(argc, argv, usage_token, &o, pos, &npos, 1)))
+		return rc;
+	if (o.help) {
+		fputs(usage_token, stdout);
+		return 0;
+	}
+	if (npos != 1)
+		return usage_error(usage_token, "MAC missing");
+	if ((rc = parse_mac_arg(pos[0], usage_token, mac)) != 0)
+		return rc;
+	if (o.peer && inet_pton(AF_INET, o.peer, &in) != 1)
+		return usage_error(usage_token, "--peer '%s': not an IPv4 "
+				   "address", o.peer);
+	if (o.peer && o.revoke)
+		return usage_error(usage_token, "--peer and --revoke: one or "
+				   "the other");
+	if (client_open(cfg, &db) != 0)
+		return 1;
+	if (o.revoke) {
+		rc = cred_admin_revoke(db, mac);
+		if (rc >= 0)
+			printf("%s: %d admin token(s) revoked\n", mac, rc);
+	} else if ((rc = cred_admin_mint(db, mac, o.peer, cred)) == 0) {
+		/* the token alone on stdout: scripts take it from there */
+		printf("%s\n", cred);
+		fprintf(stderr, "linkboot client: admin token for %s%s%s "
+			"(shown once; `client token %s --revoke` ends it)\n",
+			mac, o.peer ? ", from " : "", o.peer ? o.peer : "", mac);
+		sodium_memzero(cred, sizeof(cred));
+	}
+	db_close(db);
+	if (rc == -ENOENT)
+		return runtime_error("%s is not a client (see `linkboot client "
+				     "list`)", mac);
+	return rc < 0 ? runtime_error("%s: %s", mac, err_str(rc)) : 0;
 }
 
 /* ---- list / show ------------------------------------------------------ */
@@ -827,7 +900,8 @@ static const struct table_col list_cols[] = {
 	/* show, JSON: the rest */
 	{ "HOSTNAME", "hostname" }, { "GROUP", "group" },
 	{ "SUPER", "super" }, { "KEEP OVERLAY", "keep_overlay" },
-	{ "IMAGE MISSING", "image_missing" }, { "TOKEN", "token" },
+	{ "IMAGE MISSING", "image_missing" }, { "BOOTS", "boots" },
+	{ "ADMIN TOKENS", "admin_tokens" },
 	{ "MACHINE ID", "machine_id" }, { "OVERLAY RAM", "overlay_ram_bytes" },
 };
 #define LIST_TEXT_COLS 9
@@ -838,6 +912,7 @@ static int client_row(struct db *db, struct table *t, sqlite3_stmt *st)
 	uint8_t m[6];
 	char cache[32];
 	const char *mac = (const char *)sqlite3_column_text(st, 0);
+	unsigned nboot, nadmin;
 	int linked;
 
 	linked = mac_parse(mac, m) == 0 && db_link_lookup(db, m, &li) == 0;
@@ -867,7 +942,8 @@ static int client_row(struct db *db, struct table *t, sqlite3_stmt *st)
 		table_bool(t, li.image_missing);
 	else
 		table_null(t);
-	table_str(t, (const char *)sqlite3_column_text(st, 8));
+	table_int(t, sqlite3_column_int64(st, 8));
+	table_int(t, cred_count(db, mac, &nboot, &nadmin) == 0 ? nadmin : 0);
 	table_str(t, (const char *)sqlite3_column_text(st, 9));
 	if (linked && li.overlay_mib) {
 		snprintf(cache, sizeof(cache), "%uM", li.overlay_mib);
@@ -910,7 +986,7 @@ static int client_list_show(struct lb_config *cfg, int argc, char **argv,
 	if (!t || sqlite3_prepare_v2(db_sqlite(db),
 		"SELECT c.mac, c.name, c.hostname, c.last_boot, c.super,"
 		" c.keep_overlay, EXISTS (SELECT 1 FROM sessions s WHERE"
-		" s.mac = c.mac), c.grp, c.token, c.machine_id FROM clients c"
+		" s.mac = c.mac), c.grp, c.boot_seq, c.machine_id FROM clients c"
 		" WHERE ?1 = '' OR c.mac = ?1 ORDER BY c.name", -1, &st,
 		NULL) != SQLITE_OK)
 		goto out;
@@ -950,6 +1026,7 @@ int cmd_client(struct lb_config *cfg, int argc, char **argv)
 		{ "add", client_add }, { "set", client_set },
 		{ "rm", client_rm }, { "remove", client_rm },
 		{ "keep", client_keep }, { "super", client_super },
+		{ "token", client_token },
 	};
 	size_t i;
 

@@ -65,6 +65,7 @@ static const struct config_opt config_opts[] = {
 	O("http_timeout", OPT_INT, http_timeout, "SECONDS", "HTTP: close idle keep-alive connections, 408 for requests slower than this"),
 	O("nbd_max_conns", OPT_INT, nbd_max_conns, "N", "concurrent NBD connections"),
 	O("boot_trace_seconds", OPT_INT, boot_trace_seconds, "SECONDS", "boot packs: trace a version's first client boot for this long (0 = off)"),
+	O("trusted_net", OPT_STR, trusted_net, "CIDR[,CIDR...]", "hand boot tickets to any host in these networks for the MAC it names, unchecked (only where every host is trusted, e.g. a relayed lab VLAN with port security; default: none)"),
 	O("overlay_max", OPT_INT, overlay_max_mib, "MiB", "a client's overlay on this server holds at most this much (write mode server; 0 = the image size); then writes fail with ENOSPC"),
 };
 

@@ -56,6 +56,8 @@ struct lb_config {
 	int nbd_max_conns;
 	int boot_trace_seconds;		/* boot pack trace window, 0 = off */
 	int overlay_max_mib;		/* per-client server overlay, 0 = size */
+	const char *trusted_net;	/* "CIDR,..." whose hosts get boot
+					 * tickets unchecked, or NULL */
 	int verbose;
 };
 

@@ -27,6 +27,7 @@
 
 #include <sqlite3.h>
 
+#include "credential.h"
 #include "db.h"
 #include "db_internal.h"
 #include "lb_err.h"
@@ -192,7 +193,7 @@ const char *db_write_mode_name(int mode)
 	return write_mode_names[mode];
 }
 
-static int db_prepare(struct db *db, const char *sql, sqlite3_stmt **st)
+int db_prepare(struct db *db, const char *sql, sqlite3_stmt **st)
 {
 	int rc = sqlite3_prepare_v2(db->sql, sql, -1, st, NULL);
 
@@ -203,14 +204,14 @@ static int db_prepare(struct db *db, const char *sql, sqlite3_stmt **st)
 	return 0;
 }
 
-static void col_text(sqlite3_stmt *st, int col, char *out, size_t size)
+void db_col_text(sqlite3_stmt *st, int col, char *out, size_t size)
 {
 	const unsigned char *s = sqlite3_column_text(st, col);
 
 	snprintf(out, size, "%s", s ? (const char *)s : "");
 }
 
-static int col_is_null(sqlite3_stmt *st, int col)
+int db_col_is_null(sqlite3_stmt *st, int col)
 {
 	return sqlite3_column_type(st, col) == SQLITE_NULL;
 }
@@ -228,6 +229,15 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
 	"INSERT INTO meta(key, value) VALUES('schema_version', '1');",
 	/* 1 -> 2: RAM for a client's writes (overlay tmpfs / block overlay) */
 	"ALTER TABLE clients ADD COLUMN overlay_mib INTEGER;",
+	/* 2 -> 3: credentials per boot, traded for a signed boot ticket,
+	 * instead of one token per client that any GET of the boot script
+	 * handed out (credential.h). clients.token stays, unread: SQLite
+	 * cannot drop a UNIQUE column. A minted super token becomes a grant
+	 * that the next boot's credential consumes. */
+	DB_SCHEMA_V3
+	"UPDATE clients SET super_token = CASE WHEN super = 1 AND "
+	"super_token IS NOT NULL AND super_token NOT LIKE 'bound:%' "
+	"THEN 'pending' ELSE NULL END;",
 };
 
 /* Schema version of an open file: 0 for an empty file. */
@@ -384,7 +394,12 @@ void db_close(struct db *db)
 
 /* ---- links -------------------------------------------------------------- */
 
-/* prefix of a super token its first session has used (bound to that boot) */
+/*
+ * clients.super_token: NULL = no grant; "pending" = the next boot writes
+ * the next version; "bound:<hash>" = the boot of that credential does
+ * (credential.c takes the grant when the boot begins).
+ */
+#define SUPER_PENDING "pending"
 #define SUPER_BOUND "bound:"
 
 /* One client's effective link, as read by link_query(). */
@@ -392,7 +407,7 @@ struct link_row {
 	struct link_info li;
 	uint64_t size;			/* image size, bytes */
 	int super;			/* clients.super */
-	char super_token[65];		/* "" = none minted / consumed */
+	char super_token[80];		/* see SUPER_PENDING */
 	char file[256];			/* version file in the store dir */
 };
 
@@ -403,7 +418,7 @@ struct link_row {
 #define LINK_SELECT \
 	"SELECT c.mac, c.name, c.hostname, IFNULL(c.grp, ''), i.name, i.id," \
 	" c.version, i.production_version, i.test_version, i.test_group," \
-	" IFNULL(i.root, ''), IFNULL(i.cmdline, ''), c.token," \
+	" IFNULL(i.root, ''), IFNULL(i.cmdline, ''), c.boot_seq," \
 	" COALESCE(c.ram_cache_mib, g.ram_cache_mib, i.ram_cache_mib)," \
 	" COALESCE(c.ssd_cache, g.ssd_cache, i.ssd_cache)," \
 	" COALESCE(c.write_mode, g.write_mode, i.write_mode)," \
@@ -421,16 +436,16 @@ static int link_pick_version(struct db *db, sqlite3_stmt *st,
 	sqlite3_stmt *q;
 	int rc;
 
-	if (!col_is_null(st, 6)) {
+	if (!db_col_is_null(st, 6)) {
 		li->version = (unsigned)sqlite3_column_int(st, 6);
 		return 0;
 	}
-	if (!col_is_null(st, 8) && test_group && li->group[0] &&
+	if (!db_col_is_null(st, 8) && test_group && li->group[0] &&
 	    !strcmp((const char *)test_group, li->group)) {
 		li->version = (unsigned)sqlite3_column_int(st, 8);
 		return 0;
 	}
-	if (!col_is_null(st, 7)) {
+	if (!db_col_is_null(st, 7)) {
 		li->version = (unsigned)sqlite3_column_int(st, 7);
 		return 0;
 	}
@@ -475,7 +490,7 @@ static int link_version_files(struct db *db, struct link_row *r)
 	sqlite3_bind_int(q, 2, (int)li->version);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
-		col_text(q, 0, r->file, sizeof(r->file));
+		db_col_text(q, 0, r->file, sizeof(r->file));
 		link_boot_path(sqlite3_column_text(q, 1), li->kernel,
 			       sizeof(li->kernel));
 		link_boot_path(sqlite3_column_text(q, 2), li->initrd,
@@ -495,7 +510,7 @@ static int link_version_files(struct db *db, struct link_row *r)
 	return 0;
 }
 
-/* The client row where `column` = key ("mac", "token", "super_token"). */
+/* The client row where `column` = key ("mac"). */
 static int link_query(struct db *db, const char *column, const char *key,
 		      struct link_row *r)
 {
@@ -515,28 +530,28 @@ static int link_query(struct db *db, const char *column, const char *key,
 		sqlite3_finalize(st);
 		return rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
 	}
-	col_text(st, 0, li->mac, sizeof(li->mac));
-	col_text(st, 1, li->name, sizeof(li->name));
-	col_text(st, 2, li->hostname, sizeof(li->hostname));
-	col_text(st, 3, li->group, sizeof(li->group));
-	col_text(st, 4, li->image, sizeof(li->image));
-	col_text(st, 5, li->image_id, sizeof(li->image_id));
-	col_text(st, 10, li->root, sizeof(li->root));
-	col_text(st, 11, li->cmdline, sizeof(li->cmdline));
-	col_text(st, 12, li->token, sizeof(li->token));
-	li->ram_cache_mib = col_is_null(st, 13) ? DB_DEFAULT_RAM_CACHE_MIB :
+	db_col_text(st, 0, li->mac, sizeof(li->mac));
+	db_col_text(st, 1, li->name, sizeof(li->name));
+	db_col_text(st, 2, li->hostname, sizeof(li->hostname));
+	db_col_text(st, 3, li->group, sizeof(li->group));
+	db_col_text(st, 4, li->image, sizeof(li->image));
+	db_col_text(st, 5, li->image_id, sizeof(li->image_id));
+	db_col_text(st, 10, li->root, sizeof(li->root));
+	db_col_text(st, 11, li->cmdline, sizeof(li->cmdline));
+	li->boot_seq = sqlite3_column_int64(st, 12);
+	li->ram_cache_mib = db_col_is_null(st, 13) ? DB_DEFAULT_RAM_CACHE_MIB :
 		(unsigned)sqlite3_column_int(st, 13);
 	s = sqlite3_column_text(st, 14);
 	snprintf(li->ssd_cache, sizeof(li->ssd_cache), "%s",
 		 s ? (const char *)s : DB_DEFAULT_SSD_CACHE);
 	s = sqlite3_column_text(st, 15);
 	li->write_mode = db_write_mode_parse((const char *)s);
-	/* super is granted by the super flag + token only, never by a mode */
+	/* super is granted by the super flag + grant only, never by a mode */
 	if (li->write_mode < 0 || li->write_mode == WRITE_SUPER)
 		li->write_mode = DB_DEFAULT_WRITE_MODE;
-	col_text(st, 16, li->machine_id, sizeof(li->machine_id));
+	db_col_text(st, 16, li->machine_id, sizeof(li->machine_id));
 	r->super = sqlite3_column_int(st, 17);
-	col_text(st, 18, r->super_token, sizeof(r->super_token));
+	db_col_text(st, 18, r->super_token, sizeof(r->super_token));
 	r->size = (uint64_t)sqlite3_column_int64(st, 19);
 	li->keep_overlay = sqlite3_column_int(st, 20);
 	li->overlay_mib = (unsigned)sqlite3_column_int(st, 21);	/* NULL: 0 */
@@ -556,13 +571,9 @@ int db_link_lookup(struct db *db, const uint8_t mac[6], struct link_info *out)
 	mac_format(mac, m);
 	if ((rc = link_query(db, "mac", m, &r)) != 0)
 		return rc;
-	/* the super client's next boot carries its one-shot token (a bound
-	 * one belongs to the boot that used it, see session_consume_super) */
-	if (r.super && r.super_token[0] &&
-	    strncmp(r.super_token, SUPER_BOUND, strlen(SUPER_BOUND)) != 0) {
-		snprintf(r.li.token, sizeof(r.li.token), "%s", r.super_token);
+	/* the super client's next boot writes the next version */
+	if (r.super && !strcmp(r.super_token, SUPER_PENDING))
 		r.li.write_mode = WRITE_SUPER;
-	}
 	*out = r.li;
 	return 0;
 }
@@ -600,7 +611,7 @@ static int export_image(struct db *db, const char *name,
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)want);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		col_text(st, 0, out->image_id, sizeof(out->image_id));
+		db_col_text(st, 0, out->image_id, sizeof(out->image_id));
 		out->size = (uint64_t)sqlite3_column_int64(st, 1);
 		out->version = (unsigned)sqlite3_column_int(st, 2);
 		out->read_only = 1;
@@ -623,50 +634,84 @@ static void export_from_link(const struct link_row *r, int write_mode,
 	/* ram/disk: writes stay in the client's overlayfs, the disk is RO */
 	out->read_only = write_mode == WRITE_RAM || write_mode == WRITE_DISK;
 	snprintf(out->client_mac, sizeof(out->client_mac), "%s", r->li.mac);
+	snprintf(out->label, sizeof(out->label), "credential of %s",
+		 r->li.mac);
 }
 
-/* A super token: resolving it does not use it up (NBD_OPT_INFO then
- * NBD_OPT_GO resolve twice); db_session_add() does. */
-static int export_super_token(struct db *db, const char *name,
-			      struct export_info *out)
+/* A boot credential runs the version its boot began with, whatever the
+ * link says now (a running PC never changes version under its feet). */
+static int export_pin_boot_version(struct db *db, const struct cred_info *ci,
+				   struct export_info *out)
 {
-	char bound[80];
-	struct link_row r;
+	sqlite3_stmt *st;
 	int rc;
 
-	rc = link_query(db, "super_token", name, &r);
-	if (rc == -ENOENT) {
-		/* the agent of the boot that used it, reconnecting */
-		snprintf(bound, sizeof(bound), SUPER_BOUND "%s", name);
-		rc = link_query(db, "super_token", bound, &r);
-	}
-	if (rc != 0)
+	if (!strcmp(ci->image_id, out->image_id) && ci->version == out->version)
+		return 0;
+	if ((rc = db_prepare(db, "SELECT size FROM images WHERE id = ?1 AND "
+			     "EXISTS (SELECT 1 FROM versions WHERE image_id = "
+			     "?1 AND version = ?2)", &st)) != 0)
 		return rc;
-	if (!r.super)
-		return -ENOENT;
-	export_from_link(&r, WRITE_SUPER, out);
+	sqlite3_bind_text(st, 1, ci->image_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)ci->version);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(out->image_id, sizeof(out->image_id), "%s",
+			 ci->image_id);
+		out->version = ci->version;
+		out->size = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* A client credential: its client's link, bound address, write mode. */
+static int export_credential(struct db *db, const char *name,
+			     const char *peer_ip, struct export_info *out)
+{
+	struct cred_info ci;
+	struct link_row r;
+	char bound[sizeof(SUPER_BOUND) + CRED_HASH_STR_LEN];
+	int mode, rc;
+
+	if ((rc = cred_lookup(db, name, strlen(name), &ci)) != 0)
+		return rc;
+	if (ci.peer[0] && (!peer_ip || strcmp(ci.peer, peer_ip) != 0))
+		return -EACCES;
+	if ((rc = link_query(db, "mac", ci.mac, &r)) != 0)
+		return rc;
+	mode = ci.kind == CRED_BOOT ? ci.write_mode : r.li.write_mode;
+	snprintf(bound, sizeof(bound), SUPER_BOUND "%s", ci.hash);
+	if (mode == WRITE_SUPER && (!r.super || strcmp(r.super_token, bound)))
+		return -EACCES;	/* `client super MAC off` since the boot */
+	export_from_link(&r, mode, out);
+	out->cred_kind = (int)ci.kind;
+	snprintf(out->cred_hash, sizeof(out->cred_hash), "%s", ci.hash);
+	snprintf(out->peer_ip, sizeof(out->peer_ip), "%s",
+		 peer_ip ? peer_ip : "");
+	out->boot_seq = ci.kind == CRED_BOOT ? ci.boot_seq : r.li.boot_seq;
+	if (ci.kind == CRED_BOOT)
+		return export_pin_boot_version(db, &ci, out);
 	return 0;
 }
 
-int db_export_resolve(struct db *db, const char *name, struct export_info *out)
+int db_export_resolve(struct db *db, const char *name, const char *peer_ip,
+		      struct export_info *out)
 {
-	struct link_row r;
 	size_t len = strlen(name);
-	int rc;
 
 	memset(out, 0, sizeof(*out));
+	out->cred_kind = -1;
 	if (len == 0 || len >= sizeof(out->name))
 		return -ENOENT;
 	memcpy(out->name, name, len + 1);
-	if ((rc = export_image(db, name, out)) != -ENOENT)
-		return rc;
-	if ((rc = link_query(db, "token", name, &r)) == 0) {
-		export_from_link(&r, r.li.write_mode, out);
-		return 0;
-	}
-	if (rc != -ENOENT)
-		return rc;
-	return export_super_token(db, name, out);
+	if (cred_shaped(name, len))
+		return export_credential(db, name, peer_ip, out);
+	snprintf(out->label, sizeof(out->label), "%s", name);
+	return export_image(db, name, out);
 }
 
 int db_export_list(struct db *db,
@@ -691,8 +736,8 @@ int db_export_list(struct db *db,
 		char name[160];
 		const char *desc = (const char *)sqlite3_column_text(st, 2);
 
-		if (col_is_null(st, 1))
-			col_text(st, 0, name, sizeof(name));
+		if (db_col_is_null(st, 1))
+			db_col_text(st, 0, name, sizeof(name));
 		else
 			snprintf(name, sizeof(name), "%s@%d",
 				 sqlite3_column_text(st, 0),
@@ -741,16 +786,10 @@ void db_record_event(struct db *db, const char *mac, const char *kind,
 		log_warnx("db: report from %s: counters not stored: %s", mac,
 			  rc == -EINVAL ? "a value is not a decimal number" :
 			  strerror(err_errno(rc)));
-	if (!strcmp(kind, "script") || !strcmp(kind, "nbd") ||
-	    !strcmp(kind, "dhcp") || !strcmp(kind, "report")) {
-		const char *sql = !strcmp(kind, "script") ?
-			"UPDATE clients SET last_boot = ?1, last_seen = ?1, "
-			"super_token = CASE WHEN super_token LIKE '"
-			SUPER_BOUND "%' THEN NULL ELSE super_token END "
-			"WHERE mac = ?2" :
-			"UPDATE clients SET last_seen = ?1 WHERE mac = ?2";
-
-		if (db_prepare(db, sql, &st) != 0)
+	if (!strcmp(kind, "nbd") || !strcmp(kind, "dhcp") ||
+	    !strcmp(kind, "report")) {
+		if (db_prepare(db, "UPDATE clients SET last_seen = ?1 WHERE "
+			       "mac = ?2", &st) != 0)
 			return;
 		sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC);
@@ -759,51 +798,18 @@ void db_record_event(struct db *db, const char *mac, const char *kind,
 	}
 }
 
-/*
- * The super client's one-shot token is bound by its first session, in the
- * same transaction: it becomes "bound:<token>", which only that boot's
- * agent may use again (reconnecting after a server restart or a cable
- * pull; the overlay's single-writer lock keeps two writers apart). The
- * client's next boot script request clears it (db_record_event "script"),
- * so the next boot needs a new `client super MAC on`.
- */
-static int session_consume_super(struct db *db, const struct export_info *ei)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = db_prepare(db, "UPDATE clients SET super_token = '"
-				 SUPER_BOUND "' || ?1 WHERE super = 1 AND mac = ?2"
-				 " AND (super_token = ?1 OR super_token = '"
-				 SUPER_BOUND "' || ?1)", &st)) != 0)
-		return rc;
-	sqlite3_bind_text(st, 1, ei->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ei->client_mac, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_errno(rc);
-	return sqlite3_changes(db->sql) == 1 ? 0 : -ENOENT;
-}
-
 int db_session_add(struct db *db, const struct export_info *ei,
 		   const char *peer, int64_t *id)
 {
 	char now[DB_TIME_LEN];
 	sqlite3_stmt *st;
-	int rc, super = ei->write_mode == WRITE_SUPER && !ei->read_only;
+	int rc;
 
 	db_now_iso(now);
-	if (super) {
-		if ((rc = db_begin(db)) != 0)
-			return rc;
-		if ((rc = session_consume_super(db, ei)) != 0)
-			goto err;
-	}
 	if ((rc = db_prepare(db, "INSERT INTO sessions(pid, peer, mac, "
 				 "image_id, version, since) VALUES(?, ?, ?, ?, "
 				 "?, ?)", &st)) != 0)
-		goto err;
+		return rc;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)getpid());
 	sqlite3_bind_text(st, 2, peer ? peer : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, ei->client_mac[0] ? ei->client_mac : NULL,
@@ -813,19 +819,11 @@ int db_session_add(struct db *db, const struct export_info *ei,
 	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		rc = db_errno(rc);
-		goto err;
-	}
+	if (rc != SQLITE_DONE)
+		return db_errno(rc);
 	if (id)
 		*id = (int64_t)sqlite3_last_insert_rowid(db->sql);
-	if (super && (rc = db_commit(db)) != 0)
-		goto err;
 	return 0;
-err:
-	if (super)
-		db_rollback(db);
-	return rc;
 }
 
 void db_session_remove(struct db *db, int64_t id)
@@ -937,8 +935,8 @@ int db_client_image(struct db *db, const char *mac, char *image_id,
 		return rc;
 	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && !col_is_null(st, 0)) {
-		col_text(st, 0, image_id, size);
+	if (rc == SQLITE_ROW && !db_col_is_null(st, 0)) {
+		db_col_text(st, 0, image_id, size);
 		rc = 0;
 	} else {
 		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? -ENOENT :
@@ -965,7 +963,7 @@ static int super_other(struct db *db, const char *mac, const char *image_id,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (busy_mac)
-			col_text(st, 0, busy_mac, 18);
+			db_col_text(st, 0, busy_mac, 18);
 		rc = -EBUSY;
 	} else {
 		rc = rc == SQLITE_DONE ? 0 : db_errno(rc);
@@ -974,10 +972,9 @@ static int super_other(struct db *db, const char *mac, const char *image_id,
 	return rc;
 }
 
-int db_client_super(struct db *db, const char *mac, int on, char *token,
-		    char *busy_mac)
+int db_client_super(struct db *db, const char *mac, int on, char *busy_mac)
 {
-	char image_id[40], tok[DB_TOKEN_HEX + 1] = "";
+	char image_id[40];
 	sqlite3_stmt *st;
 	int rc;
 
@@ -985,25 +982,19 @@ int db_client_super(struct db *db, const char *mac, int on, char *token,
 		return rc;
 	if ((rc = db_client_image(db, mac, image_id, sizeof(image_id))) != 0)
 		goto err;
-	if (on) {
-		if ((rc = super_other(db, mac, image_id, busy_mac)) != 0)
-			goto err;
-		if ((rc = db_random_hex(tok, DB_TOKEN_HEX)) != 0)
-			goto err;
-	}
+	if (on && (rc = super_other(db, mac, image_id, busy_mac)) != 0)
+		goto err;
 	if ((rc = db_prepare(db, "UPDATE clients SET super = ?1, super_token ="
 				 " ?2 WHERE mac = ?3", &st)) != 0)
 		goto err;
 	sqlite3_bind_int(st, 1, on ? 1 : 0);
-	sqlite3_bind_text(st, 2, on ? tok : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, on ? SUPER_PENDING : NULL, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, mac, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 :
 		db_errno(sqlite3_errcode(db->sql));
 	sqlite3_finalize(st);
 	if (rc != 0 || (rc = db_commit(db)) != 0)
 		goto err;
-	if (token)
-		memcpy(token, tok, sizeof(tok));
 	return 0;
 err:
 	db_rollback(db);

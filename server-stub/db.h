@@ -23,6 +23,10 @@ enum write_mode {
 	WRITE_SUPER,	/* the super client: writes become the next version */
 };
 
+/* "ram" "disk" "server" "super" <-> enum write_mode; -EINVAL if unknown. */
+int db_write_mode_parse(const char *s);
+const char *db_write_mode_name(int mode);
+
 /* Everything the boot script needs for one client (effective values:
  * client link, else its group, else the image's defaults). */
 struct link_info {
@@ -38,7 +42,6 @@ struct link_info {
 	char initrd[256];	/* likewise, the linkboot initramfs */
 	char root[64];		/* linkboot.root= value, "" = agent default */
 	char cmdline[512];	/* extra kernel arguments of the image */
-	char token[65];		/* NBD export name for this client */
 	unsigned ram_cache_mib;
 	char ssd_cache[16];	/* "off", "auto" or a MiB number */
 	int write_mode;		/* enum write_mode */
@@ -47,6 +50,7 @@ struct link_info {
 	char machine_id[33];	/* 32 lower-case hex digits */
 	int image_missing;	/* the image file is gone: the boot script
 				 * shows `linkboot image repair --scan DIR` */
+	int64_t boot_seq;	/* boots counted so far (credential.h) */
 };
 
 /* Open (create, migrate) <state_dir>/linkboot.db. 0 or -errno. */
@@ -56,21 +60,38 @@ void db_close(struct db *db);
 /* 0, -ENOENT for an unknown or unlinked MAC, other -errno on DB errors. */
 int db_link_lookup(struct db *db, const uint8_t mac[6], struct link_info *out);
 
-/* An NBD export name resolved ("NAME", "NAME@VERSION" or a client token). */
+/*
+ * An NBD export name resolved: "NAME" or "NAME@VERSION" (an image version,
+ * read-only, for anyone), or a client credential ("c1-...", credential.h:
+ * that client's link and overlay).
+ */
 struct export_info {
-	char name[128];		/* as asked */
+	char name[128];		/* as asked; a credential: never log it */
+	char label[48];		/* for logs: the name, or "credential of MAC" */
 	char image_id[40];
 	unsigned version;
 	uint64_t size;		/* bytes */
 	int read_only;		/* NAME / NAME@VERSION exports are */
-	int write_mode;		/* for a token: the client's write mode */
-	char client_mac[18];	/* for a token: whose overlay; "" otherwise */
+	int write_mode;		/* a credential: the client's write mode */
+	char client_mac[18];	/* a credential: whose overlay; else "" */
+	int cred_kind;		/* enum cred_kind, or -1 for an image name */
+	char cred_hash[65];	/* a credential: its hash (revocation) */
+	char peer_ip[16];	/* a credential: the address it came from */
+	int64_t boot_seq;	/* a credential: the client's boot it serves;
+				 * a non-kept overlay of another boot is
+				 * dropped */
 	uint64_t overlay_max;	/* set by NBD: a client overlay's cap in
 				 * bytes, 0 = the image size */
 };
 
-/* 0, -ENOENT (no such export), other -errno. */
-int db_export_resolve(struct db *db, const char *name, struct export_info *out);
+/*
+ * Resolve an export name asked for from peer_ip (dotted quad). 0;
+ * -ENOENT no such export (or a revoked credential); -EACCES a credential
+ * bound to another address, or a super credential whose grant was
+ * withdrawn; other -errno.
+ */
+int db_export_resolve(struct db *db, const char *name, const char *peer_ip,
+		      struct export_info *out);
 
 /* Call fn for every listable export (NBD_OPT_LIST): images, NAME@VERSION.
  * Client tokens are never listed. Stops early when fn returns non-zero. */
@@ -87,10 +108,7 @@ void db_record_event(struct db *db, const char *mac, const char *kind,
 
 /* Live NBD sessions (so versions in use are never deleted, and `status`
  * shows who is online). Called by the NBD server at export selection and
- * at disconnect. 0 or -errno; *id names the row for db_session_remove().
- * For a super client's export (write_mode WRITE_SUPER) this uses up its
- * one-shot token: -ENOENT if another connection already used it (refuse
- * this one). */
+ * at disconnect. 0 or -errno; *id names the row for db_session_remove(). */
 int db_session_add(struct db *db, const struct export_info *ei,
 		   const char *peer, int64_t *id);
 void db_session_remove(struct db *db, int64_t id);

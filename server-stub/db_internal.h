@@ -46,6 +46,13 @@ int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
+/* Prepare one statement; 0 or -errno (the SQLite message is logged). */
+struct sqlite3_stmt;
+int db_prepare(struct db *db, const char *sql, struct sqlite3_stmt **st);
+/* Column text into out (size bytes, "" for NULL); is the column NULL? */
+void db_col_text(struct sqlite3_stmt *st, int col, char *out, size_t size);
+int db_col_is_null(struct sqlite3_stmt *st, int col);
+
 /* Run SQL without results; 0 or -errno (the SQLite message is logged). */
 int db_exec(struct db *db, const char *sql);
 
@@ -59,18 +66,14 @@ void db_time_iso(int64_t unix_secs, char *out);
 /* nhex random lower-case hex digits (getrandom) + NUL; 0 or -errno. */
 int db_random_hex(char *out, size_t nhex);
 
-/* "ram" "disk" "server" "super" <-> enum write_mode; -EINVAL if unknown. */
-int db_write_mode_parse(const char *s);
-const char *db_write_mode_name(int mode);
 
 /*
- * Mark a client the super client of its image and mint its one-shot token
- * (token[DB_TOKEN_HEX + 1]), or clear it (on == 0, token may be NULL).
- * -ENOENT unknown MAC or no image, -EBUSY another client of the same image
- * is the super client (its MAC in busy_mac[18] if given).
+ * Mark a client the super client of its image with a grant that its next
+ * boot takes (credential.h), or clear both (on == 0). -ENOENT unknown MAC
+ * or no image, -EBUSY another client of the same image is the super client
+ * (its MAC in busy_mac[18] if given).
  */
-int db_client_super(struct db *db, const char *mac, int on, char *token,
-		    char *busy_mac);
+int db_client_super(struct db *db, const char *mac, int on, char *busy_mac);
 
 /* The effective image ID of a client (client's, else its group's). */
 int db_client_image(struct db *db, const char *mac, char *image_id,

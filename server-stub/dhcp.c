@@ -38,8 +38,26 @@ struct dhcp_sock {
 	int proxy_port;		/* 1 for the PXE boot server port (4011) */
 };
 
+/*
+ * Addresses seen asked for by a MAC in proxy mode (a REQUEST's option 50
+ * or ciaddr): the evidence dhcp_addr_of() gives boot_auth.c for a PC whose
+ * HTTP request does not come from on-link. A small ring: the newest
+ * DHCP_SEEN_MAX; older ones are forgotten, which costs such a PC a
+ * refused boot ticket at worst, never a wrong one.
+ */
+#define DHCP_SEEN_MAX		256
+#define DHCP_SEEN_SECONDS	900	/* a PC asks for its script well within */
+
+struct dhcp_seen {
+	uint8_t mac[6];
+	uint32_t ip;			/* network order */
+	time_t when;			/* wall clock */
+};
+
 struct dhcp_server {
 	struct lb_server *srv;
+	struct dhcp_seen seen[DHCP_SEEN_MAX];
+	unsigned seen_next;		/* ring slot to write next */
 	struct dhcp_sock main;		/* 67 */
 	struct dhcp_sock pxe;		/* 4011 */
 	struct dhcp_boot_cfg boot;	/* what dhcp_boot_choose() reads */
@@ -246,6 +264,19 @@ static void dhcp_proxy_reply(struct dhcp_req *r, int type)
 	dhcp_finish(r, &b, type);
 }
 
+static void dhcp_seen_record(struct dhcp_server *ds, const uint8_t mac[6],
+			     uint32_t ip)
+{
+	struct dhcp_seen *e = &ds->seen[ds->seen_next];
+
+	if (!ip)
+		return;
+	memcpy(e->mac, mac, 6);
+	e->ip = ip;
+	e->when = wall_now();
+	ds->seen_next = (ds->seen_next + 1) % DHCP_SEEN_MAX;
+}
+
 static void dhcp_proxy_rx(struct dhcp_req *r)
 {
 	/* Never answer non-PXE clients: the site's DHCP server owns them. */
@@ -254,6 +285,9 @@ static void dhcp_proxy_rx(struct dhcp_req *r)
 			  r->mac, dhcp_type_name(r->m.type));
 		return;
 	}
+	if (r->m.type == DHCPREQUEST)
+		dhcp_seen_record(r->s->ds, r->c.mac, r->m.ciaddr ? r->m.ciaddr :
+				 dhcp_opt_addr(&r->m, DHCP_OPT_REQUESTED_IP));
 	if (r->s->proxy_port) {
 		if (r->m.type == DHCPREQUEST || r->m.type == DHCPINFORM)
 			dhcp_proxy_reply(r, DHCPACK);
@@ -723,4 +757,28 @@ void dhcp_stop(struct lb_server *srv)
 	dhcp_pool_free(&ds->pool);
 	free(ds);
 	srv->dhcp = NULL;
+}
+
+int dhcp_addr_of(const struct lb_server *srv, const uint8_t mac[6],
+		 uint32_t ip)
+{
+	const struct dhcp_server *ds = srv->dhcp;
+	const struct dhcp_lease *l;
+	time_t now = wall_now();
+	unsigned i;
+
+	if (!ds)
+		return 0;
+	if (srv->cfg->dhcp_mode == DHCP_MODE_FULL) {
+		l = dhcp_pool_holder(&ds->pool, ntohl(ip), now);
+		return l && l->state == LEASE_BOUND && !memcmp(l->mac, mac, 6);
+	}
+	for (i = 0; i < DHCP_SEEN_MAX; i++) {
+		const struct dhcp_seen *e = &ds->seen[i];
+
+		if (e->ip == ip && !memcmp(e->mac, mac, 6) &&
+		    now - e->when <= DHCP_SEEN_SECONDS)
+			return 1;
+	}
+	return 0;
 }

@@ -17,6 +17,14 @@
 int dhcp_start(struct lb_server *srv);
 void dhcp_stop(struct lb_server *srv);
 
+/*
+ * Has DHCP told us that mac uses ip (network order)? Full mode: ip is
+ * leased (bound) to mac. Proxy mode: mac asked for ip in a REQUEST within
+ * the last 15 minutes. 1 or 0 (also 0 with DHCP off).
+ */
+int dhcp_addr_of(const struct lb_server *srv, const uint8_t mac[6],
+		 uint32_t ip);
+
 /* ---- boot-file policy (pure; dhcp_policy.c) ---- */
 
 /* What the request says about the client. */

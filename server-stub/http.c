@@ -32,8 +32,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "boot_auth.h"
 #include "bootpack_build.h"
 #include "bootscript.h"
+#include "credential.h"
 #include "db.h"
 #include "http.h"
 #include "http_wire.h"
@@ -70,6 +74,7 @@ struct http_conn {
 	struct http_server *hs;
 	struct http_conn *prev, *next;
 	char peer[32];			/* "ADDR:PORT" for log lines */
+	struct sockaddr_in peer_sa;	/* the same, for boot tickets */
 	enum conn_state state;
 	uint32_t events;		/* what w is registered for */
 	int64_t deadline;		/* idle/stall timeout, ms */
@@ -198,13 +203,22 @@ static const char *parse_error_text(int rc)
 
 /* ---- request handlers ------------------------------------------------- */
 
+/*
+ * GET /boot.ipxe?mac=MAC. Changes nothing on the server: a boot begins when
+ * the PC's agent redeems the ticket in this script (POST /session), which
+ * only the PC the server recognised at this address gets (boot_auth.h).
+ */
 static void handle_bootscript(struct http_conn *c, const struct http_request *req)
 {
 	struct lb_server *srv = c->hs->srv;
+	char script[8192], macarg[64], ticket[TICKET_STR_LEN + 1] = "";
+	char why[256] = "";
 	struct bootscript_params p = {
 		.server = c->hs->server_addr,
 		.http_port = (unsigned)srv->cfg->http_port,
 		.nbd_port = (unsigned)srv->cfg->nbd_port,
+		.ticket = ticket,
+		.no_ticket = why,
 	};
 	struct http_response r = {
 		.status = 200,
@@ -212,7 +226,7 @@ static void handle_bootscript(struct http_conn *c, const struct http_request *re
 		.no_store = 1,	/* links change: never cache the script */
 	};
 	struct link_info link;
-	char script[8192], macarg[64];
+	const char *kind;
 	uint8_t mac[6];
 	int n, rc;
 
@@ -228,20 +242,18 @@ static void handle_bootscript(struct http_conn *c, const struct http_request *re
 		rc = -ENODEV;
 	else
 		rc = db_link_lookup(srv->db, mac, &link);
+	kind = bootscript_kind(rc, rc == 0 ? &link : NULL);
+	if (!strcmp(kind, "boot") &&
+	    boot_ticket_issue(srv, mac, c->peer_sa.sin_addr, ticket, why,
+			      sizeof(why)) != 0) {
+		kind = "unverified";
+		log_warnx("http %s: no boot ticket for %s: %s", c->peer,
+			  link.mac, why);
+	}
 	n = bootscript_build(script, sizeof(script), mac, rc,
 			     rc == 0 ? &link : NULL, &p);
-	snprintf(c->log_note, sizeof(c->log_note), " script=%s",
-		 bootscript_kind(rc, rc == 0 ? &link : NULL));
-	if (srv->db) {
-		char macs[18], detail[128];
-
-		mac_format(mac, macs);
-		snprintf(detail, sizeof(detail), "%s %s v%u from %s",
-			 bootscript_kind(rc, rc == 0 ? &link : NULL),
-			 rc == 0 ? link.image : "-", rc == 0 ? link.version : 0,
-			 c->peer);
-		db_record_event(srv->db, macs, "script", detail);
-	}
+	sodium_memzero(ticket, sizeof(ticket));
+	snprintf(c->log_note, sizeof(c->log_note), " script=%s", kind);
 	if (rc != 0 && rc != -ENOENT)
 		log_warnx("http %s: boot script: link DB: %s", c->peer,
 			  rc == -ENODEV ? "unavailable" : err_str(rc));
@@ -253,24 +265,143 @@ out:
 	r.content_length = (uint64_t)n;
 	if (conn_queue(c, &r, script, (size_t)n, req->method == HTTP_HEAD) != 0)
 		conn_error(c, 500, "response too long", NULL, 0);
+	sodium_memzero(script, sizeof(script));
 }
 
-/* POST /report?mac=MAC: key=value lines from the agent, kept as an event. */
+/* A body's "key=value" line, copied into out; 0 or -ENOENT. */
+static int body_value(const char *body, size_t len, const char *key,
+		      char *out, size_t outsz)
+{
+	size_t klen = strlen(key), i = 0;
+
+	while (i < len) {
+		const char *line = body + i, *nl = memchr(line, '\n', len - i);
+		size_t ll = nl ? (size_t)(nl - line) : len - i;
+
+		if (ll && line[ll - 1] == '\r')
+			ll--;
+		if (ll > klen && !memcmp(line, key, klen) && line[klen] == '=') {
+			if (ll - klen - 1 >= outsz)
+				return -ENOENT;
+			memcpy(out, line + klen + 1, ll - klen - 1);
+			out[ll - klen - 1] = '\0';
+			return 0;
+		}
+		i = nl ? (size_t)(nl - body) + 1 : len;
+	}
+	return -ENOENT;
+}
+
+/* The status a refused boot ticket is answered with. */
+static int session_status(int rc)
+{
+	switch (err_errno(rc)) {
+	case EINVAL:
+		return 400;
+	case ENOENT:
+		return 404;
+	case ESHUTDOWN:
+		return 503;
+	case EIO:
+	case ENOMEM:
+	case EBUSY:
+		return 500;
+	default:
+		return 403;
+	}
+}
+
+/*
+ * POST /session, body "ticket=t1-...": the agent trades its boot ticket
+ * for the credential of this boot (boot_auth.h). The answer is key=value
+ * lines: credential, mac, write, keep, image, version, boot.
+ */
+static void handle_session(struct http_conn *c, const char *body,
+			   size_t body_len)
+{
+	struct lb_server *srv = c->hs->srv;
+	struct http_response r = {
+		.status = 200,
+		.content_type = "text/plain; charset=utf-8",
+		.no_store = 1,
+	};
+	char ticket[TICKET_STR_LEN + 2], text[512];
+	struct cred_boot b;
+	const char *why = "";
+	int n, rc;
+
+	if (body_value(body, body_len, "ticket", ticket, sizeof(ticket)) != 0) {
+		conn_error(c, 400, "POST /session needs a body line "
+			   "ticket=TICKET", NULL, 0);
+		return;
+	}
+	rc = boot_ticket_redeem(srv, ticket, strlen(ticket), &c->peer_sa, &b,
+				&why);
+	if (rc != 0) {
+		log_warnx("http %s: boot ticket refused: %s", c->peer, why);
+		snprintf(c->log_note, sizeof(c->log_note), " session=refused");
+		conn_error(c, session_status(rc), why, NULL, 0);
+		return;
+	}
+	n = snprintf(text, sizeof(text), "credential=%s\nmac=%s\nwrite=%s\n"
+		     "keep=%d\nimage=%s\nversion=%u\nboot=%lld\n", b.cred,
+		     b.link.mac, db_write_mode_name(b.link.write_mode),
+		     b.link.write_mode == WRITE_SERVER && b.link.keep_overlay,
+		     b.link.image, b.link.version, (long long)b.boot_seq);
+	sodium_memzero(b.cred, sizeof(b.cred));
+	log_info("http %s: %s began boot %lld: image %s v%u, write mode %s",
+		 c->peer, b.link.mac, (long long)b.boot_seq, b.link.image,
+		 b.link.version, db_write_mode_name(b.link.write_mode));
+	snprintf(c->log_note, sizeof(c->log_note), " session=%s", b.link.mac);
+	r.content_length = (uint64_t)n;
+	if (conn_queue(c, &r, text, (size_t)n, 0) != 0)
+		conn_error(c, 500, "response too long", NULL, 0);
+	sodium_memzero(text, sizeof(text));
+}
+
+/* The client an Authorization: Bearer credential belongs to, for requests
+ * that speak for a PC (reports): 0 and its MAC, or -EACCES. */
+static int http_client_of(struct http_conn *c, const struct http_request *req,
+			  char mac[18])
+{
+	char cred[CRED_STR_LEN + 1], ip[INET_ADDRSTRLEN];
+	struct cred_info ci;
+	int rc;
+
+	if (!req->bearer || req->bearer_len != CRED_STR_LEN ||
+	    !c->hs->srv->db)
+		return -EACCES;
+	memcpy(cred, req->bearer, CRED_STR_LEN);
+	cred[CRED_STR_LEN] = '\0';
+	rc = cred_lookup(c->hs->srv->db, cred, CRED_STR_LEN, &ci);
+	sodium_memzero(cred, sizeof(cred));
+	if (rc != 0)
+		return -EACCES;
+	inet_ntop(AF_INET, &c->peer_sa.sin_addr, ip, sizeof(ip));
+	if (ci.peer[0] && strcmp(ci.peer, ip) != 0)
+		return -EACCES;
+	memcpy(mac, ci.mac, 18);
+	return 0;
+}
+
+/*
+ * POST /report: key=value lines from an agent, kept as an event and its
+ * counters. Only with the PC's credential (Authorization: Bearer): a
+ * report speaks for a PC, and nobody else may (status, stats).
+ */
 static void handle_report(struct http_conn *c, const struct http_request *req,
 			  const char *body, size_t body_len)
 {
 	struct lb_server *srv = c->hs->srv;
 	struct http_response r = { .status = 204, .no_body_length = 1 };
-	char macarg[64], macs[18], text[HTTP_BODY_MAX + 1];
-	uint8_t mac[6];
+	char macs[18], text[HTTP_BODY_MAX + 1];
 	size_t i;
 
-	if (http_query_get(req->query, req->query_len, "mac", macarg,
-			   sizeof(macarg)) != 0 || mac_parse(macarg, mac) != 0) {
-		conn_error(c, 400, "POST /report needs ?mac=MAC", NULL, 0);
+	if (http_client_of(c, req, macs) != 0) {
+		conn_error(c, 403, "reports need the PC's credential "
+			   "(Authorization: Bearer)", NULL, 0);
 		return;
 	}
-	mac_format(mac, macs);
 	/* keep printable ASCII and newlines; the rest becomes '?' */
 	for (i = 0; i < body_len; i++) {
 		unsigned char ch = (unsigned char)body[i];
@@ -278,11 +409,7 @@ static void handle_report(struct http_conn *c, const struct http_request *req,
 		text[i] = (ch >= 0x20 && ch < 0x7f) || ch == '\n' ? (char)ch : '?';
 	}
 	text[body_len] = '\0';
-	if (srv->db)
-		db_record_event(srv->db, macs, "report", text);
-	else
-		log_info("http %s: report from %s dropped: link DB unavailable",
-			 c->peer, macs);
+	db_record_event(srv->db, macs, "report", text);
 	conn_queue(c, &r, NULL, 0, 0);
 }
 
@@ -431,6 +558,12 @@ static void conn_handle(struct http_conn *c, const struct http_request *req,
 		else
 			conn_error(c, 405, "the boot trace state is read with "
 				   "GET", "GET, HEAD", 0);
+	} else if (!strcmp(path, "/session")) {
+		if (req->method == HTTP_POST)
+			handle_session(c, body, body_len);
+		else
+			conn_error(c, 405, "a boot ticket is redeemed with POST",
+				   "POST", head);
 	} else if (!strcmp(path, "/report")) {
 		if (req->method == HTTP_POST)
 			handle_report(c, req, body, body_len);
@@ -749,6 +882,7 @@ static void http_accept_one(struct http_server *hs, int fd,
 	c->state = CONN_READ;
 	c->deadline = now + c->hs->idle_ms;
 	snprintf(c->peer, sizeof(c->peer), "%s:%u", addr, ntohs(sin->sin_port));
+	c->peer_sa = *sin;
 	if (loop_add(hs->srv->loop, &c->w, EPOLLIN | EPOLLRDHUP) != 0) {
 		close(fd);
 		free(c);

@@ -39,7 +39,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "bootpack_build.h"
+#include "credential.h"
 #include "db.h"
 #include "lb_err.h"
 #include "lb_log.h"
@@ -99,6 +102,8 @@ struct nbd_conn {
 	struct nbd_server *ns;		/* owner */
 	struct nbd_conn *next;		/* in ns->conns */
 	char peer[48];			/* "127.0.0.1:51234" for logs */
+	char peer_ip[INET_ADDRSTRLEN];	/* the address alone: credentials
+					 * are bound to it */
 	enum nbd_phase phase;
 	int dead;			/* closed; freed by nbd_tick() */
 	const char *bye;		/* why we close after CLOSING */
@@ -280,6 +285,18 @@ static int nbd_export_read_only(const struct export_info *ex)
 				 ex->write_mode != WRITE_SUPER);
 }
 
+/* What a log line may say of a name a client sent: a credential or a
+ * ticket only by its first characters, anything else escaped. */
+static const char *nbd_name_for_log(char *out, size_t outsz, const char *name,
+				    uint32_t len)
+{
+	if (cred_shaped(name, len) || ticket_shaped(name, len))
+		snprintf(out, outsz, "%.6s...", name);
+	else
+		log_escape(out, outsz, name, len);
+	return out;
+}
+
 /* Resolve a client-supplied name (not NUL-terminated) into c->ex. */
 static int nbd_resolve(struct nbd_conn *c, const char *name, uint32_t len,
 		       char *why, size_t whysz)
@@ -287,7 +304,6 @@ static int nbd_resolve(struct nbd_conn *c, const char *name, uint32_t len,
 	char esc[160], nm[NBD_MAX_STRING + 1];
 	int rc;
 
-	log_escape(esc, sizeof(esc), name, len);
 	if (!c->ns->srv->db) {
 		snprintf(why, whysz, "link DB not open");
 		return -ESHUTDOWN;
@@ -308,9 +324,15 @@ static int nbd_resolve(struct nbd_conn *c, const char *name, uint32_t len,
 	}
 	memcpy(nm, name, len);
 	nm[len] = '\0';
-	if ((rc = db_export_resolve(c->ns->srv->db, nm, &c->ex)) != 0) {
+	rc = db_export_resolve(c->ns->srv->db, nm, c->peer_ip, &c->ex);
+	sodium_memzero(nm, sizeof(nm));
+	if (rc != 0) {
+		nbd_name_for_log(esc, sizeof(esc), name, len);
 		snprintf(why, whysz, "export \"%s\": %s", esc,
-			 rc == -ENOENT ? "no such export" : strerror(-rc));
+			 rc == -ENOENT ? "no such export" :
+			 rc == -EACCES ? "not for this address (a PC's "
+					 "credential is bound to its address)" :
+			 err_str(rc));
 		return rc;
 	}
 	return 0;
@@ -319,9 +341,11 @@ static int nbd_resolve(struct nbd_conn *c, const char *name, uint32_t len,
 /*
  * A client's overlay has one writer. When its agent reconnects after a
  * power cut, a cable pull or a crash, the old TCP session may still look
- * alive here (no FIN ever came): the client's newest connection is the
- * live one, so older sessions of the same client and export are closed.
- * Returns how many were.
+ * alive here (no FIN ever came): the client's newest connection from the
+ * same address is the live one, so older sessions of the same client and
+ * export from that address are closed. A connection from another address
+ * never ends a session: it is refused (-EBUSY) instead.
+ * Returns how many were closed.
  */
 static int nbd_supersede(struct nbd_conn *c)
 {
@@ -333,7 +357,8 @@ static int nbd_supersede(struct nbd_conn *c)
 	for (o = c->ns->conns; o; o = o->next) {
 		if (o == c || o->dead || !o->vd ||
 		    strcmp(o->ex.client_mac, c->ex.client_mac) != 0 ||
-		    strcmp(o->ex.image_id, c->ex.image_id) != 0)
+		    strcmp(o->ex.image_id, c->ex.image_id) != 0 ||
+		    strcmp(o->peer_ip, c->peer_ip) != 0)
 			continue;
 		log_warnx("nbd %s: client %s connected again from %s: closing "
 			  "its old session", o->peer, o->ex.client_mac, c->peer);
@@ -343,6 +368,24 @@ static int nbd_supersede(struct nbd_conn *c)
 	return n;
 }
 
+void nbd_client_rebooted(struct lb_server *srv, const char *mac,
+			 const char *cred_hash)
+{
+	struct nbd_conn *o;
+
+	if (!srv->nbd)
+		return;
+	for (o = srv->nbd->conns; o; o = o->next) {
+		if (o->dead || o->ex.cred_kind != CRED_BOOT ||
+		    strcmp(o->ex.client_mac, mac) != 0 ||
+		    !strcmp(o->ex.cred_hash, cred_hash))
+			continue;
+		log_info("nbd %s: client %s booted again: closing the session "
+			 "of its previous boot", o->peer, mac);
+		nbd_conn_close(o, "the client booted again");
+	}
+}
+
 /* Open the vdisk of c->ex and fix the transmission flags. */
 static int nbd_open_export(struct nbd_conn *c, char *why, size_t whysz)
 {
@@ -350,13 +393,9 @@ static int nbd_open_export(struct nbd_conn *c, char *why, size_t whysz)
 	struct db *db = c->ns->srv->db;
 	int rc;
 
-	/* A live session pins the version (never deleted while in use) and
-	 * uses up a super client's one-shot token: a second connection with
-	 * it gets -ENOENT here. */
+	/* a live session pins the version: never deleted while in use */
 	if ((rc = db_session_add(db, &c->ex, c->peer, &c->session)) != 0) {
-		snprintf(why, whysz, "export \"%s\": %s", c->ex.name,
-			 rc == -ENOENT ? "token already used by another session"
-				       : strerror(-rc));
+		snprintf(why, whysz, "export %s: %s", c->ex.label, err_str(rc));
 		c->session = -1;
 		return rc;
 	}
@@ -366,8 +405,9 @@ static int nbd_open_export(struct nbd_conn *c, char *why, size_t whysz)
 		rc = vdisk_open(db, cfg->store_dir, cfg->state_dir, &c->ex,
 				&c->vd);
 	if (rc != 0) {
-		snprintf(why, whysz, "export \"%s\": cannot open disk: %s",
-			 c->ex.name, strerror(-rc));
+		snprintf(why, whysz, "export %s: cannot open disk: %s",
+			 c->ex.label, rc == -EBUSY ? "in use by a session "
+			 "from another address" : err_str(rc));
 		c->vd = NULL;
 		db_session_remove(db, c->session);
 		c->session = -1;
@@ -400,18 +440,11 @@ static void nbd_enter_transmission(struct nbd_conn *c)
 	c->phase = NBD_PH_TRANSMISSION;
 	c->deadline = 0;
 	c->trace = bp_trace_begin(c->ns->srv->cfg, &c->ex, c->size);
-	/* a client token is a credential: log whose it is, not the token */
-	if (c->ex.client_mac[0])
-		log_info("nbd %s: export token of %s (%.6s...) image %s v%u, "
-			 "%llu bytes, %s%s", c->peer, c->ex.client_mac,
-			 c->ex.name, c->ex.image_id, c->ex.version,
-			 (unsigned long long)c->size, nbd_mode_name(&c->ex),
-			 c->structured ? ", structured replies" : "");
-	else
-		log_info("nbd %s: export \"%s\" image %s v%u, %llu bytes, %s%s",
-			 c->peer, c->ex.name, c->ex.image_id, c->ex.version,
-			 (unsigned long long)c->size, nbd_mode_name(&c->ex),
-			 c->structured ? ", structured replies" : "");
+	/* a credential is a secret: the label says whose it is */
+	log_info("nbd %s: export %s: image %s v%u, %llu bytes, %s%s", c->peer,
+		 c->ex.label, c->ex.image_id, c->ex.version,
+		 (unsigned long long)c->size, nbd_mode_name(&c->ex),
+		 c->structured ? ", structured replies" : "");
 	if (c->ex.client_mac[0]) {
 		snprintf(detail, sizeof(detail), "nbd connect from %s, %s",
 			 c->peer, nbd_mode_name(&c->ex));
@@ -1001,6 +1034,7 @@ static void nbd_conn_new(struct nbd_server *ns, int fd,
 		goto err_bufs;
 	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
 	snprintf(c->peer, sizeof(c->peer), "%s:%u", ip, ntohs(sin->sin_port));
+	snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", ip);
 	/* replies are batched into one send(): no need for Nagle */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->ns = ns;

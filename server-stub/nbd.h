@@ -21,4 +21,9 @@ int nbd_start(struct lb_server *srv);
 /* Close every connection (vdisks released) and the listener. */
 void nbd_stop(struct lb_server *srv);
 
+/* Client mac began a new boot (its credential: cred_hash): close the
+ * sessions of its earlier boots, whose credentials are gone. */
+void nbd_client_rebooted(struct lb_server *srv, const char *mac,
+			 const char *cred_hash);
+
 #endif

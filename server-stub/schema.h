@@ -3,13 +3,14 @@
 #define LB_SCHEMA_H
 
 /*
- * The link DB schema, version 1 (contract between db.c, which creates and
- * migrates it, and the image store, which writes images/versions). Times are
+ * The link DB schema, version 1 and what later versions add (contract
+ * between db.c, which creates and migrates it, and the image store, which
+ * writes images/versions). Times are
  * ISO-8601 UTC text ("2026-11-25T15:50:03Z"); MACs lower-case colon form.
  * A later schema version adds a migration step in db.c, never edits this.
  */
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 #define DB_SCHEMA_V1 \
 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" \
@@ -69,5 +70,26 @@
 "  uptime_ms INTEGER, bytes_from_server INTEGER,\n" \
 "  ram_hits INTEGER, ram_misses INTEGER, ssd_hits INTEGER,\n" \
 "  ssd_misses INTEGER, overlay_bytes INTEGER, timeline TEXT);\n"
+
+/* Version 3: what a PC proves itself with (server-stub/credential.h). */
+#define DB_SCHEMA_V3 \
+"CREATE TABLE credentials(\n" \
+"  hash TEXT PRIMARY KEY,          -- hex SHA-256 of the secret\n" \
+"  mac TEXT NOT NULL REFERENCES clients(mac) ON DELETE CASCADE,\n" \
+"  kind TEXT NOT NULL,             -- boot | admin\n" \
+"  peer TEXT,                      -- IPv4 it is bound to, NULL = any\n" \
+"  write_mode TEXT,                -- boot: fixed when the boot began;\n" \
+"                                  -- admin: NULL = the link's\n" \
+"  boot_seq INTEGER,               -- boot: the client's boot it is for\n" \
+"  image_id TEXT, version INTEGER, -- boot: the version it runs (pinned)\n" \
+"  created TEXT NOT NULL);\n" \
+"CREATE INDEX credentials_mac ON credentials(mac);\n" \
+/* a redeemed ticket's nonce, until the ticket would have expired */ \
+"CREATE TABLE used_tickets(\n" \
+"  nonce TEXT PRIMARY KEY, expires INTEGER NOT NULL);\n" \
+/* boot_seq counts boots (redeemed tickets); overlay_boot is the boot a \
+ * non-kept server overlay was written in: another boot starts afresh */ \
+"ALTER TABLE clients ADD COLUMN boot_seq INTEGER NOT NULL DEFAULT 0;\n" \
+"ALTER TABLE clients ADD COLUMN overlay_boot INTEGER;\n"
 
 #endif

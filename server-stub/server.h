@@ -19,6 +19,7 @@ struct dhcp_server;
 struct tftp_server;
 struct http_server;
 struct nbd_server;
+struct boot_auth;
 
 struct lb_server {
 	struct lb_config *cfg;
@@ -33,6 +34,7 @@ struct lb_server {
 	int state_dirfd;		/* --state */
 	int boot_dirfd;			/* <state>/boot: kernels, initrds, packs */
 	struct db *db;			/* link DB (NULL until opened) */
+	struct boot_auth *auth;		/* boot ticket key, trusted nets */
 	struct dhcp_server *dhcp;
 	struct tftp_server *tftp;
 	struct http_server *http;

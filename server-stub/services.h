@@ -13,6 +13,8 @@
 #define SERVICES_TABLE \
 	{ "db", db_service_start, db_service_stop }, \
 	/* -- */ \
+	{ "auth", boot_auth_start, boot_auth_stop }, \
+	/* -- */ \
 	{ "dhcp", dhcp_start, dhcp_stop }, \
 	/* -- */ \
 	{ "ra", ra_start, ra_stop }, \
@@ -26,6 +28,9 @@
 
 /* db module headers */
 #include "db_internal.h"
+
+/* auth module headers */
+#include "boot_auth.h"
 
 /* dhcp module headers */
 #include "dhcp.h"

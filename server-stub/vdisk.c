@@ -5,7 +5,7 @@
  * a write overlay:
  *
  *   server  <state>/overlays/<mac>.ovl, the client's own; dropped at its
- *           next boot (boot script fetched after the last write) unless
+ *           next boot (the next redeemed boot ticket) unless
  *           keep_overlay; a kept overlay is pinned to the version it was
  *           made on (-ESTALE on another)
  *   super   <state>/overlays/super-<image_id>.ovl, becomes the next
@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "delta.h"
 #include "lb_log.h"
@@ -140,37 +139,45 @@ int store_chain_open(const struct store_chain *ch, struct vchain **out)
 }
 
 /*
- * keep_overlay of a client (1, 0, or -errno), and whether it booted since
- * the overlay was last written: the boot script sets clients.last_boot
- * (ISO-8601, so text order is time order), every write the file's mtime.
- * A reconnect in the same boot finds mtime >= last_boot and keeps it.
+ * keep_overlay of a client (1, 0, or -errno), and whether its overlay was
+ * written in another boot than boot_seq (clients.overlay_boot; a boot
+ * begins when the PC redeems its ticket, credential.h). A reconnect in
+ * the same boot finds its own overlay; the next boot starts afresh.
  */
-static int client_overlay_policy(sqlite3 *s, const char *mac,
-				 const char *path, int *booted_since)
+static int client_overlay_policy(sqlite3 *s, const char *mac, int64_t boot_seq,
+				 int *other_boot)
 {
-	char mtime[24];
 	sqlite3_stmt *st;
-	struct stat sb;
-	struct tm tm;
 	int rc = 0;
 
-	*booted_since = 0;
-	if (sqlite3_prepare_v2(s, "SELECT keep_overlay, last_boot FROM clients "
-			       "WHERE mac = ?1", -1, &st, NULL) != SQLITE_OK)
+	*other_boot = 0;
+	if (sqlite3_prepare_v2(s, "SELECT keep_overlay, overlay_boot FROM "
+			       "clients WHERE mac = ?1", -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *last_boot = (const char *)sqlite3_column_text(st, 1);
-
 		rc = sqlite3_column_int(st, 0) != 0;
-		if (last_boot && stat(path, &sb) == 0 &&
-		    gmtime_r(&sb.st_mtime, &tm)) {
-			strftime(mtime, sizeof(mtime), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			*booted_since = strcmp(mtime, last_boot) < 0;
-		}
+		*other_boot = sqlite3_column_type(st, 1) == SQLITE_NULL ||
+			      sqlite3_column_int64(st, 1) != boot_seq;
 	}
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* The overlay now belongs to this boot. */
+static void mark_overlay_boot(sqlite3 *s, const char *mac, int64_t boot_seq)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s, "UPDATE clients SET overlay_boot = ?1 WHERE "
+			       "mac = ?2", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, boot_seq);
+	sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_warnx("vdisk: overlay boot of %s not recorded: %s", mac,
+			  sqlite3_errmsg(s));
+	sqlite3_finalize(st);
 }
 
 /* A kept overlay belongs to its version: record it for the link lookup. */
@@ -195,7 +202,7 @@ static int attach_overlay(struct vdisk *vd, sqlite3 *s, const char *state_dir,
 {
 	char dir[STORE_PATH_MAX], path[STORE_PATH_MAX + 64];
 	uint64_t max = vdisk_size(vd);
-	int keep = 0, booted = 0, rc;
+	int keep = 0, other_boot = 0, rc;
 
 	snprintf(dir, sizeof(dir), "%s/overlays", state_dir);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -208,7 +215,8 @@ static int attach_overlay(struct vdisk *vd, sqlite3 *s, const char *state_dir,
 		if (!ex->client_mac[0] || strchr(ex->client_mac, '/'))
 			return -EINVAL;
 		snprintf(path, sizeof(path), "%s/%s.ovl", dir, ex->client_mac);
-		keep = client_overlay_policy(s, ex->client_mac, path, &booted);
+		keep = client_overlay_policy(s, ex->client_mac, ex->boot_seq,
+					     &other_boot);
 		if (keep < 0)
 			return keep;
 		if (ex->overlay_max && ex->overlay_max < max)
@@ -216,20 +224,22 @@ static int attach_overlay(struct vdisk *vd, sqlite3 *s, const char *state_dir,
 	}
 	/* restore on reboot: a client's own overlay starts empty each boot */
 	rc = vchain_attach_overlay(vd->chain, path, max, ex->version,
-				   !keep && booted);
+				   !keep && other_boot);
 	if (rc == -ESTALE && !keep) {
 		/* made on an older version and not kept: start afresh */
 		log_info("vdisk %s: overlay %s was made on another version, dropped",
-			 ex->name, path);
+			 ex->label, path);
 		rc = vchain_attach_overlay(vd->chain, path, max, ex->version,
 					   1);
 	} else if (rc == -ESTALE) {
 		log_warnx("vdisk %s: overlay %s is pinned to another version than v%u; "
 			  "link the client to its base version or drop the overlay",
-			  ex->name, path, ex->version);
+			  ex->label, path, ex->version);
 	}
 	if (rc == 0 && keep && ex->write_mode == WRITE_SERVER)
 		pin_overlay_base(s, ex->client_mac, ex->version);
+	if (rc == 0 && ex->write_mode == WRITE_SERVER)
+		mark_overlay_boot(s, ex->client_mac, ex->boot_seq);
 	if (rc == 0)
 		vchain_set_min_free(vd->chain, VDISK_MIN_FREE);
 	return rc;
@@ -253,14 +263,14 @@ int vdisk_open(struct db *db, const char *store_dir, const char *state_dir,
 	if (rc == 0)
 		rc = store_chain_open(ch, &vd->chain);
 	if (rc) {
-		log_warnx("vdisk %s: image %s v%u: %s", ex->name, ex->image_id,
+		log_warnx("vdisk %s: image %s v%u: %s", ex->label, ex->image_id,
 			  ex->version, strerror(-rc));
 		goto err;
 	}
 	/* an --in-place file changed under us: never serve a different disk */
 	if (ex->size && vchain_size(vd->chain) != ex->size) {
 		log_warnx("vdisk %s: image file %s is %llu bytes, the image was "
-			  "imported with %llu; re-import it", ex->name,
+			  "imported with %llu; re-import it", ex->label,
 			  ch->files[0], (unsigned long long)vchain_size(vd->chain),
 			  (unsigned long long)ex->size);
 		rc = -EIO;
@@ -270,7 +280,7 @@ int vdisk_open(struct db *db, const char *store_dir, const char *state_dir,
 					  ex->write_mode != WRITE_SUPER);
 	if (!vd->read_only &&
 	    (rc = attach_overlay(vd, db_sqlite(db), state_dir, ex)) != 0) {
-		log_warnx("vdisk %s: overlay: %s", ex->name, strerror(-rc));
+		log_warnx("vdisk %s: overlay: %s", ex->label, strerror(-rc));
 		goto err;
 	}
 	free(ch);

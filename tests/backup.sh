@@ -44,7 +44,7 @@ npid=
 if qemu-io --version >/dev/null 2>&1; then
 	lb client add 52:54:00:cc:00:10 --image demo --write server >/dev/null ||
 		die "server-overlay client"
-	tok=$(lb client show 52:54:00:cc:00:10 -j | jq -r .token)
+	tok=$(lb client token 52:54:00:cc:00:10 2>/dev/null)
 	nbd_writer() {
 		local i
 		for ((i = 0; i < 40; i++)); do

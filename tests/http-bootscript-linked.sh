@@ -4,6 +4,9 @@
 # into a boot script whose kernel/initrd URLs serve the image's files and
 # whose kernel arguments carry the link (include/lb_cmdline.h); a missing
 # image file gets the repair screen; `client rm` brings the screen back.
+# The boot ticket goes only to an asker the server recognises as the PC:
+# on loopback nothing vouches for it (no ARP), so without --trusted-net
+# the linked PC gets the "cannot tell" screen and no ticket.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-http.sh"
 requires curl --version
@@ -29,16 +32,29 @@ cli image add demo "$TMP/disk.img" --kernel "$TMP/vmlinuz" --initrd "$TMP/initrd
 	>"$TMP/add.out" 2>&1 || die "image add: $(cat "$TMP/add.out")"
 cli client add "$MAC" --image demo --ram-cache 128 >/dev/null || die "client add"
 cli client show "$MAC" >"$TMP/show" || die "client show"
-token=$(awk '$1 == "TOKEN:" { print $2 }' "$TMP/show")
 mid=$(awk '$1 == "MACHINE" && $2 == "ID:" { print $3 }' "$TMP/show")
-[ -n "$token" ] && [ -n "$mid" ] || die "no token/machine id in client show"
+[ -n "$mid" ] || die "no machine id in client show"
+
+script "$TMP/s0b"
+assert_contains "$TMP/s0b" "cannot tell that this request comes from the PC with MAC $MAC" \
+	"unrecognised asker: no ticket, says why"
+assert_contains "$TMP/s0b" "127\.0\.0\.1 is not on-link" "the reason"
+grep -q 'linkboot\.ticket\|^kernel ' "$TMP/s0b" && die "ticket or kernel for an unrecognised asker"
+assert_contains "$LB_LOG" 'no boot ticket for 52:54:00:12:34:56' "logged"
+kill "$LB_PID"; wait "$LB_PID" 2>/dev/null
+start_linkboot --trusted-net 127.0.0.1/32
 
 script "$TMP/s1"
 assert_contains "$TMP/s1" "^echo linkboot: PC-001 \($MAC\) boots image demo version 1$" "names client, image, version"
 a="$TMP/s1"
 assert_contains "$a" "linkboot\.server=127\.0\.0\.1:$LB_NBD_PORT " "NBD server"
 assert_contains "$a" "linkboot\.http=http://127\.0\.0\.1:$LB_HTTP_PORT " "HTTP base"
-assert_contains "$a" "linkboot\.export=$token " "export token"
+assert_contains "$a" "linkboot\.ticket=t1-[0-9a-f]{78} " "boot ticket"
+grep -q 'linkboot\.export=' "$a" && die "the script names an export"
+t1=$(grep -oE 'linkboot\.ticket=[^ ]+' "$a")
+script "$TMP/s1b"
+[ "$(grep -oE 'linkboot\.ticket=[^ ]+' "$TMP/s1b")" != "$t1" ] ||
+	die "two fetches got the same ticket"
 assert_contains "$a" 'linkboot\.mac=\$\{mac\} linkboot\.ip=\$\{ip\} linkboot\.netmask=\$\{netmask\}' "address from iPXE"
 assert_contains "$a" 'linkboot\.write=ram linkboot\.ram=128' "write mode, RAM cache"
 assert_contains "$a" 'linkboot\.hostname=pc-001' "hostname"

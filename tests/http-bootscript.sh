@@ -1,6 +1,7 @@
 #!/bin/bash
-# HTTP: GET /boot.ipxe?mac=... (the generated iPXE script) and
-# POST /report?mac=... against the real server.
+# HTTP: GET /boot.ipxe?mac=... (the generated iPXE script; it changes
+# nothing on the server) and POST /report?mac=... (only with a PC's
+# credential) against the real server.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-http.sh"
 requires curl --version
@@ -48,21 +49,35 @@ assert_eq "$(curl -s -I -o /dev/null -w '%{size_download}' "$URL/boot.ipxe?mac=$
 curl -s -D "$TMP/h405" -o /dev/null -X POST --data x "$URL/boot.ipxe?mac=$MAC"
 assert_contains "$TMP/h405" '^Allow: GET, HEAD' "POST boot.ipxe -> 405"
 
-# agent reports
+# agent reports: only with a PC's credential (a report speaks for a PC)
 printf 'boot_ms=5123\ncache_hits=77\n' >"$TMP/report"
-assert_eq "$(http_code --data-binary @"$TMP/report" "$URL/report?mac=$MAC")" 204 "report -> 204"
-assert_eq "$(http_code --data-binary @"$TMP/report" "$URL/report?mac=bad")" 400 "report bad mac"
+assert_eq "$(http_code --data-binary @"$TMP/report" "$URL/report?mac=$MAC")" 403 "report without a credential"
+assert_eq "$(http_code -H 'Authorization: Bearer c1-00000000000000000000000000000000' \
+	--data-binary @"$TMP/report" "$URL/report?mac=$MAC")" 403 "report with an unknown credential"
 assert_eq "$(http_code "$URL/report?mac=$MAC")" 405 "GET /report"
+echo k >"$TMP/k"
+"$LINKBOOT" image add demo "$TMP/k" --kernel "$TMP/k" --initrd "$TMP/k" \
+	--state "$LB_STATE" >/dev/null 2>&1 || die "image add"
+"$LINKBOOT" client add "$MAC" --image demo --state "$LB_STATE" >/dev/null ||
+	die "client add"
+CRED=$("$LINKBOOT" client token "$MAC" --state "$LB_STATE" 2>/dev/null) ||
+	die "client token"
+AUTH="Authorization: Bearer $CRED"
+assert_eq "$(http_code -H "$AUTH" --data-binary @"$TMP/report" "$URL/report?mac=$MAC")" 204 "report -> 204"
 # Expect: 100-continue is answered
-assert_eq "$(http_code -H 'Expect: 100-continue' --data-binary @"$TMP/report" "$URL/report?mac=$MAC")" 204 "report with Expect"
+assert_eq "$(http_code -H "$AUTH" -H 'Expect: 100-continue' --data-binary @"$TMP/report" "$URL/report?mac=$MAC")" 204 "report with Expect"
 
-# boot events land in the link DB (when this build has it)
-if grep -qE '^[[:space:]]*\{ "db",' "$TOP/server-stub/services.h" && command -v sqlite3 >/dev/null; then
-	q() { sqlite3 "$LB_STATE/linkboot.db" "$1"; }
+# reports land in the link DB; the GETs above left nothing there
+q() { sqlite3 "$LB_STATE/linkboot.db" "$1"; }
+if command -v sqlite3 >/dev/null; then
 	[ "$(q "SELECT count(*) FROM events WHERE kind='report' AND mac='$MAC' AND detail LIKE '%boot_ms=5123%'")" -ge 2 ] ||
 		die "report not recorded in the link DB"
-	[ "$(q "SELECT count(*) FROM events WHERE kind='script' AND mac='$MAC' AND detail LIKE 'unknown%'")" -ge 1 ] ||
-		die "script event not recorded in the link DB"
+	assert_eq "$(q "SELECT count(*) FROM events WHERE kind != 'report'")" 0 \
+		"a GET of the boot script recorded something"
+	before=$(q "SELECT boot_seq, IFNULL(last_boot, '-'), IFNULL(super_token, '-') FROM clients")
+	for i in 1 2 3; do curl -sf -o /dev/null "$URL/boot.ipxe?mac=$MAC"; done
+	assert_eq "$(q "SELECT boot_seq, IFNULL(last_boot, '-'), IFNULL(super_token, '-') FROM clients")" \
+		"$before" "a GET of the boot script changed the client"
 fi
 
 assert_contains "$LB_LOG" 'GET "/boot\.ipxe\?mac=52:54:00:12:34:56" 200 [0-9]+ script=(unknown|db-error)$' "script request logged"

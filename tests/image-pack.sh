@@ -1,5 +1,5 @@
 #!/bin/bash
-# Boot packs, server side: a client's token session is traced (blocks read
+# Boot packs, server side: a PC's boot session is traced (blocks read
 # in its first seconds, in order), the pack is built from the trace by a
 # detached child, served over HTTP under boot/<id>/v<N>/boot.pack, and
 # `linkboot image pack NAME` rebuilds it; bad names/versions are refused;
@@ -15,13 +15,13 @@ MAC=52:54:00:00:05:01
 make_image "$TMP/disk.img"
 echo "fake initrd" >"$TMP/initrd.img"
 # a short trace window: a session still open after it is traced too
-start_linkboot --boot-trace-seconds 4
+start_linkboot --boot-trace-seconds 4 --trusted-net 127.0.0.1/32
 lb image add demo "$TMP/disk.img" --initrd "$TMP/initrd.img" >/dev/null ||
 	die "image add"
 lb client add $MAC --image demo >/dev/null || die "client add"
-TOKEN=$(lb client show $MAC | grep -oE '[0-9a-f]{32}' | head -n 1)
+TOKEN=$(boot_credential $MAC)
 ID=$(db "SELECT id FROM images WHERE name = 'demo'")
-[ -n "$TOKEN" ] && [ -n "$ID" ] || die "no token/id"
+[ -n "$TOKEN" ] && [ -n "$ID" ] || die "no credential/id"
 DIR=$LB_STATE/boot/$ID/v1
 URI=nbd://127.0.0.1:$LB_NBD_PORT/$TOKEN
 
@@ -70,11 +70,10 @@ wait_for 20 test -f "$DIR/boot.pack" || die "no pack from the new trace"
 
 # a commit packs the new version from its parent's trace
 lb client super $MAC on >"$TMP/super" || die "client super"
-ST=$(grep -oE 'token [0-9a-f]{32}' "$TMP/super" | cut -d' ' -f2)
+ST=$(boot_credential $MAC)
 qemu-io -f raw -c 'write -P 0x5a 7864320 65536' -c flush \
 	"nbd://127.0.0.1:$LB_NBD_PORT/$ST" >"$TMP/qio" 2>&1 || die "super write"
-curl -fsS "http://127.0.0.1:$LB_HTTP_PORT/boot.ipxe?mac=$MAC" >/dev/null ||
-	die "boot script"
+boot_credential $MAC >/dev/null	# the PC's next boot ends the super one
 lb image commit demo >"$TMP/commit" 2>&1 || die "image commit: $(cat "$TMP/commit")"
 assert_contains "$TMP/commit" 'boot pack v2: 1 blocks' "commit built the v2 pack"
 assert_eq "$(head -c 8 "$LB_STATE/boot/$ID/v2/boot.pack")" "LBPACK01" "v2 pack magic"
@@ -83,6 +82,7 @@ assert_eq "$(cat "$V2/boot.trace.base")" "32" "v2 inherits v1's trace"
 # v2's own first boot is traced too (on a PC whose SSD holds v1's blocks
 # it fetches only what changed): the pack is rebuilt from both traces
 lb client super $MAC off >/dev/null || die "client super off"
+URI=nbd://127.0.0.1:$LB_NBD_PORT/$(boot_credential $MAC)
 qemu-io -f raw -r -c 'read 7864320 4096' "$URI" >"$TMP/qio" 2>&1 ||
 	die "qemu-io v2: $(cat "$TMP/qio")"
 wait_for 10 test -f "$V2/boot.trace" || die "v2's first boot was not traced"

@@ -103,6 +103,20 @@ start_linkboot() {
 		die "linkboot serve did not start"
 }
 
+# boot_credential MAC: begin a boot of MAC as its agent would, and print
+# the boot's credential: the boot script's ticket (the server must run
+# with --trusted-net 127.0.0.1/32: on loopback no ARP entry vouches for
+# the PC), redeemed from a reserved port (POST /session, as root).
+boot_credential() {
+	local t
+	t=$(curl -sf "http://127.0.0.1:$LB_HTTP_PORT/boot.ipxe?mac=$1" |
+		grep -oE 'linkboot\.ticket=t1-[0-9a-f]+' | cut -d= -f2) ||
+		die "no boot ticket for $1 (server without --trusted-net?)"
+	curl -sf --local-port 600-1000 --data-binary "ticket=$t" \
+		"http://127.0.0.1:$LB_HTTP_PORT/session" |
+		sed -n 's/^credential=//p' | grep . || die "POST /session for $1"
+}
+
 # Still alive? (after bad input)
 assert_alive() {
 	kill -0 "$LB_PID" 2>/dev/null || die "linkboot serve died: $*"

@@ -22,7 +22,7 @@ lb image add baddisk "$IMG" --kernel "$TMP/vmlinuz" --initrd "$TMP/initrd" \
 	{ cat "$TMP/add.log"; die "image add"; }
 lb client add 52:54:00:00:00:31 --image baddisk --write server \
 	>"$TMP/client.log" 2>&1 || { cat "$TMP/client.log"; die "client add"; }
-TOKEN=$(lb client show 52:54:00:00:00:31 -j | jq -r .token)
+TOKEN=$(lb client token 52:54:00:00:00:31 2>/dev/null)
 [ ${#TOKEN} -ge 16 ] || die "no token for the client"
 
 cat >"$TMP/bad.py" <<'PY'

@@ -28,7 +28,7 @@ lb client add 52:54:00:00:01:02 --image disk --write server >/dev/null ||
 	die "client add B"
 lb client add 52:54:00:00:01:03 --image disk --write ram >/dev/null ||
 	die "client add C"
-token() { lb client show "$1" -j | jq -r .token; }
+token() { lb client token "$1" 2>/dev/null; }
 TA=$(token 52:54:00:00:01:01) TB=$(token 52:54:00:00:01:02)
 TC=$(token 52:54:00:00:01:03)
 [ ${#TA} -ge 16 ] && [ ${#TB} -ge 16 ] || die "no client tokens"
@@ -98,6 +98,10 @@ nbdinfo "$URI/$TC" >"$TMP/info" || die "nbdinfo ram client"
 assert_contains "$TMP/info" 'is_read_only: true' "ram client read-only"
 qemu-io -f raw -c 'write 0 512' "$URI/$TC" >"$TMP/qio" 2>&1 &&
 	die "write through a read-only export succeeded"
-assert_contains "$LB_LOG" 'export "disk" image [0-9a-f]+ v1, 16777216 bytes, read-only' \
+assert_contains "$LB_LOG" 'export disk: image [0-9a-f]+ v1, 16777216 bytes, read-only' \
 	"one log line per connection"
+assert_contains "$LB_LOG" 'export credential of 52:54:00:00:01:01: image' \
+	"a credential is logged by whose it is"
+grep -qF -e "$TA" -e "$TB" -e "$TC" -e "${TA:3:20}" "$LB_LOG" &&
+	die "a credential in the server log"
 assert_alive "at the end"

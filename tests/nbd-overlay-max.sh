@@ -21,7 +21,7 @@ lb client add 52:54:00:00:02:01 --image disk --write server >/dev/null ||
 	die "client add A"
 lb client add 52:54:00:00:02:02 --image disk --write server >/dev/null ||
 	die "client add B"
-token() { lb client show "$1" -j | jq -r .token; }
+token() { lb client token "$1" 2>/dev/null; }
 TA=$(token 52:54:00:00:02:01) TB=$(token 52:54:00:00:02:02)
 URI=nbd://127.0.0.1:$LB_NBD_PORT
 

@@ -1,9 +1,10 @@
 #!/bin/bash
 # Every version of an image is its own NBD export, byte-exact: the super
-# client writes through its one-shot token (qemu-io, over NBD), the
-# overlay becomes v2 with `linkboot image commit`; then NAME@1 reads the
-# original, NAME@2 and NAME (production) the original plus the write
-# (nbdcopy, qemu-img compare). The used-up token opens no export.
+# client's boot writes through its boot credential (qemu-io, over NBD),
+# the overlay becomes v2 with `linkboot image commit`; then NAME@1 reads
+# the original, NAME@2 and NAME (production) the original plus the write
+# (nbdcopy, qemu-img compare). The super grant is good for that one boot:
+# its credential opens nothing once the PC booted again.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-image.sh"
 requires nbdinfo --version
@@ -13,28 +14,31 @@ requires qemu-io --version
 
 make_image "$TMP/disk.img"
 echo "fake initrd" >"$TMP/initrd.img"
-start_linkboot
+start_linkboot --trusted-net 127.0.0.1/32
 lb image add demo "$TMP/disk.img" --initrd "$TMP/initrd.img" >/dev/null ||
 	die "image add"
 lb client add 52:54:00:00:02:01 --image demo >/dev/null || die "client add"
 lb client super 52:54:00:00:02:01 on >"$TMP/super" || die "client super"
-ST=$(grep -oE 'token [0-9a-f]{32}' "$TMP/super" | cut -d' ' -f2)
-[ -n "$ST" ] || die "no super token in: $(cat "$TMP/super")"
+ST=$(boot_credential 52:54:00:00:02:01)
 URI=nbd://127.0.0.1:$LB_NBD_PORT
 
 # 64 KiB at 7.5 MiB: outside the file system, so the commit is clean
 qemu-io -f raw -c 'write -P 0x5a 7864320 65536' -c flush "$URI/$ST" \
 	>"$TMP/qio" 2>&1 || { cat "$TMP/qio"; die "super write over NBD"; }
-# the boot that used the token may reconnect with it (server restart,
-# cable pull); the client's next boot script request ends it
+# the boot may reconnect (server restart, cable pull); the client's next
+# boot ends it, and that boot is an ordinary one
 qemu-io -f raw -r -c 'read 0 512' "$URI/$ST" >"$TMP/qio" 2>&1 ||
 	die "the super client could not reconnect within its boot"
 curl -fsS "http://127.0.0.1:$LB_HTTP_PORT/boot.ipxe?mac=52:54:00:00:02:01" \
 	>"$TMP/next-boot.ipxe" || die "boot script"
-grep -q "$ST" "$TMP/next-boot.ipxe" && die "the next boot got the used super token"
+grep -q 'linkboot.write=super' "$TMP/next-boot.ipxe" &&
+	die "the next boot script says super again"
+NEXT=$(boot_credential 52:54:00:00:02:01)
+qemu-io -f raw -c 'write -P 0x11 0 512' "$URI/$NEXT" >"$TMP/qio" 2>&1 &&
+	die "the next boot (write mode ram) could write"
 qemu-io -f raw -r -c 'read 0 512' "$URI/$ST" >"$TMP/qio" 2>&1 &&
-	die "the one-shot super token outlived the boot that used it"
-assert_alive "after the used-up token"
+	die "the super boot's credential outlived the boot"
+assert_alive "after the used-up credential"
 lb image commit demo >"$TMP/commit" 2>&1 || {
 	# the commit pairs a kernel with an initramfs of the new version
 	grep -q 'Function not implemented' "$TMP/commit" &&

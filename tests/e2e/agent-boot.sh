@@ -58,10 +58,12 @@ cat "$TMP/initramfs.log"
 
 agent_netns
 agent_linkboot_start
+"$LINKBOOT" client add "$AGENT_MAC" --image demo --state "$LB_STATE" \
+	>/dev/null || die "client add"
 
 MID=0123456789abcdef0123456789abcdef
 agent_qemu_start -append "console=ttyS0 loglevel=4 panic=-1 \
-linkboot.server=$SERVER_IP linkboot.export=demo linkboot.mac=$AGENT_MAC \
+linkboot.server=$SERVER_IP $(agent_ticket "$AGENT_MAC") linkboot.mac=$AGENT_MAC \
 linkboot.ip=$AGENT_IP linkboot.netmask=255.255.255.0 \
 linkboot.http=http://$SERVER_IP:8080 linkboot.root=LABEL=lbroot \
 linkboot.write=ram linkboot.overlay=16 linkboot.ram=32 linkboot.reconnect=60 \

@@ -1,11 +1,11 @@
 #!/bin/bash
 # e2e: a PC linked with --write server boots with the kernel arguments of
-# its boot script (GET /boot.ipxe?mac=): its token export is writable, the
+# its boot script (GET /boot.ipxe?mac=): its boot credential is writable, the
 # agent serves the root read-write and forwards writes and flushes to the
 # server's per-client overlay (through the agent's write-back overlay:
 # RAM first, every FLUSH pushes the dirty sectors to the server); re-read
 # after dropping the page cache, and
-# read back over NBD with the token after the PC is off.
+# read back over NBD after the PC is off, with an admin token.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-agent.sh"
 
@@ -44,7 +44,6 @@ lb_ client add "$AGENT_MAC" --image demo --write server --hostname pc-srv \
 lb_ client keep "$AGENT_MAC" on >/dev/null || die "client keep"
 ARGS=$(agent_bootscript_args "$AGENT_MAC")
 echo "boot script args: $ARGS"
-TOKEN=$(echo "$ARGS" | grep -oE 'linkboot.export=[^ ]+' | cut -d= -f2)
 agent_qemu_start -append "console=ttyS0 loglevel=4 panic=-1 $ARGS"
 
 agent_wait_console 150 'LBE2E: DONE' || die "guest did not finish"
@@ -63,6 +62,7 @@ wait "$QEMU_PID" 2>/dev/null
 # restart the server (the overlay is kept: `client keep on`)
 agent_linkboot_kill
 agent_linkboot_serve
+TOKEN=$(lb_ client token "$AGENT_MAC" 2>/dev/null) || die "client token"
 ip netns exec "$NS" nbdcopy "nbd://$SERVER_IP:10809/$TOKEN" "$TMP/overlay.img" ||
 	die "nbdcopy of the client's export"
 dd if="$TMP/overlay.img" of="$TMP/root.out" bs=512 skip=$ROOT_SECTOR status=none

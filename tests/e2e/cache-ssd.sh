@@ -60,7 +60,8 @@ agent_netns
 serve_start() {
 	ip netns exec "$NS" "$LINKBOOT" serve --state "$LB_STATE" \
 		--listen "$SERVER_IP" --dhcp off --tftp-port 0 --http-port 8080 \
-		--nbd-port 10809 ${LB_SERVE_ARGS:-} >"$TMP/serve$1.log" 2>&1 &
+		--nbd-port 10809 --trusted-net "$AGENT_IP/32" \
+		${LB_SERVE_ARGS:-} >"$TMP/serve$1.log" 2>&1 &
 	SERVE_PID=$!
 	cleanup_fn "kill $SERVE_PID 2>/dev/null"
 	wait_for 10 grep -q 'serving at' "$TMP/serve$1.log" ||
@@ -77,17 +78,20 @@ nbd_bytes() {
 		awk '{ s += $1 } END { print s + 0 }'
 }
 
+# the boot script's cache arguments, and a fresh ticket for each boot
+script_args() {
+	agent_bootscript_args "$AGENT_MAC" |
+		grep -oE 'linkboot\.(ticket|hashes|write|ram|ssd)=[^ ]+' | tr '\n' ' '
+}
 serve_start 1
-SCRIPT=$(ip netns exec "$NS" curl -sf \
-	"http://$SERVER_IP:8080/boot.ipxe?mac=$AGENT_MAC") || die "boot script"
-ARGS=$(printf '%s\n' "$SCRIPT" | grep -oE 'linkboot\.(export|hashes|write|ram|ssd)=[^ ]+' |
-	tr '\n' ' ')
+ARGS=$(script_args)
 case $ARGS in *linkboot.hashes=*) ;; *) die "boot script has no linkboot.hashes: $ARGS" ;; esac
 echo "cmdline from the boot script: $ARGS"
 
 boot() {
 	local n=$1 extra=$2
 	shift 2
+	[ "$n" = 1 ] || ARGS=$(script_args)
 	QEMU_TIMEOUT=200 agent_qemu_start "$@" \
 		-append "console=ttyS0 loglevel=4 panic=-1 \
 linkboot.server=$SERVER_IP linkboot.mac=$AGENT_MAC \

@@ -8,6 +8,7 @@
 #   agent_linkboot_serve  linkboot serve in the netns: NBD 198.18.0.1:10809,
 #                         HTTP :8080 (+ $LB_SERVE_ARGS); agent_linkboot_kill
 #   agent_bootscript_args MAC   linkboot.* args from GET /boot.ipxe?mac=
+#   agent_ticket MAC            linkboot.ticket= of a fresh boot script
 #   agent_qemu_start ARGS boot -kernel/-initrd, console in $CONSOLE, input
 #                         from fd 3 (a fifo); QEMU_PID
 #   agent_wait_console SECS PATTERN
@@ -120,11 +121,15 @@ agent_linkboot_start() {
 	agent_linkboot_serve
 }
 
+# --trusted-net AGENT_IP: the test fetches the PC's boot script for it
+# (agent_bootscript_args), from AGENT_IP on this netns' lo, where no ARP
+# entry can vouch for the address
 agent_linkboot_serve() {
 	LB_LOG=$TMP/linkboot.log
 	ip netns exec "$NS" "$LINKBOOT" serve --state "$LB_STATE" \
 		--listen "$SERVER_IP" --dhcp off --tftp-port 6969 \
-		--http-port 8080 --nbd-port 10809 ${LB_SERVE_ARGS:-} >>"$LB_LOG" 2>&1 &
+		--http-port 8080 --nbd-port 10809 --trusted-net "$AGENT_IP/32" \
+		${LB_SERVE_ARGS:-} >>"$LB_LOG" 2>&1 &
 	LB_PID=$!
 	cleanup_fn "kill -9 $LB_PID 2>/dev/null"
 	wait_for 10 grep -q 'serving at' "$LB_LOG" ||
@@ -132,12 +137,27 @@ agent_linkboot_serve() {
 }
 
 # agent_bootscript_args MAC: the linkboot.* arguments the server's boot
-# script (GET /boot.ipxe?mac=) gives this PC, iPXE variables filled in
+# script (GET /boot.ipxe?mac=) gives this PC, iPXE variables filled in, as
+# iPXE on the PC would fetch it: from AGENT_IP (so the boot ticket in it is
+# bound to the address the agent redeems it from). A ticket is good for
+# one boot: call this again for the next one.
 agent_bootscript_args() {
-	ip netns exec "$NS" curl -sf "http://$SERVER_IP:8080/boot.ipxe?mac=$1" \
-		>"$TMP/boot.ipxe" || die "GET /boot.ipxe"
+	ip netns exec "$NS" ip addr add "$AGENT_IP/32" dev lo ||
+		die "AGENT_IP on lo"
+	ip netns exec "$NS" curl -sf --interface "$AGENT_IP" \
+		"http://$SERVER_IP:8080/boot.ipxe?mac=$1" >"$TMP/boot.ipxe"
+	local rc=$?
+	ip netns exec "$NS" ip addr del "$AGENT_IP/32" dev lo
+	[ $rc -eq 0 ] || die "GET /boot.ipxe"
+	grep -q 'linkboot\.ticket=t1-' "$TMP/boot.ipxe" ||
+		die "no boot ticket in the script: $(cat "$TMP/boot.ipxe")"
 	grep '^set lb-args ' "$TMP/boot.ipxe" | sed 's/^set lb-args //; s/\${lb-args} *//' |
 		tr '\n' ' ' | sed "s/\${mac}/$1/; s/\${ip}/$AGENT_IP/; s/\${netmask}/255.255.255.0/"
+}
+
+# agent_ticket MAC: just "linkboot.ticket=..." of a fresh boot script
+agent_ticket() {
+	agent_bootscript_args "$1" | grep -oE 'linkboot\.ticket=[^ ]+'
 }
 
 # the server dies (SIGKILL: a crash)

@@ -28,7 +28,7 @@ qemu_start_bios bios "$MAC" tap0
 e2e_boot_marker bios "$MARKER" 180
 
 # the script was generated for this MAC's link
-assert_contains "$QEMU_LOG" "^cmdline: .*linkboot\.export=" "linkboot.export= on the kernel cmdline"
+assert_contains "$QEMU_LOG" "^cmdline: .*linkboot\.ticket=t1-" "a boot ticket on the kernel cmdline"
 assert_contains "$QEMU_LOG" "^cmdline: .*linkboot\.mac=$MAC" "linkboot.mac= of this PC"
 assert_contains "$QEMU_LOG" "^cmdline: .*console=ttyS0" "the image's --cmdline"
 assert_contains "$LB_LOG" "$MAC" "the server logged the client"

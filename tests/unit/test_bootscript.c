@@ -14,8 +14,11 @@
 #include "../../server-stub/bootscript.h"
 
 static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
+#define TICKET "t1-5254" "00abcdef" "c6120005" "00000000" "0102030405060708" \
+	"01" "00112233445566778899aabbccddeeff"
 static const struct bootscript_params params = {
 	.server = "198.18.0.1", .http_port = 8080, .nbd_port = 10809,
+	.ticket = TICKET,
 };
 
 static void demo_link(struct link_info *l)
@@ -30,7 +33,6 @@ static void demo_link(struct link_info *l)
 	snprintf(l->kernel, sizeof(l->kernel), "boot/0123abcd/v3/vmlinuz");
 	snprintf(l->initrd, sizeof(l->initrd), "boot/0123abcd/v3/initrd.img");
 	snprintf(l->cmdline, sizeof(l->cmdline), "console=ttyS0 quiet");
-	snprintf(l->token, sizeof(l->token), "tok123");
 	l->ram_cache_mib = 512;
 	snprintf(l->ssd_cache, sizeof(l->ssd_cache), "auto");
 	l->write_mode = WRITE_RAM;
@@ -97,7 +99,8 @@ static void test_linked_cmdline_keys(void **state)
 	a = line_of(s, "set lb-args linkboot.server=");
 	assert_non_null(strstr(a, "linkboot.server=198.18.0.1:10809 "));
 	assert_non_null(strstr(a, "linkboot.http=http://198.18.0.1:8080 "));
-	assert_non_null(strstr(a, "linkboot.export=tok123 "));
+	assert_non_null(strstr(a, "linkboot.ticket=" TICKET " "));
+	assert_null(strstr(a, "linkboot.export="));
 	assert_non_null(strstr(a, "linkboot.mac=${mac} linkboot.ip=${ip} linkboot.netmask=${netmask}"));
 	/* gw/dns only when iPXE has them */
 	assert_non_null(strstr(s, "\nisset ${gateway} && set lb-args ${lb-args} linkboot.gw=${gateway} ||\n"));
@@ -215,6 +218,29 @@ static void test_db_unavailable_screen(void **state)
 	assert_non_null(strstr(s, "cannot read its link DB"));
 }
 
+/* A linked PC the server did not recognise gets no ticket, and a screen
+ * that says why, then retries. */
+static void test_unverified_screen(void **state)
+{
+	struct bootscript_params p = params;
+	struct link_info l;
+	char out[8192];
+
+	(void)state;
+	demo_link(&l);
+	p.ticket = "";
+	p.no_ticket = "198.18.0.9 is 52:54:00:00:00:09 on this network, "
+		      "not this PC; $(x) || y";
+	assert_true(bootscript_build(out, sizeof(out), mac, 0, &l, &p) > 0);
+	assert_non_null(strstr(out, "cannot tell that this request comes from "
+				    "the PC with MAC 52:54:00:ab:cd:ef"));
+	assert_non_null(strstr(out, "198.18.0.9 is 52:54:00:00:00:09 on this "
+				    "network, not this PC_ __x_ __ y"));
+	assert_null(strstr(out, "linkboot.ticket"));
+	assert_null(strstr(out, "\nkernel "));
+	assert_non_null(strstr(out, "goto retry"));
+}
+
 static void test_bad_mac_script(void **state)
 {
 	char out[1024];
@@ -248,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_image_missing_screen),
 		cmocka_unit_test(test_no_kernel_screen),
 		cmocka_unit_test(test_db_unavailable_screen),
+		cmocka_unit_test(test_unverified_screen),
 		cmocka_unit_test(test_bad_mac_script),
 		cmocka_unit_test(test_small_buffer),
 	};

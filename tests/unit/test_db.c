@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "../../server-stub/credential.h"
 #include "../../server-stub/db.h"
 #include "../../server-stub/db_internal.h"
 #include "lb_log.h"
@@ -212,8 +213,8 @@ static void test_lookup_image_defaults(void **state)
 	assert_string_equal(li.ssd_cache, "auto");
 	assert_int_equal(li.write_mode, WRITE_DISK);
 	assert_string_equal(li.cmdline, "quiet");
-	assert_string_equal(li.token, "tok1");
 	assert_string_equal(li.machine_id, "aaaa");
+	assert_int_equal(li.boot_seq, 0);
 }
 
 static void test_lookup_group_over_image(void **state)
@@ -299,107 +300,229 @@ static void test_export_name_and_version(void **state)
 	struct export_info ei;
 
 	populate(f->db);
-	assert_int_equal(db_export_resolve(f->db, "win", &ei), 0);
+	assert_int_equal(db_export_resolve(f->db, "win", NULL, &ei), 0);
 	assert_string_equal(ei.image_id, IMG);
 	assert_int_equal(ei.version, 2);
 	assert_int_equal(ei.size, 4096);
 	assert_true(ei.read_only);
 	assert_string_equal(ei.client_mac, "");
-	assert_int_equal(db_export_resolve(f->db, "win@3", &ei), 0);
+	assert_int_equal(db_export_resolve(f->db, "win@3", NULL, &ei), 0);
 	assert_int_equal(ei.version, 3);
 	assert_true(ei.read_only);
-	assert_int_equal(db_export_resolve(f->db, "win@9", &ei), -ENOENT);
-	assert_int_equal(db_export_resolve(f->db, "win@", &ei), -ENOENT);
-	assert_int_equal(db_export_resolve(f->db, "win@x", &ei), -ENOENT);
-	assert_int_equal(db_export_resolve(f->db, "nope", &ei), -ENOENT);
-	assert_int_equal(db_export_resolve(f->db, "", &ei), -ENOENT);
+	assert_int_equal(db_export_resolve(f->db, "win@9", NULL, &ei), -ENOENT);
+	assert_int_equal(db_export_resolve(f->db, "win@", NULL, &ei), -ENOENT);
+	assert_int_equal(db_export_resolve(f->db, "win@x", NULL, &ei), -ENOENT);
+	assert_int_equal(db_export_resolve(f->db, "nope", NULL, &ei), -ENOENT);
+	assert_int_equal(db_export_resolve(f->db, "", NULL, &ei), -ENOENT);
 }
 
-static void test_export_token(void **state)
+static const uint8_t mac1[6] = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x01 };
+
+/* A boot of MAC1 from peer with nonce byte n: its credential. */
+static int boot(struct db *db, const char *peer, uint8_t n,
+		struct cred_boot *b)
+{
+	uint8_t nonce[TICKET_NONCE_LEN] = { n };
+
+	return cred_boot_begin(db, mac1, peer, nonce, 4000000000u, b);
+}
+
+static void test_export_admin_credential(void **state)
 {
 	struct fx *f = *state;
+	char c1[CRED_STR_LEN + 1], c3[CRED_STR_LEN + 1];
 	struct export_info ei;
+	sqlite3_stmt *st;
 
 	populate(f->db);
-	assert_int_equal(db_export_resolve(f->db, "tok1", &ei), 0);
+	assert_int_equal(cred_admin_mint(f->db, MAC1, NULL, c1), 0);
+	assert_int_equal(strlen(c1), CRED_STR_LEN);
+	assert_int_equal(db_export_resolve(f->db, c1, "127.0.0.1", &ei), 0);
 	assert_string_equal(ei.client_mac, MAC1);
+	assert_string_equal(ei.label, "credential of " MAC1);
 	assert_int_equal(ei.version, 2);
 	assert_int_equal(ei.write_mode, WRITE_DISK);
 	assert_true(ei.read_only);	/* disk mode: overlayfs on the client */
 	sql(f->db, "UPDATE clients SET write_mode = 'server' WHERE mac = '"
 		   MAC3 "'");
-	assert_int_equal(db_export_resolve(f->db, "tok3", &ei), 0);
+	assert_int_equal(cred_admin_mint(f->db, MAC3, NULL, c3), 0);
+	assert_int_equal(db_export_resolve(f->db, c3, "127.0.0.1", &ei), 0);
 	assert_int_equal(ei.version, 3);
 	assert_int_equal(ei.write_mode, WRITE_SERVER);
 	assert_false(ei.read_only);
+	/* the rows hold hashes, never the secrets */
+	assert_int_equal(sqlite3_prepare_v2(db_sqlite(f->db),
+		"SELECT count(*) FROM credentials WHERE length(hash) = 64 AND "
+		"hash NOT LIKE 'c1-%'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 2);
+	sqlite3_finalize(st);
+	/* an unknown credential, a revoked one, and a client that is gone */
+	c1[10] ^= 1;
+	assert_int_equal(db_export_resolve(f->db, c1, NULL, &ei), -ENOENT);
+	assert_int_equal(cred_admin_revoke(f->db, MAC3), 1);
+	assert_int_equal(db_export_resolve(f->db, c3, NULL, &ei), -ENOENT);
+	assert_int_equal(cred_admin_mint(f->db, "52:54:00:ff:ff:ff", NULL, c3),
+			 -ENOENT);
 }
 
-static void test_super_token_one_shot(void **state)
+static void test_credential_bound_to_peer(void **state)
 {
 	struct fx *f = *state;
-	char token[DB_TOKEN_HEX + 1];
+	char c[CRED_STR_LEN + 1];
+	struct export_info ei;
+
+	populate(f->db);
+	assert_int_equal(cred_admin_mint(f->db, MAC1, "198.18.0.5", c), 0);
+	assert_int_equal(db_export_resolve(f->db, c, "198.18.0.5", &ei), 0);
+	assert_int_equal(db_export_resolve(f->db, c, "198.18.0.6", &ei),
+			 -EACCES);
+	assert_int_equal(db_export_resolve(f->db, c, NULL, &ei), -EACCES);
+}
+
+static void test_boot_credential(void **state)
+{
+	struct fx *f = *state;
+	struct cred_boot b1, b2, b3;
 	struct export_info ei;
 	struct link_info li;
-	int64_t id, id2 = -1;
 
 	populate(f->db);
-	assert_int_equal(db_client_super(f->db, MAC1, 1, token, NULL), 0);
-	assert_int_equal(strlen(token), DB_TOKEN_HEX);
-	/* the next boot script carries it */
-	assert_int_equal(lookup(f->db, MAC1, &li), 0);
-	assert_string_equal(li.token, token);
-	assert_int_equal(li.write_mode, WRITE_SUPER);
-	assert_int_equal(db_export_resolve(f->db, token, &ei), 0);
-	assert_int_equal(ei.write_mode, WRITE_SUPER);
+	sql(f->db, "UPDATE clients SET write_mode = 'server' WHERE mac = '"
+		   MAC1 "'");
+	assert_int_equal(boot(f->db, "198.18.0.5", 1, &b1), 0);
+	assert_int_equal(b1.boot_seq, 1);
+	assert_int_equal(b1.link.write_mode, WRITE_SERVER);
+	assert_int_equal(db_export_resolve(f->db, b1.cred, "198.18.0.5", &ei), 0);
+	assert_int_equal(ei.cred_kind, CRED_BOOT);
+	assert_int_equal(ei.boot_seq, 1);
 	assert_false(ei.read_only);
-	assert_string_equal(ei.client_mac, MAC1);
-	/* NBD_OPT_INFO then NBD_OPT_GO: resolving twice is fine */
-	assert_int_equal(db_export_resolve(f->db, token, &ei), 0);
-	/* the first session binds it to this boot: the next boot script no
-	 * longer hands it out */
-	assert_int_equal(db_session_add(f->db, &ei, "127.0.0.1:1", &id), 0);
+	/* another host with the credential gets nothing */
+	assert_int_equal(db_export_resolve(f->db, b1.cred, "198.18.0.9", &ei),
+			 -EACCES);
+	/* the same ticket twice: the second is a replay */
+	assert_int_equal(boot(f->db, "198.18.0.5", 1, &b2), -EALREADY);
+	assert_int_equal(db_export_resolve(f->db, b1.cred, "198.18.0.5", &ei), 0);
+	/* the next boot ends the previous one's credential */
+	assert_int_equal(boot(f->db, "198.18.0.7", 2, &b3), 0);
+	assert_int_equal(b3.boot_seq, 2);
+	assert_int_equal(db_export_resolve(f->db, b1.cred, "198.18.0.5", &ei),
+			 -ENOENT);
+	assert_int_equal(db_export_resolve(f->db, b3.cred, "198.18.0.7", &ei), 0);
 	assert_int_equal(lookup(f->db, MAC1, &li), 0);
-	assert_string_equal(li.token, "tok1");
-	assert_int_not_equal(li.write_mode, WRITE_SUPER);
-	/* the same boot's agent may reconnect (server restart, cable pull) */
-	assert_int_equal(db_export_resolve(f->db, token, &ei), 0);
-	assert_int_equal(ei.write_mode, WRITE_SUPER);
-	assert_int_equal(db_session_add(f->db, &ei, "127.0.0.1:2", &id2), 0);
-	/* the client's next boot ends it: a new `client super on` is needed */
-	db_record_event(f->db, MAC1, "script", "boot");
-	assert_int_equal(db_export_resolve(f->db, token, &ei), -ENOENT);
-	assert_int_equal(lookup(f->db, MAC1, &li), 0);
-	assert_string_equal(li.token, "tok1");
+	assert_int_equal(li.boot_seq, 2);
+	/* an unlinked client cannot begin a boot */
+	sql(f->db, "UPDATE clients SET image_id = NULL WHERE mac = '" MAC1 "'");
+	assert_int_equal(boot(f->db, "198.18.0.5", 3, &b2), -ENOENT);
 }
 
-static void test_super_off_revokes_token(void **state)
+/* A running PC keeps its version when production moves on. */
+static void test_boot_pins_version(void **state)
 {
 	struct fx *f = *state;
-	char token[DB_TOKEN_HEX + 1];
+	char c[CRED_STR_LEN + 1];
+	struct cred_boot b;
 	struct export_info ei;
 
 	populate(f->db);
-	assert_int_equal(db_client_super(f->db, MAC1, 1, token, NULL), 0);
-	assert_int_equal(db_client_super(f->db, MAC1, 0, NULL, NULL), 0);
-	assert_int_equal(db_export_resolve(f->db, token, &ei), -ENOENT);
+	assert_int_equal(boot(f->db, "198.18.0.5", 1, &b), 0);
+	assert_int_equal(cred_admin_mint(f->db, MAC1, NULL, c), 0);
+	sql(f->db, "UPDATE images SET production_version = 1");
+	assert_int_equal(db_export_resolve(f->db, b.cred, "198.18.0.5", &ei), 0);
+	assert_int_equal(ei.version, 2);
+	/* an admin token follows the link */
+	assert_int_equal(db_export_resolve(f->db, c, "198.18.0.5", &ei), 0);
+	assert_int_equal(ei.version, 1);
+}
+
+static void test_super_grant_one_boot(void **state)
+{
+	struct fx *f = *state;
+	struct cred_boot b1, b2;
+	struct export_info ei;
+	struct link_info li;
+
+	populate(f->db);
+	assert_int_equal(db_client_super(f->db, MAC1, 1, NULL), 0);
+	/* the next boot script says super */
+	assert_int_equal(lookup(f->db, MAC1, &li), 0);
+	assert_int_equal(li.write_mode, WRITE_SUPER);
+	/* the boot takes the grant */
+	assert_int_equal(boot(f->db, "198.18.0.5", 1, &b1), 0);
+	assert_int_equal(b1.link.write_mode, WRITE_SUPER);
+	assert_int_equal(db_export_resolve(f->db, b1.cred, "198.18.0.5", &ei), 0);
+	assert_int_equal(ei.write_mode, WRITE_SUPER);
+	assert_false(ei.read_only);
+	/* reconnects of that boot (server restart) still write */
+	assert_int_equal(db_export_resolve(f->db, b1.cred, "198.18.0.5", &ei), 0);
+	assert_int_equal(ei.write_mode, WRITE_SUPER);
+	/* nobody else's script or boot gets it */
+	assert_int_equal(lookup(f->db, MAC1, &li), 0);
+	assert_int_not_equal(li.write_mode, WRITE_SUPER);
+	assert_int_equal(boot(f->db, "198.18.0.5", 2, &b2), 0);
+	assert_int_equal(b2.link.write_mode, WRITE_DISK);
+	assert_int_equal(db_export_resolve(f->db, b1.cred, "198.18.0.5", &ei),
+			 -ENOENT);
+}
+
+static void test_super_off_revokes_grant(void **state)
+{
+	struct fx *f = *state;
+	struct cred_boot b;
+	struct export_info ei;
+
+	populate(f->db);
+	assert_int_equal(db_client_super(f->db, MAC1, 1, NULL), 0);
+	assert_int_equal(boot(f->db, "198.18.0.5", 1, &b), 0);
+	assert_int_equal(db_client_super(f->db, MAC1, 0, NULL), 0);
+	assert_int_equal(db_export_resolve(f->db, b.cred, "198.18.0.5", &ei),
+			 -EACCES);
 }
 
 static void test_one_super_client_per_image(void **state)
 {
 	struct fx *f = *state;
-	char token[DB_TOKEN_HEX + 1], busy[18] = "";
+	char busy[18] = "";
 
 	populate(f->db);
-	assert_int_equal(db_client_super(f->db, MAC1, 1, token, NULL), 0);
+	assert_int_equal(db_client_super(f->db, MAC1, 1, NULL), 0);
 	/* MAC2 has the same image through its group */
-	assert_int_equal(db_client_super(f->db, MAC2, 1, token, busy), -EBUSY);
+	assert_int_equal(db_client_super(f->db, MAC2, 1, busy), -EBUSY);
 	assert_string_equal(busy, MAC1);
-	/* re-minting for the same client is fine */
-	assert_int_equal(db_client_super(f->db, MAC1, 1, token, NULL), 0);
-	assert_int_equal(db_client_super(f->db, MAC1, 0, NULL, NULL), 0);
-	assert_int_equal(db_client_super(f->db, MAC2, 1, token, NULL), 0);
-	assert_int_equal(db_client_super(f->db, "52:54:00:ff:ff:ff", 1, token,
-					 NULL), -ENOENT);
+	/* granting the same client again is fine */
+	assert_int_equal(db_client_super(f->db, MAC1, 1, NULL), 0);
+	assert_int_equal(db_client_super(f->db, MAC1, 0, NULL), 0);
+	assert_int_equal(db_client_super(f->db, MAC2, 1, NULL), 0);
+	assert_int_equal(db_client_super(f->db, "52:54:00:ff:ff:ff", 1, NULL),
+			 -ENOENT);
+}
+
+/* A v2 file's minted super token becomes a pending grant; a used one,
+ * nothing: after the upgrade the super client's next boot writes. */
+static void test_migrate_v2_super_token(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+	sqlite3_stmt *st;
+	struct db *db;
+
+	snprintf(path, sizeof(path), "%s/v2.db", f->dir);
+	fixture(path, DB_SCHEMA_V1
+		"INSERT INTO meta VALUES('schema_version', '2');"
+		"ALTER TABLE clients ADD COLUMN overlay_mib INTEGER;"
+		"INSERT INTO clients(mac, name, hostname, token, machine_id,"
+		" super, super_token, created) VALUES"
+		" ('" MAC1 "', 'a', 'a', 't1', 'm', 1, 'abc', 'x'),"
+		" ('" MAC2 "', 'b', 'b', 't2', 'm', 1, 'bound:def', 'x');");
+	assert_int_equal(db_open_path(path, &db), 0);
+	assert_int_equal(sqlite3_prepare_v2(db_sqlite(db),
+		"SELECT group_concat(IFNULL(super_token, '-') || boot_seq, ',')"
+		" FROM (SELECT * FROM clients ORDER BY mac)", -1, &st, NULL),
+		SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal(sqlite3_column_text(st, 0), "pending0,-0");
+	sqlite3_finalize(st);
+	db_close(db);
 }
 
 struct list_acc {
@@ -428,16 +551,15 @@ static int list_stop(void *arg, const char *name, const char *desc)
 static void test_export_list_excludes_tokens(void **state)
 {
 	struct fx *f = *state;
-	char token[DB_TOKEN_HEX + 1];
+	char cred[CRED_STR_LEN + 1];
 	struct list_acc a = { "", 0 };
 	int n = 0;
 
 	populate(f->db);
-	assert_int_equal(db_client_super(f->db, MAC1, 1, token, NULL), 0);
+	assert_int_equal(cred_admin_mint(f->db, MAC1, NULL, cred), 0);
 	assert_int_equal(db_export_list(f->db, list_fn, &a), 0);
 	assert_string_equal(a.names, "win win@1 win@2 win@3 ");
-	assert_null(strstr(a.names, "tok"));
-	assert_null(strstr(a.names, token));
+	assert_null(strstr(a.names, "c1-"));
 	assert_int_equal(db_export_list(f->db, list_stop, &n), 0);
 	assert_int_equal(n, 2);
 }
@@ -494,17 +616,19 @@ static void test_report_event_updates_stats(void **state)
 static void test_sessions_and_events(void **state)
 {
 	struct fx *f = *state;
+	char cred[CRED_STR_LEN + 1];
 	struct export_info ei;
 	sqlite3_stmt *st;
 	int64_t id;
 
 	populate(f->db);
-	assert_int_equal(db_export_resolve(f->db, "tok1", &ei), 0);
+	assert_int_equal(cred_admin_mint(f->db, MAC1, NULL, cred), 0);
+	assert_int_equal(db_export_resolve(f->db, cred, "127.0.0.1", &ei), 0);
 	assert_int_equal(db_session_add(f->db, &ei, "127.0.0.1:4000", &id), 0);
-	db_record_event(f->db, MAC1, "script", "boot.ipxe");
+	db_record_event(f->db, MAC1, "nbd", "connect");
 	assert_int_equal(sqlite3_prepare_v2(db_sqlite(f->db),
 		"SELECT (SELECT count(*) FROM sessions WHERE mac = '" MAC1 "'),"
-		" (SELECT last_boot IS NOT NULL FROM clients WHERE mac = '" MAC1
+		" (SELECT last_seen IS NOT NULL FROM clients WHERE mac = '" MAC1
 		"'), (SELECT count(*) FROM events)", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 1);
@@ -573,9 +697,13 @@ int main(void)
 		T(test_lookup_versions),
 		T(test_lookup_image_missing),
 		T(test_export_name_and_version),
-		T(test_export_token),
-		T(test_super_token_one_shot),
-		T(test_super_off_revokes_token),
+		T(test_export_admin_credential),
+		T(test_credential_bound_to_peer),
+		T(test_boot_credential),
+		T(test_boot_pins_version),
+		T(test_super_grant_one_boot),
+		T(test_super_off_revokes_grant),
+		T(test_migrate_v2_super_token),
 		T(test_one_super_client_per_image),
 		T(test_export_list_excludes_tokens),
 		T(test_stats_update),

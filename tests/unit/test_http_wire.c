@@ -45,6 +45,24 @@ static void test_simple_get(void **state)
 	assert_int_equal(req.head_len, strlen(s) - 4);	/* pipelined "NEXT" */
 }
 
+/* RFC 6750 §2.1 bearer tokens; another scheme is not one */
+static void test_authorization_bearer(void **state)
+{
+	struct http_request req;
+
+	(void)state;
+	assert_int_equal(parse("POST /report HTTP/1.1\r\nHost: h\r\n"
+			       "authorization: bearer  c1-abc\r\n\r\n", &req), 1);
+	assert_int_equal(req.bearer_len, 6);
+	assert_memory_equal(req.bearer, "c1-abc", 6);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: h\r\n"
+			       "Authorization: Basic dTpw\r\n\r\n", &req), 1);
+	assert_null(req.bearer);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: h\r\n"
+			       "Authorization: Bearer\r\n\r\n", &req), 1);
+	assert_null(req.bearer);
+}
+
 static void test_bare_lf_accepted(void **state)
 {
 	struct http_request req;
@@ -422,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_asterisk_form),
 		cmocka_unit_test(test_methods),
 		cmocka_unit_test(test_content_length),
+		cmocka_unit_test(test_authorization_bearer),
 		cmocka_unit_test(test_header_too_large),
 		cmocka_unit_test(test_too_many_fields),
 		cmocka_unit_test(test_uri_too_long),

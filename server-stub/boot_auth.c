@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Boot tickets: issued to a recognised PC, redeemed by its agent
+ * (boot_auth.h). */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "boot_auth.h"
+#include "dhcp.h"
+#include "lb_log.h"
+#include "lb_util.h"
+#include "nbd.h"
+
+#define TRUSTED_NETS_MAX	16
+#define ARP_TABLE_MAX		(16u << 20)	/* ~200k neighbours */
+
+struct boot_auth {
+	uint8_t key[TICKET_KEY_LEN];
+	struct {
+		uint32_t net, mask;	/* network order */
+	} trusted[TRUSTED_NETS_MAX];
+	unsigned ntrusted;
+};
+
+/* ---- the key ------------------------------------------------------------ */
+
+static int key_read(int fd, uint8_t key[TICKET_KEY_LEN])
+{
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	/* a key others can read lets them mint tickets for any PC */
+	if (st.st_mode & 077) {
+		log_warnx("auth: %s is readable by others (mode %03o): "
+			  "anyone who read it can forge boot tickets; fix the "
+			  "mode (chmod 600) and remove the file so a new key "
+			  "is made", BOOT_TICKET_KEY_FILE,
+			  (unsigned)(st.st_mode & 0777));
+		return -EPERM;
+	}
+	n = read(fd, key, TICKET_KEY_LEN);
+	if (n != TICKET_KEY_LEN) {
+		log_warnx("auth: %s is %s: remove it and a new key is made "
+			  "(tickets in flight are then refused: those PCs boot "
+			  "again)", BOOT_TICKET_KEY_FILE,
+			  n < 0 ? "unreadable" : "too short");
+		return n < 0 ? -errno : -EBADMSG;
+	}
+	return 0;
+}
+
+/* <state>/ticket.key, made with 32 random bytes on the first start. */
+static int key_load(int state_dirfd, uint8_t key[TICKET_KEY_LEN])
+{
+	int fd, rc;
+
+	fd = openat(state_dirfd, BOOT_TICKET_KEY_FILE,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		rc = key_read(fd, key);
+		close(fd);
+		return rc;
+	}
+	if (errno != ENOENT)
+		return -errno;
+	fd = openat(state_dirfd, BOOT_TICKET_KEY_FILE,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	randombytes_buf(key, TICKET_KEY_LEN);
+	rc = write(fd, key, TICKET_KEY_LEN) == TICKET_KEY_LEN &&
+	     fsync(fd) == 0 ? 0 : -EIO;
+	close(fd);
+	if (rc != 0)
+		unlinkat(state_dirfd, BOOT_TICKET_KEY_FILE, 0);
+	else
+		log_info("auth: made a new boot ticket key (%s)",
+			 BOOT_TICKET_KEY_FILE);
+	return rc;
+}
+
+/* ---- trusted networks ---------------------------------------------------- */
+
+static int trusted_parse(struct boot_auth *a, const char *list)
+{
+	char buf[512], *tok, *save = NULL;
+
+	if (!list || !*list)
+		return 0;
+	if (strlcpy_chk(buf, list, sizeof(buf)) != 0)
+		return -ENAMETOOLONG;
+	for (tok = strtok_r(buf, ", ", &save); tok;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		char *slash = strchr(tok, '/');
+		uint64_t bits = 32;
+		struct in_addr in;
+
+		if (slash) {
+			*slash = '\0';
+			if (parse_u64(slash + 1, 0, 32, &bits) != 0)
+				goto bad;
+		}
+		if (inet_pton(AF_INET, tok, &in) != 1)
+			goto bad;
+		if (a->ntrusted == TRUSTED_NETS_MAX) {
+			log_warnx("auth: --trusted-net: at most %d networks",
+				  TRUSTED_NETS_MAX);
+			return -E2BIG;
+		}
+		a->trusted[a->ntrusted].mask = bits ?
+			htonl(~0u << (32 - bits)) : 0;
+		a->trusted[a->ntrusted].net = in.s_addr &
+			a->trusted[a->ntrusted].mask;
+		a->ntrusted++;
+		continue;
+bad:
+		log_warnx("auth: --trusted-net: \"%s\" is not ADDR or ADDR/BITS",
+			  tok);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int trusted_has(const struct boot_auth *a, struct in_addr ip)
+{
+	unsigned i;
+
+	for (i = 0; i < a->ntrusted; i++)
+		if ((ip.s_addr & a->trusted[i].mask) == a->trusted[i].net)
+			return 1;
+	return 0;
+}
+
+/* ---- who is asking -------------------------------------------------------- */
+
+int arp_table_find(const char *text, struct in_addr ip, uint8_t mac[6])
+{
+	const char *line = text;
+
+	/* "IP address  HW type  Flags  HW address  Mask  Device", header
+	 * first (net/ipv4/arp.c arp_seq_show) */
+	while ((line = strchr(line, '\n')) != NULL) {
+		char addr[64], hw[64];
+		unsigned type, flags;
+		struct in_addr a;
+
+		line++;
+		if (sscanf(line, "%63s 0x%x 0x%x %63s", addr, &type, &flags,
+			   hw) != 4)
+			continue;
+		/* ATF_COM: resolved; an incomplete entry says nothing */
+		if (!(flags & 0x2) || inet_pton(AF_INET, addr, &a) != 1 ||
+		    a.s_addr != ip.s_addr)
+			continue;
+		return mac_parse(hw, mac) == 0 ? 0 : -ENOENT;
+	}
+	return -ENOENT;
+}
+
+/* The neighbour table entry for ip: 0, -ENOENT (not on-link), -errno. */
+static int arp_lookup(struct in_addr ip, uint8_t mac[6])
+{
+	size_t cap = 16384, len = 0;
+	char *buf = malloc(cap), *p;
+	int fd, rc;
+	ssize_t n;
+
+	if (!buf)
+		return -ENOMEM;
+	if ((fd = open("/proc/net/arp", O_RDONLY | O_CLOEXEC)) < 0) {
+		free(buf);
+		return -errno;
+	}
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (len + 1 < cap)
+			continue;
+		if (cap >= ARP_TABLE_MAX || !(p = realloc(buf, cap * 2)))
+			break;
+		buf = p;
+		cap *= 2;
+	}
+	close(fd);
+	buf[len] = '\0';
+	rc = arp_table_find(buf, ip, mac);
+	free(buf);
+	return rc;
+}
+
+/*
+ * Is peer the PC with mac? 1 yes (how in why), 0 no (why says so). An
+ * on-link peer is judged by its neighbour entry alone: DHCP packets are
+ * easier to forge than the source address of the ARP reply the TCP
+ * connection needed.
+ */
+static int peer_is(const struct lb_server *srv, const uint8_t mac[6],
+		   struct in_addr peer, char *why, size_t whysz)
+{
+	const struct boot_auth *a = srv->auth;
+	char ip[INET_ADDRSTRLEN], seen[18];
+	uint8_t hw[6];
+
+	inet_ntop(AF_INET, &peer, ip, sizeof(ip));
+	if (trusted_has(a, peer)) {
+		snprintf(why, whysz, "%s is in --trusted-net", ip);
+		return 1;
+	}
+	if (arp_lookup(peer, hw) == 0) {
+		if (!memcmp(hw, mac, 6)) {
+			snprintf(why, whysz, "%s is on-link with this MAC", ip);
+			return 1;
+		}
+		mac_format(hw, seen);
+		snprintf(why, whysz, "%s is %s on this network, not this PC",
+			 ip, seen);
+		return 0;
+	}
+	if (dhcp_addr_of(srv, mac, peer.s_addr)) {
+		snprintf(why, whysz, "DHCP gave %s to this MAC", ip);
+		return 1;
+	}
+	snprintf(why, whysz, "%s is not on-link and DHCP did not give it to "
+		 "this MAC; a PC behind a router needs --dhcp full, its DHCP "
+		 "relayed to this server, or --trusted-net", ip);
+	return 0;
+}
+
+/* ---- tickets ---------------------------------------------------------------- */
+
+int boot_ticket_issue(const struct lb_server *srv, const uint8_t mac[6],
+		      struct in_addr peer, char out[TICKET_STR_LEN + 1],
+		      char *why, size_t whysz)
+{
+	struct ticket t = { .ip = peer.s_addr, .flags = TICKET_F_RESERVED_PORT };
+
+	out[0] = '\0';
+	if (!srv->auth) {
+		snprintf(why, whysz, "the server has no ticket key");
+		return -EACCES;
+	}
+	if (!peer_is(srv, mac, peer, why, whysz))
+		return -EACCES;
+	memcpy(t.mac, mac, 6);
+	t.expires = (uint32_t)time(NULL) + BOOT_TICKET_SECONDS;
+	randombytes_buf(t.nonce, sizeof(t.nonce));
+	ticket_sign(srv->auth->key, &t, out);
+	return 0;
+}
+
+int boot_ticket_redeem(struct lb_server *srv, const char *s, size_t len,
+		       const struct sockaddr_in *peer, struct cred_boot *out,
+		       const char **why)
+{
+	char ip[INET_ADDRSTRLEN], hash[CRED_HASH_STR_LEN + 1];
+	struct ticket t;
+	int rc;
+
+	if (!srv->auth || !srv->db) {
+		*why = "the server cannot check tickets now (see its log)";
+		return -ESHUTDOWN;
+	}
+	rc = ticket_verify(srv->auth->key, s, len, &t);
+	if (rc == -EINVAL) {
+		*why = "not a boot ticket";
+		return rc;
+	}
+	if (rc != 0) {
+		*why = "ticket not signed by this server (forged, altered, or "
+		       "from before its key changed): boot the PC again";
+		return rc;
+	}
+	if ((int64_t)t.expires < (int64_t)time(NULL)) {
+		*why = "ticket expired: boot the PC again";
+		return -ETIMEDOUT;
+	}
+	if (t.ip != peer->sin_addr.s_addr) {
+		*why = "ticket issued to another address (did the PC's address "
+		       "change between iPXE and the agent?)";
+		return -EACCES;
+	}
+	/* root on the PC, not any user of it: ports below 1024 */
+	if ((t.flags & TICKET_F_RESERVED_PORT) && ntohs(peer->sin_port) >= 1024) {
+		*why = "ticket must be redeemed from a reserved port";
+		return -EPERM;
+	}
+	inet_ntop(AF_INET, &peer->sin_addr, ip, sizeof(ip));
+	rc = cred_boot_begin(srv->db, t.mac, ip, t.nonce, t.expires, out);
+	if (rc == -EALREADY)
+		*why = "ticket already used: boot the PC again";
+	else if (rc == -ENOENT)
+		*why = "this PC is no longer linked to an image";
+	else if (rc != 0)
+		*why = "the link DB failed (see the server log)";
+	if (rc != 0)
+		return rc;
+	cred_hash(out->cred, CRED_STR_LEN, hash);
+	nbd_client_rebooted(srv, out->link.mac, hash);
+	return 0;
+}
+
+/* ---- service ---------------------------------------------------------------- */
+
+int boot_auth_start(struct lb_server *srv)
+{
+	struct boot_auth *a;
+	int rc;
+
+	if (sodium_init() < 0)
+		return -EIO;
+	if (!(a = sodium_malloc(sizeof(*a))))
+		return -ENOMEM;
+	memset(a, 0, sizeof(*a));
+	if ((rc = trusted_parse(a, srv->cfg->trusted_net)) != 0)
+		goto err;
+	if ((rc = key_load(srv->state_dirfd, a->key)) != 0) {
+		log_warnx("auth: %s/%s: %s", srv->cfg->state_dir,
+			  BOOT_TICKET_KEY_FILE, strerror(err_errno(rc)));
+		goto err;
+	}
+	if (a->ntrusted)
+		log_warnx("auth: hosts in %s get boot tickets for any MAC they "
+			  "name (--trusted-net)", srv->cfg->trusted_net);
+	srv->auth = a;
+	return 0;
+err:
+	sodium_free(a);
+	return rc;
+}
+
+void boot_auth_stop(struct lb_server *srv)
+{
+	/* sodium_free wipes it */
+	sodium_free(srv->auth);
+	srv->auth = NULL;
+}
