@@ -58,6 +58,16 @@ assert_contains "$CONSOLE" 'overlay: block writes go to RAM .* written back to t
 assert_contains "$CONSOLE" 'LBE2E: re-read from server ok' "write read back from the server"
 assert_contains "$CONSOLE" 'LBE2E: hostname=pc-srv' "hostname from the link"
 wait "$QEMU_PID" 2>/dev/null
+# the ticket the PC's /proc/cmdline still shows is spent: nobody, not
+# even root at the PC's own address, can trade it again
+T=$(echo "$ARGS" | grep -oE 'linkboot\.ticket=[^ ]+' | cut -d= -f2)
+ip netns exec "$NS" ip addr add "$AGENT_IP/32" dev lo || die "AGENT_IP on lo"
+CODE=$(ip netns exec "$NS" curl -s --interface "$AGENT_IP" --local-port 600-1000 \
+	-o "$TMP/again" -w '%{http_code}' --data-binary "ticket=$T" \
+	"http://$SERVER_IP:8080/session")
+ip netns exec "$NS" ip addr del "$AGENT_IP/32" dev lo
+assert_eq "$CODE" 403 "the PC's ticket, traded again"
+assert_contains "$TMP/again" 'already used' "the cmdline's ticket is spent"
 # the powered-off PC never closed its TCP session, which holds the overlay:
 # restart the server (the overlay is kept: `client keep on`)
 agent_linkboot_kill
