@@ -45,8 +45,13 @@ endif
 ALL_CFLAGS = $(CPPFLAGS) $(FORTIFY) $(CFLAGS) $(WARN) $(HARDEN_CFLAGS) $(SANFLAGS)
 LDFLAGS   += $(HARDEN_LDFLAGS)
 
+# The server in four parts (README "Layout"): the boot services on the
+# network, the image store, the link DB, the command line.
+SERVER_DIRS := server-stub/net server-stub/store server-stub/linkdb server-stub/cli
+SERVER_INC  := $(addprefix -I,$(SERVER_DIRS))
+
 LIB_SRCS    := $(filter-out lib/fuzz_%.c,$(wildcard lib/*.c))
-SERVER_SRCS := $(filter-out server-stub/main.c,$(wildcard server-stub/*.c))
+SERVER_SRCS := $(filter-out server-stub/cli/main.c,$(wildcard $(addsuffix /*.c,$(SERVER_DIRS))))
 AGENT_SRCS  := $(filter-out agent/main.c,$(wildcard agent/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS   := $(wildcard lib/fuzz_*.c)
@@ -73,6 +78,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# server headers are found by name from the server and its unit tests
+$(BUILD)/server-stub/%.o $(BUILD)/tests/unit/%.o: CPPFLAGS += $(SERVER_INC)
+
 $(BUILD)/liblb.a: $(call obj,$(LIB_SRCS))
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
@@ -85,7 +93,7 @@ $(BUILD)/libagent.a: $(call obj,$(AGENT_SRCS))
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/linkboot: $(BUILD)/server-stub/main.o $(BUILD)/libserver.a $(BUILD)/liblb.a
+$(BUILD)/linkboot: $(BUILD)/server-stub/cli/main.o $(BUILD)/libserver.a $(BUILD)/liblb.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(LDFLAGS) $(SERVER_LIBS)
 
 $(BUILD)/linkboot-agent: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/liblb.a

@@ -2,7 +2,7 @@
 /*
  * The boot's credential: linkboot.ticket from the kernel command line is
  * traded once, as root from a reserved port, for the credential of this
- * boot (POST /session, server-stub/boot_auth.h). The credential lives in
+ * boot (POST /session, server-stub/net/boot_auth.h). The credential lives in
  * the agent's memory only (the NBD export name and the reports' bearer);
  * the ticket left in /proc/cmdline is spent. The server's answer also
  * fixes the write mode: it may differ from the script's (a super grant

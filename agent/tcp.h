@@ -6,7 +6,7 @@
  * The agent's one TCP connect: non-blocking connect bounded by a timeout,
  * optionally from a reserved local port (600..1023, as bindresvport(3)
  * picks them): the server takes that as "root on this PC" when the boot
- * ticket is redeemed (server-stub/boot_auth.h). Returns a connected,
+ * ticket is redeemed (server-stub/net/boot_auth.h). Returns a connected,
  * non-blocking socket (close-on-exec), or -errno (-ETIMEDOUT).
  */
 

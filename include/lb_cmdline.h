@@ -4,7 +4,7 @@
 
 /*
  * The kernel command line contract between the server's boot script
- * (server-stub/bootscript.c writes it) and the agent (agent/ parses it from
+ * (server-stub/net/bootscript.c writes it) and the agent (agent/ parses it from
  * /proc/cmdline). One key per line below; values never contain spaces.
  *
  *   linkboot.server=ADDR[:PORT][,ADDR[:PORT]...]  NBD server(s), port 10809

@@ -4,7 +4,7 @@
 
 /*
  * DHCP messages (RFC 2131 §2, options RFC 2132), pure parse/build: no
- * sockets, no clock. Used by server-stub/dhcp.c, the unit tests, the test
+ * sockets, no clock. Used by server-stub/net/dhcp.c, the unit tests, the test
  * probe (tests/tools/dhcp_probe.c) and the fuzzer.
  *
  *   0                   1                   2                   3

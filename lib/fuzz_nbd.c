@@ -2,7 +2,7 @@
 /*
  * libFuzzer target for the NBD parsers a server feeds with peer bytes
  * (lib/nbd_wire.c): the input is a client's byte stream, parsed the way
- * server-stub/nbd.c does: client flags, then options (header + data,
+ * server-stub/net/nbd.c does: client flags, then options (header + data,
  * NBD_OPT_GO data parsed), then, after the first NBD_OPT_GO or
  * NBD_OPT_EXPORT_NAME, requests validated against a small export. The
  * client-side reply parsers get the same bytes.

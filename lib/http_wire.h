@@ -4,7 +4,7 @@
 
 /*
  * HTTP/1.1 wire format (RFC 9110 semantics, RFC 9112 message syntax): pure
- * parse/build code, no sockets, no clock. Used by server-stub/http.c, the
+ * parse/build code, no sockets, no clock. Used by server-stub/net/http.c, the
  * agent's report sender, the unit tests and lib/fuzz_http.c.
  */
 

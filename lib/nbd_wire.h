@@ -4,7 +4,7 @@
 
 /*
  * The NBD protocol on the wire (NetworkBlockDevice/nbd doc/proto.md), for
- * both ends: the server (server-stub/nbd.c), the agent's client
+ * both ends: the server (server-stub/net/nbd.c), the agent's client
  * (agent/nbd_client.c), the unit tests and the fuzzer. Pure parse/build
  * code: no sockets, no clock, no allocation. All integers are big-endian
  * on the wire ("Conventions").

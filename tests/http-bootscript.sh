@@ -22,7 +22,7 @@ assert_contains "$TMP/s" "^chain --replace --autofree http://127\.0\.0\.1:$LB_HT
 	"re-chains the same URL"
 if grep -q 'link DB unavailable' "$TMP/s"; then
 	# this build has no link DB module: that is the only allowed reason
-	grep -qE '^[[:space:]]*\{ "db",' "$TOP/server-stub/services.h" &&
+	grep -qE '^[[:space:]]*\{ "db",' "$TOP/server-stub/net/services.h" &&
 		die "link DB module is built in but the script says unavailable"
 	echo "note: no link DB module in this build; checked the DB-unavailable screen"
 else

@@ -2,7 +2,7 @@
 # The super client's overlay becomes v2 (a delta) only when the file
 # system in it is clean; rollback moves production back; merge flattens
 # v1+v2 into a raw v3 with the same bytes. The overlay is written here
-# in the delta format (server-stub/delta.h) as the NBD server would.
+# in the delta format (server-stub/store/delta.h) as the NBD server would.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-image.sh"
 requires python3 --version

@@ -3,7 +3,7 @@
 # magic, oversized and truncated options, unknown options and exports,
 # out-of-range and oversized requests, a WRITE to a read-only export, an
 # unknown command and a bad request magic. Each gets an NBD error reply or
-# a clean close (see server-stub/nbd.c), and the server then still serves
+# a clean close (see server-stub/net/nbd.c), and the server then still serves
 # a real client (nbdinfo, nbdcopy).
 . "$(dirname "$0")/lib.sh"
 requires python3 --version

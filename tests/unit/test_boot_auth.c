@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Unit tests: server-stub/boot_auth.c, reading the neighbour table. */
+/* Unit tests: server-stub/net/boot_auth.c, reading the neighbour table. */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "../../server-stub/boot_auth.h"
+#include "boot_auth.h"
 
 /* what net/ipv4/arp.c prints (columns padded with spaces) */
 static const char table[] =

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Unit tests: server-stub/bootscript.c, the generated iPXE script. */
+/* Unit tests: server-stub/net/bootscript.c, the generated iPXE script. */
 
 #include <errno.h>
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "../../server-stub/bootscript.h"
+#include "bootscript.h"
 
 static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
 #define TICKET "t1-5254" "00abcdef" "c6120005" "00000000" "0102030405060708" \

@@ -17,12 +17,12 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "../../server-stub/credential.h"
-#include "../../server-stub/db.h"
-#include "../../server-stub/db_internal.h"
+#include "credential.h"
+#include "db.h"
+#include "db_internal.h"
 #include "lb_log.h"
 #include "lb_util.h"
-#include "../../server-stub/schema.h"
+#include "schema.h"
 
 #define IMG "00112233445566aa"
 #define MAC1 "52:54:00:00:00:01"

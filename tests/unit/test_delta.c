@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Unit tests: delta files and version chains (server-stub/delta.c).
+ * Unit tests: delta files and version chains (server-stub/store/delta.c).
  * Every chain is checked against a plain in-memory model of the disk.
  */
 
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "../../server-stub/delta.h"
+#include "delta.h"
 
 #define BS	DELTA_BLOCK_SIZE
 /* not a multiple of the block size: the last block is short */

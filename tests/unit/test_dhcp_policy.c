@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "../../server-stub/dhcp.h"
+#include "dhcp.h"
 
 static const struct dhcp_boot_cfg cfg = {
 	.bios_loader = "undionly.kpxe",

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Unit tests: image store files (server-stub/store.c): identity probing of
+ * Unit tests: image store files (server-stub/store/store.c): identity probing of
  * small generated images (sfdisk + mkfs.ext4 -d, a few MiB in a temp dir),
  * import modes, the block-hash table of a version.
  */
@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "blockhash.h"
-#include "../../server-stub/store.h"
+#include "store.h"
 
 #define PT_UUID "11111111-2222-3333-4444-555555555555"
 #define FS_UUID "0bbb0000-0000-4000-8000-000000000001"

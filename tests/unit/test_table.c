@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Unit tests: CLI tables and JSON output (server-stub/table.c). */
+/* Unit tests: CLI tables and JSON output (server-stub/cli/table.c). */
 
 #include <errno.h>
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "../../server-stub/table.h"
+#include "table.h"
 
 static const struct table_col cols[] = {
 	{ "MAC", "mac" }, { "SIZE", "size_bytes" }, { "ONLINE", "online" },

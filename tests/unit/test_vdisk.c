@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Unit tests: vdisk (server-stub/vdisk.c) over a real link DB: version
+ * Unit tests: vdisk (server-stub/store/vdisk.c) over a real link DB: version
  * chains from the versions table, read-only exports, a client's server
  * overlay (kept across reconnects, dropped at the next boot unless
  * keep_overlay, pinned when kept), the super client's overlay.
@@ -21,10 +21,10 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "../../server-stub/db.h"
-#include "../../server-stub/delta.h"
-#include "../../server-stub/store_db.h"
-#include "../../server-stub/vdisk.h"
+#include "db.h"
+#include "delta.h"
+#include "store_db.h"
+#include "vdisk.h"
 
 #define ID	"0123456789abcdef"
 #define MAC	"52:54:00:00:00:07"

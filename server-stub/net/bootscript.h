@@ -4,7 +4,7 @@
 
 /*
  * The iPXE script `GET /boot.ipxe?mac=MAC` returns: built from the client's
- * link (server-stub/db.h) as a pure function, so it is unit tested without
+ * link (server-stub/linkdb/db.h) as a pure function, so it is unit tested without
  * a DB. Only the parsed MAC (re-formatted) and DB values filtered to a safe
  * set of bytes reach the script; nothing else the client sent.
  */

@@ -5,7 +5,7 @@
 /*
  * The running server (`linkboot serve`): configuration, the loop, the
  * directories it serves from, and one state pointer per protocol module.
- * One instance, built in serve.c and passed to every module.
+ * One instance, built in daemon.c and passed to every module.
  */
 
 #include <netinet/in.h>
@@ -46,7 +46,7 @@ struct lb_server {
 /*
  * A protocol module. start() binds its sockets and registers them with the
  * loop (0 or -errno, after logging what failed and the fix); stop() closes
- * everything and frees its state. Registered in serve.c's table.
+ * everything and frees its state. Registered in daemon.c's table (services.h).
  */
 struct lb_service {
 	const char *name;

@@ -3,7 +3,7 @@
 #define LB_NBD_H
 
 /*
- * The NBD server of `linkboot serve` (server-stub/nbd.c): fixed newstyle
+ * The NBD server of `linkboot serve` (server-stub/net/nbd.c): fixed newstyle
  * handshake and transmission on --nbd-port, in the epoll loop, no threads.
  * Export names are resolved by the link DB (db_export_resolve); data goes
  * through the vdisk API. Wire format: lib/nbd_wire.h.

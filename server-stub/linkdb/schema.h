@@ -71,7 +71,7 @@
 "  ram_hits INTEGER, ram_misses INTEGER, ssd_hits INTEGER,\n" \
 "  ssd_misses INTEGER, overlay_bytes INTEGER, timeline TEXT);\n"
 
-/* Version 3: what a PC proves itself with (server-stub/credential.h). */
+/* Version 3: what a PC proves itself with (server-stub/linkdb/credential.h). */
 #define DB_SCHEMA_V3 \
 "CREATE TABLE credentials(\n" \
 "  hash TEXT PRIMARY KEY,          -- hex SHA-256 of the secret\n" \

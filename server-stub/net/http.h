@@ -3,7 +3,7 @@
 #define LB_HTTP_H
 
 /*
- * The HTTP/1.1 service of `linkboot serve` (server-stub/http.c): files from
+ * The HTTP/1.1 service of `linkboot serve` (server-stub/net/http.c): files from
  * the served namespace (server.h files_open()) with GET/HEAD/Range and
  * sendfile, the generated boot script GET /boot.ipxe?mac=MAC, and agent
  * reports POST /report?mac=MAC. Off when http_port is 0.
