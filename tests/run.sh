@@ -1,7 +1,10 @@
 #!/bin/bash
 # Run the integration and e2e tests: tests/*.sh then tests/e2e/*.sh.
 # Each test exits 0 (pass), 77 (skipped: a requirement is missing) or
-# anything else (fail). Usage: tests/run.sh [TEST.sh ...]
+# anything else (fail). A skip fails the run too: `make deps` installs
+# everything every test needs, so a missing tool is a broken setup, not
+# a reason to pass. LINKBOOT_ALLOW_SKIP=1 lets skips through (a machine
+# you know lacks something). Usage: tests/run.sh [TEST.sh ...]
 set -u
 cd "$(dirname "$0")/.."
 
@@ -28,4 +31,9 @@ for t in "${tests[@]}"; do
 	esac
 done
 echo "tests: $pass passed, $fail failed, $skipped skipped"
-[ "$fail" -eq 0 ]
+[ "$fail" -eq 0 ] || exit 1
+if [ "$skipped" -gt 0 ] && [ "${LINKBOOT_ALLOW_SKIP:-0}" != 1 ]; then
+	echo "tests: $skipped skipped: a skip is a failure here (run \`make deps\`," \
+		"or LINKBOOT_ALLOW_SKIP=1 to let skips pass)"
+	exit 1
+fi
