@@ -13,13 +13,27 @@
  *   of tbuf (many replies, header and data contiguous)
  *
  * so a queue of 16 small reads costs one recv, 16 preads and one send.
- * Buffers are allocated with the connection and only grow (to the largest
- * request seen), so there is no malloc per request. While fewer than
- * NBD_TX_HIGH reply bytes wait in tbuf the connection goes on reading and
- * answering (preads overlap the peer's reads); above it, a peer that reads
- * slowly keeps its replies in tbuf and is not read from (EPOLLOUT only)
- * until they drain: it never blocks the loop, and each wake-up does a
- * bounded amount of work so one busy client cannot starve the others.
+ * While fewer than NBD_TX_HIGH reply bytes wait in tbuf the connection goes
+ * on reading and answering (preads overlap the peer's reads); above it, a
+ * peer that reads slowly keeps its replies in tbuf and is not read from
+ * (EPOLLOUT only) until they drain: it never blocks the loop, and each
+ * wake-up does a bounded amount of work so one busy client cannot starve
+ * the others.
+ *
+ * Memory: buffers are sized to what is in flight, not to the largest
+ * request ever seen. They are mapped with the connection (NBD_RBUF_SIZE,
+ * NBD_TBUF_SIZE: every request up to 1 MiB fits, so there is no malloc
+ * and no syscall per request) and:
+ *
+ *   READ longer than tbuf's free room -> streamed: header, then pieces of
+ *       NBD_READ_PIECE read as the socket drains (tbuf never grows for it)
+ *   WRITE longer than rbuf -> rbuf grows for it (only a writable export,
+ *       i.e. a client token, gets there), shrinks back once drained
+ *   idle for NBD_TRIM_MS -> the pages of both buffers go back to the
+ *       system (madvise); the next request faults fresh ones in
+ *
+ * so a connection holds at most NBD_TBUF_SIZE plus one WRITE, and an idle
+ * one next to nothing.
  *
  * Bad input: a wrong magic or unknown client flag closes the connection
  * (the byte stream cannot be resynchronised); a request we refuse gets an
@@ -36,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -53,10 +68,22 @@
  * session during option haggling": a server MAY hard-disconnect a client
  * whose behaviour constitutes a denial of service). */
 #define NBD_MAX_OPT_LEN		(16U << 10)
-/* Initial buffer sizes. tbuf holds a batch of replies: 4 MiB is four 1 MiB
- * reads; pages never touched cost no memory. */
+/* Buffer sizes kept for a connection's life. tbuf holds a batch of
+ * replies: NBD_TX_HIGH unsent plus a 1 MiB READ fit twice over; rbuf takes
+ * a burst of small requests. Pages never touched cost no memory. */
 #define NBD_RBUF_SIZE		(256U << 10)
 #define NBD_TBUF_SIZE		((4U << 20) + (64U << 10))
+/* rbuf grows for a WRITE and stays up to this (1 MiB WRITEs, the kernel's
+ * and qemu's largest, cost no remap each); beyond it, only while used. */
+#define NBD_RBUF_KEEP		((1U << 20) + (64U << 10))
+/* Hard caps: one WRITE request in rbuf; a reply that outgrows tbuf is a
+ * handshake reply (long NBD_OPT_LIST), far below this. */
+#define NBD_RBUF_MAX		(NBD_REQUEST_SIZE + NBD_MAX_PAYLOAD)
+#define NBD_TBUF_MAX		(NBD_TBUF_SIZE + (1U << 20))
+/* A long READ is queued in pieces of this size. */
+#define NBD_READ_PIECE		(1U << 20)
+/* A connection idle this long gives its buffers' pages back. */
+#define NBD_TRIM_MS		2000
 /* Room kept for non-READ replies and error chunks. */
 #define NBD_REPLY_ROOM		(NBD_STRUCTURED_REPLY_SIZE + 6 + 128)
 /* Unsent reply bytes above which a connection stops answering (and
@@ -120,6 +147,11 @@ struct nbd_conn {
 	size_t tcap, tstart, tend;
 	int rx_ready;			/* rbuf holds a request we left for
 					 * lack of tbuf room */
+	/* a READ too long for tbuf, queued in pieces (nbd_read_piece()) */
+	uint64_t rd_off;		/* next offset to read */
+	uint32_t rd_left;		/* bytes still to queue */
+	int64_t last_io;		/* last wake-up with I/O (ms) */
+	int trimmed;			/* buffers' pages given back since */
 	/* an invalid WRITE whose payload we are skipping (see
 	 * nbd_rq_write_invalid()) */
 	uint64_t discard;		/* payload bytes still to skip */
@@ -134,11 +166,58 @@ static void nbd_conn_close(struct nbd_conn *c, const char *why);
 
 /* ---- buffers ---- */
 
+/*
+ * Buffers are anonymous mappings rather than malloc()ed: mremap() shrinks
+ * one in place and madvise() drops an idle one's pages, and both hand the
+ * memory back at once (glibc keeps freed heap memory, and its sliding mmap
+ * threshold can move multi-MiB blocks onto the heap).
+ */
+static size_t nbd_buf_round(size_t n)
+{
+	return (n + 4095) & ~(size_t)4095;
+}
+
+static int nbd_buf_map(uint8_t **buf, size_t *cap, size_t n)
+{
+	void *p;
+
+	n = nbd_buf_round(n);
+	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+/* Resize to n bytes (page-rounded); the first min(old, n) bytes stay. */
+static int nbd_buf_resize(uint8_t **buf, size_t *cap, size_t n)
+{
+	void *p;
+
+	n = nbd_buf_round(n);
+	if (n == *cap)
+		return 0;
+	p = mremap(*buf, *cap, n, MREMAP_MAYMOVE);
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+static void nbd_buf_unmap(uint8_t **buf, size_t *cap)
+{
+	if (*buf)
+		munmap(*buf, *cap);
+	*buf = NULL;
+	*cap = 0;
+}
+
 /* Make room for n more bytes at tend (tbuf grows if one reply needs it). */
 static int nbd_tx_reserve(struct nbd_conn *c, size_t n)
 {
-	uint8_t *p;
-
 	if (c->tstart == c->tend)
 		c->tstart = c->tend = 0;
 	if (c->tend + n <= c->tcap)
@@ -150,18 +229,14 @@ static int nbd_tx_reserve(struct nbd_conn *c, size_t n)
 		if (c->tend + n <= c->tcap)
 			return 0;
 	}
-	if (!(p = realloc(c->tbuf, c->tend + n)))
+	if (c->tend + n > NBD_TBUF_MAX)
 		return -ENOMEM;
-	c->tbuf = p;
-	c->tcap = c->tend + n;
-	return 0;
+	return nbd_buf_resize(&c->tbuf, &c->tcap, c->tend + n);
 }
 
 /* Room for a whole message of n bytes from rstart in rbuf. */
 static int nbd_rx_reserve(struct nbd_conn *c, size_t n)
 {
-	uint8_t *p;
-
 	if (c->rstart + n <= c->rcap)
 		return 0;
 	if (c->rstart > 0) {
@@ -171,11 +246,10 @@ static int nbd_rx_reserve(struct nbd_conn *c, size_t n)
 		if (n <= c->rcap)
 			return 0;
 	}
-	if (!(p = realloc(c->rbuf, n)))
+	if (n > NBD_RBUF_MAX)
 		return -ENOMEM;
-	c->rbuf = p;
-	c->rcap = n;
-	return 0;
+	/* a WRITE up to 1 MiB grows rbuf once, to the size it then keeps */
+	return nbd_buf_resize(&c->rbuf, &c->rcap, MAX(n, NBD_RBUF_KEEP));
 }
 
 static size_t nbd_tx_pending(const struct nbd_conn *c)
@@ -186,6 +260,39 @@ static size_t nbd_tx_pending(const struct nbd_conn *c)
 static size_t nbd_rx_avail(const struct nbd_conn *c)
 {
 	return c->rend - c->rstart;
+}
+
+/* A buffer grown past what a connection keeps goes back to that size as
+ * soon as it is empty: one big WRITE or a long handshake reply does not
+ * pin its memory for the connection's life. (Shrinking a mapping cannot
+ * fail in practice; if it did, the buffer would just stay as it is.) */
+static void nbd_bufs_fit(struct nbd_conn *c)
+{
+	if (c->tcap > NBD_TBUF_SIZE && c->tstart == c->tend) {
+		c->tstart = c->tend = 0;
+		nbd_buf_resize(&c->tbuf, &c->tcap, NBD_TBUF_SIZE);
+	}
+	if (c->rcap > NBD_RBUF_KEEP && c->rstart == c->rend) {
+		c->rstart = c->rend = 0;
+		nbd_buf_resize(&c->rbuf, &c->rcap, NBD_RBUF_KEEP);
+	}
+}
+
+/* An idle connection keeps its buffers' mappings but not their pages:
+ * a thousand connections that each once read a few MiB would otherwise
+ * hold gigabytes while doing nothing. */
+static void nbd_bufs_trim(struct nbd_conn *c)
+{
+	nbd_bufs_fit(c);
+	if (c->tstart == c->tend && !c->rd_left) {
+		c->tstart = c->tend = 0;
+		madvise(c->tbuf, c->tcap, MADV_DONTNEED);
+	}
+	if (c->rstart == c->rend && !c->discard) {
+		c->rstart = c->rend = 0;
+		madvise(c->rbuf, c->rcap, MADV_DONTNEED);
+	}
+	c->trimmed = 1;
 }
 
 /* ---- handshake: option replies ---- */
@@ -652,18 +759,33 @@ static int nbd_reply_status(struct nbd_conn *c, const struct nbd_request *rq,
 	return 0;
 }
 
-/* NBD_CMD_READ: data read straight into tbuf behind its reply header. */
+/* Free bytes in tbuf once what is unsent is moved to its start. */
+static size_t nbd_tx_room(const struct nbd_conn *c)
+{
+	return c->tcap - nbd_tx_pending(c);
+}
+
+/*
+ * NBD_CMD_READ: data read straight into tbuf behind its reply header. A
+ * READ that does not fit the room left (up to NBD_MAX_PAYLOAD may be
+ * asked) goes out as its header and first piece now, the rest piece by
+ * piece as the socket drains (nbd_read_piece()); the reply is the same
+ * bytes on the wire, and tbuf never grows for it.
+ */
 static int nbd_rq_read(struct nbd_conn *c, const struct nbd_request *rq)
 {
 	size_t hdr = c->structured ? NBD_OFFSET_DATA_HDR_SIZE
 				   : NBD_SIMPLE_REPLY_SIZE;
+	uint32_t now_len = rq->length;
 	uint8_t *p;
 	int rc;
 
-	if ((rc = nbd_tx_reserve(c, hdr + rq->length)) != 0)
+	if (hdr + rq->length > nbd_tx_room(c))
+		now_len = MIN(rq->length, NBD_READ_PIECE);
+	if ((rc = nbd_tx_reserve(c, hdr + now_len)) != 0)
 		return nbd_reply_status(c, rq, rc);
 	p = c->tbuf + c->tend;
-	if ((rc = vdisk_read(c->vd, p + hdr, rq->offset, rq->length)) != 0)
+	if ((rc = vdisk_read(c->vd, p + hdr, rq->offset, now_len)) != 0)
 		return nbd_reply_status(c, rq, rc);
 	if (c->structured)
 		nbd_build_chunk_offset_data(p, hdr, NBD_REPLY_FLAG_DONE,
@@ -671,10 +793,40 @@ static int nbd_rq_read(struct nbd_conn *c, const struct nbd_request *rq)
 					    rq->length);
 	else
 		nbd_build_simple_reply(p, hdr, 0, rq->handle);
-	c->tend += hdr + rq->length;
+	c->tend += hdr + now_len;
+	c->rd_off = rq->offset + now_len;
+	c->rd_left = rq->length - now_len;
 	c->rd_bytes += rq->length;
 	bp_trace_read(c->trace, rq->offset, rq->length);
 	return 0;
+}
+
+/* The next piece of a streamed READ. 1: queued, 0: tbuf full, <0: close.
+ * Its header already said "no error": a read error now cannot be told to
+ * the client, so the connection ends (proto.md "Simple reply message":
+ * an error after the header is sent needs a disconnect; the same holds
+ * for the data chunk whose length is already on the wire). */
+static int nbd_read_piece(struct nbd_conn *c)
+{
+	uint32_t n = MIN(c->rd_left, NBD_READ_PIECE);
+	int rc;
+
+	if (nbd_tx_pending(c) >= NBD_TX_HIGH) {
+		c->rx_ready = 1;
+		return 0;
+	}
+	if ((rc = nbd_tx_reserve(c, n)) != 0)
+		return rc;
+	if ((rc = vdisk_read(c->vd, c->tbuf + c->tend, c->rd_off, n)) != 0) {
+		log_warnx("nbd %s: NBD_CMD_READ offset %llu: %s after the "
+			  "reply began: closing", c->peer,
+			  (unsigned long long)c->rd_off, err_str(rc));
+		return rc;
+	}
+	c->tend += n;
+	c->rd_off += n;
+	c->rd_left -= n;
+	return 1;
 }
 
 /* Execute one valid request; WRITE data (if any) at payload. */
@@ -756,6 +908,8 @@ static int nbd_request_step(struct nbd_conn *c)
 	struct nbd_request rq;
 	int rc;
 
+	if (c->rd_left)
+		return nbd_read_piece(c);
 	if (c->discard)
 		return nbd_discard_step(c);
 	rc = nbd_parse_request(p, avail, &rq);
@@ -894,8 +1048,7 @@ static int nbd_set_events(struct nbd_conn *c, uint32_t ev)
 }
 
 /* One wake-up of a connection: bounded rounds of recv/answer/send. */
-static void nbd_conn_io(struct loop_watch *w, uint32_t events,
-			int64_t now UNUSED)
+static void nbd_conn_io(struct loop_watch *w, uint32_t events, int64_t now)
 {
 	struct nbd_conn *c = w->arg;
 	int round, rc = 0, drained = 0;
@@ -903,6 +1056,8 @@ static void nbd_conn_io(struct loop_watch *w, uint32_t events,
 
 	if (c->dead)
 		return;
+	c->last_io = now;
+	c->trimmed = 0;
 	if (events & EPOLLERR) {
 		nbd_conn_close(c, "socket error");
 		return;
@@ -936,6 +1091,7 @@ static void nbd_conn_io(struct loop_watch *w, uint32_t events,
 		nbd_conn_close(c, c->bye);
 		return;
 	}
+	nbd_bufs_fit(c);
 	/* EPOLLOUT while replies wait (it fires when the socket drains),
 	 * or when work is left in rbuf after the round budget (it fires at
 	 * once, after the other connections had their turn). */
@@ -954,8 +1110,8 @@ static void nbd_conn_free(struct nbd_conn *c)
 {
 	if (c->vd)
 		vdisk_close(c->vd);
-	free(c->rbuf);
-	free(c->tbuf);
+	nbd_buf_unmap(&c->rbuf, &c->rcap);
+	nbd_buf_unmap(&c->tbuf, &c->tcap);
 	free(c);
 }
 
@@ -995,10 +1151,10 @@ static void nbd_conn_new(struct nbd_server *ns, int fd,
 
 	if (!(c = calloc(1, sizeof(*c))))
 		goto err_alloc;
-	c->rcap = NBD_RBUF_SIZE;
-	c->tcap = NBD_TBUF_SIZE;
-	if (!(c->rbuf = malloc(c->rcap)) || !(c->tbuf = malloc(c->tcap)))
+	if (nbd_buf_map(&c->rbuf, &c->rcap, NBD_RBUF_SIZE) != 0 ||
+	    nbd_buf_map(&c->tbuf, &c->tcap, NBD_TBUF_SIZE) != 0)
 		goto err_bufs;
+	c->last_io = now;
 	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
 	snprintf(c->peer, sizeof(c->peer), "%s:%u", ip, ntohs(sin->sin_port));
 	/* replies are batched into one send(): no need for Nagle */
@@ -1024,8 +1180,8 @@ static void nbd_conn_new(struct nbd_server *ns, int fd,
 		nbd_set_events(c, EPOLLOUT);
 	return;
 err_bufs:
-	free(c->rbuf);
-	free(c->tbuf);
+	nbd_buf_unmap(&c->rbuf, &c->rcap);
+	nbd_buf_unmap(&c->tbuf, &c->tcap);
 	free(c);
 err_alloc:
 	log_warnx("nbd: out of memory for a connection");
@@ -1060,8 +1216,8 @@ static void nbd_accept(struct loop_watch *w, uint32_t events UNUSED,
 	}
 }
 
-/* Free closed connections; close those stuck in the handshake; end boot
- * pack traces whose window is over. */
+/* Free closed connections; close those stuck in the handshake; trim idle
+ * ones' buffers; end boot pack traces whose window is over. */
 static int64_t nbd_tick(void *arg, int64_t now)
 {
 	struct nbd_server *ns = arg;
@@ -1081,6 +1237,14 @@ static int64_t nbd_tick(void *arg, int64_t now)
 		}
 		if (c->deadline && (next < 0 || c->deadline < next))
 			next = c->deadline;
+		if (!c->trimmed) {
+			int64_t t = c->last_io + NBD_TRIM_MS;
+
+			if (now >= t)
+				nbd_bufs_trim(c);
+			else if (next < 0 || t < next)
+				next = t;
+		}
 		if (c->trace) {
 			int64_t t = bp_trace_tick(c->trace, now);
 
