@@ -59,6 +59,7 @@ struct http_server {
 	struct http_conn *conns;	/* all live connections */
 	unsigned nconns;
 	int64_t accept_paused;		/* out of fds: accept again at, or 0 */
+	struct log_limit accept_log;	/* the out-of-fds warning */
 	int64_t idle_ms;		/* http_timeout in ms: keep-alive idle and
 					 * request head; twice that for a peer
 					 * that stops reading a response */
@@ -332,7 +333,9 @@ static void handle_file(struct http_conn *c, const struct http_request *req,
 		conn_error(c, status,
 			   status == 403 ? "path leaves the served directories" :
 			   status == 404 ? "no such file" :
-			   status == 414 ? "path too long" : "cannot open the file",
+			   status == 414 ? "path too long" :
+			   status == 503 ? "server busy, retry later" :
+			   "cannot open the file",
 			   NULL, req->method == HTTP_HEAD);
 		return;
 	}
@@ -776,11 +779,17 @@ static void http_accept(struct loop_watch *w, uint32_t events UNUSED,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
 				/* the listener stays readable: stop polling it
 				 * for a while instead of spinning */
-				log_warn("http: accept (pausing 1 s; raise the fd "
-					 "limit or lower http_max_conns)");
+				unsigned n = log_limit(&hs->accept_log, now);
+
+				if (n)
+					log_warn("http: accept (pausing 1 s; %u "
+						 "times since the last such "
+						 "line; raise the fd limit or "
+						 "lower http_max_conns)", n);
 				if (loop_mod(hs->srv->loop, w, 0) == 0)
 					hs->accept_paused = now + 1000;
 			} else if (errno != EAGAIN && errno != EINTR &&

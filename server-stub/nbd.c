@@ -119,6 +119,8 @@ struct nbd_server {
 	struct loop_watch listen;	/* the listening socket */
 	struct nbd_conn *conns;		/* live connections */
 	unsigned nconns;		/* length of conns */
+	int64_t accept_paused;		/* out of fds: accept again at, or 0 */
+	struct log_limit accept_log;	/* the out-of-fds warning */
 };
 
 struct nbd_conn {
@@ -1188,6 +1190,24 @@ err_alloc:
 	close(fd);
 }
 
+/*
+ * Out of fds (or kernel memory): the listener stays readable while the
+ * backlog waits, so polling it would spin the loop. Stop for a second,
+ * as HTTP does; connections queue in the backlog meanwhile. The warning
+ * is rate-limited: a shortage that lasts must not flood the journal.
+ */
+static void nbd_accept_pause(struct nbd_server *ns, int64_t now)
+{
+	unsigned n;
+
+	if ((n = log_limit(&ns->accept_log, now)))
+		log_warn("nbd: accept (pausing 1 s; %u times since the last "
+			 "such line; raise the fd limit or lower "
+			 "nbd_max_conns)", n);
+	if (loop_mod(ns->srv->loop, &ns->listen, 0) == 0)
+		ns->accept_paused = now + 1000;
+}
+
 static void nbd_accept(struct loop_watch *w, uint32_t events UNUSED,
 		       int64_t now)
 {
@@ -1201,8 +1221,11 @@ static void nbd_accept(struct loop_watch *w, uint32_t events UNUSED,
 		fd = accept4(w->fd, (struct sockaddr *)&sin, &len,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				nbd_accept_pause(ns, now);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+				 errno != EINTR && errno != ECONNABORTED)
 				log_warn("nbd: accept");
 			return;
 		}
@@ -1224,6 +1247,13 @@ static int64_t nbd_tick(void *arg, int64_t now)
 	struct nbd_conn **pp = &ns->conns, *c;
 	int64_t next = -1;
 
+	if (ns->accept_paused) {
+		if (now >= ns->accept_paused &&
+		    loop_mod(ns->srv->loop, &ns->listen, EPOLLIN) == 0)
+			ns->accept_paused = 0;
+		else
+			next = ns->accept_paused;
+	}
 	while ((c = *pp)) {
 		if (!c->dead && c->deadline && now >= c->deadline)
 			nbd_conn_close(c, c->phase == NBD_PH_CLOSING

@@ -118,6 +118,7 @@ struct tftp_server {
 	char loaders[LOADER_N][256];	/* sanitised loader names, "" = none */
 	struct tftp_recent recent[TFTP_RECENT_SLOTS];
 	unsigned recent_next;
+	struct log_limit busy_log;	/* out-of-fds refusals */
 	uint8_t pkt[65536];		/* receive buffer */
 	/* sendmmsg() scratch, shared: one thread, one window at a time */
 	struct mmsghdr msgs[TFTP_MAX_WINDOW];
@@ -682,6 +683,30 @@ static void tftp_refuse(struct tftp_server *ts, const struct sockaddr_in *peer,
 	send_error(ts->watch.fd, peer, code, msg);
 }
 
+static int tftp_out_of_fds(int rc)
+{
+	return rc == -EMFILE || rc == -ENFILE;
+}
+
+/* No fd for the file or the transfer socket: ERROR "busy" (the client
+ * retries), and a rate-limited line, since every RRQ would log one. */
+static void tftp_refuse_busy(struct tftp_server *ts,
+			     const struct sockaddr_in *peer, const char *what,
+			     int rc, int64_t now)
+{
+	char who[24];
+	unsigned n;
+
+	if ((n = log_limit(&ts->busy_log, now))) {
+		addr_str(peer, who, sizeof(who));
+		log_warnx("tftp %s: %s -> ERROR %u \"server busy\": %s (%u "
+			  "times since the last such line; raise the fd limit "
+			  "or lower tftp_max_sessions)", who, what, TFTP_EUNDEF,
+			  strerror(-rc), n);
+	}
+	send_error(ts->watch.fd, peer, TFTP_EUNDEF, "server busy, retry later");
+}
+
 static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 			const struct sockaddr_in *peer,
 			const struct tftp_dst *dst, int64_t now)
@@ -730,7 +755,11 @@ static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 	memcpy(x->name, name, sizeof(x->name));
 	memcpy(x->opts, opts, sizeof(x->opts));
 	addr_str(peer, x->peer_str, sizeof(x->peer_str));
-	if ((rc = xfer_open(x, req, now)) != 0) {
+	if ((rc = xfer_open(x, req, now)) != 0 && tftp_out_of_fds(rc)) {
+		tftp_refuse_busy(ts, peer, what, rc, now);
+		goto err_free;
+	}
+	if (rc != 0) {
 		tftp_refuse(ts, peer, what, tftp_errcode(rc),
 			    tftp_errcode(rc) == TFTP_ENOTFOUND ? "file not found"
 			    : tftp_errcode(rc) == TFTP_EACCESS ? "access violation"
@@ -753,7 +782,11 @@ static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 		tftp_refuse(ts, peer, what, TFTP_EUNDEF, "out of memory");
 		goto err_free;
 	}
-	if ((rc = xfer_socket(ts, &dst->addr)) < 0) {
+	if ((rc = xfer_socket(ts, &dst->addr)) < 0 && tftp_out_of_fds(rc)) {
+		tftp_refuse_busy(ts, peer, what, rc, now);
+		goto err_free;
+	}
+	if (rc < 0) {
 		log_warnx("tftp %s: transfer socket: %s", x->peer_str,
 			  strerror(-rc));
 		tftp_refuse(ts, peer, what, TFTP_EUNDEF, "no socket");
