@@ -91,6 +91,21 @@
 #define NBD_TX_HIGH		(1U << 20)
 /* Work per wake-up: rounds of recv/answer/send before yielding. */
 #define NBD_ROUNDS		8
+/* Options answered per round: each NBD_OPT_INFO/GO is a link DB lookup
+ * (~25 us), so a wake-up costs at most NBD_ROUNDS x this many. */
+#define NBD_OPTS_PER_ROUND	8
+/*
+ * Options per connection. A real client sends fewer than 20 (qemu, libnbd:
+ * STRUCTURED_REPLY, a few meta contexts, GO); `nbdinfo --list` sends LIST
+ * and an INFO per export. More than this is a flood: proto.md
+ * "Termination of the session during option haggling": "if a server
+ * believes a client's behaviour constitutes a denial of service, it MAY
+ * initiate a hard disconnect".
+ */
+#define NBD_MAX_OPTS		256
+/* Refused options and requests logged per connection; the rest are only
+ * counted in its close line (a peer must not fill the journal). */
+#define NBD_LOG_REFUSALS	8
 /* A client must finish the handshake within this; also the time queued
  * replies get to drain after NBD_CMD_DISC. */
 #define NBD_HANDSHAKE_MS	30000
@@ -121,6 +136,7 @@ struct nbd_server {
 	unsigned nconns;		/* length of conns */
 	int64_t accept_paused;		/* out of fds: accept again at, or 0 */
 	struct log_limit accept_log;	/* the out-of-fds warning */
+	struct log_limit flood_log;	/* too many options */
 };
 
 struct nbd_conn {
@@ -135,6 +151,7 @@ struct nbd_conn {
 	uint32_t events;		/* epoll interest now registered */
 	uint32_t cflags;		/* client flags (NBD_FLAG_C_*) */
 	int structured;			/* NBD_OPT_STRUCTURED_REPLY agreed */
+	unsigned nopts;			/* options received so far */
 	/* the export, once chosen */
 	struct export_info ex;
 	struct vdisk *vd;		/* NULL during the handshake */
@@ -161,10 +178,17 @@ struct nbd_conn {
 	uint32_t discard_error;		/* NBD_E* to answer once skipped */
 	/* counters for the close log line */
 	uint64_t nreq, rd_bytes, wr_bytes;
+	uint64_t nrefused;		/* error replies (options, requests) */
 	struct bp_trace *trace;		/* boot pack trace, or NULL */
 };
 
 static void nbd_conn_close(struct nbd_conn *c, const char *why);
+
+/* Log this refusal? The first NBD_LOG_REFUSALS of a connection, yes. */
+static int nbd_log_refusal(struct nbd_conn *c)
+{
+	return c->nrefused++ < NBD_LOG_REFUSALS;
+}
 
 /* ---- buffers ---- */
 
@@ -317,7 +341,7 @@ static int nbd_opt_reply(struct nbd_conn *c, uint32_t opt, uint32_t type,
 	if (type == NBD_REP_ERR_UNSUP)
 		log_debug("nbd %s: %s (%u) -> %s", c->peer, nbd_opt_name(opt),
 			  opt, nbd_rep_name(type));
-	else if (type & NBD_REP_FLAG_ERROR)
+	else if ((type & NBD_REP_FLAG_ERROR) && nbd_log_refusal(c))
 		log_info("nbd %s: %s (%u) -> %s%s%s", c->peer, nbd_opt_name(opt),
 			 opt, nbd_rep_name(type), msg ? ": " : "",
 			 msg ? msg : "");
@@ -725,6 +749,22 @@ static int nbd_handshake_step(struct nbd_conn *c)
 	}
 	if (avail < NBD_OPT_HDR_SIZE + (size_t)hdr.len)
 		return nbd_rx_reserve(c, NBD_OPT_HDR_SIZE + hdr.len);
+	/* replies the peer does not read stop the reading, as in the
+	 * transmission phase */
+	if (nbd_tx_pending(c) >= NBD_TX_HIGH) {
+		c->rx_ready = 1;
+		return 0;
+	}
+	if (++c->nopts > NBD_MAX_OPTS) {
+		unsigned n = log_limit(&c->ns->flood_log, now_ms());
+
+		if (n)
+			log_warnx("nbd %s: more than %u options: a flood, not a "
+				  "client; closing (%u such connections since "
+				  "the last such line)", c->peer, NBD_MAX_OPTS,
+				  n);
+		return -EPROTO;
+	}
 	c->rstart += NBD_OPT_HDR_SIZE + hdr.len;
 	if ((rc = nbd_handle_option(c, hdr.opt, p + NBD_OPT_HDR_SIZE,
 				    hdr.len)) != 0)
@@ -753,7 +793,7 @@ static int nbd_reply_status(struct nbd_conn *c, const struct nbd_request *rq,
 		n = nbd_build_simple_reply(c->tbuf + c->tend, c->tcap - c->tend,
 					   err, rq->handle);
 	c->tend += (size_t)n;
-	if (err)
+	if (err && nbd_log_refusal(c))
 		log_info("nbd %s: %s (%u) offset %llu length %u: %s", c->peer,
 			 nbd_cmd_name(rq->type), rq->type,
 			 (unsigned long long)rq->offset,
@@ -878,9 +918,11 @@ static void nbd_rq_write_invalid(struct nbd_conn *c,
 	c->discard = rq->length;
 	c->discard_handle = rq->handle;
 	c->discard_error = nbd_errno(rc);
-	log_info("nbd %s: NBD_CMD_WRITE offset %llu length %u: %s, "
-		 "skipping its data", c->peer, (unsigned long long)rq->offset,
-		 rq->length, nbd_err_name(c->discard_error));
+	if (nbd_log_refusal(c))
+		log_info("nbd %s: NBD_CMD_WRITE offset %llu length %u: %s, "
+			 "skipping its data", c->peer,
+			 (unsigned long long)rq->offset, rq->length,
+			 nbd_err_name(c->discard_error));
 }
 
 /* Skip discarded WRITE data in rbuf; answer once all is skipped. */
@@ -962,19 +1004,26 @@ static int nbd_request_step(struct nbd_conn *c)
 	return rc < 0 ? rc : 1;
 }
 
-/* Answer everything parsable in rbuf (bounded by tbuf). 0 or <0: close. */
+/* Answer what is parsable in rbuf, bounded by tbuf and, during the
+ * handshake, by NBD_OPTS_PER_ROUND (the rest waits for the next round:
+ * rx_ready). 0 or <0: close. */
 static int nbd_process(struct nbd_conn *c)
 {
+	unsigned opts = 0;
 	int rc;
 
 	c->rx_ready = 0;
 	for (;;) {
 		if (c->phase == NBD_PH_CLOSING)
 			return 0;
-		if (c->phase == NBD_PH_TRANSMISSION)
+		if (c->phase == NBD_PH_TRANSMISSION) {
 			rc = nbd_request_step(c);
-		else
+		} else if (opts++ == NBD_OPTS_PER_ROUND) {
+			c->rx_ready = 1;
+			return 0;
+		} else {
 			rc = nbd_handshake_step(c);
+		}
 		if (rc <= 0)
 			return rc;
 	}
@@ -1138,10 +1187,11 @@ static void nbd_conn_close(struct nbd_conn *c, const char *why)
 	bp_trace_end(c->trace);
 	c->trace = NULL;
 	log_info("nbd %s: closed in %s phase: %s (%llu requests, %llu bytes "
-		 "read, %llu written)", c->peer, nbd_phase_names[c->phase],
-		 why ? why : "done",
+		 "read, %llu written, %llu refused)", c->peer,
+		 nbd_phase_names[c->phase], why ? why : "done",
 		 (unsigned long long)c->nreq, (unsigned long long)c->rd_bytes,
-		 (unsigned long long)c->wr_bytes);
+		 (unsigned long long)c->wr_bytes,
+		 (unsigned long long)c->nrefused);
 }
 
 static void nbd_conn_new(struct nbd_server *ns, int fd,
