@@ -50,7 +50,15 @@
 #define TFTP_MAX_WINDOW_BYTES	(1024 * 1024)
 #define TFTP_RETRY_MS		1000	/* first retransmission */
 #define TFTP_RETRY_MAX_MS	8000	/* backoff cap */
-#define TFTP_MAX_RETRIES	6	/* then give up (~30 s) */
+#define TFTP_MAX_RETRIES	6	/* then give up (~40 s) */
+/* RFC 2349 timeouts above this are declined: a silent client then holds
+ * its slot ~35 s at most, not 7 x 255 s = 30 min. U-Boot asks 5 (its
+ * default); iPXE, OVMF and PXE ROMs do not ask at all. */
+#define TFTP_MAX_TIMEOUT_S	5
+/* A transfer's whole life: a client that ACKs just often enough to make
+ * progress cannot hold a slot for ever (lock-step at blksize 1432 and a
+ * 5 ms round trip, 100 MiB take ~6 min). */
+#define TFTP_LIFETIME_MS	(15 * 60 * 1000)
 #define TFTP_RX_BATCH		64	/* packets per wake-up, bounded */
 /* Duplicate ACKs this soon after a window resend are echoes of the gap. */
 #define TFTP_DUP_ACK_MS		50
@@ -100,6 +108,7 @@ struct tftp_xfer {
 	int64_t win_sent_at;		/* when it was sent */
 	int64_t deadline;		/* retransmit when now >= this */
 	unsigned retries;		/* retransmissions since progress */
+	int64_t started;		/* RRQ accepted at (TFTP_LIFETIME_MS) */
 	int dead;			/* torn down, freed by the tick */
 };
 
@@ -136,6 +145,7 @@ static const struct tftp_limits tftp_limits = {
 	.max_blksize = TFTP_BLKSIZE_MAX,
 	.max_windowsize = TFTP_MAX_WINDOW,
 	.max_window_bytes = TFTP_MAX_WINDOW_BYTES,
+	.max_timeout_s = TFTP_MAX_TIMEOUT_S,
 };
 
 static int debug_on(void)
@@ -750,6 +760,7 @@ static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 	}
 	x->ts = ts;
 	x->peer = *peer;
+	x->started = now;
 	x->file_fd = -1;
 	x->watch.fd = -1;
 	memcpy(x->name, name, sizeof(x->name));
@@ -922,7 +933,8 @@ static void tftp_on_listen(struct loop_watch *w, uint32_t events, int64_t now)
 	}
 }
 
-/* Retransmit what timed out, give up after TFTP_MAX_RETRIES, free dead. */
+/* Retransmit what timed out, give up after TFTP_MAX_RETRIES or
+ * TFTP_LIFETIME_MS, free dead. */
 static int64_t tftp_tick(void *arg, int64_t now)
 {
 	struct tftp_server *ts = arg;
@@ -935,6 +947,12 @@ static int64_t tftp_tick(void *arg, int64_t now)
 		next = x->next;
 		if (x->dead) {
 			xfer_free(x);
+			continue;
+		}
+		if (now - x->started >= TFTP_LIFETIME_MS) {
+			send_error(x->watch.fd, &x->peer, TFTP_EUNDEF,
+				   "transfer too slow");
+			xfer_done(x, "transfer took longer than 15 min", now);
 			continue;
 		}
 		if (now >= x->deadline) {
