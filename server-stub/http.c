@@ -60,6 +60,8 @@ struct http_server {
 	unsigned nconns;
 	int64_t accept_paused;		/* out of fds: accept again at, or 0 */
 	struct log_limit accept_log;	/* the out-of-fds warning */
+	struct log_limit refuse_log;	/* 503s at http_max_conns */
+	struct log_limit per_ip_log;	/* 503s at http_max_per_ip */
 	int64_t idle_ms;		/* http_timeout in ms: keep-alive idle and
 					 * request head; twice that for a peer
 					 * that stops reading a response */
@@ -70,6 +72,7 @@ struct http_conn {
 	struct loop_watch w;		/* the socket */
 	struct http_server *hs;
 	struct http_conn *prev, *next;
+	struct in_addr addr;		/* client address (http_max_per_ip) */
 	char peer[32];			/* "ADDR:PORT" for log lines */
 	enum conn_state state;
 	uint32_t events;		/* what w is registered for */
@@ -725,17 +728,45 @@ static void http_refuse(int fd)
 	close(fd);
 }
 
+/* Live connections from addr. A scan: accepts are bounded per wake-up
+ * and the list by http_max_conns, so no table to keep in step. */
+static unsigned http_conns_from(const struct http_server *hs,
+				struct in_addr addr)
+{
+	const struct http_conn *c;
+	unsigned n = 0;
+
+	for (c = hs->conns; c; c = c->next)
+		n += c->addr.s_addr == addr.s_addr;
+	return n;
+}
+
 static void http_accept_one(struct http_server *hs, int fd,
 			    const struct sockaddr_in *sin, int64_t now)
 {
+	const struct lb_config *cfg = hs->srv->cfg;
 	struct http_conn *c;
 	char addr[INET_ADDRSTRLEN];
+	unsigned n;
 
 	inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
-	if (hs->nconns >= (unsigned)MAX(hs->srv->cfg->http_max_conns, 1)) {
-		log_warnx("http %s:%u: refused (503): %u connections "
-			  "(http_max_conns)", addr, ntohs(sin->sin_port),
-			  hs->nconns);
+	if (hs->nconns >= (unsigned)MAX(cfg->http_max_conns, 1)) {
+		if ((n = log_limit(&hs->refuse_log, now)))
+			log_warnx("http %s:%u: refused (503): %u connections "
+				  "(http_max_conns; %u refused since the last "
+				  "such line)", addr, ntohs(sin->sin_port),
+				  hs->nconns, n);
+		http_refuse(fd);
+		return;
+	}
+	/* one host cannot take every slot (loopback included) */
+	if (cfg->http_max_per_ip > 0 &&
+	    http_conns_from(hs, sin->sin_addr) >= (unsigned)cfg->http_max_per_ip) {
+		if ((n = log_limit(&hs->per_ip_log, now)))
+			log_warnx("http %s:%u: refused (503): %d connections "
+				  "from this address (http_max_per_ip; %u "
+				  "refused since the last such line)", addr,
+				  ntohs(sin->sin_port), cfg->http_max_per_ip, n);
 		http_refuse(fd);
 		return;
 	}
@@ -745,6 +776,7 @@ static void http_accept_one(struct http_server *hs, int fd,
 		return;
 	}
 	c->hs = hs;
+	c->addr = sin->sin_addr;
 	c->w.fd = fd;
 	c->w.fn = conn_event;
 	c->w.arg = c;

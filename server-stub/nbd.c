@@ -137,12 +137,15 @@ struct nbd_server {
 	int64_t accept_paused;		/* out of fds: accept again at, or 0 */
 	struct log_limit accept_log;	/* the out-of-fds warning */
 	struct log_limit flood_log;	/* too many options */
+	struct log_limit refuse_log;	/* refusals at nbd_max_conns */
+	struct log_limit per_ip_log;	/* refusals at nbd_max_per_ip */
 };
 
 struct nbd_conn {
 	struct loop_watch w;		/* the connection's socket */
 	struct nbd_server *ns;		/* owner */
 	struct nbd_conn *next;		/* in ns->conns */
+	struct in_addr addr;		/* client address (nbd_max_per_ip) */
 	char peer[48];			/* "127.0.0.1:51234" for logs */
 	enum nbd_phase phase;
 	int dead;			/* closed; freed by nbd_tick() */
@@ -1209,6 +1212,7 @@ static void nbd_conn_new(struct nbd_server *ns, int fd,
 	c->last_io = now;
 	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
 	snprintf(c->peer, sizeof(c->peer), "%s:%u", ip, ntohs(sin->sin_port));
+	c->addr = sin->sin_addr;
 	/* replies are batched into one send(): no need for Nagle */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->ns = ns;
@@ -1258,6 +1262,50 @@ static void nbd_accept_pause(struct nbd_server *ns, int64_t now)
 		ns->accept_paused = now + 1000;
 }
 
+/* Live connections from addr (a scan: the list is bounded by
+ * nbd_max_conns, accepts per wake-up by NBD_ACCEPT_BATCH). */
+static unsigned nbd_conns_from(const struct nbd_server *ns,
+			       struct in_addr addr)
+{
+	const struct nbd_conn *c;
+	unsigned n = 0;
+
+	for (c = ns->conns; c; c = c->next)
+		n += !c->dead && c->addr.s_addr == addr.s_addr;
+	return n;
+}
+
+/* Over nbd_max_conns, or over nbd_max_per_ip for this client address
+ * (loopback included)? Then the connection is closed before the greeting,
+ * with a rate-limited line. */
+static int nbd_refuse(struct nbd_server *ns, const struct sockaddr_in *sin,
+		      int64_t now)
+{
+	const struct lb_config *cfg = ns->srv->cfg;
+	char ip[INET_ADDRSTRLEN];
+	unsigned n;
+
+	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+	if (ns->nconns >= (unsigned)cfg->nbd_max_conns) {
+		if ((n = log_limit(&ns->refuse_log, now)))
+			log_warnx("nbd %s:%u: refused: %u connections "
+				  "(nbd_max_conns; %u refused since the last "
+				  "such line)", ip, ntohs(sin->sin_port),
+				  ns->nconns, n);
+		return 1;
+	}
+	if (cfg->nbd_max_per_ip > 0 &&
+	    nbd_conns_from(ns, sin->sin_addr) >= (unsigned)cfg->nbd_max_per_ip) {
+		if ((n = log_limit(&ns->per_ip_log, now)))
+			log_warnx("nbd %s:%u: refused: %d connections from this "
+				  "address (nbd_max_per_ip; %u refused since "
+				  "the last such line)", ip,
+				  ntohs(sin->sin_port), cfg->nbd_max_per_ip, n);
+		return 1;
+	}
+	return 0;
+}
+
 static void nbd_accept(struct loop_watch *w, uint32_t events UNUSED,
 		       int64_t now)
 {
@@ -1279,9 +1327,7 @@ static void nbd_accept(struct loop_watch *w, uint32_t events UNUSED,
 				log_warn("nbd: accept");
 			return;
 		}
-		if (ns->nconns >= (unsigned)ns->srv->cfg->nbd_max_conns) {
-			log_warnx("nbd: %u connections (nbd_max_conns): "
-				  "refusing one", ns->nconns);
+		if (nbd_refuse(ns, &sin, now)) {
 			close(fd);
 			continue;
 		}

@@ -128,6 +128,8 @@ struct tftp_server {
 	struct tftp_recent recent[TFTP_RECENT_SLOTS];
 	unsigned recent_next;
 	struct log_limit busy_log;	/* out-of-fds refusals */
+	struct log_limit full_log;	/* refusals at tftp_max_sessions */
+	struct log_limit per_ip_log;	/* refusals at tftp_max_per_ip */
 	uint8_t pkt[65536];		/* receive buffer */
 	/* sendmmsg() scratch, shared: one thread, one window at a time */
 	struct mmsghdr msgs[TFTP_MAX_WINDOW];
@@ -717,6 +719,48 @@ static void tftp_refuse_busy(struct tftp_server *ts,
 	send_error(ts->watch.fd, peer, TFTP_EUNDEF, "server busy, retry later");
 }
 
+/* Live transfers from addr (a scan: at most tftp_max_sessions). */
+static unsigned tftp_xfers_from(const struct tftp_server *ts,
+				struct in_addr addr)
+{
+	const struct tftp_xfer *x;
+	unsigned n = 0;
+
+	for (x = ts->xfers; x; x = x->next)
+		n += !x->dead && x->peer.sin_addr.s_addr == addr.s_addr;
+	return n;
+}
+
+/* At tftp_max_sessions, or tftp_max_per_ip transfers from this address
+ * (loopback included)? Then a rate-limited line: each RRQ would log one. */
+static int tftp_over_cap(struct tftp_server *ts, const struct sockaddr_in *peer,
+			 const char *what, int64_t now)
+{
+	const struct lb_config *cfg = ts->srv->cfg;
+	char who[24];
+	unsigned n;
+
+	addr_str(peer, who, sizeof(who));
+	if (ts->nxfers >= (unsigned)cfg->tftp_max_sessions) {
+		if ((n = log_limit(&ts->full_log, now)))
+			log_info("tftp %s: %s -> ERROR %u \"server busy\": %u "
+				 "transfers (tftp_max_sessions; %u refused "
+				 "since the last such line)", who, what,
+				 TFTP_EUNDEF, ts->nxfers, n);
+		return 1;
+	}
+	if (cfg->tftp_max_per_ip > 0 &&
+	    tftp_xfers_from(ts, peer->sin_addr) >= (unsigned)cfg->tftp_max_per_ip) {
+		if ((n = log_limit(&ts->per_ip_log, now)))
+			log_info("tftp %s: %s -> ERROR %u \"server busy\": %d "
+				 "transfers from this address (tftp_max_per_ip; "
+				 "%u refused since the last such line)", who,
+				 what, TFTP_EUNDEF, cfg->tftp_max_per_ip, n);
+		return 1;
+	}
+	return 0;
+}
+
 static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 			const struct sockaddr_in *peer,
 			const struct tftp_dst *dst, int64_t now)
@@ -750,8 +794,9 @@ static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 			return;
 		xfer_kill(old, "restarted by a new request");
 	}
-	if (ts->nxfers >= (unsigned)ts->srv->cfg->tftp_max_sessions) {
-		tftp_refuse(ts, peer, what, TFTP_EUNDEF, "server busy, retry later");
+	if (tftp_over_cap(ts, peer, what, now)) {
+		send_error(ts->watch.fd, peer, TFTP_EUNDEF,
+			   "server busy, retry later");
 		return;
 	}
 	if (!(x = calloc(1, sizeof(*x)))) {
