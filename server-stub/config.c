@@ -67,6 +67,7 @@ static const struct config_opt config_opts[] = {
 	O("http_timeout", OPT_INT, http_timeout, "SECONDS", "HTTP: close idle keep-alive connections, 408 for requests slower than this"),
 	O("nbd_max_conns", OPT_INT, nbd_max_conns, "N", "concurrent NBD connections"),
 	O("nbd_max_per_ip", OPT_INT, nbd_max_per_ip, "N", "concurrent NBD connections from one client address (0 = no cap)"),
+	O("nbd_idle_timeout", OPT_INT, nbd_idle_timeout, "SECONDS", "close an NBD connection with no request for this long (0 = never; agents reconnect by themselves)"),
 	O("boot_trace_seconds", OPT_INT, boot_trace_seconds, "SECONDS", "boot packs: trace a version's first client boot for this long (0 = off)"),
 	O("overlay_max", OPT_INT, overlay_max_mib, "MiB", "a client's overlay on this server holds at most this much (write mode server; 0 = the image size); then writes fail with ENOSPC"),
 };
@@ -100,6 +101,7 @@ void config_defaults(struct lb_config *cfg)
 	cfg->http_timeout = 30;
 	cfg->nbd_max_conns = 1024;
 	cfg->nbd_max_per_ip = 16;
+	cfg->nbd_idle_timeout = 1800;
 	cfg->boot_trace_seconds = 60;
 }
 

@@ -57,6 +57,7 @@ struct lb_config {
 	int http_timeout;		/* seconds: idle / slow request */
 	int nbd_max_conns;
 	int nbd_max_per_ip;		/* connections per client address, 0 = no cap */
+	int nbd_idle_timeout;		/* seconds without a request, 0 = off */
 	int boot_trace_seconds;		/* boot pack trace window, 0 = off */
 	int overlay_max_mib;		/* per-client server overlay, 0 = size */
 	int verbose;

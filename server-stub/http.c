@@ -46,6 +46,11 @@
 #define HTTP_LINGER_MS		2000	/* drain after our close */
 #define HTTP_SENDFILE_BUDGET	(16u << 20) /* bytes per event: fairness */
 #define HTTP_ACCEPT_BURST	64
+/* TCP keepalive: a vanished peer is found ~2 min after its last traffic
+ * (http_timeout covers idle keep-alive connections already) */
+#define HTTP_KEEPIDLE_S		60
+#define HTTP_KEEPINTVL_S	10
+#define HTTP_KEEPCNT		6
 
 enum conn_state {
 	CONN_READ,	/* waiting for (the rest of) a request */
@@ -775,6 +780,7 @@ static void http_accept_one(struct http_server *hs, int fd,
 		close(fd);
 		return;
 	}
+	sock_keepalive(fd, HTTP_KEEPIDLE_S, HTTP_KEEPINTVL_S, HTTP_KEEPCNT);
 	c->hs = hs;
 	c->addr = sin->sin_addr;
 	c->w.fd = fd;

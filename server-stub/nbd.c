@@ -84,6 +84,11 @@
 #define NBD_READ_PIECE		(1U << 20)
 /* A connection idle this long gives its buffers' pages back. */
 #define NBD_TRIM_MS		2000
+/* TCP keepalive: a peer that vanished (power cut, cable) is found ~2 min
+ * after its last traffic, whatever nbd_idle_timeout says. */
+#define NBD_KEEPIDLE_S		60
+#define NBD_KEEPINTVL_S		10
+#define NBD_KEEPCNT		6
 /* Room kept for non-READ replies and error chunks. */
 #define NBD_REPLY_ROOM		(NBD_STRUCTURED_REPLY_SIZE + 6 + 128)
 /* Unsent reply bytes above which a connection stops answering (and
@@ -1215,6 +1220,7 @@ static void nbd_conn_new(struct nbd_server *ns, int fd,
 	c->addr = sin->sin_addr;
 	/* replies are batched into one send(): no need for Nagle */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	sock_keepalive(fd, NBD_KEEPIDLE_S, NBD_KEEPINTVL_S, NBD_KEEPCNT);
 	c->ns = ns;
 	c->session = -1;
 	c->w = (struct loop_watch){ .fd = fd, .fn = nbd_conn_io, .arg = c };
@@ -1335,8 +1341,35 @@ static void nbd_accept(struct loop_watch *w, uint32_t events UNUSED,
 	}
 }
 
-/* Free closed connections; close those stuck in the handshake; trim idle
- * ones' buffers; end boot pack traces whose window is over. */
+/*
+ * nbd_idle_timeout: a connection in the transmission phase that sent no
+ * request (and has nothing left to receive) for that long is closed. The
+ * agent reconnects at once and transparently when it next needs the
+ * server (agent/serve.c conn_lost(): nothing in flight, nothing lost);
+ * other clients see EOF, as after a server restart. 1 when closed, else
+ * *next is lowered to when c is due.
+ */
+static int nbd_idle_check(struct nbd_conn *c, int64_t now, int64_t *next)
+{
+	int64_t idle_ms = (int64_t)c->ns->srv->cfg->nbd_idle_timeout * 1000;
+	char why[64];
+
+	if (idle_ms <= 0 || c->phase != NBD_PH_TRANSMISSION)
+		return 0;
+	if (now - c->last_io < idle_ms || nbd_tx_pending(c) || c->rd_left) {
+		if (*next < 0 || c->last_io + idle_ms < *next)
+			*next = c->last_io + idle_ms;
+		return 0;
+	}
+	snprintf(why, sizeof(why), "idle for %d s (nbd_idle_timeout)",
+		 c->ns->srv->cfg->nbd_idle_timeout);
+	nbd_conn_close(c, why);
+	return 1;
+}
+
+/* Free closed connections; close those stuck in the handshake or idle too
+ * long; trim idle ones' buffers; end boot pack traces whose window is
+ * over. */
 static int64_t nbd_tick(void *arg, int64_t now)
 {
 	struct nbd_server *ns = arg;
@@ -1371,6 +1404,8 @@ static int64_t nbd_tick(void *arg, int64_t now)
 			else if (next < 0 || t < next)
 				next = t;
 		}
+		if (nbd_idle_check(c, now, &next))
+			continue;	/* closed: the next pass frees it */
 		if (c->trace) {
 			int64_t t = bp_trace_tick(c->trace, now);
 
