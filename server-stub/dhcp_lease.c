@@ -187,7 +187,7 @@ int dhcp_pool_save(const struct dhcp_pool *p, time_t now)
 	if (p->dirfd < 0)
 		return 0;
 	fd = openat(p->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    0644);
+		    0600);
 	if (fd < 0)
 		return -errno;
 	if (!(f = fdopen(fd, "w"))) {

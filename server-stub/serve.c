@@ -154,12 +154,12 @@ static int serve_dirs(struct lb_server *srv)
 	const struct lb_config *cfg = srv->cfg;
 	char boot[4096];
 
-	if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST) {
+	if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) {
 		log_warn("state directory %s (give --state DIR)", cfg->state_dir);
 		return -errno;
 	}
 	snprintf(boot, sizeof(boot), "%s/boot", cfg->state_dir);
-	if (mkdir(boot, 0755) < 0 && errno != EEXIST) {
+	if (mkdir(boot, 0700) < 0 && errno != EEXIST) {
 		log_warn("boot directory %s", boot);
 		return -errno;
 	}
