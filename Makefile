@@ -160,8 +160,9 @@ clean:
 
 # Test tools (tests/tools/*.c): small clients built on lib/ for the
 # integration tests (dhcp_probe: proxyDHCP offers and option variants;
-# ssdcache_tool: the agent's SSD cache killed mid-write).
+# ssdcache_tool: the agent's SSD cache killed mid-write; agent_reads: the
+# agent's serve loop playing nbd.ko across server closes).
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libagent.a $(BUILD)/liblb.a
-	$(CC) $(SANFLAGS) -o $@ $^ $(LDFLAGS) $(AGENT_LIBS)
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDFLAGS) $(AGENT_LIBS) -lpthread
 all: $(TOOL_BINS)

@@ -57,6 +57,8 @@ void net_tick(struct net_state *ns, int64_t now);
 /* dhcp_client.c */
 int dhcp_acquire(struct net_state *ns, unsigned timeout_s);
 int dhcp_renew(struct net_state *ns);
+/* A fresh transaction ID (getrandom()); exposed for the unit test. */
+uint32_t dhcp_new_xid(const uint8_t mac[6]);
 
 /* rtnl helpers (net.c) */
 int rtnl_link_up(int ifindex);

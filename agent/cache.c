@@ -86,13 +86,19 @@ int cache_new(const struct cache_cfg *cfg, struct cache **out)
 	c->ssd_fd = -1;
 	c->image_size = cfg->image_size;
 	c->block_size = cfg->block_size;
+	/* below this, block arithmetic ("size + block - 1", "(last + 1) x
+	 * block") cannot wrap */
+	rc = -EFBIG;
+	if (c->image_size > CACHE_IMAGE_MAX)
+		goto fail;
 	if (cfg->hashes && (rc = load_table(c, cfg)) != 0)
 		goto fail;
 	rc = -EINVAL;
 	if (c->block_size < 4096 || c->block_size > CACHE_BS_MAX ||
 	    (c->block_size & (c->block_size - 1)))
 		goto fail;
-	c->nblocks = (c->image_size + c->block_size - 1) / c->block_size;
+	c->nblocks = c->image_size / c->block_size +
+		     (c->image_size % c->block_size != 0);
 	c->nscratch = CACHE_FETCH_MAX / c->block_size;
 	rc = -ENOMEM;
 	if (!(c->ram = bcache_new(cfg->ram_bytes, c->block_size)) ||

@@ -75,7 +75,11 @@ struct cache_cfg {
 	int ssd_fd;		/* closed by cache_free(), or -1 */
 };
 
-/* 0 or -errno (-EINVAL: bad sizes or a table for another image). The
+/* Largest image_size: what a block device can have (nbd_client.h). */
+#define CACHE_IMAGE_MAX ((uint64_t)INT64_MAX)
+
+/* 0 or -errno (-EINVAL: bad sizes or a table for another image, -EFBIG:
+ * image_size over CACHE_IMAGE_MAX). The
  * hash table is copied; ssd and ssd_fd belong to the cache from then on
  * (closed on failure, or when there is no table to key the SSD by). */
 int cache_new(const struct cache_cfg *cfg, struct cache **out);

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -189,6 +190,23 @@ static void apply(struct net_state *ns, const struct lease *l)
 	ns->lease_start_ms = now_ms();
 }
 
+/*
+ * RFC 2131 §4.4.1: "a random number" for xid. It was the clock mixed with
+ * two MAC bytes: a host on the LAN could predict it and answer first with
+ * an offer of its own (a boot server, a root disk). getrandom() without
+ * GRND_NONBLOCK could stall /init on an early-boot kernel whose pool is
+ * not ready yet; then (only then) the old mix is better than nothing.
+ */
+uint32_t dhcp_new_xid(const uint8_t mac[6])
+{
+	uint32_t x;
+
+	if (getrandom(&x, sizeof(x), GRND_NONBLOCK) == (ssize_t)sizeof(x))
+		return x;
+	return (uint32_t)now_ms() ^ ((uint32_t)mac[5] << 24 |
+				     (uint32_t)mac[4] << 16);
+}
+
 int dhcp_acquire(struct net_state *ns, unsigned timeout_s)
 {
 	struct in_addr bcast = { INADDR_BROADCAST };
@@ -200,8 +218,7 @@ int dhcp_acquire(struct net_state *ns, unsigned timeout_s)
 
 	if ((fd = open_sock(ns)) < 0)
 		return fd;
-	ns->xid = (uint32_t)now_ms() ^ ((uint32_t)ns->mac[5] << 24 |
-					(uint32_t)ns->mac[4] << 16);
+	ns->xid = dhcp_new_xid(ns->mac);
 	while (now_ms() < end) {
 		len = build(&msg, ns, DHCPDISCOVER, NULL, 0);
 		if (exchange(fd, ns, &msg, len, bcast, DHCPOFFER, 0, wait,
@@ -233,7 +250,7 @@ int dhcp_renew(struct net_state *ns)
 
 	if ((fd = open_sock(ns)) < 0)
 		return fd;
-	ns->xid++;
+	ns->xid = dhcp_new_xid(ns->mac);
 	len = build(&msg, ns, DHCPREQUEST, NULL, 1);
 	/* RFC 2131 §4.4.5: RENEWING, unicast to the leasing server */
 	rc = exchange(fd, ns, &msg, len, ns->dhcp_server, DHCPACK, DHCPNAK,

@@ -181,6 +181,14 @@ int nbd_client_handshake(struct nbd_conn *c, const char *name)
 	rc = opt_go(c, name);
 	if (rc == 1)
 		rc = opt_export_name(c, name, hflags & NBD_FLAG_NO_ZEROES);
+	if (rc == 0 && c->size > NBD_CLIENT_SIZE_MAX) {
+		log_warnx("nbd: the server says the export is %llu bytes, more "
+			  "than a block device can have (%llu): refusing it "
+			  "(check the image and the server)",
+			  (unsigned long long)c->size,
+			  (unsigned long long)NBD_CLIENT_SIZE_MAX);
+		return -EFBIG;
+	}
 	return rc;
 }
 

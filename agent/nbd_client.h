@@ -7,6 +7,15 @@
 
 #include "agent.h"
 
+/*
+ * The largest export accepted: a Linux block device's size is a loff_t
+ * (nbd.ko refuses a negative one), and with at most 2^63 - 1 bytes the
+ * cache's and overlay's "size + block - 1" and "blocks x block size" sums
+ * cannot wrap. A server claiming more is broken or hostile: the handshake
+ * fails with -EFBIG.
+ */
+#define NBD_CLIENT_SIZE_MAX	((uint64_t)INT64_MAX)
+
 /* One TCP connection to an NBD server, in transmission phase. */
 struct nbd_conn {
 	int fd;			/* -1 when down */

@@ -231,9 +231,18 @@ static void conn_lost(struct serve *s, const char *why)
 	s->backoff_ms = BACKOFF_MIN_MS;
 	s->expired = 0;
 	agent_stats.reconnects++;
-	log_warnx("nbd: server connection lost (%s), %u request%s in flight "
-		  "will be sent again; reconnecting for up to %u s", why, n,
-		  n == 1 ? "" : "s", s->cfg->reconnect_s);
+	/* with nothing in flight this is routine: the server closes idle
+	 * connections (nbd_idle_timeout) and we reconnect before the next
+	 * request needs it */
+	if (n == 0)
+		log_info("nbd: server connection closed (%s) with no request "
+			 "in flight (server idle timeout or restart); "
+			 "reconnecting", why);
+	else
+		log_warnx("nbd: server connection lost (%s), %u request%s in "
+			  "flight will be sent again; reconnecting for up to "
+			  "%u s", why, n, n == 1 ? "" : "s",
+			  s->cfg->reconnect_s);
 }
 
 static int send_slot(struct serve *s, struct ioslot *sl)

@@ -74,9 +74,18 @@ static uint64_t part_slots(const struct wov_cfg *cfg)
 	       MIN(cfg->part_bytes / WOV_PAGE, (uint64_t)E_SLOT - 1);
 }
 
+/* Pages of the image, without "size + page - 1" wrapping near 2^64; 0 for
+ * an image over MAX_PAGES pages (wov_open() says -EFBIG). */
+static uint64_t wov_npages(uint64_t image_size)
+{
+	uint64_t n = image_size / WOV_PAGE + (image_size % WOV_PAGE != 0);
+
+	return n > MAX_PAGES ? 0 : n;
+}
+
 size_t wov_mem_size(const struct wov_cfg *cfg)
 {
-	uint64_t npages = (cfg->image_size + WOV_PAGE - 1) / WOV_PAGE;
+	uint64_t npages = wov_npages(cfg->image_size);
 
 	return page_round(sizeof(struct wov_hdr)) + page_round(npages * 4) +
 	       page_round(ram_slots(cfg) * sizeof(struct wov_slot)) +
@@ -101,12 +110,11 @@ int wov_open(const struct wov_cfg *cfg, void *mem, struct wov **out)
 {
 	struct wov *w;
 
-	if (!cfg->image_size ||
-	    (cfg->image_size + WOV_PAGE - 1) / WOV_PAGE > MAX_PAGES)
+	if (!cfg->image_size || !wov_npages(cfg->image_size))
 		return -EFBIG;
 	if (!(w = calloc(1, sizeof(*w))))
 		return -ENOMEM;
-	w->npages = (cfg->image_size + WOV_PAGE - 1) / WOV_PAGE;
+	w->npages = wov_npages(cfg->image_size);
 	w->part_fd = part_slots(cfg) ? cfg->part_fd : -1;
 	w->writeback = cfg->writeback;
 	wov_layout(w, cfg, mem);

@@ -18,6 +18,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum log_level {
 	LOG_LEVEL_ERR = 3,
@@ -36,6 +37,25 @@ void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_vlog(int level, int with_errno, const char *fmt, va_list ap);
+
+/*
+ * One call site's rate limit, for lines a peer can trigger at will (a full
+ * fd table, a host over its connection cap): the first line goes out, then
+ * at most one per LOG_LIMIT_MS, saying how many were held back (dnsmasq
+ * counts its dropped log lines the same way). Zero-initialise.
+ *
+ *	if ((n = log_limit(&s->busy_log, now)))
+ *		log_warnx("... (%u times since the last such line)", n);
+ */
+#define LOG_LIMIT_MS	10000
+
+struct log_limit {
+	int64_t next;		/* monotonic ms of the next line allowed */
+	unsigned held;		/* lines held back since the last one */
+};
+
+/* 0: hold this line back; else 1 + the number held back before it. */
+unsigned log_limit(struct log_limit *ll, int64_t now);
 
 /*
  * Copy at most len bytes of untrusted data into out (size outsz, always

@@ -24,6 +24,13 @@ int strlcpy_chk(char *dst, const char *src, size_t dstsz);
 int mac_parse(const char *s, uint8_t mac[6]);
 void mac_format(const uint8_t mac[6], char out[18]);
 
+/*
+ * TCP keepalive on a connected socket: the first probe after idle_s without
+ * traffic, then every intvl_s, the peer declared dead after cnt unanswered
+ * ones (the socket then reports ETIMEDOUT). 0 or -errno.
+ */
+int sock_keepalive(int fd, int idle_s, int intvl_s, int cnt);
+
 /* Parse a decimal unsigned integer in [min, max]; -EINVAL / -ERANGE. */
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 

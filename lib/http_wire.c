@@ -365,6 +365,8 @@ int http_status(int rc)
 		return 413;
 	case EBUSY:
 	case EAGAIN:
+	case EMFILE:	/* out of fds: overloaded for now (RFC 9110 §15.6.4) */
+	case ENFILE:
 		return 503;
 	default:
 		return 500;

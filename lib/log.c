@@ -73,6 +73,20 @@ LOG_FN(log_warnx, LOG_LEVEL_WARN, 0)
 LOG_FN(log_info, LOG_LEVEL_INFO, 0)
 LOG_FN(log_debug, LOG_LEVEL_DEBUG, 0)
 
+unsigned log_limit(struct log_limit *ll, int64_t now)
+{
+	unsigned n;
+
+	if (ll->next && now < ll->next) {
+		ll->held++;
+		return 0;
+	}
+	n = ll->held + 1;
+	ll->held = 0;
+	ll->next = now + LOG_LIMIT_MS;
+	return n;
+}
+
 char *log_escape(char *out, size_t outsz, const void *data, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -225,17 +225,23 @@ static int tftp_opt_tsize(const char *value, uint64_t file_size,
 	return 1;
 }
 
-/* RFC 2349: 1..255 seconds, answered unchanged or not at all. */
+/*
+ * RFC 2349: 1..255 seconds, and "the specified timeout value must match the
+ * value specified by the client": unlike blksize it cannot be answered
+ * smaller, so a value above what the server allows is declined (the
+ * transfer then runs on the server's own timer).
+ */
 static int tftp_opt_timeout(const char *value, uint64_t file_size,
 			    const struct tftp_limits *lim,
 			    struct tftp_negotiated *neg)
 {
+	unsigned max = lim->max_timeout_s ? lim->max_timeout_s
+					  : TFTP_TIMEOUT_MAX;
 	uint64_t v;
 
 	(void)file_size;
-	(void)lim;
 	if (opt_number(value, TFTP_TIMEOUT_MAX, &v) < 0 ||
-	    v < TFTP_TIMEOUT_MIN || v > TFTP_TIMEOUT_MAX)
+	    v < TFTP_TIMEOUT_MIN || v > TFTP_TIMEOUT_MAX || v > max)
 		return 0;
 	neg->timeout_s = (unsigned)v;
 	return 1;

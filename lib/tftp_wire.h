@@ -126,6 +126,8 @@ struct tftp_limits {
 	unsigned max_blksize;		/* <= TFTP_BLKSIZE_MAX */
 	unsigned max_windowsize;	/* blocks in flight */
 	size_t max_window_bytes;	/* windowsize * blksize cap (memory) */
+	unsigned max_timeout_s;		/* longest timeout accepted; longer is
+					 * declined (0 = TFTP_TIMEOUT_MAX) */
 };
 
 /* Result of negotiation: the parameters of the transfer and the OACK. */

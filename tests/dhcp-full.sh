@@ -42,7 +42,9 @@ assert_eq "$(kv "$TMP/bios.env" router)" 198.18.0.1 "option 3"
 assert_eq "$(kv "$TMP/bios.env" lease)" 3600 "option 51"
 assert_eq "$(kv "$TMP/bios.env" subnet)" 255.255.255.128 "option 1"
 assert_contains "$LB_LOG" "dhcp $climac: DISCOVER arch 0 \(BIOS\) -> offer $bios_ip undionly.kpxe" "log line"
-assert_contains "$LB_STATE/dhcp.leases" "^$climac $bios_ip " "lease persisted"
+# dhcp.leases is rewritten by a tick, within a second of the change
+wait_for 5 grep -q "^$climac $bios_ip " "$LB_STATE/dhcp.leases" ||
+	die "lease not persisted in dhcp.leases"
 # the boot event is in the link DB for `linkboot status`
 if command -v sqlite3 >/dev/null && [ -f "$LB_STATE/linkboot.db" ]; then
 	sqlite3 "$LB_STATE/linkboot.db" \
@@ -103,7 +105,8 @@ probe cli -m 02:00:00:00:0a:01 -t request -x 50:$ipa_hex -x 54:$sid_hex >"$TMP/a
 	die "no ACK for A"
 assert_eq "$(kv "$TMP/ack.out" type)" ACK "A's REQUEST"
 assert_eq "$(kv "$TMP/ack.out" yiaddr)" "$ipa" "A's address"
-assert_contains "$LB_STATE/dhcp.leases" "^02:00:00:00:0a:01 $ipa " "A persisted"
+wait_for 5 grep -q "^02:00:00:00:0a:01 $ipa " "$LB_STATE/dhcp.leases" ||
+	die "A not persisted in dhcp.leases"
 
 # --- INIT-REBOOT (no server id): another network -> NAK; an address of
 # this network outside our range may be someone else's -> silence

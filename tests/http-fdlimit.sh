@@ -5,9 +5,15 @@
 . "$(dirname "$0")/lib-http.sh"
 requires curl --version
 
+requires prlimit --version
+
 make_root
-ulimit -n 48
-start_linkboot --root "$ROOT"
+# (no per-address cap: all 60 connections come from 127.0.0.1)
+start_linkboot --root "$ROOT" --http-max-per-ip 0
+# lowered under the running server (the soft limit only, no privilege
+# needed): at start-up the server would have lowered http_max_conns to fit
+# a 48-fd limit and answered 503 long before accept() failed
+prlimit --pid "$LB_PID" --nofile=48: || die "prlimit"
 URL=http://127.0.0.1:$LB_HTTP_PORT
 pids=()
 for i in $(seq 60); do

@@ -61,9 +61,13 @@ static const struct config_opt config_opts[] = {
 	O("arm64_loader", OPT_STR, arm64_loader, "FILE", "boot file for ARM64 UEFI (arch 11)"),
 	O("router_advert", OPT_BOOL, router_advert, "yes|no", "answer IPv6 router solicitations (iPXE waits ~15 s without)"),
 	O("tftp_max_sessions", OPT_INT, tftp_max_sessions, "N", "concurrent TFTP transfers"),
+	O("tftp_max_per_ip", OPT_INT, tftp_max_per_ip, "N", "concurrent TFTP transfers from one client address (0 = no cap)"),
 	O("http_max_conns", OPT_INT, http_max_conns, "N", "concurrent HTTP connections"),
+	O("http_max_per_ip", OPT_INT, http_max_per_ip, "N", "concurrent HTTP connections from one client address (0 = no cap)"),
 	O("http_timeout", OPT_INT, http_timeout, "SECONDS", "HTTP: close idle keep-alive connections, 408 for requests slower than this"),
 	O("nbd_max_conns", OPT_INT, nbd_max_conns, "N", "concurrent NBD connections"),
+	O("nbd_max_per_ip", OPT_INT, nbd_max_per_ip, "N", "concurrent NBD connections from one client address (0 = no cap)"),
+	O("nbd_idle_timeout", OPT_INT, nbd_idle_timeout, "SECONDS", "close an NBD connection with no request for this long (0 = never; agents reconnect by themselves)"),
 	O("boot_trace_seconds", OPT_INT, boot_trace_seconds, "SECONDS", "boot packs: trace a version's first client boot for this long (0 = off)"),
 	O("trusted_net", OPT_STR, trusted_net, "CIDR[,CIDR...]", "hand boot tickets to any host in these networks for the MAC it names, unchecked (only where every host is trusted, e.g. a relayed lab VLAN with port security; default: none)"),
 	O("overlay_max", OPT_INT, overlay_max_mib, "MiB", "a client's overlay on this server holds at most this much (write mode server; 0 = the image size); then writes fail with ENOSPC"),
@@ -89,9 +93,16 @@ void config_defaults(struct lb_config *cfg)
 	cfg->arm64_loader = "arm64-efi/snponly.efi";
 	cfg->router_advert = 1;
 	cfg->tftp_max_sessions = 256;
+	/* per client address: a PC holds 1-4 NBD connections, a few HTTP
+	 * ones and one TFTP transfer at a time; a flood from one host hits
+	 * these long before the totals */
+	cfg->tftp_max_per_ip = 8;
 	cfg->http_max_conns = 1024;
+	cfg->http_max_per_ip = 16;
 	cfg->http_timeout = 30;
 	cfg->nbd_max_conns = 1024;
+	cfg->nbd_max_per_ip = 16;
+	cfg->nbd_idle_timeout = 1800;
 	cfg->boot_trace_seconds = 60;
 }
 

@@ -51,9 +51,13 @@ struct lb_config {
 	const char *arm64_loader;	/* arch 11 */
 	int router_advert;		/* answer IPv6 router solicitations */
 	int tftp_max_sessions;
+	int tftp_max_per_ip;		/* transfers per client address, 0 = no cap */
 	int http_max_conns;
+	int http_max_per_ip;		/* connections per client address, 0 = no cap */
 	int http_timeout;		/* seconds: idle / slow request */
 	int nbd_max_conns;
+	int nbd_max_per_ip;		/* connections per client address, 0 = no cap */
+	int nbd_idle_timeout;		/* seconds without a request, 0 = off */
 	int boot_trace_seconds;		/* boot pack trace window, 0 = off */
 	int overlay_max_mib;		/* per-client server overlay, 0 = size */
 	const char *trusted_net;	/* "CIDR,..." whose hosts get boot

@@ -1707,7 +1707,7 @@ int cmd_image(struct lb_config *cfg, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		store_dir_path(cfg, ic.store, sizeof(ic.store));
-		if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST) {
+		if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) {
 			fprintf(stderr, "image: state directory %s: %s (give --state DIR)\n",
 				cfg->state_dir, strerror(errno));
 			return 1;

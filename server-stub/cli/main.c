@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "commands.h"
 #include "config.h"
@@ -59,6 +60,16 @@ int main(int argc, char **argv)
 	size_t i;
 
 	log_init("linkboot", LOG_LEVEL_INFO);
+	/*
+	 * Everything linkboot creates is private to the user it runs as: the
+	 * link DB holds client tokens (credentials), dhcp.leases and the
+	 * overlays hold clients' data, and <state>/boot is read by the server
+	 * itself only. Outside systemd (UMask=0077 there) the caller's umask
+	 * is usually 022; the explicit 0600/0700 modes where files are
+	 * created say the same, this also covers SQLite's -wal/-shm and
+	 * what fopen()/gzopen() create.
+	 */
+	umask(077);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

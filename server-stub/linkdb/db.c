@@ -360,7 +360,7 @@ int db_open(const char *state_dir, struct db **out)
 	struct db *db;
 	int rc;
 
-	if (mkdir(state_dir, 0755) < 0 && errno != EEXIST) {
+	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
 		rc = -errno;
 		log_warn("db: state directory %s (give --state DIR)", state_dir);
 		return rc;
@@ -1030,7 +1030,7 @@ static int db_lock_state(struct db *db)
 	int fd, len;
 
 	snprintf(path, sizeof(path), "%s/%s", db_state_dir(db), DB_LOCK_NAME);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
 		log_warn("db: %s", path);
 		return -errno;
 	}

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -153,12 +154,12 @@ static int serve_dirs(struct lb_server *srv)
 	const struct lb_config *cfg = srv->cfg;
 	char boot[4096];
 
-	if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST) {
+	if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) {
 		log_warn("state directory %s (give --state DIR)", cfg->state_dir);
 		return -errno;
 	}
 	snprintf(boot, sizeof(boot), "%s/boot", cfg->state_dir);
-	if (mkdir(boot, 0755) < 0 && errno != EEXIST) {
+	if (mkdir(boot, 0700) < 0 && errno != EEXIST) {
 		log_warn("boot directory %s", boot);
 		return -errno;
 	}
@@ -190,6 +191,86 @@ static void serve_close_dirs(struct lb_server *srv)
 			close(*fds[i]);
 		*fds[i] = -1;
 	}
+}
+
+/*
+ * File descriptors. Each connection or transfer may hold this many; the
+ * reserve covers the listeners, epoll, the DB (+ -wal, -shm), the served
+ * directories and stdio (about 20 at start).
+ */
+#define FDS_PER_HTTP	2	/* socket + the file being sent */
+#define FDS_PER_NBD	4	/* socket + base image + deltas/overlay */
+#define FDS_PER_TFTP	2	/* socket + the file being sent */
+#define FDS_RESERVE	32
+
+static uint64_t serve_fds_needed(const struct lb_config *cfg)
+{
+	uint64_t n = FDS_RESERVE;
+
+	if (cfg->http_port)
+		n += (uint64_t)FDS_PER_HTTP * (unsigned)cfg->http_max_conns;
+	if (cfg->nbd_port)
+		n += (uint64_t)FDS_PER_NBD * (unsigned)cfg->nbd_max_conns;
+	if (cfg->tftp_port)
+		n += (uint64_t)FDS_PER_TFTP * (unsigned)cfg->tftp_max_sessions;
+	return n;
+}
+
+/* Scale a limit by have/need, keeping at least one. */
+static int serve_scale(int max, uint64_t have, uint64_t need)
+{
+	uint64_t v = (uint64_t)(unsigned)max * have / need;
+
+	return v < 1 ? 1 : (int)v;
+}
+
+/*
+ * The soft RLIMIT_NOFILE is often 1024 outside systemd while the default
+ * limits allow 1024 HTTP + 1024 NBD + 256 TFTP: raise it toward the hard
+ * limit (no privilege needed). If the connection limits still do not fit,
+ * lower them, so the server refuses connections at its own limits (503,
+ * a closed socket, ERROR "busy") before accept() or open() ever fail.
+ */
+static void serve_fd_budget(struct lb_config *cfg)
+{
+	uint64_t need = serve_fds_needed(cfg), have, conns;
+	struct rlimit rl;
+	int h = cfg->http_max_conns, n = cfg->nbd_max_conns;
+	int t = cfg->tftp_max_sessions;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need &&
+	    rl.rlim_cur < rl.rlim_max) {
+		rlim_t old = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? need
+			      : MIN((rlim_t)need, rl.rlim_max);
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			log_info("fd limit raised from %llu to %llu (hard "
+				 "limit %llu)", (unsigned long long)old,
+				 (unsigned long long)rl.rlim_cur,
+				 (unsigned long long)rl.rlim_max);
+		else
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return;
+	have = rl.rlim_cur > FDS_RESERVE ? rl.rlim_cur - FDS_RESERVE : 0;
+	conns = need - FDS_RESERVE;
+	cfg->http_max_conns = serve_scale(h, have, conns);
+	cfg->nbd_max_conns = serve_scale(n, have, conns);
+	cfg->tftp_max_sessions = serve_scale(t, have, conns);
+	log_warnx("fd limit %llu (hard %llu) is below the %llu the connection "
+		  "limits need (%d per HTTP connection, %d per NBD, %d per "
+		  "TFTP transfer, %d spare): lowered http_max_conns %d -> %d, "
+		  "nbd_max_conns %d -> %d, tftp_max_sessions %d -> %d (raise "
+		  "LimitNOFILE= or `ulimit -Hn`, or set these limits lower)",
+		  (unsigned long long)rl.rlim_cur,
+		  (unsigned long long)rl.rlim_max, (unsigned long long)need,
+		  FDS_PER_HTTP, FDS_PER_NBD, FDS_PER_TFTP, FDS_RESERVE,
+		  h, cfg->http_max_conns, n, cfg->nbd_max_conns,
+		  t, cfg->tftp_max_sessions);
 }
 
 static void serve_usage(FILE *out)
@@ -243,6 +324,7 @@ int cmd_serve(struct lb_config *cfg, int argc, char **argv)
 		log_set_level(LOG_LEVEL_DEBUG);
 	if ((rc = serve_addresses(&srv)) != 0 || (rc = serve_dirs(&srv)) != 0)
 		goto err_setup;
+	serve_fd_budget(cfg);
 	if (!(srv.loop = loop_new())) {
 		rc = -ENOMEM;
 		goto err_setup;

@@ -65,6 +65,10 @@ struct dhcp_server {
 	uint32_t netmask;		/* full mode, network order */
 	uint32_t router;		/* full mode, 0 = none */
 	uint32_t dns;			/* full mode, 0 = none */
+	int leases_dirty;		/* dhcp.leases behind the pool */
+	int64_t leases_next;		/* monotonic ms of the next write */
+	struct log_limit save_log;	/* "cannot write dhcp.leases" */
+	struct log_limit decline_log;	/* ignored DECLINEs */
 };
 
 /* One request in flight: parsed message, where it came from, who it is. */
@@ -356,14 +360,49 @@ static void dhcp_full_reply(struct dhcp_req *r, int type, uint32_t ip_host)
 	dhcp_finish(r, &b, type);
 }
 
-static void dhcp_pool_persist(struct dhcp_server *ds, time_t now)
-{
-	int rc = dhcp_pool_save(&ds->pool, now);
+/*
+ * dhcp.leases is rewritten (temp file, fsync, rename: dhcp_pool_save()) by
+ * the tick, at most once per DHCP_SAVE_MS, not once per REQUEST, RELEASE
+ * or DECLINE inside the loop: a burst of boots costs one fsync a second.
+ * A change is written at the first tick after it if the last write is
+ * older than that, and at a clean stop. A crash loses at most the last
+ * second's leases; their clients ask for the same addresses again in
+ * INIT-REBOOT (RFC 2131 §3.2, §4.3.2) and get them unless taken meanwhile.
+ */
+#define DHCP_SAVE_MS	1000
 
-	if (rc)
-		log_warnx("dhcp: cannot write %s/%s: %s",
-			  ds->srv->cfg->state_dir, DHCP_LEASES_FILE,
-			  strerror(-rc));
+static void dhcp_leases_changed(struct dhcp_server *ds)
+{
+	ds->leases_dirty = 1;
+}
+
+static void dhcp_leases_write(struct dhcp_server *ds, int64_t now)
+{
+	int rc = dhcp_pool_save(&ds->pool, wall_now());
+	unsigned n;
+
+	ds->leases_next = now + DHCP_SAVE_MS;
+	if (rc == 0) {
+		ds->leases_dirty = 0;
+		return;
+	}
+	/* still dirty: the next tick tries again */
+	if ((n = log_limit(&ds->save_log, now)))
+		log_warnx("dhcp: cannot write %s/%s: %s (%u failures since the "
+			  "last such line)", ds->srv->cfg->state_dir,
+			  DHCP_LEASES_FILE, strerror(-rc), n);
+}
+
+static int64_t dhcp_tick(void *arg, int64_t now)
+{
+	struct dhcp_server *ds = arg;
+
+	if (!ds->leases_dirty)
+		return -1;
+	if (now < ds->leases_next)
+		return ds->leases_next;
+	dhcp_leases_write(ds, now);
+	return ds->leases_dirty ? ds->leases_next : -1;
 }
 
 static void dhcp_full_discover(struct dhcp_req *r, time_t now)
@@ -423,8 +462,44 @@ static void dhcp_full_request(struct dhcp_req *r, time_t now)
 		dhcp_full_reply(r, DHCPNAK, 0);
 		return;
 	}
-	dhcp_pool_persist(ds, now);
+	dhcp_leases_changed(ds);
 	dhcp_full_reply(r, DHCPACK, ip);
+}
+
+/*
+ * RFC 2131 §4.3.3: the client found the address we suggested in use; the
+ * server "MUST mark the network address as not available". Only from the
+ * client it was offered or leased to, and for DHCP_DECLINE_HOLD seconds
+ * (dhcp_pool_decline()): otherwise any host could park the whole pool
+ * with a DECLINE per address.
+ */
+static void dhcp_full_decline(struct dhcp_req *r, time_t now)
+{
+	struct dhcp_server *ds = r->s->ds;
+	uint32_t ip = ntohl(dhcp_opt_addr(&r->m, DHCP_OPT_REQUESTED_IP));
+	char ips[INET_ADDRSTRLEN];
+	unsigned n;
+	int rc;
+
+	rc = dhcp_pool_decline(&ds->pool, r->c.mac, ip, now);
+	if (rc == -ERANGE) {
+		log_debug("dhcp %s: DECLINE %s, not in our range", r->mac,
+			  ip_str(htonl(ip), ips));
+		return;
+	}
+	if (rc < 0) {
+		if ((n = log_limit(&ds->decline_log, now_ms())))
+			log_info("dhcp %s: DECLINE %s, an address it was not "
+				 "offered: ignored (%u such since the last "
+				 "such line)", r->mac, ip_str(htonl(ip), ips),
+				 n);
+		return;
+	}
+	dhcp_leases_changed(ds);	/* it may have been a bound lease */
+	log_info("dhcp %s: DECLINE %s -> address parked for %d s%s "
+		 "(another host uses it? check the network)", r->mac,
+		 ip_str(htonl(ip), ips), DHCP_DECLINE_HOLD,
+		 rc == 1 ? ", the oldest parked one freed" : "");
 }
 
 static void dhcp_full_rx(struct dhcp_req *r)
@@ -444,7 +519,7 @@ static void dhcp_full_rx(struct dhcp_req *r)
 	case DHCPRELEASE:	/* §4.3.4 */
 		ip = ntohl(r->m.ciaddr);
 		if (dhcp_pool_release(&ds->pool, r->c.mac, ip, now) == 0) {
-			dhcp_pool_persist(ds, now);
+			dhcp_leases_changed(ds);
 			log_info("dhcp %s: RELEASE %s", r->mac,
 				 ip_str(r->m.ciaddr, ips));
 		} else {
@@ -452,20 +527,8 @@ static void dhcp_full_rx(struct dhcp_req *r)
 				  r->mac, ip_str(r->m.ciaddr, ips));
 		}
 		break;
-	case DHCPDECLINE:	/* §4.3.3: someone else uses it; park it */
-		ip = ntohl(dhcp_opt_addr(&r->m, DHCP_OPT_REQUESTED_IP));
-		if (dhcp_pool_in_range(&ds->pool, ip)) {
-			static const uint8_t nobody[6];
-
-			dhcp_pool_release(&ds->pool, r->c.mac, ip, now);
-			if (dhcp_pool_take(&ds->pool, nobody, ip,
-					   LEASE_DECLINED,
-					   now + ds->srv->cfg->dhcp_lease_time,
-					   now) == 0)
-				dhcp_pool_persist(ds, now);
-			log_info("dhcp %s: DECLINE %s -> address parked",
-				 r->mac, ip_str(htonl(ip), ips));
-		}
+	case DHCPDECLINE:
+		dhcp_full_decline(r, now);
 		break;
 	case DHCPINFORM:
 		dhcp_full_reply(r, DHCPACK, 0);
@@ -724,7 +787,8 @@ int dhcp_start(struct lb_server *srv)
 		.http_port = cfg->http_port,
 	};
 	if (cfg->dhcp_mode == DHCP_MODE_FULL &&
-	    (rc = dhcp_full_setup(ds)) != 0)
+	    ((rc = dhcp_full_setup(ds)) != 0 ||
+	     (rc = loop_add_ticker(srv->loop, dhcp_tick, ds)) != 0))
 		goto err;
 	if ((rc = dhcp_open(ds, &ds->main, cfg->dhcp_port, 0)) != 0)
 		goto err;
@@ -754,6 +818,9 @@ void dhcp_stop(struct lb_server *srv)
 		return;
 	dhcp_close(ds, &ds->pxe);
 	dhcp_close(ds, &ds->main);
+	/* no ACKed lease is lost across a clean stop */
+	if (ds->leases_dirty)
+		dhcp_leases_write(ds, now_ms());
 	dhcp_pool_free(&ds->pool);
 	free(ds);
 	srv->dhcp = NULL;

@@ -107,6 +107,11 @@ struct dhcp_pool {
 
 #define DHCP_POOL_MAX		65536
 #define DHCP_OFFER_HOLD		60	/* seconds an offered address is held */
+/* A declined address is parked this long (dnsmasq: 10 min as well), not a
+ * whole lease: the conflict it reports may be a PC that is gone soon. */
+#define DHCP_DECLINE_HOLD	600
+/* At most one in this many addresses of the pool is parked at a time. */
+#define DHCP_DECLINE_SHARE	4
 #define DHCP_LEASES_FILE	"dhcp.leases"
 
 /* "START,END" (host order inclusive); -EINVAL / -ERANGE */
@@ -128,6 +133,16 @@ int dhcp_pool_take(struct dhcp_pool *p, const uint8_t mac[6], uint32_t ip,
 		   int state, time_t expires, time_t now);
 /* RELEASE: free mac's lease on ip. -ENOENT if it is not mac's. */
 int dhcp_pool_release(struct dhcp_pool *p, const uint8_t mac[6], uint32_t ip,
+		      time_t now);
+/*
+ * DECLINE (RFC 2131 §4.3.3: the client found "the suggested network
+ * address" in use): park ip for DHCP_DECLINE_HOLD seconds, but only if it
+ * was offered or leased to mac, so nobody can park addresses it was never
+ * given. At most count / DHCP_DECLINE_SHARE are parked: the next one frees
+ * the parked address that expires first. 0 parked, 1 parked after freeing
+ * another, -ENOENT not mac's, -ERANGE outside the pool.
+ */
+int dhcp_pool_decline(struct dhcp_pool *p, const uint8_t mac[6], uint32_t ip,
 		      time_t now);
 /* Drop mac's OFFERED slots (it chose another server). */
 void dhcp_pool_forget_offer(struct dhcp_pool *p, const uint8_t mac[6]);

@@ -61,7 +61,8 @@ int files_open(const struct lb_server *srv, const char *path, size_t len,
 		return files_try(srv->boot_dirfd, rel + 5, st);
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		rc = files_try(dirs[i], rel, st);
-		if (rc >= 0)
+		/* out of fds is no "not found": the caller says "busy" */
+		if (rc >= 0 || rc == -EMFILE || rc == -ENFILE)
 			return rc;
 		if (rc == -EACCES)
 			denied = 1;

@@ -50,6 +50,11 @@
 #define HTTP_LINGER_MS		2000	/* drain after our close */
 #define HTTP_SENDFILE_BUDGET	(16u << 20) /* bytes per event: fairness */
 #define HTTP_ACCEPT_BURST	64
+/* TCP keepalive: a vanished peer is found ~2 min after its last traffic
+ * (http_timeout covers idle keep-alive connections already) */
+#define HTTP_KEEPIDLE_S		60
+#define HTTP_KEEPINTVL_S	10
+#define HTTP_KEEPCNT		6
 
 enum conn_state {
 	CONN_READ,	/* waiting for (the rest of) a request */
@@ -63,6 +68,9 @@ struct http_server {
 	struct http_conn *conns;	/* all live connections */
 	unsigned nconns;
 	int64_t accept_paused;		/* out of fds: accept again at, or 0 */
+	struct log_limit accept_log;	/* the out-of-fds warning */
+	struct log_limit refuse_log;	/* 503s at http_max_conns */
+	struct log_limit per_ip_log;	/* 503s at http_max_per_ip */
 	int64_t idle_ms;		/* http_timeout in ms: keep-alive idle and
 					 * request head; twice that for a peer
 					 * that stops reading a response */
@@ -73,6 +81,7 @@ struct http_conn {
 	struct loop_watch w;		/* the socket */
 	struct http_server *hs;
 	struct http_conn *prev, *next;
+	struct in_addr addr;		/* client address (http_max_per_ip) */
 	char peer[32];			/* "ADDR:PORT" for log lines */
 	struct sockaddr_in peer_sa;	/* the same, for boot tickets */
 	enum conn_state state;
@@ -459,7 +468,9 @@ static void handle_file(struct http_conn *c, const struct http_request *req,
 		conn_error(c, status,
 			   status == 403 ? "path leaves the served directories" :
 			   status == 404 ? "no such file" :
-			   status == 414 ? "path too long" : "cannot open the file",
+			   status == 414 ? "path too long" :
+			   status == 503 ? "server busy, retry later" :
+			   "cannot open the file",
 			   NULL, req->method == HTTP_HEAD);
 		return;
 	}
@@ -855,17 +866,45 @@ static void http_refuse(int fd)
 	close(fd);
 }
 
+/* Live connections from addr. A scan: accepts are bounded per wake-up
+ * and the list by http_max_conns, so no table to keep in step. */
+static unsigned http_conns_from(const struct http_server *hs,
+				struct in_addr addr)
+{
+	const struct http_conn *c;
+	unsigned n = 0;
+
+	for (c = hs->conns; c; c = c->next)
+		n += c->addr.s_addr == addr.s_addr;
+	return n;
+}
+
 static void http_accept_one(struct http_server *hs, int fd,
 			    const struct sockaddr_in *sin, int64_t now)
 {
+	const struct lb_config *cfg = hs->srv->cfg;
 	struct http_conn *c;
 	char addr[INET_ADDRSTRLEN];
+	unsigned n;
 
 	inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
-	if (hs->nconns >= (unsigned)MAX(hs->srv->cfg->http_max_conns, 1)) {
-		log_warnx("http %s:%u: refused (503): %u connections "
-			  "(http_max_conns)", addr, ntohs(sin->sin_port),
-			  hs->nconns);
+	if (hs->nconns >= (unsigned)MAX(cfg->http_max_conns, 1)) {
+		if ((n = log_limit(&hs->refuse_log, now)))
+			log_warnx("http %s:%u: refused (503): %u connections "
+				  "(http_max_conns; %u refused since the last "
+				  "such line)", addr, ntohs(sin->sin_port),
+				  hs->nconns, n);
+		http_refuse(fd);
+		return;
+	}
+	/* one host cannot take every slot (loopback included) */
+	if (cfg->http_max_per_ip > 0 &&
+	    http_conns_from(hs, sin->sin_addr) >= (unsigned)cfg->http_max_per_ip) {
+		if ((n = log_limit(&hs->per_ip_log, now)))
+			log_warnx("http %s:%u: refused (503): %d connections "
+				  "from this address (http_max_per_ip; %u "
+				  "refused since the last such line)", addr,
+				  ntohs(sin->sin_port), cfg->http_max_per_ip, n);
 		http_refuse(fd);
 		return;
 	}
@@ -874,7 +913,9 @@ static void http_accept_one(struct http_server *hs, int fd,
 		close(fd);
 		return;
 	}
+	sock_keepalive(fd, HTTP_KEEPIDLE_S, HTTP_KEEPINTVL_S, HTTP_KEEPCNT);
 	c->hs = hs;
+	c->addr = sin->sin_addr;
 	c->w.fd = fd;
 	c->w.fn = conn_event;
 	c->w.arg = c;
@@ -910,11 +951,17 @@ static void http_accept(struct loop_watch *w, uint32_t events UNUSED,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
 				/* the listener stays readable: stop polling it
 				 * for a while instead of spinning */
-				log_warn("http: accept (pausing 1 s; raise the fd "
-					 "limit or lower http_max_conns)");
+				unsigned n = log_limit(&hs->accept_log, now);
+
+				if (n)
+					log_warn("http: accept (pausing 1 s; %u "
+						 "times since the last such "
+						 "line; raise the fd limit or "
+						 "lower http_max_conns)", n);
 				if (loop_mod(hs->srv->loop, w, 0) == 0)
 					hs->accept_paused = now + 1000;
 			} else if (errno != EAGAIN && errno != EINTR &&

@@ -13,13 +13,27 @@
  *   of tbuf (many replies, header and data contiguous)
  *
  * so a queue of 16 small reads costs one recv, 16 preads and one send.
- * Buffers are allocated with the connection and only grow (to the largest
- * request seen), so there is no malloc per request. While fewer than
- * NBD_TX_HIGH reply bytes wait in tbuf the connection goes on reading and
- * answering (preads overlap the peer's reads); above it, a peer that reads
- * slowly keeps its replies in tbuf and is not read from (EPOLLOUT only)
- * until they drain: it never blocks the loop, and each wake-up does a
- * bounded amount of work so one busy client cannot starve the others.
+ * While fewer than NBD_TX_HIGH reply bytes wait in tbuf the connection goes
+ * on reading and answering (preads overlap the peer's reads); above it, a
+ * peer that reads slowly keeps its replies in tbuf and is not read from
+ * (EPOLLOUT only) until they drain: it never blocks the loop, and each
+ * wake-up does a bounded amount of work so one busy client cannot starve
+ * the others.
+ *
+ * Memory: buffers are sized to what is in flight, not to the largest
+ * request ever seen. They are mapped with the connection (NBD_RBUF_SIZE,
+ * NBD_TBUF_SIZE: every request up to 1 MiB fits, so there is no malloc
+ * and no syscall per request) and:
+ *
+ *   READ longer than tbuf's free room -> streamed: header, then pieces of
+ *       NBD_READ_PIECE read as the socket drains (tbuf never grows for it)
+ *   WRITE longer than rbuf -> rbuf grows for it (only a writable export,
+ *       i.e. a client token, gets there), shrinks back once drained
+ *   idle for NBD_TRIM_MS -> the pages of both buffers go back to the
+ *       system (madvise); the next request faults fresh ones in
+ *
+ * so a connection holds at most NBD_TBUF_SIZE plus one WRITE, and an idle
+ * one next to nothing.
  *
  * Bad input: a wrong magic or unknown client flag closes the connection
  * (the byte stream cannot be resynchronised); a request we refuse gets an
@@ -36,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -56,10 +71,27 @@
  * session during option haggling": a server MAY hard-disconnect a client
  * whose behaviour constitutes a denial of service). */
 #define NBD_MAX_OPT_LEN		(16U << 10)
-/* Initial buffer sizes. tbuf holds a batch of replies: 4 MiB is four 1 MiB
- * reads; pages never touched cost no memory. */
+/* Buffer sizes kept for a connection's life. tbuf holds a batch of
+ * replies: NBD_TX_HIGH unsent plus a 1 MiB READ fit twice over; rbuf takes
+ * a burst of small requests. Pages never touched cost no memory. */
 #define NBD_RBUF_SIZE		(256U << 10)
 #define NBD_TBUF_SIZE		((4U << 20) + (64U << 10))
+/* rbuf grows for a WRITE and stays up to this (1 MiB WRITEs, the kernel's
+ * and qemu's largest, cost no remap each); beyond it, only while used. */
+#define NBD_RBUF_KEEP		((1U << 20) + (64U << 10))
+/* Hard caps: one WRITE request in rbuf; a reply that outgrows tbuf is a
+ * handshake reply (long NBD_OPT_LIST), far below this. */
+#define NBD_RBUF_MAX		(NBD_REQUEST_SIZE + NBD_MAX_PAYLOAD)
+#define NBD_TBUF_MAX		(NBD_TBUF_SIZE + (1U << 20))
+/* A long READ is queued in pieces of this size. */
+#define NBD_READ_PIECE		(1U << 20)
+/* A connection idle this long gives its buffers' pages back. */
+#define NBD_TRIM_MS		2000
+/* TCP keepalive: a peer that vanished (power cut, cable) is found ~2 min
+ * after its last traffic, whatever nbd_idle_timeout says. */
+#define NBD_KEEPIDLE_S		60
+#define NBD_KEEPINTVL_S		10
+#define NBD_KEEPCNT		6
 /* Room kept for non-READ replies and error chunks. */
 #define NBD_REPLY_ROOM		(NBD_STRUCTURED_REPLY_SIZE + 6 + 128)
 /* Unsent reply bytes above which a connection stops answering (and
@@ -67,6 +99,21 @@
 #define NBD_TX_HIGH		(1U << 20)
 /* Work per wake-up: rounds of recv/answer/send before yielding. */
 #define NBD_ROUNDS		8
+/* Options answered per round: each NBD_OPT_INFO/GO is a link DB lookup
+ * (~25 us), so a wake-up costs at most NBD_ROUNDS x this many. */
+#define NBD_OPTS_PER_ROUND	8
+/*
+ * Options per connection. A real client sends fewer than 20 (qemu, libnbd:
+ * STRUCTURED_REPLY, a few meta contexts, GO); `nbdinfo --list` sends LIST
+ * and an INFO per export. More than this is a flood: proto.md
+ * "Termination of the session during option haggling": "if a server
+ * believes a client's behaviour constitutes a denial of service, it MAY
+ * initiate a hard disconnect".
+ */
+#define NBD_MAX_OPTS		256
+/* Refused options and requests logged per connection; the rest are only
+ * counted in its close line (a peer must not fill the journal). */
+#define NBD_LOG_REFUSALS	8
 /* A client must finish the handshake within this; also the time queued
  * replies get to drain after NBD_CMD_DISC. */
 #define NBD_HANDSHAKE_MS	30000
@@ -95,15 +142,20 @@ struct nbd_server {
 	struct loop_watch listen;	/* the listening socket */
 	struct nbd_conn *conns;		/* live connections */
 	unsigned nconns;		/* length of conns */
+	int64_t accept_paused;		/* out of fds: accept again at, or 0 */
+	struct log_limit accept_log;	/* the out-of-fds warning */
+	struct log_limit flood_log;	/* too many options */
+	struct log_limit refuse_log;	/* refusals at nbd_max_conns */
+	struct log_limit per_ip_log;	/* refusals at nbd_max_per_ip */
 };
 
 struct nbd_conn {
 	struct loop_watch w;		/* the connection's socket */
 	struct nbd_server *ns;		/* owner */
 	struct nbd_conn *next;		/* in ns->conns */
+	struct in_addr addr;		/* client address (nbd_max_per_ip;
+					 * credentials are bound to it) */
 	char peer[48];			/* "127.0.0.1:51234" for logs */
-	char peer_ip[INET_ADDRSTRLEN];	/* the address alone: credentials
-					 * are bound to it */
 	enum nbd_phase phase;
 	int dead;			/* closed; freed by nbd_tick() */
 	const char *bye;		/* why we close after CLOSING */
@@ -111,6 +163,7 @@ struct nbd_conn {
 	uint32_t events;		/* epoll interest now registered */
 	uint32_t cflags;		/* client flags (NBD_FLAG_C_*) */
 	int structured;			/* NBD_OPT_STRUCTURED_REPLY agreed */
+	unsigned nopts;			/* options received so far */
 	/* the export, once chosen */
 	struct export_info ex;
 	struct vdisk *vd;		/* NULL during the handshake */
@@ -125,6 +178,11 @@ struct nbd_conn {
 	size_t tcap, tstart, tend;
 	int rx_ready;			/* rbuf holds a request we left for
 					 * lack of tbuf room */
+	/* a READ too long for tbuf, queued in pieces (nbd_read_piece()) */
+	uint64_t rd_off;		/* next offset to read */
+	uint32_t rd_left;		/* bytes still to queue */
+	int64_t last_io;		/* last wake-up with I/O (ms) */
+	int trimmed;			/* buffers' pages given back since */
 	/* an invalid WRITE whose payload we are skipping (see
 	 * nbd_rq_write_invalid()) */
 	uint64_t discard;		/* payload bytes still to skip */
@@ -132,18 +190,72 @@ struct nbd_conn {
 	uint32_t discard_error;		/* NBD_E* to answer once skipped */
 	/* counters for the close log line */
 	uint64_t nreq, rd_bytes, wr_bytes;
+	uint64_t nrefused;		/* error replies (options, requests) */
 	struct bp_trace *trace;		/* boot pack trace, or NULL */
 };
 
 static void nbd_conn_close(struct nbd_conn *c, const char *why);
 
+/* Log this refusal? The first NBD_LOG_REFUSALS of a connection, yes. */
+static int nbd_log_refusal(struct nbd_conn *c)
+{
+	return c->nrefused++ < NBD_LOG_REFUSALS;
+}
+
 /* ---- buffers ---- */
+
+/*
+ * Buffers are anonymous mappings rather than malloc()ed: mremap() shrinks
+ * one in place and madvise() drops an idle one's pages, and both hand the
+ * memory back at once (glibc keeps freed heap memory, and its sliding mmap
+ * threshold can move multi-MiB blocks onto the heap).
+ */
+static size_t nbd_buf_round(size_t n)
+{
+	return (n + 4095) & ~(size_t)4095;
+}
+
+static int nbd_buf_map(uint8_t **buf, size_t *cap, size_t n)
+{
+	void *p;
+
+	n = nbd_buf_round(n);
+	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+/* Resize to n bytes (page-rounded); the first min(old, n) bytes stay. */
+static int nbd_buf_resize(uint8_t **buf, size_t *cap, size_t n)
+{
+	void *p;
+
+	n = nbd_buf_round(n);
+	if (n == *cap)
+		return 0;
+	p = mremap(*buf, *cap, n, MREMAP_MAYMOVE);
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+static void nbd_buf_unmap(uint8_t **buf, size_t *cap)
+{
+	if (*buf)
+		munmap(*buf, *cap);
+	*buf = NULL;
+	*cap = 0;
+}
 
 /* Make room for n more bytes at tend (tbuf grows if one reply needs it). */
 static int nbd_tx_reserve(struct nbd_conn *c, size_t n)
 {
-	uint8_t *p;
-
 	if (c->tstart == c->tend)
 		c->tstart = c->tend = 0;
 	if (c->tend + n <= c->tcap)
@@ -155,18 +267,14 @@ static int nbd_tx_reserve(struct nbd_conn *c, size_t n)
 		if (c->tend + n <= c->tcap)
 			return 0;
 	}
-	if (!(p = realloc(c->tbuf, c->tend + n)))
+	if (c->tend + n > NBD_TBUF_MAX)
 		return -ENOMEM;
-	c->tbuf = p;
-	c->tcap = c->tend + n;
-	return 0;
+	return nbd_buf_resize(&c->tbuf, &c->tcap, c->tend + n);
 }
 
 /* Room for a whole message of n bytes from rstart in rbuf. */
 static int nbd_rx_reserve(struct nbd_conn *c, size_t n)
 {
-	uint8_t *p;
-
 	if (c->rstart + n <= c->rcap)
 		return 0;
 	if (c->rstart > 0) {
@@ -176,11 +284,10 @@ static int nbd_rx_reserve(struct nbd_conn *c, size_t n)
 		if (n <= c->rcap)
 			return 0;
 	}
-	if (!(p = realloc(c->rbuf, n)))
+	if (n > NBD_RBUF_MAX)
 		return -ENOMEM;
-	c->rbuf = p;
-	c->rcap = n;
-	return 0;
+	/* a WRITE up to 1 MiB grows rbuf once, to the size it then keeps */
+	return nbd_buf_resize(&c->rbuf, &c->rcap, MAX(n, NBD_RBUF_KEEP));
 }
 
 static size_t nbd_tx_pending(const struct nbd_conn *c)
@@ -191,6 +298,39 @@ static size_t nbd_tx_pending(const struct nbd_conn *c)
 static size_t nbd_rx_avail(const struct nbd_conn *c)
 {
 	return c->rend - c->rstart;
+}
+
+/* A buffer grown past what a connection keeps goes back to that size as
+ * soon as it is empty: one big WRITE or a long handshake reply does not
+ * pin its memory for the connection's life. (Shrinking a mapping cannot
+ * fail in practice; if it did, the buffer would just stay as it is.) */
+static void nbd_bufs_fit(struct nbd_conn *c)
+{
+	if (c->tcap > NBD_TBUF_SIZE && c->tstart == c->tend) {
+		c->tstart = c->tend = 0;
+		nbd_buf_resize(&c->tbuf, &c->tcap, NBD_TBUF_SIZE);
+	}
+	if (c->rcap > NBD_RBUF_KEEP && c->rstart == c->rend) {
+		c->rstart = c->rend = 0;
+		nbd_buf_resize(&c->rbuf, &c->rcap, NBD_RBUF_KEEP);
+	}
+}
+
+/* An idle connection keeps its buffers' mappings but not their pages:
+ * a thousand connections that each once read a few MiB would otherwise
+ * hold gigabytes while doing nothing. */
+static void nbd_bufs_trim(struct nbd_conn *c)
+{
+	nbd_bufs_fit(c);
+	if (c->tstart == c->tend && !c->rd_left) {
+		c->tstart = c->tend = 0;
+		madvise(c->tbuf, c->tcap, MADV_DONTNEED);
+	}
+	if (c->rstart == c->rend && !c->discard) {
+		c->rstart = c->rend = 0;
+		madvise(c->rbuf, c->rcap, MADV_DONTNEED);
+	}
+	c->trimmed = 1;
 }
 
 /* ---- handshake: option replies ---- */
@@ -213,7 +353,7 @@ static int nbd_opt_reply(struct nbd_conn *c, uint32_t opt, uint32_t type,
 	if (type == NBD_REP_ERR_UNSUP)
 		log_debug("nbd %s: %s (%u) -> %s", c->peer, nbd_opt_name(opt),
 			  opt, nbd_rep_name(type));
-	else if (type & NBD_REP_FLAG_ERROR)
+	else if ((type & NBD_REP_FLAG_ERROR) && nbd_log_refusal(c))
 		log_info("nbd %s: %s (%u) -> %s%s%s", c->peer, nbd_opt_name(opt),
 			 opt, nbd_rep_name(type), msg ? ": " : "",
 			 msg ? msg : "");
@@ -301,7 +441,7 @@ static const char *nbd_name_for_log(char *out, size_t outsz, const char *name,
 static int nbd_resolve(struct nbd_conn *c, const char *name, uint32_t len,
 		       char *why, size_t whysz)
 {
-	char esc[160], nm[NBD_MAX_STRING + 1];
+	char esc[160], nm[NBD_MAX_STRING + 1], ip[INET_ADDRSTRLEN];
 	int rc;
 
 	if (!c->ns->srv->db) {
@@ -324,7 +464,9 @@ static int nbd_resolve(struct nbd_conn *c, const char *name, uint32_t len,
 	}
 	memcpy(nm, name, len);
 	nm[len] = '\0';
-	rc = db_export_resolve(c->ns->srv->db, nm, c->peer_ip, &c->ex);
+	/* a credential is bound to the address it was issued to */
+	inet_ntop(AF_INET, &c->addr, ip, sizeof(ip));
+	rc = db_export_resolve(c->ns->srv->db, nm, ip, &c->ex);
 	sodium_memzero(nm, sizeof(nm));
 	if (rc != 0) {
 		nbd_name_for_log(esc, sizeof(esc), name, len);
@@ -358,7 +500,7 @@ static int nbd_supersede(struct nbd_conn *c)
 		if (o == c || o->dead || !o->vd ||
 		    strcmp(o->ex.client_mac, c->ex.client_mac) != 0 ||
 		    strcmp(o->ex.image_id, c->ex.image_id) != 0 ||
-		    strcmp(o->peer_ip, c->peer_ip) != 0)
+		    o->addr.s_addr != c->addr.s_addr)
 			continue;
 		log_warnx("nbd %s: client %s connected again from %s: closing "
 			  "its old session", o->peer, o->ex.client_mac, c->peer);
@@ -649,6 +791,22 @@ static int nbd_handshake_step(struct nbd_conn *c)
 	}
 	if (avail < NBD_OPT_HDR_SIZE + (size_t)hdr.len)
 		return nbd_rx_reserve(c, NBD_OPT_HDR_SIZE + hdr.len);
+	/* replies the peer does not read stop the reading, as in the
+	 * transmission phase */
+	if (nbd_tx_pending(c) >= NBD_TX_HIGH) {
+		c->rx_ready = 1;
+		return 0;
+	}
+	if (++c->nopts > NBD_MAX_OPTS) {
+		unsigned n = log_limit(&c->ns->flood_log, now_ms());
+
+		if (n)
+			log_warnx("nbd %s: more than %u options: a flood, not a "
+				  "client; closing (%u such connections since "
+				  "the last such line)", c->peer, NBD_MAX_OPTS,
+				  n);
+		return -EPROTO;
+	}
 	c->rstart += NBD_OPT_HDR_SIZE + hdr.len;
 	if ((rc = nbd_handle_option(c, hdr.opt, p + NBD_OPT_HDR_SIZE,
 				    hdr.len)) != 0)
@@ -677,7 +835,7 @@ static int nbd_reply_status(struct nbd_conn *c, const struct nbd_request *rq,
 		n = nbd_build_simple_reply(c->tbuf + c->tend, c->tcap - c->tend,
 					   err, rq->handle);
 	c->tend += (size_t)n;
-	if (err)
+	if (err && nbd_log_refusal(c))
 		log_info("nbd %s: %s (%u) offset %llu length %u: %s", c->peer,
 			 nbd_cmd_name(rq->type), rq->type,
 			 (unsigned long long)rq->offset,
@@ -685,18 +843,33 @@ static int nbd_reply_status(struct nbd_conn *c, const struct nbd_request *rq,
 	return 0;
 }
 
-/* NBD_CMD_READ: data read straight into tbuf behind its reply header. */
+/* Free bytes in tbuf once what is unsent is moved to its start. */
+static size_t nbd_tx_room(const struct nbd_conn *c)
+{
+	return c->tcap - nbd_tx_pending(c);
+}
+
+/*
+ * NBD_CMD_READ: data read straight into tbuf behind its reply header. A
+ * READ that does not fit the room left (up to NBD_MAX_PAYLOAD may be
+ * asked) goes out as its header and first piece now, the rest piece by
+ * piece as the socket drains (nbd_read_piece()); the reply is the same
+ * bytes on the wire, and tbuf never grows for it.
+ */
 static int nbd_rq_read(struct nbd_conn *c, const struct nbd_request *rq)
 {
 	size_t hdr = c->structured ? NBD_OFFSET_DATA_HDR_SIZE
 				   : NBD_SIMPLE_REPLY_SIZE;
+	uint32_t now_len = rq->length;
 	uint8_t *p;
 	int rc;
 
-	if ((rc = nbd_tx_reserve(c, hdr + rq->length)) != 0)
+	if (hdr + rq->length > nbd_tx_room(c))
+		now_len = MIN(rq->length, NBD_READ_PIECE);
+	if ((rc = nbd_tx_reserve(c, hdr + now_len)) != 0)
 		return nbd_reply_status(c, rq, rc);
 	p = c->tbuf + c->tend;
-	if ((rc = vdisk_read(c->vd, p + hdr, rq->offset, rq->length)) != 0)
+	if ((rc = vdisk_read(c->vd, p + hdr, rq->offset, now_len)) != 0)
 		return nbd_reply_status(c, rq, rc);
 	if (c->structured)
 		nbd_build_chunk_offset_data(p, hdr, NBD_REPLY_FLAG_DONE,
@@ -704,10 +877,40 @@ static int nbd_rq_read(struct nbd_conn *c, const struct nbd_request *rq)
 					    rq->length);
 	else
 		nbd_build_simple_reply(p, hdr, 0, rq->handle);
-	c->tend += hdr + rq->length;
+	c->tend += hdr + now_len;
+	c->rd_off = rq->offset + now_len;
+	c->rd_left = rq->length - now_len;
 	c->rd_bytes += rq->length;
 	bp_trace_read(c->trace, rq->offset, rq->length);
 	return 0;
+}
+
+/* The next piece of a streamed READ. 1: queued, 0: tbuf full, <0: close.
+ * Its header already said "no error": a read error now cannot be told to
+ * the client, so the connection ends (proto.md "Simple reply message":
+ * an error after the header is sent needs a disconnect; the same holds
+ * for the data chunk whose length is already on the wire). */
+static int nbd_read_piece(struct nbd_conn *c)
+{
+	uint32_t n = MIN(c->rd_left, NBD_READ_PIECE);
+	int rc;
+
+	if (nbd_tx_pending(c) >= NBD_TX_HIGH) {
+		c->rx_ready = 1;
+		return 0;
+	}
+	if ((rc = nbd_tx_reserve(c, n)) != 0)
+		return rc;
+	if ((rc = vdisk_read(c->vd, c->tbuf + c->tend, c->rd_off, n)) != 0) {
+		log_warnx("nbd %s: NBD_CMD_READ offset %llu: %s after the "
+			  "reply began: closing", c->peer,
+			  (unsigned long long)c->rd_off, err_str(rc));
+		return rc;
+	}
+	c->tend += n;
+	c->rd_off += n;
+	c->rd_left -= n;
+	return 1;
 }
 
 /* Execute one valid request; WRITE data (if any) at payload. */
@@ -757,9 +960,11 @@ static void nbd_rq_write_invalid(struct nbd_conn *c,
 	c->discard = rq->length;
 	c->discard_handle = rq->handle;
 	c->discard_error = nbd_errno(rc);
-	log_info("nbd %s: NBD_CMD_WRITE offset %llu length %u: %s, "
-		 "skipping its data", c->peer, (unsigned long long)rq->offset,
-		 rq->length, nbd_err_name(c->discard_error));
+	if (nbd_log_refusal(c))
+		log_info("nbd %s: NBD_CMD_WRITE offset %llu length %u: %s, "
+			 "skipping its data", c->peer,
+			 (unsigned long long)rq->offset, rq->length,
+			 nbd_err_name(c->discard_error));
 }
 
 /* Skip discarded WRITE data in rbuf; answer once all is skipped. */
@@ -789,6 +994,8 @@ static int nbd_request_step(struct nbd_conn *c)
 	struct nbd_request rq;
 	int rc;
 
+	if (c->rd_left)
+		return nbd_read_piece(c);
 	if (c->discard)
 		return nbd_discard_step(c);
 	rc = nbd_parse_request(p, avail, &rq);
@@ -839,19 +1046,26 @@ static int nbd_request_step(struct nbd_conn *c)
 	return rc < 0 ? rc : 1;
 }
 
-/* Answer everything parsable in rbuf (bounded by tbuf). 0 or <0: close. */
+/* Answer what is parsable in rbuf, bounded by tbuf and, during the
+ * handshake, by NBD_OPTS_PER_ROUND (the rest waits for the next round:
+ * rx_ready). 0 or <0: close. */
 static int nbd_process(struct nbd_conn *c)
 {
+	unsigned opts = 0;
 	int rc;
 
 	c->rx_ready = 0;
 	for (;;) {
 		if (c->phase == NBD_PH_CLOSING)
 			return 0;
-		if (c->phase == NBD_PH_TRANSMISSION)
+		if (c->phase == NBD_PH_TRANSMISSION) {
 			rc = nbd_request_step(c);
-		else
+		} else if (opts++ == NBD_OPTS_PER_ROUND) {
+			c->rx_ready = 1;
+			return 0;
+		} else {
 			rc = nbd_handshake_step(c);
+		}
 		if (rc <= 0)
 			return rc;
 	}
@@ -927,8 +1141,7 @@ static int nbd_set_events(struct nbd_conn *c, uint32_t ev)
 }
 
 /* One wake-up of a connection: bounded rounds of recv/answer/send. */
-static void nbd_conn_io(struct loop_watch *w, uint32_t events,
-			int64_t now UNUSED)
+static void nbd_conn_io(struct loop_watch *w, uint32_t events, int64_t now)
 {
 	struct nbd_conn *c = w->arg;
 	int round, rc = 0, drained = 0;
@@ -936,6 +1149,8 @@ static void nbd_conn_io(struct loop_watch *w, uint32_t events,
 
 	if (c->dead)
 		return;
+	c->last_io = now;
+	c->trimmed = 0;
 	if (events & EPOLLERR) {
 		nbd_conn_close(c, "socket error");
 		return;
@@ -969,6 +1184,7 @@ static void nbd_conn_io(struct loop_watch *w, uint32_t events,
 		nbd_conn_close(c, c->bye);
 		return;
 	}
+	nbd_bufs_fit(c);
 	/* EPOLLOUT while replies wait (it fires when the socket drains),
 	 * or when work is left in rbuf after the round budget (it fires at
 	 * once, after the other connections had their turn). */
@@ -987,8 +1203,8 @@ static void nbd_conn_free(struct nbd_conn *c)
 {
 	if (c->vd)
 		vdisk_close(c->vd);
-	free(c->rbuf);
-	free(c->tbuf);
+	nbd_buf_unmap(&c->rbuf, &c->rcap);
+	nbd_buf_unmap(&c->tbuf, &c->tcap);
 	free(c);
 }
 
@@ -1013,10 +1229,11 @@ static void nbd_conn_close(struct nbd_conn *c, const char *why)
 	bp_trace_end(c->trace);
 	c->trace = NULL;
 	log_info("nbd %s: closed in %s phase: %s (%llu requests, %llu bytes "
-		 "read, %llu written)", c->peer, nbd_phase_names[c->phase],
-		 why ? why : "done",
+		 "read, %llu written, %llu refused)", c->peer,
+		 nbd_phase_names[c->phase], why ? why : "done",
 		 (unsigned long long)c->nreq, (unsigned long long)c->rd_bytes,
-		 (unsigned long long)c->wr_bytes);
+		 (unsigned long long)c->wr_bytes,
+		 (unsigned long long)c->nrefused);
 }
 
 static void nbd_conn_new(struct nbd_server *ns, int fd,
@@ -1028,15 +1245,16 @@ static void nbd_conn_new(struct nbd_server *ns, int fd,
 
 	if (!(c = calloc(1, sizeof(*c))))
 		goto err_alloc;
-	c->rcap = NBD_RBUF_SIZE;
-	c->tcap = NBD_TBUF_SIZE;
-	if (!(c->rbuf = malloc(c->rcap)) || !(c->tbuf = malloc(c->tcap)))
+	if (nbd_buf_map(&c->rbuf, &c->rcap, NBD_RBUF_SIZE) != 0 ||
+	    nbd_buf_map(&c->tbuf, &c->tcap, NBD_TBUF_SIZE) != 0)
 		goto err_bufs;
+	c->last_io = now;
 	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
 	snprintf(c->peer, sizeof(c->peer), "%s:%u", ip, ntohs(sin->sin_port));
-	snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", ip);
+	c->addr = sin->sin_addr;
 	/* replies are batched into one send(): no need for Nagle */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	sock_keepalive(fd, NBD_KEEPIDLE_S, NBD_KEEPINTVL_S, NBD_KEEPCNT);
 	c->ns = ns;
 	c->session = -1;
 	c->w = (struct loop_watch){ .fd = fd, .fn = nbd_conn_io, .arg = c };
@@ -1058,12 +1276,74 @@ static void nbd_conn_new(struct nbd_server *ns, int fd,
 		nbd_set_events(c, EPOLLOUT);
 	return;
 err_bufs:
-	free(c->rbuf);
-	free(c->tbuf);
+	nbd_buf_unmap(&c->rbuf, &c->rcap);
+	nbd_buf_unmap(&c->tbuf, &c->tcap);
 	free(c);
 err_alloc:
 	log_warnx("nbd: out of memory for a connection");
 	close(fd);
+}
+
+/*
+ * Out of fds (or kernel memory): the listener stays readable while the
+ * backlog waits, so polling it would spin the loop. Stop for a second,
+ * as HTTP does; connections queue in the backlog meanwhile. The warning
+ * is rate-limited: a shortage that lasts must not flood the journal.
+ */
+static void nbd_accept_pause(struct nbd_server *ns, int64_t now)
+{
+	unsigned n;
+
+	if ((n = log_limit(&ns->accept_log, now)))
+		log_warn("nbd: accept (pausing 1 s; %u times since the last "
+			 "such line; raise the fd limit or lower "
+			 "nbd_max_conns)", n);
+	if (loop_mod(ns->srv->loop, &ns->listen, 0) == 0)
+		ns->accept_paused = now + 1000;
+}
+
+/* Live connections from addr (a scan: the list is bounded by
+ * nbd_max_conns, accepts per wake-up by NBD_ACCEPT_BATCH). */
+static unsigned nbd_conns_from(const struct nbd_server *ns,
+			       struct in_addr addr)
+{
+	const struct nbd_conn *c;
+	unsigned n = 0;
+
+	for (c = ns->conns; c; c = c->next)
+		n += !c->dead && c->addr.s_addr == addr.s_addr;
+	return n;
+}
+
+/* Over nbd_max_conns, or over nbd_max_per_ip for this client address
+ * (loopback included)? Then the connection is closed before the greeting,
+ * with a rate-limited line. */
+static int nbd_refuse(struct nbd_server *ns, const struct sockaddr_in *sin,
+		      int64_t now)
+{
+	const struct lb_config *cfg = ns->srv->cfg;
+	char ip[INET_ADDRSTRLEN];
+	unsigned n;
+
+	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+	if (ns->nconns >= (unsigned)cfg->nbd_max_conns) {
+		if ((n = log_limit(&ns->refuse_log, now)))
+			log_warnx("nbd %s:%u: refused: %u connections "
+				  "(nbd_max_conns; %u refused since the last "
+				  "such line)", ip, ntohs(sin->sin_port),
+				  ns->nconns, n);
+		return 1;
+	}
+	if (cfg->nbd_max_per_ip > 0 &&
+	    nbd_conns_from(ns, sin->sin_addr) >= (unsigned)cfg->nbd_max_per_ip) {
+		if ((n = log_limit(&ns->per_ip_log, now)))
+			log_warnx("nbd %s:%u: refused: %d connections from this "
+				  "address (nbd_max_per_ip; %u refused since "
+				  "the last such line)", ip,
+				  ntohs(sin->sin_port), cfg->nbd_max_per_ip, n);
+		return 1;
+	}
+	return 0;
 }
 
 static void nbd_accept(struct loop_watch *w, uint32_t events UNUSED,
@@ -1079,14 +1359,15 @@ static void nbd_accept(struct loop_watch *w, uint32_t events UNUSED,
 		fd = accept4(w->fd, (struct sockaddr *)&sin, &len,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				nbd_accept_pause(ns, now);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+				 errno != EINTR && errno != ECONNABORTED)
 				log_warn("nbd: accept");
 			return;
 		}
-		if (ns->nconns >= (unsigned)ns->srv->cfg->nbd_max_conns) {
-			log_warnx("nbd: %u connections (nbd_max_conns): "
-				  "refusing one", ns->nconns);
+		if (nbd_refuse(ns, &sin, now)) {
 			close(fd);
 			continue;
 		}
@@ -1094,14 +1375,48 @@ static void nbd_accept(struct loop_watch *w, uint32_t events UNUSED,
 	}
 }
 
-/* Free closed connections; close those stuck in the handshake; end boot
- * pack traces whose window is over. */
+/*
+ * nbd_idle_timeout: a connection in the transmission phase that sent no
+ * request (and has nothing left to receive) for that long is closed. The
+ * agent reconnects at once and transparently when it next needs the
+ * server (agent/serve.c conn_lost(): nothing in flight, nothing lost);
+ * other clients see EOF, as after a server restart. 1 when closed, else
+ * *next is lowered to when c is due.
+ */
+static int nbd_idle_check(struct nbd_conn *c, int64_t now, int64_t *next)
+{
+	int64_t idle_ms = (int64_t)c->ns->srv->cfg->nbd_idle_timeout * 1000;
+	char why[64];
+
+	if (idle_ms <= 0 || c->phase != NBD_PH_TRANSMISSION)
+		return 0;
+	if (now - c->last_io < idle_ms || nbd_tx_pending(c) || c->rd_left) {
+		if (*next < 0 || c->last_io + idle_ms < *next)
+			*next = c->last_io + idle_ms;
+		return 0;
+	}
+	snprintf(why, sizeof(why), "idle for %d s (nbd_idle_timeout)",
+		 c->ns->srv->cfg->nbd_idle_timeout);
+	nbd_conn_close(c, why);
+	return 1;
+}
+
+/* Free closed connections; close those stuck in the handshake or idle too
+ * long; trim idle ones' buffers; end boot pack traces whose window is
+ * over. */
 static int64_t nbd_tick(void *arg, int64_t now)
 {
 	struct nbd_server *ns = arg;
 	struct nbd_conn **pp = &ns->conns, *c;
 	int64_t next = -1;
 
+	if (ns->accept_paused) {
+		if (now >= ns->accept_paused &&
+		    loop_mod(ns->srv->loop, &ns->listen, EPOLLIN) == 0)
+			ns->accept_paused = 0;
+		else
+			next = ns->accept_paused;
+	}
 	while ((c = *pp)) {
 		if (!c->dead && c->deadline && now >= c->deadline)
 			nbd_conn_close(c, c->phase == NBD_PH_CLOSING
@@ -1115,6 +1430,16 @@ static int64_t nbd_tick(void *arg, int64_t now)
 		}
 		if (c->deadline && (next < 0 || c->deadline < next))
 			next = c->deadline;
+		if (!c->trimmed) {
+			int64_t t = c->last_io + NBD_TRIM_MS;
+
+			if (now >= t)
+				nbd_bufs_trim(c);
+			else if (next < 0 || t < next)
+				next = t;
+		}
+		if (nbd_idle_check(c, now, &next))
+			continue;	/* closed: the next pass frees it */
 		if (c->trace) {
 			int64_t t = bp_trace_tick(c->trace, now);
 

@@ -60,7 +60,7 @@ struct lb_service {
  * "boot/..." in <state>/boot (kernels/initrds of image versions). Opened
  * with openat2(RESOLVE_BENEATH); the fd is fstat'ed, only regular files.
  * Returns an fd (O_RDONLY|O_CLOEXEC), fills *st; or -ENOENT, -EACCES,
- * -ENAMETOOLONG.
+ * -ENAMETOOLONG, -EMFILE/-ENFILE (out of fds).
  */
 int files_open(const struct lb_server *srv, const char *path, size_t len,
 	       struct stat *st);

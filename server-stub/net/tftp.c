@@ -50,7 +50,15 @@
 #define TFTP_MAX_WINDOW_BYTES	(1024 * 1024)
 #define TFTP_RETRY_MS		1000	/* first retransmission */
 #define TFTP_RETRY_MAX_MS	8000	/* backoff cap */
-#define TFTP_MAX_RETRIES	6	/* then give up (~30 s) */
+#define TFTP_MAX_RETRIES	6	/* then give up (~40 s) */
+/* RFC 2349 timeouts above this are declined: a silent client then holds
+ * its slot ~35 s at most, not 7 x 255 s = 30 min. U-Boot asks 5 (its
+ * default); iPXE, OVMF and PXE ROMs do not ask at all. */
+#define TFTP_MAX_TIMEOUT_S	5
+/* A transfer's whole life: a client that ACKs just often enough to make
+ * progress cannot hold a slot for ever (lock-step at blksize 1432 and a
+ * 5 ms round trip, 100 MiB take ~6 min). */
+#define TFTP_LIFETIME_MS	(15 * 60 * 1000)
 #define TFTP_RX_BATCH		64	/* packets per wake-up, bounded */
 /* Duplicate ACKs this soon after a window resend are echoes of the gap. */
 #define TFTP_DUP_ACK_MS		50
@@ -100,6 +108,7 @@ struct tftp_xfer {
 	int64_t win_sent_at;		/* when it was sent */
 	int64_t deadline;		/* retransmit when now >= this */
 	unsigned retries;		/* retransmissions since progress */
+	int64_t started;		/* RRQ accepted at (TFTP_LIFETIME_MS) */
 	int dead;			/* torn down, freed by the tick */
 };
 
@@ -118,6 +127,9 @@ struct tftp_server {
 	char loaders[LOADER_N][256];	/* sanitised loader names, "" = none */
 	struct tftp_recent recent[TFTP_RECENT_SLOTS];
 	unsigned recent_next;
+	struct log_limit busy_log;	/* out-of-fds refusals */
+	struct log_limit full_log;	/* refusals at tftp_max_sessions */
+	struct log_limit per_ip_log;	/* refusals at tftp_max_per_ip */
 	uint8_t pkt[65536];		/* receive buffer */
 	/* sendmmsg() scratch, shared: one thread, one window at a time */
 	struct mmsghdr msgs[TFTP_MAX_WINDOW];
@@ -135,6 +147,7 @@ static const struct tftp_limits tftp_limits = {
 	.max_blksize = TFTP_BLKSIZE_MAX,
 	.max_windowsize = TFTP_MAX_WINDOW,
 	.max_window_bytes = TFTP_MAX_WINDOW_BYTES,
+	.max_timeout_s = TFTP_MAX_TIMEOUT_S,
 };
 
 static int debug_on(void)
@@ -682,6 +695,72 @@ static void tftp_refuse(struct tftp_server *ts, const struct sockaddr_in *peer,
 	send_error(ts->watch.fd, peer, code, msg);
 }
 
+static int tftp_out_of_fds(int rc)
+{
+	return rc == -EMFILE || rc == -ENFILE;
+}
+
+/* No fd for the file or the transfer socket: ERROR "busy" (the client
+ * retries), and a rate-limited line, since every RRQ would log one. */
+static void tftp_refuse_busy(struct tftp_server *ts,
+			     const struct sockaddr_in *peer, const char *what,
+			     int rc, int64_t now)
+{
+	char who[24];
+	unsigned n;
+
+	if ((n = log_limit(&ts->busy_log, now))) {
+		addr_str(peer, who, sizeof(who));
+		log_warnx("tftp %s: %s -> ERROR %u \"server busy\": %s (%u "
+			  "times since the last such line; raise the fd limit "
+			  "or lower tftp_max_sessions)", who, what, TFTP_EUNDEF,
+			  strerror(-rc), n);
+	}
+	send_error(ts->watch.fd, peer, TFTP_EUNDEF, "server busy, retry later");
+}
+
+/* Live transfers from addr (a scan: at most tftp_max_sessions). */
+static unsigned tftp_xfers_from(const struct tftp_server *ts,
+				struct in_addr addr)
+{
+	const struct tftp_xfer *x;
+	unsigned n = 0;
+
+	for (x = ts->xfers; x; x = x->next)
+		n += !x->dead && x->peer.sin_addr.s_addr == addr.s_addr;
+	return n;
+}
+
+/* At tftp_max_sessions, or tftp_max_per_ip transfers from this address
+ * (loopback included)? Then a rate-limited line: each RRQ would log one. */
+static int tftp_over_cap(struct tftp_server *ts, const struct sockaddr_in *peer,
+			 const char *what, int64_t now)
+{
+	const struct lb_config *cfg = ts->srv->cfg;
+	char who[24];
+	unsigned n;
+
+	addr_str(peer, who, sizeof(who));
+	if (ts->nxfers >= (unsigned)cfg->tftp_max_sessions) {
+		if ((n = log_limit(&ts->full_log, now)))
+			log_info("tftp %s: %s -> ERROR %u \"server busy\": %u "
+				 "transfers (tftp_max_sessions; %u refused "
+				 "since the last such line)", who, what,
+				 TFTP_EUNDEF, ts->nxfers, n);
+		return 1;
+	}
+	if (cfg->tftp_max_per_ip > 0 &&
+	    tftp_xfers_from(ts, peer->sin_addr) >= (unsigned)cfg->tftp_max_per_ip) {
+		if ((n = log_limit(&ts->per_ip_log, now)))
+			log_info("tftp %s: %s -> ERROR %u \"server busy\": %d "
+				 "transfers from this address (tftp_max_per_ip; "
+				 "%u refused since the last such line)", who,
+				 what, TFTP_EUNDEF, cfg->tftp_max_per_ip, n);
+		return 1;
+	}
+	return 0;
+}
+
 static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 			const struct sockaddr_in *peer,
 			const struct tftp_dst *dst, int64_t now)
@@ -715,8 +794,9 @@ static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 			return;
 		xfer_kill(old, "restarted by a new request");
 	}
-	if (ts->nxfers >= (unsigned)ts->srv->cfg->tftp_max_sessions) {
-		tftp_refuse(ts, peer, what, TFTP_EUNDEF, "server busy, retry later");
+	if (tftp_over_cap(ts, peer, what, now)) {
+		send_error(ts->watch.fd, peer, TFTP_EUNDEF,
+			   "server busy, retry later");
 		return;
 	}
 	if (!(x = calloc(1, sizeof(*x)))) {
@@ -725,12 +805,17 @@ static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 	}
 	x->ts = ts;
 	x->peer = *peer;
+	x->started = now;
 	x->file_fd = -1;
 	x->watch.fd = -1;
 	memcpy(x->name, name, sizeof(x->name));
 	memcpy(x->opts, opts, sizeof(x->opts));
 	addr_str(peer, x->peer_str, sizeof(x->peer_str));
-	if ((rc = xfer_open(x, req, now)) != 0) {
+	if ((rc = xfer_open(x, req, now)) != 0 && tftp_out_of_fds(rc)) {
+		tftp_refuse_busy(ts, peer, what, rc, now);
+		goto err_free;
+	}
+	if (rc != 0) {
 		tftp_refuse(ts, peer, what, tftp_errcode(rc),
 			    tftp_errcode(rc) == TFTP_ENOTFOUND ? "file not found"
 			    : tftp_errcode(rc) == TFTP_EACCESS ? "access violation"
@@ -753,7 +838,11 @@ static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 		tftp_refuse(ts, peer, what, TFTP_EUNDEF, "out of memory");
 		goto err_free;
 	}
-	if ((rc = xfer_socket(ts, &dst->addr)) < 0) {
+	if ((rc = xfer_socket(ts, &dst->addr)) < 0 && tftp_out_of_fds(rc)) {
+		tftp_refuse_busy(ts, peer, what, rc, now);
+		goto err_free;
+	}
+	if (rc < 0) {
 		log_warnx("tftp %s: transfer socket: %s", x->peer_str,
 			  strerror(-rc));
 		tftp_refuse(ts, peer, what, TFTP_EUNDEF, "no socket");
@@ -889,7 +978,8 @@ static void tftp_on_listen(struct loop_watch *w, uint32_t events, int64_t now)
 	}
 }
 
-/* Retransmit what timed out, give up after TFTP_MAX_RETRIES, free dead. */
+/* Retransmit what timed out, give up after TFTP_MAX_RETRIES or
+ * TFTP_LIFETIME_MS, free dead. */
 static int64_t tftp_tick(void *arg, int64_t now)
 {
 	struct tftp_server *ts = arg;
@@ -902,6 +992,12 @@ static int64_t tftp_tick(void *arg, int64_t now)
 		next = x->next;
 		if (x->dead) {
 			xfer_free(x);
+			continue;
+		}
+		if (now - x->started >= TFTP_LIFETIME_MS) {
+			send_error(x->watch.fd, &x->peer, TFTP_EUNDEF,
+				   "transfer too slow");
+			xfer_done(x, "transfer took longer than 15 min", now);
 			continue;
 		}
 		if (now >= x->deadline) {

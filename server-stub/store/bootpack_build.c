@@ -411,7 +411,7 @@ static int write_file(const char *path, const uint8_t *buf, size_t len)
 	int fd, rc = 0;
 
 	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		return -errno;
 	while (len && rc == 0) {
 		ssize_t w = write(fd, buf, len);

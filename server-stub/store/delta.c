@@ -178,7 +178,7 @@ int delta_create(const char *path, uint64_t disk_size, uint32_t block_size,
 	int fd, rc;
 
 	delta_hdr_init(&h, disk_size, block_size, parent_version);
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	rc = delta_write_new(fd, &h);
@@ -610,7 +610,7 @@ int vchain_export_raw(struct vchain *c, const char *path, int durable)
 
 	if (!(buf = malloc(c->bs)))
 		return -ENOMEM;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = -errno;
 		goto out;

@@ -35,7 +35,7 @@ static int copy_host_file(const char *src, const char *dst)
 
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (out < 0) {
 		rc = -errno;
 		close(in);

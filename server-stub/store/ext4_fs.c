@@ -164,7 +164,7 @@ static int ext4_copy_file(ext2_filsys fs, ext2_ino_t ino, const char *dst)
 
 	if (ext2fs_file_open(fs, ino, 0, &file))
 		return -EIO;
-	fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = -errno;
 		goto out;
@@ -222,7 +222,7 @@ static int copy_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *d,
 	}
 	snprintf(tc->dst + dlen, sizeof(tc->dst) - dlen, "/%s", name);
 	if (LINUX_S_ISDIR(inode.i_mode)) {
-		if (mkdir(tc->dst, 0755) < 0 && errno != EEXIST)
+		if (mkdir(tc->dst, 0700) < 0 && errno != EEXIST)
 			tc->rc = -errno;
 		else
 			tc->rc = copy_tree(tc, d->inode);
@@ -251,13 +251,13 @@ int ext4_mkdirs(char *path)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 			*p = '/';
 			return -errno;
 		}
 		*p = '/';
 	}
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
 }

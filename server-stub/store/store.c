@@ -58,10 +58,10 @@ int store_mkdir(const struct lb_config *cfg)
 {
 	char dir[4096];
 
-	if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
+	if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	store_dir_path(cfg, dir, sizeof(dir));
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
 }
@@ -107,7 +107,7 @@ static int copy_file(int in, const char *dst, uint64_t size)
 
 	if (!buf)
 		return -ENOMEM;
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out < 0) {
 		free(buf);
 		return -errno;
@@ -144,7 +144,7 @@ static int reflink_file(int in, const char *dst)
 {
 	int out, rc = 0;
 
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out < 0)
 		return -errno;
 	if (ioctl(out, FICLONE, in) < 0)

@@ -79,9 +79,9 @@ server_restart_same_state
 T_UP=$(date +%s%3N)
 guest_wait c1 "^E2E-IO $((LAST + 3)) ok" 180
 echo "restart -> round $((LAST + 3)) ok: $(( ($(date +%s%3N) - T_UP) / 1000 )) s (outage $(( (T_UP - T_KILL) / 1000 )) s)"
-assert_contains "$QEMU_LOG" 'linkboot-agent: nbd: server connection lost' "agent saw the server go"
+assert_contains "$QEMU_LOG" 'linkboot-agent: nbd: server connection (lost|closed)' "agent saw the server go"
 assert_contains "$QEMU_LOG" 'linkboot-agent: nbd: reconnected after' "agent reconnected"
-grep -E 'linkboot-agent: nbd: (server connection lost|reconnected)' "$QEMU_LOG" | head -n 4
+grep -E 'linkboot-agent: nbd: (server connection (lost|closed)|reconnected)' "$QEMU_LOG" | head -n 4
 if grep -E '^E2E-IO [0-9]+ FAILED' "$QEMU_LOG"; then
 	die "a write/read round failed across the server restart"
 fi
@@ -98,7 +98,7 @@ in_ns ip link set tap0 up
 T_PLUG=$(date +%s%3N)
 guest_wait c1 "^E2E-IO $((AT_PULL + 4)) ok" 180
 echo "cable pulled 30 s at round $AT_PULL; round $((AT_PULL + 4)) ok $(( ($(date +%s%3N) - T_PLUG) / 1000 )) s after it was back"
-grep -E 'linkboot-agent: nbd: (server connection lost|reconnected)' "$QEMU_LOG" | tail -n +3
+grep -E 'linkboot-agent: nbd: (server connection (lost|closed)|reconnected)' "$QEMU_LOG" | tail -n +3
 [ "$(grep -c 'linkboot-agent: nbd: reconnected after' "$QEMU_LOG")" -ge 2 ] ||
 	die "the agent did not reconnect after the cable pull"
 assert_contains "$LB_LOG" "client $MAC connected again .*closing its old session" "the pre-pull connection replaced"

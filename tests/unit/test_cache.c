@@ -597,6 +597,31 @@ static void test_traced_boot_skips_ssd(void **state)
 	cache_free(c);
 }
 
+/* An export size from the server near 2^64 must not wrap the block
+ * arithmetic ("size + block - 1" was 0 blocks): refused with -EFBIG; the
+ * largest accepted still spans its last block right. */
+static void test_image_size_over_max_refused(void **state)
+{
+	struct cache_cfg cfg = { .block_size = BS, .ram_bytes = 16 * BS,
+				 .ssd_fd = -1 };
+	struct cache_span sp;
+	struct cache *c;
+
+	(void)state;
+	cfg.image_size = UINT64_MAX - 100;
+	assert_int_equal(cache_new(&cfg, &c), -EFBIG);
+	assert_null(c);
+	cfg.image_size = CACHE_IMAGE_MAX + 1;
+	assert_int_equal(cache_new(&cfg, &c), -EFBIG);
+	cfg.image_size = CACHE_IMAGE_MAX;
+	assert_int_equal(cache_new(&cfg, &c), 0);
+	assert_int_equal(cache_span_of(c, CACHE_IMAGE_MAX - 1, 1, &sp), 0);
+	assert_int_equal(sp.first, CACHE_IMAGE_MAX / BS);
+	assert_int_equal(sp.off + sp.len, CACHE_IMAGE_MAX);
+	assert_int_equal(cache_span_of(c, CACHE_IMAGE_MAX, 1, &sp), -EINVAL);
+	cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -618,6 +643,7 @@ int main(void)
 		cmocka_unit_test(test_zero_block_not_fetched),
 		cmocka_unit_test(test_traced_boot_skips_ssd),
 		cmocka_unit_test(test_new_version_keeps_ssd_blocks),
+		cmocka_unit_test(test_image_size_over_max_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

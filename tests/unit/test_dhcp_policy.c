@@ -302,6 +302,65 @@ static void test_pool_declined_not_reused(void **state)
 	dhcp_pool_free(&p);
 }
 
+/* RFC 2131 §4.3.3: a DECLINE parks only an address offered or leased to
+ * that client, and only for DHCP_DECLINE_HOLD */
+static void test_pool_decline_only_own(void **state)
+{
+	struct dhcp_pool p;
+	uint32_t a = IP("198.18.0.10"), free_ip = IP("198.18.0.11");
+
+	(void)state;
+	assert_int_equal(dhcp_pool_init(&p, "198.18.0.10,198.18.0.13", -1), 0);
+	assert_int_equal(dhcp_pool_take(&p, mac_a, a, LEASE_OFFERED,
+					 NOW + 60, NOW), 0);
+	assert_int_equal(dhcp_pool_decline(&p, mac_b, a, NOW), -ENOENT);
+	assert_int_equal(dhcp_pool_decline(&p, mac_b, free_ip, NOW), -ENOENT);
+	assert_int_equal(dhcp_pool_decline(&p, mac_b, IP("198.18.1.1"), NOW),
+			 -ERANGE);
+	assert_null(dhcp_pool_holder(&p, free_ip, NOW));
+	assert_int_equal(dhcp_pool_decline(&p, mac_a, a, NOW), 0);
+	/* parked: nobody gets it, not even when asking for it */
+	assert_int_not_equal(dhcp_pool_pick(&p, mac_c, a, NOW), a);
+	assert_int_equal(dhcp_pool_take(&p, mac_c, a, LEASE_BOUND, NOW + 60,
+					 NOW), -EADDRINUSE);
+	/* ... for DHCP_DECLINE_HOLD seconds, not a whole lease */
+	assert_int_equal(dhcp_pool_pick(&p, mac_c, a,
+					NOW + DHCP_DECLINE_HOLD), a);
+	dhcp_pool_free(&p);
+}
+
+/* at most count / DHCP_DECLINE_SHARE parked: the next frees the oldest */
+static void test_pool_decline_bounded(void **state)
+{
+	struct dhcp_pool p;
+	uint8_t mac[6] = { 2, 0, 0, 0, 1, 0 };
+	uint32_t ip[8], i, parked = 0;
+
+	(void)state;
+	assert_int_equal(dhcp_pool_init(&p, "198.18.0.10,198.18.0.17", -1), 0);
+	for (i = 0; i < 8; i++) {
+		mac[5] = (uint8_t)i;
+		ip[i] = dhcp_pool_pick(&p, mac, 0, NOW + i);
+		assert_int_not_equal(ip[i], 0);
+		assert_int_equal(dhcp_pool_take(&p, mac, ip[i], LEASE_OFFERED,
+						 NOW + i + 60, NOW + i), 0);
+		assert_int_equal(dhcp_pool_decline(&p, mac, ip[i], NOW + i),
+				 i < 8 / DHCP_DECLINE_SHARE ? 0 : 1);
+	}
+	for (i = 0; i < p.count; i++) {
+		const struct dhcp_lease *h =
+			dhcp_pool_holder(&p, p.first + i, NOW + 8);
+
+		parked += h && h->state == LEASE_DECLINED;
+	}
+	assert_int_equal(parked, 8 / DHCP_DECLINE_SHARE);
+	/* the newest stays parked; a new client still gets an address */
+	assert_int_equal(dhcp_pool_holder(&p, ip[7], NOW + 8)->state,
+			 LEASE_DECLINED);
+	assert_int_not_equal(dhcp_pool_pick(&p, mac_c, 0, NOW + 8), 0);
+	dhcp_pool_free(&p);
+}
+
 static void test_pool_persist_roundtrip(void **state)
 {
 	char dir[] = "/tmp/test_dhcp_pool.XXXXXX";
@@ -393,6 +452,8 @@ int main(void)
 		cmocka_unit_test(test_pool_one_address_per_client),
 		cmocka_unit_test(test_pool_release),
 		cmocka_unit_test(test_pool_declined_not_reused),
+		cmocka_unit_test(test_pool_decline_only_own),
+		cmocka_unit_test(test_pool_decline_bounded),
 		cmocka_unit_test(test_pool_persist_roundtrip),
 		cmocka_unit_test(test_pool_load_malformed),
 	};

@@ -290,6 +290,31 @@ static void test_timeout_range(void **state)
 	assert_int_equal(neg.timeout_s, 0);
 }
 
+/* RFC 2349: the OACK must echo the client's value, so one above the
+ * server's limit is declined, never answered smaller */
+static void test_timeout_over_limit_declined(void **state)
+{
+	struct tftp_limits strict = lim;
+	struct tftp_request req;
+	struct tftp_negotiated neg;
+	uint8_t b[128];
+	size_t n;
+
+	(void)state;
+	strict.max_timeout_s = 5;
+	n = RRQ(b, "f\0octet\0timeout\0005\0");
+	assert_int_equal(tftp_parse_request(b, n, &req), 0);
+	tftp_negotiate(&req, 1000, &strict, &neg);
+	assert_true(acked(&neg, TFTP_OPT_TIMEOUT));
+	assert_int_equal(neg.timeout_s, 5);
+	n = RRQ(b, "f\0octet\0timeout\000255\0blksize\0001024\0");
+	assert_int_equal(tftp_parse_request(b, n, &req), 0);
+	tftp_negotiate(&req, 1000, &strict, &neg);
+	assert_false(acked(&neg, TFTP_OPT_TIMEOUT));
+	assert_int_equal(neg.timeout_s, 0);
+	assert_int_equal(neg.nacked, 1);	/* blksize still goes */
+}
+
 static void test_windowsize(void **state)
 {
 	struct tftp_negotiated neg;
@@ -473,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_tsize_empty_file_declined),
 		cmocka_unit_test(test_tsize_garbage_declined),
 		cmocka_unit_test(test_timeout_range),
+		cmocka_unit_test(test_timeout_over_limit_declined),
 		cmocka_unit_test(test_windowsize),
 		cmocka_unit_test(test_windowsize_bounded_by_memory),
 		cmocka_unit_test(test_duplicate_options_first_wins),

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Unit tests: MAC parsing, integer parsing, log escaping, error strings. */
+/* Unit tests: MAC parsing, integer parsing, log escaping and rate limits,
+ * error strings. */
 
 #include <errno.h>
 #include <setjmp.h>
@@ -80,6 +81,24 @@ static void test_log_escape(void **state)
 	assert_string_equal(log_escape(out, 6, "ab\x01", 3), "ab");
 }
 
+/* a peer-triggered warning: the first line, then one per LOG_LIMIT_MS with
+ * the count of those held back */
+static void test_log_limit(void **state)
+{
+	struct log_limit ll = { 0 };
+	int64_t t = 5000;
+	int i;
+
+	(void)state;
+	assert_int_equal(log_limit(&ll, t), 1);
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(log_limit(&ll, t + i), 0);
+	assert_int_equal(log_limit(&ll, t + LOG_LIMIT_MS - 1), 0);
+	assert_int_equal(log_limit(&ll, t + LOG_LIMIT_MS), 1002);
+	assert_int_equal(log_limit(&ll, t + LOG_LIMIT_MS + 1), 0);
+	assert_int_equal(log_limit(&ll, t + 5 * LOG_LIMIT_MS), 2);
+}
+
 #define EINVAL_TEST_CAUSE ERR(EINVAL, MOD_TFTP, 0x01)
 
 static void test_err_str(void **state)
@@ -103,6 +122,7 @@ int main(void)
 		cmocka_unit_test(test_mac_rejects),
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_log_escape),
+		cmocka_unit_test(test_log_limit),
 		cmocka_unit_test(test_err_str),
 	};
 
