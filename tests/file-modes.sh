@@ -1,6 +1,6 @@
 #!/bin/bash
 # State files are private even outside systemd (umask 022 here): the link
-# DB (tokens) and its -wal/-shm, the lock file, dhcp.leases, image files,
+# DB (hashed credentials) and its -wal/-shm, the lock file, dhcp.leases, image files,
 # kernels/initrds under <state>/boot, boot packs, server overlays and
 # backups are 0600 in 0700 directories, whatever created them (`serve` or
 # a CLI command). The server still serves the boot files it owns.
@@ -25,7 +25,7 @@ lb image add modes "$IMG" --kernel "$TMP/vmlinuz" --initrd "$TMP/initrd" \
 	>"$TMP/add.log" 2>&1 || { cat "$TMP/add.log"; die "image add"; }
 lb client add 52:54:00:00:00:51 --image modes --write server \
 	>"$TMP/client.log" 2>&1 || { cat "$TMP/client.log"; die "client add"; }
-TOKEN=$(lb client show 52:54:00:00:00:51 -j | jq -r .token)
+TOKEN=$(lb client token 52:54:00:00:00:51 2>/dev/null)
 
 # a server overlay: one WRITE through the client's token
 python3 - "$TOP" 127.0.0.1 "$LB_NBD_PORT" "$TOKEN" <<'PY' || die "overlay write"

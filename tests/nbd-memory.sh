@@ -18,7 +18,7 @@ lb image add mem "$IMG" --kernel "$TMP/vmlinuz" --initrd "$TMP/initrd" \
 	>"$TMP/add.log" 2>&1 || { cat "$TMP/add.log"; die "image add"; }
 lb client add 52:54:00:00:00:41 --image mem --write server \
 	>"$TMP/client.log" 2>&1 || { cat "$TMP/client.log"; die "client add"; }
-TOKEN=$(lb client show 52:54:00:00:00:41 -j | jq -r .token)
+TOKEN=$(lb client token 52:54:00:00:00:41 2>/dev/null)
 
 python3 - "$TOP" 127.0.0.1 "$LB_NBD_PORT" "$LB_PID" "$IMG" "$TOKEN" <<'PY' || die "memory"
 import struct, sys, time
