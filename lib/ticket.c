@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lb_endian.h"
@@ -11,8 +12,10 @@
 
 #define TICKET_PREFIX	"t1-"
 #define CRED_PREFIX	"c1-"
-/* domain separation: this key signs nothing else */
+/* domain separation: what the key signs for one use is no good for another */
 #define TICKET_CONTEXT	"linkboot boot ticket v1"
+#define SAN_CONTEXT	"linkboot san chap v1"
+#define SAN_PREFIX	"lb1."
 
 static void ticket_pack(const struct ticket *t, uint8_t *p)
 {
@@ -110,4 +113,53 @@ void cred_hash(const char *cred, size_t len, char out[CRED_HASH_STR_LEN + 1])
 
 	sha256(cred, len, h);
 	sodium_bin2hex(out, CRED_HASH_STR_LEN + 1, h, sizeof(h));
+}
+
+void san_chap_user(const struct ticket *t, char out[SAN_USER_LEN + 1])
+{
+	char mac[13], nonce[2 * TICKET_NONCE_LEN + 1];
+
+	sodium_bin2hex(mac, sizeof(mac), t->mac, 6);
+	sodium_bin2hex(nonce, sizeof(nonce), t->nonce, TICKET_NONCE_LEN);
+	snprintf(out, SAN_USER_LEN + 1, SAN_PREFIX "%s.%08x.%s", mac,
+		 (unsigned)t->expires, nonce);
+}
+
+int san_chap_user_parse(const char *s, size_t len, struct ticket *t)
+{
+	uint8_t exp[4];
+
+	memset(t, 0, sizeof(*t));
+	if (len != SAN_USER_LEN || memcmp(s, SAN_PREFIX, 4) != 0 ||
+	    s[16] != '.' || s[25] != '.' ||
+	    hex_exact(s + 4, 12, t->mac) != 0 ||
+	    hex_exact(s + 17, 8, exp) != 0 ||
+	    hex_exact(s + 26, 2 * TICKET_NONCE_LEN, t->nonce) != 0)
+		return -EINVAL;
+	t->expires = (uint32_t)exp[0] << 24 | (uint32_t)exp[1] << 16 |
+		     (uint32_t)exp[2] << 8 | exp[3];
+	return 0;
+}
+
+void san_chap_secret(const uint8_t key[TICKET_KEY_LEN], const char *user,
+		     uint32_t ip, char out[SAN_SECRET_LEN + 1])
+{
+	/* 32 symbols without look-alikes (no 0/o, 1/l): 5 bits each */
+	static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
+	crypto_auth_hmacsha256_state st;
+	uint8_t h[crypto_auth_hmacsha256_BYTES];
+	size_t i;
+
+	crypto_auth_hmacsha256_init(&st, key, TICKET_KEY_LEN);
+	crypto_auth_hmacsha256_update(&st, (const uint8_t *)SAN_CONTEXT,
+				      sizeof(SAN_CONTEXT));
+	crypto_auth_hmacsha256_update(&st, (const uint8_t *)user,
+				      strlen(user));
+	crypto_auth_hmacsha256_update(&st, (const uint8_t *)&ip, 4);
+	crypto_auth_hmacsha256_final(&st, h);
+	/* 16 x 5 bits: 80 bits */
+	for (i = 0; i < SAN_SECRET_LEN; i++)
+		out[i] = alphabet[h[i] & 31];
+	out[SAN_SECRET_LEN] = '\0';
+	sodium_memzero(h, sizeof(h));
 }

@@ -67,6 +67,31 @@ int ticket_verify(const uint8_t key[TICKET_KEY_LEN], const char *s,
 int ticket_shaped(const char *s, size_t len);
 int cred_shaped(const char *s, size_t len);
 
+/*
+ * SAN boots (iPXE sanboot, then the OS's own iSCSI initiator through the
+ * iBFT) have no agent to redeem a ticket: their boot script carries iSCSI
+ * CHAP credentials instead, derived, not stored:
+ *
+ *   user    "lb1." hex(mac) "." hex(expires) "." hex(nonce)       42 bytes
+ *   secret  16 letters and digits (80 bits) from HMAC-SHA-256(key,
+ *           user | ipv4)
+ *
+ * The secret is bound to the address the script was served to; 16
+ * characters because Microsoft's initiator takes CHAP secrets of 12 to 16.
+ * The target recomputes the secret from the user name and the peer
+ * address; the user name's nonce tells one boot from the next.
+ */
+#define SAN_USER_LEN		(4 + 12 + 1 + 8 + 1 + 2 * TICKET_NONCE_LEN)
+#define SAN_SECRET_LEN		16
+
+/* The CHAP user name of a SAN boot (t: mac, expires, nonce). */
+void san_chap_user(const struct ticket *t, char out[SAN_USER_LEN + 1]);
+/* Parse one back into t (ip and flags cleared): 0 or -EINVAL. */
+int san_chap_user_parse(const char *s, size_t len, struct ticket *t);
+/* The CHAP secret of user at ip (network order). */
+void san_chap_secret(const uint8_t key[TICKET_KEY_LEN], const char *user,
+		     uint32_t ip, char out[SAN_SECRET_LEN + 1]);
+
 /* A new random credential string (CRED_STR_LEN + 1 bytes). */
 void cred_new(char out[CRED_STR_LEN + 1]);
 

@@ -112,6 +112,48 @@ static void test_cred_new_unique_and_hashed(void **state)
 				"b00361a396177a9cb410ff61f20015ad");
 }
 
+static void test_san_chap_user_round_trip(void **state)
+{
+	struct ticket t = sample(), got;
+	char user[SAN_USER_LEN + 1];
+
+	(void)state;
+	san_chap_user(&t, user);
+	assert_string_equal(user, "lb1.525400123456.6b115ce0.0908070605040302");
+	assert_int_equal(san_chap_user_parse(user, strlen(user), &got), 0);
+	assert_memory_equal(got.mac, t.mac, 6);
+	assert_int_equal(got.expires, t.expires);
+	assert_memory_equal(got.nonce, t.nonce, TICKET_NONCE_LEN);
+	user[16] = '-';
+	assert_int_equal(san_chap_user_parse(user, strlen(user), &got), -EINVAL);
+	assert_int_equal(san_chap_user_parse("lb1.", 4, &got), -EINVAL);
+}
+
+/* The secret depends on the key, the user name and the address; it is
+ * what Microsoft's initiator accepts (12..16 characters). */
+static void test_san_chap_secret(void **state)
+{
+	uint8_t other[TICKET_KEY_LEN] = { 9 };
+	char a[SAN_SECRET_LEN + 1], b[SAN_SECRET_LEN + 1];
+	const char *u = "lb1.525400123456.6b115ce0.0908070605040302";
+	size_t i;
+
+	(void)state;
+	san_chap_secret(key, u, 0x050012c6, a);
+	assert_int_equal(strlen(a), SAN_SECRET_LEN);
+	for (i = 0; i < SAN_SECRET_LEN; i++)
+		assert_non_null(strchr("abcdefghijkmnpqrstuvwxyz23456789", a[i]));
+	san_chap_secret(key, u, 0x050012c6, b);
+	assert_string_equal(a, b);
+	san_chap_secret(key, u, 0x060012c6, b);
+	assert_string_not_equal(a, b);
+	san_chap_secret(other, u, 0x050012c6, b);
+	assert_string_not_equal(a, b);
+	san_chap_secret(key, "lb1.525400123456.6b115ce0.0908070605040303",
+			0x050012c6, b);
+	assert_string_not_equal(a, b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -120,6 +162,8 @@ int main(void)
 		cmocka_unit_test(test_ticket_other_key),
 		cmocka_unit_test(test_ticket_not_a_ticket),
 		cmocka_unit_test(test_cred_new_unique_and_hashed),
+		cmocka_unit_test(test_san_chap_user_round_trip),
+		cmocka_unit_test(test_san_chap_secret),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
