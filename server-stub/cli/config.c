@@ -56,6 +56,7 @@ static const struct config_opt config_opts[] = {
 	O("tftp_port", OPT_INT, tftp_port, "PORT", "TFTP port (0 = off)"),
 	O("http_port", OPT_INT, http_port, "PORT", "HTTP port (0 = off)"),
 	O("nbd_port", OPT_INT, nbd_port, "PORT", "NBD port (0 = off)"),
+	O("iscsi_port", OPT_INT, iscsi_port, "PORT", "iSCSI port (0 = off)"),
 	O("bios_loader", OPT_STR, bios_loader, "FILE", "boot file for BIOS PXE (arch 0)"),
 	O("efi_loader", OPT_STR, efi_loader, "FILE", "boot file for x86-64 UEFI (arch 7, 9)"),
 	O("arm64_loader", OPT_STR, arm64_loader, "FILE", "boot file for ARM64 UEFI (arch 11)"),
@@ -88,6 +89,7 @@ void config_defaults(struct lb_config *cfg)
 	cfg->tftp_port = 69;
 	cfg->http_port = 80;
 	cfg->nbd_port = 10809;
+	cfg->iscsi_port = 3260;
 	cfg->bios_loader = "undionly.kpxe";
 	cfg->efi_loader = "snponly.efi";
 	cfg->arm64_loader = "arm64-efi/snponly.efi";

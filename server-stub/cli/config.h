@@ -46,6 +46,7 @@ struct lb_config {
 	int tftp_port;			/* 69 */
 	int http_port;			/* 80 */
 	int nbd_port;			/* 10809 */
+	int iscsi_port;			/* 3260 */
 	const char *bios_loader;	/* arch 0 */
 	const char *efi_loader;		/* arch 7/9 */
 	const char *arm64_loader;	/* arch 11 */

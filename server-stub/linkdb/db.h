@@ -16,6 +16,12 @@
 
 struct db;
 
+/* How a PC boots its image. */
+enum boot_mode {
+	BOOT_LINUX,	/* kernel + linkboot initramfs, root over NBD */
+	BOOT_SAN,	/* iPXE sanboot of an iSCSI disk (Windows-class PCs) */
+};
+
 enum write_mode {
 	WRITE_RAM,	/* overlayfs, upper on tmpfs (default) */
 	WRITE_DISK,	/* overlayfs, upper on the local cache partition */
@@ -51,6 +57,7 @@ struct link_info {
 	int image_missing;	/* the image file is gone: the boot script
 				 * shows `linkboot image repair --scan DIR` */
 	int64_t boot_seq;	/* boots counted so far (credential.h) */
+	int boot_mode;		/* enum boot_mode */
 };
 
 /* Open (create, migrate) <state_dir>/linkboot.db. 0 or -errno. */

@@ -238,23 +238,52 @@ static int peer_is(const struct lb_server *srv, const uint8_t mac[6],
 
 /* ---- tickets ---------------------------------------------------------------- */
 
-int boot_ticket_issue(const struct lb_server *srv, const uint8_t mac[6],
-		      struct in_addr peer, char out[TICKET_STR_LEN + 1],
-		      char *why, size_t whysz)
+/* The fields of a new boot's ticket, for a recognised peer only. */
+static int ticket_fields(const struct lb_server *srv, const uint8_t mac[6],
+			 struct in_addr peer, struct ticket *t, char *why,
+			 size_t whysz)
 {
-	struct ticket t = { .ip = peer.s_addr, .flags = TICKET_F_RESERVED_PORT };
-
-	out[0] = '\0';
 	if (!srv->auth) {
 		snprintf(why, whysz, "the server has no ticket key");
 		return -EACCES;
 	}
 	if (!peer_is(srv, mac, peer, why, whysz))
 		return -EACCES;
-	memcpy(t.mac, mac, 6);
-	t.expires = (uint32_t)time(NULL) + BOOT_TICKET_SECONDS;
-	randombytes_buf(t.nonce, sizeof(t.nonce));
+	memset(t, 0, sizeof(*t));
+	memcpy(t->mac, mac, 6);
+	t->ip = peer.s_addr;
+	t->expires = (uint32_t)time(NULL) + BOOT_TICKET_SECONDS;
+	randombytes_buf(t->nonce, sizeof(t->nonce));
+	return 0;
+}
+
+int boot_ticket_issue(const struct lb_server *srv, const uint8_t mac[6],
+		      struct in_addr peer, char out[TICKET_STR_LEN + 1],
+		      char *why, size_t whysz)
+{
+	struct ticket t;
+	int rc;
+
+	out[0] = '\0';
+	if ((rc = ticket_fields(srv, mac, peer, &t, why, whysz)) != 0)
+		return rc;
+	t.flags = TICKET_F_RESERVED_PORT;
 	ticket_sign(srv->auth->key, &t, out);
+	return 0;
+}
+
+int boot_san_issue(const struct lb_server *srv, const uint8_t mac[6],
+		   struct in_addr peer, char user[SAN_USER_LEN + 1],
+		   char secret[SAN_SECRET_LEN + 1], char *why, size_t whysz)
+{
+	struct ticket t;
+	int rc;
+
+	user[0] = secret[0] = '\0';
+	if ((rc = ticket_fields(srv, mac, peer, &t, why, whysz)) != 0)
+		return rc;
+	san_chap_user(&t, user);
+	san_chap_secret(srv->auth->key, user, peer.s_addr, secret);
 	return 0;
 }
 

@@ -52,6 +52,15 @@ int boot_ticket_issue(const struct lb_server *srv, const uint8_t mac[6],
 		      char *why, size_t whysz);
 
 /*
+ * A SAN boot's iSCSI CHAP user name and secret for mac, asked for from
+ * peer (lib/ticket.h): the same recognition as a ticket; the iSCSI
+ * target checks them at login (boot_san_login()). 0, or -EACCES + why.
+ */
+int boot_san_issue(const struct lb_server *srv, const uint8_t mac[6],
+		   struct in_addr peer, char user[SAN_USER_LEN + 1],
+		   char secret[SAN_SECRET_LEN + 1], char *why, size_t whysz);
+
+/*
  * Redeem a ticket (step 2), sent from peer. 0 and the boot in out; or
  * -errno with why a person can act on: -EINVAL not a ticket,
  * -EKEYREJECTED forged or signed with another key, -ETIMEDOUT expired,

@@ -305,6 +305,59 @@ static void script_boot(struct sbuf *sb, const char *mac,
 		  p->server, p->http_port, p->server, p->http_port, mac);
 }
 
+void bootscript_san_iqns(const uint8_t mac[6], char initiator[BOOTSCRIPT_IQN_MAX],
+			 char target[BOOTSCRIPT_IQN_MAX])
+{
+	char hex[13];
+
+	snprintf(hex, sizeof(hex), "%02x%02x%02x%02x%02x%02x", mac[0], mac[1],
+		 mac[2], mac[3], mac[4], mac[5]);
+	snprintf(initiator, BOOTSCRIPT_IQN_MAX, LINKBOOT_IQN_INITIATOR "%s", hex);
+	snprintf(target, BOOTSCRIPT_IQN_MAX, LINKBOOT_IQN_TARGET "pc.%s", hex);
+}
+
+/*
+ * A SAN boot: iPXE logs in to the PC's own target with the boot's CHAP
+ * credentials and boots from the disk (BIOS: INT 13h; UEFI: a block I/O
+ * device and \EFI\BOOT\BOOTX64.EFI), leaving an iBFT with the same names
+ * and credentials for the OS's own initiator. iPXE's URI:
+ * iscsi:<server>:<protocol>:<port>:<LUN>:<target> (6 = TCP).
+ */
+static void script_sanboot(struct sbuf *sb, const char *mac,
+			   const uint8_t macb[6], const struct link_info *link,
+			   const struct bootscript_params *p)
+{
+	char name[sizeof(link->name)], image[sizeof(link->image)];
+	char user[SAN_USER_LEN + 1], secret[SAN_SECRET_LEN + 1];
+	char ini[BOOTSCRIPT_IQN_MAX], tgt[BOOTSCRIPT_IQN_MAX];
+
+	script_filter(name, sizeof(name), link->name, 0);
+	script_filter(image, sizeof(image), link->image, 0);
+	script_filter(user, sizeof(user), p->san_user, 0);
+	script_filter(secret, sizeof(secret), p->san_secret, 0);
+	bootscript_san_iqns(macb, ini, tgt);
+	sb_printf(sb, "echo linkboot: %s (%s) boots image %s version %u from "
+		  "its iSCSI disk\n", name[0] ? name : "client", mac, image,
+		  link->version);
+	sb_printf(sb,
+		  "set initiator-iqn %s\n"
+		  "set username %s\n"
+		  "set password %s\n"
+		  "set lb-step sanboot iscsi:%s:6:%u:0:%s\n"
+		  "sanboot iscsi:%s:6:%u:0:%s || goto failed\n",
+		  ini, user, secret, p->server, p->iscsi_port, tgt, p->server,
+		  p->iscsi_port, tgt);
+	sb_printf(sb,
+		  ":failed\n"
+		  "echo linkboot: ${lb-step} failed (the reason is above).\n"
+		  "echo linkboot: boot server %s, iSCSI port %u, retrying in 10 "
+		  "seconds...\n"
+		  "sleep 10\n"
+		  "chain --replace --autofree http://%s:%u/boot.ipxe?mac=%s || "
+		  "goto failed\n",
+		  p->server, p->iscsi_port, p->server, p->http_port, mac);
+}
+
 int bootscript_build(char *out, size_t outsz, const uint8_t mac[6],
 		     int lookup_rc, const struct link_info *link,
 		     const struct bootscript_params *p)
@@ -323,10 +376,12 @@ int bootscript_build(char *out, size_t outsz, const uint8_t mac[6],
 		script_db_error(&sb, macs, lookup_rc ? lookup_rc : -ENODEV, p);
 	else if (link->image_missing)
 		script_image_missing(&sb, macs, link, p);
+	else if (link->boot_mode == BOOT_SAN && p->san_user && p->san_user[0])
+		script_sanboot(&sb, macs, mac, link, p);
+	else if (link->boot_mode == BOOT_SAN || !p->ticket || !p->ticket[0])
+		script_unverified(&sb, macs, p);
 	else if (!link->kernel[0] || !link->initrd[0])
 		script_no_kernel(&sb, macs, link, p);
-	else if (!p->ticket || !p->ticket[0])
-		script_unverified(&sb, macs, p);
 	else
 		script_boot(&sb, macs, link, p);
 	return sb_done(&sb);
@@ -356,6 +411,8 @@ const char *bootscript_kind(int lookup_rc, const struct link_info *link)
 		return "db-error";
 	if (link->image_missing)
 		return "image-missing";
+	if (link->boot_mode == BOOT_SAN)
+		return "san";	/* or "unverified": the caller knows */
 	if (!link->kernel[0] || !link->initrd[0])
 		return "no-kernel";
 	return "boot";	/* or "unverified": the caller knows the ticket */

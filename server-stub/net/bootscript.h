@@ -22,7 +22,20 @@ struct bootscript_params {
 				 * when the server could not tell the asker
 				 * is this PC: then no_ticket says why */
 	const char *no_ticket;
+	/* SAN boots: the iSCSI target's port and this boot's CHAP user and
+	 * secret (lib/ticket.h), instead of a ticket */
+	unsigned iscsi_port;
+	const char *san_user, *san_secret;
 };
+
+/* The iSCSI names of a PC's disk: its own initiator name and target
+ * (iqn.2026-12.org.linkboot.pc:<mac> / iqn.2026-12.org.linkboot:pc.<mac>,
+ * mac as 12 hex digits); out needs BOOTSCRIPT_IQN_MAX bytes. */
+#define BOOTSCRIPT_IQN_MAX	64
+#define LINKBOOT_IQN_INITIATOR	"iqn.2026-12.org.linkboot.pc:"
+#define LINKBOOT_IQN_TARGET	"iqn.2026-12.org.linkboot:"
+void bootscript_san_iqns(const uint8_t mac[6], char initiator[BOOTSCRIPT_IQN_MAX],
+			 char target[BOOTSCRIPT_IQN_MAX]);
 
 /*
  * Write the script for the client with this MAC into out. lookup_rc is

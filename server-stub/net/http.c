@@ -221,13 +221,17 @@ static void handle_bootscript(struct http_conn *c, const struct http_request *re
 {
 	struct lb_server *srv = c->hs->srv;
 	char script[8192], macarg[64], ticket[TICKET_STR_LEN + 1] = "";
-	char why[256] = "";
+	char why[256] = "", user[SAN_USER_LEN + 1] = "";
+	char secret[SAN_SECRET_LEN + 1] = "";
 	struct bootscript_params p = {
 		.server = c->hs->server_addr,
 		.http_port = (unsigned)srv->cfg->http_port,
 		.nbd_port = (unsigned)srv->cfg->nbd_port,
 		.ticket = ticket,
 		.no_ticket = why,
+		.iscsi_port = (unsigned)srv->cfg->iscsi_port,
+		.san_user = user,
+		.san_secret = secret,
 	};
 	struct http_response r = {
 		.status = 200,
@@ -252,9 +256,12 @@ static void handle_bootscript(struct http_conn *c, const struct http_request *re
 	else
 		rc = db_link_lookup(srv->db, mac, &link);
 	kind = bootscript_kind(rc, rc == 0 ? &link : NULL);
-	if (!strcmp(kind, "boot") &&
-	    boot_ticket_issue(srv, mac, c->peer_sa.sin_addr, ticket, why,
-			      sizeof(why)) != 0) {
+	if ((!strcmp(kind, "boot") &&
+	     boot_ticket_issue(srv, mac, c->peer_sa.sin_addr, ticket, why,
+			       sizeof(why)) != 0) ||
+	    (!strcmp(kind, "san") &&
+	     boot_san_issue(srv, mac, c->peer_sa.sin_addr, user, secret, why,
+			    sizeof(why)) != 0)) {
 		kind = "unverified";
 		log_warnx("http %s: no boot ticket for %s: %s", c->peer,
 			  link.mac, why);
@@ -262,6 +269,7 @@ static void handle_bootscript(struct http_conn *c, const struct http_request *re
 	n = bootscript_build(script, sizeof(script), mac, rc,
 			     rc == 0 ? &link : NULL, &p);
 	sodium_memzero(ticket, sizeof(ticket));
+	sodium_memzero(secret, sizeof(secret));
 	snprintf(c->log_note, sizeof(c->log_note), " script=%s", kind);
 	if (rc != 0 && rc != -ENOENT)
 		log_warnx("http %s: boot script: link DB: %s", c->peer,

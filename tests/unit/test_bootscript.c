@@ -241,6 +241,37 @@ static void test_unverified_screen(void **state)
 	assert_non_null(strstr(out, "goto retry"));
 }
 
+/* A SAN PC: its own initiator and target names and the boot's CHAP
+ * credentials, sanboot, no kernel; without credentials, no boot. */
+static void test_san_boot(void **state)
+{
+	struct bootscript_params p = params;
+	struct link_info l;
+	const char *s;
+	char out[8192];
+
+	(void)state;
+	demo_link(&l);
+	l.boot_mode = BOOT_SAN;
+	p.iscsi_port = 3260;
+	p.san_user = "lb1.5254" "00abcdef.6b115ce0.0908070605040302";
+	p.san_secret = "abcdefghijkmnpqr";
+	assert_true(bootscript_build(out, sizeof(out), mac, 0, &l, &p) > 0);
+	s = out;
+	assert_non_null(strstr(s, "boots image demo version 3 from its iSCSI disk"));
+	assert_non_null(strstr(s, "\nset initiator-iqn iqn.2026-12.org.linkboot.pc:525400abcdef\n"));
+	assert_non_null(strstr(s, "\nset username lb1.525400abcdef.6b115ce0.0908070605040302\n"));
+	assert_non_null(strstr(s, "\nset password abcdefghijkmnpqr\n"));
+	assert_non_null(strstr(s, "\nsanboot iscsi:198.18.0.1:6:3260:0:iqn.2026-12.org.linkboot:pc.525400abcdef || goto failed\n"));
+	assert_null(strstr(s, "\nkernel "));
+	assert_null(strstr(s, "linkboot.ticket"));
+	assert_string_equal(bootscript_kind(0, &l), "san");
+	p.san_user = "";
+	assert_true(bootscript_build(out, sizeof(out), mac, 0, &l, &p) > 0);
+	assert_null(strstr(out, "sanboot"));
+	assert_non_null(strstr(out, "cannot tell that this request comes from"));
+}
+
 static void test_bad_mac_script(void **state)
 {
 	char out[1024];
@@ -275,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_no_kernel_screen),
 		cmocka_unit_test(test_db_unavailable_screen),
 		cmocka_unit_test(test_unverified_screen),
+		cmocka_unit_test(test_san_boot),
 		cmocka_unit_test(test_bad_mac_script),
 		cmocka_unit_test(test_small_buffer),
 	};
