@@ -16,10 +16,14 @@
 #   san_target_start IMG    the iSCSI target on 198.18.0.1:3260 serving
 #                           IMG as LUN $SAN_LUN of $SAN_TARGET_IQN; the
 #                           one function to swap for linkboot's target
-#   san_capture_start       tshark on the bridge (port 3260) -> pcap
-#   san_boot NAME FW SECS   QEMU (TCG, e1000) with FW bios|uefi until the
-#                           marker; sets SAN_BOOT_MS
-#   san_capture_report      the iSCSI login keys and SCSI opcodes seen
+#   san_boot NAME FW SECS   QEMU (TCG) with FW bios|uefi|uefi-virtio until
+#                           the marker, with the time of each milestone;
+#                           sets SAN_BOOT_MS, SAN_TIMES, SAN_MAC
+#   san_capture_start FILE  tshark on the bridge (port 3260) -> FILE
+#                           (san_boot does it when SAN_CAPTURE=1)
+#   san_capture_report FILE [T0_MS]  per connection: login keys, PDUs,
+#                           SCSI commands, read/write sizes, who closed it
+#   san_ibft_lun            $SAN_LUN as /sys/firmware/ibft shows it
 #
 # The disk (hybrid GPT, boots on BIOS and UEFI):
 #   p1 bios_grub 1 MiB   GRUB i386-pc core.img (grub-bios-setup writes
@@ -30,8 +34,9 @@
 #                        open-iscsi (its initramfs hooks; ISCSI_AUTO=true),
 #                        GRUB modules + grub.cfg in /boot/grub
 # Built without loop devices or mounts (the host kernel has no loop):
-# mkfs.ext4 -d / mkfs.vfat + mtools at offsets, grub-mkimage for both
-# platforms, grub-bios-setup on the image file through a device map.
+# mkfs.ext4 -d at an offset, mkfs.vfat + mtools on a file dd'ed in place,
+# grub-mkimage for both platforms, and boot.img + core.img put where
+# grub-bios-setup would (it wants the GRUB directory on a disk it can open).
 # GRUB's early config finds the root by its UUID, as grub-install's does.
 #
 # The guest says how it booted on its serial console (/dev/console):
@@ -64,31 +69,10 @@ san_requires() {
 		depmod md5sum dnsmasq tgtd tgtadm chroot; do
 		command -v "$c" >/dev/null || skip "requires $c (scripts/deps.sh)"
 	done
-	[ -x "$(san_grub_bios_setup)" ] || skip "requires grub-bios-setup (grub-pc-bin)"
 	[ -f /usr/lib/grub/i386-pc/boot.img ] || skip "requires grub-pc-bin"
 	[ -d /usr/lib/grub/x86_64-efi ] || skip "requires grub-efi-amd64-bin"
 	[ -f "$OVMF_FD" ] || skip "requires $OVMF_FD (ovmf)"
 	[ -f "$IPXE_DIR/snponly.efi" ] || skip "requires $IPXE_DIR/snponly.efi (ipxe)"
-}
-
-# grub-pc-bin ships it under /usr/lib/grub; grub-pc links it into sbin
-san_grub_bios_setup() {
-	command -v grub-bios-setup 2>/dev/null ||
-		echo /usr/lib/grub/i386-pc/grub-bios-setup
-}
-
-# The Debian mirror apt uses (the only network the build may touch).
-san_apt_mirror() {
-	local f
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] || continue
-		awk '$1 == "deb" && $0 !~ /security/ {
-			for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }' "$f"
-	done
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		awk '/^URIs:/ && $0 !~ /security/ && $2 ~ /\/debian\/?$/ { print $2 }' "$f"
-	done
 }
 
 # _san_rootfs TARBALL MIRROR: debootstrap once, trimmed as
@@ -119,8 +103,8 @@ _san_rootfs() {
 # The cached debootstrap tree for SAN_PKGS (built when missing).
 san_rootfs_tar() {
 	local mirror key
-	mirror=${DEBIAN_MIRROR:-$(san_apt_mirror | head -n 1)}
-	[ -n "$mirror" ] || die "no Debian mirror in /etc/apt/sources.list{,.d}; set DEBIAN_MIRROR"
+	mirror=$("$TOP/scripts/debian-mirror.sh") ||
+		die "no Debian mirror in /etc/apt/sources.list{,.d}; set DEBIAN_MIRROR"
 	key=$(printf '%s\n' "$SAN_SUITE" "$SAN_PKGS" "$mirror" v1 | md5sum | cut -c1-12)
 	SAN_ROOTFS_TAR=$SAN_CACHE/debian-san-rootfs-$key.tar
 	mkdir -p "$SAN_CACHE"
@@ -133,7 +117,7 @@ _san_le() {
 	for ((i = 0; i < n; i++)); do
 		out+=$(printf '\\x%02x' $(( (v >> (8 * i)) & 255 )))
 	done
-	printf "$out"
+	printf '%b' "$out"
 }
 
 # _san_poke FILE OFFSET VALUE BYTES: write VALUE little-endian at OFFSET.
@@ -299,6 +283,7 @@ _san_disk_build() {
 
 	# GRUB's early config, as grub-install writes it: find the root by
 	# UUID, whatever drive number INT 13h or EFI gave the disk
+	# shellcheck disable=SC2016 # $root is GRUB's
 	printf 'search.fs_uuid %s root\nset prefix=($root)/boot/grub\n' "$uuid" \
 		>"$TMP/san-early.cfg"
 	grub-mkimage -O i386-pc -o "$TMP/san-core.img" -c "$TMP/san-early.cfg" \
@@ -314,9 +299,10 @@ _san_disk_build() {
 	rm -f "$TMP/san-esp.img"
 	mkfs.vfat -C -n ESP "$TMP/san-esp.img" $((esp_sectors / 2)) >/dev/null ||
 		die "mkfs.vfat"
-	mmd -i "$TMP/san-esp.img" ::/EFI ::/EFI/BOOT &&
-		mcopy -i "$TMP/san-esp.img" "$TMP/san-bootx64.efi" ::/EFI/BOOT/BOOTX64.EFI ||
+	if ! mmd -i "$TMP/san-esp.img" ::/EFI ::/EFI/BOOT ||
+		! mcopy -i "$TMP/san-esp.img" "$TMP/san-bootx64.efi" ::/EFI/BOOT/BOOTX64.EFI; then
 		die "mtools: \\EFI\\BOOT\\BOOTX64.EFI"
+	fi
 	dd if="$TMP/san-esp.img" of="$disk" bs=512 seek="$esp_lba" conv=notrunc,sparse \
 		status=none || die "dd ESP"
 	rm -rf "$root" "$TMP/san-esp.img"
@@ -492,6 +478,7 @@ _san_wait() {
 san_boot() {
 	local name=$1 fw=$2 secs=$3
 	SAN_MAC=$(e2e_mac 1)
+	# shellcheck disable=SC2034 # lib-qemu.sh's
 	QEMU_MEM=${SAN_MEM:-1024}
 	SAN_CAP_PID=""
 	[ "${SAN_CAPTURE:-0}" = 1 ] && san_capture_start "$TMP/$name.pcapng"
@@ -541,59 +528,90 @@ san_capture_start() {
 	done
 }
 
-# san_capture_report FILE: per TCP connection (one per login): who (ISID),
-# the login keys each side sent, the iSCSI PDUs and SCSI commands the
-# initiator sent, with counts. ISID 0x00023d... is open-iscsi; iPXE's
-# begins 0x80 (IANA enterprise number format).
+# san_capture_report FILE [T0_MS]: per TCP connection (one per login):
+# when (s from T0_MS, QEMU's start), who (ISID: 0x00023d... is open-iscsi,
+# 0x4000... iPXE), the login keys each side sent, the iSCSI PDUs each side
+# sent (RFC 7143 section 11.1.1 opcodes), the SCSI commands, the reads and
+# writes (count, bytes, largest), the immediate data, and who closed it.
 san_capture_report() {
-	local file=$1
+	local file=$1 t0=${2:-0}
 	[ -s "$file" ] || { echo "san: no capture in $file"; return 0; }
-	tshark -r "$file" -Y iscsi -T fields -E separator='|' -e tcp.stream \
-		-e tcp.dstport -e frame.time_relative -e iscsi.isid -e iscsi.keyvalue \
-		-e _ws.col.Info 2>/dev/null | awk -F'|' '
+	tshark -r "$file" -Y "iscsi || tcp.flags.fin == 1 || tcp.flags.reset == 1" \
+		-T fields -E separator='|' -E occurrence=a -E aggregator=';' \
+		-e tcp.stream -e tcp.dstport -e frame.time_epoch -e iscsi.isid \
+		-e iscsi.keyvalue -e iscsi.opcode -e iscsi.datasegmentlength \
+		-e iscsi.scsicommand.R -e iscsi.scsicommand.W \
+		-e iscsi.scsicommand.expecteddatatransferlength -e tcp.flags.fin \
+		-e tcp.flags.reset -e _ws.col.Info 2>/dev/null |
+		awk -F'|' -v t0="$t0" -f <(_san_report_awk)
+}
+
+_san_report_awk() {
+	cat <<-'AWK'
 	function add(list, item) {
-		return index("," list ",", "," item ",") ? list : (list == "" ? item : list "," item)
+		return index(";" list ";", ";" item ";") ? list : (list == "" ? item : list ";" item)
+	}
+	function opname(o) {
+		return o in ops ? ops[o] : "opcode " o
+	}
+	function counted(s, list, cnt,   a, i, k, line) {
+		k = split(list, a, ";")
+		for (i = 1; i <= k; i++)
+			line = line sprintf("%s%s x%d", i > 1 ? ", " : "", a[i], cnt[s, a[i]])
+		return line
+	}
+	BEGIN {
+		split("0x00 NOP-Out;0x01 SCSI-Command;0x02 TaskMgmt;0x03 Login;0x04 Text;" \
+			"0x05 Data-Out;0x06 Logout;0x10 SNACK;0x20 NOP-In;0x21 SCSI-Response;" \
+			"0x22 TaskMgmt-Response;0x23 Login-Response;0x24 Text-Response;" \
+			"0x25 Data-In;0x26 Logout-Response;0x31 R2T;0x32 Async;0x3f Reject", o, ";")
+		for (i in o) { split(o[i], kv, " "); ops[kv[1]] = kv[2] }
 	}
 	{
 		s = $1; out = ($2 == 3260)
-		if (!(s in first)) { first[s] = $3; order[++n] = s }
-		if ($4 != "" && isid[s] == "") isid[s] = $4
-		if ($5 != "") {
-			k = split($5, kv, ",")
-			for (i = 1; i <= k; i++)
-				if (out) ikeys[s] = add(ikeys[s], kv[i]); else tkeys[s] = add(tkeys[s], kv[i])
+		if (!(s in first)) { first[s] = $3 * 1000 - t0; order[++n] = s }
+		if ($11 == 1 || $12 == 1)
+			closed[s] = closed[s] sprintf("%s%s by the %s at %.1f s", closed[s] == "" ? "" : ", ",
+				$12 == 1 ? "RST" : "FIN", out ? "initiator" : "target", ($3 * 1000 - t0) / 1000)
+		if ($4 != "" && isid[s] == "") { split($4, a, ";"); isid[s] = a[1] }
+		k = split($5, kv, ";")
+		for (i = 1; i <= k; i++)
+			if (out) ikeys[s] = add(ikeys[s], kv[i]); else tkeys[s] = add(tkeys[s], kv[i])
+		k = split($6, op, ";"); split($7, dsl, ";")
+		for (i = 1; i <= k; i++) {
+			c = opname(op[i])
+			if (out) { ipdu[s, c]++; ipdus[s] = add(ipdus[s], c) }
+			else { tpdu[s, c]++; tpdus[s] = add(tpdus[s], c) }
+			if (out && op[i] == "0x01" && dsl[i] > 0) { imm[s]++; immb[s] += dsl[i] }
 		}
 		if (!out) next
-		info = $6
-		# one frame can carry several PDUs: "Login Command, SCSI: Read(10) ..."
+		k = split($8, r, ";"); split($9, w, ";"); split($10, len, ";")
+		for (i = 1; i <= k; i++) {
+			if (r[i] == "True" || r[i] == 1) { rd[s]++; rdb[s] += len[i]; if (len[i] > rdmax[s]) rdmax[s] = len[i] }
+			if (w[i] == "True" || w[i] == 1) { wr[s]++; wrb[s] += len[i]; if (len[i] > wrmax[s]) wrmax[s] = len[i] }
+		}
+		info = $13
 		while (match(info, /SCSI: [A-Za-z0-9 ()\/-]+ LUN/)) {
 			c = substr(info, RSTART + 6, RLENGTH - 10)
 			scsi[s, c]++; cmds[s] = add(cmds[s], c)
-			info = substr(info, RSTART + RLENGTH)
-		}
-		info = $6
-		while (match(info, /(Login|Text|NOP Out|Logout|Task Management Function|SCSI Data Out|SNACK) (Command|Request)?/)) {
-			c = substr(info, RSTART, RLENGTH); sub(/ $/, "", c)
-			pdu[s, c]++; pdus_of[s] = add(pdus_of[s], c)
 			info = substr(info, RSTART + RLENGTH)
 		}
 	}
 	END {
 		for (j = 1; j <= n; j++) {
 			s = order[j]
-			printf "connection %d at %.1f s, ISID %s\n", s, first[s], isid[s]
+			printf "connection %d at %.1f s, ISID %s\n", s, first[s] / 1000, isid[s]
 			printf "  initiator keys: %s\n", ikeys[s]
 			printf "  target keys:    %s\n", tkeys[s]
-			line = ""
-			k = split(pdus_of[s], a, ",")
-			for (i = 1; i <= k; i++) line = line sprintf("%s%s x%d", i > 1 ? ", " : "", a[i], pdu[s, a[i]])
-			printf "  iSCSI PDUs:     %s\n", line
-			line = ""
-			k = split(cmds[s], a, ",")
-			for (i = 1; i <= k; i++) line = line sprintf("%s%s x%d", i > 1 ? ", " : "", a[i], scsi[s, a[i]])
-			printf "  SCSI commands:  %s\n", line
+			printf "  initiator PDUs: %s\n", counted(s, ipdus[s], ipdu)
+			printf "  target PDUs:    %s\n", counted(s, tpdus[s], tpdu)
+			printf "  SCSI commands:  %s\n", counted(s, cmds[s], scsi)
+			printf "  reads %d (%.1f MiB, largest %d KiB), writes %d (%.1f MiB, largest %d KiB), immediate data in %d commands (%d KiB)\n",
+				rd[s], rdb[s] / 1048576, rdmax[s] / 1024, wr[s], wrb[s] / 1048576, wrmax[s] / 1024, imm[s], immb[s] / 1024
+			printf "  closed: %s\n", closed[s] == "" ? "no (open at the end of the capture)" : closed[s]
 		}
-	}'
+	}
+	AWK
 }
 
 # The iBFT's LUN as Linux shows it (/sys/firmware/ibft/target0/lun): the

@@ -31,7 +31,7 @@ san_net_setup
 san_target_start "$TMP/san-disk.img"
 
 for fw in ${SAN_FW:-bios uefi}; do
-	san_boot "san-$fw" "$fw" "${SAN_BOOT_SECS:-900}"
+	san_boot "san-$fw" "$fw" "${SAN_BOOT_SECS:-400}"
 	log=$QEMU_LOG
 	grep -E '^SAN[:-]|^GRUB:|SAN-IPXE' "$log" | grep -v '^SAN: journal' | head -n 40
 	case $fw in
@@ -52,6 +52,6 @@ for fw in ${SAN_FW:-bios uefi}; do
 		grep '^SAN: journal' "$log" >&2
 		die "$fw: systemd units failed: $(grep -o 'SAN: failed unit.*' "$log" | cut -d' ' -f4 | tr '\n' ' ')"
 	fi
-	[ "${SAN_CAPTURE:-0}" = 1 ] && san_capture_report "$TMP/san-$fw.pcapng"
+	[ "${SAN_CAPTURE:-0}" = 1 ] && san_capture_report "$TMP/san-$fw.pcapng" "$QEMU_T0"
 done
 echo "san-tgtd: ${SAN_FW:-bios uefi} passed in $(( $(date +%s) - T0 )) s"
