@@ -465,6 +465,7 @@ _san_wait() {
 		grep -qE 'SAN-IPXE-FAILED|Kernel panic|Gave up waiting for root' "$QEMU_LOG" &&
 			return 1
 		[ "$alive" -eq 1 ] || return 1
+		[ "$now" -lt $((secs * 1000)) ] || return 1
 		sleep 0.25
 	done
 	return 1
@@ -570,9 +571,14 @@ _san_report_awk() {
 	{
 		s = $1; out = ($2 == 3260)
 		if (!(s in first)) { first[s] = $3 * 1000 - t0; order[++n] = s }
-		if ($11 == 1 || $12 == 1)
-			closed[s] = closed[s] sprintf("%s%s by the %s at %.1f s", closed[s] == "" ? "" : ", ",
-				$12 == 1 ? "RST" : "FIN", out ? "initiator" : "target", ($3 * 1000 - t0) / 1000)
+		# the first FIN and the first RST each side sent
+		if ($11 == 1 || $12 == 1) {
+			c = sprintf("%s by the %s", $12 == 1 ? "RST" : "FIN", out ? "initiator" : "target")
+			if (!((s, c) in fin))
+				closed[s] = closed[s] sprintf("%s%s at %.1f s", closed[s] == "" ? "" : ", ", c,
+					($3 * 1000 - t0) / 1000)
+			fin[s, c] = 1
+		}
 		if ($4 != "" && isid[s] == "") { split($4, a, ";"); isid[s] = a[1] }
 		k = split($5, kv, ";")
 		for (i = 1; i <= k; i++)

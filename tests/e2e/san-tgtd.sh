@@ -18,8 +18,9 @@
 # snponly.efi -> script); SAN_TARGET picks the target (lib-san.sh);
 # SAN_CAPTURE=1 records port 3260 with tshark and prints what the initiators
 # used; SAN_KEEP=DIR keeps the serial logs.
-# Runtime here: ~2 min to build the disk the first time (+2 min debootstrap),
-# then ~N min per boot (TCG on 2 busy cores); it prints its numbers.
+# Runtime here: ~1 min to build the disk the first time (+2 min debootstrap;
+# both cached under ~/.cache/linkboot), then 90-130 s per boot (TCG on 2 busy
+# cores); it prints its numbers. Findings: tests/e2e/SAN-NOTES.md.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-qemu.sh"
 . "$(dirname "$0")/lib-san.sh"
