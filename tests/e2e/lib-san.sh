@@ -402,7 +402,9 @@ san_target_start_tgtd() {
 	ip netns exec "$NS" tgtd -f -C "$SAN_TGT_PORT" -d "${SAN_TGTD_DEBUG:-0}" \
 		--iscsi "portal=$E2E_SERVER_IP:3260" >"$SAN_TARGET_LOG" 2>&1 &
 	SAN_TARGET_PID=$!
-	# tgtd ignores SIGTERM while it has targets: qemu_stop goes on to KILL
+	# tgtd ignores SIGTERM while it has targets: qemu_stop goes on to KILL,
+	# which leaves the socket files behind
+	cleanup_fn "rm -f /var/run/tgtd/socket.$SAN_TGT_PORT /var/run/tgtd/socket.$SAN_TGT_PORT.lock"
 	cleanup_fn "qemu_stop $SAN_TARGET_PID"
 	for ((i = 0; i < 50; i++)); do
 		tgtadm -C "$SAN_TGT_PORT" --op show --mode sys >/dev/null 2>&1 && break
