@@ -60,19 +60,7 @@ for c in debootstrap sfdisk mkfs.ext4 depmod md5sum tar; do
 done
 
 # The mirror apt already uses (the only network we may touch).
-apt_mirror() {
-	local f
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] || continue
-		awk '$1 == "deb" && $0 !~ /security/ {
-			for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }' "$f"
-	done
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		awk '/^URIs:/ && $0 !~ /security/ && $2 ~ /\/debian\/?$/ { print $2 }' "$f"
-	done
-}
-mirror=${DEBIAN_MIRROR:-$(apt_mirror | head -n 1)}
+mirror=$("$(dirname "$0")/debian-mirror.sh") || mirror=""
 [ -n "$mirror" ] || die "no Debian mirror in /etc/apt/sources.list{,.d}; set DEBIAN_MIRROR"
 
 work=$(mktemp -d /tmp/mkdebian-image.XXXXXX)
