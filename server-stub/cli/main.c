@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "image_ops.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "version.h"
@@ -59,6 +60,7 @@ int main(int argc, char **argv)
 	size_t i;
 
 	log_init("linkboot", LOG_LEVEL_INFO);
+	image_err_register();	/* err_str() of image operations */
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -105,7 +106,11 @@ static void test_format_option(void **state)
 	int fmt = -1;
 
 	(void)state;
+	/* -j: pretty for a person at a terminal, one line for a pipe */
 	assert_int_equal(table_parse_format_opt("-j", &fmt), 1);
+	assert_int_equal(fmt, isatty(STDOUT_FILENO) ? TABLE_JSON_PRETTY :
+			 TABLE_JSON_SHORT);
+	assert_int_equal(table_parse_format_opt("--json", &fmt), 1);
 	assert_int_equal(fmt, TABLE_JSON_PRETTY);
 	assert_int_equal(table_parse_format_opt("--json=short", &fmt), 1);
 	assert_int_equal(fmt, TABLE_JSON_SHORT);
