@@ -14,14 +14,15 @@
 #include "db.h"
 #include "image_ops.h"
 
+/* Paths; each 0, or -ENAMETOOLONG when out was too small. */
 /* <state>/boot/<id>/v<N>: kernel, initrd, hashes, boot pack. */
-void image_boot_dir(struct db *db, const char *id, unsigned v, char *out,
-		    size_t size);
+int image_boot_dir(struct db *db, const char *id, unsigned v, char *out,
+		   size_t size);
 /* <store>/<id>.v<N>.<ext> */
-void image_file_path(struct db *db, const char *id, unsigned v,
-		     const char *ext, char *out, size_t size);
+int image_file_path(struct db *db, const char *id, unsigned v,
+		    const char *ext, char *out, size_t size);
 /* A versions.file value: absolute as is, else in <store>. */
-void image_resolve(struct db *db, const char *file, char *out, size_t size);
+int image_resolve(struct db *db, const char *file, char *out, size_t size);
 
 /* Has image id a version v? 1 or 0. */
 int image_version_exists(struct db *db, const char *id, unsigned v);

@@ -54,24 +54,32 @@ void image_err_register(void)
 
 /* ---- shared helpers (image_internal.h) ---------------------------------- */
 
-void image_boot_dir(struct db *db, const char *id, unsigned v, char *out,
-		    size_t size)
+/* 0, or -ENAMETOOLONG when out was too small (it holds what fitted). */
+static int fitted(int n, size_t size)
 {
-	snprintf(out, size, "%s/boot/%s/v%u", db_state_dir(db), id, v);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-void image_file_path(struct db *db, const char *id, unsigned v,
-		     const char *ext, char *out, size_t size)
+int image_boot_dir(struct db *db, const char *id, unsigned v, char *out,
+		   size_t size)
 {
-	snprintf(out, size, "%s/%s.v%u.%s", db_store_dir(db), id, v, ext);
+	return fitted(snprintf(out, size, "%s/boot/%s/v%u", db_state_dir(db),
+			       id, v), size);
 }
 
-void image_resolve(struct db *db, const char *file, char *out, size_t size)
+int image_file_path(struct db *db, const char *id, unsigned v,
+		    const char *ext, char *out, size_t size)
+{
+	return fitted(snprintf(out, size, "%s/%s.v%u.%s", db_store_dir(db), id,
+			       v, ext), size);
+}
+
+int image_resolve(struct db *db, const char *file, char *out, size_t size)
 {
 	if (file[0] == '/')
-		snprintf(out, size, "%s", file);
-	else
-		snprintf(out, size, "%s/%s", db_store_dir(db), file);
+		return fitted(snprintf(out, size, "%s", file), size);
+	return fitted(snprintf(out, size, "%s/%s", db_store_dir(db), file),
+		      size);
 }
 
 int image_version_parse(const char *s, unsigned *v)
