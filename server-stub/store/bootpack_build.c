@@ -436,17 +436,66 @@ static int write_file(const char *path, const uint8_t *buf, size_t len)
 	return rc;
 }
 
+/* The blocks of the trace of trace_version (a commit's new version
+ * keeps its parent's, joined with its own first boot's by load_trace(),
+ * in boot.trace.base). */
+static int pack_trace(struct db *db, const char *image_id, unsigned version,
+		      unsigned trace_version, uint64_t size, uint64_t **blk,
+		      uint32_t *n)
+{
+	char dir[STORE_PATH_MAX], path[STORE_PATH_MAX + 32];
+	int rc;
+
+	image_boot_dir(db, image_id, trace_version ? trace_version : version,
+		       dir, sizeof(dir));
+	if ((rc = load_trace(dir, (size + BP_BLOCK_SIZE - 1) / BP_BLOCK_SIZE,
+			     blk, n)) != 0)
+		return rc;
+	if (trace_version && trace_version != version) {
+		image_boot_dir(db, image_id, version, dir, sizeof(dir));
+		snprintf(path, sizeof(path), "%s/boot.trace.base", dir);
+		if ((rc = trace_save(path, *blk, *n)) != 0)
+			return rc;
+	}
+	return *n ? 0 : -ENODATA;
+}
+
+/* Encode the traced blocks of rd and write <boot dir>/boot.pack. */
+static int pack_write(struct db *db, const char *image_id, unsigned version,
+		      struct read_ctx *rd, const uint64_t *blk, uint32_t n,
+		      uint64_t *nblocks, uint64_t *bytes)
+{
+	char dir[STORE_PATH_MAX], path[STORE_PATH_MAX + 32];
+	struct bp_header h = { .block_size = BP_BLOCK_SIZE,
+			       .image_size = rd->size, .version = version };
+	struct bp_extent *ext;
+	uint8_t *pack = NULL;
+	size_t packlen = 0;
+	int rc;
+
+	if (!(ext = calloc(MIN(n, BOOTPACK_MAX_EXTENTS), sizeof(*ext))))
+		return -ENOMEM;
+	h.nextents = make_extents(blk, n, ext);
+	image_boot_dir(db, image_id, version, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/boot.pack", dir);
+	if ((rc = bootpack_encode(&h, ext, read_block, rd, &pack,
+				  &packlen)) == 0 &&
+	    (rc = write_file(path, pack, packlen)) == 0) {
+		for (uint32_t i = 0; i < h.nextents; i++)
+			*nblocks += ext[i].count;
+		*bytes = packlen;
+	}
+	free(ext);
+	free(pack);
+	return rc;
+}
+
 int bootpack_build(struct db *db, const char *image_id, unsigned version,
 		   unsigned trace_version, uint64_t *nblocks, uint64_t *bytes)
 {
-	char dir[STORE_PATH_MAX], path[STORE_PATH_MAX + 32];
-	struct store_chain *ch = NULL;
+	struct store_chain *ch;
 	struct read_ctx rd = { 0 };
-	struct bp_extent *ext = NULL;
-	struct bp_header h;
 	uint64_t *blk = NULL;
-	uint8_t *pack = NULL;
-	size_t packlen = 0;
 	uint32_t n = 0;
 	int rc;
 
@@ -456,48 +505,17 @@ int bootpack_build(struct db *db, const char *image_id, unsigned version,
 		return -ENOMEM;
 	if ((rc = store_chain_load(db_sqlite(db), db_store_dir(db),
 				   db_state_dir(db), image_id, version,
-				   ch)) != 0 ||
-	    (rc = store_chain_open(ch, &rd.c)) != 0)
-		goto out;
-	rd.size = vchain_size(rd.c);
-	image_boot_dir(db, image_id, trace_version ? trace_version : version,
-		       dir, sizeof(dir));
-	if ((rc = load_trace(dir, (rd.size + BP_BLOCK_SIZE - 1) /
-			     BP_BLOCK_SIZE, &blk, &n)) != 0)
-		goto out;
-	/* a commit's pack: the new version inherits the parent's trace,
-	 * joined with its own first boot's (load_trace) */
-	if (trace_version && trace_version != version) {
-		image_boot_dir(db, image_id, version, dir, sizeof(dir));
-		snprintf(path, sizeof(path), "%s/boot.trace.base", dir);
-		if ((rc = trace_save(path, blk, n)) != 0)
-			goto out;
-	}
-	rc = -ENODATA;
-	if (n == 0)
-		goto out;
-	rc = -ENOMEM;
-	if (!(ext = calloc(MIN(n, BOOTPACK_MAX_EXTENTS), sizeof(*ext))))
-		goto out;
-	h = (struct bp_header){ .block_size = BP_BLOCK_SIZE,
-				.image_size = rd.size, .version = version };
-	h.nextents = make_extents(blk, n, ext);
-	if ((rc = bootpack_encode(&h, ext, read_block, &rd, &pack, &packlen)))
-		goto out;
-	image_boot_dir(db, image_id, version, dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/boot.pack", dir);
-	if ((rc = write_file(path, pack, packlen)) != 0)
-		goto out;
-	for (uint32_t i = 0; i < h.nextents; i++)
-		*nblocks += ext[i].count;
-	*bytes = packlen;
-out:
-	if (rd.c)
+				   ch)) == 0 &&
+	    (rc = store_chain_open(ch, &rd.c)) == 0) {
+		rd.size = vchain_size(rd.c);
+		if ((rc = pack_trace(db, image_id, version, trace_version,
+				     rd.size, &blk, &n)) == 0)
+			rc = pack_write(db, image_id, version, &rd, blk, n,
+					nblocks, bytes);
 		vchain_close(rd.c);
+	}
 	free(ch);
 	free(blk);
-	free(ext);
-	free(pack);
 	return rc;
 }
 
