@@ -60,13 +60,19 @@ assert_contains "$TMP/s.txt" '52:54:00:ee:00:01 +PC-001 +demo +1 +yes +1h02m +1.
 lb status --bogus >/dev/null 2>&1
 [ $? -eq 2 ] || die "bad status option: want exit 2"
 
-# an agent report over HTTP (POST /report, with the PC's credential)
-# reaches status
-url="http://127.0.0.1:$LB_HTTP_PORT/report?mac=52:54:00:ee:00:02"
-cred=$(lb client token 52:54:00:ee:00:02 2>/dev/null) || die "client token"
-printf 'boot_id=b2\nuptime_ms=5000\nbytes_from_server=2048\nram_hits=1\nram_misses=1\n' |
-	curl -sf -H "Authorization: Bearer $cred" --data-binary @- "$url" ||
-	die "POST /report"
+# an agent report over HTTP (POST /report) reaches status; a report
+# speaks for a PC: without the PC's credential it is refused and changes
+# nothing (here an admin token, `client token`)
+url="http://127.0.0.1:$LB_HTTP_PORT/report"
+report='boot_id=b2\nuptime_ms=5000\nbytes_from_server=2048\nram_hits=1\nram_misses=1\n'
+code=$(printf "$report" | curl -s -o /dev/null -w '%{http_code}' \
+	-X POST --data-binary @- "$url?mac=52:54:00:ee:00:02")
+assert_eq "$code" 403 "report without a credential"
+lb status -j | jq -e '.[1].uptime_ms == null' >/dev/null ||
+	die "a report without a credential reached status"
+tok=$(lb client token 52:54:00:ee:00:02 2>/dev/null) || die "client token"
+printf "$report" | curl -sf -X POST -H "Authorization: Bearer $tok" \
+	--data-binary @- "$url" || die "POST /report with a credential"
 lb status -j | jq -e '.[1] | .uptime_ms == 5000 and
 	.bytes_from_server == 2048 and .ram_hit_percent == 50' >/dev/null ||
 	die "HTTP report not in status"

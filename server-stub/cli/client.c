@@ -8,7 +8,6 @@
  * 2 usage error (bad option or value; the message names the field).
  */
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +18,6 @@
 #include <arpa/inet.h>
 
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "commands.h"
 #include "credential.h"
@@ -27,15 +25,14 @@
 #include "db_internal.h"
 #include "lb_err.h"
 #include "lb_util.h"
+#include "links.h"
 #include "table.h"
 
-#define NAME_PATTERN	"PC-%03d"	/* default client names */
-#define NAME_MAX_SEQ	99999
+#define WHY_LEN 320	/* a link operation's reason for the admin */
 
-/* Options of add/set; NULL = not given. */
+/* Options of every verb; NULL = not given. */
 struct client_opts {
-	const char *image, *name, *hostname, *group;
-	const char *ram_cache, *ssd_cache, *write, *version, *overlay;
+	struct link_opts link;	/* add/set: the fields of the link */
 	const char *peer;	/* token: the address it is bound to */
 	int revoke;		/* token --revoke */
 	int format;		/* enum table_format */
@@ -47,15 +44,15 @@ static const struct client_opt_def {
 	const char *name;
 	size_t off;
 } client_opt_defs[] = {
-	{ "image", offsetof(struct client_opts, image) },
-	{ "name", offsetof(struct client_opts, name) },
-	{ "hostname", offsetof(struct client_opts, hostname) },
-	{ "group", offsetof(struct client_opts, group) },
-	{ "ram-cache", offsetof(struct client_opts, ram_cache) },
-	{ "ssd-cache", offsetof(struct client_opts, ssd_cache) },
-	{ "write", offsetof(struct client_opts, write) },
-	{ "version", offsetof(struct client_opts, version) },
-	{ "overlay", offsetof(struct client_opts, overlay) },
+	{ "image", offsetof(struct client_opts, link.image) },
+	{ "name", offsetof(struct client_opts, link.name) },
+	{ "hostname", offsetof(struct client_opts, link.hostname) },
+	{ "group", offsetof(struct client_opts, link.group) },
+	{ "ram-cache", offsetof(struct client_opts, link.ram_cache) },
+	{ "ssd-cache", offsetof(struct client_opts, link.ssd_cache) },
+	{ "write", offsetof(struct client_opts, link.write) },
+	{ "version", offsetof(struct client_opts, link.version) },
+	{ "overlay", offsetof(struct client_opts, link.overlay) },
 	{ "peer", offsetof(struct client_opts, peer) },
 };
 
@@ -70,7 +67,7 @@ static const char usage_add[] =
 "Options (unset values inherit: client -> group -> image -> built-in):\n"
 "  --image NAME        image to boot (`linkboot image list`); may come\n"
 "                      from --group instead\n"
-"  --name N            client name (default: next free " NAME_PATTERN ")\n"
+"  --name N            client name (default: next free " LINK_NAME_PATTERN ")\n"
 "  --hostname H        host name (default: the name, lower case)\n"
 "  --group G           group (shared settings, test versions)\n"
 "  --ram-cache MiB     client RAM block cache (built-in 64)\n"
@@ -255,79 +252,12 @@ static int client_parse(int argc, char **argv, const char *usage,
 
 static int parse_mac_arg(const char *s, const char *usage, char mac[18])
 {
-	uint8_t m[6];
+	char why[WHY_LEN];
 
-	if (mac_parse(s, m) != 0)
-		return usage_error(usage, "MAC '%s': not a MAC address (write it "
-				   "like 52:54:00:12:34:56)", s);
-	mac_format(m, mac);
+	if (link_mac(s, mac, why, sizeof(why)) != 0)
+		return usage_error(usage, "%s", why);
 	return 0;
 }
-
-/* ---- field validation: each names the field and the fix -------------- */
-
-static int check_label(const char *field, const char *s, int hostname)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 63)
-		return usage_error(NULL, "--%s '%s': must be 1 to 63 characters",
-				   field, s);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (isalnum(c) || c == '-' || (!hostname && (c == '_' || c == '.')))
-			continue;
-		return usage_error(NULL, "--%s '%s': use letters, digits and "
-				   "'-'%s only", field, s,
-				   hostname ? "" : " (and '_', '.')");
-	}
-	if (hostname && (s[0] == '-' || s[n - 1] == '-'))
-		return usage_error(NULL, "--hostname '%s': must not begin or "
-				   "end with '-' (RFC 1123)", s);
-	return 0;
-}
-
-static int check_fields(const struct client_opts *o)
-{
-	uint64_t v;
-	int rc;
-
-	if (o->name && (rc = check_label("name", o->name, 0)) != 0)
-		return rc;
-	if (o->hostname && (rc = check_label("hostname", o->hostname, 1)) != 0)
-		return rc;
-	if (o->group && (rc = check_label("group", o->group, 0)) != 0)
-		return rc;
-	if (o->ram_cache && strcmp(o->ram_cache, "inherit") &&
-	    parse_u64(o->ram_cache, 0, 1u << 20, &v) != 0)
-		return usage_error(NULL, "--ram-cache '%s': give the RAM cache "
-				   "size in MiB, 0 to 1048576 (e.g. 256)",
-				   o->ram_cache);
-	if (o->ssd_cache && strcmp(o->ssd_cache, "inherit") &&
-	    strcmp(o->ssd_cache, "auto") && strcmp(o->ssd_cache, "off") &&
-	    parse_u64(o->ssd_cache, 1, 1u << 24, &v) != 0)
-		return usage_error(NULL, "--ssd-cache '%s': give a size in MiB, "
-				   "'auto' (the whole linkboot-cache partition) "
-				   "or 'off'", o->ssd_cache);
-	if (o->write && strcmp(o->write, "inherit") &&
-	    db_write_mode_parse(o->write) < 0)
-		return usage_error(NULL, "--write '%s': give ram, disk, server "
-				   "or super", o->write);
-	if (o->overlay && strcmp(o->overlay, "inherit") &&
-	    parse_u64(o->overlay, 1, 1u << 24, &v) != 0)
-		return usage_error(NULL, "--overlay '%s': give the RAM for the "
-				   "PC's writes in MiB (e.g. 256) or 'inherit'",
-				   o->overlay);
-	if (o->version && strcmp(o->version, "inherit") &&
-	    parse_u64(o->version, 1, INT32_MAX, &v) != 0)
-		return usage_error(NULL, "--version '%s': give a version number "
-				   "(`linkboot image list`) or 'inherit'",
-				   o->version);
-	return 0;
-}
-
-/* ---- DB helpers ------------------------------------------------------- */
 
 static int client_open(struct lb_config *cfg, struct db **db)
 {
@@ -335,8 +265,7 @@ static int client_open(struct lb_config *cfg, struct db **db)
 
 	if (rc != 0) {
 		fprintf(stderr, "linkboot client: cannot open the link DB in %s: "
-			"%s (give --state DIR)\n", cfg->state_dir,
-			strerror(err_errno(rc)));
+			"%s (give --state DIR)\n", cfg->state_dir, err_str(rc));
 		return 1;
 	}
 	if (cfg->store_dir)
@@ -344,152 +273,43 @@ static int client_open(struct lb_config *cfg, struct db **db)
 	return 0;
 }
 
-static int sql_step_done(struct db *db, sqlite3_stmt *st)
+/*
+ * A link operation said no: its reason, and the exit code. A malformed
+ * request is a usage error (2); when it was the request's shape rather
+ * than one field's value, the usage line follows.
+ */
+static int op_failed(const char *usage, int rc, const char *why)
 {
-	int rc = sqlite3_step(st);
+	const char *msg = why[0] ? why : err_str(rc);
 
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return 0;
-	fprintf(stderr, "linkboot client: %s\n", sqlite3_errmsg(db_sqlite(db)));
-	return db_errno(rc);
+	if (err_errno(rc) != EINVAL)
+		return runtime_error("%s", msg);
+	if (rc == EINVAL_LINK_NO_IMAGE || rc == EINVAL_LINK_NOTHING ||
+	    rc == EINVAL_LINK_PER_MAC)
+		return usage_error(usage, "%s", msg);
+	return usage_error(NULL, "%s", msg);
 }
 
-/* Image ID of an image name; 1 (message printed) if there is none. */
-static int find_image(struct db *db, const char *name, char id[40])
+static int wants_super(const struct client_opts *o)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(db_sqlite(db), "SELECT id FROM images WHERE "
-			       "name = ?", -1, &st, NULL) != SQLITE_OK)
-		return runtime_error("%s", sqlite3_errmsg(db_sqlite(db)));
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		snprintf(id, 40, "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return runtime_error("--image '%s': no such image (see `linkboot "
-				     "image list`; add one with `linkboot image "
-				     "add NAME FILE`)", name);
-	return 0;
+	return o->link.write && !strcmp(o->link.write, "super");
 }
 
-static int check_version(struct db *db, const char *image_id,
-			 const char *image, const char *version)
+static void print_super_on(const char *mac)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!version || !strcmp(version, "inherit") || !image_id)
-		return 0;
-	if (sqlite3_prepare_v2(db_sqlite(db), "SELECT 1 FROM versions WHERE "
-			       "image_id = ? AND version = ?", -1, &st,
-			       NULL) != SQLITE_OK)
-		return runtime_error("%s", sqlite3_errmsg(db_sqlite(db)));
-	sqlite3_bind_text(st, 1, image_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, atoi(version));
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return runtime_error("--version %s: image %s has no such version "
-				     "(see `linkboot image show %s`)", version,
-				     image ? image : image_id, image ? image : "");
-	return 0;
-}
-
-static int ensure_group(struct db *db, const char *group)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!group || !strcmp(group, "none"))
-		return 0;
-	if (sqlite3_prepare_v2(db_sqlite(db), "INSERT OR IGNORE INTO groups"
-			       "(name) VALUES(?)", -1, &st, NULL) != SQLITE_OK)
-		return -EIO;
-	sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC);
-	rc = sql_step_done(db, st);
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int name_taken(struct db *db, const char *name)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(db_sqlite(db), "SELECT 1 FROM clients WHERE "
-			       "name = ?", -1, &st, NULL) != SQLITE_OK)
-		return -EIO;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int next_free_name(struct db *db, char *out, size_t size)
-{
-	int n, rc;
-
-	for (n = 1; n <= NAME_MAX_SEQ; n++) {
-		snprintf(out, size, NAME_PATTERN, n);
-		if ((rc = name_taken(db, out)) <= 0)
-			return rc;
-	}
-	return -ENOSPC;
-}
-
-/* Bind an optional field: NULL = leave NULL; "inherit" = NULL. */
-static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (!v || !strcmp(v, "inherit") || !strcmp(v, "none"))
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-}
-
-static void bind_opt_int(sqlite3_stmt *st, int i, const char *v)
-{
-	if (!v || !strcmp(v, "inherit"))
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_int64(st, i, atoll(v));
-}
-
-/* "super" is not stored as a mode: it is the super flag + token. */
-static const char *stored_write(const char *w)
-{
-	return w && !strcmp(w, "super") ? NULL : w;
-}
-
-static int client_make_super(struct db *db, const char *mac)
-{
-	char other[18] = "";
-	int rc = db_client_super(db, mac, 1, other);
-
-	if (rc == -EBUSY)
-		return runtime_error("%s: %s is already the super client of this "
-				     "image; run `linkboot client super %s off` "
-				     "first", mac, other, other);
-	if (rc != 0)
-		return runtime_error("%s: super: %s", mac, strerror(err_errno(rc)));
 	printf("%s is the super client: its next boot writes the next "
 	       "version (granted to that boot only)\n", mac);
-	return 0;
 }
 
 /* ---- verbs ------------------------------------------------------------ */
 
 static int client_add(struct lb_config *cfg, int argc, char **argv)
 {
-	char mac[18], image_id[40] = "", name[64], host[64], token[33],
-	     machine_id[33], now[DB_TIME_LEN];
+	char mac[18], name[64], host[64], why[WHY_LEN] = "";
 	struct client_opts o;
 	const char *pos[1];
-	sqlite3_stmt *st = NULL;
 	struct db *db;
-	int npos, rc, i;
+	int npos, rc;
 
 	if ((rc = client_parse(argc, argv, usage_add, &o, pos, &npos, 1)) != 0)
 		return rc;
@@ -499,140 +319,32 @@ static int client_add(struct lb_config *cfg, int argc, char **argv)
 	}
 	if (npos != 1)
 		return usage_error(usage_add, "MAC missing");
-	if ((rc = parse_mac_arg(pos[0], usage_add, mac)) != 0 ||
-	    (rc = check_fields(&o)) != 0)
+	if ((rc = parse_mac_arg(pos[0], usage_add, mac)) != 0)
 		return rc;
-	if (!o.image && !o.group)
-		return usage_error(usage_add, "--image NAME missing (which image "
-				   "should %s boot? see `linkboot image list`)",
-				   mac);
+	if ((rc = link_opts_check(&o.link, why, sizeof(why))) != 0)
+		return op_failed(usage_add, rc, why);
 	if (client_open(cfg, &db) != 0)
 		return 1;
-	rc = 1;
-	if (db_begin(db) != 0)
-		goto out;
-	if (o.image && find_image(db, o.image, image_id) != 0)
-		goto out;
-	if (check_version(db, o.image ? image_id : NULL, o.image, o.version))
-		goto out;
-	if (o.name) {
-		snprintf(name, sizeof(name), "%s", o.name);
-		if (name_taken(db, name) > 0) {
-			runtime_error("--name %s: another client has that name "
-				      "(see `linkboot client list`)", name);
-			goto out;
-		}
-	} else if (next_free_name(db, name, sizeof(name)) != 0) {
-		runtime_error("no free name like PC-001 left: give --name");
-		goto out;
-	}
-	snprintf(host, sizeof(host), "%s", o.hostname ? o.hostname : name);
-	for (i = 0; host[i]; i++)
-		host[i] = (char)tolower((unsigned char)host[i]);
-	if (!o.hostname && check_label("hostname", host, 1) != 0) {
-		fprintf(stderr, "linkboot client: give --hostname for name %s\n",
-			name);
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (db_random_hex(token, DB_TOKEN_HEX) != 0 ||
-	    db_random_hex(machine_id, DB_TOKEN_HEX) != 0 ||
-	    ensure_group(db, o.group) != 0)
-		goto out;
-	db_now_iso(now);
-	if (sqlite3_prepare_v2(db_sqlite(db),
-		"INSERT INTO clients(mac, name, hostname, grp, image_id, version,"
-		" ram_cache_mib, ssd_cache, write_mode, token, machine_id,"
-		" created, overlay_mib) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-		" ?9, ?10, ?11, ?12, ?13)", -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, host, -1, SQLITE_STATIC);
-	bind_opt_text(st, 4, o.group);
-	bind_opt_text(st, 5, image_id[0] ? image_id : NULL);
-	bind_opt_int(st, 6, o.version);
-	bind_opt_int(st, 7, o.ram_cache);
-	bind_opt_text(st, 8, o.ssd_cache);
-	bind_opt_text(st, 9, stored_write(o.write));
-	sqlite3_bind_text(st, 10, token, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, machine_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 12, now, -1, SQLITE_STATIC);
-	bind_opt_int(st, 13, o.overlay);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		if (sqlite3_errcode(db_sqlite(db)) == SQLITE_CONSTRAINT)
-			runtime_error("%s is already linked (change it with "
-				      "`linkboot client set %s ...`)", mac, mac);
-		else
-			runtime_error("%s", sqlite3_errmsg(db_sqlite(db)));
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (db_commit(db) != 0)
-		goto out;
-	printf("%s linked as %s (%s)%s%s\n", mac, name, host,
-	       o.image ? " to image " : "", o.image ? o.image : "");
-	rc = 0;
-	if (o.write && !strcmp(o.write, "super"))
-		rc = client_make_super(db, mac);
-out:
-	sqlite3_finalize(st);
-	db_rollback(db);
+	rc = link_add(db, mac, &o.link, name, host, why, sizeof(why));
 	db_close(db);
-	return rc;
-}
-
-/* SET clause for the fields given; the WHERE binds ?1. */
-static void set_clause(const struct client_opts *o, int with_group,
-		       char *sql, size_t size)
-{
-	size_t n = 0;
-
-#define SETF(opt, col, idx) \
-	if (opt) \
-		n += (size_t)snprintf(sql + n, size - n, "%s" col " = ?" #idx, \
-				      n ? ", " : "")
-	SETF(o->image, "image_id", 2);
-	SETF(o->name, "name", 3);
-	SETF(o->hostname, "hostname", 4);
-	if (with_group) {
-		SETF(o->group, "grp", 5);
-	}
-	SETF(o->ram_cache, "ram_cache_mib", 6);
-	SETF(o->ssd_cache, "ssd_cache", 7);
-	SETF(o->write && strcmp(o->write, "super"), "write_mode", 8);
-	SETF(o->version, "version", 9);
-	SETF(o->overlay, "overlay_mib", 10);
-#undef SETF
-}
-
-/* Is the client (or, without a MAC, any client of the group) a super
- * client? Moving it would leave two super clients on one image. */
-static int super_in(struct db *db, const char *mac, const char *group)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(db_sqlite(db), "SELECT 1 FROM clients WHERE "
-			       "super = 1 AND (mac = ?1 OR (?1 = '' AND grp = "
-			       "?2))", -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, group ? group : "", -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return rc;
+	if (rc)
+		return op_failed(usage_add, rc, why);
+	printf("%s linked as %s (%s)%s%s\n", mac, name, host,
+	       o.link.image ? " to image " : "",
+	       o.link.image ? o.link.image : "");
+	if (wants_super(&o))
+		print_super_on(mac);
+	return 0;
 }
 
 static int client_set(struct lb_config *cfg, int argc, char **argv)
 {
-	char mac[18] = "", image_id[40] = "", sql[512], set[384] = "";
+	char mac[18] = "", why[WHY_LEN] = "";
 	struct client_opts o;
-	const char *pos[1], *key;
-	sqlite3_stmt *st = NULL;
+	const char *pos[1], *group;
+	unsigned changed = 0;
 	struct db *db;
-	int npos, rc, changed;
+	int npos, rc;
 
 	if ((rc = client_parse(argc, argv, usage_set, &o, pos, &npos, 1)) != 0)
 		return rc;
@@ -642,94 +354,30 @@ static int client_set(struct lb_config *cfg, int argc, char **argv)
 	}
 	if (npos == 1 && (rc = parse_mac_arg(pos[0], usage_set, mac)) != 0)
 		return rc;
-	if (npos == 0 && (!o.group || !strcmp(o.group, "none")))
+	group = o.link.group;
+	if (npos == 0 && (!group || !strcmp(group, "none")))
 		return usage_error(usage_set, "give a MAC or --group G");
-	if ((rc = check_fields(&o)) != 0)
-		return rc;
-	if (!mac[0] && (o.name || o.hostname))
-		return usage_error(usage_set, "--name/--hostname: set them per "
-				   "MAC, names are unique");
-	set_clause(&o, mac[0] != 0, set, sizeof(set));
-	if (!set[0] && !(o.write && !strcmp(o.write, "super")))
-		return usage_error(usage_set, "nothing to change: give --image, "
-				   "--ram-cache, --ssd-cache, --write, "
-				   "--overlay, ...");
+	if ((rc = link_opts_check(&o.link, why, sizeof(why))) != 0)
+		return op_failed(usage_set, rc, why);
 	if (client_open(cfg, &db) != 0)
 		return 1;
-	rc = 1;
-	if (db_begin(db) != 0)
-		goto out;
-	if (o.image && find_image(db, o.image, image_id) != 0)
-		goto out;
-	if (o.version && check_version(db, o.image ? image_id : NULL, o.image,
-				       o.version) != 0)
-		goto out;
-	if (mac[0] && o.group && ensure_group(db, o.group) != 0)
-		goto out;
-	if (o.name && name_taken(db, o.name) > 0) {
-		runtime_error("--name %s: another client has that name", o.name);
-		goto out;
+	if (mac[0]) {
+		rc = link_set(db, mac, &o.link, why, sizeof(why));
+	} else {
+		o.link.group = NULL;	/* the selector, not a new group */
+		rc = link_set_group(db, group, &o.link, &changed, why,
+				    sizeof(why));
 	}
-	if ((o.image || (mac[0] && o.group)) && super_in(db, mac, o.group)) {
-		runtime_error("%s is the super client of its image: run "
-			      "`linkboot client super %s off` before moving "
-			      "it to another image or group", mac[0] ? mac :
-			      "a client of the group", mac[0] ? mac : "MAC");
-		goto out;
-	}
-	key = mac[0] ? mac : o.group;
-	changed = 0;
-	if (set[0]) {
-		snprintf(sql, sizeof(sql), "UPDATE clients SET %s WHERE %s = ?1",
-			 set, mac[0] ? "mac" : "grp");
-		if (sqlite3_prepare_v2(db_sqlite(db), sql, -1, &st, NULL) !=
-		    SQLITE_OK) {
-			runtime_error("%s", sqlite3_errmsg(db_sqlite(db)));
-			goto out;
-		}
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, image_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, o.name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, o.hostname, -1, SQLITE_STATIC);
-		bind_opt_text(st, 5, o.group);
-		bind_opt_int(st, 6, o.ram_cache);
-		bind_opt_text(st, 7, o.ssd_cache);
-		bind_opt_text(st, 8, o.write);
-		bind_opt_int(st, 9, o.version);
-		bind_opt_int(st, 10, o.overlay);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			runtime_error("%s", sqlite3_errmsg(db_sqlite(db)));
-			goto out;
-		}
-		changed = sqlite3_changes(db_sqlite(db));
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	if (!mac[0] && !changed) {
-		runtime_error("no client is in group %s (see `linkboot client "
-			      "list -j`; put one there with `linkboot client "
-			      "set MAC --group %s`)", o.group, o.group);
-		goto out;
-	}
-	if (mac[0] && !changed && set[0]) {
-		runtime_error("%s is not linked (link it with `linkboot client "
-			      "add %s --image NAME`)", mac, mac);
-		goto out;
-	}
-	if (db_commit(db) != 0)
-		goto out;
+	db_close(db);
+	if (rc)
+		return op_failed(usage_set, rc, why);
 	if (mac[0])
 		printf("%s updated\n", mac);
 	else
-		printf("group %s: %d client(s) updated\n", o.group, changed);
-	rc = 0;
-	if (mac[0] && o.write && !strcmp(o.write, "super"))
-		rc = client_make_super(db, mac);
-out:
-	sqlite3_finalize(st);
-	db_rollback(db);
-	db_close(db);
-	return rc;
+		printf("group %s: %u client(s) updated\n", group, changed);
+	if (mac[0] && wants_super(&o))
+		print_super_on(mac);
+	return 0;
 }
 
 /* Verbs taking MAC [on|off]: rm, super, keep. */
@@ -766,82 +414,59 @@ static int client_mac_verb(struct lb_config *cfg, int argc, char **argv,
 	return client_open(cfg, db);
 }
 
-static int exec_mac(struct db *db, const char *sql, const char *mac, int v)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(db_sqlite(db), sql, -1, &st, NULL) != SQLITE_OK)
-		return runtime_error("%s", sqlite3_errmsg(db_sqlite(db)));
-	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, v);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return runtime_error("%s", sqlite3_errmsg(db_sqlite(db)));
-	if (sqlite3_changes(db_sqlite(db)) == 0)
-		return runtime_error("%s is not linked (see `linkboot client "
-				     "list`)", mac);
-	return 0;
-}
-
 static int client_rm(struct lb_config *cfg, int argc, char **argv)
 {
-	char mac[18];
+	char mac[18], why[WHY_LEN] = "";
 	struct db *db;
 	int rc;
 
 	if ((rc = client_mac_verb(cfg, argc, argv, usage_rm, 0, mac, NULL,
 				  &db)) != 0)
 		return rc < 0 ? 0 : rc;
-	rc = exec_mac(db, "DELETE FROM clients WHERE mac = ?1 AND ?2 = ?2",
-		      mac, 0);
-	if (rc == 0)
-		printf("%s unlinked\n", mac);
+	rc = link_rm(db, mac, why, sizeof(why));
 	db_close(db);
-	return rc;
+	if (rc)
+		return op_failed(usage_rm, rc, why);
+	printf("%s unlinked\n", mac);
+	return 0;
 }
 
 static int client_keep(struct lb_config *cfg, int argc, char **argv)
 {
-	char mac[18];
+	char mac[18], why[WHY_LEN] = "";
 	struct db *db;
 	int rc, on = 0;
 
 	if ((rc = client_mac_verb(cfg, argc, argv, usage_keep, 1, mac, &on,
 				  &db)) != 0)
 		return rc < 0 ? 0 : rc;
-	rc = exec_mac(db, "UPDATE clients SET keep_overlay = ?2 WHERE mac = ?1",
-		      mac, on);
-	if (rc == 0)
-		printf("%s: server overlay %s across boots\n", mac,
-		       on ? "kept" : "dropped");
+	rc = link_keep(db, mac, on, why, sizeof(why));
 	db_close(db);
-	return rc;
+	if (rc)
+		return op_failed(usage_keep, rc, why);
+	printf("%s: server overlay %s across boots\n", mac,
+	       on ? "kept" : "dropped");
+	return 0;
 }
 
 static int client_super(struct lb_config *cfg, int argc, char **argv)
 {
-	char mac[18], id[40];
+	char mac[18], why[WHY_LEN] = "";
 	struct db *db;
 	int rc, on = 0;
 
 	if ((rc = client_mac_verb(cfg, argc, argv, usage_super, 1, mac, &on,
 				  &db)) != 0)
 		return rc < 0 ? 0 : rc;
-	if ((rc = db_client_image(db, mac, id, sizeof(id))) == -ENOENT) {
-		rc = runtime_error("%s is not linked to an image (link it with "
-				   "`linkboot client add %s --image NAME`)",
-				   mac, mac);
-	} else if (on) {
-		rc = client_make_super(db, mac);
-	} else if ((rc = db_client_super(db, mac, 0, NULL)) == 0) {
-		printf("%s is no longer the super client\n", mac);
-	} else {
-		rc = runtime_error("%s: %s", mac, strerror(err_errno(rc)));
-	}
+	rc = link_super(db, mac, on, why, sizeof(why));
 	db_close(db);
-	return rc;
+	if (rc)
+		return op_failed(usage_super, rc, why);
+	if (on)
+		print_super_on(mac);
+	else
+		printf("%s is no longer the super client\n", mac);
+	return 0;
 }
 
 static int client_token(struct lb_config *cfg, int argc, char **argv)
@@ -906,51 +531,81 @@ static const struct table_col list_cols[] = {
 };
 #define LIST_TEXT_COLS 9
 
-static int client_row(struct db *db, struct table *t, sqlite3_stmt *st)
+static const char *or_null(const char *s)
 {
-	struct link_info li;
-	uint8_t m[6];
-	char cache[32];
-	const char *mac = (const char *)sqlite3_column_text(st, 0);
-	unsigned nboot, nadmin;
-	int linked;
+	return s[0] ? s : NULL;
+}
 
-	linked = mac_parse(mac, m) == 0 && db_link_lookup(db, m, &li) == 0;
+static void mib_cell(struct table *t, unsigned mib)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%uM", mib);
+	table_num_text(t, (int64_t)mib << 20, text);
+}
+
+/* What the client boots with: its effective values. */
+static void client_link_cells(struct table *t, const struct link_entry *e)
+{
+	const struct link_info *li = &e->link;
+
+	if (!e->linked) {
+		for (int i = 0; i < 5; i++)
+			table_null(t);
+		return;
+	}
+	table_str(t, li->image);
+	table_int(t, li->version);
+	mib_cell(t, li->ram_cache_mib);
+	table_str(t, li->ssd_cache);
+	table_str(t, db_write_mode_name(e->super ? WRITE_SUPER :
+					li->write_mode));
+}
+
+static int client_row(struct table *t, const struct link_entry *e)
+{
 	if (table_row(t) != 0)
 		return -ENOMEM;
-	table_str(t, mac);
-	table_str(t, (const char *)sqlite3_column_text(st, 1));
-	if (linked) {
-		table_str(t, li.image);
-		table_int(t, li.version);
-		snprintf(cache, sizeof(cache), "%uM", li.ram_cache_mib);
-		table_num_text(t, (int64_t)li.ram_cache_mib << 20, cache);
-		table_str(t, li.ssd_cache);
-		table_str(t, db_write_mode_name(sqlite3_column_int(st, 4) ?
-						WRITE_SUPER : li.write_mode));
-	} else {
-		table_null(t); table_null(t); table_null(t); table_null(t);
-		table_null(t);
-	}
-	table_str(t, (const char *)sqlite3_column_text(st, 3));
-	table_bool(t, sqlite3_column_int(st, 6));
-	table_str(t, (const char *)sqlite3_column_text(st, 2));
-	table_str(t, (const char *)sqlite3_column_text(st, 7));
-	table_bool(t, sqlite3_column_int(st, 4));
-	table_bool(t, sqlite3_column_int(st, 5));
-	if (linked)
-		table_bool(t, li.image_missing);
+	table_str(t, e->mac);
+	table_str(t, e->name);
+	client_link_cells(t, e);
+	table_str(t, or_null(e->last_boot));
+	table_bool(t, e->online);
+	table_str(t, e->hostname);
+	table_str(t, or_null(e->group));
+	table_bool(t, e->super);
+	table_bool(t, e->keep_overlay);
+	if (e->linked)
+		table_bool(t, e->link.image_missing);
 	else
 		table_null(t);
-	table_int(t, sqlite3_column_int64(st, 8));
-	table_int(t, cred_count(db, mac, &nboot, &nadmin) == 0 ? nadmin : 0);
-	table_str(t, (const char *)sqlite3_column_text(st, 9));
-	if (linked && li.overlay_mib) {
-		snprintf(cache, sizeof(cache), "%uM", li.overlay_mib);
-		table_num_text(t, (int64_t)li.overlay_mib << 20, cache);
-	} else {
+	table_int(t, e->boots);
+	table_int(t, e->admin_tokens);
+	table_str(t, e->machine_id);
+	if (e->linked && e->link.overlay_mib)
+		mib_cell(t, e->link.overlay_mib);
+	else
 		table_null(t);	/* the agent's default */
+	return 0;
+}
+
+/* The entries to print: every client, or the one of show. */
+static int client_entries(struct db *db, const char *mac,
+			  struct link_entry **rows, size_t *n)
+{
+	char why[WHY_LEN] = "";
+	int rc;
+
+	if (!mac[0]) {
+		if ((rc = link_list(db, rows, n)) != 0)
+			return runtime_error("%s", err_str(rc));
+		return 0;
 	}
+	if (!(*rows = malloc(sizeof(**rows))))
+		return 1;
+	if ((rc = link_show(db, mac, *rows, why, sizeof(why))) != 0)
+		return op_failed(usage_show, rc, why);
+	*n = 1;
 	return 0;
 }
 
@@ -958,13 +613,14 @@ static int client_list_show(struct lb_config *cfg, int argc, char **argv,
 			    int show)
 {
 	const char *usage = show ? usage_show : usage_list;
+	struct link_entry *rows = NULL;
 	struct client_opts o;
 	const char *pos[1];
 	char mac[18] = "";
-	sqlite3_stmt *st = NULL;
 	struct table *t = NULL;
 	struct db *db;
-	int npos, rc, n = 0;
+	size_t n = 0;
+	int npos, rc;
 
 	if ((rc = client_parse(argc, argv, usage, &o, pos, &npos,
 			       show ? 1 : 0)) != 0)
@@ -979,39 +635,23 @@ static int client_list_show(struct lb_config *cfg, int argc, char **argv,
 		return rc;
 	if (client_open(cfg, &db) != 0)
 		return 1;
-	rc = 1;
-	/* JSON and show carry every column; the text list the first ones */
-	t = table_new(list_cols, show || o.format != TABLE_TEXT ?
-		      ARRAY_SIZE(list_cols) : LIST_TEXT_COLS);
-	if (!t || sqlite3_prepare_v2(db_sqlite(db),
-		"SELECT c.mac, c.name, c.hostname, c.last_boot, c.super,"
-		" c.keep_overlay, EXISTS (SELECT 1 FROM sessions s WHERE"
-		" s.mac = c.mac), c.grp, c.boot_seq, c.machine_id FROM clients c"
-		" WHERE ?1 = '' OR c.mac = ?1 ORDER BY c.name", -1, &st,
-		NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (client_row(db, t, st) != 0)
-			goto out;
-		n++;
-	}
-	if (show && n == 0) {
-		runtime_error("%s is not linked (see `linkboot client list`)", mac);
-		goto out;
-	}
-	if (show && o.format != TABLE_TEXT) {
-		table_print_object(t, stdout, o.format);
-	} else if (show) {
-		table_print_fields(t, stdout);
-	} else {
-		table_print(t, stdout, o.format, o.legend);
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	table_free(t);
+	rc = client_entries(db, mac, &rows, &n);
 	db_close(db);
+	/* JSON and show carry every column; the text list the first ones */
+	if (rc == 0 && !(t = table_new(list_cols, show || o.format != TABLE_TEXT ?
+				       ARRAY_SIZE(list_cols) : LIST_TEXT_COLS)))
+		rc = 1;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (client_row(t, &rows[i]) != 0)
+			rc = 1;
+	if (rc == 0 && show && o.format != TABLE_TEXT)
+		table_print_object(t, stdout, o.format);
+	else if (rc == 0 && show)
+		table_print_fields(t, stdout);
+	else if (rc == 0)
+		table_print(t, stdout, o.format, o.legend);
+	table_free(t);
+	free(rows);
 	return rc;
 }
 

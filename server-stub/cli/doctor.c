@@ -25,6 +25,7 @@
 #include "commands.h"
 #include "db.h"
 #include "db_internal.h"
+#include "lb_err.h"
 #include "dhcp_wire.h"
 #include "lb_util.h"
 #include "store.h"
@@ -218,7 +219,7 @@ static void check_images(struct doctor *d)
 
 	if ((rc = db_open(cfg.state_dir, &db)) != 0) {
 		report(d, "FAIL", "link DB in %s: %s (give --state DIR)",
-		       cfg.state_dir, strerror(-rc));
+		       cfg.state_dir, err_str(rc));
 		return;
 	}
 	if (!cfg.store_dir)

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "image_ops.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "version.h"
@@ -62,7 +63,7 @@ int main(int argc, char **argv)
 	log_init("linkboot", LOG_LEVEL_INFO);
 	/*
 	 * Everything linkboot creates is private to the user it runs as: the
-	 * link DB holds client tokens (credentials), dhcp.leases and the
+	 * link DB holds the hashes of client credentials, dhcp.leases and the
 	 * overlays hold clients' data, and <state>/boot is read by the server
 	 * itself only. Outside systemd (UMask=0077 there) the caller's umask
 	 * is usually 022; the explicit 0600/0700 modes where files are
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
 	 * what fopen()/gzopen() create.
 	 */
 	umask(077);
+	image_err_register();	/* err_str() of image operations */
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "table.h"
 
@@ -138,6 +139,11 @@ int table_bool(struct table *t, int v)
 	return table_add(t, CELL_BOOL, v ? "yes" : "no", v ? "true" : "false");
 }
 
+int table_bool_text(struct table *t, int v, const char *text)
+{
+	return table_add(t, CELL_BOOL, text, v ? "true" : "false");
+}
+
 int table_null(struct table *t)
 {
 	return table_add(t, CELL_NULL, "-", "null");
@@ -224,16 +230,25 @@ void table_print_object(const struct table *t, FILE *out, int format)
 	fputc('\n', out);
 }
 
-static void table_print_cell(FILE *out, const char *s, size_t width, int last)
+/* The cells of a line up to its last non-empty one, padded to width. */
+static void table_print_line(FILE *out, const char *const *cells,
+			     unsigned n, const size_t *width)
 {
-	if (last)
-		fprintf(out, "%s\n", s);
-	else
-		fprintf(out, "%-*s ", (int)width, s);
+	unsigned c, last = 0;
+
+	for (c = 0; c < n; c++)
+		if (cells[c][0])
+			last = c;
+	for (c = 0; c <= last; c++)
+		if (c == last)
+			fprintf(out, "%s\n", cells[c]);
+		else
+			fprintf(out, "%-*s ", (int)width[c], cells[c]);
 }
 
 void table_print(const struct table *t, FILE *out, int format, int legend)
 {
+	const char **cells;
 	size_t *w, r;
 	unsigned c;
 
@@ -241,26 +256,30 @@ void table_print(const struct table *t, FILE *out, int format, int legend)
 		table_print_json(t, out, format == TABLE_JSON_PRETTY);
 		return;
 	}
-	if (!(w = calloc(t->ncols, sizeof(*w))))
-		return;
+	w = calloc(t->ncols, sizeof(*w));
+	cells = calloc(t->ncols, sizeof(*cells));
+	if (!w || !cells)
+		goto out;
 	for (c = 0; c < t->ncols; c++) {
 		w[c] = legend ? strlen(t->cols[c].header) : 0;
 		for (r = 0; r < t->nrows; r++)
-			w[c] = w[c] > strlen(table_cell(t, r, c)->text) ?
-				w[c] : strlen(table_cell(t, r, c)->text);
+			w[c] = MAXW(w[c], strlen(table_cell(t, r, c)->text));
 	}
 	if (legend) {
 		for (c = 0; c < t->ncols; c++)
-			table_print_cell(out, t->cols[c].header, w[c],
-					 c + 1 == t->ncols);
+			cells[c] = t->cols[c].header;
+		table_print_line(out, cells, t->ncols, w);
 	}
-	for (r = 0; r < t->nrows; r++)
+	for (r = 0; r < t->nrows; r++) {
 		for (c = 0; c < t->ncols; c++)
-			table_print_cell(out, table_cell(t, r, c)->text, w[c],
-					 c + 1 == t->ncols);
+			cells[c] = table_cell(t, r, c)->text;
+		table_print_line(out, cells, t->ncols, w);
+	}
 	if (legend)
 		fprintf(out, "\n%zu %s listed.\n", t->nrows,
 			t->nrows == 1 ? "entry" : "entries");
+out:
+	free(cells);
 	free(w);
 }
 
@@ -268,7 +287,12 @@ int table_parse_format_opt(const char *arg, int *format)
 {
 	const char *v;
 
-	if (!strcmp(arg, "-j") || !strcmp(arg, "--json")) {
+	if (!strcmp(arg, "-j")) {
+		*format = isatty(STDOUT_FILENO) ? TABLE_JSON_PRETTY :
+			TABLE_JSON_SHORT;
+		return 1;
+	}
+	if (!strcmp(arg, "--json")) {
 		*format = TABLE_JSON_PRETTY;
 		return 1;
 	}

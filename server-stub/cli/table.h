@@ -41,10 +41,15 @@ int table_null(struct table *t);		/* "-" / null */
 /* A cell shown as text in the table, as a number in JSON (e.g. "64M"). */
 int table_num_text(struct table *t, int64_t v, const char *text);
 
+/* A yes/no shown as its own text in the table ("MISSING"), true/false
+ * in JSON. */
+int table_bool_text(struct table *t, int v, const char *text);
+
 /* Sizes: "1.5G" in the table, bytes in JSON. */
 int table_bytes(struct table *t, int64_t bytes);
 
-/* Print rows; legend = headers and footer (text only). */
+/* Print rows; legend = headers and footer (text only). A line ends at
+ * its last non-empty cell: no trailing blanks. */
 void table_print(const struct table *t, FILE *out, int format, int legend);
 
 /* Print one JSON object (a single row) instead of an array: `show`. */
@@ -53,8 +58,10 @@ void table_print_object(const struct table *t, FILE *out, int format);
 /* Row 0 as "HEADER: value" lines (text `show`). */
 void table_print_fields(const struct table *t, FILE *out);
 
-/* "-j" / "--json[=short|pretty]" -> *format; 1 if arg was one, 0 if not,
- * -EINVAL for a bad value (message printed). */
+/* "-j" / "--json[=short|pretty|off]" -> *format; 1 if arg was one, 0 if
+ * not, -EINVAL for a bad value (message printed). -j is pretty on a
+ * terminal and short otherwise (as systemd's tools do); --json alone is
+ * pretty. */
 int table_parse_format_opt(const char *arg, int *format);
 
 /* A JSON string literal with escapes. */

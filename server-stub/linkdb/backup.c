@@ -203,7 +203,7 @@ static int copy_tree(const char *src, const char *dst, struct progress *p,
 			p->total += (uint64_t)sb.st_size;
 		else if ((rc = copy_file(s, d, p)) != 0)
 			fprintf(stderr, "\nlinkboot: copy %s -> %s: %s\n", s, d,
-				strerror(-rc));
+				err_str(rc));
 	}
 	closedir(dir);
 	return rc;
@@ -358,12 +358,12 @@ int cmd_backup(struct lb_config *cfg, int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	if ((rc = dir_is_empty(dest)) <= 0) {
 		fprintf(stderr, "linkboot backup: %s %s: give a new or empty "
-			"directory\n", dest, rc < 0 ? strerror(-rc) :
+			"directory\n", dest, rc < 0 ? err_str(rc) :
 			"is not empty");
 		return rc < 0 ? 1 : EXIT_USAGE;
 	}
 	if ((rc = mkdir_p(dest)) != 0) {
-		fprintf(stderr, "linkboot backup: %s: %s\n", dest, strerror(-rc));
+		fprintf(stderr, "linkboot backup: %s: %s\n", dest, err_str(rc));
 		return 1;
 	}
 	snprintf(src, sizeof(src), "%s/boot", cfg->state_dir);
@@ -378,7 +378,7 @@ int cmd_backup(struct lb_config *cfg, int argc, char **argv)
 	if ((rc = db_open(cfg->state_dir, &db)) != 0) {
 		fprintf(stderr, "linkboot backup: cannot open the link DB in %s: "
 			"%s (give --state DIR)\n", cfg->state_dir,
-			strerror(err_errno(rc)));
+			err_str(rc));
 		return 1;
 	}
 	db_now_iso(now);
@@ -440,7 +440,7 @@ int cmd_restore(struct lb_config *cfg, int argc, char **argv)
 	}
 	if ((rc = db_open(cfg->state_dir, &db)) != 0) {
 		fprintf(stderr, "linkboot restore: cannot open the link DB in "
-			"%s: %s\n", cfg->state_dir, strerror(err_errno(rc)));
+			"%s: %s\n", cfg->state_dir, err_str(rc));
 		return 1;
 	}
 	/* keep what we replace */

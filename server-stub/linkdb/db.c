@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
+#include "links.h"
 #include "schema.h"
 #include "server.h"
 
@@ -147,6 +149,18 @@ void db_time_iso(int64_t secs, char *out)
 void db_now_iso(char *out)
 {
 	db_time_iso((int64_t)time(NULL), out);
+}
+
+int db_why(char *why, size_t why_len, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && why_len) {
+		va_start(ap, fmt);
+		vsnprintf(why, why_len, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
 }
 
 int db_random_hex(char *out, size_t nhex)
@@ -326,6 +340,8 @@ int db_open_path(const char *path, struct db **out)
 	struct db *db;
 	int rc;
 
+	/* whoever holds a DB can say what a link operation's rc means */
+	links_err_register();
 	if (!(db = calloc(1, sizeof(*db))))
 		return -ENOMEM;
 	db->lock_fd = -1;
@@ -394,20 +410,12 @@ void db_close(struct db *db)
 
 /* ---- links -------------------------------------------------------------- */
 
-/*
- * clients.super_token: NULL = no grant; "pending" = the next boot writes
- * the next version; "bound:<hash>" = the boot of that credential does
- * (credential.c takes the grant when the boot begins).
- */
-#define SUPER_PENDING "pending"
-#define SUPER_BOUND "bound:"
-
 /* One client's effective link, as read by link_query(). */
 struct link_row {
 	struct link_info li;
 	uint64_t size;			/* image size, bytes */
 	int super;			/* clients.super */
-	char super_token[80];		/* see SUPER_PENDING */
+	char super_token[80];		/* see DB_SUPER_PENDING */
 	char file[256];			/* version file in the store dir */
 };
 
@@ -572,7 +580,7 @@ int db_link_lookup(struct db *db, const uint8_t mac[6], struct link_info *out)
 	if ((rc = link_query(db, "mac", m, &r)) != 0)
 		return rc;
 	/* the super client's next boot writes the next version */
-	if (r.super && !strcmp(r.super_token, SUPER_PENDING))
+	if (r.super && !strcmp(r.super_token, DB_SUPER_PENDING))
 		r.li.write_mode = WRITE_SUPER;
 	*out = r.li;
 	return 0;
@@ -674,7 +682,7 @@ static int export_credential(struct db *db, const char *name,
 {
 	struct cred_info ci;
 	struct link_row r;
-	char bound[sizeof(SUPER_BOUND) + CRED_HASH_STR_LEN];
+	char bound[sizeof(DB_SUPER_BOUND) + CRED_HASH_STR_LEN];
 	int mode, rc;
 
 	if ((rc = cred_lookup(db, name, strlen(name), &ci)) != 0)
@@ -684,7 +692,7 @@ static int export_credential(struct db *db, const char *name,
 	if ((rc = link_query(db, "mac", ci.mac, &r)) != 0)
 		return rc;
 	mode = ci.kind == CRED_BOOT ? ci.write_mode : r.li.write_mode;
-	snprintf(bound, sizeof(bound), SUPER_BOUND "%s", ci.hash);
+	snprintf(bound, sizeof(bound), DB_SUPER_BOUND "%s", ci.hash);
 	if (mode == WRITE_SUPER && (!r.super || strcmp(r.super_token, bound)))
 		return -EACCES;	/* `client super MAC off` since the boot */
 	export_from_link(&r, mode, out);
@@ -785,7 +793,7 @@ void db_record_event(struct db *db, const char *mac, const char *kind,
 	    (rc = db_stats_update(db, mac, detail)) != 0)
 		log_warnx("db: report from %s: counters not stored: %s", mac,
 			  rc == -EINVAL ? "a value is not a decimal number" :
-			  strerror(err_errno(rc)));
+			  err_str(rc));
 	if (!strcmp(kind, "nbd") || !strcmp(kind, "dhcp") ||
 	    !strcmp(kind, "report")) {
 		if (db_prepare(db, "UPDATE clients SET last_seen = ?1 WHERE "
@@ -921,86 +929,6 @@ out:
 	return rc;
 }
 
-/* ---- client operations the CLI needs in one transaction ----------------- */
-
-int db_client_image(struct db *db, const char *mac, char *image_id,
-		    size_t size)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = db_prepare(db, "SELECT COALESCE(c.image_id, g.image_id) "
-				 "FROM clients c LEFT JOIN groups g ON "
-				 "g.name = c.grp WHERE c.mac = ?", &st)) != 0)
-		return rc;
-	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && !db_col_is_null(st, 0)) {
-		db_col_text(st, 0, image_id, size);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? -ENOENT :
-			db_errno(rc);
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* Another client with the same effective image that is the super client. */
-static int super_other(struct db *db, const char *mac, const char *image_id,
-		       char *busy_mac)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = db_prepare(db, "SELECT c.mac FROM clients c LEFT JOIN "
-				 "groups g ON g.name = c.grp WHERE c.super = 1"
-				 " AND c.mac != ?1 AND COALESCE(c.image_id, "
-				 "g.image_id) = ?2", &st)) != 0)
-		return rc;
-	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, image_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (busy_mac)
-			db_col_text(st, 0, busy_mac, 18);
-		rc = -EBUSY;
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : db_errno(rc);
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int db_client_super(struct db *db, const char *mac, int on, char *busy_mac)
-{
-	char image_id[40];
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = db_begin(db)) != 0)
-		return rc;
-	if ((rc = db_client_image(db, mac, image_id, sizeof(image_id))) != 0)
-		goto err;
-	if (on && (rc = super_other(db, mac, image_id, busy_mac)) != 0)
-		goto err;
-	if ((rc = db_prepare(db, "UPDATE clients SET super = ?1, super_token ="
-				 " ?2 WHERE mac = ?3", &st)) != 0)
-		goto err;
-	sqlite3_bind_int(st, 1, on ? 1 : 0);
-	sqlite3_bind_text(st, 2, on ? SUPER_PENDING : NULL, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, mac, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 :
-		db_errno(sqlite3_errcode(db->sql));
-	sqlite3_finalize(st);
-	if (rc != 0 || (rc = db_commit(db)) != 0)
-		goto err;
-	return 0;
-err:
-	db_rollback(db);
-	return rc;
-}
-
 /* ---- the daemon's side -------------------------------------------------- */
 
 int db_server_pid(const char *state_dir)
@@ -1095,7 +1023,7 @@ int db_service_start(struct lb_server *srv)
 
 	if ((rc = db_open(cfg->state_dir, &db)) != 0) {
 		log_warnx("db: cannot open %s/%s: %s", cfg->state_dir,
-			  DB_FILE_NAME, strerror(err_errno(rc)));
+			  DB_FILE_NAME, err_str(rc));
 		return rc;
 	}
 	if (cfg->store_dir && (rc = db_set_store_dir(db, cfg->store_dir)) != 0)

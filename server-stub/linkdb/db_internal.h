@@ -66,12 +66,30 @@ void db_time_iso(int64_t unix_secs, char *out);
 /* nhex random lower-case hex digits (getrandom) + NUL; 0 or -errno. */
 int db_random_hex(char *out, size_t nhex);
 
+/*
+ * The reason for an admin, for operations that take "char *why, size_t
+ * why_len" (links.h, image_ops.h): format it into why when why is not
+ * NULL; return rc, so a refusal is one line: return db_why(why, len,
+ * ENOENT_LINK_IMAGE, "--image '%s': no such image", name);
+ */
+int db_why(char *why, size_t why_len, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+
+/*
+ * clients.super_token: NULL = no grant; "pending" = the next boot writes
+ * the next version; "bound:<hash>" = the boot of that credential does
+ * (credential.c takes the grant when the boot begins).
+ */
+#define DB_SUPER_PENDING	"pending"
+#define DB_SUPER_BOUND		"bound:"
 
 /*
  * Mark a client the super client of its image with a grant that its next
- * boot takes (credential.h), or clear both (on == 0). -ENOENT unknown MAC
- * or no image, -EBUSY another client of the same image is the super client
- * (its MAC in busy_mac[18] if given).
+ * boot takes (credential.h), or clear both (on == 0); its own transaction
+ * (links.c; link_super() is the same with a reason for the admin).
+ * -ENOENT unknown MAC or no image, -EBUSY another client of the same image
+ * is the super client (its MAC in busy_mac[18] if given).
  */
 int db_client_super(struct db *db, const char *mac, int on, char *busy_mac);
 

@@ -15,15 +15,18 @@
 #include "bootpack.h"
 #include "bootpack_build.h"
 #include "credential.h"
-#include "commands.h"
 #include "config.h"
 #include "delta.h"
 #include "hashidx.h"
+#include "image_internal.h"
+#include "image_ops.h"
 #include "sha256.h"
 #include "lb_endian.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "store_db.h"
+#include "db_internal.h"
+#include "lb_err.h"
 
 #define TRACE_MAX_BLOCKS (1u << 20)	/* 64 GiB read in the window */
 
@@ -433,18 +436,66 @@ static int write_file(const char *path, const uint8_t *buf, size_t len)
 	return rc;
 }
 
-int bootpack_build(const struct lb_config *cfg, struct sqlite3 *s,
-		   const char *image_id, unsigned version,
-		   unsigned trace_version, uint64_t *nblocks, uint64_t *bytes)
+/* The blocks of the trace of trace_version (a commit's new version
+ * keeps its parent's, joined with its own first boot's by load_trace(),
+ * in boot.trace.base). */
+static int pack_trace(struct db *db, const char *image_id, unsigned version,
+		      unsigned trace_version, uint64_t size, uint64_t **blk,
+		      uint32_t *n)
 {
 	char dir[STORE_PATH_MAX], path[STORE_PATH_MAX + 32];
-	struct store_chain *ch = NULL;
-	struct read_ctx rd = { 0 };
-	struct bp_extent *ext = NULL;
-	struct bp_header h;
-	uint64_t *blk = NULL;
+	int rc;
+
+	image_boot_dir(db, image_id, trace_version ? trace_version : version,
+		       dir, sizeof(dir));
+	if ((rc = load_trace(dir, (size + BP_BLOCK_SIZE - 1) / BP_BLOCK_SIZE,
+			     blk, n)) != 0)
+		return rc;
+	if (trace_version && trace_version != version) {
+		image_boot_dir(db, image_id, version, dir, sizeof(dir));
+		snprintf(path, sizeof(path), "%s/boot.trace.base", dir);
+		if ((rc = trace_save(path, *blk, *n)) != 0)
+			return rc;
+	}
+	return *n ? 0 : -ENODATA;
+}
+
+/* Encode the traced blocks of rd and write <boot dir>/boot.pack. */
+static int pack_write(struct db *db, const char *image_id, unsigned version,
+		      struct read_ctx *rd, const uint64_t *blk, uint32_t n,
+		      uint64_t *nblocks, uint64_t *bytes)
+{
+	char dir[STORE_PATH_MAX], path[STORE_PATH_MAX + 32];
+	struct bp_header h = { .block_size = BP_BLOCK_SIZE,
+			       .image_size = rd->size, .version = version };
+	struct bp_extent *ext;
 	uint8_t *pack = NULL;
 	size_t packlen = 0;
+	int rc;
+
+	if (!(ext = calloc(MIN(n, BOOTPACK_MAX_EXTENTS), sizeof(*ext))))
+		return -ENOMEM;
+	h.nextents = make_extents(blk, n, ext);
+	image_boot_dir(db, image_id, version, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/boot.pack", dir);
+	if ((rc = bootpack_encode(&h, ext, read_block, rd, &pack,
+				  &packlen)) == 0 &&
+	    (rc = write_file(path, pack, packlen)) == 0) {
+		for (uint32_t i = 0; i < h.nextents; i++)
+			*nblocks += ext[i].count;
+		*bytes = packlen;
+	}
+	free(ext);
+	free(pack);
+	return rc;
+}
+
+int bootpack_build(struct db *db, const char *image_id, unsigned version,
+		   unsigned trace_version, uint64_t *nblocks, uint64_t *bytes)
+{
+	struct store_chain *ch;
+	struct read_ctx rd = { 0 };
+	uint64_t *blk = NULL;
 	uint32_t n = 0;
 	int rc;
 
@@ -452,173 +503,82 @@ int bootpack_build(const struct lb_config *cfg, struct sqlite3 *s,
 	*bytes = 0;
 	if (!(ch = malloc(sizeof(*ch))))
 		return -ENOMEM;
-	if ((rc = store_chain_load(s, cfg->store_dir, cfg->state_dir,
-				   image_id, version, ch)) != 0 ||
-	    (rc = store_chain_open(ch, &rd.c)) != 0)
-		goto out;
-	rd.size = vchain_size(rd.c);
-	version_dir(cfg, image_id, trace_version ? trace_version : version,
-		    dir, sizeof(dir));
-	if ((rc = load_trace(dir, (rd.size + BP_BLOCK_SIZE - 1) /
-			     BP_BLOCK_SIZE, &blk, &n)) != 0)
-		goto out;
-	/* a commit's pack: the new version inherits the parent's trace,
-	 * joined with its own first boot's (load_trace) */
-	if (trace_version && trace_version != version) {
-		version_dir(cfg, image_id, version, dir, sizeof(dir));
-		snprintf(path, sizeof(path), "%s/boot.trace.base", dir);
-		if ((rc = trace_save(path, blk, n)) != 0)
-			goto out;
-	}
-	rc = -ENODATA;
-	if (n == 0)
-		goto out;
-	rc = -ENOMEM;
-	if (!(ext = calloc(MIN(n, BOOTPACK_MAX_EXTENTS), sizeof(*ext))))
-		goto out;
-	h = (struct bp_header){ .block_size = BP_BLOCK_SIZE,
-				.image_size = rd.size, .version = version };
-	h.nextents = make_extents(blk, n, ext);
-	if ((rc = bootpack_encode(&h, ext, read_block, &rd, &pack, &packlen)))
-		goto out;
-	version_dir(cfg, image_id, version, dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/boot.pack", dir);
-	if ((rc = write_file(path, pack, packlen)) != 0)
-		goto out;
-	for (uint32_t i = 0; i < h.nextents; i++)
-		*nblocks += ext[i].count;
-	*bytes = packlen;
-out:
-	if (rd.c)
+	if ((rc = store_chain_load(db_sqlite(db), db_store_dir(db),
+				   db_state_dir(db), image_id, version,
+				   ch)) == 0 &&
+	    (rc = store_chain_open(ch, &rd.c)) == 0) {
+		rd.size = vchain_size(rd.c);
+		if ((rc = pack_trace(db, image_id, version, trace_version,
+				     rd.size, &blk, &n)) == 0)
+			rc = pack_write(db, image_id, version, &rd, blk, n,
+					nblocks, bytes);
 		vchain_close(rd.c);
+	}
 	free(ch);
 	free(blk);
-	free(ext);
-	free(pack);
 	return rc;
 }
 
-/* ---- commands ---------------------------------------------------------- */
+/* ---- image pack (image_ops.h) -------------------------------------------- */
 
-static void print_built(const char *name, unsigned v, uint64_t nb,
-			uint64_t bytes, const char *id)
+/* The version of an image to pack: v, else production (else the newest). */
+static int pack_target(struct db *db, const char *name, unsigned v,
+		       struct image_pack_result *res, char *why, size_t len)
 {
-	printf("image %s: boot pack v%u: %llu blocks (%llu MiB of image), "
-	       "%llu bytes -> boot/%s/v%u/boot.pack\n", name, v,
-	       (unsigned long long)nb,
-	       (unsigned long long)(nb * BP_BLOCK_SIZE >> 20),
-	       (unsigned long long)bytes, id, v);
-}
+	struct image_info img;
+	int rc;
 
-int bootpack_cmd(const struct lb_config *cfg, struct sqlite3 *s, int argc,
-		 char **argv)
-{
-	static const char use[] =
-		"Usage: linkboot image pack NAME [--version N] [--retrace]\n"
-		"  --retrace  forget the trace: the next client boot records "
-		"a new one\n";
-	char id[40] = "", name[64] = "", dir[STORE_PATH_MAX];
-	char path[STORE_PATH_MAX + 32];
-	uint64_t v = 0, nb, bytes;
-	sqlite3_stmt *st;
-	int rc, retrace = 0;
-
-	if (argc >= 3 && !strcmp(argv[argc - 1], "--retrace")) {
-		retrace = 1;
-		argc--;
-	}
-	if (argc == 4 && !strcmp(argv[2], "--version")) {
-		if (parse_u64(argv[3], 1, UINT32_MAX, &v) != 0) {
-			fprintf(stderr, "image pack: bad version '%s'\n%s",
-				argv[3], use);
-			return EXIT_USAGE;
-		}
-	} else if (argc != 2) {
-		fprintf(stderr, "%s", use);
-		return EXIT_USAGE;
-	}
-	if (sqlite3_prepare_v2(s, "SELECT id, name, COALESCE(production_version,"
-			       " (SELECT MAX(version) FROM versions WHERE "
-			       "image_id = images.id)) FROM images WHERE "
-			       "name = ?1 OR id = ?1", -1, &st, NULL) != SQLITE_OK)
-		return 1;
-	sqlite3_bind_text(st, 1, argv[1], -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(id, sizeof(id), "%s",
-			 (const char *)sqlite3_column_text(st, 0));
-		snprintf(name, sizeof(name), "%s",
-			 (const char *)sqlite3_column_text(st, 1));
-		if (!v)
-			v = (uint64_t)sqlite3_column_int64(st, 2);
-	}
-	sqlite3_finalize(st);
-	if (!id[0]) {
-		fprintf(stderr, "image pack: no image '%s' (linkboot image "
-			"list)\n", argv[1]);
-		return 1;
-	}
-	if (sqlite3_prepare_v2(s, "SELECT 1 FROM versions WHERE image_id = ?1 "
-			       "AND version = ?2", -1, &st, NULL) != SQLITE_OK)
-		return 1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)v);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW) {
-		fprintf(stderr, "image pack: %s has no version %llu (linkboot "
-			"image versions %s)\n", name, (unsigned long long)v,
-			name);
-		return 1;
-	}
-	if (retrace) {
-		version_dir(cfg, id, (unsigned)v, dir, sizeof(dir));
-		snprintf(path, sizeof(path), "%s/boot.trace", dir);
-		if (unlink(path) != 0 && errno != ENOENT) {
-			fprintf(stderr, "image pack: %s: %s\n", path,
-				strerror(errno));
-			return 1;
-		}
-		snprintf(path, sizeof(path), "%s/boot.trace.base", dir);
-		unlink(path);
-		snprintf(path, sizeof(path), "%s/boot.pack", dir);
-		unlink(path);
-		printf("image %s: v%llu: trace and pack removed; the next "
-		       "client boot records a new trace\n", name,
-		       (unsigned long long)v);
-		return 0;
-	}
-	rc = bootpack_build(cfg, s, id, (unsigned)v, 0, &nb, &bytes);
-	if (rc == -ENOENT) {
-		fprintf(stderr, "image pack: %s v%llu has no boot trace yet: "
-			"boot one client of it (the server records its first "
-			"%d s), then run this again\n", name,
-			(unsigned long long)v, cfg->boot_trace_seconds);
-		return 1;
-	}
-	if (rc) {
-		fprintf(stderr, "image pack: %s v%llu: %s\n", name,
-			(unsigned long long)v, strerror(-rc));
-		return 1;
-	}
-	print_built(name, (unsigned)v, nb, bytes, id);
+	if ((rc = image_find(db, name, &img, why, len)) != 0)
+		return rc;
+	snprintf(res->id, sizeof(res->id), "%s", img.id);
+	snprintf(res->name, sizeof(res->name), "%s", img.name);
+	res->version = v ? v : img.production ? img.production : img.latest;
+	if (!image_version_exists(db, img.id, res->version))
+		return db_why(why, len, ENOENT_IMAGE_VERSION, "%s has no version"
+			      " %u (linkboot image versions %s)", img.name,
+			      res->version, img.name);
 	return 0;
 }
 
-void bootpack_after_commit(const struct lb_config *cfg, struct sqlite3 *s,
-			   const char *id, const char *name, unsigned v,
-			   unsigned parent)
+/* Forget the trace (and the pack built from it): the next boot traces. */
+static int pack_forget(struct db *db, const struct image_pack_result *res,
+		       char *why, size_t len)
 {
-	uint64_t nb, bytes;
+	static const char *const files[] = {
+		"boot.trace", "boot.trace.base", "boot.pack",
+	};
+	char dir[STORE_PATH_MAX], path[STORE_PATH_MAX + 32];
+
+	image_boot_dir(db, res->id, res->version, dir, sizeof(dir));
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		if (unlink(path) != 0 && errno != ENOENT)
+			return db_why(why, len, -errno, "%s: %s", path,
+				      strerror(errno));
+	}
+	return 0;
+}
+
+int image_pack(struct db *db, const char *name, unsigned version,
+	       int retrace, struct image_pack_result *res, char *why,
+	       size_t len)
+{
 	int rc;
 
-	/* the new version boots like its parent: reuse the parent's trace */
-	rc = bootpack_build(cfg, s, id, v, parent, &nb, &bytes);
-	if (rc == 0)
-		print_built(name, v, nb, bytes, id);
-	else if (rc != -ENOENT)
-		fprintf(stderr, "image %s: boot pack v%u: %s (rebuild it with "
-			"`linkboot image pack %s`)\n", name, v, strerror(-rc),
-			name);
+	memset(res, 0, sizeof(*res));
+	if ((rc = pack_target(db, name, version, res, why, len)) != 0)
+		return rc;
+	if (retrace)
+		return pack_forget(db, res, why, len);
+	rc = bootpack_build(db, res->id, res->version, 0, &res->blocks,
+			    &res->bytes);
+	if (rc == -ENOENT)
+		return db_why(why, len, ENOENT_IMAGE_TRACE, "%s v%u has no boot "
+			      "trace yet", res->name, res->version);
+	if (rc)
+		return db_why(why, len, rc, "%s v%u: %s", res->name,
+			      res->version, err_str(rc));
+	return 0;
 }
 
 /* ---- block-hash table index (hashidx.h) --------------------------------- */

@@ -17,10 +17,10 @@
  *
  * Building: bootpack_build() reads the trace's blocks from the version's
  * files and writes <state>/boot/<image_id>/v<N>/boot.pack (lib/bootpack.h),
- * served over HTTP beside the block-hash table. `linkboot image pack NAME`
- * runs it; `image commit` runs it for the new version with the previous
- * version's trace (a boot reads the same places), kept in the new
- * version's boot.trace.base. The new version's own first boot is still
+ * served over HTTP beside the block-hash table. image_pack() (`linkboot
+ * image pack NAME`) runs it; image_commit() runs it for the new version
+ * with the previous version's trace (a boot reads the same places), kept
+ * in the new version's boot.trace.base. The new version's own first boot is still
  * traced and the pack rebuilt from both traces: that boot ran on a PC
  * whose SSD already held the parent's blocks (content-keyed), so its own
  * trace holds only the blocks that changed.
@@ -37,7 +37,6 @@
 #define BP_BLOCK_SIZE 65536u	/* = the block-hash table's */
 
 struct lb_config;
-struct sqlite3;
 struct bp_trace;
 
 struct bp_trace *bp_trace_begin(const struct lb_config *cfg,
@@ -63,18 +62,8 @@ void bp_trace_end(struct bp_trace *t);
  * (0: the same version). 0 or -errno (-ENOENT: no trace yet); *nblocks and
  * *bytes say what was written.
  */
-int bootpack_build(const struct lb_config *cfg, struct sqlite3 *s,
-		   const char *image_id, unsigned version,
+int bootpack_build(struct db *db, const char *image_id, unsigned version,
 		   unsigned trace_version, uint64_t *nblocks, uint64_t *bytes);
-
-/* `linkboot image pack NAME [--version N]` (argv[0] = "pack"). */
-int bootpack_cmd(const struct lb_config *cfg, struct sqlite3 *s, int argc,
-		 char **argv);
-
-/* After `image commit` made v from parent: pack v from parent's trace. */
-void bootpack_after_commit(const struct lb_config *cfg, struct sqlite3 *s,
-			   const char *id, const char *name, unsigned v,
-			   unsigned parent);
 
 /* Write <hashes_path>.idx (lib/hashidx.h) for a block-hash table. */
 int hashidx_write(const char *hashes_path);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "initramfs.h"
+#include "lb_err.h"
 #include "lb_log.h"
 #include "store.h"
 
@@ -68,11 +69,10 @@ static int build_initrd(const char *path, const struct store_identity *id,
 		o.output = out;
 		o.modules_root = tmp;
 		o.kver = b->kver;
-		o.quiet = 1;
-		rc = initramfs_build(&o);
+		rc = initramfs_build(&o, NULL);
 	} else {
 		log_warnx("%s: could not extract lib/modules/%s: %s", path,
-			  b->kver, strerror(-rc));
+			  b->kver, err_str(rc));
 	}
 	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return rc;

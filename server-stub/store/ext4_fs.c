@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "store.h"
@@ -302,7 +303,7 @@ static int ext4_extract_modules(ext2_filsys fs, const char *kver, const char *tm
 	rc = ext4_extract_lib(fs, "firmware", tmp);
 	if (rc && rc != -ENOENT)
 		log_warnx("image: lib/firmware not extracted (%s): the initramfs "
-			  "has no firmware", strerror(-rc));
+			  "has no firmware", err_str(rc));
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * `linkboot initramfs`: the client initramfs, a gzip'ed newc cpio
+ * The client initramfs (initramfs.h), a gzip'ed newc cpio
  * (Documentation/driver-api/early-userspace/buffer-format.rst) written
  * here with zlib, no external cpio:
  *
@@ -15,7 +15,7 @@
  *                            firmware=), when the modules root has it
  *
  * --minimal keeps only the NIC/storage drivers this machine's /sys
- * modaliases (or --pci-ids) need.
+ * modaliases (or --pci-ids) need. The command itself is cli/initramfs.c.
  */
 
 #include <dirent.h>
@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +33,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "commands.h"
 #include "initramfs.h"
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "modules_dep.h"
@@ -215,7 +214,7 @@ static void sel_add(struct sel *s, const char *name, int quiet_missing)
 	if (rc == -ENOENT && !quiet_missing)
 		log_debug("initramfs: module %s not found (built in?)", name);
 	else if (rc != 0 && rc != -ENOENT)
-		log_warnx("initramfs: module %s: %s", name, strerror(-rc));
+		log_warnx("initramfs: module %s: %s", name, err_str(rc));
 }
 
 static void sel_nic_dirs(struct sel *s)
@@ -478,250 +477,249 @@ out:
 	return rc;
 }
 
-static const char *pci_ids_opt;	/* set by cmd_initramfs */
-static int no_shell_opt;
+/* One build: what is read from the modules root and what is written. */
+struct initramfs_build {
+	struct sel sel;
+	struct cpio cpio;
+	char kver[128];
+	char moddir[400];
+	char *dep, *softdep, *alias, *builtin;	/* module index files */
+	size_t builtin_len;
+	unsigned nfirmware;
+};
 
-int initramfs_build(const struct initramfs_opts *o)
+static void build_free(struct initramfs_build *b)
 {
-	static struct sel s;
-	static struct cpio c;
-	char kver[128], moddir[400], path[700], tmp[512], agent[400];
-	char *dep = NULL, *softdep = NULL, *alias = NULL, *fdep = NULL;
-	char *falias = NULL, *builtin = NULL;
-	const char *root = o->modules_root ? o->modules_root : "/";
-	size_t i, len, blen = 0;
-	unsigned nfw = 0;
-	struct stat st;
+	free(b->dep);
+	free(b->softdep);
+	free(b->alias);
+	free(b->builtin);
+	free(b);
+}
+
+/* lib/modules/<kver>/modules.{dep,softdep,alias,builtin} of the root. */
+static int build_read_index(struct initramfs_build *b,
+			    const struct initramfs_opts *o, const char *root)
+{
+	char path[700];
 	int rc;
 
-	memset(&s, 0, sizeof(s));
-	memset(&c, 0, sizeof(c));
 	if (o->kver)
-		snprintf(kver, sizeof(kver), "%s", o->kver);
-	else if ((rc = find_kver(root, kver, sizeof(kver))) != 0) {
+		snprintf(b->kver, sizeof(b->kver), "%s", o->kver);
+	else if ((rc = find_kver(root, b->kver, sizeof(b->kver))) != 0) {
 		log_warnx("initramfs: no kernel modules under %s/lib/modules "
 			  "(give --modules DIR or --kernel-version V)", root);
 		return rc;
 	}
-	snprintf(moddir, sizeof(moddir), "%s/lib/modules/%s", root, kver);
-	snprintf(path, sizeof(path), "%s/modules.dep", moddir);
-	if (!(dep = slurp(path, NULL))) {
+	snprintf(b->moddir, sizeof(b->moddir), "%s/lib/modules/%s", root,
+		 b->kver);
+	snprintf(path, sizeof(path), "%s/modules.dep", b->moddir);
+	if (!(b->dep = slurp(path, NULL))) {
 		log_warnx("initramfs: cannot read %s (check: run `depmod -b "
-			  "%s %s`)", path, root, kver);
+			  "%s %s`)", path, root, b->kver);
 		return -ENOENT;
 	}
-	snprintf(path, sizeof(path), "%s/modules.softdep", moddir);
-	softdep = slurp(path, NULL);
-	snprintf(path, sizeof(path), "%s/modules.alias", moddir);
-	alias = slurp(path, NULL);
-	snprintf(path, sizeof(path), "%s/modules.builtin", moddir);
-	builtin = slurp(path, &blen);
-	s.db.dep = dep;
-	s.db.softdep = softdep;
-	s.db.alias = alias;
-	s.moddir = moddir;
+	snprintf(path, sizeof(path), "%s/modules.softdep", b->moddir);
+	b->softdep = slurp(path, NULL);
+	snprintf(path, sizeof(path), "%s/modules.alias", b->moddir);
+	b->alias = slurp(path, NULL);
+	snprintf(path, sizeof(path), "%s/modules.builtin", b->moddir);
+	b->builtin = slurp(path, &b->builtin_len);
+	return 0;
+}
 
-	for (i = 0; i < ARRAY_SIZE(base_modules); i++)
-		sel_add(&s, base_modules[i], 1);
-	if (o->minimal) {
-		sel_from_sys(&s);
-		if (pci_ids_opt && (rc = sel_from_pci_ids(&s, pci_ids_opt)))
-			goto out;
-	} else {
-		sel_nic_dirs(&s);
+/* The modules to take: the agent's own, then every NIC driver, or with
+ * minimal only what this machine's devices (and pci_ids) need. */
+static int build_select(struct initramfs_build *b,
+			const struct initramfs_opts *o)
+{
+	struct sel *s = &b->sel;
+
+	s->db.dep = b->dep;
+	s->db.softdep = b->softdep;
+	s->db.alias = b->alias;
+	s->moddir = b->moddir;
+	for (size_t i = 0; i < ARRAY_SIZE(base_modules); i++)
+		sel_add(s, base_modules[i], 1);
+	if (!o->minimal) {
+		sel_nic_dirs(s);
+		return 0;
 	}
+	sel_from_sys(s);
+	return o->pci_ids ? sel_from_pci_ids(s, o->pci_ids) : 0;
+}
 
-	if (o->agent)
+/* /dev/console, so the kernel gives /init a console; the mount points. */
+static int cpio_base_tree(struct cpio *c)
+{
+	int rc;
+
+	if ((rc = cpio_header(c, "dev", S_IFDIR | 0755, 0, 0, 0)) != 0 ||
+	    (rc = cpio_header(c, "dev/console", S_IFCHR | 0600, 0, 5, 1)) ||
+	    (rc = cpio_header(c, "proc", S_IFDIR | 0755, 0, 0, 0)) != 0 ||
+	    (rc = cpio_header(c, "sys", S_IFDIR | 0755, 0, 0, 0)) != 0)
+		return rc;
+	return cpio_header(c, "newroot", S_IFDIR | 0755, 0, 0, 0);
+}
+
+/* Debian busybox-static: a rescue shell for agent_panic(). */
+static int cpio_busybox(struct cpio *c)
+{
+	int rc;
+
+	if (access("/bin/busybox", X_OK) != 0 || !is_static_elf("/bin/busybox"))
+		return 0;
+	if ((rc = cpio_file(c, "bin/busybox", "/bin/busybox", 0755)) ||
+	    (rc = cpio_header(c, "bin/sh", S_IFLNK | 0777, 7, 0, 0)))
+		return rc;
+	if (gzwrite(c->gz, "busybox", 7) != 7)
+		return -EIO;
+	return cpio_pad(c, 7);
+}
+
+/* The selected modules and the firmware they reference. */
+static int cpio_modules(struct initramfs_build *b, const char *root)
+{
+	const struct modlist *l = &b->sel.list;
+	char fwroot[700];
+	int rc;
+
+	snprintf(fwroot, sizeof(fwroot), "%s/lib/firmware", root);
+	for (size_t i = 0; i < l->n; i++) {
+		char src[700], dst[400];
+
+		snprintf(src, sizeof(src), "%s/%s", b->moddir, l->e[i].path);
+		snprintf(dst, sizeof(dst), "lib/modules/%s/%s", b->kver,
+			 l->e[i].path);
+		if ((rc = cpio_file(&b->cpio, dst, src, 0644)) != 0) {
+			log_warnx("initramfs: %s: %s", src, err_str(rc));
+			return rc;
+		}
+		if ((rc = add_firmware(&b->cpio, src, fwroot,
+				       &b->nfirmware)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int cpio_index_file(struct initramfs_build *b, const char *name,
+			   const char *data, size_t len)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "lib/modules/%s/%s", b->kver, name);
+	return cpio_data(&b->cpio, path, 0644, data, len);
+}
+
+/* modules.dep and .alias of the selected set; softdep, builtin as is. */
+static int cpio_module_index(struct initramfs_build *b)
+{
+	char *fdep, *falias = NULL;
+	size_t len;
+	int rc = -ENOMEM;
+
+	if ((fdep = filter_dep(&b->sel, &len)) == NULL ||
+	    (rc = cpio_index_file(b, "modules.dep", fdep, len)) != 0)
+		goto out;
+	rc = -ENOMEM;
+	if ((falias = filter_alias(&b->sel, &len)) == NULL ||
+	    (rc = cpio_index_file(b, "modules.alias", falias, len)) != 0)
+		goto out;
+	if (b->softdep && (rc = cpio_index_file(b, "modules.softdep",
+						b->softdep,
+						strlen(b->softdep))) != 0)
+		goto out;
+	if (b->builtin && (rc = cpio_index_file(b, "modules.builtin",
+						b->builtin,
+						b->builtin_len)) != 0)
+		goto out;
+	rc = cpio_header(&b->cpio, "TRAILER!!!", 0, 0, 0, 0);
+out:
+	free(fdep);
+	free(falias);
+	return rc;
+}
+
+/* The whole archive into the open c->gz. */
+static int cpio_write_all(struct initramfs_build *b,
+			  const struct initramfs_opts *o, const char *agent,
+			  const char *root)
+{
+	int rc;
+
+	if ((rc = cpio_file(&b->cpio, "init", agent, 0755)) != 0) {
+		log_warnx("initramfs: agent %s: %s", agent, err_str(rc));
+		return rc;
+	}
+	if ((rc = cpio_base_tree(&b->cpio)) != 0 ||
+	    (!o->no_shell && (rc = cpio_busybox(&b->cpio)) != 0) ||
+	    (rc = cpio_modules(b, root)) != 0)
+		return rc;
+	return cpio_module_index(b);
+}
+
+/* Write the archive to a temporary file, then rename it to output. */
+static int build_write(struct initramfs_build *b,
+		       const struct initramfs_opts *o, const char *agent,
+		       const char *root)
+{
+	char tmp[512];
+	int rc;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o->output, (int)getpid());
+	if (!(b->cpio.gz = gzopen(tmp, "wb6"))) {
+		rc = -errno;
+		log_warn("initramfs: create %s", tmp);
+		return rc ? rc : -EIO;
+	}
+	rc = cpio_write_all(b, o, agent, root);
+	if (gzclose(b->cpio.gz) != Z_OK && rc == 0)
+		rc = -EIO;
+	b->cpio.gz = NULL;
+	if (rc == 0 && rename(tmp, o->output) != 0) {
+		rc = -errno;
+		log_warn("initramfs: rename to %s", o->output);
+	}
+	if (rc) {
+		unlink(tmp);
+		log_warnx("initramfs: %s not written: %s", o->output,
+			  err_str(rc));
+	}
+	return rc;
+}
+
+int initramfs_build(const struct initramfs_opts *o,
+		    struct initramfs_result *res)
+{
+	const char *root = o->modules_root ? o->modules_root : "/";
+	struct initramfs_build *b = calloc(1, sizeof(*b));
+	char agent[400];
+	struct stat st;
+	int rc;
+
+	if (!b)
+		return -ENOMEM;
+	if ((rc = build_read_index(b, o, root)) != 0 ||
+	    (rc = build_select(b, o)) != 0)
+		goto out;
+	if (o->agent) {
 		snprintf(agent, sizeof(agent), "%s", o->agent);
-	else if (default_agent(agent, sizeof(agent)) != 0) {
+	} else if (default_agent(agent, sizeof(agent)) != 0) {
 		log_warnx("initramfs: linkboot-agent not found next to this "
 			  "binary nor in " LINKBOOT_LIBDIR " (give --agent "
 			  "PATH; `make` builds build/linkboot-agent)");
 		rc = -ENOENT;
 		goto out;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o->output, (int)getpid());
-	if (!(c.gz = gzopen(tmp, "wb6"))) {
-		rc = -errno;
-		log_warn("initramfs: create %s", tmp);
+	if ((rc = build_write(b, o, agent, root)) != 0 || !res)
 		goto out;
-	}
-	if ((rc = cpio_file(&c, "init", agent, 0755)) != 0) {
-		log_warnx("initramfs: agent %s: %s", agent, strerror(-rc));
-		goto fail;
-	}
-	if ((rc = cpio_header(&c, "dev", S_IFDIR | 0755, 0, 0, 0)) != 0 ||
-	    (rc = cpio_header(&c, "dev/console", S_IFCHR | 0600, 0, 5, 1)) ||
-	    (rc = cpio_header(&c, "proc", S_IFDIR | 0755, 0, 0, 0)) != 0 ||
-	    (rc = cpio_header(&c, "sys", S_IFDIR | 0755, 0, 0, 0)) != 0 ||
-	    (rc = cpio_header(&c, "newroot", S_IFDIR | 0755, 0, 0, 0)) != 0)
-		goto fail;
-	if (!no_shell_opt && access("/bin/busybox", X_OK) == 0 &&
-	    is_static_elf("/bin/busybox")) {
-		/* Debian busybox-static: a rescue shell for agent_panic() */
-		if ((rc = cpio_file(&c, "bin/busybox", "/bin/busybox", 0755)) ||
-		    (rc = cpio_header(&c, "bin/sh", S_IFLNK | 0777, 7, 0, 0)) ||
-		    gzwrite(c.gz, "busybox", 7) != 7 || (rc = cpio_pad(&c, 7)))
-			goto fail;
-	}
-	snprintf(path, sizeof(path), "%s/lib/firmware", root);
-	for (i = 0; i < s.list.n; i++) {
-		char src[700], dst[400];
-
-		snprintf(src, sizeof(src), "%s/%s", moddir, s.list.e[i].path);
-		snprintf(dst, sizeof(dst), "lib/modules/%s/%s", kver,
-			 s.list.e[i].path);
-		if ((rc = cpio_file(&c, dst, src, 0644)) != 0) {
-			log_warnx("initramfs: %s: %s", src, strerror(-rc));
-			goto fail;
-		}
-		if ((rc = add_firmware(&c, src, path, &nfw)) != 0)
-			goto fail;
-	}
-	fdep = filter_dep(&s, &len);
-	snprintf(path, sizeof(path), "lib/modules/%s/modules.dep", kver);
-	if (!fdep || (rc = cpio_data(&c, path, 0644, fdep, len)) != 0)
-		goto fail;
-	falias = filter_alias(&s, &len);
-	snprintf(path, sizeof(path), "lib/modules/%s/modules.alias", kver);
-	if (!falias || (rc = cpio_data(&c, path, 0644, falias, len)) != 0)
-		goto fail;
-	snprintf(path, sizeof(path), "lib/modules/%s/modules.softdep", kver);
-	if (softdep && (rc = cpio_data(&c, path, 0644, softdep,
-				       strlen(softdep))) != 0)
-		goto fail;
-	snprintf(path, sizeof(path), "lib/modules/%s/modules.builtin", kver);
-	if (builtin && (rc = cpio_data(&c, path, 0644, builtin, blen)) != 0)
-		goto fail;
-	if ((rc = cpio_header(&c, "TRAILER!!!", 0, 0, 0, 0)) != 0)
-		goto fail;
-	if (gzclose(c.gz) != Z_OK) {
-		c.gz = NULL;
-		rc = -EIO;
-		goto fail;
-	}
-	c.gz = NULL;
-	if (rename(tmp, o->output) != 0) {
-		rc = -errno;
-		log_warn("initramfs: rename to %s", o->output);
-		goto fail;
-	}
-	stat(o->output, &st);
-	if (!o->quiet)
-		printf("%s: kernel %s, %u modules, %u firmware files, %s%llu "
-		       "bytes (%llu uncompressed)\n", o->output, kver,
-		       s.list.n, nfw, o->minimal ? "minimal, " : "",
-		       (unsigned long long)st.st_size,
-		       (unsigned long long)c.bytes_in);
-	rc = 0;
-	goto out;
-fail:
-	if (c.gz)
-		gzclose(c.gz);
-	unlink(tmp);
-	if (!rc)
-		rc = -EIO;
-	log_warnx("initramfs: %s not written: %s", o->output, strerror(-rc));
+	memset(res, 0, sizeof(*res));
+	snprintf(res->kver, sizeof(res->kver), "%s", b->kver);
+	res->modules = (unsigned)b->sel.list.n;
+	res->firmware = b->nfirmware;
+	res->bytes = stat(o->output, &st) == 0 ? (uint64_t)st.st_size : 0;
+	res->bytes_in = b->cpio.bytes_in;
 out:
-	free(dep);
-	free(softdep);
-	free(alias);
-	free(builtin);
-	free(fdep);
-	free(falias);
+	build_free(b);
 	return rc;
-}
-
-static void initramfs_usage(FILE *out)
-{
-	fprintf(out,
-		"Usage: linkboot initramfs -o FILE [--kernel-version V | --modules DIR]\n"
-		"                          [--minimal [--pci-ids VVVV:DDDD,...]]\n"
-		"                          [--agent PATH] [--no-shell] [-q]\n"
-		"\n"
-		"Build the client initramfs: /init = linkboot-agent, nbd, overlay, ext4\n"
-		"(+ crc32c), xfs, every ethernet/USB-net driver with its firmware, storage\n"
-		"drivers, and their modules.dep/alias/softdep.\n"
-		"\n"
-		"  -o, --output FILE       write here (atomically)\n"
-		"  --kernel-version V      modules of kernel V (default: running/newest)\n"
-		"  --modules DIR           modules root holding lib/modules/V/ (or that\n"
-		"                          lib/modules/V directory itself); default /\n"
-		"  --minimal               only drivers this machine's devices need\n"
-		"  --pci-ids LIST          with --minimal: also these NICs (lspci -n)\n"
-		"  --agent PATH            linkboot-agent binary (default: next to\n"
-		"                          linkboot, else " LINKBOOT_LIBDIR ")\n"
-		"  --no-shell              leave out busybox (rescue shell)\n"
-		"  -q, --quiet             print nothing on success\n");
-}
-
-int cmd_initramfs(struct lb_config *cfg, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "kernel-version", required_argument, NULL, 'k' },
-		{ "modules", required_argument, NULL, 'm' },
-		{ "minimal", no_argument, NULL, 'M' },
-		{ "pci-ids", required_argument, NULL, 'p' },
-		{ "agent", required_argument, NULL, 'a' },
-		{ "no-shell", no_argument, NULL, 'S' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct initramfs_opts o;
-	static char root[512], kv[512];
-	int ch;
-
-	(void)cfg;
-	memset(&o, 0, sizeof(o));
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'o': o.output = optarg; break;
-		case 'k': o.kver = optarg; break;
-		case 'm': o.modules_root = optarg; break;
-		case 'M': o.minimal = 1; break;
-		case 'p': pci_ids_opt = optarg; break;
-		case 'a': o.agent = optarg; break;
-		case 'S': no_shell_opt = 1; break;
-		case 'q': o.quiet = 1; break;
-		case 'h': initramfs_usage(stdout); return 0;
-		default: initramfs_usage(stderr); return EXIT_USAGE;
-		}
-	}
-	if (!o.output || optind != argc) {
-		initramfs_usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (o.modules_root) {
-		/* DIR may be lib/modules/V itself */
-		char dep[600];
-		struct stat st;
-
-		snprintf(dep, sizeof(dep), "%s/modules.dep", o.modules_root);
-		if (stat(dep, &st) == 0) {
-			const char *base;
-			char *tail;
-
-			snprintf(root, sizeof(root), "%s", o.modules_root);
-			while (strlen(root) > 1 && root[strlen(root) - 1] == '/')
-				root[strlen(root) - 1] = '\0';
-			base = strrchr(root, '/');
-			snprintf(kv, sizeof(kv), "%s", base ? base + 1 : root);
-			if (!o.kver)
-				o.kver = kv;
-			/* strip "/lib/modules/V" */
-			tail = strstr(root, "/lib/modules/");
-			if (!tail) {
-				fprintf(stderr, "linkboot initramfs: --modules "
-					"%s: expected .../lib/modules/VERSION\n",
-					o.modules_root);
-				return EXIT_USAGE;
-			}
-			*tail = '\0';
-			o.modules_root = root[0] ? root : "/";
-		}
-	}
-	return initramfs_build(&o) == 0 ? 0 : 1;
 }

@@ -2,6 +2,8 @@
 #ifndef LB_INITRAMFS_H
 #define LB_INITRAMFS_H
 
+#include <stdint.h>
+
 /*
  * The client initramfs builder (contract between `linkboot initramfs`,
  * owned by the agent work, and `linkboot image add`/`commit`, which pair
@@ -23,10 +25,23 @@ struct initramfs_opts {
 				 * next to /proc/self/exe, else
 				 * /usr/local/lib/linkboot/linkboot-agent */
 	int minimal;		/* only what this machine needs */
-	int quiet;
+	const char *pci_ids;	/* with minimal: also the drivers of these
+				 * PCI NICs, "VVVV:DDDD[,...]" (lspci -n) */
+	int no_shell;		/* leave out busybox (the rescue shell) */
 };
 
-/* 0 or -errno, after logging what failed and what to check. */
-int initramfs_build(const struct initramfs_opts *o);
+/* What was written. */
+struct initramfs_result {
+	char kver[128];
+	unsigned modules;	/* kernel modules */
+	unsigned firmware;	/* firmware files */
+	uint64_t bytes;		/* the file */
+	uint64_t bytes_in;	/* uncompressed */
+};
+
+/* 0 or -errno, after logging what failed and what to check; res (may be
+ * NULL) says what was written. Prints nothing. */
+int initramfs_build(const struct initramfs_opts *o,
+		    struct initramfs_result *res);
 
 #endif

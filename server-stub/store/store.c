@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "blockhash.h"
-#include "lb_log.h"
 #include "lb_util.h"
 #include "sha256.h"
 #include "store.h"
@@ -77,20 +76,11 @@ int store_new_id(char out[STORE_ID_LEN + 1])
 	return 0;
 }
 
-void store_progress(const char *what, uint64_t done, uint64_t total)
+void store_progress_report(const struct store_progress *progress,
+			   const char *what, uint64_t done, uint64_t total)
 {
-	static int64_t last;
-	int64_t now = now_ms();
-
-	if (!isatty(STDERR_FILENO))
-		return;
-	if (done < total && now - last < 200)
-		return;
-	last = now;
-	fprintf(stderr, "\r%s %3u%% %llu/%llu MiB%s", what,
-		total ? (unsigned)(done * 100 / total) : 100,
-		(unsigned long long)(done >> 20),
-		(unsigned long long)(total >> 20), done >= total ? "\n" : "");
+	if (progress && progress->fn)
+		progress->fn(progress->arg, what, done, total);
 }
 
 static int all_zero(const uint8_t *p, size_t n)
@@ -99,7 +89,8 @@ static int all_zero(const uint8_t *p, size_t n)
 }
 
 /* Copy src to a new dst, leaving holes where the source is zero. */
-static int copy_file(int in, const char *dst, uint64_t size)
+static int copy_file(int in, const char *dst, uint64_t size,
+		     const struct store_progress *progress)
 {
 	uint8_t *buf = malloc(COPY_CHUNK);
 	uint64_t off = 0;
@@ -127,7 +118,7 @@ static int copy_file(int in, const char *dst, uint64_t size)
 			break;
 		}
 		off += (uint64_t)n;
-		store_progress("copying", off, size);
+		store_progress_report(progress, "copying", off, size);
 	}
 	if (rc == 0 && ftruncate(out, (off_t)size) < 0)
 		rc = -errno;
@@ -155,20 +146,23 @@ static int reflink_file(int in, const char *dst)
 	return rc;
 }
 
-int store_import(const char *src, const char *dst, int mode)
+int store_import(const char *src, const char *dst, int mode,
+		 const struct store_progress *progress,
+		 struct store_imported *done)
 {
+	struct store_imported d = { .mode = mode };
 	struct stat st;
 	int in, rc;
 
 	if (mode == IMPORT_IN_PLACE)
-		return 0;
+		goto out_done;
 	if (mode == IMPORT_MOVE) {
 		if (rename(src, dst) == 0)
-			return 0;
+			goto out_done;
 		if (errno != EXDEV)
 			return -errno;
-		fprintf(stderr, "%s is on another file system: copying, then removing it\n",
-			src);
+		/* on another file system: copy, then remove the source */
+		d.fallback_rc = -EXDEV;
 	}
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
@@ -180,15 +174,20 @@ int store_import(const char *src, const char *dst, int mode)
 		rc = reflink_file(in, dst);
 		if (rc == 0)
 			goto out;
-		fprintf(stderr, "reflink not possible here (%s): copying instead\n",
-			strerror(-rc));
+		d.mode = IMPORT_COPY;
+		d.fallback_rc = rc;
 	}
-	rc = copy_file(in, dst, (uint64_t)st.st_size);
+	rc = copy_file(in, dst, (uint64_t)st.st_size, progress);
 	if (rc == 0 && mode == IMPORT_MOVE && unlink(src) < 0)
-		log_warn("copied, but could not remove %s", src);
+		d.source_left = 1;
 out:
 	close(in);
-	return rc;
+	if (rc)
+		return rc;
+out_done:
+	if (done)
+		*done = d;
+	return 0;
 }
 
 static void probe_value(blkid_probe pr, const char *name, char *out,
@@ -310,7 +309,7 @@ static void hex(const uint8_t *in, size_t n, char *out)
 }
 
 int store_hash_view(struct vchain *c, const char *hashes_path,
-		    char sha_hex[65])
+		    char sha_hex[65], const struct store_progress *progress)
 {
 	uint64_t size = vchain_size(c), nblocks;
 	uint8_t hdr[BLOCKHASH_HDR_LEN], md[SHA256_LEN];
@@ -347,8 +346,9 @@ int store_hash_view(struct vchain *c, const char *hashes_path,
 		if (fwrite(md, BLOCKHASH_LEN, 1, f) != 1)
 			goto out;
 		if ((b & 63) == 0 || b + 1 == nblocks)
-			store_progress("hashing", (b + 1) * DELTA_BLOCK_SIZE > size ?
-				       size : (b + 1) * DELTA_BLOCK_SIZE, size);
+			store_progress_report(progress, "hashing",
+					      MIN((b + 1) * DELTA_BLOCK_SIZE,
+						  size), size);
 	}
 	sha256_final(&all, md);
 	if (fflush(f) != 0 || fsync(fileno(f)) < 0)

@@ -11,7 +11,8 @@
  *   <store>/<id>.v<N>.delta    delta on version N-1 (delta.h)
  *   <store>/<id>.v<N>.hashes   per-block SHA-256 table (blockhash.h)
  *
- * Pure file operations: no link DB here (image.c records what these find).
+ * Pure file operations: no link DB here (image_ops.c records what these
+ * find), and no printing: long operations report through a callback.
  */
 
 #include <stdint.h>
@@ -46,6 +47,21 @@ struct store_identity {
 	struct store_part parts[STORE_MAX_PARTS];
 };
 
+/* Progress of a long copy or hash: what ("copying", "hashing"), bytes
+ * done of total; called every few MiB and once at the end. */
+struct store_progress {
+	void (*fn)(void *arg, const char *what, uint64_t done, uint64_t total);
+	void *arg;
+};
+
+/* What store_import() did: a reflink or a move across file systems falls
+ * back to a copy. */
+struct store_imported {
+	int mode;		/* enum store_import_mode actually used */
+	int fallback_rc;	/* why the mode asked for could not be */
+	int source_left;	/* a move's copy is done, the source stays */
+};
+
 /* <store>, <store>/<id>.v<N>.raw|.delta|.hashes */
 void store_dir_path(const struct lb_config *cfg, char *out, size_t outsz);
 int store_file_path(const struct lb_config *cfg, const char *id,
@@ -60,9 +76,11 @@ int store_mkdir(const struct lb_config *cfg);
 /* 16 random lower-case hex digits. */
 int store_new_id(char out[STORE_ID_LEN + 1]);
 
-/* Import src as dst per mode; progress on stderr when it is a terminal.
+/* Import src as dst per mode (progress, done may be NULL).
  * IMPORT_IN_PLACE does nothing. 0 or -errno. */
-int store_import(const char *src, const char *dst, int mode);
+int store_import(const char *src, const char *dst, int mode,
+		 const struct store_progress *progress,
+		 struct store_imported *done);
 
 /* Probe partition table and file systems (libblkid). */
 int store_probe_identity(const char *path, struct store_identity *id);
@@ -75,14 +93,14 @@ void store_identity_string(const struct store_identity *id, char *out,
  * (atomically) and, when sha_hex is not NULL, the SHA-256 of the content.
  */
 int store_hash_view(struct vchain *c, const char *hashes_path,
-		    char sha_hex[65]);
+		    char sha_hex[65], const struct store_progress *progress);
 /* SHA-256 of a whole file (repair: confirm a candidate). */
 int store_sha256_file(const char *path, char sha_hex[65]);
 
-/* Progress line on stderr, only when it is a terminal. */
-void store_progress(const char *what, uint64_t done, uint64_t total);
+/* Tell progress (NULL: nobody asked). */
+void store_progress_report(const struct store_progress *progress,
+			   const char *what, uint64_t done, uint64_t total);
 
-#endif
 
 /*
  * Kernel and modules of a Linux image, read from its ext2/3/4 partitions
@@ -115,3 +133,5 @@ int ext4_copy_kernel(const char *path, const struct store_identity *id,
 		     const struct store_boot *b, const char *dst);
 int ext4_modules_to_dir(const char *path, const struct store_identity *id,
 			const struct store_boot *b, const char *dir);
+
+#endif

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "delta.h"
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "store.h"
@@ -264,7 +265,7 @@ int vdisk_open(struct db *db, const char *store_dir, const char *state_dir,
 		rc = store_chain_open(ch, &vd->chain);
 	if (rc) {
 		log_warnx("vdisk %s: image %s v%u: %s", ex->label, ex->image_id,
-			  ex->version, strerror(-rc));
+			  ex->version, err_str(rc));
 		goto err;
 	}
 	/* an --in-place file changed under us: never serve a different disk */
@@ -280,7 +281,7 @@ int vdisk_open(struct db *db, const char *store_dir, const char *state_dir,
 					  ex->write_mode != WRITE_SUPER);
 	if (!vd->read_only &&
 	    (rc = attach_overlay(vd, db_sqlite(db), state_dir, ex)) != 0) {
-		log_warnx("vdisk %s: overlay: %s", ex->label, strerror(-rc));
+		log_warnx("vdisk %s: overlay: %s", ex->label, err_str(rc));
 		goto err;
 	}
 	free(ch);

@@ -200,6 +200,25 @@ static void test_no_kernel(void **state)
 	assert_int_equal(ext4_find_boot(path, &id, &b), -ENOENT);
 }
 
+/* What the last progress report said. */
+static struct {
+	char what[16];
+	uint64_t done, total;
+	unsigned calls;
+} seen;
+
+static void progress_seen(void *arg, const char *what, uint64_t done,
+			  uint64_t total)
+{
+	(void)arg;
+	snprintf(seen.what, sizeof(seen.what), "%s", what);
+	seen.done = done;
+	seen.total = total;
+	seen.calls++;
+}
+
+static const struct store_progress progress = { .fn = progress_seen };
+
 static void test_import_copy_and_hash(void **state)
 {
 	struct fixture *f = *state;
@@ -213,12 +232,21 @@ static void test_import_copy_and_hash(void **state)
 	need_image(f);
 	snprintf(dst, sizeof(dst), "%s/copy.raw", f->dir);
 	snprintf(hp, sizeof(hp), "%s/copy.hashes", f->dir);
-	assert_int_equal(store_import(f->img, dst, IMPORT_COPY), 0);
+	assert_int_equal(store_import(f->img, dst, IMPORT_COPY, &progress,
+				      NULL), 0);
 	assert_int_equal(run("cmp -s %s %s", f->img, dst), 0);
+	/* progress: the whole size, at the end */
+	assert_string_equal(seen.what, "copying");
+	assert_true(seen.calls > 0);
+	assert_int_equal(seen.done, 8 << 20);
+	assert_int_equal(seen.total, 8 << 20);
 	/* never overwrites */
-	assert_int_equal(store_import(f->img, dst, IMPORT_COPY), -EEXIST);
+	assert_int_equal(store_import(f->img, dst, IMPORT_COPY, NULL, NULL),
+			 -EEXIST);
 	assert_int_equal(vchain_open(dst, NULL, 0, &c), 0);
-	assert_int_equal(store_hash_view(c, hp, sha), 0);
+	assert_int_equal(store_hash_view(c, hp, sha, &progress), 0);
+	assert_string_equal(seen.what, "hashing");
+	assert_int_equal(seen.done, 8 << 20);
 	vchain_close(c);
 	assert_int_equal(store_sha256_file(f->img, sha2), 0);
 	assert_string_equal(sha, sha2);
@@ -236,18 +264,25 @@ static void test_import_move_and_reflink(void **state)
 {
 	struct fixture *f = *state;
 	char a[160], b[160], c[160];
+	struct store_imported im;
 
 	need_image(f);
 	snprintf(a, sizeof(a), "%s/a.raw", f->dir);
 	snprintf(b, sizeof(b), "%s/b.raw", f->dir);
 	snprintf(c, sizeof(c), "%s/c.raw", f->dir);
-	assert_int_equal(store_import(f->img, a, IMPORT_REFLINK), 0);
+	/* a reflink where the file system has none is a copy, and says so */
+	assert_int_equal(store_import(f->img, a, IMPORT_REFLINK, NULL, &im), 0);
 	assert_int_equal(run("cmp -s %s %s", f->img, a), 0);
-	assert_int_equal(store_import(a, b, IMPORT_MOVE), 0);
+	assert_true(im.mode == IMPORT_REFLINK ? im.fallback_rc == 0 :
+		    im.mode == IMPORT_COPY && im.fallback_rc < 0);
+	assert_int_equal(store_import(a, b, IMPORT_MOVE, NULL, &im), 0);
+	assert_int_equal(im.mode, IMPORT_MOVE);
+	assert_int_equal(im.fallback_rc, 0);	/* same file system: rename */
 	assert_int_equal(access(a, F_OK), -1);
 	assert_int_equal(run("cmp -s %s %s", f->img, b), 0);
 	/* in place: nothing happens to either side */
-	assert_int_equal(store_import(b, c, IMPORT_IN_PLACE), 0);
+	assert_int_equal(store_import(b, c, IMPORT_IN_PLACE, NULL, &im), 0);
+	assert_int_equal(im.mode, IMPORT_IN_PLACE);
 	assert_int_equal(access(c, F_OK), -1);
 }
 

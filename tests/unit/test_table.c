@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -78,6 +79,33 @@ static void test_text_aligned_with_legend(void **state)
 	table_free(t);
 }
 
+/* A line ends at its last non-empty cell; a yes/no with its own text. */
+static void test_text_no_trailing_blanks(void **state)
+{
+	static const struct table_col c2[] = {
+		{ "FILE", "missing" }, { "", "production" },
+	};
+	struct table *t = table_new(c2, 2);
+	char *s;
+
+	(void)state;
+	assert_int_equal(table_row(t), 0);
+	assert_int_equal(table_bool_text(t, 1, "MISSING"), 0);
+	assert_int_equal(table_bool_text(t, 0, ""), 0);
+	assert_int_equal(table_row(t), 0);
+	assert_int_equal(table_bool_text(t, 0, "ok"), 0);
+	assert_int_equal(table_bool_text(t, 1, "(production)"), 0);
+	s = render(t, TABLE_TEXT, 1);
+	assert_string_equal(s, "FILE\nMISSING\nok      (production)\n"
+			    "\n2 entries listed.\n");
+	free(s);
+	s = render(t, TABLE_JSON_SHORT, 1);
+	assert_string_equal(s, "[{\"missing\":true,\"production\":false},"
+			    "{\"missing\":false,\"production\":true}]\n");
+	free(s);
+	table_free(t);
+}
+
 static void test_empty_json_array(void **state)
 {
 	struct table *t = table_new(cols, 3);
@@ -105,7 +133,11 @@ static void test_format_option(void **state)
 	int fmt = -1;
 
 	(void)state;
+	/* -j: pretty for a person at a terminal, one line for a pipe */
 	assert_int_equal(table_parse_format_opt("-j", &fmt), 1);
+	assert_int_equal(fmt, isatty(STDOUT_FILENO) ? TABLE_JSON_PRETTY :
+			 TABLE_JSON_SHORT);
+	assert_int_equal(table_parse_format_opt("--json", &fmt), 1);
 	assert_int_equal(fmt, TABLE_JSON_PRETTY);
 	assert_int_equal(table_parse_format_opt("--json=short", &fmt), 1);
 	assert_int_equal(fmt, TABLE_JSON_SHORT);
@@ -121,6 +153,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_short),
 		cmocka_unit_test(test_text_aligned_with_legend),
+		cmocka_unit_test(test_text_no_trailing_blanks),
 		cmocka_unit_test(test_empty_json_array),
 		cmocka_unit_test(test_too_many_cells),
 		cmocka_unit_test(test_format_option),

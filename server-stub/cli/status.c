@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `linkboot status`: one line per client (link_status_list(), links.h):
+ * online, what it boots, uptime, bytes read from the server, RAM and SSD
+ * cache hit rates and overlay use as its agent last reported them.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "db.h"
+#include "db_internal.h"
+#include "lb_err.h"
+#include "lb_util.h"
+#include "links.h"
+#include "table.h"
+
+static const char usage_status[] =
+"Usage: linkboot status [-j|--json=short|pretty] [--no-legend]\n"
+"\n"
+"Show every linked client: online (a live NBD session), image and version\n"
+"it runs, uptime, bytes read from the server, RAM and SSD cache hit rates\n"
+"and overlay use as its agent last reported them, and its last boot.\n"
+"JSON: an array of objects; sizes in bytes, times ISO-8601 UTC, hit rates\n"
+"in percent (null before the first report).\n";
+
+static const struct table_col status_cols[] = {
+	{ "MAC", "mac" }, { "NAME", "name" }, { "IMAGE", "image" },
+	{ "VERSION", "version" }, { "ONLINE", "online" },
+	{ "UPTIME", "uptime_ms" }, { "FROM SERVER", "bytes_from_server" },
+	{ "RAM HIT", "ram_hit_percent" }, { "SSD HIT", "ssd_hit_percent" },
+	{ "OVERLAY", "overlay_bytes" }, { "LAST BOOT", "last_boot" },
+	/* JSON only */
+	{ "PEER", "peer" }, { "REPORTED", "report_time" },
+};
+#define STATUS_TEXT_COLS (ARRAY_SIZE(status_cols) - 2)
+
+static void str_or_null(struct table *t, const char *s)
+{
+	table_str(t, s[0] ? s : NULL);
+}
+
+static void bytes_or_null(struct table *t, int64_t v)
+{
+	if (v < 0)
+		table_null(t);
+	else
+		table_bytes(t, v);
+}
+
+static void uptime_cell(struct table *t, int64_t ms)
+{
+	int64_t s = ms / 1000;
+	char text[32];
+
+	if (ms < 0) {
+		table_null(t);
+		return;
+	}
+	if (s >= 86400)
+		snprintf(text, sizeof(text), "%dd%02dh", (int)(s / 86400),
+			 (int)(s % 86400 / 3600));
+	else if (s >= 3600)
+		snprintf(text, sizeof(text), "%dh%02dm", (int)(s / 3600),
+			 (int)(s % 3600 / 60));
+	else
+		snprintf(text, sizeof(text), "%dm%02ds", (int)(s / 60),
+			 (int)(s % 60));
+	table_num_text(t, ms, text);
+}
+
+/* hits / (hits + misses) in percent, or null without data */
+static void rate_cell(struct table *t, int64_t hits, int64_t misses)
+{
+	char text[8];
+	int64_t pct;
+
+	if (hits + misses <= 0) {
+		table_null(t);
+		return;
+	}
+	pct = (hits * 100 + (hits + misses) / 2) / (hits + misses);
+	snprintf(text, sizeof(text), "%d%%", (int)pct);
+	table_num_text(t, pct, text);
+}
+
+static int status_row(struct table *t, const struct link_status *s)
+{
+	if (table_row(t) != 0)
+		return -ENOMEM;
+	table_str(t, s->mac);
+	table_str(t, s->name);
+	str_or_null(t, s->image);
+	if (s->version < 0)
+		table_null(t);
+	else
+		table_int(t, s->version);
+	table_bool(t, s->online);
+	uptime_cell(t, s->uptime_ms);
+	bytes_or_null(t, s->bytes_from_server);
+	rate_cell(t, s->ram_hits, s->ram_misses);
+	rate_cell(t, s->ssd_hits, s->ssd_misses);
+	bytes_or_null(t, s->overlay_bytes);
+	str_or_null(t, s->last_boot);
+	str_or_null(t, s->peer);
+	str_or_null(t, s->report_time);
+	return 0;
+}
+
+/* -j/--json=..., --no-legend; EXIT_USAGE, -1 after --help, or 0. */
+static int status_parse(int argc, char **argv, int *format, int *legend)
+{
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage_status, stdout);
+			return -1;
+		}
+		if (!strcmp(argv[i], "--no-legend")) {
+			*legend = 0;
+			continue;
+		}
+		rc = table_parse_format_opt(argv[i], format);
+		if (rc < 0)
+			return EXIT_USAGE;
+		if (rc == 0) {
+			fprintf(stderr, "linkboot status: unknown argument '%s'\n"
+				"Usage: linkboot status [-j|--json=short|pretty] "
+				"[--no-legend]\n", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+int cmd_status(struct lb_config *cfg, int argc, char **argv)
+{
+	int format = TABLE_TEXT, legend = 1, rc;
+	struct link_status *rows = NULL;
+	struct table *t = NULL;
+	struct db *db;
+	size_t n = 0;
+
+	if ((rc = status_parse(argc, argv, &format, &legend)) != 0)
+		return rc < 0 ? 0 : rc;
+	if ((rc = db_open(cfg->state_dir, &db)) != 0) {
+		fprintf(stderr, "linkboot status: cannot open the link DB in %s: "
+			"%s (give --state DIR)\n", cfg->state_dir, err_str(rc));
+		return 1;
+	}
+	if (cfg->store_dir)
+		db_set_store_dir(db, cfg->store_dir);
+	rc = link_status_list(db, db_server_pid(cfg->state_dir) > 0, &rows, &n);
+	db_close(db);
+	if (rc) {
+		fprintf(stderr, "linkboot status: %s\n", err_str(rc));
+		return 1;
+	}
+	t = table_new(status_cols, format == TABLE_TEXT ? STATUS_TEXT_COLS :
+		      ARRAY_SIZE(status_cols));
+	for (size_t i = 0; t && i < n; i++)
+		if (status_row(t, &rows[i]) != 0)
+			rc = 1;
+	if (!t)
+		rc = 1;
+	else if (rc == 0)
+		table_print(t, stdout, format, legend);
+	table_free(t);
+	free(rows);
+	return rc;
+}
