@@ -53,6 +53,7 @@ static const struct client_opt_def {
 	{ "write", offsetof(struct client_opts, link.write) },
 	{ "version", offsetof(struct client_opts, link.version) },
 	{ "overlay", offsetof(struct client_opts, link.overlay) },
+	{ "boot", offsetof(struct client_opts, link.boot) },
 	{ "peer", offsetof(struct client_opts, peer) },
 };
 
@@ -78,7 +79,10 @@ static const char usage_add[] =
 "  --overlay MiB       RAM for the PC's writes: write ram: the overlay's\n"
 "                      size (default half the PC's RAM); server/super: the\n"
 "                      RAM tier before the cache partition and the server\n"
-"                      (default 64)\n";
+"                      (default 64)\n"
+"  --boot linux|san    linux (built-in): kernel + initramfs, root over NBD;\n"
+"                      san: iPXE boots the PC's iSCSI disk (Windows-class\n"
+"                      PCs), same image, versions and write modes\n";
 
 static const char usage_set[] =
 "Usage: linkboot client set MAC [OPTIONS]\n"
@@ -86,9 +90,9 @@ static const char usage_set[] =
 "\n"
 "Change a client's link, or (with --group and no MAC) the same fields for\n"
 "every client in group G at once. Takes the options of `client add`;\n"
-"the value `inherit` clears --ram-cache, --ssd-cache, --write, --version or\n"
-"--overlay\n"
-"so the client follows its group / image again. With a MAC, --group moves\n"
+"the value `inherit` clears --ram-cache, --ssd-cache, --write, --version,\n"
+"--overlay or --boot so the client follows its group / image again. With a\n"
+"MAC, --group moves\n"
 "the client into group G (`--group none`: out of its group). Takes\n"
 "effect at the client's next boot.\n";
 
@@ -528,6 +532,7 @@ static const struct table_col list_cols[] = {
 	{ "IMAGE MISSING", "image_missing" }, { "BOOTS", "boots" },
 	{ "ADMIN TOKENS", "admin_tokens" },
 	{ "MACHINE ID", "machine_id" }, { "OVERLAY RAM", "overlay_ram_bytes" },
+	{ "BOOT", "boot_mode" },
 };
 #define LIST_TEXT_COLS 9
 
@@ -586,6 +591,10 @@ static int client_row(struct table *t, const struct link_entry *e)
 		mib_cell(t, e->link.overlay_mib);
 	else
 		table_null(t);	/* the agent's default */
+	if (e->linked)
+		table_str(t, db_boot_mode_name(e->link.boot_mode));
+	else
+		table_null(t);
 	return 0;
 }
 

@@ -45,6 +45,7 @@ static const char usage[] =
 "                      boot's trace (--retrace: record a new trace)\n"
 "  versions NAME [-j] [--no-legend]  the versions of NAME\n"
 "  set NAME [--ram-cache MiB] [--write ram|disk|server|super]\n"
+"           [--boot linux|san]\n"
 "           [--ssd-cache MiB|auto|off] [--rootfs SPEC] [--cmdline ARGS]\n"
 "           [--mark VERSION=maintenance|test|production]\n"
 "           [--test-group G] [--test-version N] [--production N]\n"
@@ -363,6 +364,7 @@ static const struct set_opt {
 	{ "--test-group", offsetof(struct image_set_opts, test_group) },
 	{ "--test-version", offsetof(struct image_set_opts, test_version) },
 	{ "--production", offsetof(struct image_set_opts, production) },
+	{ "--boot", offsetof(struct image_set_opts, boot) },
 };
 
 static int set_parse(int argc, char **argv, struct image_set_opts *o)

@@ -190,6 +190,26 @@ static const char *const write_mode_names[] = {
 	[WRITE_SUPER] = "super",
 };
 
+static const char *const boot_mode_names[] = {
+	[BOOT_LINUX] = "linux",
+	[BOOT_SAN] = "san",
+};
+
+int db_boot_mode_parse(const char *s)
+{
+	for (size_t i = 0; s && i < ARRAY_SIZE(boot_mode_names); i++)
+		if (!strcmp(s, boot_mode_names[i]))
+			return (int)i;
+	return -EINVAL;
+}
+
+const char *db_boot_mode_name(int mode)
+{
+	if (mode < 0 || (size_t)mode >= ARRAY_SIZE(boot_mode_names))
+		return "?";
+	return boot_mode_names[mode];
+}
+
 int db_write_mode_parse(const char *s)
 {
 	size_t i;
@@ -252,6 +272,8 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
 	"UPDATE clients SET super_token = CASE WHEN super = 1 AND "
 	"super_token IS NOT NULL AND super_token NOT LIKE 'bound:%' "
 	"THEN 'pending' ELSE NULL END;",
+	/* 3 -> 4: boot mode per image and client (linux | san) */
+	DB_SCHEMA_V4,
 };
 
 /* Schema version of an open file: 0 for an empty file. */
@@ -431,7 +453,7 @@ struct link_row {
 	" COALESCE(c.ssd_cache, g.ssd_cache, i.ssd_cache)," \
 	" COALESCE(c.write_mode, g.write_mode, i.write_mode)," \
 	" c.machine_id, c.super, IFNULL(c.super_token, ''), i.size," \
-	" c.keep_overlay, c.overlay_mib" \
+	" c.keep_overlay, c.overlay_mib, COALESCE(c.boot_mode, i.boot_mode)" \
 	" FROM clients c LEFT JOIN groups g ON g.name = c.grp" \
 	" JOIN images i ON i.id = COALESCE(c.image_id, g.image_id) "
 
@@ -563,6 +585,10 @@ static int link_query(struct db *db, const char *column, const char *key,
 	r->size = (uint64_t)sqlite3_column_int64(st, 19);
 	li->keep_overlay = sqlite3_column_int(st, 20);
 	li->overlay_mib = (unsigned)sqlite3_column_int(st, 21);	/* NULL: 0 */
+	s = sqlite3_column_text(st, 22);
+	li->boot_mode = db_boot_mode_parse((const char *)s);
+	if (li->boot_mode < 0)
+		li->boot_mode = BOOT_LINUX;	/* NULL: built-in */
 	rc = link_pick_version(db, st, li);
 	sqlite3_finalize(st);
 	if (rc == 0)

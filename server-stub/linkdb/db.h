@@ -29,6 +29,10 @@ enum write_mode {
 	WRITE_SUPER,	/* the super client: writes become the next version */
 };
 
+/* "linux" "san" <-> enum boot_mode; -EINVAL if unknown. */
+int db_boot_mode_parse(const char *s);
+const char *db_boot_mode_name(int mode);
+
 /* "ram" "disk" "server" "super" <-> enum write_mode; -EINVAL if unknown. */
 int db_write_mode_parse(const char *s);
 const char *db_write_mode_name(int mode);

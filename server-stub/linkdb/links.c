@@ -36,6 +36,7 @@ static const struct err_desc link_errs[] = {
 	{ EINVAL_LINK_SSD_CACHE, "bad SSD cache size" },
 	{ EINVAL_LINK_WRITE, "bad write mode" },
 	{ EINVAL_LINK_OVERLAY, "bad overlay size" },
+	{ EINVAL_LINK_BOOT, "bad boot mode" },
 	{ EINVAL_LINK_VERSION, "bad version number" },
 	{ EINVAL_LINK_NO_IMAGE, "no image for the client" },
 	{ EINVAL_LINK_NOTHING, "nothing to change" },
@@ -63,7 +64,7 @@ void links_err_register(void)
  */
 enum link_field_id {
 	F_IMAGE, F_NAME, F_HOSTNAME, F_GROUP, F_RAM_CACHE, F_SSD_CACHE,
-	F_WRITE, F_VERSION, F_OVERLAY, F_COUNT,
+	F_WRITE, F_VERSION, F_OVERLAY, F_BOOT, F_COUNT,
 };
 
 static const struct link_field {
@@ -81,6 +82,7 @@ static const struct link_field {
 	[F_WRITE] = { "write_mode", offsetof(struct link_opts, write), 0, 1 },
 	[F_VERSION] = { "version", offsetof(struct link_opts, version), 1, 1 },
 	[F_OVERLAY] = { "overlay_mib", offsetof(struct link_opts, overlay), 1, 1 },
+	[F_BOOT] = { "boot_mode", offsetof(struct link_opts, boot), 0, 1 },
 };
 
 /* What an operation stores: given[f] set, value[f] NULL = SQL NULL. */
@@ -207,6 +209,10 @@ int link_opts_check(const struct link_opts *o, char *why, size_t len)
 	if ((v = o->write) && !is_inherit(v) && db_write_mode_parse(v) < 0)
 		return db_why(why, len, EINVAL_LINK_WRITE, "--write '%s': give "
 			      "ram, disk, server or super", v);
+	if ((v = o->boot) && !is_inherit(v) && db_boot_mode_parse(v) < 0)
+		return db_why(why, len, EINVAL_LINK_BOOT, "--boot '%s': give "
+			      "linux (kernel + root over NBD), san (the PC's "
+			      "iSCSI disk, e.g. Windows) or 'inherit'", v);
 	if ((v = o->version) && !is_inherit(v) && !number_in(v, 1, INT32_MAX))
 		return db_why(why, len, EINVAL_LINK_VERSION, "--version '%s': "
 			      "give a version number (`linkboot image list`) "

@@ -40,6 +40,7 @@
 #define EINVAL_LINK_NO_IMAGE	ERR(EINVAL, MOD_DB, 0x0a)
 #define EINVAL_LINK_NOTHING	ERR(EINVAL, MOD_DB, 0x0b)
 #define EINVAL_LINK_PER_MAC	ERR(EINVAL, MOD_DB, 0x0c)
+#define EINVAL_LINK_BOOT	ERR(EINVAL, MOD_DB, 0x0d)
 /* Refusals: the state does not allow it. */
 #define ENOENT_LINK_IMAGE	ERR(ENOENT, MOD_DB, 0x10)
 #define ENOENT_LINK_VERSION	ERR(ENOENT, MOD_DB, 0x11)
@@ -66,6 +67,7 @@ struct link_opts {
 				 * client (link_super()), never stored */
 	const char *version;	/* pin a version; "inherit": production */
 	const char *overlay;	/* MiB of RAM for the PC's writes */
+	const char *boot;	/* linux or san (enum boot_mode) */
 };
 
 /* One client as `client list` / `client show` show it. */

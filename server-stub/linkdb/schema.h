@@ -10,7 +10,7 @@
  * A later schema version adds a migration step in db.c, never edits this.
  */
 
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 #define DB_SCHEMA_V1 \
 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" \
@@ -91,5 +91,12 @@
  * non-kept server overlay was written in: another boot starts afresh */ \
 "ALTER TABLE clients ADD COLUMN boot_seq INTEGER NOT NULL DEFAULT 0;\n" \
 "ALTER TABLE clients ADD COLUMN overlay_boot INTEGER;\n"
+
+/* Version 4: how PCs boot: 'linux' (kernel + initramfs, root over NBD) or
+ * 'san' (iPXE sanboot of the PC's iSCSI disk); client, else image, else
+ * linux. */
+#define DB_SCHEMA_V4 \
+"ALTER TABLE images ADD COLUMN boot_mode TEXT;\n" \
+"ALTER TABLE clients ADD COLUMN boot_mode TEXT;\n"
 
 #endif

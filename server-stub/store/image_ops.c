@@ -471,12 +471,17 @@ static int set_defaults(struct db *db, const struct image_info *img,
 	    strcmp(v, "auto") && !number_in(v, 1, 1 << 24))
 		return db_why(why, len, EINVAL_IMAGE_SETTING, "--ssd-cache "
 			      "MiB|auto|off");
+	if ((v = o->boot) && !is_inherit(v) && db_boot_mode_parse(v) < 0)
+		return db_why(why, len, EINVAL_IMAGE_SETTING, "--boot "
+			      "linux|san");
 	if (o->ram_cache)
 		rc = set_column(db, img, "ram_cache_mib", o->ram_cache, 1);
 	if (!rc && o->write)
 		rc = set_column(db, img, "write_mode", o->write, 0);
 	if (!rc && o->ssd_cache)
 		rc = set_column(db, img, "ssd_cache", o->ssd_cache, 0);
+	if (!rc && o->boot)
+		rc = set_column(db, img, "boot_mode", o->boot, 0);
 	if (!rc && o->root)
 		rc = set_column(db, img, "root", o->root, 0);
 	if (!rc && o->cmdline)
@@ -549,6 +554,7 @@ static unsigned set_count(const struct image_set_opts *o)
 	const char *const f[] = {
 		o->ram_cache, o->write, o->ssd_cache, o->root, o->cmdline,
 		o->mark, o->test_group, o->test_version, o->production,
+		o->boot,
 	};
 	unsigned n = 0;
 

@@ -171,6 +171,7 @@ struct image_set_opts {
 	const char *test_group;
 	const char *test_version;	/* "N" or "vN" */
 	const char *production;		/* "N" or "vN" */
+	const char *boot;		/* linux or san */
 };
 
 /* All given settings in one transaction; *changed: how many. */

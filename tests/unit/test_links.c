@@ -144,6 +144,29 @@ static void test_add_defaults(void **state)
 	assert_string_equal(name, "PC-002");
 }
 
+/* The boot mode: the client's, else the image's, else linux. */
+static void test_boot_mode_inherits(void **state)
+{
+	struct fx *f = *state;
+	struct link_opts o = { .image = "win" };
+	struct link_info li;
+
+	assert_int_equal(add(f, MAC1, &o), 0);
+	assert_int_equal(lookup(f->db, MAC1, &li), 0);
+	assert_int_equal(li.boot_mode, BOOT_LINUX);
+	sql(f->db, "UPDATE images SET boot_mode = 'san'");
+	assert_int_equal(lookup(f->db, MAC1, &li), 0);
+	assert_int_equal(li.boot_mode, BOOT_SAN);
+	o = (struct link_opts){ .boot = "linux" };
+	assert_int_equal(set(f, MAC1, &o), 0);
+	assert_int_equal(lookup(f->db, MAC1, &li), 0);
+	assert_int_equal(li.boot_mode, BOOT_LINUX);
+	o.boot = "inherit";
+	assert_int_equal(set(f, MAC1, &o), 0);
+	assert_int_equal(lookup(f->db, MAC1, &li), 0);
+	assert_int_equal(li.boot_mode, BOOT_SAN);
+}
+
 static void test_add_next_free_name_skips_taken(void **state)
 {
 	struct fx *f = *state;
@@ -257,6 +280,8 @@ static void test_bad_fields_name_the_field(void **state)
 		  "--write 'tmpfs'" },
 		{ { .image = "win", .overlay = "0" }, EINVAL_LINK_OVERLAY,
 		  "--overlay '0'" },
+		{ { .image = "win", .boot = "pxe" }, EINVAL_LINK_BOOT,
+		  "--boot 'pxe'" },
 		{ { .image = "win", .version = "0" }, EINVAL_LINK_VERSION,
 		  "--version '0'" },
 		{ { .image = "win", .hostname = "a b" }, EINVAL_LINK_HOSTNAME,
@@ -518,6 +543,7 @@ int main(void)
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_add_defaults),
+		T(test_boot_mode_inherits),
 		T(test_add_next_free_name_skips_taken),
 		T(test_inherit_client_group_image_builtin),
 		T(test_add_unknown_image),
