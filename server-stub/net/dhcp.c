@@ -28,6 +28,7 @@
 #include "dhcp.h"
 #include "lb_log.h"
 #include "lb_util.h"
+#include "listen.h"
 
 struct dhcp_server;
 
@@ -641,54 +642,27 @@ static void dhcp_readable(struct loop_watch *w, uint32_t events, int64_t now)
 
 /* ---- setup ---- */
 
+/* Ports 67 and 4011 on every address of --interface (or all): requests
+ * are broadcast; IP_PKTINFO tells which interface one came in on. */
 static int dhcp_open(struct dhcp_server *ds, struct dhcp_sock *s, int port,
 		     int proxy_port)
 {
-	const struct lb_config *cfg = ds->srv->cfg;
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons((uint16_t)port),
-		/* broadcasts only reach a socket bound to INADDR_ANY */
-		.sin_addr.s_addr = htonl(INADDR_ANY),
-	};
-	int one = 1, fd, rc;
+	int fd, rc;
 
 	s->ds = ds;
 	s->proxy_port = proxy_port;
 	s->w.fd = -1;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = listen_udp(ds->srv, port, LISTEN_ANY_ADDR | LISTEN_BROADCAST |
+			LISTEN_PKTINFO, proxy_port ? "proxy" : "dhcp");
 	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0) {
-		rc = -errno;
-		log_warn("dhcp: setsockopt");
-		goto err;
-	}
-	if (cfg->interface &&
-	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, cfg->interface,
-		       (socklen_t)strlen(cfg->interface)) < 0) {
-		rc = -errno;
-		log_warn("dhcp: SO_BINDTODEVICE %s (needs CAP_NET_RAW)",
-			 cfg->interface);
-		goto err;
-	}
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		rc = -errno;
-		log_warn("dhcp: cannot bind UDP port %d (another DHCP server "
-			 "on this host? stop it, or use --dhcp off)", port);
-		goto err;
-	}
+		return fd;
 	s->w.fd = fd;
 	s->w.fn = dhcp_readable;
 	s->w.arg = s;
-	if ((rc = loop_add(ds->srv->loop, &s->w, EPOLLIN)) != 0)
-		goto err;
-	return 0;
-err:
-	close(fd);
-	s->w.fd = -1;
+	if ((rc = loop_add(ds->srv->loop, &s->w, EPOLLIN)) != 0) {
+		close(fd);
+		s->w.fd = -1;
+	}
 	return rc;
 }
 
@@ -790,8 +764,13 @@ int dhcp_start(struct lb_server *srv)
 	    ((rc = dhcp_full_setup(ds)) != 0 ||
 	     (rc = loop_add_ticker(srv->loop, dhcp_tick, ds)) != 0))
 		goto err;
-	if ((rc = dhcp_open(ds, &ds->main, cfg->dhcp_port, 0)) != 0)
+	if ((rc = dhcp_open(ds, &ds->main, cfg->dhcp_port, 0)) != 0) {
+		if (rc == -EADDRINUSE)
+			log_err("dhcp: another DHCP server runs on this host: "
+				"stop it, or run linkboot with --dhcp off and "
+				"let that server send the boot options");
 		goto err;
+	}
 	if (cfg->proxy_port &&
 	    (rc = dhcp_open(ds, &ds->pxe, cfg->proxy_port, 1)) != 0)
 		goto err_main;
