@@ -708,6 +708,40 @@ static uint32_t dhcp_guess_netmask(uint32_t server_ip)
 	return mask;
 }
 
+/* Full mode's options 1, 3 and 6 from the config (again on reload). */
+static int dhcp_full_options(struct dhcp_server *ds)
+{
+	const struct lb_config *cfg = ds->srv->cfg;
+	uint32_t netmask = dhcp_guess_netmask(ds->boot.server_ip);
+	uint32_t router = 0, dns = 0;
+	int rc;
+
+	if ((rc = parse_opt_addr("dhcp-netmask", cfg->dhcp_netmask,
+				 &netmask)) != 0 ||
+	    (rc = parse_opt_addr("dhcp-router", cfg->dhcp_router,
+				 &router)) != 0 ||
+	    (rc = parse_opt_addr("dhcp-dns", cfg->dhcp_dns, &dns)) != 0)
+		return rc;
+	ds->netmask = netmask;
+	ds->router = router;
+	ds->dns = dns;
+	return 0;
+}
+
+/* What the boot-file policy reads (again on reload). */
+static void dhcp_boot_setup(struct dhcp_server *ds)
+{
+	const struct lb_config *cfg = ds->srv->cfg;
+
+	ds->boot = (struct dhcp_boot_cfg){
+		.bios_loader = cfg->bios_loader,
+		.efi_loader = cfg->efi_loader,
+		.arm64_loader = cfg->arm64_loader,
+		.server_ip = ds->srv->server_ip.s_addr,
+		.http_port = cfg->http_port,
+	};
+}
+
 static int dhcp_full_setup(struct dhcp_server *ds)
 {
 	const struct lb_config *cfg = ds->srv->cfg;
@@ -724,12 +758,7 @@ static int dhcp_full_setup(struct dhcp_server *ds)
 			"at most %d of them", cfg->dhcp_range, DHCP_POOL_MAX);
 		return rc;
 	}
-	ds->netmask = dhcp_guess_netmask(ds->boot.server_ip);
-	if ((rc = parse_opt_addr("dhcp-netmask", cfg->dhcp_netmask,
-				 &ds->netmask)) != 0 ||
-	    (rc = parse_opt_addr("dhcp-router", cfg->dhcp_router,
-				 &ds->router)) != 0 ||
-	    (rc = parse_opt_addr("dhcp-dns", cfg->dhcp_dns, &ds->dns)) != 0)
+	if ((rc = dhcp_full_options(ds)) != 0)
 		return rc;
 	rc = dhcp_pool_load(&ds->pool, wall_now());
 	if (rc < 0)
@@ -753,13 +782,7 @@ int dhcp_start(struct lb_server *srv)
 		return -ENOMEM;
 	ds->srv = srv;
 	ds->main.w.fd = ds->pxe.w.fd = -1;
-	ds->boot = (struct dhcp_boot_cfg){
-		.bios_loader = cfg->bios_loader,
-		.efi_loader = cfg->efi_loader,
-		.arm64_loader = cfg->arm64_loader,
-		.server_ip = srv->server_ip.s_addr,
-		.http_port = cfg->http_port,
-	};
+	dhcp_boot_setup(ds);
 	if (cfg->dhcp_mode == DHCP_MODE_FULL &&
 	    ((rc = dhcp_full_setup(ds)) != 0 ||
 	     (rc = loop_add_ticker(srv->loop, dhcp_tick, ds)) != 0))
@@ -787,6 +810,21 @@ err:
 	dhcp_pool_free(&ds->pool);
 	free(ds);
 	return rc;
+}
+
+/* The loader names point into srv->cfg, whose strings a reload
+ * replaces: point at the new ones. */
+void dhcp_reload(struct lb_server *srv)
+{
+	struct dhcp_server *ds = srv->dhcp;
+
+	if (!ds)
+		return;
+	dhcp_boot_setup(ds);
+	/* values were checked when the config was read: parse_opt_addr()
+	 * cannot fail here, and keeps the old options if it did */
+	if (srv->cfg->dhcp_mode == DHCP_MODE_FULL)
+		dhcp_full_options(ds);
 }
 
 void dhcp_stop(struct lb_server *srv)

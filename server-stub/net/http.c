@@ -1038,6 +1038,12 @@ static int http_listen(struct http_server *hs)
 	return 0;
 }
 
+static int64_t http_idle_ms(const struct lb_config *cfg)
+{
+	return cfg->http_timeout > 0 ? (int64_t)cfg->http_timeout * 1000
+				     : 30000;
+}
+
 int http_start(struct lb_server *srv)
 {
 	struct http_server *hs;
@@ -1052,8 +1058,7 @@ int http_start(struct lb_server *srv)
 		return -ENOMEM;
 	hs->srv = srv;
 	hs->listen_w.fd = -1;
-	hs->idle_ms = srv->cfg->http_timeout > 0 ?
-		      (int64_t)srv->cfg->http_timeout * 1000 : 30000;
+	hs->idle_ms = http_idle_ms(srv->cfg);
 	inet_ntop(AF_INET, &srv->server_ip, hs->server_addr,
 		  sizeof(hs->server_addr));
 	if ((rc = http_listen(hs)) != 0)
@@ -1071,6 +1076,14 @@ err_listen:
 err:
 	free(hs);
 	return rc;
+}
+
+/* Connections waiting already keep their deadline; the next one they
+ * get uses the new timeout. */
+void http_reload(struct lb_server *srv)
+{
+	if (srv->http)
+		srv->http->idle_ms = http_idle_ms(srv->cfg);
 }
 
 void http_stop(struct lb_server *srv)

@@ -5,25 +5,26 @@
 /*
  * The protocol modules `linkboot serve` runs, in start order (stopped in
  * reverse). Each module owns one slot below: uncomment it and declare the
- * start/stop functions in its own header, included here.
+ * start/stop (and reload, if it copies live options) functions in its own
+ * header, included here.
  */
 
 #include "server.h"
 
 #define SERVICES_TABLE \
-	{ "db", db_service_start, db_service_stop }, \
+	{ "db", db_service_start, db_service_stop, NULL }, \
 	/* -- */ \
-	{ "auth", boot_auth_start, boot_auth_stop }, \
+	{ "auth", boot_auth_start, boot_auth_stop, boot_auth_reload }, \
 	/* -- */ \
-	{ "dhcp", dhcp_start, dhcp_stop }, \
+	{ "dhcp", dhcp_start, dhcp_stop, dhcp_reload }, \
 	/* -- */ \
-	{ "ra", ra_start, ra_stop }, \
+	{ "ra", ra_start, ra_stop, NULL }, \
 	/* -- */ \
-	{ "tftp", tftp_start, tftp_stop }, \
+	{ "tftp", tftp_start, tftp_stop, tftp_reload }, \
 	/* -- */ \
-	{ "http", http_start, http_stop }, \
+	{ "http", http_start, http_stop, http_reload }, \
 	/* -- */ \
-	{ "nbd", nbd_start, nbd_stop }, \
+	{ "nbd", nbd_start, nbd_stop, NULL }, \
 	/* -- */
 
 /* db module headers */

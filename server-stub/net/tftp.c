@@ -1065,6 +1065,12 @@ err_free:
 	return rc;
 }
 
+void tftp_reload(struct lb_server *srv)
+{
+	if (srv->tftp)
+		tftp_init_loaders(srv->tftp);
+}
+
 void tftp_stop(struct lb_server *srv)
 {
 	struct tftp_server *ts = srv->tftp;
