@@ -643,7 +643,9 @@ static void dhcp_readable(struct loop_watch *w, uint32_t events, int64_t now)
 /* ---- setup ---- */
 
 /* Ports 67 and 4011 on every address of --interface (or all): requests
- * are broadcast; IP_PKTINFO tells which interface one came in on. */
+ * are broadcast; IP_PKTINFO tells which interface one came in on; a DHCP
+ * server on this host may hold port 67 too (SO_REUSEADDR: each broadcast
+ * reaches both). */
 static int dhcp_open(struct dhcp_server *ds, struct dhcp_sock *s, int port,
 		     int proxy_port)
 {
@@ -653,7 +655,8 @@ static int dhcp_open(struct dhcp_server *ds, struct dhcp_sock *s, int port,
 	s->proxy_port = proxy_port;
 	s->w.fd = -1;
 	fd = listen_udp(ds->srv, port, LISTEN_ANY_ADDR | LISTEN_BROADCAST |
-			LISTEN_PKTINFO, proxy_port ? "proxy" : "dhcp");
+			LISTEN_PKTINFO | LISTEN_REUSEADDR,
+			proxy_port ? "proxy" : "dhcp");
 	if (fd < 0)
 		return fd;
 	s->w.fd = fd;

@@ -174,7 +174,7 @@ static int listen_bind_device(const struct lb_server *srv, int fd,
 
 /* A socket of type, bound to --listen (or any) and --interface. */
 static int listen_socket(const struct lb_server *srv, int type, int port,
-			 int any_addr, const char *what)
+			 int any_addr, int reuse_addr, const char *what)
 {
 	struct sockaddr_in sin = {
 		.sin_family = AF_INET,
@@ -191,7 +191,8 @@ static int listen_socket(const struct lb_server *srv, int type, int port,
 		log_warn("%s: socket", what);
 		return rc;
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
+	if (reuse_addr &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
 		rc = -errno;
 		log_warn("%s: SO_REUSEADDR", what);
 		goto err;
@@ -214,7 +215,7 @@ int listen_tcp(const struct lb_server *srv, int port, int backlog,
 {
 	int fd, rc;
 
-	if ((fd = listen_socket(srv, SOCK_STREAM, port, 0, what)) < 0)
+	if ((fd = listen_socket(srv, SOCK_STREAM, port, 0, 1, what)) < 0)
 		return fd;
 	if (listen(fd, backlog) < 0) {
 		rc = -errno;
@@ -231,7 +232,7 @@ int listen_udp(const struct lb_server *srv, int port, unsigned flags,
 	int one = 1, fd, rc;
 
 	fd = listen_socket(srv, SOCK_DGRAM, port, flags & LISTEN_ANY_ADDR,
-			   what);
+			   flags & LISTEN_REUSEADDR, what);
 	if (fd < 0)
 		return fd;
 	if (((flags & LISTEN_BROADCAST) &&

@@ -12,8 +12,10 @@
  *               interface reaches the socket, not even a packet for this
  *               interface's own address routed in elsewhere. A failure is
  *               fatal: serving every interface is not what was asked.
- *   flags       SO_REUSEADDR (a restart while old connections sit in
- *               TIME_WAIT), non-blocking, close-on-exec
+ *   flags       non-blocking, close-on-exec; TCP: SO_REUSEADDR (a restart
+ *               while old connections sit in TIME_WAIT). UDP only with
+ *               LISTEN_REUSEADDR: two sockets on one UDP port split its
+ *               unicast traffic, so a taken port must fail to bind.
  *
  * what is the service's name as the options spell it ("http" for
  * --http-port): a failure is logged as what failed plus the fix, e.g.
@@ -43,6 +45,10 @@ enum listen_udp_flags {
 	LISTEN_BROADCAST = 1 << 1,
 	/* IP_PKTINFO: each datagram's local address and interface */
 	LISTEN_PKTINFO = 1 << 2,
+	/* SO_REUSEADDR: share the port with another such socket; each
+	 * broadcast reaches both (proxyDHCP beside a DHCP server running
+	 * on the same host) */
+	LISTEN_REUSEADDR = 1 << 3,
 };
 
 /* A bound UDP socket; flags are enum listen_udp_flags. */
