@@ -207,7 +207,7 @@ static void serve_close_dirs(struct lb_server *srv)
 #define FDS_PER_TFTP	2	/* socket + the file being sent */
 #define FDS_RESERVE	32
 
-/* The fds cfg's limits need, with the services running's ports on. */
+/* The fds cfg's limits need, for the services that run (running's ports). */
 static uint64_t serve_fds_needed(const struct lb_config *cfg,
 				 const struct lb_config *running)
 {
