@@ -26,7 +26,12 @@
 /* Started in this order, stopped in reverse. */
 static const struct lb_service services[] = {
 	SERVICES_TABLE
-	{ NULL, NULL, NULL, NULL },
+	{ NULL, NULL, NULL },
+};
+
+/* Run after a reload changed live options, in this order. */
+static void (*const reload_hooks[])(struct lb_server *srv) = {
+	SERVICES_RELOAD
 };
 
 static struct lb_server *signal_srv;
@@ -324,9 +329,8 @@ static void serve_reload(struct lb_server *srv)
 	log_set_level(srv->cfg->verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	/* before next (holding the old strings) is freed: modules that
 	 * copied pointers into srv->cfg take the new ones */
-	for (i = 0; n > 0 && services[i].name; i++)
-		if (services[i].reload)
-			services[i].reload(srv);
+	for (i = 0; n > 0 && i < ARRAY_SIZE(reload_hooks); i++)
+		reload_hooks[i](srv);
 	config_free(&next);
 	log_info("reloaded (%d option%s changed live)", n, n == 1 ? "" : "s");
 	serve_notify("READY=1");

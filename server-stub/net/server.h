@@ -46,17 +46,12 @@ struct lb_server {
 /*
  * A protocol module. start() binds its sockets and registers them with the
  * loop (0 or -errno, after logging what failed and the fix); stop() closes
- * everything and frees its state. reload() (optional) runs after SIGHUP
- * changed live options in srv->cfg: it re-reads whatever the module copied
- * from srv->cfg at start (config.c's table says which options are live); it
- * cannot fail, a value it cannot use is logged and the old one kept.
- * Registered in daemon.c's table (services.h).
+ * everything and frees its state. Registered in daemon.c's table (services.h).
  */
 struct lb_service {
 	const char *name;
 	int (*start)(struct lb_server *srv);
 	void (*stop)(struct lb_server *srv);
-	void (*reload)(struct lb_server *srv);
 };
 
 /*
