@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Options table: one entry = a long option, a config key, an env variable. */
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "lb_log.h"
@@ -18,61 +20,84 @@
 
 enum opt_type {
 	OPT_STR,
-	OPT_INT,
+	OPT_INT,	/* 0 .. 2^30 */
+	OPT_PORT,	/* 0 .. 65535 */
 	OPT_BOOL,
 	OPT_DHCP_MODE,
+	OPT_ADDR,	/* an IPv4 address, kept as text */
+	OPT_RANGE,	/* "START,END", two IPv4 addresses, START <= END */
+	OPT_CIDRS,	/* "ADDR[/BITS][,ADDR[/BITS]...]" */
+};
+
+/* What SIGHUP does with a changed value (config_apply_live()). */
+enum opt_reload {
+	RESTART,	/* read once at start: sockets, directories, modes */
+	LIVE,		/* applied at once: read per request or connection,
+			 * or handed to the service's reload() hook */
 };
 
 struct config_opt {
 	const char *key;	/* snake_case; the option is --key-with-dashes */
 	enum opt_type type;
 	size_t off;		/* into struct lb_config */
+	enum opt_reload reload;
 	const char *arg;	/* argument name for --help */
 	const char *help;
 };
 
-#define O(key, type, field, arg, help) \
-	{ key, type, offsetof(struct lb_config, field), arg, help }
+#define O(key, type, field, reload, arg, help) \
+	{ key, type, offsetof(struct lb_config, field), reload, arg, help }
 
+/*
+ * The options. The reload column is the one place that says what a
+ * reload applies; a LIVE option must be read where it is used (cfg->...
+ * per request or connection), or be re-read by its service's reload()
+ * hook (daemon.c): http_timeout (http), the loaders (tftp, dhcp),
+ * dhcp_netmask/router/dns (dhcp), trusted_net (auth), verbose (daemon).
+ */
 static const struct config_opt config_opts[] = {
-	O("config", OPT_STR, config_file, "FILE", "config file (default " CONFIG_DIR "/linkboot.conf + conf.d/*.conf)"),
-	O("state", OPT_STR, state_dir, "DIR", "state: link DB, leases, boot packs"),
-	O("store", OPT_STR, store_dir, "DIR", "image store (files named by image ID)"),
-	O("root", OPT_STR, root_dir, "DIR", "extra files served over TFTP and HTTP"),
-	O("ipxe_dir", OPT_STR, ipxe_dir, "DIR", "stock iPXE binaries"),
-	O("ipxe_build", OPT_STR, ipxe_build_dir, "DIR", "custom iPXE build (ipxe-embed/), tried before --ipxe-dir"),
-	O("listen", OPT_STR, listen, "ADDR", "IPv4 address to listen on (0.0.0.0 = all)"),
-	O("interface", OPT_STR, interface, "IF", "serve on this interface only"),
-	O("server_addr", OPT_STR, server_addr, "ADDR", "address clients reach this server at (default: from --listen/--interface)"),
-	O("dhcp", OPT_DHCP_MODE, dhcp_mode, "MODE", "proxy (beside the site's DHCP), full (own leases) or off"),
-	O("dhcp_range", OPT_STR, dhcp_range, "START,END", "full mode: address range to lease"),
-	O("dhcp_netmask", OPT_STR, dhcp_netmask, "MASK", "full mode: subnet mask"),
-	O("dhcp_router", OPT_STR, dhcp_router, "ADDR", "full mode: default gateway"),
-	O("dhcp_dns", OPT_STR, dhcp_dns, "ADDR", "full mode: DNS server"),
-	O("dhcp_lease_time", OPT_INT, dhcp_lease_time, "SECONDS", "full mode: lease time"),
-	O("dhcp_port", OPT_INT, dhcp_port, "PORT", "DHCP server port"),
-	O("dhcp_client_port", OPT_INT, dhcp_client_port, "PORT", "DHCP client port answers go to"),
-	O("proxy_port", OPT_INT, proxy_port, "PORT", "proxyDHCP (PXE boot server) port"),
-	O("tftp_port", OPT_INT, tftp_port, "PORT", "TFTP port (0 = off)"),
-	O("http_port", OPT_INT, http_port, "PORT", "HTTP port (0 = off)"),
-	O("nbd_port", OPT_INT, nbd_port, "PORT", "NBD port (0 = off)"),
-	O("iscsi_port", OPT_INT, iscsi_port, "PORT", "iSCSI port (0 = off)"),
-	O("bios_loader", OPT_STR, bios_loader, "FILE", "boot file for BIOS PXE (arch 0)"),
-	O("efi_loader", OPT_STR, efi_loader, "FILE", "boot file for x86-64 UEFI (arch 7, 9)"),
-	O("arm64_loader", OPT_STR, arm64_loader, "FILE", "boot file for ARM64 UEFI (arch 11)"),
-	O("router_advert", OPT_BOOL, router_advert, "yes|no", "answer IPv6 router solicitations (iPXE waits ~15 s without)"),
-	O("tftp_max_sessions", OPT_INT, tftp_max_sessions, "N", "concurrent TFTP transfers"),
-	O("tftp_max_per_ip", OPT_INT, tftp_max_per_ip, "N", "concurrent TFTP transfers from one client address (0 = no cap)"),
-	O("http_max_conns", OPT_INT, http_max_conns, "N", "concurrent HTTP connections"),
-	O("http_max_per_ip", OPT_INT, http_max_per_ip, "N", "concurrent HTTP connections from one client address (0 = no cap)"),
-	O("http_timeout", OPT_INT, http_timeout, "SECONDS", "HTTP: close idle keep-alive connections, 408 for requests slower than this"),
-	O("nbd_max_conns", OPT_INT, nbd_max_conns, "N", "concurrent NBD connections"),
-	O("nbd_max_per_ip", OPT_INT, nbd_max_per_ip, "N", "concurrent NBD connections from one client address (0 = no cap)"),
-	O("nbd_idle_timeout", OPT_INT, nbd_idle_timeout, "SECONDS", "close an NBD connection with no request for this long (0 = never; agents reconnect by themselves)"),
-	O("boot_trace_seconds", OPT_INT, boot_trace_seconds, "SECONDS", "boot packs: trace a version's first client boot for this long (0 = off)"),
-	O("trusted_net", OPT_STR, trusted_net, "CIDR[,CIDR...]", "hand boot tickets to any host in these networks for the MAC it names, unchecked (only where every host is trusted, e.g. a relayed lab VLAN with port security; default: none)"),
-	O("overlay_max", OPT_INT, overlay_max_mib, "MiB", "a client's overlay on this server holds at most this much (write mode server; 0 = the image size); then writes fail with ENOSPC"),
+	O("config", OPT_STR, config_file, RESTART, "FILE|DIR", "read only this config file, or DIR/linkboot.conf + DIR/conf.d/*.conf (default DIR: " CONFIG_DIR ")"),
+	O("state", OPT_STR, state_dir, RESTART, "DIR", "state: link DB, leases, boot packs"),
+	O("store", OPT_STR, store_dir, RESTART, "DIR", "image store (files named by image ID)"),
+	O("root", OPT_STR, root_dir, RESTART, "DIR", "extra files served over TFTP and HTTP"),
+	O("ipxe_dir", OPT_STR, ipxe_dir, RESTART, "DIR", "stock iPXE binaries"),
+	O("ipxe_build", OPT_STR, ipxe_build_dir, RESTART, "DIR", "custom iPXE build (ipxe-embed/), tried before --ipxe-dir"),
+	O("listen", OPT_ADDR, listen, RESTART, "ADDR", "IPv4 address to listen on (0.0.0.0 = all)"),
+	O("interface", OPT_STR, interface, RESTART, "IF", "serve on this interface only"),
+	O("server_addr", OPT_ADDR, server_addr, RESTART, "ADDR", "address clients reach this server at (default: from --listen/--interface)"),
+	O("dhcp", OPT_DHCP_MODE, dhcp_mode, RESTART, "MODE", "proxy (beside the site's DHCP), full (own leases) or off"),
+	O("dhcp_range", OPT_RANGE, dhcp_range, RESTART, "START,END", "full mode: address range to lease"),
+	O("dhcp_netmask", OPT_ADDR, dhcp_netmask, LIVE, "MASK", "full mode: subnet mask"),
+	O("dhcp_router", OPT_ADDR, dhcp_router, LIVE, "ADDR", "full mode: default gateway"),
+	O("dhcp_dns", OPT_ADDR, dhcp_dns, LIVE, "ADDR", "full mode: DNS server"),
+	O("dhcp_lease_time", OPT_INT, dhcp_lease_time, LIVE, "SECONDS", "full mode: lease time"),
+	O("dhcp_port", OPT_PORT, dhcp_port, RESTART, "PORT", "DHCP server port"),
+	O("dhcp_client_port", OPT_PORT, dhcp_client_port, LIVE, "PORT", "DHCP client port answers go to"),
+	O("proxy_port", OPT_PORT, proxy_port, RESTART, "PORT", "proxyDHCP (PXE boot server) port (0 = off)"),
+	O("tftp_port", OPT_PORT, tftp_port, RESTART, "PORT", "TFTP port (0 = off)"),
+	O("http_port", OPT_PORT, http_port, RESTART, "PORT", "HTTP port (0 = off)"),
+	O("nbd_port", OPT_PORT, nbd_port, RESTART, "PORT", "NBD port (0 = off)"),
+	O("iscsi_port", OPT_PORT, iscsi_port, RESTART, "PORT", "iSCSI port (0 = off)"),
+	O("bios_loader", OPT_STR, bios_loader, LIVE, "FILE", "boot file for BIOS PXE (arch 0)"),
+	O("efi_loader", OPT_STR, efi_loader, LIVE, "FILE", "boot file for x86-64 UEFI (arch 7, 9)"),
+	O("arm64_loader", OPT_STR, arm64_loader, LIVE, "FILE", "boot file for ARM64 UEFI (arch 11)"),
+	O("router_advert", OPT_BOOL, router_advert, RESTART, "yes|no", "answer IPv6 router solicitations (iPXE waits ~15 s without)"),
+	O("tftp_max_sessions", OPT_INT, tftp_max_sessions, LIVE, "N", "concurrent TFTP transfers"),
+	O("tftp_max_per_ip", OPT_INT, tftp_max_per_ip, LIVE, "N", "concurrent TFTP transfers from one client address (0 = no cap)"),
+	O("http_max_conns", OPT_INT, http_max_conns, LIVE, "N", "concurrent HTTP connections"),
+	O("http_max_per_ip", OPT_INT, http_max_per_ip, LIVE, "N", "concurrent HTTP connections from one client address (0 = no cap)"),
+	O("http_timeout", OPT_INT, http_timeout, LIVE, "SECONDS", "HTTP: close idle keep-alive connections, 408 for requests slower than this"),
+	O("nbd_max_conns", OPT_INT, nbd_max_conns, LIVE, "N", "concurrent NBD connections"),
+	O("nbd_max_per_ip", OPT_INT, nbd_max_per_ip, LIVE, "N", "concurrent NBD connections from one client address (0 = no cap)"),
+	O("nbd_idle_timeout", OPT_INT, nbd_idle_timeout, LIVE, "SECONDS", "close an NBD connection with no request for this long (0 = never; agents reconnect by themselves)"),
+	O("boot_trace_seconds", OPT_INT, boot_trace_seconds, LIVE, "SECONDS", "boot packs: trace a version's first client boot for this long (0 = off)"),
+	O("trusted_net", OPT_CIDRS, trusted_net, LIVE, "CIDR[,CIDR...]", "hand boot tickets to any host in these networks for the MAC it names, unchecked (only where every host is trusted, e.g. a relayed lab VLAN with port security; default: none)"),
+	O("overlay_max", OPT_INT, overlay_max_mib, LIVE, "MiB", "a client's overlay on this server holds at most this much (write mode server; 0 = the image size); then writes fail with ENOSPC"),
+	O("verbose", OPT_BOOL, verbose, LIVE, "yes|no", "log protocol detail (serve -v)"),
 };
+
+_Static_assert(ARRAY_SIZE(config_opts) <= CONFIG_NOPTS,
+	       "raise CONFIG_NOPTS in config.h");
 
 void config_defaults(struct lb_config *cfg)
 {
@@ -108,6 +133,15 @@ void config_defaults(struct lb_config *cfg)
 	cfg->boot_trace_seconds = 60;
 }
 
+void config_free(struct lb_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cfg->owned); i++)
+		free(cfg->owned[i]);
+	config_defaults(cfg);
+}
+
 static const struct config_opt *config_find(const char *key)
 {
 	char norm[64];
@@ -122,88 +156,183 @@ static const struct config_opt *config_find(const char *key)
 	return NULL;
 }
 
-/*
- * Strings set from files, environment and arguments live until exit (the
- * config is read a few times per run); they are kept here so a value that
- * is set again frees the old copy and exit frees the rest.
- */
-static char *config_strings[2 * ARRAY_SIZE(config_opts)];
-
-static void config_free_strings(void)
+static int opt_is_string(const struct config_opt *o)
 {
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(config_strings); i++) {
-		free(config_strings[i]);
-		config_strings[i] = NULL;
-	}
+	return o->type == OPT_STR || o->type == OPT_ADDR ||
+	       o->type == OPT_RANGE || o->type == OPT_CIDRS;
 }
 
-/* Record copy as owned, releasing old if it was ours. */
-static void config_own(const char *old, char *copy)
+static size_t opt_index(const struct config_opt *o)
 {
-	static int registered;
-	size_t i, slot = ARRAY_SIZE(config_strings);
+	return (size_t)(o - config_opts);
+}
 
-	if (!registered) {
-		atexit(config_free_strings);
-		registered = 1;
-	}
-	for (i = 0; i < ARRAY_SIZE(config_strings); i++) {
-		if (old && config_strings[i] == old) {
-			free(config_strings[i]);
-			config_strings[i] = NULL;
+static const char **opt_str(struct lb_config *cfg, const struct config_opt *o)
+{
+	return (const char **)(void *)((char *)cfg + o->off);
+}
+
+static int *opt_int(struct lb_config *cfg, const struct config_opt *o)
+{
+	return (int *)(void *)((char *)cfg + o->off);
+}
+
+static const char *opt_get_str(const struct lb_config *cfg,
+			       const struct config_opt *o)
+{
+	return *(const char *const *)(const void *)((const char *)cfg + o->off);
+}
+
+static int opt_get_int(const struct lb_config *cfg, const struct config_opt *o)
+{
+	return *(const int *)(const void *)((const char *)cfg + o->off);
+}
+
+static int valid_addr(const char *s)
+{
+	struct in_addr a;
+
+	return inet_pton(AF_INET, s, &a) == 1;
+}
+
+/* "START,END": two IPv4 addresses, START <= END */
+static int valid_range(const char *s)
+{
+	const char *comma = strchr(s, ',');
+	struct in_addr a, b;
+	char first[INET_ADDRSTRLEN];
+
+	if (!comma || (size_t)(comma - s) >= sizeof(first))
+		return 0;
+	memcpy(first, s, (size_t)(comma - s));
+	first[comma - s] = '\0';
+	return inet_pton(AF_INET, first, &a) == 1 &&
+	       inet_pton(AF_INET, comma + 1, &b) == 1 &&
+	       ntohl(a.s_addr) <= ntohl(b.s_addr);
+}
+
+/* "ADDR[/BITS]" separated by commas or spaces: the syntax boot_auth.c
+ * trusted_parse() reads */
+static int valid_cidrs(const char *s)
+{
+	char buf[CONFIG_LINE_MAX], *tok, *save = NULL;
+	int n = 0;
+
+	if (strlcpy_chk(buf, s, sizeof(buf)) != 0)
+		return 0;
+	for (tok = strtok_r(buf, ", ", &save); tok;
+	     tok = strtok_r(NULL, ", ", &save), n++) {
+		char *slash = strchr(tok, '/');
+		uint64_t bits;
+
+		if (slash) {
+			*slash = '\0';
+			if (parse_u64(slash + 1, 0, 32, &bits) != 0)
+				return 0;
 		}
-		if (!config_strings[i] && slot == ARRAY_SIZE(config_strings))
-			slot = i;
+		if (!valid_addr(tok))
+			return 0;
 	}
-	/* more distinct strings than slots cannot happen (two per option);
-	 * if it did, the copy would just live until exit */
-	if (slot < ARRAY_SIZE(config_strings))
-		config_strings[slot] = copy;
+	return n > 0;
+}
+
+static int parse_bool(const char *value, int *out)
+{
+	if (!strcmp(value, "yes") || !strcmp(value, "true") ||
+	    !strcmp(value, "1") || !strcmp(value, "on"))
+		*out = 1;
+	else if (!strcmp(value, "no") || !strcmp(value, "false") ||
+		 !strcmp(value, "0") || !strcmp(value, "off"))
+		*out = 0;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_dhcp_mode(const char *value, int *out)
+{
+	if (!strcmp(value, "off"))
+		*out = DHCP_MODE_OFF;
+	else if (!strcmp(value, "proxy"))
+		*out = DHCP_MODE_PROXY;
+	else if (!strcmp(value, "full"))
+		*out = DHCP_MODE_FULL;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* Set a string option to copy (owned), or to a default's literal. */
+static void opt_set_string(struct lb_config *cfg, const struct config_opt *o,
+			   const char *value, char *copy)
+{
+	size_t i = opt_index(o);
+
+	free(cfg->owned[i]);
+	cfg->owned[i] = copy;
+	*opt_str(cfg, o) = copy ? copy : value;
+}
+
+/* "key =" with nothing after it: the built-in default again. */
+static void opt_reset(struct lb_config *cfg, const struct config_opt *o)
+{
+	struct lb_config d;
+
+	config_defaults(&d);
+	if (opt_is_string(o))
+		opt_set_string(cfg, o, opt_get_str(&d, o), NULL);
+	else
+		*opt_int(cfg, o) = opt_get_int(&d, o);
 }
 
 static int config_set_opt(struct lb_config *cfg, const struct config_opt *o,
 			  const char *value)
 {
-	char *field = (char *)cfg + o->off;
 	uint64_t v;
 	char *copy;
+	int x;
 
-	switch (o->type) {
-	case OPT_STR:
-		if (!(copy = strdup(value)))
-			return -ENOMEM;
-		config_own(*(const char **)field, copy);
-		*(const char **)field = copy;
-		return 0;
-	case OPT_INT:
-		if (parse_u64(value, 0, 1u << 30, &v) != 0)
-			return -EINVAL;
-		*(int *)field = (int)v;
-		return 0;
-	case OPT_BOOL:
-		if (!strcmp(value, "yes") || !strcmp(value, "true") ||
-		    !strcmp(value, "1") || !strcmp(value, "on"))
-			*(int *)field = 1;
-		else if (!strcmp(value, "no") || !strcmp(value, "false") ||
-			 !strcmp(value, "0") || !strcmp(value, "off"))
-			*(int *)field = 0;
-		else
-			return -EINVAL;
-		return 0;
-	case OPT_DHCP_MODE:
-		if (!strcmp(value, "off"))
-			*(int *)field = DHCP_MODE_OFF;
-		else if (!strcmp(value, "proxy"))
-			*(int *)field = DHCP_MODE_PROXY;
-		else if (!strcmp(value, "full"))
-			*(int *)field = DHCP_MODE_FULL;
-		else
-			return -EINVAL;
+	if (*value == '\0') {
+		opt_reset(cfg, o);
 		return 0;
 	}
-	return -EINVAL;
+	switch (o->type) {
+	case OPT_ADDR:
+		if (!valid_addr(value))
+			return -EINVAL;
+		break;
+	case OPT_RANGE:
+		if (!valid_range(value))
+			return -EINVAL;
+		break;
+	case OPT_CIDRS:
+		if (!valid_cidrs(value))
+			return -EINVAL;
+		break;
+	case OPT_STR:
+		break;
+	case OPT_INT:
+	case OPT_PORT:
+		if (parse_u64(value, 0, o->type == OPT_PORT ? 65535 : 1u << 30,
+			      &v) != 0)
+			return -EINVAL;
+		*opt_int(cfg, o) = (int)v;
+		return 0;
+	case OPT_BOOL:
+		if (parse_bool(value, &x) != 0)
+			return -EINVAL;
+		*opt_int(cfg, o) = x;
+		return 0;
+	case OPT_DHCP_MODE:
+		if (parse_dhcp_mode(value, &x) != 0)
+			return -EINVAL;
+		*opt_int(cfg, o) = x;
+		return 0;
+	}
+	if (!(copy = strdup(value)))
+		return -ENOMEM;
+	opt_set_string(cfg, o, NULL, copy);
+	return 0;
 }
 
 int config_set(struct lb_config *cfg, const char *key, const char *value)
@@ -213,6 +342,25 @@ int config_set(struct lb_config *cfg, const char *key, const char *value)
 	if (!o)
 		return -ENOENT;
 	return config_set_opt(cfg, o, value);
+}
+
+int config_set_arg(struct lb_config *cfg, const char *key, const char *value)
+{
+	const struct config_opt *o = config_find(key);
+	int rc;
+
+	if (!o)
+		return -ENOENT;
+	if ((rc = config_set_opt(cfg, o, value)) == 0)
+		cfg->cmdline[opt_index(o)] = value;
+	return rc;
+}
+
+int config_is_live(const char *key)
+{
+	const struct config_opt *o = config_find(key);
+
+	return o ? o->reload == LIVE : -ENOENT;
 }
 
 static char *trim(char *s)
@@ -227,6 +375,76 @@ static char *trim(char *s)
 	return s;
 }
 
+static const char *const config_sections[] = {
+	"server", "dhcp", "tftp", "http", "nbd", "defaults",
+};
+
+/* "[name]": a known section is for the reader; anything else is an
+ * error, in particular the per-group / per-PC sections an old design
+ * had here: those settings are in the link DB. */
+static int config_section(const char *s, const char *path, int lineno)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 3 || s[n - 1] != ']') {
+		log_err("config %s:%d: expected [section]", path, lineno);
+		return -EINVAL;
+	}
+	if (!strncmp(s, "[group:", 7)) {
+		log_err("config %s:%d: %s: per-group settings live in the link "
+			"DB, not here: `linkboot client set --group G ...`",
+			path, lineno, s);
+		return -EINVAL;
+	}
+	if (!strncmp(s, "[mac:", 5)) {
+		log_err("config %s:%d: %s: per-PC settings live in the link "
+			"DB, not here: `linkboot client set MAC ...`", path,
+			lineno, s);
+		return -EINVAL;
+	}
+	for (i = 0; i < ARRAY_SIZE(config_sections); i++)
+		if (strlen(config_sections[i]) == n - 2 &&
+		    !strncmp(s + 1, config_sections[i], n - 2))
+			return 0;
+	log_err("config %s:%d: unknown section %s (sections: [server] [dhcp] "
+		"[tftp] [http] [nbd] [defaults])", path, lineno, s);
+	return -EINVAL;
+}
+
+/* "key = value" */
+static int config_key(struct lb_config *cfg, char *s, const char *path,
+		      int lineno)
+{
+	const struct config_opt *o;
+	char *eq = strchr(s, '=');
+	const char *key, *value;
+	int rc;
+
+	if (!eq) {
+		log_err("config %s:%d: expected key = value", path, lineno);
+		return -EINVAL;
+	}
+	*eq = '\0';
+	key = trim(s);
+	value = trim(eq + 1);
+	if (!(o = config_find(key))) {
+		log_err("config %s:%d: unknown key '%s' (see `linkboot serve "
+			"--help`)", path, lineno, key);
+		return -ENOENT;
+	}
+	if (o->off == offsetof(struct lb_config, config_file)) {
+		log_err("config %s:%d: 'config' names the file to read: give "
+			"it as --config or LINKBOOT_CONFIG", path, lineno);
+		return -EINVAL;
+	}
+	if ((rc = config_set_opt(cfg, o, value)) != 0)
+		log_err("config %s:%d: bad value '%s' for '%s' (expected %s)",
+			path, lineno, value, key, o->arg);
+	return rc;
+}
+
+/* Read path into cfg. Every error is logged (file:line), reading goes
+ * on, so `linkboot check` shows them all; the first is returned. */
 static int config_load_file(struct lb_config *cfg, const char *path,
 			    int must_exist)
 {
@@ -243,39 +461,29 @@ static int config_load_file(struct lb_config *cfg, const char *path,
 		return rc;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		char *s = trim(line);
-		char *eq;
+		size_t len = strlen(line);
+		char *s;
 		int r;
 
 		lineno++;
-		if (*s == '\0' || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[') {
-			/* [group:NAME] / [mac:..] hold link defaults read by
-			 * the link DB code, not server options */
-			if (!strncmp(s, "[group:", 7) || !strncmp(s, "[mac:", 5))
-				break;
-			continue;
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n' &&
+		    !feof(f)) {
+			int c;
+
+			log_err("config %s:%d: line longer than %d bytes", path,
+				lineno, CONFIG_LINE_MAX - 2);
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			r = -EINVAL;
+		} else if (*(s = trim(line)) == '\0' || *s == '#' || *s == ';') {
+			r = 0;
+		} else if (*s == '[') {
+			r = config_section(s, path, lineno);
+		} else {
+			r = config_key(cfg, s, path, lineno);
 		}
-		if (!(eq = strchr(s, '='))) {
-			log_err("config %s:%d: expected key = value", path,
-				lineno);
-			rc = -EINVAL;
-			break;
-		}
-		*eq = '\0';
-		r = config_set(cfg, trim(s), trim(eq + 1));
-		if (r == -ENOENT) {
-			log_err("config %s:%d: unknown key '%s' (see `linkboot serve --help`)",
-				path, lineno, trim(s));
+		if (r && !rc)
 			rc = r;
-			break;
-		} else if (r) {
-			log_err("config %s:%d: bad value for '%s'", path,
-				lineno, trim(s));
-			rc = r;
-			break;
-		}
 	}
 	fclose(f);
 	return rc;
@@ -289,19 +497,33 @@ static int conf_d_filter(const struct dirent *d)
 	       !strcmp(d->d_name + n - 5, ".conf");
 }
 
+/* dir/ *.conf in name order (alphasort: strcoll, so "10-x" < "20-y" as
+ * systemd's drop-ins); a later file overrides an earlier one's keys. */
 static int config_load_dir(struct lb_config *cfg, const char *dir)
 {
 	struct dirent **names;
 	char path[4096];
-	int n, i, rc = 0;
+	int n, i, rc = 0, r;
 
 	n = scandir(dir, &names, conf_d_filter, alphasort);
-	if (n < 0)
-		return errno == ENOENT ? 0 : -errno;
+	if (n < 0) {
+		if (errno == ENOENT)
+			return 0;
+		rc = -errno;
+		log_err("config %s: %s", dir, strerror(errno));
+		return rc;
+	}
 	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-		if (!rc)
-			rc = config_load_file(cfg, path, 1);
+		if (snprintf(path, sizeof(path), "%s/%s", dir,
+			     names[i]->d_name) >= (int)sizeof(path)) {
+			log_err("config %s/%s: path too long", dir,
+				names[i]->d_name);
+			r = -ENAMETOOLONG;
+		} else {
+			r = config_load_file(cfg, path, 1);
+		}
+		if (r && !rc)
+			rc = r;
 		free(names[i]);
 	}
 	free(names);
@@ -312,6 +534,7 @@ static int config_load_env(struct lb_config *cfg)
 {
 	char name[80];
 	size_t i, j;
+	int rc = 0;
 
 	for (i = 0; i < ARRAY_SIZE(config_opts); i++) {
 		const char *v;
@@ -322,30 +545,76 @@ static int config_load_env(struct lb_config *cfg)
 		if (!(v = getenv(name)) || !*v)
 			continue;
 		if (config_set_opt(cfg, &config_opts[i], v) != 0) {
-			log_err("environment %s: bad value '%s'", name, v);
-			return -EINVAL;
+			log_err("environment %s: bad value '%s' (expected %s)",
+				name, v, config_opts[i].arg);
+			rc = -EINVAL;
 		}
 	}
+	return rc;
+}
+
+/* The command line's options again, over files and environment. */
+static int config_load_cmdline(struct lb_config *cfg)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < ARRAY_SIZE(config_opts); i++)
+		if (cfg->cmdline[i] &&
+		    (rc = config_set_opt(cfg, &config_opts[i],
+					 cfg->cmdline[i])) != 0)
+			return rc;	/* checked when parsed: only ENOMEM */
 	return 0;
+}
+
+/* dir/linkboot.conf (if there is one), then dir/conf.d/ *.conf */
+static int config_load_tree(struct lb_config *cfg, const char *dir)
+{
+	char path[4096];
+	int rc, r;
+
+	if (snprintf(path, sizeof(path), "%s/linkboot.conf", dir) >=
+	    (int)sizeof(path)) {
+		log_err("config %s: path too long", dir);
+		return -ENAMETOOLONG;
+	}
+	rc = config_load_file(cfg, path, 0);
+	snprintf(path, sizeof(path), "%s/conf.d", dir);	/* shorter */
+	if ((r = config_load_dir(cfg, path)) != 0 && !rc)
+		rc = r;
+	return rc;
 }
 
 int config_load(struct lb_config *cfg)
 {
 	const char *cf = getenv("LINKBOOT_CONFIG");
-	int rc;
+	struct stat st;
+	int rc, r;
 
 	if (cfg->config_file)
 		cf = cfg->config_file;
-	if (cf) {
+	if (!cf || !*cf)
+		rc = config_load_tree(cfg, CONFIG_DIR);
+	else if (stat(cf, &st) == 0 && S_ISDIR(st.st_mode))
+		rc = config_load_tree(cfg, cf);	/* --config DIR */
+	else
 		rc = config_load_file(cfg, cf, 1);
-	} else {
-		rc = config_load_file(cfg, CONFIG_DIR "/linkboot.conf", 0);
-		if (!rc)
-			rc = config_load_dir(cfg, CONFIG_DIR "/conf.d");
-	}
-	if (!rc)
-		rc = config_load_env(cfg);
-	return rc;
+	if ((r = config_load_env(cfg)) != 0 && !rc)
+		rc = r;
+	if (rc)
+		return rc;
+	return config_load_cmdline(cfg);
+}
+
+int config_reread(const struct lb_config *cur, struct lb_config *next)
+{
+	int rc;
+
+	config_defaults(next);
+	memcpy(next->cmdline, cur->cmdline, sizeof(next->cmdline));
+	/* --config first: it says which file to read */
+	rc = config_load_cmdline(next);
+	return rc ? rc : config_load(next);
 }
 
 int config_parse_args(struct lb_config *cfg, int argc, char **argv,
@@ -401,8 +670,93 @@ int config_parse_args(struct lb_config *cfg, int argc, char **argv,
 				val, key, o->arg);
 			return rc;
 		}
+		cfg->cmdline[opt_index(o)] = val;
 	}
 	return 1 + nops;	/* new argc */
+}
+
+/* o's value in cfg as the config file spells it. */
+static const char *opt_format(const struct lb_config *cfg,
+			      const struct config_opt *o, char *buf,
+			      size_t bufsz)
+{
+	static const char *const modes[] = { "off", "proxy", "full" };
+	int v;
+
+	if (opt_is_string(o))
+		return opt_get_str(cfg, o) ? opt_get_str(cfg, o) : "";
+	v = opt_get_int(cfg, o);
+	switch (o->type) {
+	case OPT_BOOL:
+		return v ? "yes" : "no";
+	case OPT_DHCP_MODE:
+		return modes[(unsigned)v % ARRAY_SIZE(modes)];
+	default:
+		snprintf(buf, bufsz, "%d", v);
+		return buf;
+	}
+}
+
+static int opt_equal(const struct lb_config *a, const struct lb_config *b,
+		     const struct config_opt *o)
+{
+	const char *x, *y;
+
+	if (!opt_is_string(o))
+		return opt_get_int(a, o) == opt_get_int(b, o);
+	x = opt_get_str(a, o);
+	y = opt_get_str(b, o);
+	return x == y || (x && y && !strcmp(x, y));
+}
+
+/* Move o's value from next into cur; next keeps cur's old one (and the
+ * string it owned, freed with next). */
+static void opt_move(struct lb_config *cur, struct lb_config *next,
+		     const struct config_opt *o)
+{
+	size_t i = opt_index(o);
+	const char *s;
+	char *owned;
+	int v;
+
+	if (!opt_is_string(o)) {
+		v = *opt_int(cur, o);
+		*opt_int(cur, o) = *opt_int(next, o);
+		*opt_int(next, o) = v;
+		return;
+	}
+	s = *opt_str(cur, o);
+	*opt_str(cur, o) = *opt_str(next, o);
+	*opt_str(next, o) = s;
+	owned = cur->owned[i];
+	cur->owned[i] = next->owned[i];
+	next->owned[i] = owned;
+}
+
+int config_apply_live(struct lb_config *cur, struct lb_config *next)
+{
+	char a[24], b[24];
+	int changed = 0;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(config_opts); i++) {
+		const struct config_opt *o = &config_opts[i];
+		const char *was, *now;
+
+		if (opt_equal(cur, next, o))
+			continue;
+		was = opt_format(cur, o, a, sizeof(a));
+		now = opt_format(next, o, b, sizeof(b));
+		if (o->reload == RESTART) {
+			log_warnx("reload: %s changed ('%s' -> '%s'): takes "
+				  "effect after a restart", o->key, was, now);
+			continue;
+		}
+		log_info("reload: %s = '%s' (was '%s')", o->key, now, was);
+		opt_move(cur, next, o);
+		changed++;
+	}
+	return changed;
 }
 
 void config_usage(FILE *out)
@@ -413,42 +767,24 @@ void config_usage(FILE *out)
 	for (i = 0; i < ARRAY_SIZE(config_opts); i++) {
 		const struct config_opt *o = &config_opts[i];
 
-		snprintf(opt, sizeof(opt), "--%s %s", o->key, o->arg);
-		for (j = 2; opt[j] && opt[j] != ' '; j++)
+		/* a bool needs no argument: --verbose, --router-advert=no */
+		snprintf(opt, sizeof(opt), o->type == OPT_BOOL ? "--%s[=%s]"
+			 : "--%s %s", o->key, o->arg);
+		for (j = 2; opt[j] && opt[j] != ' ' && opt[j] != '['; j++)
 			if (opt[j] == '_')
 				opt[j] = '-';
-		fprintf(out, "  %-32s %s\n", opt, o->help);
+		fprintf(out, "  %-32s %s%s\n", opt, o->help,
+			o->reload == LIVE ? " [live]" : "");
 	}
 }
 
 void config_dump(const struct lb_config *cfg, FILE *out)
 {
+	char buf[24];
 	size_t i;
 
 	fprintf(out, "[server]\n");
-	for (i = 0; i < ARRAY_SIZE(config_opts); i++) {
-		const struct config_opt *o = &config_opts[i];
-		const char *field = (const char *)cfg + o->off;
-		static const char *const modes[] = { "off", "proxy", "full" };
-
-		switch (o->type) {
-		case OPT_STR: {
-			const char *s = *(const char *const *)field;
-
-			fprintf(out, "%s = %s\n", o->key, s ? s : "");
-			break;
-		}
-		case OPT_INT:
-			fprintf(out, "%s = %d\n", o->key, *(const int *)field);
-			break;
-		case OPT_BOOL:
-			fprintf(out, "%s = %s\n", o->key,
-				*(const int *)field ? "yes" : "no");
-			break;
-		case OPT_DHCP_MODE:
-			fprintf(out, "%s = %s\n", o->key,
-				modes[*(const int *)field % 3]);
-			break;
-		}
-	}
+	for (i = 0; i < ARRAY_SIZE(config_opts); i++)
+		fprintf(out, "%s = %s\n", config_opts[i].key,
+			opt_format(cfg, &config_opts[i], buf, sizeof(buf)));
 }

@@ -7,7 +7,6 @@
  */
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -28,6 +27,7 @@
 #include "lb_err.h"
 #include "dhcp_wire.h"
 #include "lb_util.h"
+#include "listen.h"
 #include "store.h"
 
 #define DOCTOR_DHCP_WAIT_MS 3000
@@ -57,82 +57,6 @@ static void report(struct doctor *d, const char *level, const char *fmt, ...)
 	putchar('\n');
 }
 
-/* The socket inode bound to port in /proc/net/<proto>, or 0. */
-static unsigned long port_inode(const char *proto, int port)
-{
-	char path[64], line[512];
-	unsigned long inode = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/net/%s", proto);
-	if (!(f = fopen(path, "re")))
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned lport, st;
-		unsigned long ino;
-
-		/* sl local_address:port rem st ... uid timeout inode */
-		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %*s %*s %*s %*s %*s %lu",
-			   &lport, &st, &ino) != 3)
-			continue;
-		if ((int)lport == port && ino) {
-			inode = ino;
-			break;
-		}
-	}
-	fclose(f);
-	return inode;
-}
-
-/* "name (pid N)" of the process holding socket inode, bounded scan. */
-static void inode_owner(unsigned long inode, char *out, size_t outsz)
-{
-	char want[64], path[600], link[64], comm[64] = "?";
-	struct dirent *p;
-	DIR *proc;
-	int scanned = 0;
-
-	snprintf(out, outsz, "another process");
-	snprintf(want, sizeof(want), "socket:[%lu]", inode);
-	if (!inode || !(proc = opendir("/proc")))
-		return;
-	while ((p = readdir(proc)) && scanned++ < 65536) {
-		struct dirent *q;
-		DIR *fds;
-
-		if (p->d_name[0] < '1' || p->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
-		if (!(fds = opendir(path)))
-			continue;
-		while ((q = readdir(fds))) {
-			ssize_t n;
-
-			snprintf(path, sizeof(path), "/proc/%s/fd/%s",
-				 p->d_name, q->d_name);
-			n = readlink(path, link, sizeof(link) - 1);
-			if (n <= 0)
-				continue;
-			link[n] = '\0';
-			if (strcmp(link, want) != 0)
-				continue;
-			snprintf(path, sizeof(path), "/proc/%s/comm", p->d_name);
-			FILE *f = fopen(path, "re");
-			if (f) {
-				if (fgets(comm, sizeof(comm), f))
-					comm[strcspn(comm, "\n")] = '\0';
-				fclose(f);
-			}
-			snprintf(out, outsz, "%.63s (pid %.16s)", comm, p->d_name);
-			closedir(fds);
-			closedir(proc);
-			return;
-		}
-		closedir(fds);
-	}
-	closedir(proc);
-}
-
 static void check_port(struct doctor *d, const char *what, int type, int port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET,
@@ -151,8 +75,7 @@ static void check_port(struct doctor *d, const char *what, int type, int port)
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0) {
 		report(d, "ok", "%s port %d is free", what, port);
 	} else if (errno == EADDRINUSE) {
-		inode_owner(port_inode(type == SOCK_STREAM ? "tcp" : "udp", port),
-			    owner, sizeof(owner));
+		listen_port_owner(type, port, owner, sizeof(owner));
 		if (strncmp(owner, "linkboot ", 9) == 0)
 			report(d, "ok", "%s port %d is served by %s", what, port,
 			       owner);

@@ -87,24 +87,26 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (i = 0; i < ARRAY_SIZE(commands); i++) {
-		int n;
+		int n, rc;
 
 		if (strcmp(commands[i].name, name) != 0)
 			continue;
 		config_defaults(&cfg);
-		/* --config must be known before the files are read */
-		for (n = 2; n < argc; n++) {
-			if (!strncmp(argv[n], "--config=", 9))
-				cfg.config_file = argv[n] + 9;
-			else if (!strcmp(argv[n], "--config") && n + 1 < argc)
-				cfg.config_file = argv[n + 1];
-		}
-		if (config_load(&cfg) != 0)
-			return 1;
+		/* the command line first (usage errors exit 2, and --config
+		 * says which file to read), then files and environment with
+		 * the command line again on top */
 		n = config_parse_args(&cfg, argc - 1, argv + 1, 0);
-		if (n < 0)
+		if (n < 0) {
+			config_free(&cfg);
 			return EXIT_USAGE;
-		return commands[i].run(&cfg, n, argv + 1);
+		}
+		if (config_load(&cfg) != 0) {
+			config_free(&cfg);
+			return 1;
+		}
+		rc = commands[i].run(&cfg, n, argv + 1);
+		config_free(&cfg);
+		return rc;
 	}
 	fprintf(stderr, "linkboot: unknown command '%s' (see `linkboot --help`)\n",
 		name);

@@ -367,6 +367,29 @@ err:
 	return rc;
 }
 
+void boot_auth_reload(struct lb_server *srv)
+{
+	struct boot_auth *a = srv->auth;
+	uint8_t old[sizeof(a->trusted)];
+	unsigned nold;
+
+	if (!a)
+		return;
+	memcpy(old, a->trusted, sizeof(old));
+	nold = a->ntrusted;
+	a->ntrusted = 0;
+	if (trusted_parse(a, srv->cfg->trusted_net) != 0) {
+		memcpy(a->trusted, old, sizeof(old));
+		a->ntrusted = nold;
+		log_warnx("auth: keeping the previous --trusted-net (%u "
+			  "networks)", a->ntrusted);
+		return;
+	}
+	if (a->ntrusted)
+		log_warnx("auth: hosts in %s get boot tickets for any MAC they "
+			  "name (--trusted-net)", srv->cfg->trusted_net);
+}
+
 void boot_auth_stop(struct lb_server *srv)
 {
 	/* sodium_free wipes it */

@@ -41,6 +41,8 @@
  * key, parses --trusted-net. */
 int boot_auth_start(struct lb_server *srv);
 void boot_auth_stop(struct lb_server *srv);
+/* SIGHUP: trusted_net again (a list it cannot use keeps the old one). */
+void boot_auth_reload(struct lb_server *srv);
 
 /*
  * A ticket for mac, asked for from peer (step 1 above). 0 and the ticket

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -26,6 +27,11 @@
 static const struct lb_service services[] = {
 	SERVICES_TABLE
 	{ NULL, NULL, NULL },
+};
+
+/* Run after a reload changed live options, in this order. */
+static void (*const reload_hooks[])(struct lb_server *srv) = {
+	SERVICES_RELOAD
 };
 
 static struct lb_server *signal_srv;
@@ -42,7 +48,10 @@ static void on_signal(int sig)
 
 static void serve_signals(struct lb_server *srv)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	/* SA_RESTART: a routine reload must not fail a blocking read or
+	 * write elsewhere with EINTR; epoll_wait() returns EINTR anyway
+	 * (signal(7)), so the loop sees the flag at once */
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
 
 	signal_srv = srv;
 	sigemptyset(&sa.sa_mask);
@@ -203,15 +212,17 @@ static void serve_close_dirs(struct lb_server *srv)
 #define FDS_PER_TFTP	2	/* socket + the file being sent */
 #define FDS_RESERVE	32
 
-static uint64_t serve_fds_needed(const struct lb_config *cfg)
+/* The fds cfg's limits need, for the services that run (running's ports). */
+static uint64_t serve_fds_needed(const struct lb_config *cfg,
+				 const struct lb_config *running)
 {
 	uint64_t n = FDS_RESERVE;
 
-	if (cfg->http_port)
+	if (running->http_port)
 		n += (uint64_t)FDS_PER_HTTP * (unsigned)cfg->http_max_conns;
-	if (cfg->nbd_port)
+	if (running->nbd_port)
 		n += (uint64_t)FDS_PER_NBD * (unsigned)cfg->nbd_max_conns;
-	if (cfg->tftp_port)
+	if (running->tftp_port)
 		n += (uint64_t)FDS_PER_TFTP * (unsigned)cfg->tftp_max_sessions;
 	return n;
 }
@@ -230,10 +241,13 @@ static int serve_scale(int max, uint64_t have, uint64_t need)
  * limit (no privilege needed). If the connection limits still do not fit,
  * lower them, so the server refuses connections at its own limits (503,
  * a closed socket, ERROR "busy") before accept() or open() ever fail.
+ * running says which services run: cfg itself at start, the running
+ * config when a reload checks its new limits.
  */
-static void serve_fd_budget(struct lb_config *cfg)
+static void serve_fd_budget(struct lb_config *cfg,
+			    const struct lb_config *running)
 {
-	uint64_t need = serve_fds_needed(cfg), have, conns;
+	uint64_t need = serve_fds_needed(cfg, running), have, conns;
 	struct rlimit rl;
 	int h = cfg->http_max_conns, n = cfg->nbd_max_conns;
 	int t = cfg->tftp_max_sessions;
@@ -273,14 +287,77 @@ static void serve_fd_budget(struct lb_config *cfg)
 		  t, cfg->tftp_max_sessions);
 }
 
+/* sd_notify while reloading: RELOADING=1 with the time (what systemd's
+ * Type=notify-reload wants; Type=notify shows "reloading"), READY=1 after. */
+static void serve_notify_reloading(void)
+{
+	struct timespec ts;
+	char msg[64];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)ts.tv_sec * 1000000ull +
+			 (unsigned long long)ts.tv_nsec / 1000);
+	serve_notify(msg);
+}
+
+/*
+ * SIGHUP: read files and environment again (the command line still
+ * wins), apply the live options, name the changed ones that need a
+ * restart. A config with errors changes nothing: the errors are logged
+ * with file:line and the server runs on as it was.
+ */
+static void serve_reload(struct lb_server *srv)
+{
+	struct lb_config next;
+	size_t i;
+	int n;
+
+	serve_notify_reloading();
+	log_info("reload: reading the configuration again (SIGHUP)");
+	if (config_reread(srv->cfg, &next) != 0) {
+		log_err("reload failed: fix the errors above (`linkboot check` "
+			"shows them); still running with the previous "
+			"configuration");
+		config_free(&next);
+		serve_notify("READY=1");
+		return;
+	}
+	/* the new limits as they will run (compared as such) */
+	serve_fd_budget(&next, srv->cfg);
+	n = config_apply_live(srv->cfg, &next);
+	log_set_level(srv->cfg->verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	/* before next (holding the old strings) is freed: modules that
+	 * copied pointers into srv->cfg take the new ones */
+	for (i = 0; n > 0 && i < ARRAY_SIZE(reload_hooks); i++)
+		reload_hooks[i](srv);
+	config_free(&next);
+	log_info("reloaded (%d option%s changed live)", n, n == 1 ? "" : "s");
+	serve_notify("READY=1");
+}
+
+static int64_t serve_reload_tick(void *arg, int64_t now UNUSED)
+{
+	struct lb_server *srv = arg;
+
+	/* the signal interrupted epoll_wait(): the loop comes here at once */
+	if (srv->reload) {
+		srv->reload = 0;
+		serve_reload(srv);
+	}
+	return -1;
+}
+
 static void serve_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: linkboot serve [OPTIONS]\n"
 		"\n"
 		"Run the boot server: DHCP (proxy, full or off), TFTP, HTTP and NBD\n"
-		"for the clients linked in the DB. Runs in the foreground; SIGHUP\n"
-		"re-reads nothing that needs it (links are read per request).\n"
+		"for the clients linked in the DB (links are read per request).\n"
+		"Runs in the foreground. SIGHUP (systemctl reload linkboot) reads\n"
+		"the config files and environment again and applies the options\n"
+		"marked [live]; the others are logged as needing a restart.\n"
 		"\n"
 		"Options (each is also a config key in /etc/linkboot/linkboot.conf\n"
 		"and an environment variable, e.g. --tftp-port / tftp_port = /\n"
@@ -295,7 +372,7 @@ static void serve_usage(FILE *out)
 		"  [dhcp]\n"
 		"  dhcp = full\n"
 		"  dhcp_range = 198.18.0.100,198.18.0.199\n",
-		"-v, --verbose", "log protocol detail");
+		"-v", "the same as --verbose");
 }
 
 int cmd_serve(struct lb_config *cfg, int argc, char **argv)
@@ -309,8 +386,10 @@ int cmd_serve(struct lb_config *cfg, int argc, char **argv)
 	int rc, i;
 
 	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
-			cfg->verbose++;
+		if (!strcmp(argv[i], "-v")) {
+			/* --verbose is the config key; -v counts as it, on
+			 * the command line (kept over files on reload) */
+			config_set_arg(cfg, "verbose", "yes");
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			serve_usage(stdout);
 			return 0;
@@ -324,12 +403,14 @@ int cmd_serve(struct lb_config *cfg, int argc, char **argv)
 		log_set_level(LOG_LEVEL_DEBUG);
 	if ((rc = serve_addresses(&srv)) != 0 || (rc = serve_dirs(&srv)) != 0)
 		goto err_setup;
-	serve_fd_budget(cfg);
+	serve_fd_budget(cfg, cfg);
 	if (!(srv.loop = loop_new())) {
 		rc = -ENOMEM;
 		goto err_setup;
 	}
 	serve_signals(&srv);
+	if ((rc = loop_add_ticker(srv.loop, serve_reload_tick, &srv)) != 0)
+		goto err_start;
 	for (started = 0; services[started].name; started++) {
 		if ((rc = services[started].start(&srv)) != 0) {
 			log_err("%s: not started: %s", services[started].name,

@@ -28,6 +28,7 @@
 #include "dhcp.h"
 #include "lb_log.h"
 #include "lb_util.h"
+#include "listen.h"
 
 struct dhcp_server;
 
@@ -641,54 +642,30 @@ static void dhcp_readable(struct loop_watch *w, uint32_t events, int64_t now)
 
 /* ---- setup ---- */
 
+/* Ports 67 and 4011 on every address of --interface (or all): requests
+ * are broadcast; IP_PKTINFO tells which interface one came in on; a DHCP
+ * server on this host may hold port 67 too (SO_REUSEADDR: each broadcast
+ * reaches both). */
 static int dhcp_open(struct dhcp_server *ds, struct dhcp_sock *s, int port,
 		     int proxy_port)
 {
-	const struct lb_config *cfg = ds->srv->cfg;
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons((uint16_t)port),
-		/* broadcasts only reach a socket bound to INADDR_ANY */
-		.sin_addr.s_addr = htonl(INADDR_ANY),
-	};
-	int one = 1, fd, rc;
+	int fd, rc;
 
 	s->ds = ds;
 	s->proxy_port = proxy_port;
 	s->w.fd = -1;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = listen_udp(ds->srv, port, LISTEN_ANY_ADDR | LISTEN_BROADCAST |
+			LISTEN_PKTINFO | LISTEN_REUSEADDR,
+			proxy_port ? "proxy" : "dhcp");
 	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0) {
-		rc = -errno;
-		log_warn("dhcp: setsockopt");
-		goto err;
-	}
-	if (cfg->interface &&
-	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, cfg->interface,
-		       (socklen_t)strlen(cfg->interface)) < 0) {
-		rc = -errno;
-		log_warn("dhcp: SO_BINDTODEVICE %s (needs CAP_NET_RAW)",
-			 cfg->interface);
-		goto err;
-	}
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		rc = -errno;
-		log_warn("dhcp: cannot bind UDP port %d (another DHCP server "
-			 "on this host? stop it, or use --dhcp off)", port);
-		goto err;
-	}
+		return fd;
 	s->w.fd = fd;
 	s->w.fn = dhcp_readable;
 	s->w.arg = s;
-	if ((rc = loop_add(ds->srv->loop, &s->w, EPOLLIN)) != 0)
-		goto err;
-	return 0;
-err:
-	close(fd);
-	s->w.fd = -1;
+	if ((rc = loop_add(ds->srv->loop, &s->w, EPOLLIN)) != 0) {
+		close(fd);
+		s->w.fd = -1;
+	}
 	return rc;
 }
 
@@ -734,6 +711,40 @@ static uint32_t dhcp_guess_netmask(uint32_t server_ip)
 	return mask;
 }
 
+/* Full mode's options 1, 3 and 6 from the config (again on reload). */
+static int dhcp_full_options(struct dhcp_server *ds)
+{
+	const struct lb_config *cfg = ds->srv->cfg;
+	uint32_t netmask = dhcp_guess_netmask(ds->boot.server_ip);
+	uint32_t router = 0, dns = 0;
+	int rc;
+
+	if ((rc = parse_opt_addr("dhcp-netmask", cfg->dhcp_netmask,
+				 &netmask)) != 0 ||
+	    (rc = parse_opt_addr("dhcp-router", cfg->dhcp_router,
+				 &router)) != 0 ||
+	    (rc = parse_opt_addr("dhcp-dns", cfg->dhcp_dns, &dns)) != 0)
+		return rc;
+	ds->netmask = netmask;
+	ds->router = router;
+	ds->dns = dns;
+	return 0;
+}
+
+/* What the boot-file policy reads (again on reload). */
+static void dhcp_boot_setup(struct dhcp_server *ds)
+{
+	const struct lb_config *cfg = ds->srv->cfg;
+
+	ds->boot = (struct dhcp_boot_cfg){
+		.bios_loader = cfg->bios_loader,
+		.efi_loader = cfg->efi_loader,
+		.arm64_loader = cfg->arm64_loader,
+		.server_ip = ds->srv->server_ip.s_addr,
+		.http_port = cfg->http_port,
+	};
+}
+
 static int dhcp_full_setup(struct dhcp_server *ds)
 {
 	const struct lb_config *cfg = ds->srv->cfg;
@@ -750,12 +761,7 @@ static int dhcp_full_setup(struct dhcp_server *ds)
 			"at most %d of them", cfg->dhcp_range, DHCP_POOL_MAX);
 		return rc;
 	}
-	ds->netmask = dhcp_guess_netmask(ds->boot.server_ip);
-	if ((rc = parse_opt_addr("dhcp-netmask", cfg->dhcp_netmask,
-				 &ds->netmask)) != 0 ||
-	    (rc = parse_opt_addr("dhcp-router", cfg->dhcp_router,
-				 &ds->router)) != 0 ||
-	    (rc = parse_opt_addr("dhcp-dns", cfg->dhcp_dns, &ds->dns)) != 0)
+	if ((rc = dhcp_full_options(ds)) != 0)
 		return rc;
 	rc = dhcp_pool_load(&ds->pool, wall_now());
 	if (rc < 0)
@@ -779,19 +785,18 @@ int dhcp_start(struct lb_server *srv)
 		return -ENOMEM;
 	ds->srv = srv;
 	ds->main.w.fd = ds->pxe.w.fd = -1;
-	ds->boot = (struct dhcp_boot_cfg){
-		.bios_loader = cfg->bios_loader,
-		.efi_loader = cfg->efi_loader,
-		.arm64_loader = cfg->arm64_loader,
-		.server_ip = srv->server_ip.s_addr,
-		.http_port = cfg->http_port,
-	};
+	dhcp_boot_setup(ds);
 	if (cfg->dhcp_mode == DHCP_MODE_FULL &&
 	    ((rc = dhcp_full_setup(ds)) != 0 ||
 	     (rc = loop_add_ticker(srv->loop, dhcp_tick, ds)) != 0))
 		goto err;
-	if ((rc = dhcp_open(ds, &ds->main, cfg->dhcp_port, 0)) != 0)
+	if ((rc = dhcp_open(ds, &ds->main, cfg->dhcp_port, 0)) != 0) {
+		if (rc == -EADDRINUSE)
+			log_err("dhcp: another DHCP server runs on this host: "
+				"stop it, or run linkboot with --dhcp off and "
+				"let that server send the boot options");
 		goto err;
+	}
 	if (cfg->proxy_port &&
 	    (rc = dhcp_open(ds, &ds->pxe, cfg->proxy_port, 1)) != 0)
 		goto err_main;
@@ -808,6 +813,21 @@ err:
 	dhcp_pool_free(&ds->pool);
 	free(ds);
 	return rc;
+}
+
+/* The loader names point into srv->cfg, whose strings a reload
+ * replaces: point at the new ones. */
+void dhcp_reload(struct lb_server *srv)
+{
+	struct dhcp_server *ds = srv->dhcp;
+
+	if (!ds)
+		return;
+	dhcp_boot_setup(ds);
+	/* values were checked when the config was read: parse_opt_addr()
+	 * cannot fail here, and keeps the old options if it did */
+	if (srv->cfg->dhcp_mode == DHCP_MODE_FULL)
+		dhcp_full_options(ds);
 }
 
 void dhcp_stop(struct lb_server *srv)

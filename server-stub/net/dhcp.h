@@ -16,6 +16,9 @@
 
 int dhcp_start(struct lb_server *srv);
 void dhcp_stop(struct lb_server *srv);
+/* SIGHUP: the loader names, and in full mode the netmask, router and DNS
+ * options again. */
+void dhcp_reload(struct lb_server *srv);
 
 /*
  * Has DHCP told us that mac uses ip (network order)? Full mode: ip is

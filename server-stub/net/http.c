@@ -43,6 +43,7 @@
 #include "http_wire.h"
 #include "lb_log.h"
 #include "lb_util.h"
+#include "listen.h"
 
 #define HTTP_BODY_MAX		4096	/* POST /report body */
 #define HTTP_IN_MAX		(HTTP_HEADER_MAX + HTTP_BODY_MAX)
@@ -1030,38 +1031,25 @@ static int64_t http_tick(void *arg, int64_t now)
 static int http_listen(struct http_server *hs)
 {
 	struct lb_server *srv = hs->srv;
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons((uint16_t)srv->cfg->http_port),
-		.sin_addr = srv->listen_ip,
-	};
-	int one = 1, fd, rc;
+	int fd, rc;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = listen_tcp(srv, srv->cfg->http_port, SOMAXCONN, "http");
 	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		rc = -errno;
-		log_warn("http: bind %s:%d (another web server on this port? "
-			 "set --http-port)", inet_ntoa(srv->listen_ip),
-			 srv->cfg->http_port);
-		goto err;
-	}
-	if (listen(fd, SOMAXCONN) < 0) {
-		rc = -errno;
-		log_warn("http: listen");
-		goto err;
-	}
+		return fd;
 	hs->listen_w.fd = fd;
 	hs->listen_w.fn = http_accept;
 	hs->listen_w.arg = hs;
-	if ((rc = loop_add(srv->loop, &hs->listen_w, EPOLLIN)) != 0)
-		goto err;
+	if ((rc = loop_add(srv->loop, &hs->listen_w, EPOLLIN)) != 0) {
+		close(fd);
+		return rc;
+	}
 	return 0;
-err:
-	close(fd);
-	return rc;
+}
+
+static int64_t http_idle_ms(const struct lb_config *cfg)
+{
+	return cfg->http_timeout > 0 ? (int64_t)cfg->http_timeout * 1000
+				     : 30000;
 }
 
 int http_start(struct lb_server *srv)
@@ -1078,8 +1066,7 @@ int http_start(struct lb_server *srv)
 		return -ENOMEM;
 	hs->srv = srv;
 	hs->listen_w.fd = -1;
-	hs->idle_ms = srv->cfg->http_timeout > 0 ?
-		      (int64_t)srv->cfg->http_timeout * 1000 : 30000;
+	hs->idle_ms = http_idle_ms(srv->cfg);
 	inet_ntop(AF_INET, &srv->server_ip, hs->server_addr,
 		  sizeof(hs->server_addr));
 	if ((rc = http_listen(hs)) != 0)
@@ -1087,8 +1074,9 @@ int http_start(struct lb_server *srv)
 	if ((rc = loop_add_ticker(srv->loop, http_tick, hs)) != 0)
 		goto err_listen;
 	srv->http = hs;
-	log_info("http: listening on %s:%d", inet_ntoa(srv->listen_ip),
-		 srv->cfg->http_port);
+	log_info("http: listening on %s:%d%s%s", inet_ntoa(srv->listen_ip),
+		 srv->cfg->http_port, srv->cfg->interface ? " on " : "",
+		 srv->cfg->interface ? srv->cfg->interface : "");
 	return 0;
 err_listen:
 	loop_del(srv->loop, &hs->listen_w);
@@ -1096,6 +1084,14 @@ err_listen:
 err:
 	free(hs);
 	return rc;
+}
+
+/* Connections waiting already keep their deadline; the next one they
+ * get uses the new timeout. */
+void http_reload(struct lb_server *srv)
+{
+	if (srv->http)
+		srv->http->idle_ms = http_idle_ms(srv->cfg);
 }
 
 void http_stop(struct lb_server *srv)

@@ -13,5 +13,7 @@
 
 int http_start(struct lb_server *srv);
 void http_stop(struct lb_server *srv);
+/* SIGHUP: http_timeout again. */
+void http_reload(struct lb_server *srv);
 
 #endif

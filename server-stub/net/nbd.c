@@ -62,6 +62,7 @@
 #include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
+#include "listen.h"
 #include "nbd.h"
 #include "nbd_wire.h"
 #include "vdisk.h"
@@ -1453,32 +1454,17 @@ static int64_t nbd_tick(void *arg, int64_t now)
 
 int nbd_start(struct lb_server *srv)
 {
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons((uint16_t)srv->cfg->nbd_port),
-		.sin_addr = srv->listen_ip,
-	};
 	struct nbd_server *ns;
-	int fd, one = 1, rc;
+	int fd, rc;
 
 	if (srv->cfg->nbd_port == 0)
 		return 0;
 	if (!(ns = calloc(1, sizeof(*ns))))
 		return -ENOMEM;
 	ns->srv = srv;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		rc = -errno;
+	if ((fd = listen_tcp(srv, srv->cfg->nbd_port, 128, "nbd")) < 0) {
+		rc = fd;
 		goto err_socket;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    listen(fd, 128) < 0) {
-		rc = -errno;
-		log_warn("nbd: cannot listen on %s:%d (give --nbd-port, or "
-			 "--nbd-port 0 to turn NBD off)", inet_ntoa(sin.sin_addr),
-			 srv->cfg->nbd_port);
-		goto err_bind;
 	}
 	ns->listen = (struct loop_watch){ .fd = fd, .fn = nbd_accept,
 					  .arg = ns };
@@ -1486,8 +1472,9 @@ int nbd_start(struct lb_server *srv)
 	    (rc = loop_add_ticker(srv->loop, nbd_tick, ns)) != 0)
 		goto err_bind;
 	srv->nbd = ns;
-	log_info("nbd: listening on %s:%d", inet_ntoa(sin.sin_addr),
-		 srv->cfg->nbd_port);
+	log_info("nbd: listening on %s:%d%s%s", inet_ntoa(srv->listen_ip),
+		 srv->cfg->nbd_port, srv->cfg->interface ? " on " : "",
+		 srv->cfg->interface ? srv->cfg->interface : "");
 	return 0;
 err_bind:
 	close(fd);

@@ -40,7 +40,7 @@ struct lb_server {
 	struct http_server *http;
 	struct nbd_server *nbd;
 	volatile int stop;		/* set by SIGTERM/SIGINT */
-	volatile int reload;		/* set by SIGHUP */
+	volatile int reload;		/* set by SIGHUP, cleared when done */
 };
 
 /*

@@ -26,6 +26,19 @@
 	{ "nbd", nbd_start, nbd_stop }, \
 	/* -- */
 
+/*
+ * After SIGHUP changed live options in srv->cfg (config.c's table says
+ * which are live), these re-read what their module copied from srv->cfg
+ * at start; each does nothing if its service is off. They cannot fail: a
+ * value one cannot use is logged and the old one kept. A module whose live
+ * options are all read from srv->cfg where used needs none.
+ */
+#define SERVICES_RELOAD \
+	boot_auth_reload, \
+	dhcp_reload, \
+	tftp_reload, \
+	http_reload,
+
 /* db module headers */
 #include "db_internal.h"
 

@@ -40,6 +40,7 @@
 #include "lb_log.h"
 #include "lb_path.h"
 #include "lb_util.h"
+#include "listen.h"
 #include "server.h"
 #include "tftp.h"
 #include "tftp_wire.h"
@@ -1031,13 +1032,8 @@ static int64_t tftp_tick(void *arg, int64_t now)
 int tftp_start(struct lb_server *srv)
 {
 	const struct lb_config *cfg = srv->cfg;
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons((uint16_t)cfg->tftp_port),
-		.sin_addr = srv->listen_ip,
-	};
 	struct tftp_server *ts;
-	int one = 1, fd, rc;
+	int fd, rc;
 
 	if (cfg->tftp_port <= 0)
 		return 0;	/* --tftp-port 0: off */
@@ -1047,37 +1043,32 @@ int tftp_start(struct lb_server *srv)
 	ts->srv = srv;
 	ts->next_tick = INT64_MAX;
 	tftp_init_loaders(ts);
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		rc = -errno;
+	/* IP_PKTINFO: each transfer answers from the address it was sent to */
+	if ((fd = listen_udp(srv, cfg->tftp_port, LISTEN_PKTINFO, "tftp")) < 0) {
+		rc = fd;
 		goto err_free;
-	}
-	setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-	if (cfg->interface &&
-	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, cfg->interface,
-		       (socklen_t)strlen(cfg->interface)) < 0)
-		log_warn("tftp: cannot bind to interface %s", cfg->interface);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		rc = -errno;
-		log_warn("tftp: cannot bind %s:%d (port in use? --tftp-port 0 "
-			 "turns TFTP off)", inet_ntoa(srv->listen_ip),
-			 cfg->tftp_port);
-		goto err_close;
 	}
 	ts->watch = (struct loop_watch){ .fd = fd, .fn = tftp_on_listen, .arg = ts };
 	if ((rc = loop_add(srv->loop, &ts->watch, EPOLLIN)) != 0 ||
 	    (rc = loop_add_ticker(srv->loop, tftp_tick, ts)) != 0)
 		goto err_close;
 	srv->tftp = ts;
-	log_info("tftp: listening on %s:%d (max %d transfers)",
+	log_info("tftp: listening on %s:%d%s%s (max %d transfers)",
 		 inet_ntoa(srv->listen_ip), cfg->tftp_port,
-		 cfg->tftp_max_sessions);
+		 cfg->interface ? " on " : "",
+		 cfg->interface ? cfg->interface : "", cfg->tftp_max_sessions);
 	return 0;
 err_close:
 	close(fd);
 err_free:
 	free(ts);
 	return rc;
+}
+
+void tftp_reload(struct lb_server *srv)
+{
+	if (srv->tftp)
+		tftp_init_loaders(srv->tftp);
 }
 
 void tftp_stop(struct lb_server *srv)

@@ -14,5 +14,7 @@
 
 int tftp_start(struct lb_server *srv);
 void tftp_stop(struct lb_server *srv);
+/* SIGHUP: the loader names again. */
+void tftp_reload(struct lb_server *srv);
 
 #endif
