@@ -39,24 +39,22 @@ writer() {
 writer &
 wpid=$!
 cleanup_fn "kill $wpid"
-# and a client writing to its server overlay over NBD, if qemu-io is here
-npid=
-if qemu-io --version >/dev/null 2>&1; then
-	lb client add 52:54:00:cc:00:10 --image demo --write server >/dev/null ||
-		die "server-overlay client"
-	tok=$(lb client token 52:54:00:cc:00:10 2>/dev/null)
-	nbd_writer() {
-		local i
-		for ((i = 0; i < 40; i++)); do
-			qemu-io -f raw -c "write -P $((i % 256)) $((i * 65536)) 65536" \
-				"nbd://127.0.0.1:$LB_NBD_PORT/$tok" >/dev/null 2>&1 ||
-				return 1
-		done
-	}
-	nbd_writer &
-	npid=$!
-	cleanup_fn "kill $npid"
-fi
+# and a client writing to its kept server overlay over NBD
+lb client add 52:54:00:cc:00:10 --image demo --write server >/dev/null ||
+	die "server-overlay client"
+lb client keep 52:54:00:cc:00:10 on >/dev/null || die "client keep"
+tok=$(lb client token 52:54:00:cc:00:10 2>/dev/null)
+nbd_writer() {
+	local i
+	for ((i = 0; i < 40; i++)); do
+		qemu-io -f raw -c "write -P $((i % 256)) $((i * 65536)) 65536" \
+			"nbd://127.0.0.1:$LB_NBD_PORT/$tok" >/dev/null 2>&1 ||
+			return 1
+	done
+}
+nbd_writer &
+npid=$!
+cleanup_fn "kill $npid"
 # let the writer get going, so the snapshot is taken mid-stream
 clients_at_least() {
 	[ "$(sqlite3 "$LB_STATE/linkboot.db" "SELECT count(*) FROM clients" \
@@ -66,13 +64,13 @@ wait_for 20 clients_at_least 20 || die "writer made no progress"
 lb backup "$TMP/bk" >"$TMP/backup.out" 2>&1 ||
 	{ cat "$TMP/backup.out"; die "backup while serving and writing"; }
 wait "$wpid" || die "writer failed (DB busy during backup?)"
-if [ -n "$npid" ]; then
-	wait "$npid" || die "NBD writer failed during backup"
-	# the overlay now holds the last pattern at the last offset
-	qemu-io -f raw -r -c "read -P 39 $((39 * 65536)) 65536" \
-		"nbd://127.0.0.1:$LB_NBD_PORT/$tok" >"$TMP/qio" 2>&1 ||
-		{ cat "$TMP/qio"; die "NBD overlay after backup"; }
-fi
+wait "$npid" || die "NBD writer failed during backup"
+# the overlay now holds the last pattern at the last offset
+qemu-io -f raw -r -c "read -P 39 $((39 * 65536)) 65536" \
+	"nbd://127.0.0.1:$LB_NBD_PORT/$tok" >"$TMP/qio" 2>&1 ||
+	{ cat "$TMP/qio"; die "NBD overlay after backup"; }
+[ -f "$TMP/bk/overlays/52:54:00:cc:00:10.ovl" ] ||
+	die "the backup has no copy of the client's overlay"
 assert_contains "$TMP/backup.out" "integrity ok" "backup checks its copy"
 assert_contains "$TMP/backup.out" "backup complete" "backup done"
 assert_alive "during backup"
@@ -120,3 +118,19 @@ jq -e 'all(.[]; .image_missing == false)' "$TMP/list.json" >/dev/null ||
 "$LINKBOOT" status --state "$NEW" -j | jq -e . >/dev/null ||
 	die "status on the restored state"
 echo "backup: $n of $(db "SELECT count(*) FROM clients") clients in the snapshot"
+
+# what PCs wrote comes back too: a backup of the quiet state, restored
+# elsewhere and served, reads the client's writes (kept overlay)
+lb backup "$TMP/bk2" >/dev/null 2>&1 || die "second backup"
+NEW2=$TMP/new2
+"$LINKBOOT" restore --state "$NEW2" "$TMP/bk2" >/dev/null 2>&1 || die "restore 2"
+kill "$LB_PID"; wait "$LB_PID" 2>/dev/null
+LB_STATE=$NEW2 start_linkboot
+tok2=$("$LINKBOOT" client token 52:54:00:cc:00:10 --state "$NEW2" 2>/dev/null) ||
+	die "client token on the restored state"
+for i in 0 17 39; do
+	qemu-io -f raw -r -c "read -P $i $((i * 65536)) 65536" \
+		"nbd://127.0.0.1:$LB_NBD_PORT/$tok2" >"$TMP/qio" 2>&1 ||
+		{ cat "$TMP/qio"; die "restored overlay: block $i lost"; }
+done
+echo "restored overlay: the client's 40 writes read back"

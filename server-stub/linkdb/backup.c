@@ -10,10 +10,14 @@
  * file the snapshot names. Layout of DEST:
  *
  *	DEST/linkboot.db	the DB snapshot
- *	DEST/store/...		image store files (versions, hash tables,
- *				overlays: reflinked, i.e. an atomic
- *				snapshot, where the filesystem can)
+ *	DEST/store/...		image store files (versions, hash tables)
  *	DEST/boot/...		kernels, initrds, boot packs
+ *	DEST/overlays/...	what PCs wrote: kept server overlays and the
+ *				super client's next version (reflinked, an
+ *				atomic snapshot of each file, where the
+ *				file system can; else copied: a PC writing
+ *				meanwhile may leave it between two of its
+ *				flushes, as a power cut would)
  *	DEST/BACKUP		what, when, which linkboot
  *
  * Restore refuses while a server holds the state dir (its flock on
@@ -38,6 +42,7 @@
 
 #include "commands.h"
 #include "db.h"
+#include "fileops.h"
 #include "db_internal.h"
 #include "lb_err.h"
 #include "lb_util.h"
@@ -48,7 +53,8 @@ static const char usage_backup[] =
 "Usage: linkboot backup [--state DIR] [--store DIR] DEST\n"
 "\n"
 "Copy the link DB (a consistent snapshot, SQLite online backup), the\n"
-"image store and the boot files (kernels, initrds) to directory DEST,\n"
+"image store, the boot files (kernels, initrds) and the overlays (what\n"
+"PCs wrote: kept server overlays, the super client's writes) to DEST,\n"
 "while the server keeps serving. DEST must be new or empty. Shows\n"
 "progress on a terminal. Restore with `linkboot restore DEST`.\n";
 
@@ -57,7 +63,8 @@ static const char usage_restore[] =
 "\n"
 "Restore a backup made by `linkboot backup` into the state directory:\n"
 "the link DB (the current one is kept as linkboot.db.before-restore),\n"
-"the image store and the boot files. The server must be stopped first\n"
+"the image store, the boot files and the overlays. The server must be\n"
+"stopped first\n"
 "(systemctl stop linkboot).\n";
 
 /* Copy progress, shown on a terminal only. */
@@ -101,62 +108,34 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
-/* Copy one file to dst (via dst.part + rename, so a cut-off copy never
- * looks complete). */
+/* fileops progress (bytes of one file) -> the whole copy's progress */
+struct file_progress {
+	struct progress *p;
+	uint64_t base;		/* p->done before this file */
+};
+
+static void file_progress_fn(void *arg, const char *what, uint64_t done,
+			     uint64_t total)
+{
+	struct file_progress *fp = arg;
+
+	(void)what; (void)total;
+	fp->p->done = fp->base + done;
+	progress_show(fp->p, 0);
+}
+
+/* One file: a whole-file reflink (an atomic snapshot even of a live
+ * overlay, btrfs/XFS) where the file system can, else a copy. */
 static int copy_file(const char *src, const char *dst, struct progress *p)
 {
-	char part[PATH_MAX];
-	char buf[1 << 16];
-	int in, out, rc = 0;
-	struct stat sb;
-	ssize_t n;
+	struct file_progress fp = { .p = p, .base = p->done };
+	struct store_progress sp = { .fn = file_progress_fn, .arg = &fp };
+	int in, rc;
 
-	if ((size_t)snprintf(part, sizeof(part), "%s.part", dst) >= sizeof(part))
-		return -ENAMETOOLONG;
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
-	if (fstat(in, &sb) < 0 ||
-	    (out = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			sb.st_mode & 0777)) < 0) {
-		rc = -errno;
-		close(in);
-		return rc;
-	}
-	/* a whole-file reflink is one atomic snapshot even of a live overlay
-	 * (btrfs, XFS, same filesystem); else copy and hope it is quiet */
-	if (ioctl(out, FICLONE, in) == 0) {
-		p->done += (uint64_t)sb.st_size;
-		progress_show(p, 0);
-		goto done;
-	}
-	for (;;) {
-		/* copy_file_range: reflinks/server-side copy where the fs can */
-		n = copy_file_range(in, NULL, out, NULL, 1 << 24, 0);
-		if (n < 0 && (errno == EXDEV || errno == ENOSYS ||
-			      errno == EINVAL || errno == EOPNOTSUPP)) {
-			n = read(in, buf, sizeof(buf));
-			if (n > 0 && write(out, buf, (size_t)n) != n)
-				n = -1;
-		}
-		if (n < 0) {
-			rc = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		p->done += (uint64_t)n;
-		progress_show(p, 0);
-	}
-done:
-	if (rc == 0 && fsync(out) < 0)
-		rc = -errno;
-	if (close(out) < 0 && rc == 0)
-		rc = -errno;
+	rc = fileops_copy(in, dst, FILEOPS_REFLINK, &sp);
 	close(in);
-	if (rc == 0 && rename(part, dst) < 0)
-		rc = -errno;
-	if (rc != 0)
-		unlink(part);
 	return rc;
 }
 
@@ -397,6 +376,10 @@ int cmd_backup(struct lb_config *cfg, int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/boot", dest);
 	if (copy_tree_progress("boot", src, path) != 0)
 		return 1;
+	snprintf(src, sizeof(src), "%s/overlays", cfg->state_dir);
+	snprintf(path, sizeof(path), "%s/overlays", dest);
+	if (copy_tree_progress("overlays", src, path) != 0)
+		return 1;
 	snprintf(path, sizeof(path), "%s/BACKUP", dest);
 	if ((f = fopen(path, "w"))) {
 		fprintf(f, "# linkboot backup: restore with `linkboot restore "
@@ -475,6 +458,10 @@ int cmd_restore(struct lb_config *cfg, int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/boot", src);
 	snprintf(dst, sizeof(dst), "%s/boot", cfg->state_dir);
 	if (copy_tree_progress("boot", path, dst) != 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/overlays", src);
+	snprintf(dst, sizeof(dst), "%s/overlays", cfg->state_dir);
+	if (copy_tree_progress("overlays", path, dst) != 0)
 		return 1;
 	printf("restore complete: start the server (systemctl start "
 	       "linkboot)\n");

@@ -9,49 +9,26 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileops.h"
 #include "initramfs.h"
 #include "lb_err.h"
 #include "lb_log.h"
 #include "store.h"
 
-static int rm_entry(const char *p, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(p);
-}
-
 static int copy_host_file(const char *src, const char *dst)
 {
-	char buf[65536];
-	ssize_t n;
-	int in, out, rc = 0;
+	int in, rc;
 
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0) {
-		rc = -errno;
-		close(in);
-		return rc;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			rc = -EIO;
-			break;
-		}
-	if (n < 0)
-		rc = -errno;
+	rc = fileops_copy(in, dst, 0, NULL);
 	close(in);
-	if (close(out) < 0 && !rc)
-		rc = -errno;
 	return rc;
 }
 
@@ -74,7 +51,7 @@ static int build_initrd(const char *path, const struct store_identity *id,
 		log_warnx("%s: could not extract lib/modules/%s: %s", path,
 			  b->kver, err_str(rc));
 	}
-	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fileops_rm_tree(tmp);
 	return rc;
 }
 

@@ -41,8 +41,6 @@ int image_sql(struct db *db, const char *sql, int n, ...);
 /* why = "database: <SQLite's message>"; returns rc. */
 int image_db_failed(struct db *db, int rc, char *why, size_t len);
 
-/* Remove a directory tree (boot files of a version). */
-void image_rm_tree(const char *dir);
 
 /* The versions of img nobody needs go: files, boot files, rows. */
 int image_prune_versions(struct db *db, const struct image_info *img,

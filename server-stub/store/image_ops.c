@@ -7,7 +7,6 @@
  */
 
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 
 #include "db_internal.h"
 #include "delta.h"
+#include "fileops.h"
 #include "image_internal.h"
 #include "image_ops.h"
 #include "lb_log.h"
@@ -177,18 +177,6 @@ int image_live_sessions(struct db *db, const char *id, unsigned v,
 		n += image_pid_alive(sqlite3_column_int64(st, 0));
 	sqlite3_finalize(st);
 	return n;
-}
-
-static int rm_entry(const char *p, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(p);
-}
-
-void image_rm_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- find, list ---------------------------------------------------------- */
@@ -703,7 +691,7 @@ static void rm_files(struct db *db, const char *id, const char *files,
 			log_warn("image rm: %s", f);
 	}
 	snprintf(path, sizeof(path), "%s/boot/%s", db_state_dir(db), id);
-	image_rm_tree(path);
+	fileops_rm_tree(path);
 	snprintf(path, sizeof(path), "%s/overlays/super-%s.ovl",
 		 db_state_dir(db), id);
 	unlink(path);

@@ -25,6 +25,7 @@
 #include "bootpack_build.h"
 #include "db_internal.h"
 #include "delta.h"
+#include "fileops.h"
 #include "image_internal.h"
 #include "image_ops.h"
 #include "lb_log.h"
@@ -130,7 +131,7 @@ static void version_boot_dir_rm(struct db *db, const char *id, unsigned v)
 	char dir[STORE_PATH_MAX];
 
 	image_boot_dir(db, id, v, dir, sizeof(dir));
-	image_rm_tree(dir);
+	fileops_rm_tree(dir);
 }
 
 /* ---- add ------------------------------------------------------------------ */
@@ -264,7 +265,7 @@ static void add_undo(struct db *db, const struct image_add_opts *o,
 	else if (o->mode != IMPORT_IN_PLACE)
 		unlink(res->path);
 	snprintf(dir, sizeof(dir), "%s/boot/%s", db_state_dir(db), res->id);
-	image_rm_tree(dir);
+	fileops_rm_tree(dir);
 }
 
 int image_add(struct db *db, const struct image_add_opts *o,

@@ -16,6 +16,7 @@
 #include "blockhash.h"
 #include "lb_util.h"
 #include "sha256.h"
+#include "fileops.h"
 #include "store.h"
 
 #define COPY_CHUNK (1u << 20)
@@ -83,54 +84,6 @@ void store_progress_report(const struct store_progress *progress,
 		progress->fn(progress->arg, what, done, total);
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
-}
-
-/* Copy src to a new dst, leaving holes where the source is zero. */
-static int copy_file(int in, const char *dst, uint64_t size,
-		     const struct store_progress *progress)
-{
-	uint8_t *buf = malloc(COPY_CHUNK);
-	uint64_t off = 0;
-	int out, rc = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0) {
-		free(buf);
-		return -errno;
-	}
-	while (off < size) {
-		ssize_t n = pread(in, buf, COPY_CHUNK, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -errno : -EIO;	/* shrank under us */
-			break;
-		}
-		if (!all_zero(buf, (size_t)n) &&
-		    pwrite(out, buf, (size_t)n, (off_t)off) != n) {
-			rc = -errno ? -errno : -EIO;
-			break;
-		}
-		off += (uint64_t)n;
-		store_progress_report(progress, "copying", off, size);
-	}
-	if (rc == 0 && ftruncate(out, (off_t)size) < 0)
-		rc = -errno;
-	if (rc == 0 && fsync(out) < 0)
-		rc = -errno;
-	close(out);
-	if (rc)
-		unlink(dst);
-	free(buf);
-	return rc;
-}
-
 static int reflink_file(int in, const char *dst)
 {
 	int out, rc = 0;
@@ -177,7 +130,7 @@ int store_import(const char *src, const char *dst, int mode,
 		d.mode = IMPORT_COPY;
 		d.fallback_rc = rc;
 	}
-	rc = copy_file(in, dst, (uint64_t)st.st_size, progress);
+	rc = fileops_copy(in, dst, FILEOPS_NOREPLACE, progress);
 	if (rc == 0 && mode == IMPORT_MOVE && unlink(src) < 0)
 		d.source_left = 1;
 out:
