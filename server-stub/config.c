@@ -56,6 +56,7 @@ static const struct config_opt config_opts[] = {
 	O("tftp_port", OPT_INT, tftp_port, "PORT", "TFTP port (0 = off)"),
 	O("http_port", OPT_INT, http_port, "PORT", "HTTP port (0 = off)"),
 	O("nbd_port", OPT_INT, nbd_port, "PORT", "NBD port (0 = off)"),
+	O("iscsi_port", OPT_INT, iscsi_port, "PORT", "iSCSI port (0 = off)"),
 	O("bios_loader", OPT_STR, bios_loader, "FILE", "boot file for BIOS PXE (arch 0)"),
 	O("efi_loader", OPT_STR, efi_loader, "FILE", "boot file for x86-64 UEFI (arch 7, 9)"),
 	O("arm64_loader", OPT_STR, arm64_loader, "FILE", "boot file for ARM64 UEFI (arch 11)"),
@@ -64,6 +65,10 @@ static const struct config_opt config_opts[] = {
 	O("http_max_conns", OPT_INT, http_max_conns, "N", "concurrent HTTP connections"),
 	O("http_timeout", OPT_INT, http_timeout, "SECONDS", "HTTP: close idle keep-alive connections, 408 for requests slower than this"),
 	O("nbd_max_conns", OPT_INT, nbd_max_conns, "N", "concurrent NBD connections"),
+	O("iscsi_max_conns", OPT_INT, iscsi_max_conns, "N", "concurrent iSCSI connections"),
+	O("iscsi_chap_user", OPT_STR, iscsi_chap_user, "NAME", "iSCSI: the CHAP_N initiators must give (default: any)"),
+	O("iscsi_chap_secret", OPT_STR, iscsi_chap_secret, "SECRET", "iSCSI: require CHAP with this secret for every target (temporary: per-link secrets later)"),
+	O("iscsi_chap_target_secret", OPT_STR, iscsi_chap_target_secret, "SECRET", "iSCSI: the target's own secret for mutual CHAP"),
 	O("boot_trace_seconds", OPT_INT, boot_trace_seconds, "SECONDS", "boot packs: trace a version's first client boot for this long (0 = off)"),
 	O("overlay_max", OPT_INT, overlay_max_mib, "MiB", "a client's overlay on this server holds at most this much (write mode server; 0 = the image size); then writes fail with ENOSPC"),
 };
@@ -83,6 +88,7 @@ void config_defaults(struct lb_config *cfg)
 	cfg->tftp_port = 69;
 	cfg->http_port = 80;
 	cfg->nbd_port = 10809;
+	cfg->iscsi_port = 3260;
 	cfg->bios_loader = "undionly.kpxe";
 	cfg->efi_loader = "snponly.efi";
 	cfg->arm64_loader = "arm64-efi/snponly.efi";
@@ -91,6 +97,7 @@ void config_defaults(struct lb_config *cfg)
 	cfg->http_max_conns = 1024;
 	cfg->http_timeout = 30;
 	cfg->nbd_max_conns = 1024;
+	cfg->iscsi_max_conns = 1024;
 	cfg->boot_trace_seconds = 60;
 }
 

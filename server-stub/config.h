@@ -46,6 +46,7 @@ struct lb_config {
 	int tftp_port;			/* 69 */
 	int http_port;			/* 80 */
 	int nbd_port;			/* 10809 */
+	int iscsi_port;			/* 3260 */
 	const char *bios_loader;	/* arch 0 */
 	const char *efi_loader;		/* arch 7/9 */
 	const char *arm64_loader;	/* arch 11 */
@@ -54,6 +55,12 @@ struct lb_config {
 	int http_max_conns;
 	int http_timeout;		/* seconds: idle / slow request */
 	int nbd_max_conns;
+	int iscsi_max_conns;
+	/* iSCSI CHAP (temporary: one set for every target, see
+	 * iscsi_target_chap()); NULL/"" = no CHAP */
+	const char *iscsi_chap_user;
+	const char *iscsi_chap_secret;
+	const char *iscsi_chap_target_secret;
 	int boot_trace_seconds;		/* boot pack trace window, 0 = off */
 	int overlay_max_mib;		/* per-client server overlay, 0 = size */
 	int verbose;

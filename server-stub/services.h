@@ -22,6 +22,8 @@
 	{ "http", http_start, http_stop }, \
 	/* -- */ \
 	{ "nbd", nbd_start, nbd_stop }, \
+	/* -- */ \
+	{ "iscsi", iscsi_start, iscsi_stop }, \
 	/* -- */
 
 /* db module headers */
@@ -41,5 +43,8 @@
 
 /* nbd module headers */
 #include "nbd.h"
+
+/* iscsi module headers */
+#include "iscsi.h"
 
 #endif
