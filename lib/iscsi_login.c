@@ -153,12 +153,13 @@ static uint32_t param_get(const struct iscsi_params *p,
 
 /* ---- key=value text (§6.1) ---- */
 
-/* §6.1: key-name characters: letters, digits, '.', '-', '+', '@', '_' */
+/* §6.1: key-name characters: letters, digits, '.', '-', '+', '@', '_';
+ * and '#' of the public extension keys "X#name" (§13.22) */
 static int key_char_ok(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	       (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' ||
-	       c == '@' || c == '_';
+	       c == '@' || c == '_' || c == '#';
 }
 
 static int key_allows_long_value(const char *key, size_t len)
