@@ -168,10 +168,14 @@ static uint32_t parse_data_in(const uint8_t *cdb, struct scsi_cdb *c)
 		return SCSI_ERR_NONE;
 	case SCSI_SERVICE_ACTION_IN_16:
 		c->service_action = cdb[1] & 0x1f;
+		/* SBC-3 §5.16 READ CAPACITY(16), §5.7 GET LBA STATUS: LBA
+		 * at 2, allocation length at 10 */
+		c->lba = get64(cdb + 2);
+		c->alloc_len = get32(cdb + 10);
+		if (c->service_action == SCSI_SAI_GET_LBA_STATUS)
+			return SCSI_ERR_NONE;
 		if (c->service_action != SCSI_SAI_READ_CAPACITY_16)
 			return bad_field(c, 1);
-		c->alloc_len = get32(cdb + 10);	/* SBC-3 §5.16 */
-		c->lba = get64(cdb + 2);
 		c->pmi = cdb[14] & 1;
 		if (!c->pmi && c->lba)
 			return bad_field(c, 2);
@@ -473,6 +477,21 @@ int scsi_build_read_capacity16(uint8_t *buf, size_t bufsz,
 	if (lu->thin)
 		buf[14] = 0x80 | 0x40;	/* LBPME, LBPRZ */
 	return 32;
+}
+
+int scsi_build_lba_status(uint8_t *buf, size_t bufsz, uint64_t lba,
+			  const struct scsi_lu *lu)
+{
+	uint64_t left = lu->nblocks - lba;
+
+	if (bufsz < 24)
+		return -ENOSPC;
+	memset(buf, 0, 24);
+	put32(buf, 20);		/* PARAMETER DATA LENGTH: n - 3 */
+	put64(buf + 8, lba);
+	put32(buf + 16, left > 0xffffffffULL ? 0xffffffffU : (uint32_t)left);
+	buf[20] = 0;		/* PROVISIONING STATUS: mapped */
+	return 24;
 }
 
 /* ---- MODE SENSE (SPC-4 §6.11, §6.12; pages §7.5, SBC-3 §6.4) ---- */

@@ -61,6 +61,7 @@
 #define SCSI_VERIFY_12			0xaf
 /* SERVICE ACTION IN(16) service actions (SBC-3 §5.16, §5.9) */
 #define SCSI_SAI_READ_CAPACITY_16	0x10
+#define SCSI_SAI_GET_LBA_STATUS		0x12
 
 /* sense keys (SPC-4 §4.5.6) */
 #define SCSI_KEY_NO_SENSE		0x0
@@ -185,6 +186,11 @@ int scsi_build_read_capacity10(uint8_t *buf, size_t bufsz,
 			       const struct scsi_lu *lu);
 int scsi_build_read_capacity16(uint8_t *buf, size_t bufsz,
 			       const struct scsi_lu *lu);
+/* SBC-3 §5.7 GET LBA STATUS from lba: one descriptor, "mapped" to the
+ * end of the disk (24 bytes). Unmapped blocks read as zeroes anyway
+ * (LBPRZ), so telling them apart is only an optimisation we skip. */
+int scsi_build_lba_status(uint8_t *buf, size_t bufsz, uint64_t lba,
+			  const struct scsi_lu *lu);
 /* SPC-4 §6.11/§6.12 MODE SENSE(6)/(10) for c: pages 0x08 (caching), 0x0a
  * (control), 0x3f (all). Returns the length, or a negative value with
  * *err set (unknown page, saved values asked). */

@@ -525,7 +525,16 @@ static int iscsi_cmd_data_in(struct iscsi_conn *c, const struct iscsi_bhs *h,
 		n = scsi_build_read_capacity10(buf, sizeof(buf), &c->lu);
 		break;
 	case SCSI_SERVICE_ACTION_IN_16:
-		n = scsi_build_read_capacity16(buf, sizeof(buf), &c->lu);
+		if (cdb->service_action == SCSI_SAI_READ_CAPACITY_16) {
+			n = scsi_build_read_capacity16(buf, sizeof(buf),
+						       &c->lu);
+			break;
+		}
+		/* GET LBA STATUS */
+		if (cdb->lba >= c->lu.nblocks)
+			return iscsi_check_condition(c, h->itt, cdb->opcode,
+						SCSI_ERR_LBA_OUT_OF_RANGE, -1);
+		n = scsi_build_lba_status(buf, sizeof(buf), cdb->lba, &c->lu);
 		break;
 	case SCSI_REPORT_LUNS:
 		n = scsi_build_report_luns(buf, sizeof(buf));
@@ -1536,6 +1545,11 @@ static int iscsi_login(struct iscsi_conn *c, const struct iscsi_bhs *h,
 		return iscsi_login_fail(c, c->nego.status, c->nego.why);
 	if ((status = iscsi_login_names(c, &why)) != ISCSI_LOGIN_OK)
 		return iscsi_login_fail(c, status, why);
+	/* §6.3: a login may skip the security stage (start at CSG 1) only
+	 * when the target asks for no authentication */
+	if (c->stage != ISCSI_STAGE_SECURITY && !iscsi_nego_auth_ok(&c->nego))
+		return iscsi_login_fail(c, ISCSI_LOGIN_AUTH_FAILED,
+					"the target requires CHAP");
 	if (transit) {
 		if (h->nsg <= c->stage || h->nsg == 2)
 			return iscsi_login_fail(c, ISCSI_LOGIN_INITIATOR_ERROR,

@@ -103,7 +103,11 @@ static void test_read_capacity_pmi(void **state)
 	assert_int_equal(scsi_cdb_parse(rc10, &c), SCSI_ERR_NONE);
 	assert_int_equal(scsi_cdb_parse(rc16, &c), SCSI_ERR_NONE);
 	assert_int_equal(c.alloc_len, 32);
-	rc16[1] = 0x12;	/* GET LBA STATUS: not offered */
+	rc16[1] = 0x12;	/* GET LBA STATUS */
+	rc16[9] = 5;
+	assert_int_equal(scsi_cdb_parse(rc16, &c), SCSI_ERR_NONE);
+	assert_int_equal(c.lba, 5);
+	rc16[1] = 0x13;	/* another service action */
 	assert_int_equal(scsi_cdb_parse(rc16, &c), SCSI_ERR_INVALID_FIELD_CDB);
 }
 
@@ -262,6 +266,18 @@ static void test_read_capacity_data(void **state)
 	assert_int_equal(b[14] & 0xc0, 0xc0);	/* LBPME, LBPRZ */
 }
 
+static void test_lba_status(void **state)
+{
+	uint8_t b[32];
+
+	(void)state;
+	assert_int_equal(scsi_build_lba_status(b, sizeof(b), 100, &lu), 24);
+	assert_int_equal(be32(b), 20);
+	assert_int_equal(be32(b + 12), 100);
+	assert_int_equal(be32(b + 16), 900);	/* to the end */
+	assert_int_equal(b[20], 0);		/* mapped */
+}
+
 static void test_mode_sense(void **state)
 {
 	uint8_t ms6[16] = { 0x1a, 0, 0x08, 0, 0xff };
@@ -412,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_inquiry_standard),
 		cmocka_unit_test(test_vpd_pages),
 		cmocka_unit_test(test_read_capacity_data),
+		cmocka_unit_test(test_lba_status),
 		cmocka_unit_test(test_mode_sense),
 		cmocka_unit_test(test_unmap_list_ok),
 		cmocka_unit_test(test_unmap_short_header),
