@@ -9,7 +9,8 @@ libblkid-dev zlib1g-dev libsqlite3-dev libsodium-dev libcmocka-dev libext2fs-dev
 sqlite3 jq e2fsprogs fdisk cpio kmod iproute2 procps psmisc
 curl tftp-hpa dnsmasq-base busybox-static python3
 libnbd-bin nbdkit nbd-server qemu-utils fio
-qemu-system-x86 ipxe-qemu ipxe ovmf debootstrap"
+qemu-system-x86 ipxe-qemu ipxe ovmf debootstrap
+libiscsi-bin tgt qemu-block-extra"
 
 missing=""
 for p in $PKGS; do
