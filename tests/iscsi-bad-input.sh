@@ -72,20 +72,26 @@ def rx(s):
         return h[0] & 0x3f, h, d
 def kv(*p): return b''.join(x.encode() + b'\0' for x in p)
 ISID = bytes([0x80, 0x12, 0x34, 0x56, 0x78, 0x9a])
-def login(s, target, extra=(), b3=0):
+nisid = [0]
+def new_isid():	# one per session: the same one would reinstate it
+    nisid[0] += 1
+    return ISID[:4] + struct.pack('>H', nisid[0])
+def login(s, target, extra=(), b3=0, isid=None):
+    isid = isid or new_isid()
     keys = kv("InitiatorName=iqn.2026-12.test:bad",
               *(("TargetName=" + target,) if target else ()),
               "SessionType=Normal", "HeaderDigest=None", "DataDigest=None",
               "InitialR2T=Yes", "ImmediateData=No",
-              "MaxRecvDataSegmentLength=262144", *extra)
-    s.sendall(pdu(0x43, 0x87, keys, itt=7, cmdsn=1, isid=ISID, b3=b3))
+              *(() if any(e.startswith("MaxRecvDataSegmentLength=") for e in extra)
+                else ("MaxRecvDataSegmentLength=262144",)), *extra)
+    s.sendall(pdu(0x43, 0x87, keys, itt=7, cmdsn=1, isid=isid, b3=b3))
     op, h, d = rx(s)
     assert op == 0x23, hex(op)
     return (h[36] << 8) | h[37], struct.unpack('>III', h[24:36])
 class Sess:
-    def __init__(self, target):
+    def __init__(self, target, extra=(), isid=None):
         self.s = conn()
-        st, (self.statsn, self.cmdsn, self.maxcmdsn) = login(self.s, target)
+        st, (self.statsn, self.cmdsn, self.maxcmdsn) = login(self.s, target, extra, isid=isid)
         assert st == 0, hex(st)
         self.itt = 100
     def cmd(self, cdb, edtl=0, flags=0xc0, data=b'', cmdsn=None, send=True):
@@ -113,9 +119,11 @@ def sense(st_sense):
     st, s = st_sense
     return (st, s[2] & 0x0f, s[12], s[13]) if len(s) >= 14 else (st,)
 
-# a login that never finishes: half a BHS, then silence (checked last)
+# a login that never finishes: half a BHS, then silence (checked last);
+# an idle session, which gets a NOP-In ping (checked last too)
 slow = conn(); slow.sendall(b'\x43\x87\x00\x00')
 t_slow = time.time()
+idle = Sess(IQN + "image.baddisk")
 
 s = conn(); s.sendall(b'GET / HTTP/1.0\r\n\r\n' + b'\0' * 40); check(closed(s), 'garbage before login: closed')
 s = conn(); s.sendall(pdu(0x01, 0xc0, rest=bytes([0x28]))); check(closed(s), 'SCSI command before login: closed')
@@ -177,8 +185,65 @@ check(sense(R.status()) == (2, 7, 0x27, 0), 'WRITE(10) to a read-only target: DA
 R.cmd([0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0], flags=0)
 check(R.status()[0] == 0, 'SYNCHRONIZE CACHE: GOOD')
 
+# the smallest segments and bursts an initiator may ask for: Data-In
+# split at its MaxRecvDataSegmentLength, F at each MaxBurstLength, DataSN
+# in order, status in the last PDU; writes solicited by R2Ts of
+# MaxBurstLength, MaxOutstandingR2T at a time
+W = Sess(IQN + TOKEN, ("MaxRecvDataSegmentLength=512", "MaxBurstLength=1024",
+                       "FirstBurstLength=512", "MaxOutstandingR2T=2"))
+W.cmd([0x2a, 0, 0, 0, 0, 16, 0, 0, 8, 0], edtl=4096, flags=0xa0)
+data = bytes(range(256)) * 16
+r2t = []
+W.s.settimeout(5)
+for _ in range(2):
+    op, h, d = rx(W.s)
+    if op == 0x31: r2t.append(struct.unpack('>IIII', h[20:24] + h[36:48]))
+check([(x[2], x[3]) for x in r2t] == [(0, 1024), (1024, 1024)],
+      'WRITE(10) of 4 KiB: two R2Ts of MaxBurstLength at once: %s' % r2t)
+sent, nr2t = 0, len(r2t)
+while r2t:
+    ttt, r2tsn, off, ln = r2t.pop(0)
+    for i, o in enumerate(range(off, off + ln, 512)):
+        W.s.sendall(pdu(0x05, 0x80 if o + 512 == off + ln else 0, data[o:o + 512],
+                        itt=W.itt, w20=ttt, rest=b'\0' * 4 + struct.pack('>II', i, o)))
+    sent += ln
+    if nr2t < 4:	# the data of one R2T frees the place of the next
+        op, h, d = rx(W.s)
+        if op == 0x31:
+            r2t.append(struct.unpack('>IIII', h[20:24] + h[36:48]))
+            nr2t += 1
+check(sent == 4096 and W.status()[0] == 0, 'the write completes after its R2Ts (%d bytes sent)' % sent)
+W.cmd([0x28, 0, 0, 0, 0, 16, 0, 0, 8, 0], edtl=4096)
+pdus, got = [], b''
+while True:
+    op, h, d = rx(W.s)
+    check(op == 0x25, 'READ(10): Data-In')
+    pdus.append((h[1], struct.unpack('>I', h[36:40])[0], len(d)))
+    got += d
+    if h[1] & 1: break
+check(got == data, 'READ(10) reads back what the R2Ts wrote')
+check([p[2] for p in pdus] == [512] * 8 and [p[1] for p in pdus] == list(range(8)),
+      'Data-In of 512 bytes, DataSN 0..7: %s' % pdus)
+check([bool(p[0] & 0x80) for p in pdus] == [False, True] * 4 and pdus[-1][0] & 1,
+      'F at every 1 KiB (MaxBurstLength), S on the last')
+
+# RFC 7143 6.3.5: a new login with the InitiatorName and ISID of a live
+# session (TSIH 0) replaces it at once
+old = Sess(IQN + "image.baddisk", isid=ISID)
+new = Sess(IQN + "image.baddisk", isid=ISID)
+check(closed(old.s, 5), 'session reinstatement: the old session is closed')
+check(new.ping(), 'session reinstatement: the new session works')
+
 # the login that never finished is closed by the login deadline (30 s)
 check(closed(slow, max(1, 45 - (time.time() - t_slow))), 'a login that never finishes: closed')
+# the idle session got a NOP-In ping (ITT reserved, a TTT of ours)
+idle.s.settimeout(max(1, 40 - (time.time() - t_slow)))
+try:
+    h = recvn(idle.s, 48)
+    ping = h[0] & 0x3f == 0x20 and h[16:20] == b'\xff' * 4 and h[20:24] != b'\xff' * 4
+except (socket.timeout, EOFError):
+    ping = False
+check(ping, 'an idle session gets a NOP-In ping')
 sys.exit(1 if fails else 0)
 PY
 timeout -k 5 120 python3 "$TMP/bad.py" 127.0.0.1 "$LB_ISCSI_PORT" "$TOKEN" ||
