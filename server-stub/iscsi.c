@@ -1291,7 +1291,8 @@ static int iscsi_login_rsp(struct iscsi_conn *c, uint16_t status, int transit,
 		return -ENOMEM;
 	sn = iscsi_sn(c);
 	iscsi_build_login_rsp(p, ISCSI_BHS_SIZE, &r, &sn);
-	memcpy(iscsi_pdu_data(c, p), text, len);
+	if (len)
+		memcpy(iscsi_pdu_data(c, p), text, len);
 	iscsi_pdu_done(c, p, r.data_len);
 	c->statsn++;
 	return 0;
