@@ -4,7 +4,7 @@
 # client's writable target (qemu-io: write, write-zeroes, discard, flush)
 # land in that client's overlay only: another client's target and the
 # image target read unchanged; libiscsi's iscsi-ls, iscsi-inq and
-# iscsi-readcapacity16 work; `linkboot status` shows a client online while
+# iscsi-readcapacity16 work; header digests (CRC32C); `linkboot status` shows a client online while
 # its iSCSI session lasts; with --iscsi-chap-secret a wrong secret is
 # refused and the right one accepted.
 . "$(dirname "$0")/lib.sh"
@@ -87,6 +87,16 @@ T qemu-img compare -f raw -F raw "$IMG" "$U_IMG" >/dev/null ||
 	die "the image target changed by a client's writes"
 T qemu-io -f raw -c 'write 0 512' "$U_IMG" >"$TMP/qio" 2>&1
 grep -qi "wrote" "$TMP/qio" && die "a write through the image target succeeded"
+
+# --- HeaderDigest=CRC32C (RFC 7143 13.1): every PDU's header checked
+HD="driver=raw,file.driver=iscsi,file.transport=tcp,file.portal=$PORTAL,file.lun=0,file.header-digest=crc32c"
+T qemu-img compare --image-opts "driver=raw,file.filename=$IMG" \
+	"$HD,file.target=$IQN:image.disk" >/dev/null || die "qemu-img compare with header digests"
+T qemu-io --image-opts -c 'write -P 0x5e 8388608 1048576' \
+	-c 'read -P 0x5e 8388608 1048576' "$HD,file.target=$IQN:$TA" \
+	>"$TMP/qio" 2>&1 || { cat "$TMP/qio"; die "qemu-io with header digests"; }
+grep -q "Pattern verification failed" "$TMP/qio" && die "header digests: read back differs"
+assert_contains "$LB_LOG" "read-only, CRC32C digests" "digests logged"
 
 # --- `linkboot status`: online while the session lasts
 (sleep 4) | T qemu-io -f raw "$U_B" >/dev/null 2>&1 &
