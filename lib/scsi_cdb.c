@@ -189,6 +189,18 @@ static uint32_t parse_data_in(const uint8_t *cdb, struct scsi_cdb *c)
 		if (c->alloc_len < 16)
 			return bad_field(c, 6);
 		return SCSI_ERR_NONE;
+	case SCSI_MAINTENANCE_IN:	/* SPC-4 §6.35 */
+		c->service_action = cdb[1] & 0x1f;
+		if (c->service_action != SCSI_MI_REPORT_SUPPORTED_OPCODES)
+			return bad_field(c, 1);
+		c->rctd = cdb[2] >> 7;
+		c->options = cdb[2] & 0x07;
+		c->req_opcode = cdb[3];
+		c->req_sa = get16(cdb + 4);
+		c->alloc_len = get32(cdb + 6);
+		if (c->options > 2)
+			return bad_field(c, 2);
+		return SCSI_ERR_NONE;
 	case SCSI_REQUEST_SENSE:	/* SPC-4 §6.29 */
 		c->desc = cdb[1] & 1;
 		c->alloc_len = cdb[4];
@@ -494,6 +506,151 @@ int scsi_build_lba_status(uint8_t *buf, size_t bufsz, uint64_t lba,
 	return 24;
 }
 
+/* ---- REPORT SUPPORTED OPERATION CODES (SPC-4 §6.35) ---- */
+
+/* Every command scsi_cdb_parse() accepts, with its CDB usage data: a bit
+ * is set where the device server looks at the CDB (§6.35.3); DPO and FUA
+ * are set on READ/WRITE, the PROTECT fields are not (they are refused). */
+static const struct scsi_opcode_usage {
+	uint8_t opcode;
+	uint8_t has_sa;
+	uint16_t sa;
+	uint8_t len;
+	uint8_t usage[16];
+} scsi_usage[] = {
+	{ SCSI_TEST_UNIT_READY, 0, 0, 6, { 0x00, 0, 0, 0, 0, 0x07 } },
+	{ SCSI_REQUEST_SENSE, 0, 0, 6, { 0x03, 0x01, 0, 0, 0xff, 0x07 } },
+	{ SCSI_INQUIRY, 0, 0, 6, { 0x12, 0x01, 0xff, 0xff, 0xff, 0x07 } },
+	{ SCSI_MODE_SENSE_6, 0, 0, 6, { 0x1a, 0x08, 0xff, 0xff, 0xff, 0x07 } },
+	{ SCSI_START_STOP_UNIT, 0, 0, 6, { 0x1b, 0x01, 0, 0, 0, 0x07 } },
+	{ SCSI_PREVENT_ALLOW, 0, 0, 6, { 0x1e, 0, 0, 0, 0, 0x07 } },
+	{ SCSI_READ_CAPACITY_10, 0, 0, 10,
+	  { 0x25, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0x01, 0x07 } },
+	{ SCSI_READ_10, 0, 0, 10,
+	  { 0x28, 0x18, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff, 0x07 } },
+	{ SCSI_WRITE_10, 0, 0, 10,
+	  { 0x2a, 0x18, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff, 0x07 } },
+	{ SCSI_WRITE_VERIFY_10, 0, 0, 10,
+	  { 0x2e, 0x12, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff, 0x07 } },
+	{ SCSI_VERIFY_10, 0, 0, 10,
+	  { 0x2f, 0x10, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff, 0x07 } },
+	{ SCSI_SYNCHRONIZE_CACHE_10, 0, 0, 10,
+	  { 0x35, 0x02, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff, 0x07 } },
+	{ SCSI_WRITE_SAME_10, 0, 0, 10,
+	  { 0x41, 0x08, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff, 0x07 } },
+	{ SCSI_UNMAP, 0, 0, 10, { 0x42, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0x07 } },
+	{ SCSI_MODE_SENSE_10, 0, 0, 10,
+	  { 0x5a, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0x07 } },
+	{ SCSI_READ_16, 0, 0, 16,
+	  { 0x88, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0, 0x07 } },
+	{ SCSI_WRITE_16, 0, 0, 16,
+	  { 0x8a, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0, 0x07 } },
+	{ SCSI_WRITE_VERIFY_16, 0, 0, 16,
+	  { 0x8e, 0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0, 0x07 } },
+	{ SCSI_VERIFY_16, 0, 0, 16,
+	  { 0x8f, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0, 0x07 } },
+	{ SCSI_SYNCHRONIZE_CACHE_16, 0, 0, 16,
+	  { 0x91, 0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0, 0x07 } },
+	{ SCSI_WRITE_SAME_16, 0, 0, 16,
+	  { 0x93, 0x09, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0, 0x07 } },
+	{ SCSI_SERVICE_ACTION_IN_16, 1, SCSI_SAI_READ_CAPACITY_16, 16,
+	  { 0x9e, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0x01, 0x07 } },
+	{ SCSI_SERVICE_ACTION_IN_16, 1, SCSI_SAI_GET_LBA_STATUS, 16,
+	  { 0x9e, 0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0, 0x07 } },
+	{ SCSI_REPORT_LUNS, 0, 0, 12,
+	  { 0xa0, 0, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0x07 } },
+	{ SCSI_MAINTENANCE_IN, 1, SCSI_MI_REPORT_SUPPORTED_OPCODES, 12,
+	  { 0xa3, 0x0c, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0,
+	    0x07 } },
+	{ SCSI_READ_12, 0, 0, 12,
+	  { 0xa8, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0,
+	    0x07 } },
+	{ SCSI_WRITE_12, 0, 0, 12,
+	  { 0xaa, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0,
+	    0x07 } },
+	{ SCSI_WRITE_VERIFY_12, 0, 0, 12,
+	  { 0xae, 0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0,
+	    0x07 } },
+	{ SCSI_VERIFY_12, 0, 0, 12,
+	  { 0xaf, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0,
+	    0x07 } },
+};
+
+#define SCSI_NUSAGE (sizeof(scsi_usage) / sizeof(scsi_usage[0]))
+
+/* §6.35.4: the command timeouts descriptor (no timeouts to tell). */
+static size_t put_timeouts(uint8_t *p)
+{
+	memset(p, 0, 12);
+	put16(p, 0x0a);
+	return 12;
+}
+
+int scsi_build_supported_opcodes(uint8_t *buf, size_t bufsz,
+				 const struct scsi_cdb *c, uint32_t *err)
+{
+	const struct scsi_opcode_usage *u = NULL;
+	size_t i, n = 4, each = c->rctd ? 20 : 8;
+	uint8_t *p;
+
+	*err = SCSI_ERR_NONE;
+	if (c->options == 0) {	/* §6.35.2: all commands */
+		if (bufsz < 4 + SCSI_NUSAGE * each)
+			return -ENOSPC;
+		for (i = 0; i < SCSI_NUSAGE; i++) {
+			p = buf + n;
+			memset(p, 0, 8);
+			p[0] = scsi_usage[i].opcode;
+			put16(p + 2, scsi_usage[i].sa);
+			p[5] = (uint8_t)((c->rctd ? 0x02 : 0) |
+					 scsi_usage[i].has_sa);
+			put16(p + 6, scsi_usage[i].len);
+			n += 8;
+			if (c->rctd)
+				n += put_timeouts(buf + n);
+		}
+		put32(buf, (uint32_t)(n - 4));
+		return (int)n;
+	}
+	for (i = 0; i < SCSI_NUSAGE && !u; i++)
+		if (scsi_usage[i].opcode == c->req_opcode)
+			u = &scsi_usage[i];
+	/* §6.35.2: options 1 names a command without service actions, 2
+	 * one with; asking the other way is an invalid field */
+	if (u && (c->options == 1 ? u->has_sa : !u->has_sa)) {
+		*err = SCSI_ERR_INVALID_FIELD_CDB;
+		return -EINVAL;
+	}
+	if (u && c->options == 2) {
+		for (u = NULL, i = 0; i < SCSI_NUSAGE && !u; i++)
+			if (scsi_usage[i].opcode == c->req_opcode &&
+			    scsi_usage[i].sa == c->req_sa)
+				u = &scsi_usage[i];
+	}
+	if (bufsz < 4 + 16 + 12)
+		return -ENOSPC;
+	memset(buf, 0, 4);
+	if (!u) {
+		buf[1] = 0x01;	/* SUPPORT: not supported */
+		return 4;
+	}
+	buf[1] = (uint8_t)((c->rctd ? 0x80 : 0) | 0x03);	/* supported */
+	put16(buf + 2, u->len);
+	memcpy(buf + 4, u->usage, u->len);
+	n = 4 + u->len;
+	if (c->rctd)
+		n += put_timeouts(buf + n);
+	return (int)n;
+}
+
 /* ---- MODE SENSE (SPC-4 §6.11, §6.12; pages §7.5, SBC-3 §6.4) ---- */
 
 #define MODE_CACHING	0x08
@@ -662,6 +819,7 @@ const char *scsi_opcode_name(uint8_t opcode)
 	case SCSI_WRITE_SAME_16: return "WRITE SAME(16)";
 	case SCSI_SERVICE_ACTION_IN_16: return "SERVICE ACTION IN(16)";
 	case SCSI_REPORT_LUNS: return "REPORT LUNS";
+	case SCSI_MAINTENANCE_IN: return "MAINTENANCE IN";
 	case SCSI_READ_12: return "READ(12)";
 	case SCSI_WRITE_12: return "WRITE(12)";
 	case SCSI_WRITE_VERIFY_12: return "WRITE AND VERIFY(12)";

@@ -55,6 +55,7 @@
 #define SCSI_WRITE_SAME_16		0x93
 #define SCSI_SERVICE_ACTION_IN_16	0x9e
 #define SCSI_REPORT_LUNS		0xa0
+#define SCSI_MAINTENANCE_IN		0xa3
 #define SCSI_READ_12			0xa8
 #define SCSI_WRITE_12			0xaa
 #define SCSI_WRITE_VERIFY_12		0xae
@@ -62,6 +63,8 @@
 /* SERVICE ACTION IN(16) service actions (SBC-3 §5.16, §5.9) */
 #define SCSI_SAI_READ_CAPACITY_16	0x10
 #define SCSI_SAI_GET_LBA_STATUS		0x12
+/* MAINTENANCE IN service action (SPC-4 §6.35) */
+#define SCSI_MI_REPORT_SUPPORTED_OPCODES 0x0c
 
 /* sense keys (SPC-4 §4.5.6) */
 #define SCSI_KEY_NO_SENSE		0x0
@@ -127,6 +130,9 @@ struct scsi_cdb {
 	uint8_t evpd, page_code, subpage, pc, dbd, llbaa;
 	uint8_t unmap, anchor, ndob, immed, desc, pmi;
 	uint8_t select_report;	/* REPORT LUNS */
+	uint8_t rctd, options;	/* REPORT SUPPORTED OPERATION CODES */
+	uint8_t req_opcode;
+	uint16_t req_sa;
 	uint8_t bad_byte;	/* INVALID FIELD IN CDB: the field (SPC-4
 				 * §4.5.2.4.2 field pointer) */
 };
@@ -196,6 +202,11 @@ int scsi_build_lba_status(uint8_t *buf, size_t bufsz, uint64_t lba,
  * *err set (unknown page, saved values asked). */
 int scsi_build_mode_sense(uint8_t *buf, size_t bufsz, const struct scsi_cdb *c,
 			  const struct scsi_lu *lu, uint32_t *err);
+/* SPC-4 §6.35 REPORT SUPPORTED OPERATION CODES for c (the commands
+ * scsi_cdb_parse() accepts, with their CDB usage data). Returns the
+ * length, or a negative value with *err set. */
+int scsi_build_supported_opcodes(uint8_t *buf, size_t bufsz,
+				 const struct scsi_cdb *c, uint32_t *err);
 /* SPC-4 §6.27 REPORT LUNS: one LUN, 0 (16 bytes). */
 int scsi_build_report_luns(uint8_t *buf, size_t bufsz);
 

@@ -539,6 +539,12 @@ static int iscsi_cmd_data_in(struct iscsi_conn *c, const struct iscsi_bhs *h,
 	case SCSI_REPORT_LUNS:
 		n = scsi_build_report_luns(buf, sizeof(buf));
 		break;
+	case SCSI_MAINTENANCE_IN:
+		n = scsi_build_supported_opcodes(buf, sizeof(buf), cdb, &err);
+		if (err)
+			return iscsi_check_condition(c, h->itt, cdb->opcode,
+						     err, 2);
+		break;
 	case SCSI_REQUEST_SENSE:
 		/* autosense: no sense data is ever left pending */
 		n = scsi_build_sense(buf, sizeof(buf), SCSI_ERR_NONE,

@@ -78,9 +78,10 @@ def results(path):
             cur, skipped, line = "%s.%s" % (suite, m.group(1)), False, m.group(2)
         if cur is None:
             continue
-        if "[SKIPPED]" in line:
-            skipped = True
         m = re.match(r"\s*(passed|FAILED)", line)
+        # a notice after the result is the next test's setup talking
+        if "[SKIPPED]" in (line[:m.start(1)] if m else line):
+            skipped = True
         if m:
             res[cur] = "FAILED" if m.group(1) == "FAILED" else (
                 "skipped" if skipped else "passed")

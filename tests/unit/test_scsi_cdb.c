@@ -278,6 +278,50 @@ static void test_lba_status(void **state)
 	assert_int_equal(b[20], 0);		/* mapped */
 }
 
+static void test_supported_opcodes(void **state)
+{
+	uint8_t all[16] = { 0xa3, 0x0c, 0, 0, 0, 0, 0, 0, 4, 0 };
+	uint8_t one[16] = { 0xa3, 0x0c, 0x01, 0x28, 0, 0, 0, 0, 1, 0 };
+	uint8_t sa[16] = { 0xa3, 0x0c, 0x82, 0x9e, 0, 0x10, 0, 0, 1, 0 };
+	struct scsi_cdb c;
+	uint8_t b[1024];
+	uint32_t err;
+	int n, i, seen_read16 = 0;
+
+	(void)state;
+	assert_int_equal(scsi_cdb_parse(all, &c), SCSI_ERR_NONE);
+	n = scsi_build_supported_opcodes(b, sizeof(b), &c, &err);
+	assert_true(n > 4 && (n - 4) % 8 == 0);
+	assert_int_equal(be32(b), (uint32_t)n - 4);
+	for (i = 4; i < n; i += 8)
+		if (b[i] == 0x88 && (b[i + 6] << 8 | b[i + 7]) == 16)
+			seen_read16 = 1;
+	assert_true(seen_read16);
+	/* one command: READ(10) with DPO and FUA in its usage data */
+	assert_int_equal(scsi_cdb_parse(one, &c), SCSI_ERR_NONE);
+	n = scsi_build_supported_opcodes(b, sizeof(b), &c, &err);
+	assert_int_equal(n, 4 + 10);
+	assert_int_equal(b[1] & 7, 3);
+	assert_int_equal(b[4], 0x28);
+	assert_int_equal(b[5], 0x18);
+	/* with a service action, and RCTD: the timeouts descriptor too */
+	assert_int_equal(scsi_cdb_parse(sa, &c), SCSI_ERR_NONE);
+	n = scsi_build_supported_opcodes(b, sizeof(b), &c, &err);
+	assert_int_equal(n, 4 + 16 + 12);
+	assert_int_equal(b[1], 0x83);
+	/* READ(10) has no service actions: options 2 is an invalid field */
+	one[2] = 2;
+	scsi_cdb_parse(one, &c);
+	assert_true(scsi_build_supported_opcodes(b, sizeof(b), &c, &err) < 0);
+	assert_int_equal(err, SCSI_ERR_INVALID_FIELD_CDB);
+	/* a command we do not have: SUPPORT = 1 */
+	one[2] = 1;
+	one[3] = 0xd0;
+	scsi_cdb_parse(one, &c);
+	assert_int_equal(scsi_build_supported_opcodes(b, sizeof(b), &c, &err), 4);
+	assert_int_equal(b[1] & 7, 1);
+}
+
 static void test_mode_sense(void **state)
 {
 	uint8_t ms6[16] = { 0x1a, 0, 0x08, 0, 0xff };
@@ -429,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_vpd_pages),
 		cmocka_unit_test(test_read_capacity_data),
 		cmocka_unit_test(test_lba_status),
+		cmocka_unit_test(test_supported_opcodes),
 		cmocka_unit_test(test_mode_sense),
 		cmocka_unit_test(test_unmap_list_ok),
 		cmocka_unit_test(test_unmap_short_header),
