@@ -38,11 +38,11 @@ void iscsi_params_default(struct iscsi_params *p)
 /* ---- the key table (§12, §13) ---- */
 
 enum key_kind {
-	K_LIST,		/* §6.1: first of the initiator's values we support */
-	K_MIN,		/* §6.2: numerical, result = minimum */
-	K_MAX,		/* §6.2: numerical, result = maximum */
-	K_OR,		/* §6.2: boolean, result = OR */
-	K_AND,		/* §6.2: boolean, result = AND */
+	K_LIST,		/* §5.2.1: first of the initiator's values we support */
+	K_MIN,		/* §5.2.2: numerical, result = minimum */
+	K_MAX,		/* §5.2.2: numerical, result = maximum */
+	K_OR,		/* §5.2.2: boolean, result = OR */
+	K_AND,		/* §5.2.2: boolean, result = AND */
 	K_DECL_NUM,	/* declarative number: recorded, not answered */
 	K_DECL_TEXT,	/* declarative text: recorded, not answered */
 	K_SESSION_TYPE,	/* §13.21 */
@@ -151,9 +151,9 @@ static uint32_t param_get(const struct iscsi_params *p,
 	return *(const uint32_t *)(const void *)((const char *)p + k->off);
 }
 
-/* ---- key=value text (§6.1) ---- */
+/* ---- key=value text (§5.1) ---- */
 
-/* §6.1: key-name characters: letters, digits, '.', '-', '+', '@', '_';
+/* §5.1: key-name characters: letters, digits, '.', '-', '+', '@', '_';
  * and '#' of the public extension keys "X#name" (§13.22) */
 static int key_char_ok(char c)
 {
@@ -404,7 +404,7 @@ static const struct iscsi_key *key_find(const char *name, size_t len,
 	return NULL;
 }
 
-/* §6.1: the first value of the initiator's comma list that we support
+/* §5.2.1: the first value of the initiator's comma list that we support
  * (ok(arg, value) says which); -1 when none is. */
 static int list_pick(const char *v, size_t len,
 		     int (*ok)(const void *arg, const char *s, size_t l),
@@ -513,13 +513,13 @@ static int nego_key(struct iscsi_nego *n, size_t idx, const struct iscsi_kv *kv,
 	size_t len = kv->val_len;
 	int r;
 
-	/* §6: values answering keys we offered: we offer none but
+	/* §5.2: values answering keys we offered: we offer none but
 	 * declarations, so there is nothing to do with them */
 	if (value_is(v, len, "NotUnderstood") || value_is(v, len, "Irrelevant") ||
 	    value_is(v, len, "Reject"))
 		return 0;
 	if (!(k->where & (n->stage == ISCSI_STAGE_FULL ? W_FFP : W_LOGIN))) {
-		/* §6.4: only some keys may be renegotiated after login */
+		/* §6.4: only some keys may be negotiated after login */
 		n->answer[idx] = n->stage == ISCSI_STAGE_FULL ? ANS_REJECT
 							      : ANS_IRRELEVANT;
 		return 0;
@@ -787,12 +787,12 @@ int iscsi_nego_run(struct iscsi_nego *n, const char *text, size_t len,
 	memset(n->answer, 0, sizeof(n->answer));
 	n->send_targets = 0;
 	/* keys may come again in a new Text negotiation, never twice in
-	 * one login (§6.2: "... MUST NOT ... more than once") */
+	 * one login (§5.2: a key is negotiated once) */
 	if (n->stage == ISCSI_STAGE_FULL)
 		n->seen = 0;
 	while ((rc = iscsi_text_next(text, len, &off, &kv)) > 0) {
 		if (!(k = key_find(kv.key, kv.key_len, &idx))) {
-			/* §6.2: NotUnderstood, also for X- and X# keys
+			/* §5.2: NotUnderstood, also for X- and X# keys
 			 * (§13.22) of other vendors */
 			char key[ISCSI_KEY_MAX + 1];
 

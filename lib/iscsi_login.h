@@ -3,17 +3,17 @@
 #define LB_ISCSI_LOGIN_H
 
 /*
- * iSCSI text negotiation (RFC 7143 §6, keys §12-§13) and CHAP (§12.1.3,
+ * iSCSI text negotiation (RFC 7143 §5, keys §12-§13) and CHAP (§12.1.3,
  * RFC 1994), target side. Pure code: no sockets, no clock, no allocation;
  * the caller supplies the random CHAP challenge.
  *
  * A Login or Text Request carries key=value pairs, each ended by a NUL
- * (§6.1). iscsi_nego_run() answers one request's keys against a
+ * (§5.1). iscsi_nego_run() answers one request's keys against a
  * declarative table (iscsi_login.c iscsi_keys[]): list keys take the
  * first value of the initiator's list that we support, numbers take the
  * minimum or maximum of both sides, booleans AND or OR, declarations are
  * recorded. Keys we do not know are answered NotUnderstood; a value out
- * of range Reject; a key that does not apply Irrelevant (§6.2).
+ * of range Reject; a key that does not apply Irrelevant (§5.2).
  */
 
 #include <stddef.h>
@@ -21,7 +21,7 @@
 
 #include "iscsi_wire.h"
 
-/* §6.1: key names are at most 63 bytes, values at most 255, except
+/* §5.1: key names are at most 63 bytes, values at most 255, except
  * where a key says otherwise: CHAP_C/CHAP_R binary values (§12.1.3:
  * up to 1024 bytes, hex-encoded 2 + 2048 characters) */
 #define ISCSI_KEY_MAX		63
@@ -135,7 +135,7 @@ void iscsi_nego_init(struct iscsi_nego *n, const struct iscsi_nego_cfg *cfg,
  * ISCSI_STAGE_SECURITY/OPERATIONAL for a Login, ISCSI_STAGE_FULL for a
  * Text Request. Returns 0, or a negative errno with n->status (the Login
  * status to fail with) and n->why set: -EPROTO for malformed text or a
- * key sent twice in one login (§6: a protocol error), -EACCES for an
+ * key sent twice in one login (§5.2: a protocol error), -EACCES for an
  * authentication failure, -ENOSPC when the answer does not fit out.
  */
 int iscsi_nego_run(struct iscsi_nego *n, const char *text, size_t len,

@@ -131,7 +131,7 @@ int iscsi_check_bhs(const struct iscsi_bhs *h, uint32_t max_dsl)
 	case ISCSI_OP_LOGIN_REQ:
 	case ISCSI_OP_TEXT_REQ:
 		/* their data is bounded by the key/value limits, not by
-		 * the negotiated MaxRecvDataSegmentLength (§6.1: the
+		 * the negotiated MaxRecvDataSegmentLength (§13.12: the
 		 * default 8192 holds during login) */
 		return 0;
 	default:

@@ -31,7 +31,7 @@
 #define ISCSI_MAX_DSL		0xffffffU
 /* §11.2.1.4 (TotalAHSLength is 8 bits, in 4-byte words) */
 #define ISCSI_MAX_AHS		(255U * 4)
-/* §4.2.7.1 ("iSCSI names"): at most 223 bytes */
+/* RFC 3722 / RFC 7143 iSCSI name properties: at most 223 bytes */
 #define ISCSI_NAME_MAX		223
 /* the "reserved" tag value (§11.2.1.8, §11.7.4) */
 #define ISCSI_RSVD_TAG		0xffffffffU

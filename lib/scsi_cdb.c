@@ -40,7 +40,7 @@ static void put64(uint8_t *p, uint64_t v)
 	put32(p + 4, (uint32_t)v);
 }
 
-/* Copy s into an n-byte field padded with spaces (SPC-4 §4.4.1 ASCII). */
+/* Copy s into an n-byte field padded with spaces (SPC-4 ASCII). */
 static void put_ascii(uint8_t *p, const char *s, size_t n)
 {
 	size_t l = s ? strlen(s) : 0;
@@ -63,7 +63,7 @@ static uint32_t bad_field(struct scsi_cdb *c, unsigned byte)
 }
 
 /* READ/WRITE/VERIFY (10)(12)(16): byte 1 is xxPROTECT(7-5) DPO(4)
- * FUA(3); SBC-3 §5.8-§5.34. */
+ * FUA(3) (SBC-3). */
 static uint32_t parse_rw(const uint8_t *cdb, struct scsi_cdb *c, int kind)
 {
 	c->kind = kind;
@@ -85,7 +85,7 @@ static uint32_t parse_rw(const uint8_t *cdb, struct scsi_cdb *c, int kind)
 		c->blocks = get32(cdb + 10);
 		break;
 	}
-	/* SBC-3 §4.22.2: no protection information here, so a non-zero
+	/* SBC-3: no protection information here, so a non-zero
 	 * xxPROTECT is an invalid field */
 	if (c->protect)
 		return bad_field(c, 1);
@@ -97,7 +97,7 @@ static uint32_t parse_rw(const uint8_t *cdb, struct scsi_cdb *c, int kind)
 
 static unsigned cdb_length(uint8_t opcode)
 {
-	/* SPC-4 §4.2.5.1: the group code (bits 7-5) gives the length */
+	/* SPC-4: the group code (bits 7-5) gives the length */
 	switch (opcode >> 5) {
 	case 0:
 		return 6;
@@ -127,7 +127,7 @@ static uint32_t parse_write_same(const uint8_t *cdb, struct scsi_cdb *c)
 		c->lba = get64(cdb + 2);
 		c->blocks = get32(cdb + 10);
 	}
-	/* SBC-3 §5.42: ANCHOR needs ANC_SUP (we have none) */
+	/* SBC-3: ANCHOR needs ANC_SUP (we have none) */
 	if (c->protect || c->anchor)
 		return bad_field(c, 1);
 	return SCSI_ERR_NONE;
@@ -137,7 +137,7 @@ static uint32_t parse_data_in(const uint8_t *cdb, struct scsi_cdb *c)
 {
 	c->kind = SCSI_KIND_DATA_IN;
 	switch (c->opcode) {
-	case SCSI_INQUIRY:	/* SPC-4 §6.4.1 */
+	case SCSI_INQUIRY:	/* SPC-4 */
 		c->evpd = cdb[1] & 1;
 		c->page_code = cdb[2];
 		c->alloc_len = get16(cdb + 3);
@@ -146,8 +146,8 @@ static uint32_t parse_data_in(const uint8_t *cdb, struct scsi_cdb *c)
 		if (!c->evpd && c->page_code)
 			return bad_field(c, 2);
 		return SCSI_ERR_NONE;
-	case SCSI_MODE_SENSE_6:	/* SPC-4 §6.11 */
-	case SCSI_MODE_SENSE_10:	/* §6.12 */
+	case SCSI_MODE_SENSE_6:	/* SPC-4 */
+	case SCSI_MODE_SENSE_10:
 		c->dbd = (cdb[1] >> 3) & 1;
 		c->pc = cdb[2] >> 6;
 		c->page_code = cdb[2] & 0x3f;
@@ -159,7 +159,7 @@ static uint32_t parse_data_in(const uint8_t *cdb, struct scsi_cdb *c)
 			c->alloc_len = get16(cdb + 7);
 		}
 		return SCSI_ERR_NONE;
-	case SCSI_READ_CAPACITY_10:	/* SBC-3 §5.15 */
+	case SCSI_READ_CAPACITY_10:	/* SBC-3 */
 		c->lba = get32(cdb + 2);
 		c->pmi = cdb[8] & 1;
 		c->alloc_len = 8;
@@ -168,7 +168,7 @@ static uint32_t parse_data_in(const uint8_t *cdb, struct scsi_cdb *c)
 		return SCSI_ERR_NONE;
 	case SCSI_SERVICE_ACTION_IN_16:
 		c->service_action = cdb[1] & 0x1f;
-		/* SBC-3 §5.16 READ CAPACITY(16), §5.7 GET LBA STATUS: LBA
+		/* SBC-3 READ CAPACITY(16), GET LBA STATUS: LBA
 		 * at 2, allocation length at 10 */
 		c->lba = get64(cdb + 2);
 		c->alloc_len = get32(cdb + 10);
@@ -180,16 +180,16 @@ static uint32_t parse_data_in(const uint8_t *cdb, struct scsi_cdb *c)
 		if (!c->pmi && c->lba)
 			return bad_field(c, 2);
 		return SCSI_ERR_NONE;
-	case SCSI_REPORT_LUNS:	/* SPC-4 §6.27 */
+	case SCSI_REPORT_LUNS:	/* SPC-4 */
 		c->select_report = cdb[2];
 		c->alloc_len = get32(cdb + 6);
 		if (c->select_report > 2)
 			return bad_field(c, 2);
-		/* SPC-3 §6.21: less than 16 is an invalid field */
+		/* SPC-3: less than 16 is an invalid field */
 		if (c->alloc_len < 16)
 			return bad_field(c, 6);
 		return SCSI_ERR_NONE;
-	case SCSI_MAINTENANCE_IN:	/* SPC-4 §6.35 */
+	case SCSI_MAINTENANCE_IN:	/* SPC-4 */
 		c->service_action = cdb[1] & 0x1f;
 		if (c->service_action != SCSI_MI_REPORT_SUPPORTED_OPCODES)
 			return bad_field(c, 1);
@@ -201,7 +201,7 @@ static uint32_t parse_data_in(const uint8_t *cdb, struct scsi_cdb *c)
 		if (c->options > 2)
 			return bad_field(c, 2);
 		return SCSI_ERR_NONE;
-	case SCSI_REQUEST_SENSE:	/* SPC-4 §6.29 */
+	case SCSI_REQUEST_SENSE:	/* SPC-4 */
 		c->desc = cdb[1] & 1;
 		c->alloc_len = cdb[4];
 		return SCSI_ERR_NONE;
@@ -218,7 +218,7 @@ uint32_t scsi_cdb_parse(const uint8_t *cdb, struct scsi_cdb *c)
 	case SCSI_TEST_UNIT_READY:
 	case SCSI_PREVENT_ALLOW:
 		return SCSI_ERR_NONE;
-	case SCSI_START_STOP_UNIT:	/* SBC-3 §5.25 */
+	case SCSI_START_STOP_UNIT:	/* SBC-3 */
 		c->immed = cdb[1] & 1;
 		return SCSI_ERR_NONE;
 	case SCSI_READ_10:
@@ -239,14 +239,14 @@ uint32_t scsi_cdb_parse(const uint8_t *cdb, struct scsi_cdb *c)
 	case SCSI_WRITE_SAME_10:
 	case SCSI_WRITE_SAME_16:
 		return parse_write_same(cdb, c);
-	case SCSI_UNMAP:	/* SBC-3 §5.28 */
+	case SCSI_UNMAP:	/* SBC-3 */
 		c->kind = SCSI_KIND_UNMAP;
 		c->anchor = cdb[1] & 1;
 		c->param_len = get16(cdb + 7);
 		if (c->anchor)
 			return bad_field(c, 1);
 		return SCSI_ERR_NONE;
-	case SCSI_SYNCHRONIZE_CACHE_10:	/* SBC-3 §5.22, §5.23 */
+	case SCSI_SYNCHRONIZE_CACHE_10:	/* SBC-3 */
 	case SCSI_SYNCHRONIZE_CACHE_16:
 		c->kind = SCSI_KIND_SYNC;
 		c->immed = (cdb[1] >> 1) & 1;
@@ -263,7 +263,7 @@ uint32_t scsi_cdb_parse(const uint8_t *cdb, struct scsi_cdb *c)
 	}
 }
 
-/* ---- sense data (SPC-4 §4.5) ---- */
+/* ---- sense data (SPC-4) ---- */
 
 int scsi_build_sense(uint8_t *buf, size_t bufsz, uint32_t code,
 		     int descriptor, int field)
@@ -276,13 +276,13 @@ int scsi_build_sense(uint8_t *buf, size_t bufsz, uint32_t code,
 		return -ENOSPC;
 	memset(buf, 0, n);
 	if (descriptor) {
-		/* §4.5.2: 0x72 current, key, ASC, ASCQ, length at 7 */
+		/* 0x72 current, key, ASC, ASCQ, length at 7 */
 		buf[0] = 0x72;
 		buf[1] = SCSI_SENSE_KEY(code);
 		buf[2] = SCSI_SENSE_ASC(code);
 		buf[3] = SCSI_SENSE_ASCQ(code);
 		buf[7] = (uint8_t)(n - 8);
-		/* §4.5.2.4.1: sense key specific descriptor, type 0x02 */
+		/* sense key specific descriptor, type 0x02 */
 		if (field >= 0) {
 			buf[8] = 0x02;
 			buf[9] = 0x06;
@@ -291,7 +291,7 @@ int scsi_build_sense(uint8_t *buf, size_t bufsz, uint32_t code,
 			sks = NULL;
 		}
 	} else {
-		/* §4.5.3: 0x70 current, key at 2, additional length 10 */
+		/* 0x70 current, key at 2, additional length 10 */
 		buf[0] = 0x70;
 		buf[2] = SCSI_SENSE_KEY(code);
 		buf[7] = SCSI_SENSE_FIXED_SIZE - 8;
@@ -299,7 +299,7 @@ int scsi_build_sense(uint8_t *buf, size_t bufsz, uint32_t code,
 		buf[13] = SCSI_SENSE_ASCQ(code);
 		sks = field >= 0 ? buf + 15 : NULL;
 	}
-	/* §4.5.2.4.2: SKSV, C/D = 1 (the error is in the CDB), field */
+	/* SKSV, C/D = 1 (the error is in the CDB), field */
 	if (sks) {
 		sks[0] = 0x80 | 0x40;
 		put16(sks + 1, (uint16_t)field);
@@ -307,7 +307,7 @@ int scsi_build_sense(uint8_t *buf, size_t bufsz, uint32_t code,
 	return (int)n;
 }
 
-/* ---- INQUIRY (SPC-4 §6.4) ---- */
+/* ---- INQUIRY (SPC-4) ---- */
 
 #define INQUIRY_SIZE 96
 /* a SCSI name string designator: an iSCSI name (223 bytes) with
@@ -316,7 +316,7 @@ int scsi_build_sense(uint8_t *buf, size_t bufsz, uint32_t code,
 
 int scsi_build_inquiry(uint8_t *buf, size_t bufsz, const struct scsi_lu *lu)
 {
-	/* §6.4.2 version descriptors: SAM-5, iSCSI, SPC-4, SBC-3 */
+	/* version descriptors: SAM-5, iSCSI, SPC-4, SBC-3 */
 	static const uint16_t versions[] = { 0x00a0, 0x0960, 0x0460, 0x04c0 };
 	size_t i;
 
@@ -336,7 +336,7 @@ int scsi_build_inquiry(uint8_t *buf, size_t bufsz, const struct scsi_lu *lu)
 	return INQUIRY_SIZE;
 }
 
-/* VPD page header (SPC-4 §7.8.1): device type, page, length. */
+/* VPD page header (SPC-4): device type, page, length. */
 static int vpd_start(uint8_t *buf, size_t bufsz, uint8_t page, size_t len)
 {
 	if (bufsz < 4 + len)
@@ -349,7 +349,7 @@ static int vpd_start(uint8_t *buf, size_t bufsz, uint8_t page, size_t len)
 
 static const uint8_t vpd_pages[] = { 0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2 };
 
-/* One designation descriptor (§7.8.6.1) at p; returns its size. */
+/* One designation descriptor at p; returns its size. */
 static size_t vpd_designator(uint8_t *p, uint8_t proto_codeset,
 			     uint8_t piv_assoc_type, const void *id,
 			     size_t len)
@@ -362,7 +362,7 @@ static size_t vpd_designator(uint8_t *p, uint8_t proto_codeset,
 	return 4 + len;
 }
 
-/* §7.8.6 Device Identification: the LU as NAA 3 and T10 vendor ID, the
+/* Device Identification: the LU as NAA 3 and T10 vendor ID, the
  * target port by its relative number and (iSCSI) its SCSI name string,
  * the target device by its name. */
 static int vpd_device_id(uint8_t *buf, size_t bufsz, const struct scsi_lu *lu)
@@ -375,22 +375,22 @@ static int vpd_device_id(uint8_t *buf, size_t bufsz, const struct scsi_lu *lu)
 		return -ENOSPC;
 	memset(buf, 0, 4);
 	buf[1] = 0x83;
-	/* NAA 3h, locally assigned (§7.8.6.6.3): binary, LU, type 3 */
+	/* NAA 3h, locally assigned: binary, LU, type 3 */
 	put64(tmp, naa);
 	p += vpd_designator(p, 0x01, 0x03, tmp, 8);
-	/* T10 vendor ID (§7.8.6.4): ASCII, LU, type 1 */
+	/* T10 vendor ID: ASCII, LU, type 1 */
 	if (serial_len > 64)
 		serial_len = 64;
 	put_ascii(tmp, lu->vendor, 8);
 	memcpy(tmp + 8, lu->serial, serial_len);
 	p += vpd_designator(p, 0x02, 0x01, tmp, 8 + serial_len);
-	/* relative target port (§7.8.6.7): protocol 5 (iSCSI), PIV,
+	/* relative target port: protocol 5 (iSCSI), PIV,
 	 * association 1 (port), type 4 */
 	memset(tmp, 0, 4);
 	put16(tmp + 2, lu->rel_port);
 	p += vpd_designator(p, 0x51, 0x80 | 0x10 | 0x04, tmp, 4);
 	if (lu->target_name) {
-		/* SCSI name strings (§7.8.6.11): UTF-8, NUL-terminated,
+		/* SCSI name strings: UTF-8, NUL-terminated,
 		 * padded to a multiple of 4; the port's name carries the
 		 * portal group tag (RFC 7143 §13.9 ",t,0x0001") */
 		l = strlen(lu->target_name);
@@ -416,11 +416,11 @@ int scsi_build_vpd(uint8_t *buf, size_t bufsz, uint8_t page,
 	int n;
 
 	switch (page) {
-	case 0x00:	/* §7.8.13 Supported VPD pages */
+	case 0x00:	/* Supported VPD pages */
 		if ((n = vpd_start(buf, bufsz, page, sizeof(vpd_pages))) > 0)
 			memcpy(buf + 4, vpd_pages, sizeof(vpd_pages));
 		return n;
-	case 0x80:	/* §7.8.15 Unit Serial Number */
+	case 0x80:	/* Unit Serial Number */
 		l = lu->serial ? strlen(lu->serial) : 0;
 		if (l > 64)
 			l = 64;
@@ -429,7 +429,7 @@ int scsi_build_vpd(uint8_t *buf, size_t bufsz, uint8_t page,
 		return n;
 	case 0x83:
 		return vpd_device_id(buf, bufsz, lu);
-	case 0xb0:	/* SBC-3 §6.5.3 Block Limits */
+	case 0xb0:	/* SBC-3 Block Limits */
 		if ((n = vpd_start(buf, bufsz, page, 0x3c)) < 0)
 			return n;
 		put16(buf + 6, 1);			/* optimal granularity */
@@ -442,12 +442,12 @@ int scsi_build_vpd(uint8_t *buf, size_t bufsz, uint8_t page,
 		}
 		put64(buf + 36, lu->max_write_same_blocks);
 		return n;
-	case 0xb1:	/* SBC-3 §6.5.2 Block Device Characteristics */
+	case 0xb1:	/* SBC-3 Block Device Characteristics */
 		if ((n = vpd_start(buf, bufsz, page, 0x3c)) < 0)
 			return n;
 		put16(buf + 4, 0x0001);	/* non-rotating medium */
 		return n;
-	case 0xb2:	/* SBC-3 §6.5.4 Logical Block Provisioning */
+	case 0xb2:	/* SBC-3 Logical Block Provisioning */
 		if ((n = vpd_start(buf, bufsz, page, 4)) < 0)
 			return n;
 		if (lu->thin) {
@@ -462,7 +462,7 @@ int scsi_build_vpd(uint8_t *buf, size_t bufsz, uint8_t page,
 	}
 }
 
-/* ---- READ CAPACITY (SBC-3 §5.15, §5.16) ---- */
+/* ---- READ CAPACITY (SBC-3) ---- */
 
 int scsi_build_read_capacity10(uint8_t *buf, size_t bufsz,
 			       const struct scsi_lu *lu)
@@ -506,10 +506,10 @@ int scsi_build_lba_status(uint8_t *buf, size_t bufsz, uint64_t lba,
 	return 24;
 }
 
-/* ---- REPORT SUPPORTED OPERATION CODES (SPC-4 §6.35) ---- */
+/* ---- REPORT SUPPORTED OPERATION CODES (SPC-4) ---- */
 
 /* Every command scsi_cdb_parse() accepts, with its CDB usage data: a bit
- * is set where the device server looks at the CDB (§6.35.3); DPO and FUA
+ * is set where the device server looks at the CDB; DPO and FUA
  * are set on READ/WRITE, the PROTECT fields are not (they are refused). */
 static const struct scsi_opcode_usage {
 	uint8_t opcode;
@@ -586,7 +586,7 @@ static const struct scsi_opcode_usage {
 
 #define SCSI_NUSAGE (sizeof(scsi_usage) / sizeof(scsi_usage[0]))
 
-/* §6.35.4: the command timeouts descriptor (no timeouts to tell). */
+/* the command timeouts descriptor (no timeouts to tell). */
 static size_t put_timeouts(uint8_t *p)
 {
 	memset(p, 0, 12);
@@ -602,7 +602,7 @@ int scsi_build_supported_opcodes(uint8_t *buf, size_t bufsz,
 	uint8_t *p;
 
 	*err = SCSI_ERR_NONE;
-	if (c->options == 0) {	/* §6.35.2: all commands */
+	if (c->options == 0) {	/* all commands */
 		if (bufsz < 4 + SCSI_NUSAGE * each)
 			return -ENOSPC;
 		for (i = 0; i < SCSI_NUSAGE; i++) {
@@ -623,7 +623,7 @@ int scsi_build_supported_opcodes(uint8_t *buf, size_t bufsz,
 	for (i = 0; i < SCSI_NUSAGE && !u; i++)
 		if (scsi_usage[i].opcode == c->req_opcode)
 			u = &scsi_usage[i];
-	/* §6.35.2: options 1 names a command without service actions, 2
+	/* options 1 names a command without service actions, 2
 	 * one with; asking the other way is an invalid field */
 	if (u && (c->options == 1 ? u->has_sa : !u->has_sa)) {
 		*err = SCSI_ERR_INVALID_FIELD_CDB;
@@ -651,7 +651,7 @@ int scsi_build_supported_opcodes(uint8_t *buf, size_t bufsz,
 	return (int)n;
 }
 
-/* ---- MODE SENSE (SPC-4 §6.11, §6.12; pages §7.5, SBC-3 §6.4) ---- */
+/* ---- MODE SENSE (SPC-4; caching page SBC-3) ---- */
 
 #define MODE_CACHING	0x08
 #define MODE_CONTROL	0x0a
@@ -664,14 +664,14 @@ static size_t mode_page(uint8_t *p, uint8_t page, uint8_t pc,
 	int changeable = pc == 1;
 
 	switch (page) {
-	case MODE_CACHING:	/* SBC-3 §6.4.5: 20 bytes */
+	case MODE_CACHING:	/* SBC-3: 20 bytes */
 		memset(p, 0, 20);
 		p[0] = MODE_CACHING;
 		p[1] = 0x12;
 		if (!changeable && lu->write_cache)
 			p[2] = 0x04;	/* WCE */
 		return 20;
-	case MODE_CONTROL:	/* SPC-4 §7.5.7: 12 bytes */
+	case MODE_CONTROL:	/* SPC-4: 12 bytes */
 		memset(p, 0, 12);
 		p[0] = MODE_CONTROL;
 		p[1] = 0x0a;
@@ -711,12 +711,12 @@ int scsi_build_mode_sense(uint8_t *buf, size_t bufsz, const struct scsi_cdb *c,
 	memset(buf, 0, hdr + bd);
 	p = buf + hdr;
 	if (bd == 8) {
-		/* SBC-3 §6.4.2.2 short LBA block descriptor */
+		/* SBC-3 short LBA block descriptor */
 		put32(p, lu->nblocks > 0xffffffffULL ? 0xffffffffU
 						     : (uint32_t)lu->nblocks);
 		put32(p + 4, lu->block_size & 0xffffff);
 	} else if (bd == 16) {
-		/* §6.4.2.3 long LBA block descriptor */
+		/* long LBA block descriptor */
 		put64(p, lu->nblocks);
 		put32(p + 12, lu->block_size);
 	}
@@ -728,7 +728,7 @@ int scsi_build_mode_sense(uint8_t *buf, size_t bufsz, const struct scsi_cdb *c,
 		p += mode_page(p, c->page_code, c->pc, lu);
 	}
 	n = (size_t)(p - buf);
-	/* SBC-3 §6.4.1: device-specific parameter: WP, DPOFUA */
+	/* SBC-3: device-specific parameter: WP, DPOFUA */
 	if (ten) {
 		put16(buf, (uint16_t)(n - 2));
 		buf[3] = (uint8_t)((lu->read_only ? 0x80 : 0) | 0x10);
@@ -751,7 +751,7 @@ int scsi_build_report_luns(uint8_t *buf, size_t bufsz)
 	return 16;
 }
 
-/* ---- UNMAP (SBC-3 §5.28.2) ---- */
+/* ---- UNMAP (SBC-3) ---- */
 
 uint32_t scsi_unmap_check(const uint8_t *p, size_t len,
 			  const struct scsi_lu *lu, uint32_t *ndesc)

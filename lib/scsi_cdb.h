@@ -4,11 +4,13 @@
 
 /*
  * SCSI commands of a direct-access block device, as a target answers them:
- * CDB decoding (SBC-3 §5, SPC-4 §6) and the data a target returns (sense
- * data SPC-4 §4.5, INQUIRY and VPD pages SPC-4 §6.4/§7.8, SBC-3 §6.5,
+ * CDB decoding (SBC-3, SPC-4) and the data a target returns (sense
+ * data, INQUIRY and VPD pages,
  * READ CAPACITY, MODE SENSE, REPORT LUNS) and the UNMAP parameter list
- * (SBC-3 §5.28). Pure code: no I/O, no allocation. Used by
- * server-stub/iscsi.c; transport-neutral.
+ * (SBC-3). Pure code: no I/O, no allocation. Used by
+ * server-stub/iscsi.c; transport-neutral. Field positions follow the
+ * T10 drafts of SPC-4 and SBC-3; comments name the command, page or
+ * field rather than section numbers, which move between revisions.
  *
  * Errors are sense codes: SCSI_SENSE(key, asc, ascq), e.g.
  * SCSI_ERR_INVALID_FIELD_CDB, for the CHECK CONDITION the command ends
@@ -28,7 +30,7 @@
 #define SCSI_STATUS_TASK_SET_FULL	0x28
 #define SCSI_STATUS_TASK_ABORTED	0x40
 
-/* operation codes (SPC-4 Annex D, SBC-3 §5) */
+/* operation codes (SPC-4 operation code list, SBC-3 commands) */
 #define SCSI_TEST_UNIT_READY		0x00
 #define SCSI_REQUEST_SENSE		0x03
 #define SCSI_READ_6			0x08
@@ -60,13 +62,13 @@
 #define SCSI_WRITE_12			0xaa
 #define SCSI_WRITE_VERIFY_12		0xae
 #define SCSI_VERIFY_12			0xaf
-/* SERVICE ACTION IN(16) service actions (SBC-3 §5.16, §5.9) */
+/* SERVICE ACTION IN(16) service actions (SBC-3) */
 #define SCSI_SAI_READ_CAPACITY_16	0x10
 #define SCSI_SAI_GET_LBA_STATUS		0x12
-/* MAINTENANCE IN service action (SPC-4 §6.35) */
+/* MAINTENANCE IN service action (SPC-4) */
 #define SCSI_MI_REPORT_SUPPORTED_OPCODES 0x0c
 
-/* sense keys (SPC-4 §4.5.6) */
+/* sense keys (SPC-4) */
 #define SCSI_KEY_NO_SENSE		0x0
 #define SCSI_KEY_NOT_READY		0x2
 #define SCSI_KEY_MEDIUM_ERROR		0x3
@@ -103,7 +105,7 @@
 #define SCSI_SENSE_FIXED_SIZE		18
 #define SCSI_SENSE_MAX			32
 
-/* What a CDB asks for, decoded by position (SBC-3 §5, SPC-4 §6). */
+/* What a CDB asks for, decoded by position (SBC-3, SPC-4). */
 enum scsi_kind {
 	SCSI_KIND_OTHER,	/* no data (TUR, START STOP UNIT...) */
 	SCSI_KIND_READ,		/* data from the medium: lba, blocks */
@@ -134,7 +136,7 @@ struct scsi_cdb {
 	uint8_t req_opcode;
 	uint16_t req_sa;
 	uint8_t bad_byte;	/* INVALID FIELD IN CDB: the field (SPC-4
-				 * §4.5.2.4.2 field pointer) */
+				 * field pointer) */
 };
 
 /*
@@ -175,43 +177,43 @@ struct scsi_lu {
 	uint64_t max_write_same_blocks;
 };
 
-/* Sense data for code: fixed format (SPC-4 §4.5.3, response code 0x70)
- * or descriptor format (§4.5.2, 0x72). With field >= 0, a sense-key
- * specific field pointer to CDB byte field (§4.5.2.4.2). Returns its
+/* Sense data for code: fixed format (SPC-4, response code 0x70)
+ * or descriptor format (0x72). With field >= 0, a sense-key
+ * specific field pointer to CDB byte field. Returns its
  * length. */
 int scsi_build_sense(uint8_t *buf, size_t bufsz, uint32_t code,
 		     int descriptor, int field);
 
-/* SPC-4 §6.4.2 standard INQUIRY data (96 bytes). */
+/* SPC-4 standard INQUIRY data (96 bytes). */
 int scsi_build_inquiry(uint8_t *buf, size_t bufsz, const struct scsi_lu *lu);
-/* SPC-4 §7.8 / SBC-3 §6.5 VPD page; -ENOENT for a page we do not have. */
+/* SPC-4 / SBC-3 VPD page; -ENOENT for a page we do not have. */
 int scsi_build_vpd(uint8_t *buf, size_t bufsz, uint8_t page,
 		   const struct scsi_lu *lu);
-/* SBC-3 §5.15 (8 bytes) / §5.16 (32 bytes). */
+/* SBC-3 READ CAPACITY(10) data (8 bytes) / (16) (32 bytes). */
 int scsi_build_read_capacity10(uint8_t *buf, size_t bufsz,
 			       const struct scsi_lu *lu);
 int scsi_build_read_capacity16(uint8_t *buf, size_t bufsz,
 			       const struct scsi_lu *lu);
-/* SBC-3 §5.7 GET LBA STATUS from lba: one descriptor, "mapped" to the
+/* SBC-3 GET LBA STATUS from lba: one descriptor, "mapped" to the
  * end of the disk (24 bytes). Unmapped blocks read as zeroes anyway
  * (LBPRZ), so telling them apart is only an optimisation we skip. */
 int scsi_build_lba_status(uint8_t *buf, size_t bufsz, uint64_t lba,
 			  const struct scsi_lu *lu);
-/* SPC-4 §6.11/§6.12 MODE SENSE(6)/(10) for c: pages 0x08 (caching), 0x0a
+/* SPC-4 MODE SENSE(6)/(10) for c: pages 0x08 (caching), 0x0a
  * (control), 0x3f (all). Returns the length, or a negative value with
  * *err set (unknown page, saved values asked). */
 int scsi_build_mode_sense(uint8_t *buf, size_t bufsz, const struct scsi_cdb *c,
 			  const struct scsi_lu *lu, uint32_t *err);
-/* SPC-4 §6.35 REPORT SUPPORTED OPERATION CODES for c (the commands
+/* SPC-4 REPORT SUPPORTED OPERATION CODES for c (the commands
  * scsi_cdb_parse() accepts, with their CDB usage data). Returns the
  * length, or a negative value with *err set. */
 int scsi_build_supported_opcodes(uint8_t *buf, size_t bufsz,
 				 const struct scsi_cdb *c, uint32_t *err);
-/* SPC-4 §6.27 REPORT LUNS: one LUN, 0 (16 bytes). */
+/* SPC-4 REPORT LUNS: one LUN, 0 (16 bytes). */
 int scsi_build_report_luns(uint8_t *buf, size_t bufsz);
 
 /*
- * SBC-3 §5.28.2 UNMAP parameter list (p, len bytes received): checks it
+ * SBC-3 UNMAP parameter list (p, len bytes received): checks it
  * against the disk and the limits we advertised in VPD 0xb0. Returns
  * SCSI_ERR_NONE with *ndesc descriptors to apply (scsi_unmap_desc()),
  * or the sense code: PARAMETER LIST LENGTH ERROR for a list shorter than

@@ -83,7 +83,7 @@
 #define ISCSI_ACCEPT_BATCH	64
 /* Answer text (SendTargets of many images) kept for continuation. */
 #define ISCSI_TEXT_OUT_MAX	(64U << 10)
-/* UNMAP parameter lists we take (SBC-3 §5.28; VPD 0xb0 says 256). */
+/* UNMAP parameter lists we take (SBC-3; VPD 0xb0 says 256). */
 #define ISCSI_UNMAP_DESC	256U
 #define ISCSI_PARAM_MAX		(8 + 16 * ISCSI_UNMAP_DESC)
 /* Bytes written per vdisk_zero()/pattern write of WRITE SAME and UNMAP. */
@@ -389,7 +389,7 @@ static uint32_t iscsi_sense_for(int rc, int writing)
 	case EPERM:
 		return SCSI_ERR_WRITE_PROTECTED;
 	case ENOSPC:
-		/* SBC-3 §4.7.3.6: thin provisioning out of space */
+		/* SBC-3: thin provisioning out of space */
 		return SCSI_ERR_SPACE_ALLOC_FAILED;
 	case EINVAL:
 		return SCSI_ERR_LBA_OUT_OF_RANGE;
@@ -512,7 +512,7 @@ static int iscsi_cmd_data_in(struct iscsi_conn *c, const struct iscsi_bhs *h,
 						     SCSI_ERR_INVALID_FIELD_CDB,
 						     2);
 		if (n > 0 && h->lun != 0)
-			buf[0] = 0x7f;	/* SPC-4 §6.4.2: no LU here */
+			buf[0] = 0x7f;	/* SPC-4: no LU here */
 		break;
 	case SCSI_MODE_SENSE_6:
 	case SCSI_MODE_SENSE_10:
@@ -635,7 +635,7 @@ static int is_zero(const uint8_t *p, size_t n)
 	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
 }
 
-/* WRITE SAME (SBC-3 §5.41, §5.42): the block in t->param repeated. */
+/* WRITE SAME (SBC-3): the block in t->param repeated. */
 static uint32_t iscsi_write_same(struct iscsi_conn *c,
 				 const struct iscsi_task *t)
 {
@@ -670,7 +670,7 @@ static uint32_t iscsi_write_same(struct iscsi_conn *c,
 	return SCSI_ERR_NONE;
 }
 
-/* UNMAP (SBC-3 §5.28): each descriptor's blocks zeroed. */
+/* UNMAP (SBC-3): each descriptor's blocks zeroed. */
 static uint32_t iscsi_unmap(struct iscsi_conn *c, const struct iscsi_task *t)
 {
 	uint32_t ndesc, i, blocks, err;
@@ -828,7 +828,7 @@ static int iscsi_cmd_write(struct iscsi_conn *c, const struct iscsi_bhs *h,
 		if (!scsi_lba_ok(cdb->lba, cdb->blocks, c->lu.nblocks))
 			return iscsi_check_condition(c, h->itt, cdb->opcode,
 						SCSI_ERR_LBA_OUT_OF_RANGE, -1);
-		/* SBC-3 §5.42: 0 blocks (WSNZ 0) = to the end of the disk;
+		/* SBC-3: 0 blocks (WSNZ 0) = to the end of the disk;
 		 * either way within MAXIMUM WRITE SAME LENGTH */
 		if ((cdb->blocks ? cdb->blocks : c->lu.nblocks - cdb->lba) >
 		    ISCSI_MAX_WRITE_SAME)
@@ -836,7 +836,7 @@ static int iscsi_cmd_write(struct iscsi_conn *c, const struct iscsi_bhs *h,
 						SCSI_ERR_INVALID_FIELD_CDB,
 						cdb->len == 10 ? 7 : 10);
 		need = cdb->ndob ? 0 : ISCSI_BLOCK;
-		/* SBC-3 §5.42: the data-out buffer is exactly one block */
+		/* SBC-3: the data-out buffer is exactly one block */
 		if (!cdb->ndob && edtl != ISCSI_BLOCK)
 			return iscsi_check_condition(c, h->itt, cdb->opcode,
 						SCSI_ERR_INVALID_FIELD_CDB, -1);
@@ -851,6 +851,10 @@ static int iscsi_cmd_write(struct iscsi_conn *c, const struct iscsi_bhs *h,
 						SCSI_ERR_INVALID_FIELD_CDB, -1);
 		break;
 	}
+	/* SAM-5: a tag already in use is an overlapped command */
+	if (iscsi_task_find(c, h->itt))
+		return iscsi_check_condition(c, h->itt, cdb->opcode,
+					     SCSI_ERR_OVERLAPPED_COMMANDS, -1);
 	if (!(t = iscsi_task_new(c)))
 		return iscsi_scsi_rsp(c, h->itt, SCSI_STATUS_TASK_SET_FULL, 0,
 				      -1, 0, 0, 0);
@@ -927,7 +931,7 @@ static int iscsi_scsi_cmd(struct iscsi_conn *c, const struct iscsi_bhs *h,
 	}
 }
 
-/* A Data-Out sequence error at ErrorRecoveryLevel 0 (§7.1.4.1 leaves
+/* A Data-Out sequence error at ErrorRecoveryLevel 0 (§7, error handling, leaves
  * nothing to recover with): the connection goes. */
 static int iscsi_seq_error(struct iscsi_conn *c, const char *what,
 			   uint32_t got, uint32_t want)
@@ -1228,7 +1232,7 @@ static int iscsi_text(struct iscsi_conn *c, const struct iscsi_bhs *h,
 	return iscsi_text_rsp(c, h);
 }
 
-/* ---- login (§6.3, §11.12) ---- */
+/* ---- login (§6, §11.12) ---- */
 
 /*
  * POLICY HOOK (temporary): which disk a target name serves. The
@@ -1483,7 +1487,7 @@ static int iscsi_login_first(struct iscsi_conn *c, const struct iscsi_bhs *h,
 	return ISCSI_LOGIN_OK;
 }
 
-/* After the first negotiation: who logs in to what (§6.3.1, §13.4-5). */
+/* After the first negotiation: who logs in to what (§6.1, §13.4-5). */
 static uint16_t iscsi_login_names(struct iscsi_conn *c, const char **why)
 {
 	int rc;
@@ -1552,7 +1556,7 @@ static int iscsi_login(struct iscsi_conn *c, const struct iscsi_bhs *h,
 		return iscsi_login_fail(c, c->nego.status, c->nego.why);
 	if ((status = iscsi_login_names(c, &why)) != ISCSI_LOGIN_OK)
 		return iscsi_login_fail(c, status, why);
-	/* §6.3: a login may skip the security stage (start at CSG 1) only
+	/* §6.1: a login may skip the security stage (start at CSG 1) only
 	 * when the target asks for no authentication */
 	if (c->stage != ISCSI_STAGE_SECURITY && !iscsi_nego_auth_ok(&c->nego))
 		return iscsi_login_fail(c, ISCSI_LOGIN_AUTH_FAILED,
@@ -1563,7 +1567,7 @@ static int iscsi_login(struct iscsi_conn *c, const struct iscsi_bhs *h,
 						"wrong NSG");
 		if (c->stage == ISCSI_STAGE_SECURITY &&
 		    !iscsi_nego_auth_ok(&c->nego)) {
-			/* CHAP under way: stay (§6.3.2); none: refuse */
+			/* CHAP under way: stay (§6.2); none: refuse */
 			if (c->nego.chap_state == ISCSI_CHAP_IDLE)
 				return iscsi_login_fail(c,
 					ISCSI_LOGIN_AUTH_FAILED,
@@ -1703,7 +1707,7 @@ static int iscsi_pdu_step(struct iscsi_conn *c)
 	if (c->hdigest &&
 	    iscsi_crc32c(p, hlen - ISCSI_DIGEST_SIZE) !=
 	    iscsi_get_digest(p + hlen - ISCSI_DIGEST_SIZE)) {
-		/* §7.8: the length fields cannot be trusted */
+		/* §7 (digest errors): the lengths cannot be trusted */
 		log_warnx("iscsi %s: header digest error: closing", c->peer);
 		return -EBADMSG;
 	}
@@ -1719,7 +1723,7 @@ static int iscsi_pdu_step(struct iscsi_conn *c)
 	switch (c->phase) {
 	case ISCSI_PH_LOGIN:
 		if (h.opcode != ISCSI_OP_LOGIN_REQ) {
-			/* §6.3: nothing but Login before it completes */
+			/* §6: nothing but Login before it completes */
 			log_warnx("iscsi %s: %s (opcode 0x%02x) before login: "
 				  "closing", c->peer,
 				  iscsi_opcode_name(h.opcode), h.opcode);
