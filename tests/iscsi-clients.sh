@@ -6,7 +6,8 @@
 # image target read unchanged; libiscsi's iscsi-ls, iscsi-inq and
 # iscsi-readcapacity16 work; header digests (CRC32C); `linkboot status` shows a client online while
 # its iSCSI session lasts; with --iscsi-chap-secret a wrong secret is
-# refused and the right one accepted.
+# refused and the right one accepted; mutual CHAP with
+# --iscsi-chap-target-secret satisfies libiscsi's check of our answer.
 . "$(dirname "$0")/lib.sh"
 requires "$LINKBOOT" image --help
 requires qemu-img --version
@@ -112,7 +113,8 @@ assert_alive "before CHAP"
 
 # --- CHAP: the same server restarted with a secret
 kill "$LB_PID"; wait "$LB_PID"
-start_linkboot --iscsi-chap-user alice --iscsi-chap-secret s3cret-of-12chars
+start_linkboot --iscsi-chap-user alice --iscsi-chap-secret s3cret-of-12chars \
+	--iscsi-chap-target-secret t4rget-of-12chars
 T iscsi-inq "iscsi://$PORTAL/$IQN:image.disk/0" >"$TMP/c0" 2>&1 &&
 	die "no CHAP: logged in anyway"
 T iscsi-inq "iscsi://alice%wrong-secret-12@$PORTAL/$IQN:image.disk/0" \
@@ -124,7 +126,14 @@ T iscsi-inq "iscsi://alice%s3cret-of-12chars@$PORTAL/$IQN:image.disk/0" \
 T qemu-img compare -f raw -F raw "$IMG" \
 	"iscsi://alice%s3cret-of-12chars@$PORTAL/$IQN:image.disk/0" >/dev/null ||
 	die "qemu-img with CHAP"
+# mutual CHAP: the initiator checks our answer (CHAP_N is the target name)
+MUT="target_user=$IQN:image.disk&target_password"
+T iscsi-inq "iscsi://alice%s3cret-of-12chars@$PORTAL/$IQN:image.disk/0?$MUT=t4rget-of-12chars" \
+	>"$TMP/c4" 2>&1 || { cat "$TMP/c4"; die "mutual CHAP refused"; }
+T iscsi-inq "iscsi://alice%s3cret-of-12chars@$PORTAL/$IQN:image.disk/0?$MUT=another-secret" \
+	>"$TMP/c5" 2>&1 && die "mutual CHAP: the initiator took a target that does not know its secret"
+assert_contains "$TMP/c5" "CHAP_R" "the initiator refuses our CHAP_R for a wrong target secret"
 assert_contains "$LB_LOG" "login of .* refused: authentication failure" "CHAP failure logged"
 assert_contains "$LB_LOG" "read-only, CHAP" "CHAP login logged"
-grep -q "s3cret" "$LB_LOG" && die "the CHAP secret is in the log"
+grep -q "s3cret\|t4rget" "$LB_LOG" && die "a CHAP secret is in the log"
 assert_alive "at the end"
