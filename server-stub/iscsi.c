@@ -398,6 +398,23 @@ static uint32_t iscsi_sense_for(int rc, int writing)
 	}
 }
 
+/* The next Data-In PDU's size: at most seg (the initiator's
+ * MaxRecvDataSegmentLength), never across a MaxBurstLength boundary;
+ * *in_burst counts the sequence so far; *last says the PDU ends it. */
+static uint32_t iscsi_data_in_cut(uint32_t seg, uint32_t burst, uint32_t left,
+				  uint32_t *in_burst, int *last)
+{
+	uint32_t n = MIN(seg, left);
+
+	if (burst)
+		n = MIN(n, burst - *in_burst);
+	*in_burst += n;
+	*last = *in_burst == burst;
+	if (*last)
+		*in_burst = 0;
+	return n;
+}
+
 /*
  * Data-In for len bytes (§11.7): read from the disk at off (from_disk), or
  * copied from src. Split by the initiator's MaxRecvDataSegmentLength,
@@ -412,6 +429,7 @@ static int iscsi_data_in(struct iscsi_conn *c, uint32_t itt, uint64_t lun,
 	uint32_t seg = c->nego.p.max_recv_dsl, burst = c->nego.p.max_burst;
 	uint32_t n, done = 0, in_burst = 0, datasn = 0;
 	size_t start = c->tend, total = 0;
+	int end_of_burst;
 	struct iscsi_data_in d;
 	struct iscsi_sn sn;
 	uint8_t *p;
@@ -419,15 +437,19 @@ static int iscsi_data_in(struct iscsi_conn *c, uint32_t itt, uint64_t lun,
 
 	if (seg == 0)
 		seg = 8192;
-	for (done = 0; done < len; done += n)
-		n = MIN(seg, len - done), total += iscsi_pdu_size(c, n);
+	/* the same cuts twice: once to reserve, once to fill */
+	for (done = 0; done < len; done += n) {
+		n = iscsi_data_in_cut(seg, burst, len - done, &in_burst,
+				      &end_of_burst);
+		total += iscsi_pdu_size(c, n);
+	}
 	if (iscsi_tx_reserve(c, total) != 0)
 		return -ENOMEM;
 	start = c->tend;
+	in_burst = 0;
 	for (done = 0; done < len; done += n) {
-		n = MIN(seg, len - done);
-		if (burst)
-			n = MIN(n, burst - in_burst);
+		n = iscsi_data_in_cut(seg, burst, len - done, &in_burst,
+				      &end_of_burst);
 		p = c->tbuf + c->tend;
 		if (src) {
 			memcpy(iscsi_pdu_data(c, p), src + done, n);
@@ -440,17 +462,14 @@ static int iscsi_data_in(struct iscsi_conn *c, uint32_t itt, uint64_t lun,
 				  strerror(err_errno(rc)));
 			return -EIO;
 		}
-		in_burst += n;
 		d = (struct iscsi_data_in){
-			.final = done + n == len || in_burst == burst,
+			.final = done + n == len || end_of_burst,
 			.has_status = done + n == len,
 			.status = SCSI_STATUS_GOOD,
 			.residual_flags = rflags, .residual = residual,
 			.lun = lun, .itt = itt, .datasn = datasn++,
 			.offset = done, .data_len = n,
 		};
-		if (in_burst == burst)
-			in_burst = 0;
 		sn = iscsi_sn(c);
 		iscsi_build_data_in(p, ISCSI_BHS_SIZE, &d, &sn);
 		iscsi_pdu_done(c, p, n);

@@ -234,6 +234,18 @@ new = Sess(IQN + "image.baddisk", isid=ISID)
 check(closed(old.s, 5), 'session reinstatement: the old session is closed')
 check(new.ping(), 'session reinstatement: the new session works')
 
+# a MaxBurstLength that is no multiple of the segment size: segments are
+# cut at the burst boundary (1024 + 512 per 1536-byte sequence)
+B = Sess(IQN + "image.baddisk", ("MaxRecvDataSegmentLength=1024", "MaxBurstLength=1536"))
+B.cmd([0x28, 0, 0, 0, 0, 16, 0, 0, 8, 0], edtl=4096)
+pdus = []
+while True:
+    op, h, d = rx(B.s)
+    pdus.append((len(d), bool(h[1] & 0x80)))
+    if op != 0x25 or h[1] & 1: break
+check(pdus == [(1024, False), (512, True), (1024, False), (512, True), (1024, True)],
+      'Data-In cut at MaxBurstLength 1536 with 1024-byte segments: %s' % pdus)
+
 # the login that never finished is closed by the login deadline (30 s)
 check(closed(slow, max(1, 45 - (time.time() - t_slow))), 'a login that never finishes: closed')
 # the idle session got a NOP-In ping (ITT reserved, a TTT of ours)
