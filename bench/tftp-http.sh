@@ -48,7 +48,7 @@ LB_TFTP=6969 LB_HTTP=8080 BB_HTTP=8081
 # started with ip netns exec directly (not through a function) so that $!
 # is the server itself (ip execs it) and cleanup can kill it
 ip netns exec "$NS" "$LINKBOOT" serve --state "$TMP/state" --listen 127.0.0.1 --dhcp off \
-	--tftp-port $LB_TFTP --http-port $LB_HTTP --nbd-port 0 \
+	--tftp-port $LB_TFTP --http-port $LB_HTTP --nbd-port 0 --iscsi-port 0 \
 	--root "$TMP/root" >"$TMP/linkboot.log" 2>&1 &
 pids+=($!)
 ip netns exec "$NS" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 \

@@ -8,10 +8,11 @@ requires python3 --version
 
 LB_STATE=$TMP/state
 mkdir -p "$LB_STATE"
-HTTP=$(free_port) TFTP=$(free_port) NBD=$(free_port)
+HTTP=$(free_port) TFTP=$(free_port) NBD=$(free_port) ISCSI=$(free_port)
 doc() {
 	"$LINKBOOT" doctor --state "$LB_STATE" --listen 127.0.0.1 --dhcp off \
-		--http-port "$HTTP" --tftp-port "$TFTP" --nbd-port "$NBD" "$@"
+		--http-port "$HTTP" --tftp-port "$TFTP" --nbd-port "$NBD" \
+		--iscsi-port "$ISCSI" "$@"
 }
 
 # 1. all free, no images: warnings only, exit 0

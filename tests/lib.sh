@@ -4,7 +4,8 @@
 #   cleanup_fn CMD...      run CMD at exit (in reverse order), also on ^C
 #   start_linkboot ARGS    start build/linkboot serve on loopback with a fresh
 #                          state dir and free ports; sets LB_PID, LB_STATE,
-#                          LB_LOG, LB_TFTP_PORT, LB_HTTP_PORT, LB_NBD_PORT
+#                          LB_LOG, LB_TFTP_PORT, LB_HTTP_PORT, LB_NBD_PORT,
+#                          LB_ISCSI_PORT
 #   lb ARGS                run the CLI against $LB_STATE
 #   die MSG                fail the test
 #   assert_eq A B MSG / assert_contains FILE PATTERN MSG
@@ -88,6 +89,7 @@ start_linkboot() {
 	LB_TFTP_PORT=${LB_TFTP_PORT:-$(free_port)}
 	LB_HTTP_PORT=${LB_HTTP_PORT:-$(free_port)}
 	LB_NBD_PORT=${LB_NBD_PORT:-$(free_port)}
+	LB_ISCSI_PORT=${LB_ISCSI_PORT:-$(free_port)}
 	mkdir -p "$LB_STATE"
 	# a restart appends to the same log: keep the old run's lines apart so
 	# its "serving at" cannot satisfy the wait below
@@ -95,7 +97,8 @@ start_linkboot() {
 	: >"$LB_LOG"
 	"$LINKBOOT" serve --state "$LB_STATE" --listen "${LB_LISTEN:-127.0.0.1}" \
 		--dhcp "${LB_DHCP:-off}" --tftp-port "$LB_TFTP_PORT" \
-		--http-port "$LB_HTTP_PORT" --nbd-port "$LB_NBD_PORT" "$@" \
+		--http-port "$LB_HTTP_PORT" --nbd-port "$LB_NBD_PORT" \
+		--iscsi-port "$LB_ISCSI_PORT" "$@" \
 		>>"$LB_LOG" 2>&1 &
 	LB_PID=$!
 	cleanup_fn "kill $LB_PID; wait $LB_PID"

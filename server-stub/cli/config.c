@@ -89,6 +89,10 @@ static const struct config_opt config_opts[] = {
 	O("http_timeout", OPT_INT, http_timeout, LIVE, "SECONDS", "HTTP: close idle keep-alive connections, 408 for requests slower than this"),
 	O("nbd_max_conns", OPT_INT, nbd_max_conns, LIVE, "N", "concurrent NBD connections"),
 	O("nbd_max_per_ip", OPT_INT, nbd_max_per_ip, LIVE, "N", "concurrent NBD connections from one client address (0 = no cap)"),
+	O("iscsi_max_conns", OPT_INT, iscsi_max_conns, LIVE, "N", "concurrent iSCSI connections"),
+	O("iscsi_chap_user", OPT_STR, iscsi_chap_user, LIVE, "NAME", "iSCSI: the CHAP_N initiators must give (default: any)"),
+	O("iscsi_chap_secret", OPT_STR, iscsi_chap_secret, LIVE, "SECRET", "iSCSI: require CHAP with this secret for every target (temporary: per-link secrets later)"),
+	O("iscsi_chap_target_secret", OPT_STR, iscsi_chap_target_secret, LIVE, "SECRET", "iSCSI: the target's own secret for mutual CHAP"),
 	O("nbd_idle_timeout", OPT_INT, nbd_idle_timeout, LIVE, "SECONDS", "close an NBD connection with no request for this long (0 = never; agents reconnect by themselves)"),
 	O("boot_trace_seconds", OPT_INT, boot_trace_seconds, LIVE, "SECONDS", "boot packs: trace a version's first client boot for this long (0 = off)"),
 	O("trusted_net", OPT_CIDRS, trusted_net, LIVE, "CIDR[,CIDR...]", "hand boot tickets to any host in these networks for the MAC it names, unchecked (only where every host is trusted, e.g. a relayed lab VLAN with port security; default: none)"),
@@ -129,6 +133,7 @@ void config_defaults(struct lb_config *cfg)
 	cfg->http_timeout = 30;
 	cfg->nbd_max_conns = 1024;
 	cfg->nbd_max_per_ip = 16;
+	cfg->iscsi_max_conns = 1024;
 	cfg->nbd_idle_timeout = 1800;
 	cfg->boot_trace_seconds = 60;
 }
@@ -376,7 +381,7 @@ static char *trim(char *s)
 }
 
 static const char *const config_sections[] = {
-	"server", "dhcp", "tftp", "http", "nbd", "defaults",
+	"server", "dhcp", "tftp", "http", "nbd", "iscsi", "defaults",
 };
 
 /* "[name]": a known section is for the reader; anything else is an

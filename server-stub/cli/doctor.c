@@ -104,6 +104,7 @@ static void check_ports(struct doctor *d)
 	check_port(d, "tftp", SOCK_DGRAM, c->tftp_port);
 	check_port(d, "http", SOCK_STREAM, c->http_port);
 	check_port(d, "nbd", SOCK_STREAM, c->nbd_port);
+	check_port(d, "iscsi", SOCK_STREAM, c->iscsi_port);
 }
 
 static void check_loaders(struct doctor *d)
@@ -337,9 +338,9 @@ static void check_firewall(struct doctor *d)
 	pclose(p);
 	if (dropping)
 		report(d, "warn", "firewall: an nftables input chain drops by "
-		       "default: allow udp %d,%d,%d and tcp %d,%d", d->cfg->dhcp_port,
-		       d->cfg->proxy_port, d->cfg->tftp_port, d->cfg->http_port,
-		       d->cfg->nbd_port);
+		       "default: allow udp %d,%d,%d and tcp %d,%d,%d",
+		       d->cfg->dhcp_port, d->cfg->proxy_port, d->cfg->tftp_port,
+		       d->cfg->http_port, d->cfg->nbd_port, d->cfg->iscsi_port);
 	else
 		report(d, "ok", "firewall: no dropping input policy");
 }

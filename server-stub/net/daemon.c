@@ -420,11 +420,12 @@ int cmd_serve(struct lb_config *cfg, int argc, char **argv)
 	}
 	if (getenv("WATCHDOG_USEC"))
 		loop_add_ticker(srv.loop, serve_watchdog_tick, &watchdog_next);
-	log_info("serving at %s (dhcp %s, tftp %d, http %d, nbd %d)",
+	log_info("serving at %s (dhcp %s, tftp %d, http %d, nbd %d, iscsi %d)",
 		 inet_ntoa(srv.server_ip),
 		 cfg->dhcp_mode == DHCP_MODE_FULL ? "full" :
 		 cfg->dhcp_mode == DHCP_MODE_PROXY ? "proxy" : "off",
-		 cfg->tftp_port, cfg->http_port, cfg->nbd_port);
+		 cfg->tftp_port, cfg->http_port, cfg->nbd_port,
+		 cfg->iscsi_port);
 	serve_notify("READY=1");
 	rc = loop_run(srv.loop, &srv.stop);
 	serve_notify("STOPPING=1");

@@ -20,6 +20,7 @@ struct tftp_server;
 struct http_server;
 struct nbd_server;
 struct boot_auth;
+struct iscsi_server;
 
 struct lb_server {
 	struct lb_config *cfg;
@@ -39,6 +40,7 @@ struct lb_server {
 	struct tftp_server *tftp;
 	struct http_server *http;
 	struct nbd_server *nbd;
+	struct iscsi_server *iscsi;
 	volatile int stop;		/* set by SIGTERM/SIGINT */
 	volatile int reload;		/* set by SIGHUP, cleared when done */
 };

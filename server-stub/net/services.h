@@ -24,6 +24,8 @@
 	{ "http", http_start, http_stop }, \
 	/* -- */ \
 	{ "nbd", nbd_start, nbd_stop }, \
+	/* -- */ \
+	{ "iscsi", iscsi_start, iscsi_stop }, \
 	/* -- */
 
 /*
@@ -59,5 +61,8 @@
 
 /* nbd module headers */
 #include "nbd.h"
+
+/* iscsi module headers */
+#include "iscsi.h"
 
 #endif
