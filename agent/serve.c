@@ -72,7 +72,7 @@ struct serve {
 	struct net_state *ns;		/* NULL: serve_socket(), no upkeep */
 	int kfd;			/* our end of the socketpair */
 	int index;			/* /dev/nbdN */
-	struct nbd_conn conn;
+	struct nbd_client_conn conn;
 	struct ioqueue q;
 	struct cache *cache;		/* RAM -> SSD -> server (cache.h) */
 	struct serve_read rd[IOQUEUE_SLOTS];

@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 {
 	static uint8_t got[READ_LEN], want[READ_LEN];
 	struct agent_cfg cfg;
-	struct nbd_conn probe = { .fd = -1 };
+	struct nbd_client_conn probe = { .fd = -1 };
 	struct cache_cfg cc = { .block_size = 65536, .ssd_fd = -1,
 				.ram_bytes = 16u << 20 };
 	struct agent_thread a = { 0 };

@@ -27,7 +27,7 @@ static int handshake_with_size(uint64_t size, int go, uint64_t *got)
 {
 	uint8_t srv[512];
 	size_t n = 0;
-	struct nbd_conn c = { .fd = -1 };
+	struct nbd_client_conn c = { .fd = -1 };
 	int sv[2], rc;
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
