@@ -411,7 +411,7 @@ static int mount_root(const struct agent_cfg *cfg, int nbd_index,
 }
 
 int rootfs_boot(const struct agent_cfg *cfg, const struct net_state *ns,
-		int nbd_index, int info_fd)
+		int nbd_index, int timeline_fd)
 {
 	char dev[48], fstype[64], opts[160], msg[64];
 	const char *init;
@@ -460,9 +460,9 @@ int rootfs_boot(const struct agent_cfg *cfg, const struct net_state *ns,
 		wipe_dir("/");
 	snprintf(msg, sizeof(msg), "%lld %lld\n", (long long)t_root,
 		 (long long)now_ms());
-	if (write(info_fd, msg, strlen(msg)) < 0)
-		log_warn("info pipe");
-	close(info_fd);
+	if (write(timeline_fd, msg, strlen(msg)) < 0)
+		log_warn("timeline pipe");
+	close(timeline_fd);
 	if (mount(".", "/", NULL, MS_MOVE, NULL) != 0 || chroot(".") != 0 ||
 	    chdir("/") != 0) {
 		rc = -errno;

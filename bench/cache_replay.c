@@ -7,8 +7,8 @@
  *
  *   plain            an NBD server at HOST PORT (TCP) or HOST = a unix
  *                    socket path: e.g. nbdkit's cache filter
- *   -r/-t/-s         the agent's serve loop (agent/serve.c serve_socket(),
- *                    the code nbd.ko talks to) on an AF_UNIX socketpair,
+ *   -r/-t/-s         the agent's serve loop (serve_socket() in
+ *                    agent/disk_serve.c, the code nbd.ko talks to) on an AF_UNIX socketpair,
  *                    in a thread, with its cache stack (agent/cache.c: RAM
  *                    -> SSD file -> the server at HOST PORT, verified)
  *   ... -d           the cache stack called directly, no NBD round trip

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * agent_reads: the agent's serve loop (agent/serve.c serve_socket(), what
- * nbd.ko talks to) on a socketpair, with a RAM cache, against a real
+ * agent_reads: the agent's serve loop (serve_socket() in agent/disk_serve.c,
+ * what nbd.ko talks to) on a socketpair, with a RAM cache, against a real
  * server; this process plays nbd.ko. It reads ROUNDS blocks the cache has
  * not seen, one per round, SLEEP_S seconds apart, and compares each with
  * the image file: a server that closes the idle connection in between
