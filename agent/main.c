@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "version.h"
@@ -181,7 +182,7 @@ static void bring_net_up(void)
 		sleep(2);
 	}
 	if (rc != 0)
-		agent_panic("network setup", strerror(-rc),
+		agent_panic("network setup", err_str(rc),
 			    "NIC driver (in the initramfs?), cable/link, "
 			    "linkboot.mac, linkboot.ip/netmask or DHCP");
 	net_is_up = 1;
@@ -228,7 +229,7 @@ static int start_daemon(int *timeline_w)
 	buf[n > 0 ? n : 0] = '\0';
 	if (n <= 0 || sscanf(buf, "%d %lld", &index, &v) != 2 || index < 0)
 		agent_panic("NBD setup", n <= 0 ? "the disk daemon died" :
-			    strerror(-(int)v),
+			    err_str((int)v),
 			    "the messages above; server reachable? the PC "
 			    "still linked (`linkboot client show MAC`)?");
 	agent_stats.t_nbd = v;
@@ -260,13 +261,13 @@ int main(int argc, char **argv)
 	}
 	read_cmdline();
 	if ((rc = modules_load_all(NBDS_MAX)) != 0)
-		agent_panic("loading kernel modules", strerror(-rc),
+		agent_panic("loading kernel modules", err_str(rc),
 			    "the initramfs matches this kernel (`linkboot "
 			    "initramfs --kernel-version $(uname -r)`)");
 	bring_net_up();
 	begin_session();
 	index = start_daemon(&timeline_w);
 	rc = rootfs_boot(&cfg, &net, index, timeline_w);
-	agent_panic("mounting the root", strerror(-rc),
+	agent_panic("mounting the root", err_str(rc),
 		    "the messages above; linkboot.root and the image");
 }

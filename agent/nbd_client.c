@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "nbd_client.h"
@@ -208,13 +209,13 @@ int nbd_client_connect(const struct agent_cfg *cfg,
 		if (c->fd < 0) {
 			rc = c->fd;
 			log_warnx("nbd: connect %s:%u: %s", inet_ntoa(sin->sin_addr),
-				  ntohs(sin->sin_port), strerror(-rc));
+				  ntohs(sin->sin_port), err_str(rc));
 			continue;
 		}
 		if ((rc = nbd_client_handshake(c, cfg->export_name)) != 0) {
 			log_warnx("nbd: %s:%u: handshake: %s",
 				  inet_ntoa(sin->sin_addr),
-				  ntohs(sin->sin_port), strerror(-rc));
+				  ntohs(sin->sin_port), err_str(rc));
 			nbd_client_close(c);
 			continue;
 		}

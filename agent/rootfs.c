@@ -157,8 +157,9 @@ static int find_roots(const struct agent_cfg *cfg, int index,
 	return nc ? nc : -ENOENT;
 }
 
-static int rm_cb(const char *path, const struct stat *st, int flag,
-		 struct FTW *ftw)
+/* nftw(): everything but the top directory itself */
+static int remove_entry(const char *path, const struct stat *st, int flag,
+			struct FTW *ftw)
 {
 	(void)st;
 	if (ftw->level == 0)
@@ -173,7 +174,7 @@ static int rm_cb(const char *path, const struct stat *st, int flag,
 /* everything under dir on dir's filesystem (not across mounts) */
 static void wipe_dir(const char *dir)
 {
-	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 static int mount_upper(const struct agent_cfg *cfg)

@@ -10,7 +10,7 @@
 #   - nothing written before is lost: both earlier files read back with
 #     the right md5 after the page cache is dropped;
 #   - the agent's counters show every tier in use; the cache disk holds
-#     overlay pages (and no SSD read-cache superblock any more);
+#     overlay pages, not the SSD read cache's superblock;
 #   - `linkboot status -j` shows the PC's overlay use;
 #   - the serving process killed with SIGKILL after the first two files:
 #     its replacement finds every page (the overlay's memory is a memfd

@@ -98,8 +98,8 @@ static void test_dhcp_xid_random(void **state)
 			assert_int_not_equal(x[i], x[j]);
 		hi |= x[i] ^ x[0];
 	}
-	/* the old formula kept the MAC's bytes in the top 16 bits of every
-	 * xid of a client; random ones differ there too */
+	/* a clock^MAC mix keeps the MAC's bytes in the top 16 bits of
+	 * every xid of a client; random ones differ there too */
 	assert_true((hi >> 16) != 0);
 }
 
