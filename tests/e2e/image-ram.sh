@@ -1,5 +1,5 @@
 #!/bin/bash
-# The demo OS image through the whole chain (issue 4, items 1, 2, 5, 6):
+# The demo OS image through the whole chain:
 #   PC A, BIOS (SeaBIOS + the e1000's stock iPXE ROM), write mode ram:
 #     boot 1 reaches the image's banner; a file written there; filling
 #     the overlay (linkboot.overlay=16 MiB) gives the writer ENOSPC and the

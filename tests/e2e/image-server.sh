@@ -1,5 +1,5 @@
 #!/bin/bash
-# The demo OS image through the whole chain (issue 4, items 3, 4, 5):
+# The demo OS image through the whole chain:
 #   PC C (BIOS, stock iPXE ROM) is not linked: it shows the screen with
 #   its MAC and the fix command; `linkboot client add --write server` and
 #   `linkboot client keep MAC on` on the server boot it with no hand on the
