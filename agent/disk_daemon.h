@@ -49,9 +49,10 @@ enum wb_sweep {
 };
 
 /*
- * One daemon. The supervisor holds it without the socket end, the server
- * connection and the I/O buffers (it only waits); each serving child
- * inherits it by fork and fills those in.
+ * One daemon, filled in by serve_daemon() before the first fork. After
+ * each fork the supervisor drops the socket end, the server connection,
+ * PID 1's pipe, the I/O buffers and the cache (it only waits): the serving
+ * child has them, and a replacement child allocates its own.
  */
 struct disk_daemon {
 	const struct agent_cfg *cfg;	/* the kernel command line */
@@ -111,7 +112,7 @@ void serve_release(struct disk_daemon *d);
 int serve_export_writable(const struct disk_daemon *d);
 /* SIGUSR1: a report at the next loop turn (a shutdown script's last
  * counters). */
-void serve_report_asked(int sig);
+void serve_on_sigusr1(int sig);
 /* NBD proto.md "Simple reply message" to the kernel; 0 or -errno. */
 int serve_reply_kernel(struct disk_daemon *d, uint64_t handle,
 		       uint32_t error, const void *data, uint32_t len);

@@ -43,7 +43,7 @@
 
 static volatile sig_atomic_t report_asked;
 
-void serve_report_asked(int sig)
+void serve_on_sigusr1(int sig)
 {
 	(void)sig;
 	report_asked = 1;

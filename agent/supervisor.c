@@ -51,7 +51,7 @@ static void harden(void)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGUSR1, serve_report_asked);
+	signal(SIGUSR1, serve_on_sigusr1);
 
 	/* reclaim may write to the device we serve: do not recurse into it */
 	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)
