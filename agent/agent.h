@@ -6,15 +6,19 @@
  * linkboot-agent: the client's /init and, after switch_root, the disk
  * daemon between nbd.ko (over a socketpair) and the server (over TCP).
  *
- *   PID 1 (main.c)                       daemon (fork of PID 1, serve.c)
- *   cmdline -> modules -> net  --fork-->  nbd_client handshake, nbd_kernel
- *   wait "ready" <--------------pipe----  CONNECT, then fork:
+ *   PID 1 (main.c)                       disk daemon (fork of PID 1,
+ *                                          disk_daemon.h)
+ *   cmdline -> modules -> net  --fork-->  supervisor.c: nbd_client
+ *                                           handshake, cache, overlay
+ *                                           (overlay_setup.c), CONNECT
+ *   wait "ready" <--------------pipe----  "INDEX T_NBD", then fork:
  *   rootfs mount + overlay + switch_root    supervisor: waits; a crashed
- *   ("T_ROOT T_SWITCH" --pipe--> daemon)      server child is replaced on
+ *   ("T_ROOT T_SWITCH" --pipe--> child)       serving child is replaced on
  *                                             a new socketpair (RECONFIGURE)
- *                                           server child: RAM cache, serve
- *                                             loop, reconnect, DHCP renew,
- *                                             reports
+ *                                           serving child (disk_serve.c,
+ *                                             writeback.c): serve loop,
+ *                                             reconnect, write-back, DHCP
+ *                                             renew, reports
  */
 
 #include <netinet/in.h>
@@ -76,18 +80,19 @@ void report_send(const struct agent_cfg *cfg, const uint8_t mac[6],
 		 const char *event, const char *extra);
 
 /* rootfs.c: mount /dev/nbdN's root, overlay, switch_root (never returns
- * on success). */
+ * on success); just before switch_root, "T_ROOT T_SWITCH\n" (now_ms())
+ * to timeline_fd, for the boot report. */
 int rootfs_boot(const struct agent_cfg *cfg, const struct net_state *ns,
-		int nbd_index, int info_fd);
+		int nbd_index, int timeline_fd);
 
-/* serve.c: the daemon; writes "INDEX T_NBD\n" (or "-1 RC\n") to
- * ready_fd, then serves forever. PID 1 writes "T_ROOT T_SWITCH\n" to
- * info_fd just before switch_root (for the boot report). */
+/* supervisor.c: the disk daemon; writes "INDEX T_NBD\n" (or "-1 RC\n")
+ * to ready_fd, then serves forever. The serving child reads PID 1's
+ * timeline from timeline_fd. */
 void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
-		  int ready_fd, int info_fd) __attribute__((noreturn));
-/* serve.c: the same serve loop on a socket end the caller gives (a bench
- * or test playing nbd.ko on a host without it); returns when the peer
- * closes or disconnects: 0, or -errno. */
+		  int ready_fd, int timeline_fd) __attribute__((noreturn));
+/* disk_serve.c: the same serve loop on a socket end the caller gives (a
+ * bench or test playing nbd.ko on a host without it); returns when the
+ * peer closes or disconnects: 0, or -errno. */
 struct cache;
 int serve_socket(const struct agent_cfg *cfg, int kfd, struct cache *cache);
 

@@ -3,7 +3,7 @@
 #define LB_AGENT_BCACHE_H
 
 /*
- * The agent's RAM block cache (issue "client block cache", layer 1).
+ * The agent's RAM block cache (layer 1 of the client cache, cache.h).
  *
  * Fixed-size blocks (default 64 KiB) of the root device, in one arena
  * allocated up front: memory is the configured size plus ~24 bytes per slot

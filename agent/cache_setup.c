@@ -27,6 +27,7 @@
 #include "cache_setup.h"
 #include "hashidx.h"
 #include "lb_endian.h"
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "ssdcache.h"
@@ -152,7 +153,7 @@ static int ssd_open(const struct agent_cfg *cfg, uint32_t bs,
 		return rc;
 	}
 	if ((rc = ssdcache_open(fd, size, bs, 1, ssd)) != 0) {
-		log_warnx("cache: SSD cache on %s: %s", dev, strerror(-rc));
+		log_warnx("cache: SSD cache on %s: %s", dev, err_str(rc));
 		close(fd);
 		return rc;
 	}
@@ -179,7 +180,8 @@ static void chunk_key(const uint8_t *chunk, uint8_t key[SSDC_KEY_SIZE])
  * The table through its index (hashidx.h): chunks the SSD holds are read
  * from it (verified by ssdcache_get() against the index's key), the rest
  * come in one GET and go to the SSD for the next boot. *http: bytes
- * fetched. -ENOENT: no index (an older server): GET the table as before.
+ * fetched. -ENOENT: the server has no index: the caller GETs the whole
+ * table.
  */
 static int table_via_ssd(const struct agent_cfg *cfg, struct ssdcache *ssd,
 			 uint8_t **t, size_t *tlen, uint64_t *http)
@@ -251,7 +253,7 @@ static int fetch_table(const struct agent_cfg *cfg, struct ssdcache *ssd,
 		return 0;
 	rc = http_get(cfg, cfg->hashes, 0, 0, TABLE_MAX, t, len);
 	if (rc)
-		log_warnx("cache: GET /%s: %s", cfg->hashes, strerror(-rc));
+		log_warnx("cache: GET /%s: %s", cfg->hashes, err_str(rc));
 	else
 		*http += *len;
 	return rc;
@@ -368,7 +370,7 @@ static void pack_load(const struct agent_cfg *cfg, struct cache *c,
 	}
 	if ((rc = http_get(cfg, path, 0, 0, PACK_MAX, &b, &len)) != 0) {
 		if (rc != -ENOENT)
-			log_warnx("cache: GET /%s: %s", path, strerror(-rc));
+			log_warnx("cache: GET /%s: %s", path, err_str(rc));
 		else
 			log_info("cache: no boot pack for this version yet");
 		if (rc == -ENOENT)
@@ -387,7 +389,7 @@ static void pack_load(const struct agent_cfg *cfg, struct cache *c,
 		rc = 0;
 	}
 	if (rc)
-		log_warnx("cache: boot pack /%s: %s", path, strerror(-rc));
+		log_warnx("cache: boot pack /%s: %s", path, err_str(rc));
 	else
 		log_info("cache: boot pack: %llu blocks (%zu bytes) in %lld ms, "
 			 "%llu failed verification",
@@ -433,7 +435,7 @@ struct cache *cache_setup(const struct agent_cfg *cfg, uint64_t image_size)
 	rc = cache_new(&cc, &c);
 	free(t);
 	if (rc) {
-		log_warnx("cache: %s", strerror(-rc));
+		log_warnx("cache: %s", err_str(rc));
 		return NULL;
 	}
 	cache_add_http_bytes(c, http);

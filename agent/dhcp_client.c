@@ -55,8 +55,9 @@ static size_t opt_put(uint8_t *o, size_t at, uint8_t code, const void *d,
 	return at + 2 + len;
 }
 
-static size_t build(struct bootp *b, const struct net_state *ns, int type,
-		    const struct lease *offer, int renew)
+/* A DISCOVER or REQUEST (renew: RENEWING, from our address); its length. */
+static size_t build_msg(struct bootp *b, const struct net_state *ns,
+			int type, const struct lease *offer, int renew)
 {
 	static const uint8_t params[] = { 1, 3, 6, 12, 15, 51, 54, 58 };
 	uint8_t cid[7], t = (uint8_t)type;
@@ -86,8 +87,9 @@ static size_t build(struct bootp *b, const struct net_state *ns, int type,
 	return offsetof(struct bootp, options) + MAX(at, 64);
 }
 
-static int parse(const uint8_t *buf, size_t len, const struct net_state *ns,
-		 struct lease *l)
+/* A server's reply to our xid and MAC, into l; -EINVAL if it is not one. */
+static int parse_reply(const uint8_t *buf, size_t len,
+		       const struct net_state *ns, struct lease *l)
 {
 	const struct bootp *b = (const void *)buf;
 	size_t i, olen;
@@ -130,7 +132,8 @@ static int parse(const uint8_t *buf, size_t len, const struct net_state *ns,
 	return l->type ? 0 : -EINVAL;
 }
 
-static int open_sock(const struct net_state *ns)
+/* UDP port 68 on our NIC only, broadcasts allowed. */
+static int open_client_socket(const struct net_state *ns)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET,
 				   .sin_port = htons(DHCP_CLIENT_PORT) };
@@ -152,9 +155,9 @@ static int open_sock(const struct net_state *ns)
 }
 
 /* send msg to dst, wait up to ms for a reply of one of the wanted types */
-static int exchange(int fd, const struct net_state *ns, const void *msg,
-		    size_t len, struct in_addr dst, int want1, int want2,
-		    int ms, struct lease *l)
+static int send_wait_reply(int fd, const struct net_state *ns,
+			   const void *msg, size_t len, struct in_addr dst,
+			   int want1, int want2, int ms, struct lease *l)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET,
 				  .sin_port = htons(DHCP_SERVER_PORT),
@@ -173,13 +176,14 @@ static int exchange(int fd, const struct net_state *ns, const void *msg,
 			return -ETIMEDOUT;
 		if ((n = recv(fd, buf, sizeof(buf), 0)) <= 0)
 			continue;
-		if (parse(buf, (size_t)n, ns, l) == 0 &&
+		if (parse_reply(buf, (size_t)n, ns, l) == 0 &&
 		    (l->type == want1 || l->type == want2))
 			return 0;
 	}
 }
 
-static void apply(struct net_state *ns, const struct lease *l)
+/* An ACK's lease becomes ours (a /24 and an hour when it omits them). */
+static void apply_lease(struct net_state *ns, const struct lease *l)
 {
 	ns->ip = l->yiaddr;
 	ns->netmask = l->mask.s_addr ? l->mask : (struct in_addr){ htonl(0xffffff00) };
@@ -191,11 +195,11 @@ static void apply(struct net_state *ns, const struct lease *l)
 }
 
 /*
- * RFC 2131 §4.4.1: "a random number" for xid. It was the clock mixed with
- * two MAC bytes: a host on the LAN could predict it and answer first with
- * an offer of its own (a boot server, a root disk). getrandom() without
- * GRND_NONBLOCK could stall /init on an early-boot kernel whose pool is
- * not ready yet; then (only then) the old mix is better than nothing.
+ * RFC 2131 §4.4.1: "a random number" for xid. A clock mixed with MAC bytes
+ * is predictable: a host on the LAN could answer first with an offer of
+ * its own (a boot server, a root disk). getrandom() without GRND_NONBLOCK
+ * could stall /init on an early-boot kernel whose pool is not ready yet;
+ * then (only then) such a mix is better than nothing.
  */
 uint32_t dhcp_new_xid(const uint8_t mac[6])
 {
@@ -216,22 +220,22 @@ int dhcp_acquire(struct net_state *ns, unsigned timeout_s)
 	int fd, wait = 1000, rc = -ETIMEDOUT;
 	size_t len;
 
-	if ((fd = open_sock(ns)) < 0)
+	if ((fd = open_client_socket(ns)) < 0)
 		return fd;
 	ns->xid = dhcp_new_xid(ns->mac);
 	while (now_ms() < end) {
-		len = build(&msg, ns, DHCPDISCOVER, NULL, 0);
-		if (exchange(fd, ns, &msg, len, bcast, DHCPOFFER, 0, wait,
-			     &offer) != 0) {
+		len = build_msg(&msg, ns, DHCPDISCOVER, NULL, 0);
+		if (send_wait_reply(fd, ns, &msg, len, bcast, DHCPOFFER, 0,
+				    wait, &offer) != 0) {
 			/* RFC 2131 §4.1: back off, bounded */
 			wait = MIN(wait * 2, 8000);
 			continue;
 		}
-		len = build(&msg, ns, DHCPREQUEST, &offer, 0);
-		if (exchange(fd, ns, &msg, len, bcast, DHCPACK, DHCPNAK, 4000,
-			     &ack) != 0 || ack.type != DHCPACK)
+		len = build_msg(&msg, ns, DHCPREQUEST, &offer, 0);
+		if (send_wait_reply(fd, ns, &msg, len, bcast, DHCPACK, DHCPNAK,
+				    4000, &ack) != 0 || ack.type != DHCPACK)
 			continue;
-		apply(ns, &ack);
+		apply_lease(ns, &ack);
 		log_info("dhcp: %s lease %u s from %s", inet_ntoa(ack.yiaddr),
 			 ns->lease_s, inet_ntoa(ack.server));
 		rc = 0;
@@ -248,13 +252,13 @@ int dhcp_renew(struct net_state *ns)
 	size_t len;
 	int fd, rc;
 
-	if ((fd = open_sock(ns)) < 0)
+	if ((fd = open_client_socket(ns)) < 0)
 		return fd;
 	ns->xid = dhcp_new_xid(ns->mac);
-	len = build(&msg, ns, DHCPREQUEST, NULL, 1);
+	len = build_msg(&msg, ns, DHCPREQUEST, NULL, 1);
 	/* RFC 2131 §4.4.5: RENEWING, unicast to the leasing server */
-	rc = exchange(fd, ns, &msg, len, ns->dhcp_server, DHCPACK, DHCPNAK,
-		      3000, &ack);
+	rc = send_wait_reply(fd, ns, &msg, len, ns->dhcp_server, DHCPACK,
+			     DHCPNAK, 3000, &ack);
 	close(fd);
 	if (rc != 0)
 		return rc;

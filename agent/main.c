@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "version.h"
@@ -181,7 +182,7 @@ static void bring_net_up(void)
 		sleep(2);
 	}
 	if (rc != 0)
-		agent_panic("network setup", strerror(-rc),
+		agent_panic("network setup", err_str(rc),
 			    "NIC driver (in the initramfs?), cable/link, "
 			    "linkboot.mac, linkboot.ip/netmask or DHCP");
 	net_is_up = 1;
@@ -202,42 +203,43 @@ static void begin_session(void)
 	report_send(&cfg, net.mac, "net_up", NULL);
 }
 
-/* Fork the disk daemon; returns the nbd index once the kernel has it. */
-static int start_daemon(int *info_w)
+/* Fork the disk daemon; returns the nbd index once the kernel has it, and
+ * in *timeline_w the pipe for the root's timeline (rootfs_boot()). */
+static int start_daemon(int *timeline_w)
 {
-	int ready[2], info[2], index = -1;
+	int ready[2], timeline[2], index = -1;
 	long long v = 0;
 	char buf[64];
 	ssize_t n;
 	pid_t pid;
 
-	if (pipe2(ready, O_CLOEXEC) != 0 || pipe2(info, O_CLOEXEC) != 0)
+	if (pipe2(ready, O_CLOEXEC) != 0 || pipe2(timeline, O_CLOEXEC) != 0)
 		agent_panic("pipe", strerror(errno), "memory");
 	if ((pid = fork()) < 0)
 		agent_panic("fork", strerror(errno), "memory");
 	if (pid == 0) {
 		close(ready[0]);
-		close(info[1]);
-		serve_daemon(&cfg, &net, ready[1], info[0]);
+		close(timeline[1]);
+		serve_daemon(&cfg, &net, ready[1], timeline[0]);
 	}
 	close(ready[1]);
-	close(info[0]);
+	close(timeline[0]);
 	n = read(ready[0], buf, sizeof(buf) - 1);
 	close(ready[0]);
 	buf[n > 0 ? n : 0] = '\0';
 	if (n <= 0 || sscanf(buf, "%d %lld", &index, &v) != 2 || index < 0)
 		agent_panic("NBD setup", n <= 0 ? "the disk daemon died" :
-			    strerror(-(int)v),
+			    err_str((int)v),
 			    "the messages above; server reachable? the PC "
 			    "still linked (`linkboot client show MAC`)?");
 	agent_stats.t_nbd = v;
-	*info_w = info[1];
+	*timeline_w = timeline[1];
 	return index;
 }
 
 int main(int argc, char **argv)
 {
-	int index, info_w, rc;
+	int index, timeline_w, rc;
 
 	(void)argc;
 	if (getpid() == 1) {
@@ -259,13 +261,13 @@ int main(int argc, char **argv)
 	}
 	read_cmdline();
 	if ((rc = modules_load_all(NBDS_MAX)) != 0)
-		agent_panic("loading kernel modules", strerror(-rc),
+		agent_panic("loading kernel modules", err_str(rc),
 			    "the initramfs matches this kernel (`linkboot "
 			    "initramfs --kernel-version $(uname -r)`)");
 	bring_net_up();
 	begin_session();
-	index = start_daemon(&info_w);
-	rc = rootfs_boot(&cfg, &net, index, info_w);
-	agent_panic("mounting the root", strerror(-rc),
+	index = start_daemon(&timeline_w);
+	rc = rootfs_boot(&cfg, &net, index, timeline_w);
+	agent_panic("mounting the root", err_str(rc),
 		    "the messages above; linkboot.root and the image");
 }

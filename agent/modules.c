@@ -30,7 +30,8 @@
 static char moddir[128];
 static struct modlist loaded;	/* what we already tried, by path */
 
-static char *slurp(const char *path)
+/* A whole file, NUL-terminated, malloc'ed; NULL if unreadable. */
+static char *read_text_file(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -53,7 +54,8 @@ out:
 	return buf;
 }
 
-static int was_loaded(const char *path)
+/* Loaded (or tried) before, by path. */
+static int already_tried(const char *path)
 {
 	unsigned i;
 
@@ -63,13 +65,14 @@ static int was_loaded(const char *path)
 	return 0;
 }
 
-static int load_one(const char *path, const char *params, int optional)
+static int load_module_file(const char *path, const char *params,
+			    int optional)
 {
 	char full[400];
 	size_t len = strlen(path);
 	int fd, flags = 0, rc = 0;
 
-	if (was_loaded(path))
+	if (already_tried(path))
 		return 0;
 	if (loaded.n < MODLIST_MAX)
 		strlcpy_chk(loaded.e[loaded.n++].path, path, MODPATH_MAX);
@@ -111,7 +114,7 @@ static int load_resolved(const struct moddb *db, const char *name,
 	for (i = 0; i < order.n; i++) {
 		int last = i + 1 == order.n;
 
-		rc = load_one(order.e[i].path, last ? params : NULL,
+		rc = load_module_file(order.e[i].path, last ? params : NULL,
 			      order.e[i].optional);
 		if (last && rc != 0)
 			return rc;
@@ -147,7 +150,7 @@ static void alias_load_cb(const char *name, void *vctx)
 	char path[MODPATH_MAX];
 
 	if (moddb_find(a->db, name, path, sizeof(path)) != 0 ||
-	    !wanted_driver(path) || was_loaded(path))
+	    !wanted_driver(path) || already_tried(path))
 		return;
 	if (load_resolved(a->db, name, NULL) == 0) {
 		log_info("driver %s (from modalias)", name);
@@ -180,16 +183,16 @@ int modules_load_all(unsigned nbds_max)
 	uname(&u);
 	snprintf(moddir, sizeof(moddir), "/lib/modules/%s", u.release);
 	snprintf(path, sizeof(path), "%s/modules.dep", moddir);
-	if (!(dep = slurp(path))) {
+	if (!(dep = read_text_file(path))) {
 		log_warn("cannot read %s (the initramfs was built for another "
 			 "kernel? rebuild it with `linkboot initramfs "
 			 "--kernel-version %s`)", path, u.release);
 		return -ENOENT;
 	}
 	snprintf(path, sizeof(path), "%s/modules.softdep", moddir);
-	softdep = slurp(path);
+	softdep = read_text_file(path);
 	snprintf(path, sizeof(path), "%s/modules.alias", moddir);
-	alias = slurp(path);
+	alias = read_text_file(path);
 	db.dep = dep;
 	db.softdep = softdep;
 	db.alias = alias;

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "nbd_client.h"
@@ -98,7 +99,7 @@ static int send_option(int fd, uint32_t opt, const void *data, uint32_t len)
 
 /* NBD proto.md NBD_OPT_GO: replies until NBD_REP_ACK; INFO_EXPORT gives
  * size and flags. 1 = server does not know GO (use EXPORT_NAME). */
-static int opt_go(struct nbd_conn *c, const char *name)
+static int opt_go(struct nbd_client_conn *c, const char *name)
 {
 	uint8_t buf[4 + 256 + 2], rep[NBD_OPT_REPLY_HDR_SIZE], data[256];
 	struct nbd_opt_reply r;
@@ -146,7 +147,8 @@ static int opt_go(struct nbd_conn *c, const char *name)
 	return -EPROTO;
 }
 
-static int opt_export_name(struct nbd_conn *c, const char *name, int nozero)
+static int opt_export_name(struct nbd_client_conn *c, const char *name,
+			   int nozero)
 {
 	uint8_t buf[NBD_EXPORT_NAME_REPLY_SIZE];
 	int rc;
@@ -162,7 +164,7 @@ static int opt_export_name(struct nbd_conn *c, const char *name, int nozero)
 					   &c->size, &c->flags) ? -EPROTO : 0;
 }
 
-int nbd_client_handshake(struct nbd_conn *c, const char *name)
+int nbd_client_handshake(struct nbd_client_conn *c, const char *name)
 {
 	uint8_t h[NBD_GREETING_SIZE], cf[NBD_CLIENT_FLAGS_SIZE];
 	uint16_t hflags;
@@ -192,7 +194,8 @@ int nbd_client_handshake(struct nbd_conn *c, const char *name)
 	return rc;
 }
 
-int nbd_client_connect(const struct agent_cfg *cfg, struct nbd_conn *c)
+int nbd_client_connect(const struct agent_cfg *cfg,
+		       struct nbd_client_conn *c)
 {
 	unsigned i;
 	int rc = -ENOTCONN;
@@ -206,13 +209,13 @@ int nbd_client_connect(const struct agent_cfg *cfg, struct nbd_conn *c)
 		if (c->fd < 0) {
 			rc = c->fd;
 			log_warnx("nbd: connect %s:%u: %s", inet_ntoa(sin->sin_addr),
-				  ntohs(sin->sin_port), strerror(-rc));
+				  ntohs(sin->sin_port), err_str(rc));
 			continue;
 		}
 		if ((rc = nbd_client_handshake(c, cfg->export_name)) != 0) {
 			log_warnx("nbd: %s:%u: handshake: %s",
 				  inet_ntoa(sin->sin_addr),
-				  ntohs(sin->sin_port), strerror(-rc));
+				  ntohs(sin->sin_port), err_str(rc));
 			nbd_client_close(c);
 			continue;
 		}
@@ -225,7 +228,7 @@ int nbd_client_connect(const struct agent_cfg *cfg, struct nbd_conn *c)
 	return rc;
 }
 
-void nbd_client_close(struct nbd_conn *c)
+void nbd_client_close(struct nbd_client_conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);

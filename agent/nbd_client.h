@@ -17,7 +17,7 @@
 #define NBD_CLIENT_SIZE_MAX	((uint64_t)INT64_MAX)
 
 /* One TCP connection to an NBD server, in transmission phase. */
-struct nbd_conn {
+struct nbd_client_conn {
 	int fd;			/* -1 when down */
 	uint64_t size;		/* export size, bytes */
 	uint16_t flags;		/* transmission flags (NBD_FLAG_*) */
@@ -26,11 +26,12 @@ struct nbd_conn {
 
 /* Connect to the servers in turn (starting at c->server) and negotiate
  * the export; 0 or -errno, with what failed logged. */
-int nbd_client_connect(const struct agent_cfg *cfg, struct nbd_conn *c);
-void nbd_client_close(struct nbd_conn *c);
+int nbd_client_connect(const struct agent_cfg *cfg,
+		       struct nbd_client_conn *c);
+void nbd_client_close(struct nbd_client_conn *c);
 /* The handshake alone, on a connected c->fd (any stream socket; the
  * bench uses it over AF_UNIX): 0 with c->size/flags set, or -errno. */
-int nbd_client_handshake(struct nbd_conn *c, const char *name);
+int nbd_client_handshake(struct nbd_client_conn *c, const char *name);
 
 /* Full read/write helpers on blocking sockets: 0 or -errno (EOF: -EPIPE). */
 int fd_read_full(int fd, void *buf, size_t len);

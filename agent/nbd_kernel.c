@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lb_err.h"
 #include "lb_log.h"
 #include "nbd_kernel.h"
 
@@ -146,7 +147,7 @@ static int genl_open(uint16_t *family)
 	if ((rc = nbd_family(fd, family)) != 0) {
 		log_warnx("nbd: generic netlink family \"nbd\": %s (check: "
 			  "is nbd.ko in the initramfs and loaded?)",
-			  strerror(-rc));
+			  err_str(rc));
 		close(fd);
 		return rc;
 	}

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
 
@@ -140,8 +141,9 @@ int rtnl_route_default(int ifindex, struct in_addr gw)
 	return rc == -EEXIST ? 0 : rc;
 }
 
-static int read_sys(const char *ifname, const char *attr, char *buf,
-		    size_t bufsz)
+/* /sys/class/net/IFNAME/ATTR's first line. */
+static int read_net_attr(const char *ifname, const char *attr, char *buf,
+			 size_t bufsz)
 {
 	char path[128];
 	ssize_t n;
@@ -175,10 +177,10 @@ static int find_nic(const struct agent_cfg *cfg, struct net_state *ns)
 		if (de->d_name[0] == '.' || !strcmp(de->d_name, "lo") ||
 		    strlen(de->d_name) >= sizeof(ns->ifname))
 			continue;
-		if (read_sys(de->d_name, "type", buf, sizeof(buf)) != 0 ||
+		if (read_net_attr(de->d_name, "type", buf, sizeof(buf)) != 0 ||
 		    strcmp(buf, "1") != 0)	/* ARPHRD_ETHER */
 			continue;
-		if (read_sys(de->d_name, "address", buf, sizeof(buf)) != 0 ||
+		if (read_net_attr(de->d_name, "address", buf, sizeof(buf)) != 0 ||
 		    mac_parse(buf, mac) != 0)
 			continue;
 		if (cfg->has_mac && memcmp(mac, cfg->mac, 6) != 0)
@@ -229,12 +231,12 @@ int net_up(const struct agent_cfg *cfg, struct net_state *ns)
 	}
 	mac_format(ns->mac, mac);
 	if ((rc = rtnl_link_up(ns->ifindex)) != 0) {
-		log_warnx("net: %s up: %s", ns->ifname, strerror(-rc));
+		log_warnx("net: %s up: %s", ns->ifname, err_str(rc));
 		return rc;
 	}
 	/* wait for the carrier, bounded: a cable may be plugged late */
 	for (i = 0; i < 100; i++) {
-		if (read_sys(ns->ifname, "carrier", buf, sizeof(buf)) == 0 &&
+		if (read_net_attr(ns->ifname, "carrier", buf, sizeof(buf)) == 0 &&
 		    !strcmp(buf, "1"))
 			break;
 		sleep_ms(100);
@@ -251,12 +253,12 @@ int net_up(const struct agent_cfg *cfg, struct net_state *ns)
 	}
 	if ((rc = rtnl_addr_add(ns->ifindex, ns->ip,
 				mask_prefix(ns->netmask))) != 0) {
-		log_warnx("net: %s address: %s", ns->ifname, strerror(-rc));
+		log_warnx("net: %s address: %s", ns->ifname, err_str(rc));
 		return rc;
 	}
 	if (ns->gw.s_addr && (rc = rtnl_route_default(ns->ifindex, ns->gw))) {
 		log_warnx("net: default route via %s: %s", inet_ntoa(ns->gw),
-			  strerror(-rc));
+			  err_str(rc));
 		return rc;
 	}
 	log_info("net: %s %s %s/%u%s", ns->ifname, mac, inet_ntoa(ns->ip),

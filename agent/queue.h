@@ -24,10 +24,8 @@ struct ioslot {
 	uint64_t kernel_handle;	/* the kernel's handle, echoed back */
 	struct nbd_request req;	/* as sent to the server (handle = seq) */
 	uint8_t *buf;		/* payload: write data / read reply */
-	uint32_t skip;		/* READ widened to whole cache blocks: the
-				 * kernel's data starts at buf + skip */
-	uint32_t klen;		/* and is klen bytes long */
-	int writeback;		/* the overlay's own write: no kernel reply */
+	int writeback;		/* the overlay's own WRITE or FLUSH (writeback.c):
+				 * no kernel reply */
 };
 
 struct ioqueue {

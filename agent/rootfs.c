@@ -157,8 +157,9 @@ static int find_roots(const struct agent_cfg *cfg, int index,
 	return nc ? nc : -ENOENT;
 }
 
-static int rm_cb(const char *path, const struct stat *st, int flag,
-		 struct FTW *ftw)
+/* nftw(): everything but the top directory itself */
+static int remove_entry(const char *path, const struct stat *st, int flag,
+			struct FTW *ftw)
 {
 	(void)st;
 	if (ftw->level == 0)
@@ -173,7 +174,7 @@ static int rm_cb(const char *path, const struct stat *st, int flag,
 /* everything under dir on dir's filesystem (not across mounts) */
 static void wipe_dir(const char *dir)
 {
-	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 static int mount_upper(const struct agent_cfg *cfg)
@@ -411,7 +412,7 @@ static int mount_root(const struct agent_cfg *cfg, int nbd_index,
 }
 
 int rootfs_boot(const struct agent_cfg *cfg, const struct net_state *ns,
-		int nbd_index, int info_fd)
+		int nbd_index, int timeline_fd)
 {
 	char dev[48], fstype[64], opts[160], msg[64];
 	const char *init;
@@ -460,9 +461,9 @@ int rootfs_boot(const struct agent_cfg *cfg, const struct net_state *ns,
 		wipe_dir("/");
 	snprintf(msg, sizeof(msg), "%lld %lld\n", (long long)t_root,
 		 (long long)now_ms());
-	if (write(info_fd, msg, strlen(msg)) < 0)
-		log_warn("info pipe");
-	close(info_fd);
+	if (write(timeline_fd, msg, strlen(msg)) < 0)
+		log_warn("timeline pipe");
+	close(timeline_fd);
 	if (mount(".", "/", NULL, MS_MOVE, NULL) != 0 || chroot(".") != 0 ||
 	    chdir("/") != 0) {
 		rc = -errno;

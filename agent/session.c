@@ -19,6 +19,7 @@
 
 #include "agent.h"
 #include "http_client.h"
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "tcp.h"
@@ -101,14 +102,14 @@ int session_begin(struct agent_cfg *cfg, char *why, size_t whysz)
 			break;
 		if (tries <= 3 || tries % 15 == 0)
 			log_warnx("session: redeeming the boot ticket at %s: %s; "
-				  "retrying", cfg->http_host, strerror(-rc));
+				  "retrying", cfg->http_host, err_str(rc));
 		sleep(SESSION_RETRY_S);
 	}
 	sodium_memzero(req, sizeof(req));
 	sodium_memzero(cfg->ticket, sizeof(cfg->ticket));
 	if (rc != 0) {
 		snprintf(why, whysz, "no answer from %s: %s", cfg->http_host,
-			 strerror(-rc));
+			 err_str(rc));
 		return rc;
 	}
 	if (status == 200 && (rc = session_take(cfg, (char *)body)) == 0) {

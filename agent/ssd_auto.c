@@ -21,13 +21,16 @@
 
 #include "cache_setup.h"
 #include "gpt.h"
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
 
 #define AUTO_MIN_BYTES (64ull << 20)
 #define ZERO_CHECK (1u << 20)
 
-static int read_sys(const char *disk, const char *file, uint64_t *v)
+/* /sys/block/DISK/FILE as a number. */
+static int read_sys_block_u64(const char *disk, const char *file,
+			      uint64_t *v)
 {
 	char path[128], buf[32];
 	ssize_t n;
@@ -46,7 +49,7 @@ static int read_sys(const char *disk, const char *file, uint64_t *v)
 }
 
 /* A fixed, writable, whole local disk (not nbd/loop/ram/cdrom/dm/md). */
-static int candidate(const char *name)
+static int is_candidate_disk(const char *name)
 {
 	static const char *const skip[] = {
 		"nbd", "loop", "ram", "zram", "sr", "dm-", "md", "fd",
@@ -56,14 +59,15 @@ static int candidate(const char *name)
 	for (size_t i = 0; i < ARRAY_SIZE(skip); i++)
 		if (!strncmp(name, skip[i], strlen(skip[i])))
 			return 0;
-	if (read_sys(name, "removable", &removable) || removable ||
-	    read_sys(name, "ro", &ro) || ro ||
-	    read_sys(name, "size", &sectors))
+	if (read_sys_block_u64(name, "removable", &removable) || removable ||
+	    read_sys_block_u64(name, "ro", &ro) || ro ||
+	    read_sys_block_u64(name, "size", &sectors))
 		return 0;
 	return sectors * 512 >= AUTO_MIN_BYTES;
 }
 
-static int all_zero(int fd, uint64_t off, uint8_t *buf)
+/* The ZERO_CHECK bytes at off are all zero (buf: room for them). */
+static int zero_mib_at(int fd, uint64_t off, uint8_t *buf)
 {
 	if (pread(fd, buf, ZERO_CHECK, (off_t)off) != (ssize_t)ZERO_CHECK)
 		return 0;
@@ -74,7 +78,7 @@ static int all_zero(int fd, uint64_t off, uint8_t *buf)
 }
 
 /* libblkid: 1 when it finds nothing at all on the device. */
-static int blkid_nothing(int fd)
+static int blkid_finds_nothing(int fd)
 {
 	blkid_probe pr = blkid_new_probe();
 	int rc = -1;
@@ -97,8 +101,8 @@ static int is_blank(int fd, uint64_t size)
 
 	if (!buf)
 		return 0;
-	blank = blkid_nothing(fd) && all_zero(fd, 0, buf) &&
-		all_zero(fd, size - ZERO_CHECK, buf);
+	blank = blkid_finds_nothing(fd) && zero_mib_at(fd, 0, buf) &&
+		zero_mib_at(fd, size - ZERO_CHECK, buf);
 	free(buf);
 	return blank;
 }
@@ -156,7 +160,7 @@ int ssd_auto_create(void)
 		uint64_t size;
 		int fd;
 
-		if (de->d_name[0] == '.' || !candidate(de->d_name))
+		if (de->d_name[0] == '.' || !is_candidate_disk(de->d_name))
 			continue;
 		snprintf(dev, sizeof(dev), "/dev/%s", de->d_name);
 		/* O_EXCL: fails if anything has it (or a partition) open */
@@ -173,7 +177,7 @@ int ssd_auto_create(void)
 		close(fd);
 		if (rc == 0)
 			break;
-		log_warnx("cache: ssd auto: %s: %s", dev, strerror(-rc));
+		log_warnx("cache: ssd auto: %s: %s", dev, err_str(rc));
 	}
 	closedir(d);
 	return rc;

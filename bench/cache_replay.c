@@ -7,8 +7,8 @@
  *
  *   plain            an NBD server at HOST PORT (TCP) or HOST = a unix
  *                    socket path: e.g. nbdkit's cache filter
- *   -r/-t/-s         the agent's serve loop (agent/serve.c serve_socket(),
- *                    the code nbd.ko talks to) on an AF_UNIX socketpair,
+ *   -r/-t/-s         the agent's serve loop (serve_socket() in
+ *                    agent/disk_serve.c, the code nbd.ko talks to) on an AF_UNIX socketpair,
  *                    in a thread, with its cache stack (agent/cache.c: RAM
  *                    -> SSD file -> the server at HOST PORT, verified)
  *   ... -d           the cache stack called directly, no NBD round trip
@@ -133,7 +133,7 @@ static uint8_t *load_file(const char *path, size_t *len)
 
 /* nbdkit -U PATH: the same handshake as over TCP */
 static int unix_connect(const char *path, const char *export,
-			struct nbd_conn *c)
+			struct nbd_client_conn *c)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
@@ -250,7 +250,7 @@ static struct cache *make_cache(unsigned ram_mib, const char *hashes,
 int main(int argc, char **argv)
 {
 	struct agent_cfg cfg;
-	struct nbd_conn conn = { .fd = -1 };
+	struct nbd_client_conn conn = { .fd = -1 };
 	struct agent_thread agent;
 	struct cache *cache = NULL;
 	struct cache_stats last = { 0 };

@@ -2,7 +2,7 @@
 # NBD idle connections: --nbd-idle-timeout closes a transmission-phase
 # connection that sent no request for that long (a busy one stays), NBD and
 # HTTP sockets carry TCP keepalive (a vanished peer is found), and the
-# agent's serve loop (agent/serve.c, playing nbd.ko with
+# agent's serve loop (agent/disk_serve.c, playing nbd.ko with
 # tests/tools/agent_reads) rides over the idle closes: every read right,
 # no error for "the kernel".
 . "$(dirname "$0")/lib.sh"

@@ -174,7 +174,7 @@ def case_ovmf():
     got = download(s2, None, peer2, 1468, 4)
     if got != open(ROOT + "/w.bin", "rb").read():
         fail("windowsize 4 download differs")
-    # the aborted session must be gone: its port no longer answers
+    # the aborted session must be gone: its port does not answer
     s.sendto(struct.pack("!HH", 4, 0), peer)
     s.settimeout(0.5)
     try:

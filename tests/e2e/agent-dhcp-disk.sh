@@ -8,14 +8,9 @@
 . "$(dirname "$0")/lib-agent.sh"
 
 agent_requires
-agent_kernel
 requires debugfs -V
-[ -x "$LINKBOOT" ] || skip "build/linkboot missing (make)"
 
-AGENT_INIT='#!/bin/busybox sh
-B=/bin/busybox
-$B mount -t proc proc /proc 2>/dev/null
-echo "LBE2E: init pid $$"
+AGENT_INIT='echo "LBE2E: init pid $$"
 $B test -e /stale && echo "LBE2E: stale upper file visible"
 echo disk-mode >/root/on-ssd.txt && $B sync && echo "LBE2E: disk write ok"
 $B grep -q "^/dev/vda1 /rw " /proc/mounts 2>/dev/null
@@ -31,11 +26,7 @@ mkdir -p "$TMP/cache/upper"
 echo old >"$TMP/cache/upper/stale"
 mkfs.ext4 -q -F -d "$TMP/cache" "$TMP/cachepart.img" 30M || die "mkfs cache"
 CACHE=$TMP/cache.img
-truncate -s 32M "$CACHE"
-echo 'label: gpt
-start=2048, size=61440, type=linux, name=linkboot-cache' | sfdisk -q "$CACHE" ||
-	die "sfdisk cache"
-dd if="$TMP/cachepart.img" of="$CACHE" bs=512 seek=2048 conv=notrunc status=none
+agent_cache_disk "$CACHE" 32 30 "$TMP/cachepart.img"
 
 agent_minimal_initramfs
 

@@ -6,8 +6,6 @@
 . "$(dirname "$0")/lib-agent.sh"
 
 agent_requires
-agent_kernel
-[ -x "$LINKBOOT" ] || skip "build/linkboot missing (make)"
 
 agent_minimal_initramfs
 agent_netns

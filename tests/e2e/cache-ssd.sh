@@ -24,20 +24,12 @@
 . "$(dirname "$0")/lib-agent.sh"
 
 agent_requires
-agent_kernel
 requires python3 --version
 requires curl --version
-[ -x "$LINKBOOT" ] || skip "build/linkboot missing (make)"
 
-AGENT_INIT='#!/bin/busybox sh
-B=/bin/busybox
-$B mount -t proc proc /proc 2>/dev/null
-echo "LBE2E: md5 $($B md5sum /data.bin)"
+AGENT_INIT='echo "LBE2E: md5 $($B md5sum /data.bin)"
 # the agent reports its counters now (SIGUSR1), then we stop
-'"$GUEST_REPORT_NOW"'
-$B sleep 3
-echo "LBE2E: DONE"
-$B poweroff -f'
+'"$GUEST_REPORT_DONE"
 
 IMG=$TMP/disk.img
 agent_demo_image "$IMG"
@@ -51,25 +43,14 @@ lb client add "$AGENT_MAC" --image demo --ram-cache 4 --ssd-cache auto \
 
 # the SSD cache disk: 48 MiB partition "linkboot-cache", left blank
 SSD=$TMP/ssd.img
-truncate -s 64M "$SSD"
-echo 'label: gpt
-start=2048, size=98304, type=linux, name=linkboot-cache' | sfdisk -q "$SSD" ||
-	die "sfdisk ssd"
+agent_cache_disk "$SSD" 64 48
 
 agent_netns
-serve_start() {
-	ip netns exec "$NS" "$LINKBOOT" serve --state "$LB_STATE" \
-		--listen "$SERVER_IP" --dhcp off --tftp-port 0 --http-port 8080 \
-		--nbd-port 10809 --trusted-net "$AGENT_IP/32" \
-		${LB_SERVE_ARGS:-} >"$TMP/serve$1.log" 2>&1 &
-	SERVE_PID=$!
-	cleanup_fn "kill $SERVE_PID 2>/dev/null"
-	wait_for 10 grep -q 'serving at' "$TMP/serve$1.log" ||
-		die "linkboot serve did not start: $(tail -n 5 "$TMP/serve$1.log")"
-}
+# a log per boot: its NBD byte counters (logged at a clean stop)
+serve_start() { agent_linkboot_serve "$TMP/serve$1.log"; }
 serve_stop() {
-	kill "$SERVE_PID" 2>/dev/null
-	wait "$SERVE_PID" 2>/dev/null
+	kill "$LB_PID" 2>/dev/null
+	wait "$LB_PID" 2>/dev/null
 }
 # the server's NBD bytes read for this boot's sessions (logged at close)
 nbd_bytes() {

@@ -79,10 +79,7 @@ boot() {
 	log=$QEMU_LOG
 	[ -n "${LBDEB_KEEP:-}" ] &&
 		cleanup_fn "mkdir -p $LBDEB_KEEP; cp $TMP/$net.serial.raw $TMP/linkboot.log $LBDEB_KEEP/"
-	if ! qemu_wait 'LBDEB: multi-user reached' 420; then
-		qemu_dump "$net" 80
-		die "$net: no 'LBDEB: multi-user reached' on the serial console within 420 s"
-	fi
+	qemu_expect "$net" 'LBDEB: multi-user reached' 420
 	multi_ms=$QEMU_MS
 	grep -o 'LBDEB:.*' "$log" | grep -v 'LBDEB: journal'
 
@@ -112,10 +109,8 @@ boot() {
 	# clean poweroff: systemd stops everything (networking too),
 	# systemd-shutdown spares the agent ('@' argv[0]), the kernel powers
 	# off and QEMU exits
-	if ! qemu_wait 'reboot: Power down' 180; then
-		qemu_dump "$net" 60
-		die "$net: poweroff did not complete within 180 s (root pulled away?)"
-	fi
+	qemu_expect "$net" 'reboot: Power down' 180 \
+		"poweroff did not complete: root pulled away?"
 	off_ms=$QEMU_MS
 	for ((i = 0; i < 50; i++)); do qemu_running || break; sleep 0.2; done
 	qemu_running && { qemu_dump "$net" 30; die "$net: QEMU still runs after 'reboot: Power down'"; }
@@ -137,10 +132,8 @@ for net in $VARIANTS; do
 	add_image "$net" $((n++))
 done
 
-net_setup
-net_add_tap tap0
-e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199
-e2e_requires_ports udp:67 tcp:80 tcp:10809
+pxe_network 1
+pxe_serve full
 
 for net in $VARIANTS; do
 	boot "$net"

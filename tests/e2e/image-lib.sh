@@ -7,15 +7,15 @@
 #
 #   image_requires          skip unless QEMU, root, the CLI, the agent, ...
 #   image_setup             kernel, demo image "demo" in $LB_STATE, netns
-#                           with tap0..tap2, `linkboot serve --dhcp full`,
-#                           the control web server (below)
+#                           with tap0..tap2, `linkboot serve --dhcp full`
+#                           (pxe_network, pxe_serve: lib-qemu.sh), the
+#                           control web server (below)
 #   guest_script HOST TEXT  what the PC whose hostname is HOST runs after
 #                           its banner (the demo init fetches
 #                           $CTL_URL/HOST.sh: demo.run= on the image's
 #                           kernel command line); TEXT is a sh script
 #   boot_banner NAME HOST SECS   wait for "linkboot demo: HOST up"; print
 #                           the time from QEMU start; sets BOOT_S
-#   guest_wait NAME PATTERN SECS wait for PATTERN on this PC's console
 #   client_field MAC KEY    KEY of `linkboot client show MAC -j`
 #   server_restart_same_state   start `linkboot serve` again (old log kept)
 #
@@ -54,12 +54,8 @@ image_setup() {
 		"console=ttyS0 linkboot.overlay=16 demo.run=$CTL_URL" >/dev/null ||
 		die "image set demo --cmdline"
 
-	net_setup
-	net_add_tap tap0
-	net_add_tap tap1
-	net_add_tap tap2
-	e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199
-	e2e_requires_ports udp:67 udp:69 tcp:80 tcp:10809
+	pxe_network 3
+	pxe_serve full
 	ip netns exec "$NS" busybox httpd -f -p "$E2E_SERVER_IP:$CTL_PORT" -h "$TMP/www" \
 		>"$TMP/httpd.log" 2>&1 &
 	local httpd=$!
@@ -75,19 +71,9 @@ guest_script() {
 # boot_banner NAME HOST SECS
 boot_banner() {
 	local name=$1 host=$2 secs=$3
-	if ! qemu_wait "linkboot demo: $host up" "$secs"; then
-		qemu_dump "$name" 60
-		die "$name: no banner 'linkboot demo: $host up' within ${secs}s"
-	fi
+	qemu_expect "$name" "linkboot demo: $host up" "$secs"
 	BOOT_S="$((QEMU_MS / 1000)).$(( (QEMU_MS % 1000) / 100 ))"
 	echo "$name: QEMU start -> demo banner $BOOT_S s"
-}
-
-# guest_wait NAME PATTERN SECS
-guest_wait() {
-	qemu_wait "$2" "$3" && return 0
-	qemu_dump "$1" 40
-	die "$1: no /$2/ on the console within $3 s"
 }
 
 client_field() {
@@ -111,5 +97,5 @@ assert_no_io_errors() {
 
 server_restart_same_state() {
 	mv "$LB_LOG" "$LB_LOG.$(date +%s%N)"
-	e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199
+	pxe_serve full
 }

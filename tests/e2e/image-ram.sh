@@ -1,5 +1,5 @@
 #!/bin/bash
-# The demo OS image through the whole chain (issue 4, items 1, 2, 5, 6):
+# The demo OS image through the whole chain:
 #   PC A, BIOS (SeaBIOS + the e1000's stock iPXE ROM), write mode ram:
 #     boot 1 reaches the image's banner; a file written there; filling
 #     the overlay (linkboot.overlay=16 MiB) gives the writer ENOSPC and the
@@ -43,7 +43,7 @@ echo E2E-DONE"
 qemu_start_bios a1 "$MAC_A" tap0
 boot_banner a1 e2e-a 300
 T_BIOS=$BOOT_S
-guest_wait a1 'E2E-DONE' 120
+qemu_expect a1 'E2E-DONE' 120
 assert_contains "$QEMU_LOG" 'linkboot-agent: root: .*read-only \+ overlay, write mode ram' "ram mode overlay"
 assert_contains "$QEMU_LOG" '^E2E-WROTE e2e-ram-file' "file written in boot 1"
 assert_contains "$QEMU_LOG" '^E2E-FILL rc=[1-9].*No space left on device' "ENOSPC for the writer filling the overlay"
@@ -58,7 +58,7 @@ qemu_stop
 qemu_start_uefi_e1000 b1 "$MAC_B" tap1
 boot_banner b1 e2e-b 300
 T_UEFI=$BOOT_S
-guest_wait b1 'E2E-DONE' 60
+qemu_expect b1 'E2E-DONE' 60
 assert_contains "$QEMU_LOG" 'Linux version' "kernel on PC B"
 assert_contains "$QEMU_LOG" 'linkboot-agent: root: switch_root' "agent switched root on PC B"
 assert_no_io_errors b1
@@ -70,7 +70,7 @@ qemu_stop
 qemu_start_uefi_virtio d1 "$MAC_D" tap2
 boot_banner d1 e2e-d 300
 T_VIRTIO=$BOOT_S
-guest_wait d1 'E2E-DONE' 60
+qemu_expect d1 'E2E-DONE' 60
 assert_contains "$QEMU_LOG" "NBP file downloaded successfully" "OVMF PXE loaded iPXE over TFTP"
 assert_no_io_errors d1
 HOST_D=$(guest_value E2E-ID host) MID_D=$(guest_value E2E-ID mid)
@@ -97,7 +97,7 @@ if [ -e /root/e2e-file ]; then echo E2E-FILE present; else echo E2E-FILE absent;
 echo E2E-DONE"
 qemu_start_bios a2 "$MAC_A" tap0
 boot_banner a2 e2e-a 300
-guest_wait a2 'E2E-DONE' 60
+qemu_expect a2 'E2E-DONE' 60
 assert_contains "$QEMU_LOG" '^E2E-FILE absent' "ram mode: boot 1's file is gone on boot 2"
 assert_no_io_errors a2
 T_BIOS2=$BOOT_S

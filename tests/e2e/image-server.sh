@@ -1,5 +1,5 @@
 #!/bin/bash
-# The demo OS image through the whole chain (issue 4, items 3, 4, 5):
+# The demo OS image through the whole chain:
 #   PC C (BIOS, stock iPXE ROM) is not linked: it shows the screen with
 #   its MAC and the fix command; `linkboot client add --write server` and
 #   `linkboot client keep MAC on` on the server boot it with no hand on the
@@ -40,10 +40,8 @@ while [ \$i -lt 240 ]; do
 done"
 
 qemu_start_bios c1 "$MAC" tap0
-qemu_wait "linkboot client add $MAC --image" 240 || {
-	qemu_dump c1 40
-	die "no 'not linked' screen with the fix command for $MAC"
-}
+qemu_expect c1 "linkboot client add $MAC --image" 240 \
+	"the 'not linked' screen with the fix command"
 assert_contains "$QEMU_LOG" "not linked to an image" "unknown-MAC screen"
 lbc client add "$MAC" --image demo --name e2e-c --write server >/dev/null ||
 	die "client add $MAC --write server"
@@ -52,7 +50,7 @@ assert_eq "$(client_field "$MAC" keep_overlay)" true "keep_overlay"
 boot_banner c1 e2e-c 300
 T_LINKED=$BOOT_S
 assert_contains "$QEMU_LOG" 'linkboot-agent: root: .*read-write, write mode server' "server mode: root read-write"
-guest_wait c1 '^E2E-IO 3 ok' 120
+qemu_expect c1 '^E2E-IO 3 ok' 120
 assert_contains "$QEMU_LOG" '^E2E-KEPT-WROTE e2e-kept ' "file written in boot 1"
 KEPT=$(grep -m1 '^E2E-KEPT-WROTE' "$QEMU_LOG" | cut -d' ' -f2-)
 assert_eq "$(guest_value E2E-ID host)" "$(client_field "$MAC" hostname)" "C's /etc/hostname"
@@ -77,7 +75,7 @@ echo "server down 10 s: last round at the kill $AT_KILL, before the restart $LAS
 	die "rounds $AT_KILL..$LAST completed with the server down: writes acknowledged without the server?"
 server_restart_same_state
 T_UP=$(date +%s%3N)
-guest_wait c1 "^E2E-IO $((LAST + 3)) ok" 180
+qemu_expect c1 "^E2E-IO $((LAST + 3)) ok" 180
 echo "restart -> round $((LAST + 3)) ok: $(( ($(date +%s%3N) - T_UP) / 1000 )) s (outage $(( (T_UP - T_KILL) / 1000 )) s)"
 assert_contains "$QEMU_LOG" 'linkboot-agent: nbd: server connection (lost|closed)' "agent saw the server go"
 assert_contains "$QEMU_LOG" 'linkboot-agent: nbd: reconnected after' "agent reconnected"
@@ -96,7 +94,7 @@ sleep 30
 qemu_running || die "the PC died while its cable was pulled"
 in_ns ip link set tap0 up
 T_PLUG=$(date +%s%3N)
-guest_wait c1 "^E2E-IO $((AT_PULL + 4)) ok" 180
+qemu_expect c1 "^E2E-IO $((AT_PULL + 4)) ok" 180
 echo "cable pulled 30 s at round $AT_PULL; round $((AT_PULL + 4)) ok $(( ($(date +%s%3N) - T_PLUG) / 1000 )) s after it was back"
 grep -E 'linkboot-agent: nbd: (server connection (lost|closed)|reconnected)' "$QEMU_LOG" | tail -n +3
 [ "$(grep -c 'linkboot-agent: nbd: reconnected after' "$QEMU_LOG")" -ge 2 ] ||
@@ -114,7 +112,7 @@ echo \"E2E-KEPT \$(cat /root/e2e-kept 2>&1)\"
 echo E2E-DONE"
 qemu_start_bios c2 "$MAC" tap0
 boot_banner c2 e2e-c 300
-guest_wait c2 '^E2E-DONE' 60
+qemu_expect c2 '^E2E-DONE' 60
 assert_contains "$QEMU_LOG" "^E2E-KEPT $KEPT\$" "server mode + keep: boot 1's file on boot 2"
 assert_no_io_errors c2
 T_BOOT2=$BOOT_S
@@ -125,7 +123,7 @@ qemu_stop
 lbc client keep "$MAC" off >/dev/null || die "client keep $MAC off"
 qemu_start_bios c3 "$MAC" tap0
 boot_banner c3 e2e-c 300
-guest_wait c3 '^E2E-DONE' 60
+qemu_expect c3 '^E2E-DONE' 60
 assert_contains "$QEMU_LOG" "^E2E-KEPT .*No such file" "server mode, keep off: the overlay is dropped at boot"
 assert_no_io_errors c3
 T_BOOT3=$BOOT_S

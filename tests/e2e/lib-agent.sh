@@ -1,12 +1,22 @@
-# Shared setup for tests/e2e/agent-*.sh (sourced after tests/lib.sh):
-#   agent_requires        skip unless root, QEMU, mkfs.ext4, sfdisk, busybox
-#   agent_kernel          KROOT, KVER, VMLINUZ (Debian kernel, cached)
+# Shared setup for the e2e tests that boot a QEMU PC straight into the
+# agent (-kernel/-initrd: agent-*.sh, cache-ssd.sh, overlay-tiers.sh;
+# sourced after tests/lib.sh):
+#   agent_requires        skip unless root, QEMU, mkfs.ext4, sfdisk,
+#                         busybox, the server and the agent are here; then
+#                         agent_kernel: KROOT, KVER, VMLINUZ (Debian
+#                         kernel, cached)
 #   agent_demo_image F    partitioned ext4 image with busybox and the
-#                         test's /sbin/init ($AGENT_INIT, a shell script)
+#                         test's /sbin/init: $AGENT_INIT, a busybox sh
+#                         script run with $B = busybox and /proc mounted
+#   agent_cache_disk F DISK_MIB PART_MIB [PART_IMG]
+#                         a disk with one GPT partition "linkboot-cache"
+#                         of PART_MIB at 1 MiB (holding PART_IMG if given)
 #   agent_netns           netns + tap lbtap0 with 198.18.0.1/24 (NS)
 #   agent_linkboot_start  image add demo ($IMG, $VMLINUZ, $INITRD), then
-#   agent_linkboot_serve  linkboot serve in the netns: NBD 198.18.0.1:10809,
-#                         HTTP :8080 (+ $LB_SERVE_ARGS); agent_linkboot_kill
+#   agent_linkboot_serve [LOG]  linkboot serve in the netns: NBD
+#                         198.18.0.1:10809, HTTP :8080 (+ $LB_SERVE_ARGS);
+#                         LB_PID, LB_LOG (default $TMP/linkboot.log);
+#                         agent_linkboot_kill
 #   agent_bootscript_args MAC   linkboot.* args from GET /boot.ipxe?mac=
 #   agent_ticket MAC            linkboot.ticket= of a fresh boot script
 #   agent_qemu_start ARGS boot -kernel/-initrd, console in $CONSOLE, input
@@ -24,7 +34,9 @@ agent_requires() {
 	requires sfdisk --version
 	requires busybox true
 	requires ip netns list
+	[ -x "$LINKBOOT" ] || skip "build/linkboot missing (make)"
 	[ -x "$LINKBOOT_AGENT" ] || skip "build/linkboot-agent missing (make)"
+	agent_kernel
 }
 
 agent_kernel() {
@@ -47,11 +59,16 @@ agent_minimal_initramfs() {
 }
 
 # Guest shell snippets for AGENT_INIT (busybox sh, $B = busybox):
-# the agent sends its counters now (SIGUSR1); $victim := the PID of the
-# serving process (the newest @linkboot-agent)
+# the agent sends its counters now (SIGUSR1); the same, then "LBE2E: DONE"
+# and power off; $victim := the PID of the serving process (the newest
+# @linkboot-agent)
 GUEST_REPORT_NOW='for p in $($B ps | $B grep "[@]linkboot-agent" | $B awk "{print \$1}"); do
 	$B kill -USR1 $p 2>/dev/null
 done'
+GUEST_REPORT_DONE="$GUEST_REPORT_NOW"'
+$B sleep 3
+echo "LBE2E: DONE"
+$B poweroff -f'
 GUEST_FIND_DAEMON='victim=0
 for d in /proc/[0-9]*; do
 	case "$($B tr "\\0" " " <$d/cmdline 2>/dev/null)" in @linkboot-agent*) p=${d#/proc/}; [ "$p" -gt "$victim" ] && victim=$p ;; esac
@@ -62,7 +79,9 @@ agent_demo_image() {
 	mkdir -p "$root"/{bin,sbin,etc,dev,proc,sys,tmp,root,run}
 	cp /bin/busybox "$root/bin/busybox"
 	ln -sf busybox "$root/bin/sh"
-	printf '%s\n' "$AGENT_INIT" >"$root/sbin/init"
+	printf '%s\n' '#!/bin/busybox sh' 'B=/bin/busybox' \
+		'$B mount -t proc proc /proc 2>/dev/null' "$AGENT_INIT" \
+		>"$root/sbin/init"
 	chmod 755 "$root/sbin/init"
 	echo "image-hostname" >"$root/etc/hostname"
 	printf '%s\n' '# image fstab' 'UUID=0000-root / ext4 errors=remount-ro 0 1' \
@@ -100,6 +119,17 @@ start=2048, size=122880, type=linux, name=root' | sfdisk -q "$img" ||
 		status=none || die "dd"
 }
 
+agent_cache_disk() {
+	local disk=$1 disk_mib=$2 part_mib=$3 part_img=${4:-}
+	truncate -s "${disk_mib}M" "$disk"
+	printf '%s\n' 'label: gpt' \
+		"start=2048, size=$((part_mib * 2048)), type=linux, name=linkboot-cache" |
+		sfdisk -q "$disk" || die "sfdisk $disk"
+	[ -z "$part_img" ] ||
+		dd if="$part_img" of="$disk" bs=512 seek=2048 conv=notrunc \
+			status=none || die "dd $part_img"
+}
+
 agent_netns() {
 	NS=lbagent$$
 	ip netns add "$NS" || die "ip netns add"
@@ -125,7 +155,7 @@ agent_linkboot_start() {
 # (agent_bootscript_args), from AGENT_IP on this netns' lo, where no ARP
 # entry can vouch for the address
 agent_linkboot_serve() {
-	LB_LOG=$TMP/linkboot.log
+	LB_LOG=${1:-$TMP/linkboot.log}
 	ip netns exec "$NS" "$LINKBOOT" serve --state "$LB_STATE" \
 		--listen "$SERVER_IP" --dhcp off --tftp-port 6969 \
 		--http-port 8080 --nbd-port 10809 --trusted-net "$AGENT_IP/32" \
@@ -133,7 +163,7 @@ agent_linkboot_serve() {
 	LB_PID=$!
 	cleanup_fn "kill -9 $LB_PID 2>/dev/null"
 	wait_for 10 grep -q 'serving at' "$LB_LOG" ||
-		die "linkboot serve did not start"
+		die "linkboot serve did not start: $(tail -n 5 "$LB_LOG")"
 }
 
 # agent_bootscript_args MAC: the linkboot.* arguments the server's boot

@@ -16,7 +16,28 @@
 #   qemu_wait PATTERN SECONDS wait until PATTERN is in the serial log (0),
 #                             QEMU exits or time runs out (1); sets QEMU_MS
 #                             (ms from QEMU start to the marker)
+#   qemu_expect NAME PATTERN SECONDS [HINT]
+#                             qemu_wait, or show NAME's serial log and die
 #   qemu_stop                 kill the current QEMU (bounded)
+#
+# The set-up of a PXE test (pxe-*.sh, image-lib.sh, debian-systemd.sh):
+#   pxe_requires              skip unless QEMU PXE boots of the marker image
+#                             can run here (root, netns, QEMU, the CLI, the
+#                             Debian kernel: KROOT KVER KERNEL, sfdisk,
+#                             mkfs.ext4)
+#   pxe_network NTAPS         net_setup + tap0 .. tap<NTAPS-1> on the bridge
+#   pxe_serve MODE            `linkboot serve --dhcp MODE` (full: pool
+#                             198.18.0.100-199; proxy) in $NS: LB_PID,
+#                             LB_LOG; skip unless it has DHCP, TFTP, HTTP
+#                             and NBD
+#   pxe_marker_image NAME [MAC...]
+#                             MARKER (LINKBOOT-E2E-NAME-<random>), image
+#                             "e2e" in LB_STATE=$TMP/state (the kernel + an
+#                             initramfs that prints MARKER), each MAC linked
+#   pxe_setup NAME [MAC...]   all of a PXE test but its PCs:
+#                             pxe_marker_image, one tap per MAC (at least
+#                             tap0), pxe_serve full
+#   e2e_boot_marker NAME SECS wait for MARKER, print the time, stop QEMU
 #
 # Verified recipe and gotchas (see /work/shared/DESIGN.md):
 # - TCG only: -accel kvm hangs after "Booting from ROM" here.
@@ -205,6 +226,15 @@ qemu_dump() {
 	return 0
 }
 
+# qemu_expect NAME PATTERN SECONDS [HINT]: PATTERN on the serial console
+# in time, or the log's tail and die.
+qemu_expect() {
+	local name=$1 pattern=$2 secs=$3 hint=${4:+ ($4)}
+	qemu_wait "$pattern" "$secs" && return 0
+	qemu_dump "$name" 60
+	die "$name: no /$pattern/ on the serial console within ${secs}s$hint"
+}
+
 # The Debian kernel (cached by scripts/fetch-kernel.sh): sets KROOT, KVER,
 # KERNEL. Skips when it cannot be had.
 e2e_kernel() {
@@ -288,22 +318,52 @@ e2e_marker_image() {
 		die "image set --cmdline"
 }
 
-# e2e_link_marker_client MAC MARKER: MAC linked to image "e2e".
-e2e_link_marker_client() {
-	local mac=$1 marker=$2
-	e2e_marker_image "$marker"
-	lbc client add "$mac" --image e2e >"$TMP/client-add.log" 2>&1 ||
-		{ cat "$TMP/client-add.log" >&2; die "client add $mac"; }
-}
-
-# e2e_boot_marker NAME MARKER SECONDS: wait for MARKER, report the time,
-# dump the logs on failure.
+# e2e_boot_marker NAME SECONDS: wait for MARKER (pxe_setup), report the
+# time, stop QEMU.
 e2e_boot_marker() {
-	local name=$1 marker=$2 secs=$3
-	if ! qemu_wait "$marker" "$secs"; then
-		qemu_dump "$name" 50
-		die "$name: no '$marker' on the serial console within ${secs}s"
-	fi
+	local name=$1 secs=$2
+	qemu_expect "$name" "$MARKER" "$secs"
 	echo "$name: QEMU start -> marker $((QEMU_MS / 1000)).$(( (QEMU_MS % 1000) / 100 )) s"
 	qemu_stop
+}
+
+pxe_requires() {
+	qemu_requires
+	e2e_requires_cli image client
+	e2e_kernel
+	requires sfdisk --version
+	requires mkfs.ext4 -V
+}
+
+pxe_network() {
+	local i
+	net_setup
+	for ((i = 0; i < $1; i++)); do
+		net_add_tap "tap$i"
+	done
+}
+
+pxe_serve() {
+	case $1 in
+	full) e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199 ;;
+	*) e2e_start_server --dhcp "$1" ;;
+	esac
+	e2e_requires_ports udp:67 udp:69 tcp:80 tcp:10809
+}
+
+pxe_marker_image() {
+	local mac
+	LB_STATE=$TMP/state
+	MARKER=LINKBOOT-E2E-$1-$RANDOM
+	e2e_marker_image "$MARKER"
+	for mac in "${@:2}"; do
+		lbc client add "$mac" --image e2e >"$TMP/client-add.log" 2>&1 ||
+			{ cat "$TMP/client-add.log" >&2; die "client add $mac"; }
+	done
+}
+
+pxe_setup() {
+	pxe_marker_image "$@"
+	pxe_network $(($# > 1 ? $# - 1 : 1))
+	pxe_serve full
 }

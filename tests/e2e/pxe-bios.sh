@@ -8,24 +8,12 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-qemu.sh"
 
-qemu_requires
-e2e_requires_cli image client
-e2e_kernel
-requires sfdisk --version
-requires mkfs.ext4 -V
-
-LB_STATE=$TMP/state
-MARKER=LINKBOOT-E2E-BIOS-$RANDOM
+pxe_requires
 MAC=$(e2e_mac 1)
-e2e_link_marker_client "$MAC" "$MARKER"
-
-net_setup
-net_add_tap tap0
-e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199
-e2e_requires_ports udp:67 tcp:80
+pxe_setup BIOS "$MAC"
 
 qemu_start_bios bios "$MAC" tap0
-e2e_boot_marker bios "$MARKER" 180
+e2e_boot_marker bios 180
 
 # the script was generated for this MAC's link
 assert_contains "$QEMU_LOG" "^cmdline: .*linkboot\.ticket=t1-" "a boot ticket on the kernel cmdline"

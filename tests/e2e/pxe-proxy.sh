@@ -7,20 +7,11 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-qemu.sh"
 
-qemu_requires
-e2e_requires_cli image client
-e2e_kernel
+pxe_requires
 requires dnsmasq --version
-requires sfdisk --version
-requires mkfs.ext4 -V
-
-LB_STATE=$TMP/state
-MARKER=LINKBOOT-E2E-PROXY-$RANDOM
 MAC=$(e2e_mac 1)
-e2e_link_marker_client "$MAC" "$MARKER"
-
-net_setup
-net_add_tap tap0
+pxe_marker_image PROXY "$MAC"
+pxe_network 1
 net_add_peer_ns 198.18.0.2
 # addresses only: no dhcp-boot, no PXE service, no DNS (--port=0), no ping
 ip netns exec "$PEER_NS" dnsmasq --no-daemon --port=0 --no-ping \
@@ -30,11 +21,10 @@ ip netns exec "$PEER_NS" dnsmasq --no-daemon --port=0 --no-ping \
 	>"$TMP/dnsmasq.log" 2>&1 &
 cleanup_fn "kill $!"
 
-e2e_start_server --dhcp proxy
-e2e_requires_ports udp:67 tcp:80
+pxe_serve proxy
 
 qemu_start_bios proxy "$MAC" tap0
-e2e_boot_marker proxy "$MARKER" 180
+e2e_boot_marker proxy 180
 
 # the address came from dnsmasq's range, the boot from linkboot
 assert_contains "$TMP/dnsmasq.log" "DHCPACK\(eth0\) 198\.18\.0\.1[5-8][0-9] $MAC" "dnsmasq leased the address"

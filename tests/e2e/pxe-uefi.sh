@@ -9,33 +9,19 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-qemu.sh"
 
-qemu_requires
-e2e_requires_cli image client
-e2e_kernel
-requires sfdisk --version
-requires mkfs.ext4 -V
+pxe_requires
 [ -f "$OVMF_FD" ] || skip "no $OVMF_FD (apt-get install ovmf)"
-
-LB_STATE=$TMP/state
-MARKER=LINKBOOT-E2E-UEFI-$RANDOM
 MAC1=$(e2e_mac 1)
 MAC2=$(e2e_mac 2)
-e2e_link_marker_client "$MAC1" "$MARKER"
-e2e_link_marker_client "$MAC2" "$MARKER"
-
-net_setup
-net_add_tap tap0
-net_add_tap tap1
-e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199
-e2e_requires_ports udp:67 udp:69 tcp:80
+pxe_setup UEFI "$MAC1" "$MAC2"
 
 qemu_start_uefi_e1000 uefi-e1000 "$MAC1" tap0
-e2e_boot_marker uefi-e1000 "$MARKER" 240
+e2e_boot_marker uefi-e1000 240
 assert_contains "$QEMU_LOG" "^cmdline: .*initrd=" "initrd= on the EFI kernel cmdline"
 assert_contains "$QEMU_LOG" "^cmdline: .*linkboot\.mac=$MAC1" "linkboot.mac= of PC 1"
 
 qemu_start_uefi_virtio uefi-virtio "$MAC2" tap1
-e2e_boot_marker uefi-virtio "$MARKER" 240
+e2e_boot_marker uefi-virtio 240
 assert_contains "$QEMU_LOG" "NBP file downloaded successfully" "OVMF PXE loaded iPXE over TFTP"
 assert_contains "$QEMU_LOG" "^cmdline: .*initrd=" "initrd= on the EFI kernel cmdline"
 assert_contains "$QEMU_LOG" "^cmdline: .*linkboot\.mac=$MAC2" "linkboot.mac= of PC 2"

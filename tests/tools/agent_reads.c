@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * agent_reads: the agent's serve loop (agent/serve.c serve_socket(), what
- * nbd.ko talks to) on a socketpair, with a RAM cache, against a real
+ * agent_reads: the agent's serve loop (serve_socket() in agent/disk_serve.c,
+ * what nbd.ko talks to) on a socketpair, with a RAM cache, against a real
  * server; this process plays nbd.ko. It reads ROUNDS blocks the cache has
  * not seen, one per round, SLEEP_S seconds apart, and compares each with
  * the image file: a server that closes the idle connection in between
@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 {
 	static uint8_t got[READ_LEN], want[READ_LEN];
 	struct agent_cfg cfg;
-	struct nbd_conn probe = { .fd = -1 };
+	struct nbd_client_conn probe = { .fd = -1 };
 	struct cache_cfg cc = { .block_size = 65536, .ssd_fd = -1,
 				.ram_bytes = 16u << 20 };
 	struct agent_thread a = { 0 };

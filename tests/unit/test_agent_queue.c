@@ -75,7 +75,7 @@ static void test_requeue_resends_in_order(void **state)
 	ioqueue_put(&q, b);
 	assert_null(ioqueue_next_unsent(&q));
 	assert_int_equal(ioqueue_requeue_all(&q), 2);
-	/* a replies from the old connection must not match any more */
+	/* a reply from the old connection must not match */
 	assert_null(ioqueue_find(&q, a->seq));
 	n = ioqueue_next_unsent(&q);
 	assert_ptr_equal(n, a);

@@ -65,7 +65,7 @@ static struct cache *new_cache(uint64_t ram, int verified, struct ssdcache *ssd,
 	return c;
 }
 
-/* Read through the cache like serve.c: miss -> "server" -> fill. */
+/* Read through the cache like the serve loop (agent/disk_serve.c): miss -> "server" -> fill. */
 static void read_via(struct cache *c, uint64_t off, uint32_t len, uint8_t *out)
 {
 	struct cache_span sp;

@@ -27,7 +27,7 @@ static int handshake_with_size(uint64_t size, int go, uint64_t *got)
 {
 	uint8_t srv[512];
 	size_t n = 0;
-	struct nbd_conn c = { .fd = -1 };
+	struct nbd_client_conn c = { .fd = -1 };
 	int sv[2], rc;
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -98,8 +98,8 @@ static void test_dhcp_xid_random(void **state)
 			assert_int_not_equal(x[i], x[j]);
 		hi |= x[i] ^ x[0];
 	}
-	/* the old formula kept the MAC's bytes in the top 16 bits of every
-	 * xid of a client; random ones differ there too */
+	/* a clock^MAC mix keeps the MAC's bytes in the top 16 bits of
+	 * every xid of a client; random ones differ there too */
 	assert_true((hi >> 16) != 0);
 }
 
