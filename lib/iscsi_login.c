@@ -434,13 +434,18 @@ static int list_ok_table(const void *arg, const char *s, size_t l)
 	return -1;
 }
 
+static int chap_required(const struct iscsi_nego_cfg *cfg)
+{
+	return cfg->chap_secret || cfg->chap_secret_for;
+}
+
 static int list_ok_auth(const void *arg, const char *s, size_t l)
 {
 	const struct iscsi_nego_cfg *cfg = arg;
 
 	/* a target with a secret accepts CHAP only; one without, None */
-	if (cfg->chap_secret ? value_is(s, l, "CHAP") : value_is(s, l, "None"))
-		return cfg->chap_secret ? ISCSI_AUTH_CHAP : ISCSI_AUTH_NONE;
+	if (chap_required(cfg) ? value_is(s, l, "CHAP") : value_is(s, l, "None"))
+		return chap_required(cfg) ? ISCSI_AUTH_CHAP : ISCSI_AUTH_NONE;
 	return -1;
 }
 
@@ -566,7 +571,7 @@ static int nego_key(struct iscsi_nego *n, size_t idx, const struct iscsi_kv *kv,
 		r = list_pick(v, len, list_ok_auth, n->cfg);
 		if (r < 0)
 			return nego_fail(n, -EACCES, ISCSI_LOGIN_AUTH_FAILED,
-					 n->cfg->chap_secret
+					 chap_required(n->cfg)
 					 ? "the target requires CHAP"
 					 : "no common AuthMethod (None)");
 		n->auth = r;
@@ -676,23 +681,46 @@ static int chap_verify(struct iscsi_nego *n, const struct chap_in *ch,
 {
 	const struct iscsi_nego_cfg *cfg = n->cfg;
 	uint8_t want[MD5_DIGEST_SIZE], got[ISCSI_CHAP_MAX_BINARY];
-	int glen;
+	uint8_t derived[ISCSI_CHAP_MAX_BINARY];
+	const uint8_t *secret = cfg->chap_secret;
+	size_t secret_len = cfg->chap_secret_len;
+	int glen, name_bad;
 
 	if (n->chap_state != ISCSI_CHAP_WAIT_R || !ch->has_n || !ch->has_r)
 		return nego_fail(n, -EACCES, ISCSI_LOGIN_AUTH_FAILED,
 				 "CHAP_N/CHAP_R missing or out of order");
+	if (ch->n.val_len >= sizeof(n->chap_name))
+		return nego_fail(n, -EACCES, ISCSI_LOGIN_AUTH_FAILED,
+				 "CHAP_N too long");
+	memcpy(n->chap_name, ch->n.val, ch->n.val_len);
+	n->chap_name[ch->n.val_len] = '\0';
+	name_bad = cfg->chap_user &&
+		   !value_is(ch->n.val, ch->n.val_len, cfg->chap_user);
+	if (cfg->chap_secret_for) {
+		/* a name the callback does not know gets a random secret:
+		 * the response check still runs, and fails */
+		secret_len = sizeof(derived);
+		if (cfg->chap_secret_for(cfg->chap_arg, n->chap_name, derived,
+					 &secret_len) != 0) {
+			randombytes_buf(derived, sizeof(derived));
+			secret_len = sizeof(derived);
+			name_bad = 1;
+		}
+		secret = derived;
+	}
 	glen = iscsi_decode_binary(ch->r.val, ch->r.val_len, got, sizeof(got));
-	iscsi_chap_response(n->chap_id, cfg->chap_secret, cfg->chap_secret_len,
+	iscsi_chap_response(n->chap_id, secret, secret_len,
 			    n->chap_challenge, sizeof(n->chap_challenge), want);
+	sodium_memzero(derived, sizeof(derived));
 	/* the name check and the response check both run: the time taken
 	 * says nothing about which one failed */
-	int name_bad = cfg->chap_user &&
-		       !value_is(ch->n.val, ch->n.val_len, cfg->chap_user);
 	int resp_bad = glen != MD5_DIGEST_SIZE ||
 		       sodium_memcmp(got, want, MD5_DIGEST_SIZE) != 0;
-	if (name_bad | resp_bad)
+	if (name_bad | resp_bad) {
+		n->chap_name[0] = '\0';
 		return nego_fail(n, -EACCES, ISCSI_LOGIN_AUTH_FAILED,
 				 "CHAP response does not match");
+	}
 	if (ch->has_i || ch->has_c) {
 		int rc = chap_mutual(n, ch, out, outsz, pos);
 
@@ -840,7 +868,7 @@ int iscsi_nego_run(struct iscsi_nego *n, const char *text, size_t len,
 
 int iscsi_nego_auth_ok(const struct iscsi_nego *n)
 {
-	if (n->cfg->chap_secret)
+	if (chap_required(n->cfg))
 		return n->chap_state == ISCSI_CHAP_DONE;
 	return 1;
 }

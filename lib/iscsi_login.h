@@ -84,11 +84,17 @@ void iscsi_params_default(struct iscsi_params *p);
 struct iscsi_nego_cfg {
 	struct iscsi_params ours;	/* our values and limits */
 	uint16_t tpgt;			/* TargetPortalGroupTag (§13.9) */
-	/* CHAP (§12.1.3): required when chap_secret is set; mutual CHAP
-	 * (the initiator's own challenge) needs chap_target_secret */
+	/* CHAP (§12.1.3): required when chap_secret or chap_secret_for is
+	 * set; mutual CHAP (the initiator's own challenge) needs
+	 * chap_target_secret */
 	const char *chap_user;		/* expected CHAP_N, NULL = any */
 	const uint8_t *chap_secret;
 	size_t chap_secret_len;
+	/* or a secret per CHAP_N (derived, not stored): 0 and the secret
+	 * in secret[*len] (at most ISCSI_CHAP_MAX_BINARY), or -ENOENT */
+	int (*chap_secret_for)(void *arg, const char *name, uint8_t *secret,
+			       size_t *len);
+	void *chap_arg;
 	const char *chap_target_user;	/* our CHAP_N in mutual CHAP */
 	const uint8_t *chap_target_secret;
 	size_t chap_target_secret_len;
@@ -120,6 +126,7 @@ struct iscsi_nego {
 					 * 0 no, 1 All, 2 one (name below),
 					 * 3 empty value (this session's) */
 	char send_targets_name[ISCSI_NAME_MAX + 1];
+	char chap_name[ISCSI_NAME_MAX + 1]; /* the CHAP_N that passed */
 	uint16_t status;		/* failure: Login status (ISCSI_LOGIN_*) */
 	const char *why;		/* failure: what, for the log */
 };

@@ -25,13 +25,17 @@ lb image add baddisk "$IMG" --kernel "$TMP/vmlinuz" --initrd "$TMP/initrd" \
 	>"$TMP/add.log" 2>&1 || { cat "$TMP/add.log"; die "image add"; }
 lb client add 52:54:00:00:05:01 --image baddisk --write server >/dev/null ||
 	die "client add"
-TOKEN=$(lb client show 52:54:00:00:05:01 -j | jq -r .token)
-[ ${#TOKEN} -ge 16 ] || die "no token for the client"
+lb client token 52:54:00:00:05:01 --iscsi >"$TMP/login" 2>/dev/null ||
+	die "client token --iscsi"
+TOKEN=$(sed -n 's/^chap_user=//p' "$TMP/login")
+SECRET=$(sed -n 's/^chap_secret=//p' "$TMP/login")
+[ ${#TOKEN} -ge 16 ] && [ ${#SECRET} -eq 16 ] || die "no iSCSI login for the client"
 
 cat >"$TMP/bad.py" <<'PY'
-import socket, struct, sys, time
-HOST, PORT, TOKEN = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+import hashlib, socket, struct, sys, time
+HOST, PORT, TOKEN, SECRET = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 IQN = "iqn.2026-12.org.linkboot:"
+PC = IQN + "pc.525400000501"	# the client's disk: CHAP with its login
 fails = []
 def check(cond, what):
     print(("ok   " if cond else "FAIL ") + what, flush=True)
@@ -88,11 +92,40 @@ def login(s, target, extra=(), b3=0, isid=None):
     op, h, d = rx(s)
     assert op == 0x23, hex(op)
     return (h[36] << 8) | h[37], struct.unpack('>III', h[24:36])
+def text_of(d):
+    return dict(x.split('=', 1) for x in d.decode().split('\0') if '=' in x)
+def login_chap(s, target, extra=(), isid=None, secret=None):
+    """RFC 7143 12.1.3: security stage with CHAP (MD5, RFC 1994), then
+    operational keys; status and (StatSN, ExpCmdSN, MaxCmdSN)"""
+    isid = isid or new_isid()
+    def req(flags, keys):
+        s.sendall(pdu(0x43, flags, kv(*keys), itt=7, cmdsn=1, isid=isid))
+        op, h, d = rx(s)
+        assert op == 0x23, hex(op)
+        return (h[36] << 8) | h[37], h, text_of(d)
+    st, h, t = req(0x01, ("InitiatorName=iqn.2026-12.test:bad", "TargetName=" + target,
+                         "SessionType=Normal", "AuthMethod=CHAP"))
+    if st: return st, None
+    st, h, t = req(0x01, ("CHAP_A=5",))
+    if st: return st, None
+    cid, chal = int(t["CHAP_I"]), bytes.fromhex(t["CHAP_C"][2:])
+    r = hashlib.md5(bytes([cid]) + (secret or SECRET).encode() + chal).hexdigest()
+    st, h, t = req(0x81 | 0x00, ("CHAP_N=" + TOKEN, "CHAP_R=0x" + r))
+    if st: return st, None
+    st, h, t = req(0x87, ("HeaderDigest=None", "DataDigest=None", "InitialR2T=Yes",
+                          "ImmediateData=No",
+                          *(() if any(e.startswith("MaxRecvDataSegmentLength=") for e in extra)
+                            else ("MaxRecvDataSegmentLength=262144",)), *extra))
+    return st, struct.unpack('>III', h[24:36])
 class Sess:
     def __init__(self, target, extra=(), isid=None):
         self.s = conn()
-        st, (self.statsn, self.cmdsn, self.maxcmdsn) = login(self.s, target, extra, isid=isid)
+        if target == PC:
+            st, sns = login_chap(self.s, target, extra, isid=isid)
+        else:
+            st, sns = login(self.s, target, extra, isid=isid)
         assert st == 0, hex(st)
+        self.statsn, self.cmdsn, self.maxcmdsn = sns
         self.itt = 100
     def cmd(self, cdb, edtl=0, flags=0xc0, data=b'', cmdsn=None, send=True):
         self.itt += 1
@@ -137,9 +170,13 @@ s = conn(); st, _ = login(s, IQN + "image.baddisk", ("MaxBurstLength=1", "MaxBur
 check(st == 0x0200, 'a key twice: initiator error')
 s = conn(); st, _ = login(s, None)
 check(st == 0x0207, 'no TargetName: missing parameter')
+s = conn(); st, _ = login(s, PC)
+check(st == 0x0201, "a PC's disk without CHAP: authentication failure (0x%04x)" % st)
+s = conn(); st, _ = login_chap(s, PC, secret="not-the-secret!!")
+check(st == 0x0201, "a PC's disk with a wrong CHAP secret: authentication failure (0x%04x)" % st)
 
 # full feature phase on the client's writable target
-S = Sess(IQN + TOKEN)
+S = Sess(PC)
 S.s.sendall(pdu(0x1c, 0x80, itt=9, cmdsn=S.cmdsn))
 op, h, d = rx(S.s); check(op == 0x3f and h[2] == 0x05 and d[0] == 0x1c, 'unknown opcode: Reject (command not supported)')
 S.s.sendall(pdu(0x10, 0x80, itt=0xffffffff))
@@ -189,7 +226,7 @@ check(R.status()[0] == 0, 'SYNCHRONIZE CACHE: GOOD')
 # split at its MaxRecvDataSegmentLength, F at each MaxBurstLength, DataSN
 # in order, status in the last PDU; writes solicited by R2Ts of
 # MaxBurstLength, MaxOutstandingR2T at a time
-W = Sess(IQN + TOKEN, ("MaxRecvDataSegmentLength=512", "MaxBurstLength=1024",
+W = Sess(PC, ("MaxRecvDataSegmentLength=512", "MaxBurstLength=1024",
                        "FirstBurstLength=512", "MaxOutstandingR2T=2"))
 W.cmd([0x2a, 0, 0, 0, 0, 16, 0, 0, 8, 0], edtl=4096, flags=0xa0)
 data = bytes(range(256)) * 16
@@ -258,7 +295,7 @@ except (socket.timeout, EOFError):
 check(ping, 'an idle session gets a NOP-In ping')
 sys.exit(1 if fails else 0)
 PY
-timeout -k 5 120 python3 "$TMP/bad.py" 127.0.0.1 "$LB_ISCSI_PORT" "$TOKEN" ||
+timeout -k 5 120 python3 "$TMP/bad.py" 127.0.0.1 "$LB_ISCSI_PORT" "$TOKEN" "$SECRET" ||
 	die "bad input not handled as expected"
 assert_alive "after bad input"
 assert_contains "$LB_LOG" "before login: closing" "a log line for a PDU before login"

@@ -4,10 +4,11 @@
 # client's writable target (qemu-io: write, write-zeroes, discard, flush)
 # land in that client's overlay only: another client's target and the
 # image target read unchanged; libiscsi's iscsi-ls, iscsi-inq and
-# iscsi-readcapacity16 work; header digests (CRC32C); `linkboot status` shows a client online while
-# its iSCSI session lasts; with --iscsi-chap-secret a wrong secret is
-# refused and the right one accepted; mutual CHAP with
-# --iscsi-chap-target-secret satisfies libiscsi's check of our answer.
+# iscsi-readcapacity16 work; header digests (CRC32C); `linkboot status`
+# shows a client online while its iSCSI session lasts. A PC's disk
+# (iqn.2026-12.org.linkboot:pc.<mac>) needs CHAP: no CHAP, a wrong secret,
+# another PC's token or a revoked one are refused; image targets need
+# none.
 . "$(dirname "$0")/lib.sh"
 requires "$LINKBOOT" image --help
 requires qemu-img --version
@@ -33,21 +34,27 @@ lb client add 52:54:00:00:04:01 --image disk --write server >/dev/null ||
 	die "client add A"
 lb client add 52:54:00:00:04:02 --image disk --write server >/dev/null ||
 	die "client add B"
-token() { lb client show "$1" -j | jq -r .token; }
-TA=$(token 52:54:00:00:04:01) TB=$(token 52:54:00:00:04:02)
-[ ${#TA} -ge 16 ] && [ ${#TB} -ge 16 ] || die "no client tokens"
+# an admin token's iSCSI login (`client token --iscsi`): "USER%SECRET"
+login() {
+	lb client token "$1" --iscsi 2>/dev/null |
+		sed -n 's/^chap_user=//p; s/^chap_secret=//p' | paste -sd%
+}
+LA=$(login 52:54:00:00:04:01) LB=$(login 52:54:00:00:04:02)
+TA=${LA%%%*} SA=${LA#*%}
+[ ${#TA} -ge 16 ] && [ ${#SA} -eq 16 ] && [ ${#LB} -ge 30 ] ||
+	die "no iSCSI logins: '$LA' '$LB'"
 PORTAL=127.0.0.1:$LB_ISCSI_PORT
 IQN=iqn.2026-12.org.linkboot
 U_IMG=iscsi://$PORTAL/$IQN:image.disk/0
-U_A=iscsi://$PORTAL/$IQN:$TA/0
-U_B=iscsi://$PORTAL/$IQN:$TB/0
+U_A=iscsi://$LA@$PORTAL/$IQN:pc.525400000401/0
+U_B=iscsi://$LB@$PORTAL/$IQN:pc.525400000402/0
 T() { timeout -k 5 120 "$@"; }
 
 # --- libiscsi tools
 T iscsi-ls -s "iscsi://$PORTAL" >"$TMP/ls" 2>&1 || { cat "$TMP/ls"; die "iscsi-ls"; }
 assert_contains "$TMP/ls" "Target:$IQN:image.disk Portal:$PORTAL,1" "discovery lists the image"
 assert_contains "$TMP/ls" "Lun:0 +Type:DIRECT_ACCESS" "LUN 0 is a disk"
-grep -q "$TA" "$TMP/ls" && die "discovery lists a client token"
+grep -q "$TA\|pc\." "$TMP/ls" && die "discovery lists a PC's disk"
 T iscsi-inq "$U_IMG" >"$TMP/inq" 2>&1 || { cat "$TMP/inq"; die "iscsi-inq"; }
 assert_contains "$TMP/inq" "Vendor:LINKBOOT" "INQUIRY vendor"
 T iscsi-inq -e 1 -c 128 "$U_IMG" >"$TMP/inq80" 2>&1 ||
@@ -94,7 +101,9 @@ HD="driver=raw,file.driver=iscsi,file.transport=tcp,file.portal=$PORTAL,file.lun
 T qemu-img compare --image-opts "driver=raw,file.filename=$IMG" \
 	"$HD,file.target=$IQN:image.disk" >/dev/null || die "qemu-img compare with header digests"
 T qemu-io --image-opts -c 'write -P 0x5e 8388608 1048576' \
-	-c 'read -P 0x5e 8388608 1048576' "$HD,file.target=$IQN:$TA" \
+	-c 'read -P 0x5e 8388608 1048576' \
+	"$HD,file.target=$IQN:pc.525400000401,file.user=$TA,file.password-secret=sa" \
+	--object "secret,id=sa,data=$SA" \
 	>"$TMP/qio" 2>&1 || { cat "$TMP/qio"; die "qemu-io with header digests"; }
 grep -q "Pattern verification failed" "$TMP/qio" && die "header digests: read back differs"
 assert_contains "$LB_LOG" "read-only, CRC32C digests" "digests logged"
@@ -108,32 +117,23 @@ wait_for 3 sh -c "'$LINKBOOT' status --state '$LB_STATE' -j |
 wait "$HOLD"
 assert_contains "$LB_LOG" "iscsi 127.0.0.1:[0-9]+: login iqn.2008-11.org.linux-kvm.* -> target $IQN:image.disk image [0-9a-f]+ v1, $SIZE bytes, read-only" \
 	"login log line"
-grep -q "$TA" "$LB_LOG" && die "a client token is in the log"
+grep -qF -e "$TA" -e "$SA" "$LB_LOG" && die "a secret is in the log"
 assert_alive "before CHAP"
 
-# --- CHAP: the same server restarted with a secret
-kill "$LB_PID"; wait "$LB_PID"
-start_linkboot --iscsi-chap-user alice --iscsi-chap-secret s3cret-of-12chars \
-	--iscsi-chap-target-secret t4rget-of-12chars
-T iscsi-inq "iscsi://$PORTAL/$IQN:image.disk/0" >"$TMP/c0" 2>&1 &&
-	die "no CHAP: logged in anyway"
-T iscsi-inq "iscsi://alice%wrong-secret-12@$PORTAL/$IQN:image.disk/0" \
+# --- a PC's disk needs its CHAP login
+T iscsi-inq "iscsi://$PORTAL/$IQN:pc.525400000401/0" >"$TMP/c0" 2>&1 &&
+	die "no CHAP: logged in to a PC's disk anyway"
+T iscsi-inq "iscsi://$TA%wrong-secret-16@$PORTAL/$IQN:pc.525400000401/0" \
 	>"$TMP/c1" 2>&1 && die "wrong CHAP secret: logged in anyway"
-T iscsi-inq "iscsi://mallory%s3cret-of-12chars@$PORTAL/$IQN:image.disk/0" \
-	>"$TMP/c2" 2>&1 && die "wrong CHAP name: logged in anyway"
-T iscsi-inq "iscsi://alice%s3cret-of-12chars@$PORTAL/$IQN:image.disk/0" \
-	>"$TMP/c3" 2>&1 || { cat "$TMP/c3"; die "right CHAP secret refused"; }
-T qemu-img compare -f raw -F raw "$IMG" \
-	"iscsi://alice%s3cret-of-12chars@$PORTAL/$IQN:image.disk/0" >/dev/null ||
-	die "qemu-img with CHAP"
-# mutual CHAP: the initiator checks our answer (CHAP_N is the target name)
-MUT="target_user=$IQN:image.disk&target_password"
-T iscsi-inq "iscsi://alice%s3cret-of-12chars@$PORTAL/$IQN:image.disk/0?$MUT=t4rget-of-12chars" \
-	>"$TMP/c4" 2>&1 || { cat "$TMP/c4"; die "mutual CHAP refused"; }
-T iscsi-inq "iscsi://alice%s3cret-of-12chars@$PORTAL/$IQN:image.disk/0?$MUT=another-secret" \
-	>"$TMP/c5" 2>&1 && die "mutual CHAP: the initiator took a target that does not know its secret"
-assert_contains "$TMP/c5" "CHAP_R" "the initiator refuses our CHAP_R for a wrong target secret"
+T iscsi-inq "iscsi://$LB@$PORTAL/$IQN:pc.525400000401/0" \
+	>"$TMP/c2" 2>&1 && die "B's token opened A's disk"
+T iscsi-inq "iscsi://$PORTAL/$IQN:pc.52540000ffff/0" >"$TMP/c3" 2>&1 &&
+	die "an unknown PC's disk logged in"
+T iscsi-inq "$U_A" >"$TMP/c4" 2>&1 || { cat "$TMP/c4"; die "A's login refused"; }
 assert_contains "$LB_LOG" "login of .* refused: authentication failure" "CHAP failure logged"
-assert_contains "$LB_LOG" "read-only, CHAP" "CHAP login logged"
-grep -q "s3cret\|t4rget" "$LB_LOG" && die "a CHAP secret is in the log"
+assert_contains "$LB_LOG" "credentials of another PC" "another PC's token: why"
+assert_contains "$LB_LOG" "server overlay, CHAP" "CHAP login logged"
+lb client token 52:54:00:00:04:01 --revoke >/dev/null || die "revoke"
+T iscsi-inq "$U_A" >"$TMP/c5" 2>&1 && die "a revoked token logged in"
+grep -qF -e "$SA" -e "${LB#*%}" "$LB_LOG" && die "a CHAP secret is in the log"
 assert_alive "at the end"

@@ -2,8 +2,9 @@
 # iSCSI conformance: libiscsi's iscsi-test-cu against `linkboot serve` and,
 # in the same run, against Debian's tgtd serving a copy of the same image,
 # for the SCSI block families and the iSCSI families (-d: data-modifying
-# tests too, through a writable target: a `--write server` client's token
-# behind iqn.2026-12.org.linkboot:<token>). Prints pass/fail/skip counts
+# tests too, through a writable target: a `--write server` client's disk,
+# iqn.2026-12.org.linkboot:pc.<mac>, logged in to with CHAP and an admin
+# token, `client token --iscsi`). Prints pass/fail/skip counts
 # for both and fails when a test fails on linkboot that passes on tgtd.
 . "$(dirname "$0")/lib.sh"
 requires "$LINKBOOT" image --help
@@ -33,8 +34,13 @@ lb image add disk "$IMG" --kernel "$TMP/vmlinuz" --initrd "$TMP/initrd" \
 	>"$TMP/add.log" 2>&1 || { cat "$TMP/add.log"; die "image add"; }
 lb client add 52:54:00:00:03:01 --image disk --write server >/dev/null ||
 	die "client add"
-TOKEN=$(lb client show 52:54:00:00:03:01 -j | jq -r .token)
-[ ${#TOKEN} -ge 16 ] || die "no client token"
+lb client token 52:54:00:00:03:01 --iscsi >"$TMP/login" 2>/dev/null ||
+	die "client token --iscsi"
+TOKEN=$(sed -n 's/^chap_user=//p' "$TMP/login")
+SECRET=$(sed -n 's/^chap_secret=//p' "$TMP/login")
+TARGET=$(sed -n 's/^iscsi_target=//p' "$TMP/login")
+[ ${#TOKEN} -ge 16 ] && [ ${#SECRET} -eq 16 ] || die "no iSCSI login: $(cat "$TMP/login")"
+assert_eq "$TARGET" iqn.2026-12.org.linkboot:pc.525400000301 "the PC's target"
 
 # tgtd on its own portal and control port, a copy of the image (it writes)
 TGT_PORT=$(free_port)
@@ -57,7 +63,7 @@ run_cu() {
 	timeout -k 5 600 iscsi-test-cu -d -t "$TESTS" "$2" >"$TMP/$1.log" 2>&1
 	echo "iscsi-test-cu $1: exit $?" >>"$TMP/$1.log"
 }
-run_cu linkboot "iscsi://127.0.0.1:$LB_ISCSI_PORT/iqn.2026-12.org.linkboot:$TOKEN/0"
+run_cu linkboot "iscsi://$TOKEN%$SECRET@127.0.0.1:$LB_ISCSI_PORT/$TARGET/0"
 run_cu tgtd "iscsi://127.0.0.1:$TGT_PORT/$TGT_IQN/1"
 assert_alive "after iscsi-test-cu"
 
@@ -106,7 +112,7 @@ for who in linkboot tgtd; do
 done
 [ $rc -eq 0 ] || { tail -n 60 "$TMP/linkboot.log" >&2; die "a test fails on linkboot that passes on tgtd"; }
 grep -q "Run Summary" "$TMP/linkboot.log" || die "iscsi-test-cu did not finish against linkboot"
-assert_contains "$LB_LOG" "iscsi 127.0.0.1:[0-9]+: login .* -> target iqn.2026-12.org.linkboot:[0-9a-f]{6}\.\.\. \(token of 52:54:00:00:03:01\) image [0-9a-f]+ v1, 268435456 bytes, server overlay" \
+assert_contains "$LB_LOG" "iscsi 127.0.0.1:[0-9]+: login .* -> target iqn.2026-12.org.linkboot:pc.525400000301 image [0-9a-f]+ v1, 268435456 bytes, server overlay, CHAP" \
 	"one login log line, the token not shown"
-grep -q "$TOKEN" "$LB_LOG" && die "the client token is in the log"
+grep -qF -e "$TOKEN" -e "$SECRET" "$LB_LOG" && die "a secret is in the log"
 assert_alive "at the end"

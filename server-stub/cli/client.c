@@ -9,16 +9,20 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 
 #include <sodium.h>
 
+#include "boot_auth.h"
+#include "bootscript.h"
 #include "commands.h"
 #include "credential.h"
 #include "db.h"
@@ -35,6 +39,7 @@ struct client_opts {
 	struct link_opts link;	/* add/set: the fields of the link */
 	const char *peer;	/* token: the address it is bound to */
 	int revoke;		/* token --revoke */
+	int iscsi;		/* token --iscsi */
 	int format;		/* enum table_format */
 	int legend;
 	int help;
@@ -126,16 +131,17 @@ static const char usage_super[] =
 "image at a time.\n";
 
 static const char usage_token[] =
-"Usage: linkboot client token MAC [--peer ADDR]\n"
+"Usage: linkboot client token MAC [--peer ADDR] [--iscsi]\n"
 "       linkboot client token MAC --revoke\n"
 "\n"
 "Mint an admin token for MAC's disk: an NBD export name that opens the PC's\n"
 "link as the PC's own boots do (its image, version and write mode, its\n"
 "server overlay), for a VM (qemu nbd://SERVER/TOKEN) or a tool. Printed\n"
 "once; the server keeps only its hash. --peer binds it to one IPv4 address.\n"
-"It never writes a new version (that is the super client's boot). --revoke\n"
-"deletes all of MAC's admin tokens; sessions already open go on until they\n"
-"close.\n";
+"It never writes a new version (that is the super client's boot). --iscsi\n"
+"also prints the PC's iSCSI target and the CHAP user (the token) and secret\n"
+"that open it (iscsi://USER%SECRET@SERVER/TARGET/0). --revoke deletes all of\n"
+"MAC's admin tokens; sessions already open go on until they close.\n";
 
 static const char usage_keep[] =
 "Usage: linkboot client keep MAC on|off\n"
@@ -223,6 +229,10 @@ static int client_parse(int argc, char **argv, const char *usage,
 		}
 		if (!strcmp(a, "--revoke")) {
 			o->revoke = 1;
+			continue;
+		}
+		if (!strcmp(a, "--iscsi")) {
+			o->iscsi = 1;
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
@@ -473,6 +483,33 @@ static int client_super(struct lb_config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* An admin token's iSCSI login: target, CHAP user and secret (the secret
+ * is derived from the server's ticket key, boot_auth.h). */
+static int print_iscsi_login(const struct lb_config *cfg, const char *mac,
+			     const char *cred)
+{
+	char ini[BOOTSCRIPT_IQN_MAX], tgt[BOOTSCRIPT_IQN_MAX];
+	char secret[SAN_SECRET_LEN + 1];
+	uint8_t key[TICKET_KEY_LEN], m[6];
+	int dirfd, rc;
+
+	if ((dirfd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY |
+			  O_CLOEXEC)) < 0)
+		return -errno;
+	rc = boot_auth_key_load(dirfd, key);
+	close(dirfd);
+	if (rc != 0)
+		return rc;
+	mac_parse(mac, m);
+	bootscript_san_iqns(m, ini, tgt);
+	san_chap_secret(key, cred, 0, secret);
+	printf("iscsi_target=%s\nchap_user=%s\nchap_secret=%s\n", tgt, cred,
+	       secret);
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(secret, sizeof(secret));
+	return 0;
+}
+
 static int client_token(struct lb_config *cfg, int argc, char **argv)
 {
 	char mac[18], cred[CRED_STR_LEN + 1];
@@ -507,6 +544,8 @@ static int client_token(struct lb_config *cfg, int argc, char **argv)
 	} else if ((rc = cred_admin_mint(db, mac, o.peer, cred)) == 0) {
 		/* the token alone on stdout: scripts take it from there */
 		printf("%s\n", cred);
+		if (o.iscsi)
+			rc = print_iscsi_login(cfg, mac, cred);
 		fprintf(stderr, "linkboot client: admin token for %s%s%s "
 			"(shown once; `client token %s --revoke` ends it)\n",
 			mac, o.peer ? ", from " : "", o.peer ? o.peer : "", mac);

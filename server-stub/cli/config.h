@@ -71,11 +71,6 @@ struct lb_config {
 	int nbd_max_conns;
 	int nbd_max_per_ip;		/* connections per client address, 0 = no cap */
 	int iscsi_max_conns;
-	/* iSCSI CHAP (temporary: one set for every target, see
-	 * iscsi_target_chap()); NULL/"" = no CHAP */
-	const char *iscsi_chap_user;
-	const char *iscsi_chap_secret;
-	const char *iscsi_chap_target_secret;
 	int nbd_idle_timeout;		/* seconds without a request, 0 = off */
 	int boot_trace_seconds;		/* boot pack trace window, 0 = off */
 	int overlay_max_mib;		/* per-client server overlay, 0 = size */

@@ -142,15 +142,19 @@ static int cred_delete(struct db *db, const char *mac, enum cred_kind kind)
 
 int cred_boot_begin(struct db *db, const uint8_t mac[6], const char *peer,
 		    const uint8_t nonce[TICKET_NONCE_LEN], uint32_t expires,
-		    struct cred_boot *out)
+		    const char *name, struct cred_boot *out)
 {
 	char hash[CRED_HASH_STR_LEN + 1];
 	struct link_info *li = &out->link;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	cred_new(out->cred);
-	cred_hash(out->cred, CRED_STR_LEN, hash);
+	if (name) {
+		cred_hash(name, strlen(name), hash);
+	} else {
+		cred_new(out->cred);
+		cred_hash(out->cred, CRED_STR_LEN, hash);
+	}
 	if ((rc = db_begin(db)) != 0)
 		return rc;
 	if ((rc = ticket_nonce_use(db, nonce, expires)) != 0 ||
@@ -203,7 +207,7 @@ int cred_lookup(struct db *db, const char *s, size_t len,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (!cred_shaped(s, len) || len != CRED_STR_LEN)
+	if (len == 0 || len > 256)
 		return -ENOENT;
 	cred_hash(s, len, hash);
 	if ((rc = db_prepare(db, "SELECT hash, mac, kind, IFNULL(peer, ''), "

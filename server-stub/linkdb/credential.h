@@ -42,7 +42,8 @@ struct cred_info {
 
 /* A boot that began: the PC's new credential and what was decided. */
 struct cred_boot {
-	char cred[CRED_STR_LEN + 1];
+	char cred[CRED_STR_LEN + 1];	/* a new random one, or "" when the
+					 * caller named the credential */
 	struct link_info link;		/* effective link; write_mode final */
 	int64_t boot_seq;
 };
@@ -51,13 +52,14 @@ struct cred_boot {
  * Begin a boot of client mac (the ticket checked by the caller): use up
  * the ticket's nonce (until expires, Unix seconds), delete the client's
  * older boot credentials, consume a pending super grant, count the boot
- * and mint a credential bound to peer. One transaction.
- * 0; -EALREADY the nonce was used (a replayed ticket); -ENOENT the client
- * is gone or unlinked; other -errno.
+ * and record a credential bound to peer: name (a SAN boot's CHAP user
+ * name), or a new random one in out->cred when name is NULL. One
+ * transaction. 0; -EALREADY the nonce was used (a replayed ticket);
+ * -ENOENT the client is gone or unlinked; other -errno.
  */
 int cred_boot_begin(struct db *db, const uint8_t mac[6], const char *peer,
 		    const uint8_t nonce[TICKET_NONCE_LEN], uint32_t expires,
-		    struct cred_boot *out);
+		    const char *name, struct cred_boot *out);
 
 /* Mint an admin credential (peer NULL or "" = any address). 0, -ENOENT
  * unknown client, other -errno. */
@@ -67,7 +69,8 @@ int cred_admin_mint(struct db *db, const char *mac, const char *peer,
 /* Delete a client's admin credentials: how many, or -errno. */
 int cred_admin_revoke(struct db *db, const char *mac);
 
-/* The row of a credential string: 0, -ENOENT (unknown or revoked). */
+/* The row of a credential string (any credential: a "c1-" one or a SAN
+ * boot's CHAP user name): 0, -ENOENT (unknown or revoked). */
 int cred_lookup(struct db *db, const char *s, size_t len,
 		struct cred_info *out);
 

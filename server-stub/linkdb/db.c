@@ -732,6 +732,13 @@ static int export_credential(struct db *db, const char *name,
 	return 0;
 }
 
+int db_export_of_credential(struct db *db, const char *cred,
+			    const char *peer_ip, struct export_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	return export_credential(db, cred, peer_ip, out);
+}
+
 int db_export_resolve(struct db *db, const char *name, const char *peer_ip,
 		      struct export_info *out)
 {

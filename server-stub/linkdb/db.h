@@ -91,6 +91,9 @@ struct export_info {
 	int64_t boot_seq;	/* a credential: the client's boot it serves;
 				 * a non-kept overlay of another boot is
 				 * dropped */
+	int drop_at_boot;	/* a server overlay that is never kept (a SAN
+				 * PC's restore-on-reboot), whatever
+				 * client keep says */
 	uint64_t overlay_max;	/* set by NBD: a client overlay's cap in
 				 * bytes, 0 = the image size */
 };
@@ -103,6 +106,11 @@ struct export_info {
  */
 int db_export_resolve(struct db *db, const char *name, const char *peer_ip,
 		      struct export_info *out);
+
+/* The same for a credential string of any form (a SAN boot's CHAP user
+ * name too); name stays empty: never echo a credential. */
+int db_export_of_credential(struct db *db, const char *cred,
+			    const char *peer_ip, struct export_info *out);
 
 /* Call fn for every listable export (NBD_OPT_LIST): images, NAME@VERSION.
  * Client tokens are never listed. Stops early when fn returns non-zero. */

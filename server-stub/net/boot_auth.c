@@ -61,7 +61,7 @@ static int key_read(int fd, uint8_t key[TICKET_KEY_LEN])
 }
 
 /* <state>/ticket.key, made with 32 random bytes on the first start. */
-static int key_load(int state_dirfd, uint8_t key[TICKET_KEY_LEN])
+int boot_auth_key_load(int state_dirfd, uint8_t key[TICKET_KEY_LEN])
 {
 	int fd, rc;
 
@@ -324,7 +324,7 @@ int boot_ticket_redeem(struct lb_server *srv, const char *s, size_t len,
 		return -EPERM;
 	}
 	inet_ntop(AF_INET, &peer->sin_addr, ip, sizeof(ip));
-	rc = cred_boot_begin(srv->db, t.mac, ip, t.nonce, t.expires, out);
+	rc = cred_boot_begin(srv->db, t.mac, ip, t.nonce, t.expires, NULL, out);
 	if (rc == -EALREADY)
 		*why = "ticket already used: boot the PC again";
 	else if (rc == -ENOENT)
@@ -335,6 +335,107 @@ int boot_ticket_redeem(struct lb_server *srv, const char *s, size_t len,
 		return rc;
 	cred_hash(out->cred, CRED_STR_LEN, hash);
 	nbd_client_rebooted(srv, out->link.mac, hash);
+	return 0;
+}
+
+/* ---- SAN logins ------------------------------------------------------------- */
+
+int boot_chap_secret(const struct lb_server *srv, const char *name,
+		     struct in_addr peer, const uint8_t target_mac[6],
+		     char out[SAN_SECRET_LEN + 1])
+{
+	size_t len = strlen(name);
+	struct ticket t;
+
+	if (!srv->auth)
+		return -ENOENT;
+	if (san_chap_user_parse(name, len, &t) == 0) {
+		if (memcmp(t.mac, target_mac, 6) != 0)
+			return -ENOENT;
+		san_chap_secret(srv->auth->key, name, peer.s_addr, out);
+		return 0;
+	}
+	if (cred_shaped(name, len)) {
+		san_chap_secret(srv->auth->key, name, 0, out);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* The first login of a SAN boot: it begins. */
+static int san_boot_begin(struct lb_server *srv, const char *name,
+			  const struct ticket *t, const char *ip,
+			  const char **why)
+{
+	struct cred_boot b;
+	char hash[CRED_HASH_STR_LEN + 1];
+	int rc;
+
+	if ((int64_t)t->expires < (int64_t)time(NULL)) {
+		*why = "the boot's credentials are too old (served more than "
+		       "10 minutes ago, no login since): boot the PC again";
+		return -ETIMEDOUT;
+	}
+	rc = cred_boot_begin(srv->db, t->mac, ip, t->nonce, t->expires, name,
+			     &b);
+	if (rc == -EALREADY)
+		*why = "credentials of an earlier boot of this PC: it booted "
+		       "again since";
+	else if (rc == -ENOENT)
+		*why = "this PC is no longer linked to an image";
+	else if (rc != 0)
+		*why = "the link DB failed (see the server log)";
+	if (rc != 0)
+		return rc;
+	cred_hash(name, strlen(name), hash);
+	nbd_client_rebooted(srv, b.link.mac, hash);
+	log_info("iscsi: %s began boot %lld from %s: image %s v%u, write mode "
+		 "%s", b.link.mac, (long long)b.boot_seq, ip, b.link.image,
+		 b.link.version, db_write_mode_name(b.link.write_mode));
+	return 0;
+}
+
+int boot_san_login(struct lb_server *srv, const char *name,
+		   struct in_addr peer, const uint8_t target_mac[6],
+		   struct export_info *ex, const char **why)
+{
+	char ip[INET_ADDRSTRLEN], mac[18];
+	struct cred_info ci;
+	struct ticket t;
+	int rc, san;
+
+	if (!srv->db) {
+		*why = "link DB not open";
+		return -ESHUTDOWN;
+	}
+	inet_ntop(AF_INET, &peer, ip, sizeof(ip));
+	san = san_chap_user_parse(name, strlen(name), &t) == 0;
+	rc = cred_lookup(srv->db, name, strlen(name), &ci);
+	if (san && rc == -ENOENT && (rc = san_boot_begin(srv, name, &t, ip,
+							  why)) != 0)
+		return rc;
+	if (!san && (rc != 0 || ci.kind != CRED_ADMIN)) {
+		*why = "not an admin token of this PC";
+		return -EACCES;
+	}
+	if ((rc = db_export_of_credential(srv->db, name, ip, ex)) != 0) {
+		*why = rc == -EACCES ? "credentials bound to another address" :
+		       rc == -ENOENT ? "credentials of an earlier boot" :
+		       "the link DB failed (see the server log)";
+		return rc;
+	}
+	mac_format(target_mac, mac);
+	if (strcmp(ex->client_mac, mac) != 0) {
+		*why = "credentials of another PC";
+		return -EACCES;
+	}
+	/* no agent keeps a PC's writes: ram and disk are a server overlay
+	 * that the next boot drops */
+	if (ex->write_mode == WRITE_RAM || ex->write_mode == WRITE_DISK) {
+		ex->write_mode = WRITE_SERVER;
+		ex->read_only = 0;
+		ex->drop_at_boot = 1;
+	}
 	return 0;
 }
 
@@ -352,7 +453,7 @@ int boot_auth_start(struct lb_server *srv)
 	memset(a, 0, sizeof(*a));
 	if ((rc = trusted_parse(a, srv->cfg->trusted_net)) != 0)
 		goto err;
-	if ((rc = key_load(srv->state_dirfd, a->key)) != 0) {
+	if ((rc = boot_auth_key_load(srv->state_dirfd, a->key)) != 0) {
 		log_warnx("auth: %s/%s: %s", srv->cfg->state_dir,
 			  BOOT_TICKET_KEY_FILE, strerror(err_errno(rc)));
 		goto err;

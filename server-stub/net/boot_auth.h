@@ -63,6 +63,35 @@ int boot_san_issue(const struct lb_server *srv, const uint8_t mac[6],
 		   char secret[SAN_SECRET_LEN + 1], char *why, size_t whysz);
 
 /*
+ * The iSCSI CHAP secret of CHAP user name, for a login to the target of
+ * the PC with target_mac from peer: a SAN boot's user name (lb1.*: its MAC
+ * must be the target's; the secret is bound to peer) or an admin token
+ * (`client token MAC --iscsi`: c1-*). 0, or -ENOENT (no secret: the CHAP
+ * check fails).
+ */
+int boot_chap_secret(const struct lb_server *srv, const char *name,
+		     struct in_addr peer, const uint8_t target_mac[6],
+		     char out[SAN_SECRET_LEN + 1]);
+
+/*
+ * After CHAP passed with name: the disk of the PC with target_mac. A SAN
+ * boot's user name begins the PC's boot at its first login (the boot's
+ * credential is that name: later logins of the same boot, the OS's own
+ * initiator after iPXE's, reconnect to it; a newer boot ends it) and runs
+ * the PC's link: restore-on-reboot (write ram or disk) is a server overlay
+ * dropped at the next boot. An admin token opens the PC's link as it is.
+ * 0, or -errno with why: -ETIMEDOUT the boot's credentials are older than
+ * a ticket lives, -EALREADY a newer boot exists, -EACCES not this PC's.
+ */
+int boot_san_login(struct lb_server *srv, const char *name,
+		   struct in_addr peer, const uint8_t target_mac[6],
+		   struct export_info *ex, const char **why);
+
+/* The key in <state>/ticket.key, made on first use (the CLI's `client
+ * token --iscsi` needs it too). 0 or -errno. */
+int boot_auth_key_load(int state_dirfd, uint8_t key[TICKET_KEY_LEN]);
+
+/*
  * Redeem a ticket (step 2), sent from peer. 0 and the boot in out; or
  * -errno with why a person can act on: -EINVAL not a ticket,
  * -EKEYREJECTED forged or signed with another key, -ETIMEDOUT expired,

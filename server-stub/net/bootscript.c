@@ -312,8 +312,8 @@ void bootscript_san_iqns(const uint8_t mac[6], char initiator[BOOTSCRIPT_IQN_MAX
 
 	snprintf(hex, sizeof(hex), "%02x%02x%02x%02x%02x%02x", mac[0], mac[1],
 		 mac[2], mac[3], mac[4], mac[5]);
-	snprintf(initiator, BOOTSCRIPT_IQN_MAX, LINKBOOT_IQN_INITIATOR "%s", hex);
-	snprintf(target, BOOTSCRIPT_IQN_MAX, LINKBOOT_IQN_TARGET "pc.%s", hex);
+	snprintf(initiator, BOOTSCRIPT_IQN_MAX, ISCSI_IQN_INITIATOR "%s", hex);
+	snprintf(target, BOOTSCRIPT_IQN_MAX, ISCSI_IQN_PC "%s", hex);
 }
 
 /*

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "iscsi.h"
 
 struct bootscript_params {
 	const char *server;	/* dotted quad clients reach us at */
@@ -29,11 +30,9 @@ struct bootscript_params {
 };
 
 /* The iSCSI names of a PC's disk: its own initiator name and target
- * (iqn.2026-12.org.linkboot.pc:<mac> / iqn.2026-12.org.linkboot:pc.<mac>,
- * mac as 12 hex digits); out needs BOOTSCRIPT_IQN_MAX bytes. */
+ * (ISCSI_IQN_INITIATOR<mac> / ISCSI_IQN_PC<mac>, iscsi.h; mac as 12 hex
+ * digits); out needs BOOTSCRIPT_IQN_MAX bytes. */
 #define BOOTSCRIPT_IQN_MAX	64
-#define LINKBOOT_IQN_INITIATOR	"iqn.2026-12.org.linkboot.pc:"
-#define LINKBOOT_IQN_TARGET	"iqn.2026-12.org.linkboot:"
 void bootscript_san_iqns(const uint8_t mac[6], char initiator[BOOTSCRIPT_IQN_MAX],
 			 char target[BOOTSCRIPT_IQN_MAX]);
 

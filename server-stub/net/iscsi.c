@@ -47,6 +47,7 @@
 #include <sodium.h>
 
 #include "db.h"
+#include "boot_auth.h"
 #include "iscsi.h"
 #include "listen.h"
 #include "iscsi_login.h"
@@ -152,8 +153,10 @@ struct iscsi_conn {
 	struct iscsi_server *is;	/* owner */
 	struct iscsi_conn *next;	/* in is->conns */
 	char peer[48];			/* "127.0.0.1:51234" for logs */
-	char peer_ip[INET_ADDRSTRLEN];	/* the address alone: credentials
+	struct in_addr peer_addr;	/* the address alone: credentials
 					 * are bound to it */
+	int pc_target;			/* the login names a PC's disk */
+	uint8_t target_mac[6];		/* that PC */
 	char local[48];			/* our address:port (TargetAddress) */
 	enum iscsi_phase phase;
 	int dead;			/* closed; freed by iscsi_tick() */
@@ -1170,8 +1173,8 @@ static int iscsi_list_one(void *arg, const char *name, const char *desc)
 	return 0;
 }
 
-static int iscsi_target_resolve(struct db *db, const char *target,
-				const char *peer_ip, struct export_info *ex);
+static int iscsi_image_resolve(struct db *db, const char *target,
+			       struct export_info *ex);
 
 static void iscsi_send_targets(struct iscsi_conn *c)
 {
@@ -1186,9 +1189,8 @@ static void iscsi_send_targets(struct iscsi_conn *c)
 			log_warnx("iscsi %s: listing targets: %s", c->peer,
 				  strerror(-rc));
 	} else if (c->nego.send_targets == 2 &&
-		   iscsi_target_resolve(c->is->srv->db,
-					c->nego.send_targets_name, c->peer_ip,
-					&ex) == 0) {
+		   iscsi_image_resolve(c->is->srv->db,
+				       c->nego.send_targets_name, &ex) == 0) {
 		iscsi_add_target(c, c->nego.send_targets_name);
 	}
 }
@@ -1258,50 +1260,79 @@ static int iscsi_text(struct iscsi_conn *c, const struct iscsi_bhs *h,
 /* ---- login (§6, §11.12) ---- */
 
 /*
- * POLICY HOOK (temporary): which disk a target name serves. The
- * integrator replaces this with the per-PC link decisions. Today:
- *   iqn.2026-12.org.linkboot:image.NAME  -> export NAME (read-only image)
- *   iqn.2026-12.org.linkboot:OTHER       -> export OTHER (e.g. a client
- *                                           token: its overlay, its mode)
- * 0, -ENOENT, or another -errno from the DB.
+ * The targets (what a PC's boot script names, bootscript.h):
+ *   iqn.2026-12.org.linkboot:image.NAME   image NAME, read-only, no login
+ *                                          secret: images are public
+ *   iqn.2026-12.org.linkboot:pc.<mac>      the disk of the PC with that
+ *                                          MAC (12 hex digits), its link
+ *                                          deciding everything; CHAP with
+ *                                          the PC's boot credentials or
+ *                                          an admin token (boot_auth.h)
+ * The PC's MAC into mac; 1 for a PC target, 0 for anything else.
  */
-static int iscsi_target_resolve(struct db *db, const char *target,
-				const char *peer_ip, struct export_info *ex)
+static int iscsi_pc_target(const char *target, uint8_t mac[6])
 {
-	size_t pl = strlen(ISCSI_IQN_PREFIX), il = strlen(ISCSI_IQN_IMAGE);
+	size_t pl = strlen(ISCSI_IQN_PC);
+
+	return !strncmp(target, ISCSI_IQN_PC, pl) &&
+	       strlen(target + pl) == 12 && mac_parse(target + pl, mac) == 0;
+}
+
+/* An image target: its read-only export. */
+static int iscsi_image_resolve(struct db *db, const char *target,
+			       struct export_info *ex)
+{
+	size_t il = strlen(ISCSI_IQN_IMAGE);
 
 	if (!db)
 		return -ESHUTDOWN;
-	if (!strncmp(target, ISCSI_IQN_IMAGE, il) && target[il])
-		return db_export_resolve(db, target + il, peer_ip, ex);
-	if (!strncmp(target, ISCSI_IQN_PREFIX, pl) && target[pl])
-		return db_export_resolve(db, target + pl, peer_ip, ex);
-	return -ENOENT;
+	if (strncmp(target, ISCSI_IQN_IMAGE, il) != 0 || !target[il])
+		return -ENOENT;
+	return db_export_resolve(db, target + il, NULL, ex);
 }
 
-/*
- * POLICY HOOK (temporary): the CHAP secrets of a target. Today one set
- * for every normal-session target from the config (iscsi_chap_user,
- * iscsi_chap_secret, iscsi_chap_target_secret); the integrator maps it
- * to the per-link secret. Discovery sessions need none.
- */
-static void iscsi_target_chap(const struct lb_config *cfg, int discovery,
-			      struct iscsi_nego_cfg *nc)
+/* lib/iscsi_login.h chap_secret_for: a PC target's secret per CHAP_N. */
+static int iscsi_chap_secret_for(void *arg, const char *name, uint8_t *secret,
+				 size_t *len)
 {
+	struct iscsi_conn *c = arg;
+	char s[SAN_SECRET_LEN + 1];
+	int rc;
+
+	if ((rc = boot_chap_secret(c->is->srv, name, c->peer_addr,
+				   c->target_mac, s)) != 0)
+		return rc;
+	memcpy(secret, s, SAN_SECRET_LEN);
+	*len = SAN_SECRET_LEN;
+	sodium_memzero(s, sizeof(s));
+	return 0;
+}
+
+/* What a login must prove (§12): CHAP for a PC's disk, nothing for a
+ * discovery session or an image. TargetName comes in the first Login
+ * Request of a normal session (§13.4). */
+static void iscsi_target_auth(struct iscsi_conn *c, const char *text,
+			      size_t len, int discovery)
+{
+	struct iscsi_nego_cfg *nc = &c->nego_cfg;
+	char target[ISCSI_NAME_MAX + 1];
+	const char *v;
+	size_t vl;
+
 	nc->chap_user = nc->chap_target_user = NULL;
 	nc->chap_secret = nc->chap_target_secret = NULL;
 	nc->chap_secret_len = nc->chap_target_secret_len = 0;
-	if (discovery || !cfg->iscsi_chap_secret || !cfg->iscsi_chap_secret[0])
+	nc->chap_secret_for = NULL;
+	c->pc_target = 0;
+	if (discovery || iscsi_text_get(text, len, "TargetName", &v, &vl) ||
+	    vl >= sizeof(target))
 		return;
-	nc->chap_user = cfg->iscsi_chap_user && cfg->iscsi_chap_user[0]
-			? cfg->iscsi_chap_user : NULL;
-	nc->chap_secret = (const uint8_t *)cfg->iscsi_chap_secret;
-	nc->chap_secret_len = strlen(cfg->iscsi_chap_secret);
-	if (cfg->iscsi_chap_target_secret && cfg->iscsi_chap_target_secret[0]) {
-		nc->chap_target_secret =
-			(const uint8_t *)cfg->iscsi_chap_target_secret;
-		nc->chap_target_secret_len =
-			strlen(cfg->iscsi_chap_target_secret);
+	memcpy(target, v, vl);
+	target[vl] = '\0';
+	if (iscsi_pc_target(target, c->target_mac)) {
+		c->pc_target = 1;
+		nc->chap_secret_for = iscsi_chap_secret_for;
+		nc->chap_arg = c;
 	}
 }
 
@@ -1352,17 +1383,11 @@ static int iscsi_login_fail(struct iscsi_conn *c, uint16_t status,
 	return 0;
 }
 
-/* A client token is a credential: logs show whose it is, not the token
- * (as nbd.c does). */
+/* Target names hold no secret: logged as they are. */
 static const char *iscsi_target_logname(const struct iscsi_conn *c,
 					char *buf, size_t bufsz)
 {
-	if (c->ex.client_mac[0])
-		snprintf(buf, bufsz, "%s%.6s... (token of %s)",
-			 ISCSI_IQN_PREFIX, c->ex.name, c->ex.client_mac);
-	else
-		log_escape(buf, bufsz, c->target_name, strlen(c->target_name));
-	return buf;
+	return log_escape(buf, bufsz, c->target_name, strlen(c->target_name));
 }
 
 /*
@@ -1384,7 +1409,8 @@ static int iscsi_reinstate(struct iscsi_conn *c, int same_client)
 		if (same_client
 		    ? !(o->vd && c->ex.client_mac[0] &&
 			!strcmp(o->ex.client_mac, c->ex.client_mac) &&
-			!strcmp(o->ex.image_id, c->ex.image_id))
+			!strcmp(o->ex.image_id, c->ex.image_id) &&
+			o->peer_addr.s_addr == c->peer_addr.s_addr)
 		    : (memcmp(o->isid, c->isid, sizeof(c->isid)) != 0 ||
 		       o->phase != ISCSI_PH_FULL ||
 		       strcmp(o->nego.p.initiator_name,
@@ -1407,9 +1433,12 @@ static int iscsi_open_disk(struct iscsi_conn *c, const char **why)
 	struct db *db = c->is->srv->db;
 	int rc;
 
+	if (c->pc_target &&
+	    (rc = boot_san_login(c->is->srv, c->nego.chap_name, c->peer_addr,
+				 c->target_mac, &c->ex, why)) != 0)
+		return rc;
 	if ((rc = db_session_add(db, &c->ex, c->peer, &c->session)) != 0) {
-		*why = rc == -ENOENT ? "token already used by another session"
-				     : "session not recorded";
+		*why = "session not recorded";
 		c->session = -1;
 		return rc;
 	}
@@ -1419,7 +1448,8 @@ static int iscsi_open_disk(struct iscsi_conn *c, const char **why)
 		rc = vdisk_open(db, cfg->store_dir, cfg->state_dir, &c->ex,
 				&c->vd);
 	if (rc != 0) {
-		*why = "cannot open the disk";
+		*why = rc == -EBUSY ? "the disk is in use by a session from "
+				      "another address" : "cannot open the disk";
 		c->vd = NULL;
 		db_session_remove(db, c->session);
 		c->session = -1;
@@ -1506,7 +1536,7 @@ static int iscsi_login_first(struct iscsi_conn *c, const struct iscsi_bhs *h,
 	if (iscsi_text_get(text, len, "SessionType", &v, &vl) == 0 &&
 	    vl == 9 && !memcmp(v, "Discovery", 9))
 		discovery = 1;
-	iscsi_target_chap(c->is->srv->cfg, discovery, &c->nego_cfg);
+	iscsi_target_auth(c, text, len, discovery);
 	return ISCSI_LOGIN_OK;
 }
 
@@ -1527,14 +1557,16 @@ static uint16_t iscsi_login_names(struct iscsi_conn *c, const char **why)
 		return ISCSI_LOGIN_MISSING_PARAM;
 	}
 	strcpy(c->target_name, c->nego.p.target_name);
-	rc = iscsi_target_resolve(c->is->srv->db, c->target_name, c->peer_ip,
-				  &c->ex);
+	/* a PC's disk is decided once its login is authenticated */
+	if (c->pc_target)
+		return ISCSI_LOGIN_OK;
+	rc = iscsi_image_resolve(c->is->srv->db, c->target_name, &c->ex);
 	if (rc == -ENOENT) {
 		*why = "no such target";
 		return ISCSI_LOGIN_NOT_FOUND;
 	}
 	if (rc != 0) {
-		*why = strerror(-rc);
+		*why = err_str(rc);
 		return ISCSI_LOGIN_UNAVAILABLE;
 	}
 	return ISCSI_LOGIN_OK;
@@ -1962,7 +1994,7 @@ static void iscsi_conn_new(struct iscsi_server *is, int fd,
 	    !(c->text_out = malloc(ISCSI_TEXT_OUT_MAX)))
 		goto err_bufs;
 	iscsi_addr_str(sin, c->peer, sizeof(c->peer));
-	inet_ntop(AF_INET, &sin->sin_addr, c->peer_ip, sizeof(c->peer_ip));
+	c->peer_addr = sin->sin_addr;
 	if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
 		iscsi_addr_str(&local, c->local, sizeof(c->local));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

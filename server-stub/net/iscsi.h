@@ -19,6 +19,9 @@
  * only, "<prefix>OTHER" the NBD export OTHER (e.g. a client token). */
 #define ISCSI_IQN_PREFIX	"iqn.2026-12.org.linkboot:"
 #define ISCSI_IQN_IMAGE		ISCSI_IQN_PREFIX "image."
+#define ISCSI_IQN_PC		ISCSI_IQN_PREFIX "pc."
+/* the initiator name a PC's boot script gives it */
+#define ISCSI_IQN_INITIATOR	"iqn.2026-12.org.linkboot.pc:"
 
 /* Bind --listen:--iscsi-port and register with the loop; 0 or -errno.
  * --iscsi-port 0 turns the service off. */

@@ -220,6 +220,8 @@ static int attach_overlay(struct vdisk *vd, sqlite3 *s, const char *state_dir,
 					     &other_boot);
 		if (keep < 0)
 			return keep;
+		if (ex->drop_at_boot)
+			keep = 0;
 		if (ex->overlay_max && ex->overlay_max < max)
 			max = ex->overlay_max;	/* --overlay-max */
 	}

@@ -324,7 +324,7 @@ static int boot(struct db *db, const char *peer, uint8_t n,
 {
 	uint8_t nonce[TICKET_NONCE_LEN] = { n };
 
-	return cred_boot_begin(db, mac1, peer, nonce, 4000000000u, b);
+	return cred_boot_begin(db, mac1, peer, nonce, 4000000000u, NULL, b);
 }
 
 static void test_export_admin_credential(void **state)
