@@ -79,8 +79,12 @@
 /* A login must end within this. */
 #define ISCSI_LOGIN_MS		30000
 /* An idle full-feature connection gets a NOP-In ping after this, and is
- * dropped when nothing comes back within the same time again. */
-#define ISCSI_PING_MS		30000
+ * dropped when nothing comes back within the same time again: a PC that
+ * lost power frees its disk (the single writer of its overlay) within
+ * 20 s. iPXE does not answer pings; its idle INT 13h session (the OS has
+ * its own by then, or a boot menu waits) is dropped, and iPXE logs in
+ * again at its next read (the same boot's credentials: a reconnect). */
+#define ISCSI_PING_MS		10000
 /* Accepts per wake-up of the listener. */
 #define ISCSI_ACCEPT_BATCH	64
 /* Answer text (SendTargets of many images) kept for continuation. */

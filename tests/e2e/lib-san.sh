@@ -47,7 +47,9 @@
 #   SAN: session <iscsiadm -m session line>
 #   SAN: failed unit <name>
 #   SAN: journal <warnings of this boot>
+#   SAN: boots before <n>   (boots that wrote to this disk before this one)
 #   SAN-BOOT-OK <hostname> uptime <s>
+#   SAN-FROZEN              (the root file system frozen: clean on the disk)
 
 SAN_HOSTNAME=sanpc
 SAN_TARGET_IQN=${SAN_TARGET_IQN:-iqn.2025-01.test.linkboot:san-disk}
@@ -56,7 +58,7 @@ SAN_INITIATOR_IQN=${SAN_INITIATOR_IQN:-iqn.2025-01.test.linkboot:pc1}
 SAN_LUN=${SAN_LUN:-1}
 SAN_IMAGE_MIB=${SAN_IMAGE_MIB:-1536}
 SAN_CACHE=${LINKBOOT_CACHE:-$HOME/.cache/linkboot}
-SAN_MARKER=SAN-BOOT-OK
+SAN_MARKER=${SAN_MARKER:-SAN-BOOT-OK}
 SAN_SUITE=bookworm
 # minbase + a bootable systemd box whose root is on iSCSI; no recommends.
 # busybox: open-iscsi's initramfs script needs `ip` for the iBFT gateway.
@@ -228,7 +230,16 @@ _san_guest_files() {
 	echo "SAN: cmdline $(cat /proc/cmdline)"
 	systemctl --failed --plain --no-legend | awk 'NF { print "SAN: failed unit", $1 }'
 	journalctl -b -p warning -o cat --no-pager | tail -n 30 | sed 's/^/SAN: journal /'
+	# what the disk held: a line per boot that wrote to it (versions,
+	# restore on reboot), then this boot's line
+	mkdir -p /var/lib/lbsan
+	echo "SAN: boots before $(cat /var/lib/lbsan/boots 2>/dev/null | wc -l)"
+	cat /proc/sys/kernel/random/boot_id >>/var/lib/lbsan/boots
+	sync
 	echo "SAN-BOOT-OK $(hostname) uptime $(cut -d' ' -f1 /proc/uptime)"
+	# the test powers the PC off hard: a frozen file system is clean on
+	# the disk (journal flushed), so `linkboot image commit` takes it
+	fsfreeze --freeze / && echo "SAN-FROZEN"
 	REPORT
 	chmod 0755 "$root/usr/local/sbin/san-report"
 	cat >"$root/etc/systemd/system/san-report.service" <<-'UNIT'
@@ -473,14 +484,14 @@ _san_wait() {
 	return 1
 }
 
-# san_boot NAME bios|uefi|uefi-virtio SECS: a PC with the stock iPXE in
+# san_boot NAME bios|uefi|uefi-virtio SECS [MAC]: a PC with the stock iPXE in
 # its NIC ROM (SeaBIOS: pxe-e1000.rom; OVMF: efi-e1000.rom; uefi-virtio:
 # OVMF's own PXE -> snponly.efi) boots until the marker. Sets SAN_BOOT_MS
 # (QEMU start -> marker), SAN_MAC, SAN_TIMES; dies with the log on failure.
 # SAN_CAPTURE=1: tshark records port 3260 meanwhile ($TMP/NAME.pcapng).
 san_boot() {
 	local name=$1 fw=$2 secs=$3
-	SAN_MAC=$(e2e_mac 1)
+	SAN_MAC=${4:-$(e2e_mac 1)}
 	# shellcheck disable=SC2034 # lib-qemu.sh's
 	QEMU_MEM=${SAN_MEM:-1024}
 	SAN_CAP_PID=""
