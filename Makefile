@@ -55,6 +55,7 @@ SERVER_SRCS := $(filter-out server-stub/cli/main.c,$(wildcard $(addsuffix /*.c,$
 AGENT_SRCS  := $(filter-out agent/main.c,$(wildcard agent/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS   := $(wildcard lib/fuzz_*.c)
+SERVER_FUZZ_SRCS := $(wildcard server-stub/fuzz/fuzz_*_server.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -110,21 +111,53 @@ unit: $(UNIT_BINS)
 unit-asan:
 	$(MAKE) SAN=1 unit
 
-# libFuzzer targets: each lib/fuzz_<parser>.c with the lib sources only.
-FUZZ_BINS := $(patsubst lib/%.c,build/fuzz/%,$(FUZZ_SRCS))
+# libFuzzer targets. lib/fuzz_<parser>.c: the parser with the lib sources
+# only. server-stub/fuzz/fuzz_<proto>_server.c: the protocol module's connections
+# in-process, linked with every server and lib object (fuzz_fixture.c: the
+# state dir, the loop driver). UB stops a fuzzer like a crash does.
+FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_BINS := $(patsubst lib/%.c,build/fuzz/%,$(FUZZ_SRCS)) \
+             $(patsubst server-stub/fuzz/%.c,build/fuzz/%,$(SERVER_FUZZ_SRCS))
+fuzzobj    = $(patsubst %.c,build/fuzz/obj/%.o,$(1))
+
 build/fuzz/%: lib/%.c $(LIB_SRCS)
 	@mkdir -p $(@D)
-	$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c,$^) -lz -lsodium
+	$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $(filter %.c,$^) -lz -lsodium
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c -o $@ $<
+
+build/fuzz/obj/server-stub/%.o: CPPFLAGS += $(SERVER_INC)
+build/fuzz/fuzz_%_server: $(call fuzzobj,server-stub/fuzz/fuzz_%_server.c \
+		server-stub/fuzz/fuzz_fixture.c $(SERVER_SRCS) $(LIB_SRCS))
+	$(CLANG) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(SERVER_LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 
+# Each target for FUZZ_SECONDS from its seeds (lib/<name>.d or
+# server-stub/<name>.d) and its corpus. The full output is kept in
+# build/fuzz/<name>.log; a crash, leak, UB or timeout fails the run, naming
+# the input libFuzzer saved (build/fuzz/<name>-crash-...). -close_fd_mask=3:
+# the targets' own output (server log lines) is dropped, libFuzzer's and the
+# sanitizers' reports are not.
 fuzz: $(FUZZ_BINS)
-	@set -e; for f in $(FUZZ_BINS); do \
-		n=$$(basename $$f); corpus=build/fuzz/$$n.corpus; mkdir -p $$corpus; \
-		seeds=lib/$$n.d; [ -d $$seeds ] || seeds=; \
+	@failed=; for f in $(FUZZ_BINS); do \
+		n=$${f##*/}; corpus=build/fuzz/$$n.corpus; log=build/fuzz/$$n.log; \
+		mkdir -p $$corpus; seeds=; \
+		for d in lib/$$n.d server-stub/fuzz/$$n.d; do if [ -d $$d ]; then seeds=$$d; fi; done; \
 		echo "== $$n ($(FUZZ_SECONDS) s)"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$corpus $$seeds 2>&1 | tail -n 3; \
-	done
+		if $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-close_fd_mask=3 -artifact_prefix=build/fuzz/$$n- \
+			$$corpus $$seeds >$$log 2>&1; then rc=0; else rc=$$?; fi; \
+		grep -E '^#[0-9]+[[:space:]]+DONE' $$log; tail -n 3 $$log; \
+		if [ $$rc -ne 0 ]; then \
+			grep -E '^==[0-9]+==ERROR|runtime error:|^SUMMARY|Test unit written to' $$log; \
+			echo "== $$n FAILED (exit $$rc), full output: $$log"; \
+			failed="$$failed $$n"; \
+		fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed"; exit 1; fi
 
 integration: all
 	tests/run.sh

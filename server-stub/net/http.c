@@ -888,8 +888,8 @@ static unsigned http_conns_from(const struct http_server *hs,
 	return n;
 }
 
-static void http_accept_one(struct http_server *hs, int fd,
-			    const struct sockaddr_in *sin, int64_t now)
+void http_conn_adopt(struct http_server *hs, int fd,
+		     const struct sockaddr_in *sin, int64_t now)
 {
 	const struct lb_config *cfg = hs->srv->cfg;
 	struct http_conn *c;
@@ -979,7 +979,7 @@ static void http_accept(struct loop_watch *w, uint32_t events UNUSED,
 			}
 			return;
 		}
-		http_accept_one(hs, fd, &sin, now);
+		http_conn_adopt(hs, fd, &sin, now);
 	}
 }
 

@@ -16,4 +16,11 @@ void http_stop(struct lb_server *srv);
 /* SIGHUP: http_timeout again. */
 void http_reload(struct lb_server *srv);
 
+/* Take a connected non-blocking socket from sin as a new connection (or
+ * refuse it with 503 at http_max_conns). The accept path uses it, and the
+ * fuzzer (fuzz_http_server.c) hands it one end of a socketpair. fd is the
+ * connection's from now on (closed on failure). */
+void http_conn_adopt(struct http_server *hs, int fd,
+		     const struct sockaddr_in *sin, int64_t now);
+
 #endif

@@ -1237,8 +1237,8 @@ static void nbd_conn_close(struct nbd_conn *c, const char *why)
 		 (unsigned long long)c->nrefused);
 }
 
-static void nbd_conn_new(struct nbd_server *ns, int fd,
-			 const struct sockaddr_in *sin, int64_t now)
+void nbd_conn_adopt(struct nbd_server *ns, int fd,
+		    const struct sockaddr_in *sin, int64_t now)
 {
 	struct nbd_conn *c;
 	char ip[INET_ADDRSTRLEN];
@@ -1372,7 +1372,7 @@ static void nbd_accept(struct loop_watch *w, uint32_t events UNUSED,
 			close(fd);
 			continue;
 		}
-		nbd_conn_new(ns, fd, &sin, now);
+		nbd_conn_adopt(ns, fd, &sin, now);
 	}
 }
 

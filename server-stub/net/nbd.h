@@ -26,4 +26,11 @@ void nbd_stop(struct lb_server *srv);
 void nbd_client_rebooted(struct lb_server *srv, const char *mac,
 			 const char *cred_hash);
 
+/* Take a connected non-blocking socket from sin (for logs) as a new
+ * client: greeting sent, handshake from here on. The accept path uses it,
+ * and the fuzzer (fuzz_nbd_server.c) hands it one end of a socketpair.
+ * fd is the connection's from now on (closed on failure). */
+void nbd_conn_adopt(struct nbd_server *ns, int fd,
+		    const struct sockaddr_in *sin, int64_t now);
+
 #endif

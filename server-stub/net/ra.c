@@ -79,13 +79,14 @@ static int ra_join_all(int fd, const struct lb_server *srv)
 /* RFC 4861 §4.2: an RA that says "no default router, nothing to learn". */
 static int ra_send(struct ra_server *ra, unsigned ifindex)
 {
+	/* The rest is zero: checksum (the kernel fills it for IPPROTO_ICMPV6
+	 * sockets), cur hop limit (unspecified), flags (no DHCPv6: M/O
+	 * clear), router lifetime (not a default router). Not spelled out:
+	 * the last three are one union in <netinet/icmp6.h>, and designating
+	 * two of its members drops the first initializer. */
 	struct nd_router_advert adv = {
 		.nd_ra_type = ND_ROUTER_ADVERT,
 		.nd_ra_code = 0,
-		/* checksum: the kernel fills it for IPPROTO_ICMPV6 sockets */
-		.nd_ra_curhoplimit = 0,		/* unspecified */
-		.nd_ra_flags_reserved = 0,	/* no DHCPv6 (M/O clear) */
-		.nd_ra_router_lifetime = 0,	/* not a default router */
 	};
 	struct sockaddr_in6 to = {
 		.sin6_family = AF_INET6,
