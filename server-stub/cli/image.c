@@ -101,9 +101,12 @@ static void print_boot(unsigned v, const struct image_boot *b)
 		printf("v%u: kernel %s (%s)%s\n", v, b->kernel, b->kver,
 		       b->initrd_built ? ", initramfs built from its modules" :
 		       "");
+	if (b->no_linux_fs && !b->has_boot)
+		printf("v%u: no Linux file system (%s): its PCs boot from "
+		       "their iSCSI disk (boot mode san)\n", v, b->fs_types);
 	/* an initrd needs the image's own modules, a kernel its file;
 	 * without them the image still serves VMs and tools over NBD */
-	if (!b->has_boot)
+	else if (!b->has_boot)
 		fprintf(stderr, "image: warning: no /boot/vmlinuz-<kver> with a "
 			"matching lib/modules/<kver> in v%u: PXE clients of it "
 			"cannot boot until a version has one (or give --kernel "
@@ -510,13 +513,21 @@ static int cli_commit(struct image_cli *ic, int argc, char **argv)
 	struct image_commit_result r;
 	char why[WHY_LEN] = "";
 	struct image_info img;
-	int rc;
+	int rc, force = 0;
 
-	if ((rc = one_name(argc, "commit NAME")) != 0)
+	if (argc == 3 && (!strcmp(argv[2], "--force") ||
+			  !strcmp(argv[2], "-f"))) {
+		force = 1;
+		argc--;
+	}
+	if ((rc = one_name(argc, "commit NAME [--force]")) != 0)
 		return rc;
-	if ((rc = image_commit(ic->db, argv[1], &progress, &r, why,
+	if ((rc = image_commit(ic->db, argv[1], force, &progress, &r, why,
 			       sizeof(why))) != 0)
 		return op_failed("commit", rc, why);
+	if (r.unchecked[0])
+		fprintf(stderr, "image %s: not checked (--force): partition "
+			"%s\n", argv[1], r.unchecked);
 	print_boot(r.version, &r.boot);
 	printf("image %s: v%u committed (delta on v%u) and is production; "
 	       "`linkboot image rollback %s` goes back\n", argv[1], r.version,

@@ -136,6 +136,10 @@ struct image_boot {
 	char kver[64];
 	char kernel[160];	/* its path in the image */
 	int initrd_built;	/* from the image's modules */
+	/* no partition holds a Linux file system (a Windows disk: NTFS,
+	 * FAT): its PCs can only SAN-boot; fs_types names what it has */
+	int no_linux_fs;
+	char fs_types[64];
 };
 
 struct image_add_result {
@@ -206,15 +210,18 @@ struct image_commit_result {
 	int pack_rc;			/* boot pack from the parent's trace:
 					 * 0 built, ENOENT no trace, -errno */
 	uint64_t pack_blocks, pack_bytes;
+	char unchecked[128];		/* "1:ntfs ..." passed by force */
 };
 
 /*
  * The super client's writes (<state>/overlays/super-<id>.ovl) become the
  * next version, a delta, and production: only when the overlay was made
- * on the newest version, nobody has it attached, and every ext file
- * system in it is clean (no journal to replay, e2fsck -fn passes).
+ * on the newest version, nobody has it attached, and every file system
+ * in it is clean: ext (no journal to replay, e2fsck -fn passes), FAT (no
+ * dirty flag). One we cannot check (NTFS, XFS, ...) refuses the commit
+ * (EUCLEAN_IMAGE_FS) unless force; res->unchecked names those passed.
  */
-int image_commit(struct db *db, const char *name,
+int image_commit(struct db *db, const char *name, int force,
 		 const struct store_progress *progress,
 		 struct image_commit_result *res, char *why, size_t why_len);
 

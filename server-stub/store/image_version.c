@@ -26,6 +26,7 @@
 #include "db_internal.h"
 #include "delta.h"
 #include "fileops.h"
+#include "fs_check.h"
 #include "image_internal.h"
 #include "image_ops.h"
 #include "lb_log.h"
@@ -49,6 +50,8 @@ static int version_boot_files(struct db *db, const char *id, unsigned v,
 	int rc;
 
 	memset(boot, 0, sizeof(*boot));
+	boot->no_linux_fs = !fs_has_linux(ident, boot->fs_types,
+					  sizeof(boot->fs_types));
 	boot->found = ext4_find_boot(raw, ident, &b) == 0;
 	if (!boot->found && (kernel || initrd) && !(kernel && initrd))
 		return db_why(why, len, ENOENT_IMAGE_KERNEL, "no "
@@ -226,6 +229,13 @@ static int add_place_file(struct db *db, const struct image_add_opts *o,
 	return 0;
 }
 
+/* A disk with no Linux file system and no kernel given (Windows) can
+ * only boot from its iSCSI disk: its PCs get `sanboot`. NULL: inherit. */
+static const char *image_add_boot_mode(const struct image_add_result *res)
+{
+	return res->boot.no_linux_fs && !res->boot.has_boot ? "san" : NULL;
+}
+
 static int add_record(struct db *db, const struct image_add_opts *o,
 		      const struct image_add_result *res, const char *file)
 {
@@ -239,11 +249,12 @@ static int add_record(struct db *db, const struct image_add_opts *o,
 		return rc;
 	rc = image_sql(db, "INSERT INTO images(id, name, size, pt_type, "
 		       "pt_uuid, identity, content_sha256, production_version,"
-		       " created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8)",
-		       8, res->id, o->name, size,
+		       " created, boot_mode) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+		       " 1, ?8, ?9)",
+		       9, res->id, o->name, size,
 		       id->pt_type[0] ? id->pt_type : NULL,
 		       id->pt_uuid[0] ? id->pt_uuid : NULL, res->identity,
-		       res->sha256, now);
+		       res->sha256, now, image_add_boot_mode(res));
 	if (rc == 0)
 		rc = version_insert(db, res->id, 1, 0, file, &res->boot,
 				    "imported");
@@ -305,85 +316,6 @@ undo:
 }
 
 /* ---- commit --------------------------------------------------------------- */
-
-/*
- * ext4 superblock (1024 bytes in): s_state at 0x3a (EXT2_VALID_FS = 1),
- * s_feature_incompat at 0x60 (EXT3_FEATURE_INCOMPAT_RECOVER = 0x4: the
- * journal holds transactions, i.e. not unmounted cleanly).
- */
-static int fs_needs_recovery(const char *raw, const struct store_part *p)
-{
-	uint8_t sb[0x64];
-	int fd = open(raw, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	n = pread(fd, sb, sizeof(sb), (off_t)(p->off + 1024));
-	close(fd);
-	if (n != (ssize_t)sizeof(sb))
-		return 0;
-	return (sb[0x60] & 0x4) || !(sb[0x3a] & 0x1);
-}
-
-/* e2fsck -fn of the partition at off in raw: its exit status, or -errno. */
-static int e2fsck_exit_status(const char *raw, uint64_t off)
-{
-	char dev[STORE_PATH_MAX + 48];
-	int status;
-	pid_t pid;
-
-	/* e2fsprogs unix_io: "file?offset=N" opens a partition in place */
-	snprintf(dev, sizeof(dev), "%s?offset=%llu", raw,
-		 (unsigned long long)off);
-	if ((pid = fork()) < 0)
-		return -errno;
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		if (null >= 0) {
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		execlp("e2fsck", "e2fsck", "-fn", dev, (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-#define FS_FIX "refused: the file system must be clean so clients never " \
-	"replay a journal;\n  boot the super client again and shut it down " \
-	"cleanly"
-
-/* Every ext partition of raw clean (0), or EUCLEAN_IMAGE_FS naming the
- * first that is not. */
-static int fs_check_clean(const char *raw, const struct store_identity *ident,
-			  char *why, size_t len)
-{
-	for (unsigned i = 0; i < ident->nparts; i++) {
-		const struct store_part *p = &ident->parts[i];
-		int status;
-
-		if (strncmp(p->type, "ext", 3) != 0)
-			continue;
-		if (fs_needs_recovery(raw, p))
-			return db_why(why, len, EUCLEAN_IMAGE_FS, "partition %u "
-				      "(%s %s) was not unmounted cleanly (its "
-				      "journal needs recovery): " FS_FIX, p->no,
-				      p->type, p->label);
-		if ((status = e2fsck_exit_status(raw, p->off)) < 0)
-			return db_why(why, len, status, "e2fsck: %s",
-				      err_str(status));
-		if (status != 0)
-			return db_why(why, len, EUCLEAN_IMAGE_FS, "partition %u "
-				      "(%s %s) is not clean (e2fsck -fn exit %d):"
-				      " " FS_FIX, p->no, p->type, p->label,
-				      status);
-	}
-	return 0;
-}
 
 /* The MAC of the super client of an image: 1 if there is one. */
 static int super_client_mac(struct db *db, const char *id, char mac[18])
@@ -509,7 +441,7 @@ static int commit_record(struct db *db, const struct image_info *img,
 /* The new version's flat view is checked and hashed, its boot files
  * written; then the overlay is recorded as the version. */
 static int commit_version(struct db *db, const struct image_info *img,
-			  const char *ovl, const char *tmp,
+			  const char *ovl, const char *tmp, int force,
 			  const struct store_progress *progress,
 			  struct image_commit_result *res, char *why,
 			  size_t len)
@@ -522,7 +454,8 @@ static int commit_version(struct db *db, const struct image_info *img,
 		return rc;
 	if ((rc = store_probe_identity(tmp, &ident)) != 0)
 		return db_why(why, len, rc, "%s: %s", tmp, err_str(rc));
-	if ((rc = fs_check_clean(tmp, &ident, why, len)) != 0)
+	if ((rc = fs_check_clean(tmp, &ident, force, res->unchecked,
+				 sizeof(res->unchecked), why, len)) != 0)
 		return rc;
 	res->version = img->latest + 1;
 	res->parent = img->latest;
@@ -540,7 +473,7 @@ static int commit_version(struct db *db, const struct image_info *img,
 	return rc;
 }
 
-int image_commit(struct db *db, const char *name,
+int image_commit(struct db *db, const char *name, int force,
 		 const struct store_progress *progress,
 		 struct image_commit_result *res, char *why, size_t len)
 {
@@ -557,7 +490,8 @@ int image_commit(struct db *db, const char *name,
 		return rc;
 	snprintf(tmp, sizeof(tmp), "%s/commit-%s.raw", db_state_dir(db),
 		 img.id);
-	rc = commit_version(db, &img, ovl, tmp, progress, res, why, len);
+	rc = commit_version(db, &img, ovl, tmp, force, progress, res, why,
+			    len);
 	unlink(tmp);
 	close(fd);	/* drops the lock */
 	if (rc)

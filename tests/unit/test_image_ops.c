@@ -454,7 +454,7 @@ static void test_rm_leaves_an_in_place_file(void **state)
 static int commit(struct fx *f, struct image_commit_result *r)
 {
 	f->why[0] = '\0';
-	return image_commit(f->db, "demo", NULL, r, f->why, sizeof(f->why));
+	return image_commit(f->db, "demo", 0, NULL, r, f->why, sizeof(f->why));
 }
 
 static void test_commit_refusals(void **state)
