@@ -41,21 +41,25 @@ lb status -j | jq -e '.[0].online == false' >/dev/null ||
 
 start_linkboot
 # the server cleared stale sessions at start; add a live one again
-sqlite3 "$DB" "INSERT INTO sessions(pid, peer, mac, image_id, version, since)
+sqlite3 "$DB" "INSERT INTO sessions(pid, peer, mac, image_id, version, since,
+ bytes_read, bytes_written, io_errors)
  VALUES($LB_PID, '127.0.0.1:5000', '52:54:00:ee:00:01', '$ID', 1,
- '2026-11-25T16:00:00Z');" || die "session row"
+ '2026-11-25T16:00:00Z', 2097152, 4096, 2);" || die "session row"
 lb status -j >"$TMP/s.json" || die "status -j with server"
 jq -e '.[0] | .mac == "52:54:00:ee:00:01" and .online == true and
 	.version == 1 and .uptime_ms == 3723000 and
 	.bytes_from_server == 1572864 and .ram_hit_percent == 90 and
 	.ssd_hit_percent == 25 and .overlay_bytes == 4096 and
-	.peer == "127.0.0.1:5000"' "$TMP/s.json" >/dev/null ||
+	.peer == "127.0.0.1:5000" and .protocol == "nbd" and
+	.session_bytes_read == 2097152 and .session_bytes_written == 4096 and
+	.session_io_errors == 2' "$TMP/s.json" >/dev/null ||
 	{ cat "$TMP/s.json"; die "status of the reporting client"; }
-jq -e '.[1] | .online == false and .version == 2' "$TMP/s.json" >/dev/null ||
+jq -e '.[1] | .online == false and .version == 2 and .protocol == null and
+	.session_bytes_read == null' "$TMP/s.json" >/dev/null ||
 	die "offline client follows production"
 lb status >"$TMP/s.txt" || die "status text"
 assert_contains "$TMP/s.txt" '^MAC +NAME +IMAGE +VERSION +ONLINE' "legend"
-assert_contains "$TMP/s.txt" '52:54:00:ee:00:01 +PC-001 +demo +1 +yes +1h02m +1.5M +90% +25% ' \
+assert_contains "$TMP/s.txt" '52:54:00:ee:00:01 +PC-001 +demo +1 +nbd +2.0M +4.0K +2 +1h02m +1.5M +90% +25% ' \
 	"text row"
 lb status --bogus >/dev/null 2>&1
 [ $? -eq 2 ] || die "bad status option: want exit 2"

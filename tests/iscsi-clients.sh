@@ -108,12 +108,17 @@ T qemu-io --image-opts -c 'write -P 0x5e 8388608 1048576' \
 grep -q "Pattern verification failed" "$TMP/qio" && die "header digests: read back differs"
 assert_contains "$LB_LOG" "read-only, CRC32C digests" "digests logged"
 
-# --- `linkboot status`: online while the session lasts
-(sleep 4) | T qemu-io -f raw "$U_B" >/dev/null 2>&1 &
+# --- `linkboot status`: online while the session lasts, with what the
+# server has served it (a SAN PC has no agent to report)
+{ echo "read 0 1M"; sleep 5; } | T qemu-io -f raw "$U_B" >/dev/null 2>&1 &
 HOLD=$!
-wait_for 3 sh -c "'$LINKBOOT' status --state '$LB_STATE' -j |
-	jq -e '.[] | select(.mac == \"52:54:00:00:04:02\") | .online == true' >/dev/null" ||
-	die "status does not show the iSCSI session"
+wait_for 4 sh -c "'$LINKBOOT' status --state '$LB_STATE' -j |
+	jq -e '.[] | select(.mac == \"52:54:00:00:04:02\") | .online == true and
+		.protocol == \"iscsi\" and .session_bytes_read >= 1048576 and
+		.session_io_errors == 0' >/dev/null" ||
+	{ lb status -j; die "status does not show the iSCSI session and its bytes"; }
+lb status | grep -E "^52:54:00:00:04:02 .* iscsi +1(\.[0-9])? ?M" >/dev/null ||
+	{ lb status; die "status text: protocol and bytes read"; }
 wait "$HOLD"
 assert_contains "$LB_LOG" "iscsi 127.0.0.1:[0-9]+: login iqn.2008-11.org.linux-kvm.* -> target $IQN:image.disk image [0-9a-f]+ v1, $SIZE bytes, read-only" \
 	"login log line"

@@ -21,8 +21,10 @@
 static const char usage_status[] =
 "Usage: linkboot status [-j|--json=short|pretty] [--no-legend]\n"
 "\n"
-"Show every linked client: online (a live NBD session), image and version\n"
-"it runs, uptime, bytes read from the server, RAM and SSD cache hit rates\n"
+"Show every linked client: online (a live NBD or iSCSI session: its\n"
+"protocol), image and version it runs, what that session has read and\n"
+"written and its failed I/O as the server counts them (SAN PCs have no\n"
+"agent), uptime, bytes read from the server, RAM and SSD cache hit rates\n"
 "and overlay use as its agent last reported them, and its last boot.\n"
 "JSON: an array of objects; sizes in bytes, times ISO-8601 UTC, hit rates\n"
 "in percent (null before the first report).\n";
@@ -30,13 +32,15 @@ static const char usage_status[] =
 static const struct table_col status_cols[] = {
 	{ "MAC", "mac" }, { "NAME", "name" }, { "IMAGE", "image" },
 	{ "VERSION", "version" }, { "ONLINE", "online" },
-	{ "UPTIME", "uptime_ms" }, { "FROM SERVER", "bytes_from_server" },
+	{ "READ", "session_bytes_read" }, { "WRITTEN", "session_bytes_written" },
+	{ "IO ERR", "session_io_errors" }, { "UPTIME", "uptime_ms" }, { "FROM SERVER", "bytes_from_server" },
 	{ "RAM HIT", "ram_hit_percent" }, { "SSD HIT", "ssd_hit_percent" },
 	{ "OVERLAY", "overlay_bytes" }, { "LAST BOOT", "last_boot" },
 	/* JSON only */
 	{ "PEER", "peer" }, { "REPORTED", "report_time" },
+	{ "PROTOCOL", "protocol" },
 };
-#define STATUS_TEXT_COLS (ARRAY_SIZE(status_cols) - 2)
+#define STATUS_TEXT_COLS (ARRAY_SIZE(status_cols) - 3)
 
 static void str_or_null(struct table *t, const char *s)
 {
@@ -98,7 +102,14 @@ static int status_row(struct table *t, const struct link_status *s)
 		table_null(t);
 	else
 		table_int(t, s->version);
-	table_bool(t, s->online);
+	/* the protocol tells a SAN PC from a Linux one at a glance */
+	table_bool_text(t, s->online, s->online ? s->proto : "no");
+	bytes_or_null(t, s->session_read);
+	bytes_or_null(t, s->session_written);
+	if (s->session_errors < 0)
+		table_null(t);
+	else
+		table_int(t, s->session_errors);
 	uptime_cell(t, s->uptime_ms);
 	bytes_or_null(t, s->bytes_from_server);
 	rate_cell(t, s->ram_hits, s->ram_misses);
@@ -107,6 +118,7 @@ static int status_row(struct table *t, const struct link_status *s)
 	str_or_null(t, s->last_boot);
 	str_or_null(t, s->peer);
 	str_or_null(t, s->report_time);
+	str_or_null(t, s->online ? s->proto : "");
 	return 0;
 }
 

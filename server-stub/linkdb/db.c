@@ -274,6 +274,8 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
 	"THEN 'pending' ELSE NULL END;",
 	/* 3 -> 4: boot mode per image and client (linux | san) */
 	DB_SCHEMA_V4,
+	/* 4 -> 5: session counters (proto, bytes, I/O errors) */
+	DB_SCHEMA_V5,
 };
 
 /* Schema version of an open file: 0 for an empty file. */
@@ -840,7 +842,7 @@ void db_record_event(struct db *db, const char *mac, const char *kind,
 }
 
 int db_session_add(struct db *db, const struct export_info *ei,
-		   const char *peer, int64_t *id)
+		   const char *peer, const char *proto, int64_t *id)
 {
 	char now[DB_TIME_LEN];
 	sqlite3_stmt *st;
@@ -848,8 +850,8 @@ int db_session_add(struct db *db, const struct export_info *ei,
 
 	db_now_iso(now);
 	if ((rc = db_prepare(db, "INSERT INTO sessions(pid, peer, mac, "
-				 "image_id, version, since) VALUES(?, ?, ?, ?, "
-				 "?, ?)", &st)) != 0)
+				 "image_id, version, since, proto) VALUES(?, ?, "
+				 "?, ?, ?, ?, ?)", &st)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)getpid());
 	sqlite3_bind_text(st, 2, peer ? peer : "", -1, SQLITE_STATIC);
@@ -858,6 +860,7 @@ int db_session_add(struct db *db, const struct export_info *ei,
 	sqlite3_bind_text(st, 4, ei->image_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, (int)ei->version);
 	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, proto, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -878,6 +881,33 @@ void db_session_remove(struct db *db, int64_t id)
 		log_warnx("db: session %lld not removed: %s", (long long)id,
 			  sqlite3_errmsg(db->sql));
 	sqlite3_finalize(st);
+}
+
+int64_t db_session_flush(struct db *db, int64_t id,
+			 struct session_counters *c, int64_t now)
+{
+	uint64_t sum = c->bytes_read + c->bytes_written + c->io_errors;
+	sqlite3_stmt *st;
+
+	if (id < 0 || sum == c->flushed)
+		return -1;
+	if (now < c->flush_at)
+		return c->flush_at;
+	c->flushed = sum;
+	c->flush_at = now + DB_SESSION_FLUSH_MS;
+	if (db_prepare(db, "UPDATE sessions SET bytes_read = ?2, "
+		       "bytes_written = ?3, io_errors = ?4 WHERE id = ?1",
+		       &st) != 0)
+		return c->flush_at;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->bytes_read);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)c->bytes_written);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)c->io_errors);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_warnx("db: session %lld counters not written: %s",
+			  (long long)id, sqlite3_errmsg(db->sql));
+	sqlite3_finalize(st);
+	return c->flush_at;
 }
 
 /* stats columns an agent report may set; index = bind parameter - 2 */

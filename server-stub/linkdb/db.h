@@ -125,12 +125,28 @@ int db_export_list(struct db *db,
 void db_record_event(struct db *db, const char *mac, const char *kind,
 		     const char *detail);
 
-/* Live NBD sessions (so versions in use are never deleted, and `status`
- * shows who is online). Called by the NBD server at export selection and
- * at disconnect. 0 or -errno; *id names the row for db_session_remove(). */
+/* Live NBD and iSCSI sessions (so versions in use are never deleted, and
+ * `status` shows who is online and what it was served). Called by the
+ * servers at export selection / login and at disconnect; proto: "nbd",
+ * "iscsi". 0 or -errno; *id names the row for db_session_remove(). */
 int db_session_add(struct db *db, const struct export_info *ei,
-		   const char *peer, int64_t *id);
+		   const char *peer, const char *proto, int64_t *id);
 void db_session_remove(struct db *db, int64_t id);
+
+/* What a session has served so far, as its server counts it. */
+struct session_counters {
+	uint64_t bytes_read, bytes_written, io_errors;
+	/* kept by db_session_flush() */
+	uint64_t flushed;		/* sum of the three when last written */
+	int64_t flush_at;		/* next write, ms (0: at the first) */
+};
+
+/* Write c to session id's row when it changed and DB_SESSION_FLUSH_MS
+ * have passed since the last write: the servers call it from their tick.
+ * The time of the next call wanted, or -1 when nothing is pending. */
+#define DB_SESSION_FLUSH_MS 5000
+int64_t db_session_flush(struct db *db, int64_t id,
+			 struct session_counters *c, int64_t now);
 
 /* An agent's counters report: key=value lines, one per line. Keys:
  * boot_id (text), uptime_ms, bytes_from_server, ram_hits, ram_misses,

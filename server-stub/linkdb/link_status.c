@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Client status (links.h, `linkboot status`): is a client online (a live
- * NBD session), what it boots, and the counters its agent last reported
- * (the stats table, db_stats_update()).
+ * NBD or iSCSI session) and what that session has served, what it boots,
+ * and the counters its agent last reported (the stats table,
+ * db_stats_update()).
  */
 
 #include <errno.h>
@@ -20,7 +21,8 @@
 enum {
 	Q_MAC, Q_NAME, Q_LAST_BOOT, Q_ONLINE, Q_SESSION_VERSION, Q_PEER,
 	Q_UPTIME, Q_BYTES, Q_RAM_HITS, Q_RAM_MISSES, Q_SSD_HITS, Q_SSD_MISSES,
-	Q_OVERLAY, Q_REPORTED,
+	Q_OVERLAY, Q_REPORTED, Q_PROTO, Q_SESSION_READ, Q_SESSION_WRITTEN,
+	Q_SESSION_ERRORS,
 };
 
 /* Each client with its newest session (if any) and its last report. */
@@ -28,7 +30,8 @@ enum {
 	"SELECT c.mac, c.name, c.last_boot, s.id IS NOT NULL, s.version," \
 	" s.peer, st.uptime_ms, st.bytes_from_server, st.ram_hits," \
 	" st.ram_misses, st.ssd_hits, st.ssd_misses, st.overlay_bytes," \
-	" st.time FROM clients c" \
+	" st.time, s.proto, s.bytes_read, s.bytes_written, s.io_errors" \
+	" FROM clients c" \
 	" LEFT JOIN (SELECT mac, max(id) AS id FROM sessions" \
 	"  GROUP BY mac) ls ON ls.mac = c.mac" \
 	" LEFT JOIN sessions s ON s.id = ls.id" \
@@ -68,6 +71,14 @@ static void status_read(struct db *db, sqlite3_stmt *st, int server_up,
 	db_col_text(st, Q_LAST_BOOT, s->last_boot, sizeof(s->last_boot));
 	db_col_text(st, Q_PEER, s->peer, sizeof(s->peer));
 	db_col_text(st, Q_REPORTED, s->report_time, sizeof(s->report_time));
+	if (!s->online) {
+		s->session_read = s->session_written = s->session_errors = -1;
+		return;
+	}
+	db_col_text(st, Q_PROTO, s->proto, sizeof(s->proto));
+	s->session_read = sqlite3_column_int64(st, Q_SESSION_READ);
+	s->session_written = sqlite3_column_int64(st, Q_SESSION_WRITTEN);
+	s->session_errors = sqlite3_column_int64(st, Q_SESSION_ERRORS);
 }
 
 int link_status_list(struct db *db, int server_up, struct link_status **rows,

@@ -102,8 +102,11 @@ struct link_status {
 	int64_t ram_hits, ram_misses, ssd_hits, ssd_misses;
 	int64_t overlay_bytes;
 	char last_boot[24];
-	char peer[64];		/* its newest NBD session's peer */
+	char peer[64];		/* its newest session's peer */
 	char report_time[24];
+	/* online: its newest session, as the server counts it (-1: none) */
+	char proto[8];		/* "nbd", "iscsi" */
+	int64_t session_read, session_written, session_errors;
 };
 
 /* Register the cause table (err_str). db_open() does it. */

@@ -10,7 +10,7 @@
  * A later schema version adds a migration step in db.c, never edits this.
  */
 
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 #define DB_SCHEMA_V1 \
 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" \
@@ -98,5 +98,14 @@
 #define DB_SCHEMA_V4 \
 "ALTER TABLE images ADD COLUMN boot_mode TEXT;\n" \
 "ALTER TABLE clients ADD COLUMN boot_mode TEXT;\n"
+
+/* Version 5: what a live session has served, for `linkboot status` (a SAN
+ * PC has no agent that reports): its protocol, bytes, failed I/O. */
+#define DB_SCHEMA_V5 \
+"ALTER TABLE sessions ADD COLUMN proto TEXT NOT NULL DEFAULT 'nbd';\n" \
+"ALTER TABLE sessions ADD COLUMN bytes_read INTEGER NOT NULL DEFAULT 0;\n" \
+"ALTER TABLE sessions ADD COLUMN bytes_written INTEGER NOT NULL " \
+"DEFAULT 0;\n" \
+"ALTER TABLE sessions ADD COLUMN io_errors INTEGER NOT NULL DEFAULT 0;\n"
 
 #endif

@@ -207,8 +207,9 @@ struct iscsi_conn {
 	size_t tcap, tstart, tend;
 	int rx_ready;			/* rbuf holds a PDU left for lack of
 					 * tbuf room */
-	/* counters for the close log line */
-	uint64_t ncmd, rd_bytes, wr_bytes;
+	/* counters for the close log line; io also for `linkboot status` */
+	uint64_t ncmd;
+	struct session_counters io;
 };
 
 static void iscsi_conn_close(struct iscsi_conn *c, const char *why);
@@ -391,9 +392,11 @@ static uint8_t iscsi_residual(uint32_t edtl, uint32_t want,
 	return 0;
 }
 
-/* errno from the vdisk -> sense (the one mapping, like nbd_errno()). */
-static uint32_t iscsi_sense_for(int rc, int writing)
+/* errno from the vdisk -> sense (the one mapping, like nbd_errno()),
+ * counted as a failed I/O of the session. */
+static uint32_t iscsi_disk_error(struct iscsi_conn *c, int rc, int writing)
 {
+	c->io.io_errors++;
 	switch (err_errno(rc)) {
 	case EROFS:
 	case EPERM:
@@ -466,7 +469,7 @@ static int iscsi_data_in(struct iscsi_conn *c, uint32_t itt, uint64_t lun,
 		} else if ((rc = vdisk_read(c->vd, iscsi_pdu_data(c, p),
 					    off + done, n)) != 0) {
 			c->tend = start;	/* nothing of it goes out */
-			*err = iscsi_sense_for(rc, 0);
+			*err = iscsi_disk_error(c, rc, 0);
 			log_warnx("iscsi %s: read at %llu, %u bytes: %s",
 				  c->peer, (unsigned long long)(off + done), n,
 				  strerror(err_errno(rc)));
@@ -621,7 +624,7 @@ static int iscsi_cmd_read(struct iscsi_conn *c, const struct iscsi_bhs *h,
 		return iscsi_check_condition(c, h->itt, cdb->opcode, err, -1);
 	if (rc < 0)
 		return rc;
-	c->rd_bytes += len;
+	c->io.bytes_read += len;
 	return 0;
 }
 
@@ -635,7 +638,7 @@ static int iscsi_cmd_sync(struct iscsi_conn *c, const struct iscsi_bhs *h,
 					     SCSI_ERR_LBA_OUT_OF_RANGE, -1);
 	if ((rc = vdisk_flush(c->vd)) != 0)
 		return iscsi_check_condition(c, h->itt, cdb->opcode,
-					     iscsi_sense_for(rc, 1), -1);
+					     iscsi_disk_error(c, rc, 1), -1);
 	return iscsi_scsi_rsp(c, h->itt, SCSI_STATUS_GOOD, 0, -1, 0, 0, 0);
 }
 
@@ -678,7 +681,7 @@ static uint32_t iscsi_write_same(struct iscsi_conn *c,
 		blocks = c->lu.nblocks - lba;
 	if (cdb->unmap || cdb->ndob || is_zero(t->param, ISCSI_BLOCK)) {
 		rc = iscsi_zero(c, lba, blocks, 0);
-		return rc ? iscsi_sense_for(rc, 1) : SCSI_ERR_NONE;
+		return rc ? iscsi_disk_error(c, rc, 1) : SCSI_ERR_NONE;
 	}
 	if (!(pat = malloc(ISCSI_PATTERN_BUF)))
 		return SCSI_ERR_INTERNAL;
@@ -691,11 +694,11 @@ static uint32_t iscsi_write_same(struct iscsi_conn *c,
 				 << ISCSI_BLOCK_SHIFT, n, 0);
 		if (rc != 0) {
 			free(pat);
-			return iscsi_sense_for(rc, 1);
+			return iscsi_disk_error(c, rc, 1);
 		}
 	}
 	free(pat);
-	c->wr_bytes += blocks * ISCSI_BLOCK;
+	c->io.bytes_written += blocks * ISCSI_BLOCK;
 	return SCSI_ERR_NONE;
 }
 
@@ -711,7 +714,7 @@ static uint32_t iscsi_unmap(struct iscsi_conn *c, const struct iscsi_task *t)
 	for (i = 0; i < ndesc; i++) {
 		scsi_unmap_desc(t->param, i, &lba, &blocks);
 		if ((rc = iscsi_zero(c, lba, blocks, 0)) != 0)
-			return iscsi_sense_for(rc, 1);
+			return iscsi_disk_error(c, rc, 1);
 	}
 	return SCSI_ERR_NONE;
 }
@@ -735,7 +738,7 @@ static int iscsi_task_complete(struct iscsi_conn *c, struct iscsi_task *t)
 	else if (!err && t->cdb.kind == SCSI_KIND_UNMAP)
 		err = iscsi_unmap(c, t);
 	else if (!err)
-		c->wr_bytes += t->xfer;
+		c->io.bytes_written += t->xfer;
 	iscsi_task_free(c, t);
 	if (err)
 		return iscsi_check_condition(c, itt, op, err, -1);
@@ -761,7 +764,7 @@ static void iscsi_task_data(struct iscsi_conn *c, struct iscsi_task *t,
 		rc = vdisk_write(c->vd, data, (t->cdb.lba << ISCSI_BLOCK_SHIFT) +
 				 off, n, t->cdb.fua);
 		if (rc != 0) {
-			t->err = iscsi_sense_for(rc, 1);
+			t->err = iscsi_disk_error(c, rc, 1);
 			log_warnx("iscsi %s: write at %llu, %u bytes: %s",
 				  c->peer, (unsigned long long)
 				  ((t->cdb.lba << ISCSI_BLOCK_SHIFT) + off), n,
@@ -1441,7 +1444,8 @@ static int iscsi_open_disk(struct iscsi_conn *c, const char **why)
 	    (rc = boot_san_login(c->is->srv, c->nego.chap_name, c->peer_addr,
 				 c->target_mac, &c->ex, why)) != 0)
 		return rc;
-	if ((rc = db_session_add(db, &c->ex, c->peer, &c->session)) != 0) {
+	if ((rc = db_session_add(db, &c->ex, c->peer, "iscsi",
+				 &c->session)) != 0) {
 		*why = "session not recorded";
 		c->session = -1;
 		return rc;
@@ -1967,8 +1971,8 @@ static void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 	log_info("iscsi %s: closed in %s phase: %s (%llu commands, %llu bytes "
 		 "read, %llu written)", c->peer, iscsi_phase_names[c->phase],
 		 why ? why : "done", (unsigned long long)c->ncmd,
-		 (unsigned long long)c->rd_bytes,
-		 (unsigned long long)c->wr_bytes);
+		 (unsigned long long)c->io.bytes_read,
+		 (unsigned long long)c->io.bytes_written);
 }
 
 static void iscsi_addr_str(const struct sockaddr_in *sin, char *out,
@@ -2123,6 +2127,9 @@ static int64_t iscsi_tick(void *arg, int64_t now)
 		}
 		if (c->deadline && (next < 0 || c->deadline < next))
 			next = c->deadline;
+		if ((t = db_session_flush(is->srv->db, c->session, &c->io,
+					  now)) >= 0 && (next < 0 || t < next))
+			next = t;
 		pp = &c->next;
 	}
 	return next;

@@ -189,8 +189,9 @@ struct nbd_conn {
 	uint64_t discard;		/* payload bytes still to skip */
 	uint64_t discard_handle;
 	uint32_t discard_error;		/* NBD_E* to answer once skipped */
-	/* counters for the close log line */
-	uint64_t nreq, rd_bytes, wr_bytes;
+	/* counters for the close log line; io also for `linkboot status` */
+	uint64_t nreq;
+	struct session_counters io;
 	uint64_t nrefused;		/* error replies (options, requests) */
 	struct bp_trace *trace;		/* boot pack trace, or NULL */
 };
@@ -537,7 +538,8 @@ static int nbd_open_export(struct nbd_conn *c, char *why, size_t whysz)
 	int rc;
 
 	/* a live session pins the version: never deleted while in use */
-	if ((rc = db_session_add(db, &c->ex, c->peer, &c->session)) != 0) {
+	if ((rc = db_session_add(db, &c->ex, c->peer, "nbd",
+				 &c->session)) != 0) {
 		snprintf(why, whysz, "export %s: %s", c->ex.label, err_str(rc));
 		c->session = -1;
 		return rc;
@@ -826,6 +828,8 @@ static int nbd_reply_status(struct nbd_conn *c, const struct nbd_request *rq,
 	uint32_t err = nbd_errno(rc);
 	int n;
 
+	if (err)
+		c->io.io_errors++;
 	if ((n = nbd_tx_reserve(c, NBD_REPLY_ROOM)) != 0)
 		return n;
 	if (err && c->structured && rq->type == NBD_CMD_READ)
@@ -881,7 +885,7 @@ static int nbd_rq_read(struct nbd_conn *c, const struct nbd_request *rq)
 	c->tend += hdr + now_len;
 	c->rd_off = rq->offset + now_len;
 	c->rd_left = rq->length - now_len;
-	c->rd_bytes += rq->length;
+	c->io.bytes_read += rq->length;
 	bp_trace_read(c->trace, rq->offset, rq->length);
 	return 0;
 }
@@ -927,7 +931,7 @@ static int nbd_rq_execute(struct nbd_conn *c, const struct nbd_request *rq,
 	case NBD_CMD_WRITE:
 		rc = vdisk_write(c->vd, payload, rq->offset, rq->length, fua);
 		if (rc == 0)
-			c->wr_bytes += rq->length;
+			c->io.bytes_written += rq->length;
 		break;
 	case NBD_CMD_FLUSH:
 		rc = vdisk_flush(c->vd);
@@ -1232,8 +1236,8 @@ static void nbd_conn_close(struct nbd_conn *c, const char *why)
 	log_info("nbd %s: closed in %s phase: %s (%llu requests, %llu bytes "
 		 "read, %llu written, %llu refused)", c->peer,
 		 nbd_phase_names[c->phase], why ? why : "done",
-		 (unsigned long long)c->nreq, (unsigned long long)c->rd_bytes,
-		 (unsigned long long)c->wr_bytes,
+		 (unsigned long long)c->nreq, (unsigned long long)c->io.bytes_read,
+		 (unsigned long long)c->io.bytes_written,
 		 (unsigned long long)c->nrefused);
 }
 
@@ -1409,7 +1413,7 @@ static int64_t nbd_tick(void *arg, int64_t now)
 {
 	struct nbd_server *ns = arg;
 	struct nbd_conn **pp = &ns->conns, *c;
-	int64_t next = -1;
+	int64_t next = -1, due;
 
 	if (ns->accept_paused) {
 		if (now >= ns->accept_paused &&
@@ -1431,6 +1435,9 @@ static int64_t nbd_tick(void *arg, int64_t now)
 		}
 		if (c->deadline && (next < 0 || c->deadline < next))
 			next = c->deadline;
+		if ((due = db_session_flush(ns->srv->db, c->session, &c->io,
+					    now)) >= 0 && (next < 0 || due < next))
+			next = due;
 		if (!c->trimmed) {
 			int64_t t = c->last_io + NBD_TRIM_MS;
 

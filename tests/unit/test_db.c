@@ -624,7 +624,7 @@ static void test_sessions_and_events(void **state)
 	populate(f->db);
 	assert_int_equal(cred_admin_mint(f->db, MAC1, NULL, cred), 0);
 	assert_int_equal(db_export_resolve(f->db, cred, "127.0.0.1", &ei), 0);
-	assert_int_equal(db_session_add(f->db, &ei, "127.0.0.1:4000", &id), 0);
+	assert_int_equal(db_session_add(f->db, &ei, "127.0.0.1:4000", "nbd", &id), 0);
 	db_record_event(f->db, MAC1, "nbd", "connect");
 	assert_int_equal(sqlite3_prepare_v2(db_sqlite(f->db),
 		"SELECT (SELECT count(*) FROM sessions WHERE mac = '" MAC1 "'),"
@@ -641,6 +641,50 @@ static void test_sessions_and_events(void **state)
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 0);
 	sqlite3_finalize(st);
+}
+
+/* What a session served reaches its row at the first flush, then at most
+ * every DB_SESSION_FLUSH_MS, and only when it changed. */
+static void test_session_counters_flush(void **state)
+{
+	struct fx *f = *state;
+	char cred[CRED_STR_LEN + 1];
+	struct session_counters io = { 0 };
+	struct export_info ei;
+	sqlite3_stmt *st;
+	int64_t id;
+
+	populate(f->db);
+	assert_int_equal(cred_admin_mint(f->db, MAC1, NULL, cred), 0);
+	assert_int_equal(db_export_resolve(f->db, cred, "127.0.0.1", &ei), 0);
+	assert_int_equal(db_session_add(f->db, &ei, "127.0.0.1:3260", "iscsi",
+					&id), 0);
+	assert_int_equal(db_session_flush(f->db, id, &io, 1000), -1);
+	io.bytes_read = 4096;
+	io.io_errors = 1;
+	assert_int_equal(db_session_flush(f->db, id, &io, 1000),
+			 1000 + DB_SESSION_FLUSH_MS);
+	io.bytes_written = 512;		/* not due yet: the row keeps 0 */
+	assert_int_equal(db_session_flush(f->db, id, &io, 2000),
+			 1000 + DB_SESSION_FLUSH_MS);
+	assert_int_equal(sqlite3_prepare_v2(db_sqlite(f->db),
+		"SELECT proto, bytes_read, bytes_written, io_errors FROM "
+		"sessions", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "iscsi");
+	assert_int_equal(sqlite3_column_int(st, 1), 4096);
+	assert_int_equal(sqlite3_column_int(st, 2), 0);
+	assert_int_equal(sqlite3_column_int(st, 3), 1);
+	sqlite3_finalize(st);
+	assert_int_equal(db_session_flush(f->db, id, &io,
+					  1000 + DB_SESSION_FLUSH_MS),
+			 1000 + 2 * DB_SESSION_FLUSH_MS);
+	assert_int_equal(sqlite3_prepare_v2(db_sqlite(f->db),
+		"SELECT bytes_written FROM sessions", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 512);
+	sqlite3_finalize(st);
+	assert_int_equal(db_session_flush(f->db, id, &io, 99999), -1);
 }
 
 static void test_events_bounded(void **state)
@@ -709,6 +753,7 @@ int main(void)
 		T(test_stats_update),
 		T(test_report_event_updates_stats),
 		T(test_sessions_and_events),
+		T(test_session_counters_flush),
 		T(test_events_bounded),
 		cmocka_unit_test(test_time_and_random),
 	};
