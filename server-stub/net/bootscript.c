@@ -317,6 +317,29 @@ void bootscript_san_iqns(const uint8_t mac[6], char initiator[BOOTSCRIPT_IQN_MAX
 }
 
 /*
+ * The super client of a SAN image can install its OS: the disk is hooked
+ * as drive 0x80 (with its iBFT) and <root>/install/IMAGE.ipxe, when the
+ * admin put one there (a Windows installer through wimboot, say), runs
+ * with it; without one, the hooked disk boots. ipxe.org/cmd/sanhook,
+ * ipxe.org/cmd/sanboot (no URI: boot a drive hooked before).
+ */
+static void script_san_install(struct sbuf *sb, const char *image,
+			       const char *tgt,
+			       const struct bootscript_params *p)
+{
+	sb_printf(sb,
+		  "set lb-step sanhook iscsi:%s:6:%u:0:%s\n"
+		  "sanhook --drive 0x80 iscsi:%s:6:%u:0:%s || goto failed\n"
+		  "echo linkboot: super client: running /install/%s.ipxe with "
+		  "the disk hooked, if there is one\n"
+		  "chain --autofree http://%s:%u/install/%s.ipxe ||\n"
+		  "set lb-step sanboot --drive 0x80\n"
+		  "sanboot --drive 0x80 || goto failed\n",
+		  p->server, p->iscsi_port, tgt, p->server, p->iscsi_port, tgt,
+		  image, p->server, p->http_port, image);
+}
+
+/*
  * A SAN boot: iPXE logs in to the PC's own target with the boot's CHAP
  * credentials and boots from the disk (BIOS: INT 13h; UEFI: a block I/O
  * device and \EFI\BOOT\BOOTX64.EFI), leaving an iBFT with the same names
@@ -342,11 +365,16 @@ static void script_sanboot(struct sbuf *sb, const char *mac,
 	sb_printf(sb,
 		  "set initiator-iqn %s\n"
 		  "set username %s\n"
-		  "set password %s\n"
-		  "set lb-step sanboot iscsi:%s:6:%u:0:%s\n"
-		  "sanboot iscsi:%s:6:%u:0:%s || goto failed\n",
-		  ini, user, secret, p->server, p->iscsi_port, tgt, p->server,
-		  p->iscsi_port, tgt);
+		  "set password %s\n",
+		  ini, user, secret);
+	if (link->write_mode == WRITE_SUPER)
+		script_san_install(sb, image, tgt, p);
+	else
+		sb_printf(sb,
+			  "set lb-step sanboot iscsi:%s:6:%u:0:%s\n"
+			  "sanboot iscsi:%s:6:%u:0:%s || goto failed\n",
+			  p->server, p->iscsi_port, tgt, p->server,
+			  p->iscsi_port, tgt);
 	sb_printf(sb,
 		  ":failed\n"
 		  "echo linkboot: ${lb-step} failed (the reason is above).\n"

@@ -56,8 +56,6 @@ int fs_has_linux(const struct store_identity *ident, char *types,
 			     used ? " " : "", t);
 		used += n > 0 ? (size_t)n : 0;
 	}
-	if (!types[0])
-		snprintf(types, size, "-");
 	return found;
 }
 

@@ -8,7 +8,7 @@
 
 /* Does the image hold a Linux root candidate (ext2/3/4, XFS, Btrfs, ...)?
  * A disk without one (Windows: NTFS, FAT) can only boot over iSCSI.
- * types: the partitions' file system types, space-separated ("-": none). */
+ * types: the partitions' file system types, space-separated ("": none). */
 int fs_has_linux(const struct store_identity *ident, char *types,
 		 size_t size);
 

@@ -6,9 +6,11 @@
 # serve` in a network namespace: DHCP, iPXE over TFTP, the PC's boot script
 # over HTTP (`client add --boot san`: sanboot of the PC's own target with
 # its boot's CHAP login), the disk over iSCSI.
-#   PC A, the super client, BIOS: multi-user.target, root on the iSCSI
-#     session iPXE's iBFT describes; what it wrote becomes v2 with
-#     `linkboot image commit`
+#   PC A, the super client, BIOS: its disk hooked (sanhook), the admin's
+#     install script (<root>/install/IMAGE.ipxe, the place for a Windows
+#     installer) runs and boots the hooked disk; multi-user.target, root
+#     on the iSCSI session iPXE's iBFT describes; what it wrote becomes v2
+#     with `linkboot image commit`
 #   PC B, UEFI (OVMF + the NIC's iPXE EFI ROM): boots v2 and sees A's
 #     write; booted again it does not see its own first boot's write
 #     (restore on reboot)
@@ -30,8 +32,14 @@ MAC_A=$(e2e_mac 1) MAC_B=$(e2e_mac 2)
 lbc client add "$MAC_A" --image sandeb --boot san >/dev/null || die "client add A"
 lbc client add "$MAC_B" --image sandeb --boot san >/dev/null || die "client add B"
 lbc client super "$MAC_A" on >/dev/null || die "client super A"
+# the super client's install hook: here it only says so and boots the
+# hooked disk, as an installer's script would after setup
+mkdir -p "$TMP/www/install"
+printf '#!ipxe\necho SAN-INSTALL-HOOK ran\nsanboot --drive 0x80\n' \
+	>"$TMP/www/install/sandeb.ipxe"
 pxe_network 1
-e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199 --iscsi-port 3260
+e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199 --iscsi-port 3260 \
+	--root "$TMP/www"
 e2e_requires_ports udp:67 udp:69 tcp:80 tcp:3260
 
 # what a boot's serial console says: root, iBFT, sessions, boots before
@@ -51,6 +59,7 @@ san_check() {	# san_check NAME FIRMWARE MAC BOOTS-BEFORE
 
 san_boot superpc bios 600 "$MAC_A"
 san_check superpc bios "$MAC_A" 0
+assert_contains "$QEMU_LOG" "SAN-INSTALL-HOOK ran" "A ran the install hook with its disk hooked"
 assert_contains "$LB_LOG" "iscsi: $MAC_A began boot 1 .*write mode super" "A's boot took the super grant"
 assert_contains "$LB_LOG" "login .* -> target iqn.2026-12.org.linkboot:pc.$(echo "$MAC_A" | tr -d :) .*super \(next version\), CHAP" \
 	"A writes the next version"
@@ -63,6 +72,7 @@ assert_contains "$TMP/commit.log" 'v2' "the super client's writes are v2"
 
 san_boot pc-b1 uefi 600 "$MAC_B"
 san_check pc-b1 efi "$MAC_B" 1	# v2: A's boot
+grep -q "SAN-INSTALL-HOOK" "$QEMU_LOG" && die "B (not super) ran the install hook"
 assert_contains "$LB_LOG" "iscsi: $MAC_B began boot 1 .*image sandeb v2, write mode ram" "B boots v2, restore on reboot"
 san_boot pc-b2 uefi 600 "$MAC_B"
 san_check pc-b2 efi "$MAC_B" 1	# its own first boot's write is gone

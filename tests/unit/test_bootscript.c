@@ -266,6 +266,14 @@ static void test_san_boot(void **state)
 	assert_null(strstr(s, "\nkernel "));
 	assert_null(strstr(s, "linkboot.ticket"));
 	assert_string_equal(bootscript_kind(0, &l), "san");
+	assert_null(strstr(s, "sanhook"));
+	/* the super client: the disk hooked, the admin's installer script
+	 * if there is one, else the hooked disk boots */
+	l.write_mode = WRITE_SUPER;
+	assert_true(bootscript_build(out, sizeof(out), mac, 0, &l, &p) > 0);
+	assert_non_null(strstr(s, "\nsanhook --drive 0x80 iscsi:198.18.0.1:6:3260:0:iqn.2026-12.org.linkboot:pc.525400abcdef || goto failed\n"));
+	assert_non_null(strstr(s, "\nchain --autofree http://198.18.0.1:8080/install/demo.ipxe ||\n"));
+	assert_non_null(strstr(s, "\nsanboot --drive 0x80 || goto failed\n"));
 	p.san_user = "";
 	assert_true(bootscript_build(out, sizeof(out), mac, 0, &l, &p) > 0);
 	assert_null(strstr(out, "sanboot"));
