@@ -1,4 +1,7 @@
 #!/bin/bash
+# Not part of `make check`: it tests Debian's tgtd and the SAN recipe, not
+# linkboot (tests/e2e/san-boot.sh boots the same disk from linkboot). Kept
+# as the peer reference for SAN boot times and initiator behaviour.
 # SAN boot the way a Windows-class PC does it, with a Debian 12 disk as the
 # stand-in OS (tests/e2e/lib-san.sh): the PC's stock iPXE (NIC ROM) gets
 # `sanboot iscsi:198.18.0.1:::1:<iqn>` from DHCP + TFTP (dnsmasq) and boots
@@ -21,9 +24,9 @@
 # Runtime here: ~1 min to build the disk the first time (+2 min debootstrap;
 # both cached under ~/.cache/linkboot), then 90-130 s per boot (TCG on 2 busy
 # cores); it prints its numbers. Findings: tests/e2e/SAN-NOTES.md.
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/lib-qemu.sh"
-. "$(dirname "$0")/lib-san.sh"
+. "$(dirname "$0")/../tests/lib.sh"
+. "$TOP/tests/e2e/lib-qemu.sh"
+. "$TOP/tests/e2e/lib-san.sh"
 
 san_requires
 T0=$(date +%s)
