@@ -16,6 +16,7 @@
 
 #include "boot_auth.h"
 #include "dhcp.h"
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "nbd.h"
@@ -455,7 +456,7 @@ int boot_auth_start(struct lb_server *srv)
 		goto err;
 	if ((rc = boot_auth_key_load(srv->state_dirfd, a->key)) != 0) {
 		log_warnx("auth: %s/%s: %s", srv->cfg->state_dir,
-			  BOOT_TICKET_KEY_FILE, strerror(err_errno(rc)));
+			  BOOT_TICKET_KEY_FILE, err_str(rc));
 		goto err;
 	}
 	if (a->ntrusted)

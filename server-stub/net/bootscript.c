@@ -217,7 +217,7 @@ static void script_db_error(struct sbuf *sb, const char *mac, int rc,
 		  "echo See the server log: journalctl -u linkboot\n",
 		  script_filter(why, sizeof(why),
 				rc == -ENODEV ? "link DB unavailable"
-					      : strerror(err_errno(rc)), 1),
+					      : err_str(rc), 1),
 		  mac, p->server);
 	script_banner(sb);
 	script_retry(sb, mac, p);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "server.h"
@@ -414,7 +415,7 @@ int cmd_serve(struct lb_config *cfg, int argc, char **argv)
 	for (started = 0; services[started].name; started++) {
 		if ((rc = services[started].start(&srv)) != 0) {
 			log_err("%s: not started: %s", services[started].name,
-				strerror(-rc));
+				err_str(rc));
 			goto err_start;
 		}
 	}

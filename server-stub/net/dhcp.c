@@ -26,6 +26,7 @@
 
 #include "db.h"
 #include "dhcp.h"
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "listen.h"
@@ -391,7 +392,7 @@ static void dhcp_leases_write(struct dhcp_server *ds, int64_t now)
 	if ((n = log_limit(&ds->save_log, now)))
 		log_warnx("dhcp: cannot write %s/%s: %s (%u failures since the "
 			  "last such line)", ds->srv->cfg->state_dir,
-			  DHCP_LEASES_FILE, strerror(-rc), n);
+			  DHCP_LEASES_FILE, err_str(rc), n);
 }
 
 static int64_t dhcp_tick(void *arg, int64_t now)
@@ -582,7 +583,7 @@ static void dhcp_handle(struct dhcp_sock *s, const uint8_t *buf, size_t len,
 	dhcp_log_detail(r);
 	if ((rc = dhcp_boot_choose(&ds->boot, &r->c, &r->boot)) != 0) {
 		log_warnx("dhcp %s: boot file name too long: %s", r->mac,
-			  strerror(-rc));
+			  err_str(rc));
 		goto out;
 	}
 	if (ds->srv->cfg->dhcp_mode == DHCP_MODE_FULL && !s->proxy_port)
@@ -766,7 +767,7 @@ static int dhcp_full_setup(struct dhcp_server *ds)
 	rc = dhcp_pool_load(&ds->pool, wall_now());
 	if (rc < 0)
 		log_warnx("dhcp: cannot read %s/%s: %s (starting empty)",
-			  cfg->state_dir, DHCP_LEASES_FILE, strerror(-rc));
+			  cfg->state_dir, DHCP_LEASES_FILE, err_str(rc));
 	else if (rc > 0)
 		log_info("dhcp: %d leases restored", rc);
 	return 0;

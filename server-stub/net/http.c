@@ -41,6 +41,7 @@
 #include "db.h"
 #include "http.h"
 #include "http_wire.h"
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "listen.h"
@@ -748,7 +749,7 @@ static void conn_run(struct http_conn *c, int64_t now)
 				char note[80];
 
 				snprintf(note, sizeof(note), " (aborted: %s)",
-					 strerror(-rc));
+					 err_str(rc));
 				conn_log(c, note);
 				conn_free(c);
 				return;

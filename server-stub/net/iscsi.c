@@ -472,7 +472,7 @@ static int iscsi_data_in(struct iscsi_conn *c, uint32_t itt, uint64_t lun,
 			*err = iscsi_disk_error(c, rc, 0);
 			log_warnx("iscsi %s: read at %llu, %u bytes: %s",
 				  c->peer, (unsigned long long)(off + done), n,
-				  strerror(err_errno(rc)));
+				  err_str(rc));
 			return -EIO;
 		}
 		d = (struct iscsi_data_in){
@@ -768,7 +768,7 @@ static void iscsi_task_data(struct iscsi_conn *c, struct iscsi_task *t,
 			log_warnx("iscsi %s: write at %llu, %u bytes: %s",
 				  c->peer, (unsigned long long)
 				  ((t->cdb.lba << ISCSI_BLOCK_SHIFT) + off), n,
-				  strerror(err_errno(rc)));
+				  err_str(rc));
 		}
 	}
 	t->got += n;
@@ -1194,7 +1194,7 @@ static void iscsi_send_targets(struct iscsi_conn *c)
 	} else if (c->nego.send_targets == 1) {
 		if ((rc = db_export_list(c->is->srv->db, iscsi_list_one, c)) < 0)
 			log_warnx("iscsi %s: listing targets: %s", c->peer,
-				  strerror(-rc));
+				  err_str(rc));
 	} else if (c->nego.send_targets == 2 &&
 		   iscsi_image_resolve(c->is->srv->db,
 				       c->nego.send_targets_name, &ex) == 0) {
@@ -1930,7 +1930,7 @@ static void iscsi_conn_io(struct loop_watch *w, uint32_t events,
 	}
 	if (rc < 0) {
 		iscsi_conn_close(c, rc == -ECONNRESET ? "peer closed"
-						      : strerror(-rc));
+						      : err_str(rc));
 		return;
 	}
 	iscsi_rearm(c, round == ISCSI_ROUNDS);

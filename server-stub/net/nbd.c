@@ -394,7 +394,7 @@ static int nbd_opt_list(struct nbd_conn *c, uint32_t len)
 				     "link DB not open");
 	if ((rc = db_export_list(db, nbd_list_one, c)) < 0) {
 		log_warnx("nbd %s: listing exports: %s", c->peer,
-			  strerror(-rc));
+			  err_str(rc));
 		return nbd_opt_reply(c, NBD_OPT_LIST, NBD_REP_ERR_POLICY,
 				     "cannot list exports");
 	}
@@ -1182,7 +1182,7 @@ static void nbd_conn_io(struct loop_watch *w, uint32_t events, int64_t now)
 	}
 	if (rc < 0) {
 		nbd_conn_close(c, rc == -ECONNRESET ? "peer closed"
-						      : strerror(-rc));
+						      : err_str(rc));
 		return;
 	}
 	if (c->phase == NBD_PH_CLOSING && !nbd_tx_pending(c)) {

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
 #include "ra.h"
@@ -100,7 +101,7 @@ static int ra_send(struct ra_server *ra, unsigned ifindex)
 
 		/* EADDRNOTAVAIL: our link-local is still in DAD */
 		log_debug("ra: send on ifindex %u: %s", ifindex,
-			  strerror(-rc));
+			  err_str(rc));
 		return rc;
 	}
 	ra->sent++;

@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lb_err.h"
 #include "lb_log.h"
 #include "lb_path.h"
 #include "lb_util.h"
@@ -715,7 +716,7 @@ static void tftp_refuse_busy(struct tftp_server *ts,
 		log_warnx("tftp %s: %s -> ERROR %u \"server busy\": %s (%u "
 			  "times since the last such line; raise the fd limit "
 			  "or lower tftp_max_sessions)", who, what, TFTP_EUNDEF,
-			  strerror(-rc), n);
+			  err_str(rc), n);
 	}
 	send_error(ts->watch.fd, peer, TFTP_EUNDEF, "server busy, retry later");
 }
@@ -845,7 +846,7 @@ static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 	}
 	if (rc < 0) {
 		log_warnx("tftp %s: transfer socket: %s", x->peer_str,
-			  strerror(-rc));
+			  err_str(rc));
 		tftp_refuse(ts, peer, what, TFTP_EUNDEF, "no socket");
 		goto err_free;
 	}
