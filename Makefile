@@ -162,7 +162,10 @@ fuzz: $(FUZZ_BINS)
 integration: all
 	tests/run.sh
 
+# the ASan/UBSan server binary for tests/e2e/asan-server.sh (objects shared
+# with unit-asan)
 check: all unit unit-asan
+	$(MAKE) SAN=1 build/asan/linkboot
 	$(MAKE) fuzz FUZZ_SECONDS=5
 	tests/run.sh
 

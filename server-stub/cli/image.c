@@ -53,7 +53,10 @@ static const char usage[] =
 "  rename OLD NEW      rename (links follow: they name the image ID)\n"
 "  rm NAME [--force]   remove; refuses while clients are linked (--force\n"
 "                      unlinks them) or a version is in use\n"
-"  commit NAME         the super client's writes become the next version\n"
+"  commit NAME [--force]  the super client's writes become the next\n"
+"                      version; refused while a file system in them is\n"
+"                      not clean (ext, FAT) or cannot be checked (NTFS,\n"
+"                      XFS, ...: --force commits those unchecked)\n"
 "  rollback NAME [V]   production back to V (default: the one before)\n"
 "  merge NAME [--prune]  flatten the newest version into a new raw one\n"
 "                      (old files stay: clients may be reading them)\n"
@@ -61,8 +64,9 @@ static const char usage[] =
 "                      production/test/pinned/in use, nor their parents)\n"
 "  repair --scan DIR   find moved/renamed image files by identity\n"
 "\n"
-"--rootfs and --mark stand for the --root / --state of the issue text:\n"
-"--root and --state are server options (every command takes them).\n";
+"--rootfs is the image's root file system (linkboot.root=), --mark a\n"
+"version's state: --root and --state are server options that every\n"
+"command takes.\n";
 
 /* ---- output helpers ------------------------------------------------------ */
 

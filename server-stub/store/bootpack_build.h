@@ -3,7 +3,8 @@
 #define LB_BOOTPACK_BUILD_H
 
 /*
- * Boot packs, server side (issue "client block cache", layer 4).
+ * Boot packs, server side: the blocks a version's first boot read, which
+ * agents stream into their cache before they need them.
  *
  * Recording: the NBD server calls bp_trace_begin() when a client's token
  * session enters transmission, bp_trace_read() for every READ,
