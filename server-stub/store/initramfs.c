@@ -14,6 +14,10 @@
  *   /lib/firmware/...        what those drivers reference (modinfo
  *                            firmware=), when the modules root has it
  *
+ * Modules and firmware a distribution ships compressed (.ko.xz, .ko.zst,
+ * foo.bin.xz) go in uncompressed, under their plain names, so the agent
+ * loads them on kernels without CONFIG_MODULE_DECOMPRESS too.
+ *
  * --minimal keeps only the NIC/storage drivers this machine's /sys
  * modaliases (or --pci-ids) need. The command itself is cli/initramfs.c.
  */
@@ -33,6 +37,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "decompress.h"
 #include "initramfs.h"
 #include "lb_err.h"
 #include "lb_log.h"
@@ -293,6 +298,44 @@ static int sel_from_pci_ids(struct sel *s, const char *ids)
 	return 0;
 }
 
+/* "kernel/x/e1000.ko.xz" -> "kernel/x/e1000.ko": the name a module has in
+ * the initramfs (cpio_modules() decompresses it). */
+static void module_plain_name(char *out, size_t size, const char *path)
+{
+	const char *suffix = compressed_suffix(path);
+	size_t n = suffix ? (size_t)(suffix - path) : strlen(path);
+
+	snprintf(out, size, "%.*s", (int)n, path);
+}
+
+/* A modules.dep line with every module path's compression suffix
+ * dropped (the line never grows): "a.ko.xz: b.ko.zst" -> "a.ko: b.ko". */
+static size_t dep_line_plain(char *out, const char *line, size_t len)
+{
+	size_t o = 0, i = 0;
+
+	while (i < len) {
+		size_t tok = i;
+		char word[MODPATH_MAX];
+
+		while (i < len && line[i] != ' ' && line[i] != ':' &&
+		       line[i] != '\n')
+			i++;
+		if (i - tok < sizeof(word)) {
+			memcpy(word, line + tok, i - tok);
+			word[i - tok] = '\0';
+			module_plain_name(out + o, i - tok + 1, word);
+			o += strlen(out + o);
+		} else {
+			memcpy(out + o, line + tok, i - tok);
+			o += i - tok;
+		}
+		if (i < len)
+			out[o++] = line[i++];
+	}
+	return o;
+}
+
 /* modules.dep lines / modules.alias lines of the selected set only */
 static char *filter_dep(const struct sel *s, size_t *olen)
 {
@@ -314,8 +357,7 @@ static char *filter_dep(const struct sel *s, size_t *olen)
 		for (i = 0; colon && colon < eol && i < s->list.n; i++)
 			if (strlen(s->list.e[i].path) == (size_t)(colon - p) &&
 			    !strncmp(p, s->list.e[i].path, (size_t)(colon - p))) {
-				memcpy(out + o, p, len);
-				o += len;
+				o += dep_line_plain(out + o, p, len);
 				break;
 			}
 		p += len;
@@ -373,20 +415,62 @@ static char *filter_alias(const struct sel *s, size_t *olen)
 	return out;
 }
 
-/* modinfo "firmware=NAME" strings in a .ko (its .modinfo section) */
-static int add_firmware(struct cpio *c, const char *ko, const char *fwroot,
-			unsigned *nfw)
+static int is_regular(const char *path)
 {
-	size_t len = 0, i;
-	char *buf = slurp(ko, &len);
-	char src[1024], dst[300];
-	int rc = 0;
+	struct stat st;
 
-	if (!buf)
-		return 0;
-	for (i = 0; i + 9 < len; i++) {
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* src, decompressed, as name in the archive */
+static int cpio_decompressed(struct cpio *c, const char *name,
+			     const char *src, char **data, size_t *len)
+{
+	int rc;
+
+	if ((rc = decompress_file(src, data, len)) != 0) {
+		log_warnx("initramfs: %s: cannot decompress: %s", src,
+			  err_str(rc));
+		return rc;
+	}
+	return cpio_data(c, name, 0644, *data, *len);
+}
+
+/* Firmware fw (a path under fwroot) as lib/firmware/fw: as it is, or
+ * from fw.xz / fw.zst, decompressed. 1 added, 0 not in this root. */
+static int add_one_firmware(struct cpio *c, const char *fwroot,
+			    const char *fw)
+{
+	static const char *const suffixes[] = { "", ".xz", ".zst" };
+	char src[1024], dst[300];
+
+	snprintf(dst, sizeof(dst), "lib/firmware/%s", fw);
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		char *data = NULL;
+		size_t len;
+		int rc;
+
+		snprintf(src, sizeof(src), "%s/%s%s", fwroot, fw, suffixes[i]);
+		if (!is_regular(src))
+			continue;
+		if (!*suffixes[i])
+			rc = cpio_file(c, dst, src, 0644);
+		else
+			rc = cpio_decompressed(c, dst, src, &data, &len);
+		free(data);
+		return rc ? rc : 1;
+	}
+	return 0;	/* not in this modules root: skip */
+}
+
+/* modinfo "firmware=NAME" strings in a module (its .modinfo section) */
+static int add_firmware(struct cpio *c, const char *buf, size_t len,
+			const char *fwroot, unsigned *nfw)
+{
+	int rc;
+
+	for (size_t i = 0; i + 9 < len; i++) {
 		const char *fw;
-		struct stat st;
 
 		if (memcmp(buf + i, "firmware=", 9) != 0 ||
 		    (i > 0 && buf[i - 1] != '\0'))
@@ -394,16 +478,11 @@ static int add_firmware(struct cpio *c, const char *ko, const char *fwroot,
 		fw = buf + i + 9;
 		if (strnlen(fw, len - i - 9) >= 200 || strstr(fw, ".."))
 			continue;
-		snprintf(src, sizeof(src), "%s/%s", fwroot, fw);
-		if (stat(src, &st) != 0 || !S_ISREG(st.st_mode))
-			continue;	/* not in this modules root: skip */
-		snprintf(dst, sizeof(dst), "lib/firmware/%s", fw);
-		if ((rc = cpio_file(c, dst, src, 0644)) != 0)
-			break;
-		(*nfw)++;
+		if ((rc = add_one_firmware(c, fwroot, fw)) < 0)
+			return rc;
+		*nfw += (unsigned)rc;
 	}
-	free(buf);
-	return rc;
+	return 0;
 }
 
 static int find_kver(const char *root, char *kver, size_t sz)
@@ -586,17 +665,25 @@ static int cpio_modules(struct initramfs_build *b, const char *root)
 
 	snprintf(fwroot, sizeof(fwroot), "%s/lib/firmware", root);
 	for (size_t i = 0; i < l->n; i++) {
-		char src[700], dst[400];
+		char src[700], dst[400], *data = NULL;
+		size_t len = 0;
 
 		snprintf(src, sizeof(src), "%s/%s", b->moddir, l->e[i].path);
-		snprintf(dst, sizeof(dst), "lib/modules/%s/%s", b->kver,
-			 l->e[i].path);
-		if ((rc = cpio_file(&b->cpio, dst, src, 0644)) != 0) {
+		snprintf(dst, sizeof(dst), "lib/modules/%s/", b->kver);
+		module_plain_name(dst + strlen(dst), sizeof(dst) - strlen(dst),
+				  l->e[i].path);
+		if (compressed_suffix(src)) {
+			rc = cpio_decompressed(&b->cpio, dst, src, &data, &len);
+		} else if ((rc = cpio_file(&b->cpio, dst, src, 0644)) != 0) {
 			log_warnx("initramfs: %s: %s", src, err_str(rc));
-			return rc;
+		} else {
+			data = slurp(src, &len);
 		}
-		if ((rc = add_firmware(&b->cpio, src, fwroot,
-				       &b->nfirmware)) != 0)
+		if (rc == 0 && data)
+			rc = add_firmware(&b->cpio, data, len, fwroot,
+					  &b->nfirmware);
+		free(data);
+		if (rc)
 			return rc;
 	}
 	return 0;
