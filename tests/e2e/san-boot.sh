@@ -11,8 +11,9 @@
 #     installer) runs and boots the hooked disk; multi-user.target, root
 #     on the iSCSI session iPXE's iBFT describes; what it wrote becomes v2
 #     with `linkboot image commit`
-#   PC B, UEFI (OVMF + the NIC's iPXE EFI ROM): boots v2 and sees A's
-#     write; booted again it does not see its own first boot's write
+#   PC B, UEFI: boots v2 and sees A's write (OVMF + the NIC's iPXE EFI
+#     ROM); booted again (OVMF's own PXE -> snponly.efi from linkboot's
+#     TFTP -> the script) it does not see its own first boot's write
 #     (restore on reboot)
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-qemu.sh"
@@ -74,8 +75,9 @@ san_boot pc-b1 uefi 600 "$MAC_B"
 san_check pc-b1 efi "$MAC_B" 1	# v2: A's boot
 grep -q "SAN-INSTALL-HOOK" "$QEMU_LOG" && die "B (not super) ran the install hook"
 assert_contains "$LB_LOG" "iscsi: $MAC_B began boot 1 .*image sandeb v2, write mode ram" "B boots v2, restore on reboot"
-san_boot pc-b2 uefi 600 "$MAC_B"
+san_boot pc-b2 uefi-virtio 600 "$MAC_B"
 san_check pc-b2 efi "$MAC_B" 1	# its own first boot's write is gone
 assert_contains "$LB_LOG" "iscsi: $MAC_B began boot 2" "B's second boot is a new boot"
+assert_contains "$LB_LOG" "tftp .*snponly.efi" "B's second boot came through OVMF's PXE and snponly.efi"
 grep -qE 'chap_secret|password' "$LB_LOG" && die "a CHAP secret in the server log?"
 echo "PASS: SAN boot: super client -> v2 -> PC B (UEFI), restore on reboot"
