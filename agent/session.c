@@ -95,14 +95,20 @@ int session_begin(struct agent_cfg *cfg, char *why, size_t whysz)
 
 	call.body_len = (size_t)snprintf(req, sizeof(req), "ticket=%s\n",
 					 cfg->ticket);
-	/* a server that restarts is waited for; a refusal is final */
+	/* a server that restarts, or answers 503 (its link DB locked for
+	 * a moment), is waited for; a refusal is final */
 	for (tries = 1;; tries++) {
 		rc = http_call(cfg, &call, &status, &body, &len);
-		if (rc == 0 || now_ms() >= give_up)
+		if ((rc == 0 && status != 503) || now_ms() >= give_up)
 			break;
 		if (tries <= 3 || tries % 15 == 0)
 			log_warnx("session: redeeming the boot ticket at %s: %s; "
-				  "retrying", cfg->http_host, err_str(rc));
+				  "retrying", cfg->http_host, rc ? err_str(rc) :
+				  "HTTP 503 (server busy)");
+		if (rc == 0) {
+			free(body);
+			body = NULL;
+		}
 		sleep(SESSION_RETRY_S);
 	}
 	sodium_memzero(req, sizeof(req));

@@ -39,6 +39,11 @@
 #include "server.h"
 
 #define DB_BUSY_TIMEOUT_MS 5000
+/* The daemon's one loop serves every PC: it must not stall for seconds on
+ * a lock another process holds (an admin's sqlite3, a stuck backup).
+ * A CLI write holds the lock for milliseconds; longer is answered with
+ * "locked, try again" (EBUSY_DB_LOCKED) and the PC retries. */
+#define DB_DAEMON_BUSY_TIMEOUT_MS 250
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -86,7 +91,7 @@ int db_errno(int rc)
 		return 0;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-		return -EBUSY;
+		return EBUSY_DB_LOCKED;
 	case SQLITE_NOMEM:
 		return -ENOMEM;
 	case SQLITE_READONLY:
@@ -1093,6 +1098,7 @@ int db_service_start(struct lb_server *srv)
 		goto err;
 	if ((rc = db_lock_state(db)) != 0)
 		goto err;
+	sqlite3_busy_timeout(db->sql, DB_DAEMON_BUSY_TIMEOUT_MS);
 	/* sessions of a previous run are gone with its connections */
 	if ((rc = db_exec(db, "DELETE FROM sessions")) != 0)
 		goto err;

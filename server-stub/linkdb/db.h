@@ -14,6 +14,12 @@
 
 #include <stdint.h>
 
+#include "lb_err.h"
+
+/* Another process holds the link DB's lock (an admin's sqlite3, a stuck
+ * tool) for longer than we wait: nothing changed, try again. */
+#define EBUSY_DB_LOCKED		ERR(EBUSY, MOD_DB, 0x20)
+
 struct db;
 
 /* How a PC boots its image. */

@@ -56,7 +56,8 @@ int db_col_is_null(struct sqlite3_stmt *st, int col);
 /* Run SQL without results; 0 or -errno (the SQLite message is logged). */
 int db_exec(struct db *db, const char *sql);
 
-/* SQLite result code -> -errno (BUSY -> -EBUSY, CONSTRAINT -> -EEXIST...). */
+/* SQLite result code -> -errno (BUSY -> EBUSY_DB_LOCKED, CONSTRAINT ->
+ * -EEXIST...). */
 int db_errno(int sqlite_rc);
 
 /* Current time as ISO-8601 UTC, out[DB_TIME_LEN]. */

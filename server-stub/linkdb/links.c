@@ -28,6 +28,8 @@
 #define LINK_LABEL_MAX		63
 
 static const struct err_desc link_errs[] = {
+	{ EBUSY_DB_LOCKED, "the link DB is locked by another process "
+	  "(nothing changed; try again)" },
 	{ EINVAL_LINK_MAC, "not a MAC address" },
 	{ EINVAL_LINK_NAME, "bad client name" },
 	{ EINVAL_LINK_HOSTNAME, "bad host name" },
@@ -110,6 +112,9 @@ static int wants_super(const struct link_opts *o)
 
 static int db_failed(struct db *db, int rc, char *why, size_t len)
 {
+	if (rc == EBUSY_DB_LOCKED)	/* SQLite's "database is locked"
+					 * does not say by whom */
+		return db_why(why, len, rc, "%s", err_str(rc));
 	return db_why(why, len, rc, "database: %s",
 		      sqlite3_errmsg(db_sqlite(db)));
 }

@@ -330,6 +330,8 @@ int boot_ticket_redeem(struct lb_server *srv, const char *s, size_t len,
 		*why = "ticket already used: boot the PC again";
 	else if (rc == -ENOENT)
 		*why = "this PC is no longer linked to an image";
+	else if (rc == EBUSY_DB_LOCKED)
+		*why = "the link DB is locked by another process: try again";
 	else if (rc != 0)
 		*why = "the link DB failed (see the server log)";
 	if (rc != 0)

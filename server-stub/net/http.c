@@ -314,6 +314,8 @@ static int body_value(const char *body, size_t len, const char *key,
 /* The status a refused boot ticket is answered with. */
 static int session_status(int rc)
 {
+	if (rc == EBUSY_DB_LOCKED)
+		return 503;	/* the agent retries; the ticket is unspent */
 	switch (err_errno(rc)) {
 	case EINVAL:
 		return 400;

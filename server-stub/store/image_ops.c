@@ -114,6 +114,9 @@ int image_sql(struct db *db, const char *sql, int n, ...)
 
 int image_db_failed(struct db *db, int rc, char *why, size_t len)
 {
+	if (rc == EBUSY_DB_LOCKED)	/* SQLite's "database is locked"
+					 * does not say by whom */
+		return db_why(why, len, rc, "%s", err_str(rc));
 	return db_why(why, len, rc, "database: %s",
 		      sqlite3_errmsg(db_sqlite(db)));
 }
