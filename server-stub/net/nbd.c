@@ -841,10 +841,10 @@ static int nbd_reply_status(struct nbd_conn *c, const struct nbd_request *rq,
 					   err, rq->handle);
 	c->tend += (size_t)n;
 	if (err && nbd_log_refusal(c))
-		log_info("nbd %s: %s (%u) offset %llu length %u: %s", c->peer,
-			 nbd_cmd_name(rq->type), rq->type,
-			 (unsigned long long)rq->offset,
-			 rq->length, nbd_err_name(err));
+		log_info("nbd %s: %s (%u) offset %llu length %u: %s (%s)",
+			 c->peer, nbd_cmd_name(rq->type), rq->type,
+			 (unsigned long long)rq->offset, rq->length,
+			 nbd_err_name(err), err_str(rc));
 	return 0;
 }
 

@@ -529,11 +529,11 @@ static int overlay_room(struct vchain *c, uint64_t n)
 	if (n == 0)
 		return 0;
 	if (c->ov_max_blocks && c->ov_blocks + n > c->ov_max_blocks)
-		return -ENOSPC;
+		return ENOSPC_OVERLAY_MAX;
 	if (c->ov_min_free &&
 	    fstatvfs(c->layers[c->ov].fd, &sv) == 0 &&
 	    (uint64_t)sv.f_bavail * sv.f_frsize < c->ov_min_free + n * c->bs)
-		return -ENOSPC;
+		return ENOSPC_OVERLAY_RESERVE;
 	return 0;
 }
 

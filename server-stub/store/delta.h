@@ -26,6 +26,14 @@
 
 #include <stdint.h>
 
+#include "lb_err.h"
+
+/* An overlay write refused for room (nothing of it written, nothing
+ * before it lost; reads go on): the client's cap (--overlay-max), or the
+ * overlays' file system down to the free space kept for everyone else. */
+#define ENOSPC_OVERLAY_MAX	ERR(ENOSPC, MOD_IMAGE, 0x30)
+#define ENOSPC_OVERLAY_RESERVE	ERR(ENOSPC, MOD_IMAGE, 0x31)
+
 #define DELTA_MAGIC		"LBDELTA1"
 #define DELTA_VERSION		1
 #define DELTA_HDR_LEN		4096u
@@ -81,8 +89,9 @@ int vchain_attach_overlay(struct vchain *c, const char *path,
 			  uint64_t max_bytes, uint32_t parent_version,
 			  int reset);
 
-/* Refuse new overlay blocks (-ENOSPC) once its file system would have
- * less than this many bytes free: the server's disk never fills up. */
+/* Refuse new overlay blocks (ENOSPC_OVERLAY_RESERVE) once its file
+ * system would have less than this many bytes free: the server's disk
+ * never fills up. */
 void vchain_set_min_free(struct vchain *c, uint64_t bytes);
 
 uint64_t vchain_size(const struct vchain *c);

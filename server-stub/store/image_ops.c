@@ -45,6 +45,10 @@ static const struct err_desc image_errs[] = {
 	{ ENOENT_IMAGE_FILES, "files of the image are missing" },
 	{ ENOENT_IMAGE_TRACE, "no boot trace yet" },
 	{ ENOENT_IMAGE_BEFORE, "no version before production" },
+	{ ENOSPC_OVERLAY_MAX, "the client's server overlay is at its cap "
+	  "(--overlay-max)" },
+	{ ENOSPC_OVERLAY_RESERVE, "the overlays' file system is nearly full "
+	  "(256 MiB are kept free for the other clients)" },
 };
 
 void image_err_register(void)

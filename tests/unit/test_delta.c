@@ -190,9 +190,9 @@ static void test_overlay_full_enospc_keeps_data(void **state)
 	assert_int_equal(vchain_overlay_bytes(c), 2 * BS);
 	fill(big, 3 * BS, 11);
 	/* blocks 0..2: one of them is new -> refused as a whole */
-	assert_int_equal(vchain_write(c, big, 0, 3 * BS, 0), -ENOSPC);
-	assert_int_equal(vchain_write(c, big, 5 * BS, 1, 0), -ENOSPC);
-	assert_int_equal(vchain_zero(c, 6 * BS, BS, 0), -ENOSPC);
+	assert_int_equal(vchain_write(c, big, 0, 3 * BS, 0), ENOSPC_OVERLAY_MAX);
+	assert_int_equal(vchain_write(c, big, 5 * BS, 1, 0), ENOSPC_OVERLAY_MAX);
+	assert_int_equal(vchain_zero(c, 6 * BS, BS, 0), ENOSPC_OVERLAY_MAX);
 	assert_chain_matches(c, f->model);
 	vchain_close(c);
 	/* and it is all still there after a reopen */
