@@ -22,12 +22,16 @@
 # rep. Server RSS: VmHWM at the end, and VmRSS right after the storms.
 #
 # What differs between the two (not like for like in every respect):
-#   linkboot  one event-loop thread; reads through its vdisk layer (the
-#             image store's version chain, block hash index checked on
-#             read); 512-byte blocks; MaxRecvDataSegmentLength 256 KiB
+#   linkboot  one event-loop thread for every connection; reads go
+#             through its vdisk layer (the image version's chain: raw
+#             base + deltas, bitmaps in memory; no hash is checked on
+#             read) with one pread() per Data-In PDU
 #   tgtd      an event loop plus a pool of pread() worker threads per LUN
-#             (bs rdwr, file backing store, no verification); 512-byte
-#             blocks; its default session parameters
+#             (bs rdwr: the image file itself, no version chain, nothing
+#             checked)
+#   both      512-byte blocks, read-only, no CHAP, no digests;
+#             MaxRecvDataSegmentLength 256 KiB and the largest
+#             MaxBurstLength on both sides (tgtd's set to linkboot's)
 # Both read through the page cache (the image is read once beforehand).
 set -u
 . "$(dirname "$0")/../tests/lib.sh"
@@ -74,6 +78,11 @@ tgt --mode logicalunit --op new --tid 1 --lun 1 -b "$IMG" || die "tgtadm lun"
 tgt --mode logicalunit --op update --tid 1 --lun 1 --params readonly=1 ||
 	die "tgtadm readonly"
 tgt --mode target --op bind --tid 1 -I ALL || die "tgtadm bind"
+# the session parameters linkboot offers, so neither cuts PDUs smaller
+for kv in MaxRecvDataSegmentLength=262144 MaxBurstLength=16776192; do
+	tgt --mode target --op update --tid 1 --name "${kv%=*}" --value "${kv#*=}" ||
+		die "tgtadm $kv"
+done
 
 SERVERS="linkboot tgtd"
 # warm the page cache for both the same way (linkboot's store holds the
