@@ -16,10 +16,15 @@
 #            a synthetic boot, 4-64 KiB reads and sequential runs), 4 in
 #            flight: wall time (first login to last read), READ latency
 #            p50/p99/max, failures
+#   1M-storm CLIENTS initiators each reading 1 MiB sequentially, 4 in
+#            flight, SECONDS/2: what large reads on many connections cost
+#            in server memory (an earlier linkboot kept ~4 MiB per
+#            connection for good after such reads)
 # Reps are interleaved (rep 1 of both servers, then rep 2, ...) so load
 # from other processes on a shared machine hits both alike; printed: the
 # median and min..max of each server and of the ratio linkboot/tgtd per
-# rep. Server RSS: VmHWM at the end, and VmRSS right after the storms.
+# rep. Server memory: the peak RSS during each storm (VmHWM, reset before
+# it through /proc/PID/clear_refs), and VmRSS 3 s after the last run.
 #
 # What differs between the two (not like for like in every respect):
 #   linkboot  one event-loop thread for every connection; reads go
@@ -104,24 +109,31 @@ run() {
 	[ -s "$out" ] || { echo "$s $t: no result: $(head -3 "$out.err")" >&2; return; }
 	echo "$s $t rep $rep: $(cat "$out")"
 	cat "$out" >>"$TMP/res-$s-$t"
-	if [ "$t" = storm ]; then
-		awk '/^VmRSS/ { print $2 }' "/proc/${PID[$s]}/status" \
-			>>"$TMP/rss-storm-$s"
-	fi
+	case $t in *storm)
+		awk '/^VmHWM/ { print $2 }' "/proc/${PID[$s]}/status" \
+			>>"$TMP/hwm-$t-$s" ;;
+	esac
 }
+# peak RSS from here on (proc(5): clear_refs 5 resets VmHWM)
+hwm_reset() { echo 5 >"/proc/${PID[$1]}/clear_refs" || die "clear_refs"; }
 
 for ((rep = 1; rep <= REPS; rep++)); do
 	for s in $SERVERS; do
 		echo "== rep $rep/$REPS: $s"
 		run "$s" 4k "$rep" -m rand -b 4096 -q 16 -t "$RUNTIME"
 		run "$s" 1m "$rep" -m seq -b $((1 << 20)) -q 4 -t "$RUNTIME"
+		hwm_reset "$s"
 		run "$s" storm "$rep" -m trace -f "$TRACE" -c "$CLIENTS" -q 4
+		hwm_reset "$s"
+		run "$s" 1mstorm "$rep" -m seq -b $((1 << 20)) -c "$CLIENTS" \
+			-q 4 -t $(((RUNTIME + 1) / 2))
 		sleep 1
 	done
 done
+sleep 3		# past linkboot's idle trim (ISCSI_TRIM_MS)
 for s in $SERVERS; do
-	awk '/^VmHWM/ { print $2 }' "/proc/${PID[$s]}/status" >"$TMP/hwm-$s"
 	# tgtd's threads share its address space: one process to read
+	awk '/^VmRSS/ { print $2 }' "/proc/${PID[$s]}/status" >"$TMP/rss-idle-$s"
 done
 
 python3 - "$TMP" "$CLIENTS" $SERVERS <<'PY'
@@ -166,14 +178,24 @@ for s in servers:
           fmt(col(s, "storm", "lat_p50_us")), fmt(col(s, "storm", "lat_p99_us")),
           fmt(col(s, "storm", "lat_max_us")), "%d" % sum(f) if f else "-"))
 print()
+print("1M-storm: %d initiators x 1 MiB sequential reads, 4 in flight each" % clients)
 for s in servers:
-    h, r = kib("%s/hwm-%s" % (tmp, s)), kib("%s/rss-storm-%s" % (tmp, s))
-    print("%-9s RSS: VmHWM %.1f MiB; VmRSS right after each storm %s MiB" % (s,
-          h[0] / 1024 if h else 0, ", ".join("%.1f" % (x / 1024) for x in r) or "-"))
+    print("%-9s MiB/s %-22s failures %d" % (s, fmt(col(s, "1mstorm", "mib_s")),
+          sum(col(s, "1mstorm", "failures"))))
+print()
+print("server memory, MiB: peak RSS during each run (median (min..max)), RSS 3 s after the last")
+def mib(v): return [x / 1024 for x in v]
+for s in servers:
+    r = kib("%s/rss-idle-%s" % (tmp, s))
+    print("%-9s storm %-20s 1M-storm %-22s idle %.1f" % (s,
+          fmt(mib(kib("%s/hwm-storm-%s" % (tmp, s))), "%.1f"),
+          fmt(mib(kib("%s/hwm-1mstorm-%s" % (tmp, s))), "%.1f"),
+          r[0] / 1024 if r else 0))
 print()
 print("linkboot/tgtd per rep, median (min..max); goal in issue 10: >= 1.25x, >= 2x")
 print("  4K random read IOPS     %s" % ratio("4k", "iops"))
 print("  1M sequential MiB/s     %s" % ratio("1m", "mib_s"))
 print("  storm wall time         %s  (tgtd / linkboot: > 1 = linkboot faster)" % ratio("storm", "wall_s", True))
 print("  storm p99 latency       %s  (tgtd / linkboot)" % ratio("storm", "lat_p99_us", True))
+print("  1M-storm MiB/s          %s" % ratio("1mstorm", "mib_s"))
 PY
