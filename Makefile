@@ -202,3 +202,14 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libagent.a $(BUILD)/liblb.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(LDFLAGS) $(AGENT_LIBS) -lpthread
 all: $(TOOL_BINS)
+
+# iSCSI peer benchmark (not part of check): bench/iscsi_storm.c, a libiscsi
+# load generator, then bench/iscsi-peers.sh (linkboot vs tgtd).
+ISCSI_STORM := $(BUILD)/bench/iscsi_storm
+$(ISCSI_STORM): bench/iscsi_storm.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LDFLAGS) -liscsi
+.PHONY: bench-iscsi bench-iscsi-build
+bench-iscsi-build: $(ISCSI_STORM)
+bench-iscsi: all $(ISCSI_STORM)
+	ISCSI_STORM=$(abspath $(ISCSI_STORM)) bench/iscsi-peers.sh

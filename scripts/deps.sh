@@ -11,7 +11,7 @@ curl tftp-hpa dnsmasq-base busybox-static python3
 libnbd-bin nbdkit nbd-server qemu-utils fio
 qemu-system-x86 ipxe-qemu ipxe ovmf debootstrap
 tgt grub-pc-bin grub-efi-amd64-bin dosfstools mtools ntfs-3g xz-utils zstd
-libiscsi-bin qemu-block-extra"
+libiscsi-bin libiscsi-dev qemu-block-extra"
 
 missing=""
 for p in $PKGS; do

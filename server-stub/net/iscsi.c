@@ -16,8 +16,22 @@
  * handle every complete PDU in it, answer into tbuf (READ: one pread per
  * Data-In PDU straight into tbuf behind its header; WRITE data goes from
  * rbuf to the disk as each PDU arrives, so a write needs no buffer of its
- * own), then one send(). Buffers are allocated with the connection; a
- * read grows tbuf to its size at most once (ISCSI_MAX_XFER bounds it).
+ * own), then one send().
+ *
+ * Memory: buffers are sized to what is in flight, not to the largest
+ * command ever seen (200 booting PCs must not pin 200 x the largest
+ * READ). Both are netbuf mappings (netbuf.h), mapped with the connection:
+ *
+ *   rbuf  ISCSI_RBUF_SIZE, one whole PDU of our MaxRecvDataSegmentLength;
+ *         never grows
+ *   tbuf  ISCSI_TBUF_KEEP: ISCSI_TX_HIGH unsent plus a 1 MiB READ; a
+ *         longer READ grows it for its Data-In, and it shrinks back to
+ *         ISCSI_TBUF_KEEP once drained (iscsi_bufs_fit())
+ *   a short unsent tail moves to the front after a partial send, so a
+ *         connection answering small reads touches the first pages only
+ *   idle for ISCSI_TRIM_MS -> both buffers' pages go back to the system
+ *         (iscsi_bufs_trim()); the next PDU faults fresh ones in
+ *
  * Above ISCSI_TX_HIGH unsent bytes a connection stops reading until the
  * socket drains, and each wake-up does bounded work.
  *
@@ -55,6 +69,7 @@
 #include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
+#include "netbuf.h"
 #include "scsi_cdb.h"
 #include "vdisk.h"
 
@@ -62,9 +77,15 @@
  * take; rbuf holds one whole PDU of it. */
 #define ISCSI_MRDSL		(256U << 10)
 #define ISCSI_RBUF_SIZE		(ISCSI_MRDSL + ISCSI_MAX_AHS + 64)
-#define ISCSI_TBUF_SIZE		((4U << 20) + (64U << 10))
 /* Unsent bytes above which a connection stops answering and reading. */
 #define ISCSI_TX_HIGH		(1U << 20)
+/* tbuf kept for a connection's life: ISCSI_TX_HIGH unsent plus the Data-In
+ * of a 1 MiB READ (with headers); beyond it only while a READ needs it. */
+#define ISCSI_TBUF_KEEP		(ISCSI_TX_HIGH + (1U << 20) + (64U << 10))
+/* An unsent tail this short moves to tbuf's front after a partial send. */
+#define ISCSI_TX_COMPACT	(64U << 10)
+/* A connection idle this long gives its buffers' pages back. */
+#define ISCSI_TRIM_MS		2000
 /* Work per wake-up: rounds of recv/answer/send before yielding. */
 #define ISCSI_ROUNDS		8
 /* Largest READ/WRITE (VPD 0xb0 MAXIMUM TRANSFER LENGTH). */
@@ -207,6 +228,8 @@ struct iscsi_conn {
 	size_t tcap, tstart, tend;
 	int rx_ready;			/* rbuf holds a PDU left for lack of
 					 * tbuf room */
+	int64_t last_io;		/* last wake-up (socket activity) */
+	int trimmed;			/* buffers' pages given back since */
 	/* counters for the close log line; io also for `linkboot status` */
 	uint64_t ncmd;
 	struct session_counters io;
@@ -216,10 +239,10 @@ static void iscsi_conn_close(struct iscsi_conn *c, const char *why);
 
 /* ---- buffers (as nbd.c) ---- */
 
+/* Room for n more bytes at tend: tbuf grows if one READ's Data-In needs
+ * it (ISCSI_MAX_XFER bounds it), and shrinks back in iscsi_bufs_fit(). */
 static int iscsi_tx_reserve(struct iscsi_conn *c, size_t n)
 {
-	uint8_t *p;
-
 	if (c->tstart == c->tend)
 		c->tstart = c->tend = 0;
 	if (c->tend + n <= c->tcap)
@@ -231,11 +254,7 @@ static int iscsi_tx_reserve(struct iscsi_conn *c, size_t n)
 		if (c->tend + n <= c->tcap)
 			return 0;
 	}
-	if (!(p = realloc(c->tbuf, c->tend + n)))
-		return -ENOMEM;
-	c->tbuf = p;
-	c->tcap = c->tend + n;
-	return 0;
+	return netbuf_resize(&c->tbuf, &c->tcap, c->tend + n);
 }
 
 /* Room for a whole PDU of n bytes from rstart in rbuf (n is bounded by
@@ -257,6 +276,37 @@ static size_t iscsi_tx_pending(const struct iscsi_conn *c)
 static size_t iscsi_rx_avail(const struct iscsi_conn *c)
 {
 	return c->rend - c->rstart;
+}
+
+/* tbuf grown for a long READ goes back to ISCSI_TBUF_KEEP once drained,
+ * and the pages that READ touched in what is kept go too: a long READ is
+ * rare (a boot reads 4-128 KiB), so the fault-in later costs little.
+ * (Shrinking a mapping cannot fail in practice; if it did, the buffer
+ * would stay as it is until the next try.) */
+static void iscsi_bufs_fit(struct iscsi_conn *c)
+{
+	if (c->tcap > ISCSI_TBUF_KEEP && c->tstart == c->tend) {
+		c->tstart = c->tend = 0;
+		if (netbuf_resize(&c->tbuf, &c->tcap, ISCSI_TBUF_KEEP) == 0)
+			netbuf_drop_pages(c->tbuf, c->tcap);
+	}
+}
+
+/* An idle connection keeps its buffers' mappings but not their pages: a
+ * room of PCs idling after boot would otherwise hold what their busiest
+ * moment touched. */
+static void iscsi_bufs_trim(struct iscsi_conn *c)
+{
+	iscsi_bufs_fit(c);
+	if (c->tstart == c->tend) {
+		c->tstart = c->tend = 0;
+		netbuf_drop_pages(c->tbuf, c->tcap);
+	}
+	if (c->rstart == c->rend && !c->rx_ready) {
+		c->rstart = c->rend = 0;
+		netbuf_drop_pages(c->rbuf, c->rcap);
+	}
+	c->trimmed = 1;
 }
 
 /* ---- PDUs out ---- */
@@ -1865,6 +1915,15 @@ static int iscsi_send(struct iscsi_conn *c)
 			return -errno;
 		}
 		c->tstart += (size_t)n;
+		/* a short tail waiting for the socket goes to the front: the
+		 * next answers reuse the pages just sent from */
+		if (c->tstart < c->tend &&
+		    c->tend - c->tstart <= ISCSI_TX_COMPACT) {
+			memmove(c->tbuf, c->tbuf + c->tstart,
+				c->tend - c->tstart);
+			c->tend -= c->tstart;
+			c->tstart = 0;
+		}
 	}
 	c->tstart = c->tend = 0;
 	return 0;
@@ -1901,13 +1960,15 @@ static void iscsi_rearm(struct iscsi_conn *c, int budget_spent)
 }
 
 static void iscsi_conn_io(struct loop_watch *w, uint32_t events,
-			  int64_t now UNUSED)
+			  int64_t now)
 {
 	struct iscsi_conn *c = w->arg;
 	int round, rc = 0, drained = 0;
 
 	if (c->dead)
 		return;
+	c->last_io = now;
+	c->trimmed = 0;
 	if (events & EPOLLERR) {
 		iscsi_conn_close(c, "socket error");
 		return;
@@ -1933,6 +1994,7 @@ static void iscsi_conn_io(struct loop_watch *w, uint32_t events,
 						      : err_str(rc));
 		return;
 	}
+	iscsi_bufs_fit(c);
 	iscsi_rearm(c, round == ISCSI_ROUNDS);
 }
 
@@ -1943,8 +2005,8 @@ static void iscsi_conn_free(struct iscsi_conn *c)
 	iscsi_abort_all(c);
 	if (c->vd)
 		vdisk_close(c->vd);
-	free(c->rbuf);
-	free(c->tbuf);
+	netbuf_unmap(&c->rbuf, &c->rcap);
+	netbuf_unmap(&c->tbuf, &c->tcap);
 	free(c->text_in);
 	free(c->text_out);
 	sodium_memzero(&c->nego, sizeof(c->nego));
@@ -1995,9 +2057,8 @@ static void iscsi_conn_new(struct iscsi_server *is, int fd,
 
 	if (!(c = calloc(1, sizeof(*c))))
 		goto err_alloc;
-	c->rcap = ISCSI_RBUF_SIZE;
-	c->tcap = ISCSI_TBUF_SIZE;
-	if (!(c->rbuf = malloc(c->rcap)) || !(c->tbuf = malloc(c->tcap)) ||
+	if (netbuf_map(&c->rbuf, &c->rcap, ISCSI_RBUF_SIZE) != 0 ||
+	    netbuf_map(&c->tbuf, &c->tcap, ISCSI_TBUF_KEEP) != 0 ||
 	    !(c->text_in = malloc(ISCSI_TEXT_MAX)) ||
 	    !(c->text_out = malloc(ISCSI_TEXT_OUT_MAX)))
 		goto err_bufs;
@@ -2012,6 +2073,7 @@ static void iscsi_conn_new(struct iscsi_server *is, int fd,
 	c->phase = ISCSI_PH_LOGIN;
 	c->deadline = now + ISCSI_LOGIN_MS;
 	c->last_rx = now;
+	c->last_io = now;
 	c->nego_cfg = is->nego;
 	randombytes_buf(random, sizeof(random));
 	iscsi_nego_init(&c->nego, &c->nego_cfg, random);
@@ -2024,8 +2086,8 @@ static void iscsi_conn_new(struct iscsi_server *is, int fd,
 	log_debug("iscsi %s: connected", c->peer);
 	return;
 err_bufs:
-	free(c->rbuf);
-	free(c->tbuf);
+	netbuf_unmap(&c->rbuf, &c->rcap);
+	netbuf_unmap(&c->tbuf, &c->tcap);
 	free(c->text_in);
 	free(c->text_out);
 	free(c);
@@ -2130,6 +2192,13 @@ static int64_t iscsi_tick(void *arg, int64_t now)
 		if ((t = db_session_flush(is->srv->db, c->session, &c->io,
 					  now)) >= 0 && (next < 0 || t < next))
 			next = t;
+		if (!c->trimmed) {
+			t = c->last_io + ISCSI_TRIM_MS;
+			if (now >= t)
+				iscsi_bufs_trim(c);
+			else if (next < 0 || t < next)
+				next = t;
+		}
 		pp = &c->next;
 	}
 	return next;

@@ -50,7 +50,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -65,6 +64,7 @@
 #include "listen.h"
 #include "nbd.h"
 #include "nbd_wire.h"
+#include "netbuf.h"
 #include "vdisk.h"
 
 /* Longest option we read: NBD_OPT_GO with a 4096-byte name and a few info
@@ -206,54 +206,7 @@ static int nbd_log_refusal(struct nbd_conn *c)
 
 /* ---- buffers ---- */
 
-/*
- * Buffers are anonymous mappings rather than malloc()ed: mremap() shrinks
- * one in place and madvise() drops an idle one's pages, and both hand the
- * memory back at once (glibc keeps freed heap memory, and its sliding mmap
- * threshold can move multi-MiB blocks onto the heap).
- */
-static size_t nbd_buf_round(size_t n)
-{
-	return (n + 4095) & ~(size_t)4095;
-}
-
-static int nbd_buf_map(uint8_t **buf, size_t *cap, size_t n)
-{
-	void *p;
-
-	n = nbd_buf_round(n);
-	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		 -1, 0);
-	if (p == MAP_FAILED)
-		return -ENOMEM;
-	*buf = p;
-	*cap = n;
-	return 0;
-}
-
-/* Resize to n bytes (page-rounded); the first min(old, n) bytes stay. */
-static int nbd_buf_resize(uint8_t **buf, size_t *cap, size_t n)
-{
-	void *p;
-
-	n = nbd_buf_round(n);
-	if (n == *cap)
-		return 0;
-	p = mremap(*buf, *cap, n, MREMAP_MAYMOVE);
-	if (p == MAP_FAILED)
-		return -ENOMEM;
-	*buf = p;
-	*cap = n;
-	return 0;
-}
-
-static void nbd_buf_unmap(uint8_t **buf, size_t *cap)
-{
-	if (*buf)
-		munmap(*buf, *cap);
-	*buf = NULL;
-	*cap = 0;
-}
+/* Buffers are netbuf mappings (netbuf.h): shrunk and trimmed at once. */
 
 /* Make room for n more bytes at tend (tbuf grows if one reply needs it). */
 static int nbd_tx_reserve(struct nbd_conn *c, size_t n)
@@ -271,7 +224,7 @@ static int nbd_tx_reserve(struct nbd_conn *c, size_t n)
 	}
 	if (c->tend + n > NBD_TBUF_MAX)
 		return -ENOMEM;
-	return nbd_buf_resize(&c->tbuf, &c->tcap, c->tend + n);
+	return netbuf_resize(&c->tbuf, &c->tcap, c->tend + n);
 }
 
 /* Room for a whole message of n bytes from rstart in rbuf. */
@@ -289,7 +242,7 @@ static int nbd_rx_reserve(struct nbd_conn *c, size_t n)
 	if (n > NBD_RBUF_MAX)
 		return -ENOMEM;
 	/* a WRITE up to 1 MiB grows rbuf once, to the size it then keeps */
-	return nbd_buf_resize(&c->rbuf, &c->rcap, MAX(n, NBD_RBUF_KEEP));
+	return netbuf_resize(&c->rbuf, &c->rcap, MAX(n, NBD_RBUF_KEEP));
 }
 
 static size_t nbd_tx_pending(const struct nbd_conn *c)
@@ -310,11 +263,11 @@ static void nbd_bufs_fit(struct nbd_conn *c)
 {
 	if (c->tcap > NBD_TBUF_SIZE && c->tstart == c->tend) {
 		c->tstart = c->tend = 0;
-		nbd_buf_resize(&c->tbuf, &c->tcap, NBD_TBUF_SIZE);
+		netbuf_resize(&c->tbuf, &c->tcap, NBD_TBUF_SIZE);
 	}
 	if (c->rcap > NBD_RBUF_KEEP && c->rstart == c->rend) {
 		c->rstart = c->rend = 0;
-		nbd_buf_resize(&c->rbuf, &c->rcap, NBD_RBUF_KEEP);
+		netbuf_resize(&c->rbuf, &c->rcap, NBD_RBUF_KEEP);
 	}
 }
 
@@ -326,11 +279,11 @@ static void nbd_bufs_trim(struct nbd_conn *c)
 	nbd_bufs_fit(c);
 	if (c->tstart == c->tend && !c->rd_left) {
 		c->tstart = c->tend = 0;
-		madvise(c->tbuf, c->tcap, MADV_DONTNEED);
+		netbuf_drop_pages(c->tbuf, c->tcap);
 	}
 	if (c->rstart == c->rend && !c->discard) {
 		c->rstart = c->rend = 0;
-		madvise(c->rbuf, c->rcap, MADV_DONTNEED);
+		netbuf_drop_pages(c->rbuf, c->rcap);
 	}
 	c->trimmed = 1;
 }
@@ -1208,8 +1161,8 @@ static void nbd_conn_free(struct nbd_conn *c)
 {
 	if (c->vd)
 		vdisk_close(c->vd);
-	nbd_buf_unmap(&c->rbuf, &c->rcap);
-	nbd_buf_unmap(&c->tbuf, &c->tcap);
+	netbuf_unmap(&c->rbuf, &c->rcap);
+	netbuf_unmap(&c->tbuf, &c->tcap);
 	free(c);
 }
 
@@ -1250,8 +1203,8 @@ void nbd_conn_adopt(struct nbd_server *ns, int fd,
 
 	if (!(c = calloc(1, sizeof(*c))))
 		goto err_alloc;
-	if (nbd_buf_map(&c->rbuf, &c->rcap, NBD_RBUF_SIZE) != 0 ||
-	    nbd_buf_map(&c->tbuf, &c->tcap, NBD_TBUF_SIZE) != 0)
+	if (netbuf_map(&c->rbuf, &c->rcap, NBD_RBUF_SIZE) != 0 ||
+	    netbuf_map(&c->tbuf, &c->tcap, NBD_TBUF_SIZE) != 0)
 		goto err_bufs;
 	c->last_io = now;
 	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
@@ -1281,8 +1234,8 @@ void nbd_conn_adopt(struct nbd_server *ns, int fd,
 		nbd_set_events(c, EPOLLOUT);
 	return;
 err_bufs:
-	nbd_buf_unmap(&c->rbuf, &c->rcap);
-	nbd_buf_unmap(&c->tbuf, &c->tcap);
+	netbuf_unmap(&c->rbuf, &c->rcap);
+	netbuf_unmap(&c->tbuf, &c->tcap);
 	free(c);
 err_alloc:
 	log_warnx("nbd: out of memory for a connection");
