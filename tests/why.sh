@@ -36,6 +36,12 @@ jq -e '.known and .image == "demo" and .version == 1 and .group == "lab"
 	and .boots == 0 and .last_boot == null' "$TMP/w1.json" >/dev/null ||
 	die "why -j linked: $(cat "$TMP/w1.json")"
 
+# --- after a boot began (boot script fetched, ticket redeemed)
+boot_credential "$MAC" >/dev/null
+cli why "$MAC" -j >"$TMP/w2.json" || die "why -j booted"
+jq -e '.boots == 1 and .last_boot != null and (.next_step | startswith("none"))' \
+	"$TMP/w2.json" >/dev/null || die "why -j after a boot: $(cat "$TMP/w2.json")"
+
 # --- bad input
 cli why not-a-mac >"$TMP/bad" 2>&1 && die "bad MAC accepted"
 cli why >"$TMP/bad" 2>&1 && die "missing MAC accepted"

@@ -26,6 +26,7 @@ static const struct table_col why_cols[] = {
 	{ "GROUP", "group" }, { "WRITE", "write_mode" },
 	{ "BOOT", "boot_mode" }, { "BOOTS", "boots" },
 	{ "LAST BOOT", "last_boot" }, { "ONLINE", "online" },
+	{ "LAST REPORT", "last_report" }, { "PEER", "peer" },
 	{ "NEXT STEP", "next_step" },
 };
 
@@ -52,7 +53,7 @@ static void why_next_step(const char *mac, int known,
 }
 
 static int why_row(struct table *t, const char *mac, int known,
-		   const struct link_entry *e)
+		   const struct link_entry *e, const struct link_status *st)
 {
 	char next[256];
 	int lk = known && e->linked;
@@ -89,6 +90,8 @@ static int why_row(struct table *t, const char *mac, int known,
 		table_null(t);
 		table_null(t);
 	}
+	table_str(t, st && st->report_time[0] ? st->report_time : NULL);
+	table_str(t, st && st->peer[0] ? st->peer : NULL);
 	return table_str(t, next) != 0;
 }
 
@@ -96,6 +99,8 @@ int cmd_why(struct lb_config *cfg, int argc, char **argv)
 {
 	const char *mac_arg = NULL;
 	struct link_entry e;
+	struct link_status *sts = NULL, *st = NULL;
+	size_t nst = 0;
 	char why[256] = "", mac[18];
 	int format = TABLE_TEXT, known = 1, rc;
 	struct table *t;
@@ -136,6 +141,11 @@ int cmd_why(struct lb_config *cfg, int argc, char **argv)
 	if (cfg->store_dir)
 		db_set_store_dir(db, cfg->store_dir);
 	rc = link_show(db, mac, &e, why, sizeof(why));
+	/* the agent's last report and session peer (`linkboot status`) */
+	if (rc == 0 && link_status_list(db, 0, &sts, &nst) == 0)
+		for (size_t i = 0; i < nst && !st; i++)
+			if (!strcmp(sts[i].mac, mac))
+				st = &sts[i];
 	db_close(db);
 	if (rc == ENOENT_LINK_CLIENT) {
 		known = 0;
@@ -143,13 +153,16 @@ int cmd_why(struct lb_config *cfg, int argc, char **argv)
 		fprintf(stderr, "linkboot why: %s\n", why[0] ? why : err_str(rc));
 		return 1;
 	}
-	if (!(t = table_new(why_cols, ARRAY_SIZE(why_cols))))
+	if (!(t = table_new(why_cols, ARRAY_SIZE(why_cols)))) {
+		free(sts);
 		return 1;
-	rc = why_row(t, mac, known, &e);
+	}
+	rc = why_row(t, mac, known, &e, st);
 	if (rc == 0 && format != TABLE_TEXT)
 		table_print_object(t, stdout, format);
 	else if (rc == 0)
 		table_print_fields(t, stdout);
 	table_free(t);
+	free(sts);
 	return rc;
 }
