@@ -39,6 +39,20 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_vlog(int level, int with_errno, const char *fmt, va_list ap);
 
 /*
+ * A boot event with journald fields. Under systemd (JOURNAL_STREAM set) it
+ * goes to the journal's native protocol socket (systemd.journal-fields(7):
+ * MESSAGE=, PRIORITY=, and MAC=, IMAGE=, VERSION=, CLIENT_IP= when not
+ * NULL) so `journalctl MAC=...` finds a PC's boots; LINKBOOT_JOURNAL_SOCKET
+ * names another socket (tests). Otherwise, or when the socket fails, the
+ * line goes to stderr as log_vlog() prints it.
+ */
+struct log_fields {
+	const char *mac, *image, *version, *client_ip;
+};
+void log_fields(int level, const struct log_fields *f, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
  * One call site's rate limit, for lines a peer can trigger at will (a full
  * fd table, a host over its connection cap): the first line goes out, then
  * at most one per LOG_LIMIT_MS, saying how many were held back (dnsmasq

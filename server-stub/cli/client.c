@@ -28,6 +28,7 @@
 #include "db.h"
 #include "db_internal.h"
 #include "lb_err.h"
+#include "wol.h"
 #include "lb_util.h"
 #include "links.h"
 #include "table.h"
@@ -703,6 +704,101 @@ static int client_list_show(struct lb_config *cfg, int argc, char **argv,
 	return rc;
 }
 
+/* ---- wake ------------------------------------------------------------- */
+
+static const char usage_wake[] =
+"Usage: linkboot client wake MAC|--group G|--all [--stagger SECONDS]\n"
+"                            [--interface IF]\n"
+"Send Wake-on-LAN magic packets (UDP/9 broadcast, and an Ethernet frame\n"
+"of type 0x0842 on IF) to one PC, a group's PCs or every linked PC,\n"
+"SECONDS apart (default 1, at most 60).\n";
+
+#define WAKE_STAGGER_MAX 60
+
+static int wake_one(const char *mac, const char *ifname)
+{
+	uint8_t hw[6];
+	int rc;
+
+	if (sscanf(mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &hw[0], &hw[1],
+		   &hw[2], &hw[3], &hw[4], &hw[5]) != 6)
+		return runtime_error("bad MAC %s", mac);
+	rc = wol_send(hw, ifname);
+	if (rc < 0) {
+		printf("woke %s: failed: %s\n", mac, err_str(rc));
+		return 1;
+	}
+	printf("woke %s: sent\n", mac);
+	fflush(stdout);
+	return 0;
+}
+
+static int client_wake(struct lb_config *cfg, int argc, char **argv)
+{
+	const char *group = NULL, *mac_arg = NULL, *ifname = cfg->interface;
+	struct link_entry *rows = NULL;
+	long stagger = 1;
+	size_t n = 0, woken = 0;
+	int all = 0, rc = 0, fail = 0;
+	char mac[18] = "";
+	struct db *db;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage_wake, stdout);
+			return 0;
+		} else if (!strcmp(a, "--all")) {
+			all = 1;
+		} else if ((!strcmp(a, "--group") || !strcmp(a, "--stagger") ||
+			    !strcmp(a, "--interface")) && i + 1 < argc) {
+			if (!strcmp(a, "--group")) {
+				group = argv[++i];
+			} else if (!strcmp(a, "--interface")) {
+				ifname = argv[++i];
+			} else {
+				char *end;
+
+				stagger = strtol(argv[++i], &end, 10);
+				if (*end || stagger < 0 || stagger > WAKE_STAGGER_MAX)
+					return usage_error(usage_wake,
+						"--stagger: 0..%d seconds",
+						WAKE_STAGGER_MAX);
+			}
+		} else if (a[0] == '-') {
+			return usage_error(usage_wake, "unknown option %s", a);
+		} else if (!mac_arg) {
+			mac_arg = a;
+		} else {
+			return usage_error(usage_wake, "one MAC only");
+		}
+	}
+	if (!!mac_arg + !!group + all != 1)
+		return usage_error(usage_wake, "give one of MAC, --group G, --all");
+	if (mac_arg && (rc = parse_mac_arg(mac_arg, usage_wake, mac)) != 0)
+		return rc;
+	if (client_open(cfg, &db) != 0)
+		return 1;
+	rc = client_entries(db, mac, &rows, &n);
+	db_close(db);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (group && strcmp(rows[i].group, group) != 0)
+			continue;
+		if (woken++ > 0 && stagger > 0)
+			sleep((unsigned)stagger);
+		if (wake_one(rows[i].mac, ifname) != 0)
+			fail = 1;
+	}
+	free(rows);
+	if (woken == 0)
+		return runtime_error(group ? "no client in group %s" :
+				     "no clients linked", group ? group : "");
+	return fail;
+}
+
 /* ---- dispatch --------------------------------------------------------- */
 
 int cmd_client(struct lb_config *cfg, int argc, char **argv)
@@ -714,7 +810,7 @@ int cmd_client(struct lb_config *cfg, int argc, char **argv)
 		{ "add", client_add }, { "set", client_set },
 		{ "rm", client_rm }, { "remove", client_rm },
 		{ "keep", client_keep }, { "super", client_super },
-		{ "token", client_token },
+		{ "token", client_token }, { "wake", client_wake },
 	};
 	size_t i;
 

@@ -26,6 +26,7 @@ int cmd_check(struct lb_config *cfg, int argc, char **argv);
 int cmd_doctor(struct lb_config *cfg, int argc, char **argv);
 /* db helper: client.c, status.c, backup.c */
 int cmd_client(struct lb_config *cfg, int argc, char **argv);
+int cmd_why(struct lb_config *cfg, int argc, char **argv);
 int cmd_status(struct lb_config *cfg, int argc, char **argv);
 int cmd_backup(struct lb_config *cfg, int argc, char **argv);
 int cmd_restore(struct lb_config *cfg, int argc, char **argv);

@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{ "image", cmd_image, "add, version, commit, rollback, merge images" },
 	/* -- */
 	{ "client", cmd_client, "link client MACs to images" },
+	{ "why", cmd_why, "everything known about one PC, and the next step" },
 	/* -- */
 	{ "initramfs", cmd_initramfs, "build the client initramfs" },
 	/* -- */

@@ -370,9 +370,17 @@ static void handle_session(struct http_conn *c, const char *body,
 		     b.link.write_mode == WRITE_SERVER && b.link.keep_overlay,
 		     b.link.image, b.link.version, (long long)b.boot_seq);
 	sodium_memzero(b.cred, sizeof(b.cred));
-	log_info("http %s: %s began boot %lld: image %s v%u, write mode %s",
-		 c->peer, b.link.mac, (long long)b.boot_seq, b.link.image,
-		 b.link.version, db_write_mode_name(b.link.write_mode));
+	{
+		char ver[16];
+		struct log_fields lf = { .mac = b.link.mac, .image = b.link.image,
+					 .version = ver, .client_ip = c->peer };
+
+		snprintf(ver, sizeof(ver), "%u", b.link.version);
+		log_fields(LOG_LEVEL_INFO, &lf, "http %s: %s began boot %lld: "
+			   "image %s v%u, write mode %s", c->peer, b.link.mac,
+			   (long long)b.boot_seq, b.link.image, b.link.version,
+			   db_write_mode_name(b.link.write_mode));
+	}
 	snprintf(c->log_note, sizeof(c->log_note), " session=%s", b.link.mac);
 	r.content_length = (uint64_t)n;
 	if (conn_queue(c, &r, text, (size_t)n, 0) != 0)
