@@ -111,7 +111,7 @@ void privdrop_free(struct lb_server *srv)
  * hard link to a file outside the tree.
  */
 static int chown_tree(int dirfd, const char *path, uid_t uid, gid_t gid,
-		      int depth)
+		      int root_only, int depth)
 {
 	struct dirent *de;
 	int fd, rc = 0;
@@ -140,6 +140,7 @@ static int chown_tree(int dirfd, const char *path, uid_t uid, gid_t gid,
 			continue;
 		}
 		if ((st.st_uid != uid || st.st_gid != gid) &&
+		    (!root_only || st.st_uid == 0) &&
 		    fchownat(dirfd, de->d_name, uid, gid,
 			     AT_SYMLINK_NOFOLLOW) != 0) {
 			log_warn("privdrop: chown %s/%s", path, de->d_name);
@@ -156,7 +157,8 @@ static int chown_tree(int dirfd, const char *path, uid_t uid, gid_t gid,
 
 			snprintf(child, sizeof(child), "%s/%s", path,
 				 de->d_name);
-			if (chown_tree(sub, child, uid, gid, depth + 1) && !rc)
+			if (chown_tree(sub, child, uid, gid, root_only,
+				       depth + 1) && !rc)
 				rc = -EPERM;
 		}
 		close(sub);
@@ -165,21 +167,37 @@ static int chown_tree(int dirfd, const char *path, uid_t uid, gid_t gid,
 	return rc;
 }
 
-static int chown_dir(const char *path, uid_t uid, gid_t gid)
+/* path and everything below it (root_only: what root owns) */
+static int chown_dir(const char *path, uid_t uid, gid_t gid, int root_only)
 {
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int rc;
+	int fd, rc;
 
+	if (!path)
+		return 0;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (fchown(fd, uid, gid) != 0) {
 		rc = -errno;
 		log_warn("privdrop: chown %s", path);
 	} else {
-		rc = chown_tree(fd, path, uid, gid, 0);
+		rc = chown_tree(fd, path, uid, gid, root_only, 0);
 	}
 	close(fd);
 	return rc;
+}
+
+void privdrop_give_state(const struct lb_config *cfg)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || stat(cfg->state_dir, &st) != 0 || st.st_uid == 0)
+		return;
+	if (chown_dir(cfg->state_dir, st.st_uid, st.st_gid, 1) != 0 ||
+	    chown_dir(cfg->store_dir, st.st_uid, st.st_gid, 1) != 0)
+		log_warnx("%s: some files stay root's: the server (uid %u) "
+			  "cannot open them until its next start",
+			  cfg->state_dir, (unsigned)st.st_uid);
 }
 
 /* --- step 2: the user -------------------------------------------------- */
@@ -396,8 +414,8 @@ int privdrop_apply(struct lb_server *srv)
 	if (pd->user) {
 		/* files root made (the DB at its first open, ticket.key,
 		 * leases, `linkboot image` output) become the user's */
-		if ((rc = chown_dir(cfg->state_dir, pd->uid, pd->gid)) != 0 ||
-		    (rc = chown_dir(cfg->store_dir, pd->uid, pd->gid)) != 0) {
+		if ((rc = chown_dir(cfg->state_dir, pd->uid, pd->gid, 0)) != 0 ||
+		    (rc = chown_dir(cfg->store_dir, pd->uid, pd->gid, 0)) != 0) {
 			log_err("privdrop: cannot give %s to user %s: %s",
 				cfg->state_dir, pd->user, strerror(-rc));
 			return rc;

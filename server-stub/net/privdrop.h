@@ -30,6 +30,14 @@ int privdrop_init(struct lb_server *srv);
 /* Drop (0, or -errno after logging why: the server must not run on). */
 int privdrop_apply(struct lb_server *srv);
 
+/*
+ * For the other commands, run as root while the server runs as its user:
+ * give what root just created in the state tree (image files, boot
+ * packs) to the owner of the state directory, so the server can open it.
+ * Nothing when not root or when root owns the state directory.
+ */
+void privdrop_give_state(const struct lb_config *cfg);
+
 /* Free what privdrop_init() allocated. */
 void privdrop_free(struct lb_server *srv);
 
