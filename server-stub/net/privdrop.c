@@ -327,13 +327,31 @@ static int landlock_add_object(struct dl_phdr_info *info, size_t size UNUSED,
 	return 0;
 }
 
+/* src itself if a directory, else the directory holding it */
+static const char *config_dir(const char *src, char *buf, size_t size)
+{
+	struct stat st;
+	char *slash;
+
+	if (stat(src, &st) == 0 && S_ISDIR(st.st_mode))
+		return src;
+	snprintf(buf, size, "%s", src);
+	if (!(slash = strrchr(buf, '/')))
+		return ".";
+	if (slash == buf)
+		slash[1] = '\0';	/* "/x.conf": "/" */
+	else
+		*slash = '\0';
+	return buf;
+}
+
 static int landlock_rules(int ruleset, const struct lb_server *srv,
 			  __u64 handled)
 {
 	const struct lb_config *cfg = srv->cfg;
 	const __u64 exe = LANDLOCK_ACCESS_FS_READ_FILE |
 			  LANDLOCK_ACCESS_FS_EXECUTE;
-	char self[4096];
+	char self[4096], conf[4096];
 	ssize_t n;
 	struct landlock_ctx ll = { ruleset, handled };
 	int rc = 0;
@@ -343,8 +361,11 @@ static int landlock_rules(int ruleset, const struct lb_server *srv,
 	rc |= landlock_allow(ruleset, cfg->root_dir, FS_READ, handled);
 	rc |= landlock_allow(ruleset, cfg->ipxe_dir, FS_READ, handled);
 	rc |= landlock_allow(ruleset, cfg->ipxe_build_dir, FS_READ, handled);
-	/* SIGHUP reads the config again (a file, or DIR + conf.d) */
-	rc |= landlock_allow(ruleset, config_source(cfg), FS_READ, handled);
+	/* SIGHUP reads the config again (DIR + conf.d, or a file): a file's
+	 * directory, since an editor replaces the file (a new inode) */
+	rc |= landlock_allow(ruleset, config_dir(config_source(cfg), conf,
+						 sizeof(conf)),
+			     FS_READ, handled);
 	/* boot_auth.c: is the asking address on-link, with which MAC? */
 	rc |= landlock_allow(ruleset, "/proc/net/arp",
 			     LANDLOCK_ACCESS_FS_READ_FILE, handled);
