@@ -59,6 +59,7 @@ static const struct config_opt config_opts[] = {
 	O("config", OPT_STR, config_file, RESTART, "FILE|DIR", "read only this config file, or DIR/linkboot.conf + DIR/conf.d/*.conf (default DIR: " CONFIG_DIR ")"),
 	O("state", OPT_STR, state_dir, RESTART, "DIR", "state: link DB, leases, boot packs"),
 	O("store", OPT_STR, store_dir, RESTART, "DIR", "image store (files named by image ID)"),
+	O("user", OPT_STR, user, RESTART, "USER", "started as root: drop to this user once ports are bound (default: linkboot if it exists; root keeps root)"),
 	O("root", OPT_STR, root_dir, RESTART, "DIR", "extra files served over TFTP and HTTP"),
 	O("ipxe_dir", OPT_STR, ipxe_dir, RESTART, "DIR", "stock iPXE binaries"),
 	O("ipxe_build", OPT_STR, ipxe_build_dir, RESTART, "DIR", "custom iPXE build (ipxe-embed/), tried before --ipxe-dir"),
@@ -606,6 +607,15 @@ int config_load(struct lb_config *cfg)
 	if (rc)
 		return rc;
 	return config_load_cmdline(cfg);
+}
+
+const char *config_source(const struct lb_config *cfg)
+{
+	const char *cf = getenv("LINKBOOT_CONFIG");
+
+	if (cfg->config_file)
+		cf = cfg->config_file;
+	return cf && *cf ? cf : CONFIG_DIR;
 }
 
 int config_reread(const struct lb_config *cur, struct lb_config *next)

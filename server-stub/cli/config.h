@@ -39,6 +39,7 @@ struct lb_config {
 	const char *config_file;	/* --config FILE|DIR, else NULL */
 	const char *state_dir;		/* DB, leases, boot packs */
 	const char *store_dir;		/* image files, named by image ID */
+	const char *user;		/* --user: drop root to this user */
 	const char *root_dir;		/* extra files for TFTP/HTTP, or NULL */
 	const char *ipxe_dir;		/* stock iPXE binaries (Debian) */
 	const char *ipxe_build_dir;	/* custom iPXE build, tried first */
@@ -118,6 +119,9 @@ int config_set(struct lb_config *cfg, const char *key, const char *value);
  * serve's -v): it keeps precedence over files on reload. value must live
  * as long as cfg. */
 int config_set_arg(struct lb_config *cfg, const char *key, const char *value);
+
+/* The config file or directory config_load() reads. */
+const char *config_source(const struct lb_config *cfg);
 
 /*
  * Read the configuration again as at start, for SIGHUP: defaults, files,

@@ -10,6 +10,7 @@
 #include "image_ops.h"
 #include "lb_log.h"
 #include "lb_util.h"
+#include "privdrop.h"
 #include "version.h"
 
 static const struct command commands[] = {
@@ -106,6 +107,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		rc = commands[i].run(&cfg, n, argv + 1);
+		if (strcmp(name, "serve") != 0)
+			privdrop_give_state(&cfg);
 		config_free(&cfg);
 		return rc;
 	}

@@ -21,6 +21,7 @@
 #include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
+#include "privdrop.h"
 #include "server.h"
 #include "services.h"
 
@@ -318,8 +319,8 @@ static void serve_reload(struct lb_server *srv)
 	log_info("reload: reading the configuration again (SIGHUP)");
 	if (config_reread(srv->cfg, &next) != 0) {
 		log_err("reload failed: fix the errors above (`linkboot check` "
-			"shows them); still running with the previous "
-			"configuration");
+			"shows them)%s; still running with the previous "
+			"configuration", privdrop_hint(srv));
 		config_free(&next);
 		serve_notify("READY=1");
 		return;
@@ -402,7 +403,8 @@ int cmd_serve(struct lb_config *cfg, int argc, char **argv)
 	}
 	if (cfg->verbose)
 		log_set_level(LOG_LEVEL_DEBUG);
-	if ((rc = serve_addresses(&srv)) != 0 || (rc = serve_dirs(&srv)) != 0)
+	if ((rc = privdrop_init(&srv)) != 0 ||
+	    (rc = serve_addresses(&srv)) != 0 || (rc = serve_dirs(&srv)) != 0)
 		goto err_setup;
 	serve_fd_budget(cfg, cfg);
 	if (!(srv.loop = loop_new())) {
@@ -418,6 +420,11 @@ int cmd_serve(struct lb_config *cfg, int argc, char **argv)
 				err_str(rc));
 			goto err_start;
 		}
+	}
+	/* every port is bound and every file needing root open: drop */
+	if ((rc = privdrop_apply(&srv)) != 0) {
+		log_err("not serving: could not drop privileges (see above)");
+		goto err_start;
 	}
 	if (getenv("WATCHDOG_USEC"))
 		loop_add_ticker(srv.loop, serve_watchdog_tick, &watchdog_next);
@@ -438,5 +445,6 @@ err_start:
 	loop_free(srv.loop);
 err_setup:
 	serve_close_dirs(&srv);
+	privdrop_free(&srv);
 	return rc ? 1 : 0;
 }

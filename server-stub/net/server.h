@@ -21,6 +21,7 @@ struct http_server;
 struct nbd_server;
 struct boot_auth;
 struct iscsi_server;
+struct privdrop;
 
 struct lb_server {
 	struct lb_config *cfg;
@@ -41,6 +42,7 @@ struct lb_server {
 	struct http_server *http;
 	struct nbd_server *nbd;
 	struct iscsi_server *iscsi;
+	struct privdrop *priv;		/* --user, Landlock (privdrop.c) */
 	volatile int stop;		/* set by SIGTERM/SIGINT */
 	volatile int reload;		/* set by SIGHUP, cleared when done */
 };
