@@ -107,7 +107,8 @@ static void print_boot(unsigned v, const struct image_boot *b)
 		       "");
 	if (b->no_linux_fs && !b->has_boot)
 		printf("v%u: no Linux file system (%s): its PCs boot from "
-		       "their iSCSI disk (boot mode san)\n", v,
+		       "their iSCSI disk (boot mode san); NBD clients can "
+		       "use it now\n", v,
 		       b->fs_types[0] ? b->fs_types : "none yet");
 	/* an initrd needs the image's own modules, a kernel its file;
 	 * without them the image still serves VMs and tools over NBD */

@@ -12,7 +12,7 @@ python3 "$TOP/tests/tools/mkmbr-image.py" "$TMP/vm.img" "$MARK" 8388608 ||
 	die "mkmbr-image"
 LB_STATE=$TMP/state
 lb image add vmdisk "$TMP/vm.img" >"$TMP/add" 2>&1 || die "image add: $(cat "$TMP/add")"
-assert_contains "$TMP/add" "NBD clients can use it now" "kernel-less image warned, accepted"
+assert_contains "$TMP/add" "boot mode san); NBD clients can use it now" "kernel-less image: SAN boot mode, NBD clients accepted"
 start_linkboot
 
 for ifc in virtio ide; do
