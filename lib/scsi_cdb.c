@@ -742,13 +742,37 @@ int scsi_build_mode_sense(uint8_t *buf, size_t bufsz, const struct scsi_cdb *c,
 	return (int)n;
 }
 
-int scsi_build_report_luns(uint8_t *buf, size_t bufsz)
+int scsi_build_report_luns(uint8_t *buf, size_t bufsz, uint32_t luns)
 {
-	if (bufsz < 16)
+	size_t n = 8;
+
+	if (bufsz < 8)
 		return -ENOSPC;
-	memset(buf, 0, 16);
-	put32(buf, 8);		/* LUN LIST LENGTH: one LUN, 0 */
-	return 16;
+	memset(buf, 0, 8);
+	for (unsigned lun = 0; lun < 32; lun++) {
+		if (!(luns & 1U << lun))
+			continue;
+		if (n + 8 > bufsz)
+			return -ENOSPC;
+		put64(buf + n, scsi_lun_encode(lun));
+		n += 8;
+	}
+	put32(buf, (uint32_t)(n - 8));	/* LUN LIST LENGTH */
+	return (int)n;
+}
+
+/* SAM-5 4.7.7.2: address method 00b (peripheral), bus 0, the LUN in the
+ * second byte; the other six bytes zero. */
+int scsi_lun_decode(uint64_t field)
+{
+	if (field & ~(0xffULL << 48))
+		return -1;
+	return (int)(field >> 48 & 0xff);
+}
+
+uint64_t scsi_lun_encode(unsigned n)
+{
+	return (uint64_t)(n & 0xff) << 48;
 }
 
 /* ---- UNMAP (SBC-3) ---- */

@@ -209,8 +209,15 @@ int scsi_build_mode_sense(uint8_t *buf, size_t bufsz, const struct scsi_cdb *c,
  * length, or a negative value with *err set. */
 int scsi_build_supported_opcodes(uint8_t *buf, size_t bufsz,
 				 const struct scsi_cdb *c, uint32_t *err);
-/* SPC-4 REPORT LUNS: one LUN, 0 (16 bytes). */
-int scsi_build_report_luns(uint8_t *buf, size_t bufsz);
+/* SPC-4 REPORT LUNS: the LUNs whose bits are set in luns (bit N = LUN N,
+ * N < 32), in SAM-5 peripheral device addressing. */
+int scsi_build_report_luns(uint8_t *buf, size_t bufsz, uint32_t luns);
+/* A LUN field (iSCSI BHS bytes 8-15) in SAM-5 4.7 single level
+ * peripheral device addressing: its LUN 0..255, or -1 for any other
+ * form (another address method, a hierarchical LUN). */
+int scsi_lun_decode(uint64_t field);
+/* LUN n as such a field. */
+uint64_t scsi_lun_encode(unsigned n);
 
 /*
  * SBC-3 UNMAP parameter list (p, len bytes received): checks it

@@ -162,6 +162,7 @@ static const char usage_client[] =
 "  super MAC on|off                 the super client (writes a new version)\n"
 "  keep MAC on|off                  keep a server overlay across boots\n"
 "  token MAC [--peer ADDR|--revoke] an admin token for the PC's disk\n"
+"  disk add|rm|list ...             extra disks (LUN 1-7) of a PC or group\n"
 "Run `linkboot client COMMAND --help` for details. Changes take effect\n"
 "at the client's next boot; the server needs no restart.\n";
 
@@ -811,6 +812,7 @@ int cmd_client(struct lb_config *cfg, int argc, char **argv)
 		{ "rm", client_rm }, { "remove", client_rm },
 		{ "keep", client_keep }, { "super", client_super },
 		{ "token", client_token }, { "wake", client_wake },
+		{ "disk", cmd_client_disk },
 	};
 	size_t i;
 

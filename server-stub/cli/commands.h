@@ -26,6 +26,8 @@ int cmd_check(struct lb_config *cfg, int argc, char **argv);
 int cmd_doctor(struct lb_config *cfg, int argc, char **argv);
 /* db helper: client.c, status.c, backup.c */
 int cmd_client(struct lb_config *cfg, int argc, char **argv);
+/* `client disk ...`: client_disk.c */
+int cmd_client_disk(struct lb_config *cfg, int argc, char **argv);
 int cmd_why(struct lb_config *cfg, int argc, char **argv);
 int cmd_status(struct lb_config *cfg, int argc, char **argv);
 int cmd_backup(struct lb_config *cfg, int argc, char **argv);

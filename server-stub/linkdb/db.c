@@ -31,6 +31,7 @@
 #include "credential.h"
 #include "db.h"
 #include "db_internal.h"
+#include "disks.h"
 #include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
@@ -281,6 +282,8 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
 	DB_SCHEMA_V4,
 	/* 4 -> 5: session counters (proto, bytes, I/O errors) */
 	DB_SCHEMA_V5,
+	/* 5 -> 6: extra disks of clients and groups */
+	DB_SCHEMA_V6,
 };
 
 /* Schema version of an open file: 0 for an empty file. */
@@ -739,6 +742,33 @@ static int export_credential(struct db *db, const char *name,
 	return 0;
 }
 
+/* "CREDENTIAL" (the system disk) or "CREDENTIAL/N" (extra disk N). */
+static int export_credential_disk(struct db *db, const char *name,
+				  const char *peer_ip, struct export_info *out)
+{
+	char cred[CRED_STR_LEN + 1];
+	const char *slash = strchr(name, '/');
+	struct export_info sys;
+	uint64_t lun;
+	int rc;
+
+	if (!slash)
+		return export_credential(db, name, peer_ip, out);
+	if ((size_t)(slash - name) != CRED_STR_LEN ||
+	    parse_u64(slash + 1, 1, DISK_LUN_MAX, &lun) != 0)
+		return -ENOENT;
+	memcpy(cred, name, CRED_STR_LEN);
+	cred[CRED_STR_LEN] = '\0';
+	memset(&sys, 0, sizeof(sys));
+	rc = export_credential(db, cred, peer_ip, &sys);
+	explicit_bzero(cred, sizeof(cred));
+	if (rc != 0)
+		return rc;
+	/* the name as asked stays (NBD_INFO_NAME echoes it) */
+	memcpy(sys.name, out->name, sizeof(sys.name));
+	return db_export_disk(db, &sys, (unsigned)lun, out);
+}
+
 int db_export_of_credential(struct db *db, const char *cred,
 			    const char *peer_ip, struct export_info *out)
 {
@@ -757,7 +787,7 @@ int db_export_resolve(struct db *db, const char *name, const char *peer_ip,
 		return -ENOENT;
 	memcpy(out->name, name, len + 1);
 	if (cred_shaped(name, len))
-		return export_credential(db, name, peer_ip, out);
+		return export_credential_disk(db, out->name, peer_ip, out);
 	snprintf(out->label, sizeof(out->label), "%s", name);
 	return export_image(db, name, out);
 }
@@ -855,8 +885,8 @@ int db_session_add(struct db *db, const struct export_info *ei,
 
 	db_now_iso(now);
 	if ((rc = db_prepare(db, "INSERT INTO sessions(pid, peer, mac, "
-				 "image_id, version, since, proto) VALUES(?, ?, "
-				 "?, ?, ?, ?, ?)", &st)) != 0)
+				 "image_id, version, since, proto, lun) VALUES(?, "
+				 "?, ?, ?, ?, ?, ?, ?)", &st)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)getpid());
 	sqlite3_bind_text(st, 2, peer ? peer : "", -1, SQLITE_STATIC);
@@ -866,6 +896,7 @@ int db_session_add(struct db *db, const struct export_info *ei,
 	sqlite3_bind_int(st, 5, (int)ei->version);
 	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, proto, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 8, (int)ei->lun);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)

@@ -80,7 +80,8 @@ int db_link_lookup(struct db *db, const uint8_t mac[6], struct link_info *out);
 /*
  * An NBD export name resolved: "NAME" or "NAME@VERSION" (an image version,
  * read-only, for anyone), or a client credential ("c1-...", credential.h:
- * that client's link and overlay).
+ * that client's link and overlay), or "CREDENTIAL/N": that client's extra
+ * disk at LUN N (disks.h).
  */
 struct export_info {
 	char name[128];		/* as asked; a credential: never log it */
@@ -102,6 +103,11 @@ struct export_info {
 				 * client keep says */
 	uint64_t overlay_max;	/* set by NBD: a client overlay's cap in
 				 * bytes, 0 = the image size */
+	unsigned lun;		/* 0: the client's system disk; 1..7: one
+				 * of its extra disks (disks.h) */
+	int overlay_fresh;	/* an extra disk whose overlay starts empty
+				 * (another boot of a `ram` disk, a new
+				 * disk) */
 };
 
 /*

@@ -33,7 +33,7 @@ enum {
 	" st.time, s.proto, s.bytes_read, s.bytes_written, s.io_errors" \
 	" FROM clients c" \
 	" LEFT JOIN (SELECT mac, max(id) AS id FROM sessions" \
-	"  GROUP BY mac) ls ON ls.mac = c.mac" \
+	"  WHERE lun = 0 GROUP BY mac) ls ON ls.mac = c.mac" \
 	" LEFT JOIN sessions s ON s.id = ls.id" \
 	" LEFT JOIN stats st ON st.mac = c.mac ORDER BY c.name"
 

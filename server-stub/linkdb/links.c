@@ -19,6 +19,7 @@
 
 #include "credential.h"
 #include "db.h"
+#include "disks.h"
 #include "db_internal.h"
 #include "lb_err.h"
 #include "lb_util.h"
@@ -53,6 +54,11 @@ static const struct err_desc link_errs[] = {
 	{ EBUSY_LINK_SUPER, "another client is the super client of the image" },
 	{ EBUSY_LINK_SUPER_MOVE, "the super client cannot move" },
 	{ ENOSPC_LINK_NAMES, "no free default client name" },
+	{ EINVAL_DISK_LUN, "bad LUN" },
+	{ EINVAL_DISK_MODE, "bad disk write mode" },
+	{ ENOENT_DISK, "no disk at that LUN" },
+	{ EEXIST_DISK_LUN, "a disk is already at that LUN" },
+	{ ENOSPC_DISK_LUNS, "no free LUN" },
 };
 
 void links_err_register(void)

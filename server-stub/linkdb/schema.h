@@ -10,7 +10,7 @@
  * A later schema version adds a migration step in db.c, never edits this.
  */
 
-#define DB_SCHEMA_VERSION 5
+#define DB_SCHEMA_VERSION 6
 
 #define DB_SCHEMA_V1 \
 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" \
@@ -107,5 +107,27 @@
 "ALTER TABLE sessions ADD COLUMN bytes_written INTEGER NOT NULL " \
 "DEFAULT 0;\n" \
 "ALTER TABLE sessions ADD COLUMN io_errors INTEGER NOT NULL DEFAULT 0;\n"
+
+/* Version 6: extra disks (LUN 1..7 beside the system disk, LUN 0) of a
+ * client or of a group, from other images; disk_boots pins, per client
+ * and LUN, the version a boot began with and whose overlay it is. */
+#define DB_SCHEMA_V6 \
+"CREATE TABLE disks(\n" \
+"  mac TEXT REFERENCES clients(mac) ON DELETE CASCADE,\n" \
+"  grp TEXT,                       -- exactly one of mac, grp\n" \
+"  lun INTEGER NOT NULL CHECK(lun BETWEEN 1 AND 7),\n" \
+"  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,\n" \
+"  version INTEGER,                -- pinned, NULL = production\n" \
+"  mode TEXT NOT NULL,             -- ro | ram | server\n" \
+"  created TEXT NOT NULL,\n" \
+"  CHECK((mac IS NULL) != (grp IS NULL)));\n" \
+"CREATE UNIQUE INDEX disks_owner ON disks(IFNULL(mac, ''), " \
+"IFNULL(grp, ''), lun);\n" \
+"CREATE TABLE disk_boots(\n" \
+"  mac TEXT NOT NULL REFERENCES clients(mac) ON DELETE CASCADE,\n" \
+"  lun INTEGER NOT NULL, image_id TEXT NOT NULL,\n" \
+"  version INTEGER NOT NULL, boot_seq INTEGER NOT NULL,\n" \
+"  PRIMARY KEY(mac, lun));\n" \
+"ALTER TABLE sessions ADD COLUMN lun INTEGER NOT NULL DEFAULT 0;\n"
 
 #endif

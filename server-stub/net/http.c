@@ -39,6 +39,7 @@
 #include "bootscript.h"
 #include "credential.h"
 #include "db.h"
+#include "disks.h"
 #include "http.h"
 #include "http_wire.h"
 #include "lb_err.h"
@@ -332,10 +333,35 @@ static int session_status(int rc)
 	}
 }
 
+/* The PC's extra disks for the agent, "disk=LUN MODE BYTES" lines
+ * (disks.h): it attaches each as export "CREDENTIAL/LUN". */
+static int session_disk_lines(struct lb_server *srv, const char *mac,
+			      char *out, size_t outsz)
+{
+	struct disk_entry d[DISK_LUN_MAX];
+	unsigned n, i;
+	int len = 0, rc;
+
+	if ((rc = db_client_disks(srv->db, mac, d, &n)) != 0) {
+		log_warnx("http: %s: extra disks: %s", mac, err_str(rc));
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		rc = snprintf(out + len, outsz - (size_t)len, "disk=%u %s %llu\n",
+			      d[i].lun, disk_mode_name(d[i].mode),
+			      (unsigned long long)d[i].size);
+		if (rc < 0 || (size_t)rc >= outsz - (size_t)len)
+			break;
+		len += rc;
+	}
+	return len;
+}
+
 /*
  * POST /session, body "ticket=t1-...": the agent trades its boot ticket
  * for the credential of this boot (boot_auth.h). The answer is key=value
- * lines: credential, mac, write, keep, image, version, boot.
+ * lines: credential, mac, write, keep, image, version, boot, and one
+ * disk= line per extra disk.
  */
 static void handle_session(struct http_conn *c, const char *body,
 			   size_t body_len)
@@ -346,7 +372,7 @@ static void handle_session(struct http_conn *c, const char *body,
 		.content_type = "text/plain; charset=utf-8",
 		.no_store = 1,
 	};
-	char ticket[TICKET_STR_LEN + 2], text[512];
+	char ticket[TICKET_STR_LEN + 2], text[1024];
 	struct cred_boot b;
 	const char *why = "";
 	int n, rc;
@@ -369,6 +395,7 @@ static void handle_session(struct http_conn *c, const char *body,
 		     b.link.mac, db_write_mode_name(b.link.write_mode),
 		     b.link.write_mode == WRITE_SERVER && b.link.keep_overlay,
 		     b.link.image, b.link.version, (long long)b.boot_seq);
+	n += session_disk_lines(srv, b.link.mac, text + n, sizeof(text) - n);
 	sodium_memzero(b.cred, sizeof(b.cred));
 	{
 		char ver[16];

@@ -10,7 +10,9 @@
  *
  *   login (security -> operational -> full feature)
  *     discovery session: Text Requests (SendTargets), Logout
- *     normal session:    SCSI commands on LUN 0, NOP, TMF, Logout
+ *     normal session:    SCSI commands on LUN 0 (the PC's system disk)
+ *                        and its extra disks (LUN 1..7, disks.h), NOP,
+ *                        TMF, Logout
  *
  * Data path, per wake-up (as in nbd.c): recv() as much as fits in rbuf,
  * handle every complete PDU in it, answer into tbuf (READ: one pread per
@@ -60,8 +62,9 @@
 
 #include <sodium.h>
 
-#include "db.h"
 #include "boot_auth.h"
+#include "db.h"
+#include "disks.h"
 #include "iscsi.h"
 #include "listen.h"
 #include "iscsi_login.h"
@@ -173,6 +176,18 @@ struct iscsi_task {
 					 * the data goes to the disk */
 };
 
+/* A logical unit of a session: LUN 0 is the disk the target names, LUN
+ * 1..DISK_LUN_MAX a PC's extra disks. */
+struct iscsi_unit {
+	struct vdisk *vd;		/* NULL: no LU at this LUN */
+	struct scsi_lu lu;
+	char serial[32];
+	struct export_info ex;		/* extra disks (LUN 0: conn's ex) */
+	int64_t session;		/* extra disks' db_session_add() row */
+};
+
+#define ISCSI_UNITS	(1 + DISK_LUN_MAX)
+
 struct iscsi_conn {
 	struct loop_watch w;		/* the connection's socket */
 	struct iscsi_server *is;	/* owner */
@@ -209,13 +224,13 @@ struct iscsi_conn {
 	uint32_t statsn;		/* next StatSN */
 	uint32_t exp_cmdsn, max_cmdsn;
 	unsigned window_logs;
-	/* the disk, once logged in to a normal session */
-	struct export_info ex;
-	struct vdisk *vd;
-	int64_t session;		/* db_session_add() row, or -1 */
-	struct scsi_lu lu;
+	/* the disks, once logged in to a normal session */
+	struct export_info ex;		/* LUN 0's */
+	int64_t session;		/* LUN 0's db_session_add() row, or -1;
+					 * io is counted on it */
+	struct iscsi_unit unit[ISCSI_UNITS];
+	uint32_t lun_mask;		/* bit N: unit[N] is open */
 	char target_name[ISCSI_NAME_MAX + 1];
-	char serial[32];
 	int hdigest, ddigest;		/* negotiated CRC32C digests */
 	struct iscsi_task tasks[ISCSI_QUEUE_DEPTH];
 	unsigned ntasks;
@@ -442,6 +457,16 @@ static uint8_t iscsi_residual(uint32_t edtl, uint32_t want,
 	return 0;
 }
 
+/* The open logical unit a LUN field addresses, or NULL. */
+static struct iscsi_unit *iscsi_unit_of(struct iscsi_conn *c, uint64_t lun)
+{
+	int n = scsi_lun_decode(lun);
+
+	if (n < 0 || n >= ISCSI_UNITS || !(c->lun_mask & 1U << n))
+		return NULL;
+	return &c->unit[n];
+}
+
 /* errno from the vdisk -> sense (the one mapping, like nbd_errno()),
  * counted as a failed I/O of the session. */
 static uint32_t iscsi_disk_error(struct iscsi_conn *c, int rc, int writing)
@@ -516,7 +541,8 @@ static int iscsi_data_in(struct iscsi_conn *c, uint32_t itt, uint64_t lun,
 		p = c->tbuf + c->tend;
 		if (src) {
 			memcpy(iscsi_pdu_data(c, p), src + done, n);
-		} else if ((rc = vdisk_read(c->vd, iscsi_pdu_data(c, p),
+		} else if ((rc = vdisk_read(iscsi_unit_of(c, lun)->vd,
+					    iscsi_pdu_data(c, p),
 					    off + done, n)) != 0) {
 			c->tend = start;	/* nothing of it goes out */
 			*err = iscsi_disk_error(c, rc, 0);
@@ -543,25 +569,26 @@ static int iscsi_data_in(struct iscsi_conn *c, uint32_t itt, uint64_t lun,
 
 /* ---- SCSI commands ---- */
 
-/* The logical unit of the session's disk. */
-static void iscsi_lu_setup(struct iscsi_conn *c)
+/* The logical unit of one of the session's disks (unit[n] has its vd). */
+static void iscsi_lu_setup(struct iscsi_conn *c, unsigned n)
 {
+	struct iscsi_unit *u = &c->unit[n];
 	uint32_t h1 = iscsi_crc32c(c->target_name, strlen(c->target_name));
-	uint32_t h2 = iscsi_crc32c_update(0x4c42U, c->target_name,
+	uint32_t h2 = iscsi_crc32c_update(0x4c42U + n, c->target_name,
 					  strlen(c->target_name));
-	struct scsi_lu *lu = &c->lu;
+	struct scsi_lu *lu = &u->lu;
 
-	/* a serial and NAA per target name: Windows tells disks apart by
-	 * them (VPD 0x80/0x83), and two clients' targets on one image are
-	 * two disks */
-	snprintf(c->serial, sizeof(c->serial), "%08x%08x", h1, h2);
+	/* a serial and NAA per target name and LUN: Windows tells disks
+	 * apart by them (VPD 0x80/0x83), and two clients' targets on one
+	 * image are two disks */
+	snprintf(u->serial, sizeof(u->serial), "%08x%08x", h1, h2);
 	*lu = (struct scsi_lu){
-		.nblocks = vdisk_size(c->vd) >> ISCSI_BLOCK_SHIFT,
+		.nblocks = vdisk_size(u->vd) >> ISCSI_BLOCK_SHIFT,
 		.block_size = ISCSI_BLOCK,
 		.phys_exp = 3,		/* 4 KiB physical blocks */
-		.read_only = vdisk_read_only(c->vd),
+		.read_only = vdisk_read_only(u->vd),
 		.vendor = "LINKBOOT", .product = "linkboot disk",
-		.revision = "1.0", .serial = c->serial,
+		.revision = "1.0", .serial = u->serial,
 		.naa = (uint64_t)h1 << 28 ^ h2,
 		.target_name = c->target_name, .rel_port = 1,
 		.max_xfer_blocks = ISCSI_MAX_XFER >> ISCSI_BLOCK_SHIFT,
@@ -573,12 +600,16 @@ static void iscsi_lu_setup(struct iscsi_conn *c)
 	};
 	lu->thin = !lu->read_only;
 	lu->write_cache = !lu->read_only;
+	c->lun_mask |= 1U << n;
 }
 
 /* Data-in commands answered from lib/scsi_cdb.c builders. */
 static int iscsi_cmd_data_in(struct iscsi_conn *c, const struct iscsi_bhs *h,
 			     const struct scsi_cdb *cdb)
 {
+	struct iscsi_unit *u = iscsi_unit_of(c, h->lun);
+	/* INQUIRY of an empty LUN: LUN 0's data, marked "no LU here" */
+	const struct scsi_lu *lu = u ? &u->lu : &c->unit[0].lu;
 	uint8_t buf[1024];
 	uint32_t err = SCSI_ERR_NONE, len, residual, edtl = iscsi_bhs_edtl(h);
 	uint8_t rflags;
@@ -587,39 +618,39 @@ static int iscsi_cmd_data_in(struct iscsi_conn *c, const struct iscsi_bhs *h,
 	switch (cdb->opcode) {
 	case SCSI_INQUIRY:
 		if (!cdb->evpd)
-			n = scsi_build_inquiry(buf, sizeof(buf), &c->lu);
+			n = scsi_build_inquiry(buf, sizeof(buf), lu);
 		else if ((n = scsi_build_vpd(buf, sizeof(buf), cdb->page_code,
-					     &c->lu)) == -ENOENT)
+					     lu)) == -ENOENT)
 			return iscsi_check_condition(c, h->itt, cdb->opcode,
 						     SCSI_ERR_INVALID_FIELD_CDB,
 						     2);
-		if (n > 0 && h->lun != 0)
+		if (n > 0 && !u)
 			buf[0] = 0x7f;	/* SPC-4: no LU here */
 		break;
 	case SCSI_MODE_SENSE_6:
 	case SCSI_MODE_SENSE_10:
-		n = scsi_build_mode_sense(buf, sizeof(buf), cdb, &c->lu, &err);
+		n = scsi_build_mode_sense(buf, sizeof(buf), cdb, lu, &err);
 		if (err)
 			return iscsi_check_condition(c, h->itt, cdb->opcode,
 						     err, 2);
 		break;
 	case SCSI_READ_CAPACITY_10:
-		n = scsi_build_read_capacity10(buf, sizeof(buf), &c->lu);
+		n = scsi_build_read_capacity10(buf, sizeof(buf), lu);
 		break;
 	case SCSI_SERVICE_ACTION_IN_16:
 		if (cdb->service_action == SCSI_SAI_READ_CAPACITY_16) {
 			n = scsi_build_read_capacity16(buf, sizeof(buf),
-						       &c->lu);
+						       lu);
 			break;
 		}
 		/* GET LBA STATUS */
-		if (cdb->lba >= c->lu.nblocks)
+		if (cdb->lba >= lu->nblocks)
 			return iscsi_check_condition(c, h->itt, cdb->opcode,
 						SCSI_ERR_LBA_OUT_OF_RANGE, -1);
-		n = scsi_build_lba_status(buf, sizeof(buf), cdb->lba, &c->lu);
+		n = scsi_build_lba_status(buf, sizeof(buf), cdb->lba, lu);
 		break;
 	case SCSI_REPORT_LUNS:
-		n = scsi_build_report_luns(buf, sizeof(buf));
+		n = scsi_build_report_luns(buf, sizeof(buf), c->lun_mask);
 		break;
 	case SCSI_MAINTENANCE_IN:
 		n = scsi_build_supported_opcodes(buf, sizeof(buf), cdb, &err);
@@ -650,12 +681,13 @@ static int iscsi_cmd_data_in(struct iscsi_conn *c, const struct iscsi_bhs *h,
 static int iscsi_cmd_read(struct iscsi_conn *c, const struct iscsi_bhs *h,
 			  const struct scsi_cdb *cdb)
 {
+	struct iscsi_unit *u = iscsi_unit_of(c, h->lun);
 	uint64_t need = (uint64_t)cdb->blocks << ISCSI_BLOCK_SHIFT;
 	uint32_t edtl = iscsi_bhs_edtl(h), residual, len, err = 0;
 	uint8_t rflags;
 	int rc;
 
-	if (!scsi_lba_ok(cdb->lba, cdb->blocks, c->lu.nblocks))
+	if (!scsi_lba_ok(cdb->lba, cdb->blocks, u->lu.nblocks))
 		return iscsi_check_condition(c, h->itt, cdb->opcode,
 					     SCSI_ERR_LBA_OUT_OF_RANGE, -1);
 	if (need > ISCSI_MAX_XFER)
@@ -681,12 +713,13 @@ static int iscsi_cmd_read(struct iscsi_conn *c, const struct iscsi_bhs *h,
 static int iscsi_cmd_sync(struct iscsi_conn *c, const struct iscsi_bhs *h,
 			  const struct scsi_cdb *cdb)
 {
+	struct iscsi_unit *u = iscsi_unit_of(c, h->lun);
 	int rc;
 
-	if (!scsi_lba_ok(cdb->lba, cdb->blocks, c->lu.nblocks))
+	if (!scsi_lba_ok(cdb->lba, cdb->blocks, u->lu.nblocks))
 		return iscsi_check_condition(c, h->itt, cdb->opcode,
 					     SCSI_ERR_LBA_OUT_OF_RANGE, -1);
-	if ((rc = vdisk_flush(c->vd)) != 0)
+	if ((rc = vdisk_flush(u->vd)) != 0)
 		return iscsi_check_condition(c, h->itt, cdb->opcode,
 					     iscsi_disk_error(c, rc, 1), -1);
 	return iscsi_scsi_rsp(c, h->itt, SCSI_STATUS_GOOD, 0, -1, 0, 0, 0);
@@ -694,7 +727,7 @@ static int iscsi_cmd_sync(struct iscsi_conn *c, const struct iscsi_bhs *h,
 
 /* Zero blocks [lba, lba + blocks) in bounded pieces (UNMAP, WRITE SAME
  * with UNMAP: unmapped blocks read as zeroes, LBPRZ). */
-static int iscsi_zero(struct iscsi_conn *c, uint64_t lba, uint64_t blocks,
+static int iscsi_zero(struct iscsi_unit *u, uint64_t lba, uint64_t blocks,
 		      int fua)
 {
 	uint64_t off = lba << ISCSI_BLOCK_SHIFT,
@@ -704,7 +737,7 @@ static int iscsi_zero(struct iscsi_conn *c, uint64_t lba, uint64_t blocks,
 
 	while (len) {
 		n = (uint32_t)MIN(len, (uint64_t)ISCSI_ZERO_CHUNK);
-		if ((rc = vdisk_zero(c->vd, off, n, fua)) != 0)
+		if ((rc = vdisk_zero(u->vd, off, n, fua)) != 0)
 			return rc;
 		off += n;
 		len -= n;
@@ -721,6 +754,7 @@ static int is_zero(const uint8_t *p, size_t n)
 static uint32_t iscsi_write_same(struct iscsi_conn *c,
 				 const struct iscsi_task *t)
 {
+	struct iscsi_unit *u = iscsi_unit_of(c, t->lun);
 	const struct scsi_cdb *cdb = &t->cdb;
 	uint64_t blocks = cdb->blocks, lba = cdb->lba, i, left;
 	uint8_t *pat;
@@ -728,9 +762,9 @@ static uint32_t iscsi_write_same(struct iscsi_conn *c,
 	int rc;
 
 	if (blocks == 0)	/* WSNZ 0: to the end of the medium */
-		blocks = c->lu.nblocks - lba;
+		blocks = u->lu.nblocks - lba;
 	if (cdb->unmap || cdb->ndob || is_zero(t->param, ISCSI_BLOCK)) {
-		rc = iscsi_zero(c, lba, blocks, 0);
+		rc = iscsi_zero(u, lba, blocks, 0);
 		return rc ? iscsi_disk_error(c, rc, 1) : SCSI_ERR_NONE;
 	}
 	if (!(pat = malloc(ISCSI_PATTERN_BUF)))
@@ -740,7 +774,7 @@ static uint32_t iscsi_write_same(struct iscsi_conn *c,
 	for (left = blocks; left; left -= n / ISCSI_BLOCK) {
 		n = (uint32_t)MIN(left * ISCSI_BLOCK,
 				  (uint64_t)ISCSI_PATTERN_BUF);
-		rc = vdisk_write(c->vd, pat, (lba + blocks - left)
+		rc = vdisk_write(u->vd, pat, (lba + blocks - left)
 				 << ISCSI_BLOCK_SHIFT, n, 0);
 		if (rc != 0) {
 			free(pat);
@@ -755,15 +789,16 @@ static uint32_t iscsi_write_same(struct iscsi_conn *c,
 /* UNMAP (SBC-3): each descriptor's blocks zeroed. */
 static uint32_t iscsi_unmap(struct iscsi_conn *c, const struct iscsi_task *t)
 {
+	struct iscsi_unit *u = iscsi_unit_of(c, t->lun);
 	uint32_t ndesc, i, blocks, err;
 	uint64_t lba;
 	int rc;
 
-	if ((err = scsi_unmap_check(t->param, t->xfer, &c->lu, &ndesc)))
+	if ((err = scsi_unmap_check(t->param, t->xfer, &u->lu, &ndesc)))
 		return err;
 	for (i = 0; i < ndesc; i++) {
 		scsi_unmap_desc(t->param, i, &lba, &blocks);
-		if ((rc = iscsi_zero(c, lba, blocks, 0)) != 0)
+		if ((rc = iscsi_zero(u, lba, blocks, 0)) != 0)
 			return iscsi_disk_error(c, rc, 1);
 	}
 	return SCSI_ERR_NONE;
@@ -811,8 +846,9 @@ static void iscsi_task_data(struct iscsi_conn *c, struct iscsi_task *t,
 	if (t->param) {
 		memcpy(t->param + off, data, n);
 	} else if (!t->err) {
-		rc = vdisk_write(c->vd, data, (t->cdb.lba << ISCSI_BLOCK_SHIFT) +
-				 off, n, t->cdb.fua);
+		rc = vdisk_write(iscsi_unit_of(c, t->lun)->vd, data,
+				 (t->cdb.lba << ISCSI_BLOCK_SHIFT) + off, n,
+				 t->cdb.fua);
 		if (rc != 0) {
 			t->err = iscsi_disk_error(c, rc, 1);
 			log_warnx("iscsi %s: write at %llu, %u bytes: %s",
@@ -888,16 +924,17 @@ static struct iscsi_task *iscsi_task_new(struct iscsi_conn *c)
 static int iscsi_cmd_write(struct iscsi_conn *c, const struct iscsi_bhs *h,
 			   const struct scsi_cdb *cdb, const uint8_t *data)
 {
+	const struct scsi_lu *lu = &iscsi_unit_of(c, h->lun)->lu;
 	uint32_t edtl = iscsi_bhs_edtl(h), err;
 	uint64_t need;
 	struct iscsi_task *t;
 
-	if (c->lu.read_only)
+	if (lu->read_only)
 		return iscsi_check_condition(c, h->itt, cdb->opcode,
 					     SCSI_ERR_WRITE_PROTECTED, -1);
 	switch (cdb->kind) {
 	case SCSI_KIND_UNMAP:
-		if (!c->lu.thin)
+		if (!lu->thin)
 			return iscsi_check_condition(c, h->itt, cdb->opcode,
 						     SCSI_ERR_INVALID_OPCODE,
 						     -1);
@@ -907,12 +944,12 @@ static int iscsi_cmd_write(struct iscsi_conn *c, const struct iscsi_bhs *h,
 						SCSI_ERR_PARAM_LIST_LENGTH, -1);
 		break;
 	case SCSI_KIND_WRITE_SAME:
-		if (!scsi_lba_ok(cdb->lba, cdb->blocks, c->lu.nblocks))
+		if (!scsi_lba_ok(cdb->lba, cdb->blocks, lu->nblocks))
 			return iscsi_check_condition(c, h->itt, cdb->opcode,
 						SCSI_ERR_LBA_OUT_OF_RANGE, -1);
 		/* SBC-3: 0 blocks (WSNZ 0) = to the end of the disk;
 		 * either way within MAXIMUM WRITE SAME LENGTH */
-		if ((cdb->blocks ? cdb->blocks : c->lu.nblocks - cdb->lba) >
+		if ((cdb->blocks ? cdb->blocks : lu->nblocks - cdb->lba) >
 		    ISCSI_MAX_WRITE_SAME)
 			return iscsi_check_condition(c, h->itt, cdb->opcode,
 						SCSI_ERR_INVALID_FIELD_CDB,
@@ -924,7 +961,7 @@ static int iscsi_cmd_write(struct iscsi_conn *c, const struct iscsi_bhs *h,
 						SCSI_ERR_INVALID_FIELD_CDB, -1);
 		break;
 	default:
-		if (!scsi_lba_ok(cdb->lba, cdb->blocks, c->lu.nblocks))
+		if (!scsi_lba_ok(cdb->lba, cdb->blocks, lu->nblocks))
 			return iscsi_check_condition(c, h->itt, cdb->opcode,
 						SCSI_ERR_LBA_OUT_OF_RANGE, -1);
 		need = (uint64_t)cdb->blocks << ISCSI_BLOCK_SHIFT;
@@ -987,7 +1024,7 @@ static int iscsi_scsi_cmd(struct iscsi_conn *c, const struct iscsi_bhs *h,
 		return iscsi_check_condition(c, h->itt, h->cdb[0],
 					     SCSI_ERR_INVALID_FIELD_CDB, 0);
 	err = scsi_cdb_parse(h->cdb, &cdb);
-	if (h->lun != 0 && cdb.opcode != SCSI_INQUIRY &&
+	if (!iscsi_unit_of(c, h->lun) && cdb.opcode != SCSI_INQUIRY &&
 	    cdb.opcode != SCSI_REPORT_LUNS)
 		return iscsi_check_condition(c, h->itt, cdb.opcode,
 					     SCSI_ERR_LUN_NOT_SUPPORTED, -1);
@@ -1134,7 +1171,7 @@ static int iscsi_tmf(struct iscsi_conn *c, const struct iscsi_bhs *h)
 	case ISCSI_TMF_ABORT_TASK_SET:
 	case ISCSI_TMF_CLEAR_TASK_SET:
 	case ISCSI_TMF_LUN_RESET:
-		if (h->lun != 0)
+		if (!iscsi_unit_of(c, h->lun))
 			rsp = ISCSI_TMF_RSP_NO_LUN;
 		else
 			iscsi_abort_all(c);
@@ -1464,7 +1501,7 @@ static int iscsi_reinstate(struct iscsi_conn *c, int same_client)
 		if (o == c || o->dead || o->phase == ISCSI_PH_CLOSING)
 			continue;
 		if (same_client
-		    ? !(o->vd && c->ex.client_mac[0] &&
+		    ? !(o->unit[0].vd && c->ex.client_mac[0] &&
 			!strcmp(o->ex.client_mac, c->ex.client_mac) &&
 			!strcmp(o->ex.image_id, c->ex.image_id) &&
 			o->peer_addr.s_addr == c->peer_addr.s_addr)
@@ -1481,6 +1518,76 @@ static int iscsi_reinstate(struct iscsi_conn *c, int same_client)
 		n++;
 	}
 	return n;
+}
+
+/* Extra disk lun of the PC: its LU, or a log line saying why it is
+ * missing (the PC still boots from its system disk). */
+static void iscsi_open_extra_disk(struct iscsi_conn *c, unsigned lun)
+{
+	const struct lb_config *cfg = c->is->srv->cfg;
+	struct db *db = c->is->srv->db;
+	struct iscsi_unit *u = &c->unit[lun];
+	int rc;
+
+	if ((rc = db_export_disk(db, &c->ex, lun, &u->ex)) != 0 ||
+	    (rc = db_session_add(db, &u->ex, c->peer, "iscsi",
+				 &u->session)) != 0) {
+		log_warnx("iscsi %s: %s: disk %u: %s", c->peer,
+			  c->ex.client_mac, lun, err_str(rc));
+		u->session = -1;
+		return;
+	}
+	u->ex.overlay_max = (uint64_t)cfg->overlay_max_mib << 20;
+	if ((rc = vdisk_open(db, cfg->store_dir, cfg->state_dir, &u->ex,
+			     &u->vd)) != 0) {
+		log_warnx("iscsi %s: %s: disk %u (image %s v%u): %s", c->peer,
+			  c->ex.client_mac, lun, u->ex.image_id,
+			  u->ex.version, err_str(rc));
+		u->vd = NULL;
+		db_session_remove(db, u->session);
+		u->session = -1;
+		return;
+	}
+	iscsi_lu_setup(c, lun);
+	log_info("iscsi %s: LUN %u: image %s v%u, %llu bytes, %s", c->peer,
+		 lun, u->ex.image_id, u->ex.version,
+		 (unsigned long long)vdisk_size(u->vd),
+		 vdisk_read_only(u->vd) ? "read-only" :
+		 u->ex.drop_at_boot ? "server overlay, dropped at the next "
+		 "boot" : "server overlay, kept");
+}
+
+/* The PC's extra disks as LUN 1..7 (disks.h). */
+static void iscsi_open_extra_disks(struct iscsi_conn *c)
+{
+	struct disk_entry d[DISK_LUN_MAX];
+	unsigned n, i;
+	int rc;
+
+	if ((rc = db_client_disks(c->is->srv->db, c->ex.client_mac, d,
+				  &n)) != 0) {
+		log_warnx("iscsi %s: %s: extra disks: %s", c->peer,
+			  c->ex.client_mac, err_str(rc));
+		return;
+	}
+	for (i = 0; i < n; i++)
+		iscsi_open_extra_disk(c, d[i].lun);
+}
+
+/* Every open LU closed, their session rows gone. */
+static void iscsi_close_units(struct iscsi_conn *c)
+{
+	for (unsigned n = 0; n < ISCSI_UNITS; n++) {
+		struct iscsi_unit *u = &c->unit[n];
+
+		if (u->vd)
+			vdisk_close(u->vd);
+		u->vd = NULL;
+		if (n > 0 && u->session >= 0 && c->is->srv->db)
+			db_session_remove(c->is->srv->db, u->session);
+		u->session = -1;
+	}
+	c->lun_mask = 0;
 }
 
 /* Open the disk of a normal session (the login's last step). */
@@ -1501,25 +1608,28 @@ static int iscsi_open_disk(struct iscsi_conn *c, const char **why)
 		return rc;
 	}
 	c->ex.overlay_max = (uint64_t)cfg->overlay_max_mib << 20;
-	rc = vdisk_open(db, cfg->store_dir, cfg->state_dir, &c->ex, &c->vd);
+	rc = vdisk_open(db, cfg->store_dir, cfg->state_dir, &c->ex,
+			&c->unit[0].vd);
 	if (rc == -EBUSY && iscsi_reinstate(c, 1) > 0)
 		rc = vdisk_open(db, cfg->store_dir, cfg->state_dir, &c->ex,
-				&c->vd);
+				&c->unit[0].vd);
 	if (rc != 0) {
 		*why = rc == -EBUSY ? "the disk is in use by a session from "
 				      "another address" : "cannot open the disk";
-		c->vd = NULL;
+		c->unit[0].vd = NULL;
 		db_session_remove(db, c->session);
 		c->session = -1;
 		return rc;
 	}
-	iscsi_lu_setup(c);
+	iscsi_lu_setup(c, 0);
+	if (c->ex.client_mac[0])
+		iscsi_open_extra_disks(c);
 	return 0;
 }
 
 static const char *iscsi_mode_name(const struct iscsi_conn *c)
 {
-	if (vdisk_read_only(c->vd))
+	if (vdisk_read_only(c->unit[0].vd))
 		return "read-only";
 	return c->ex.write_mode == WRITE_SUPER ? "super (next version)"
 					       : "server overlay";
@@ -1548,7 +1658,7 @@ static int iscsi_login_finish(struct iscsi_conn *c, const char **why)
 	log_info("iscsi %s: login %s -> target %s image %s v%u, %llu bytes, "
 		 "%s%s%s", c->peer, ini,
 		 iscsi_target_logname(c, tgt, sizeof(tgt)), c->ex.image_id,
-		 c->ex.version, (unsigned long long)vdisk_size(c->vd),
+		 c->ex.version, (unsigned long long)vdisk_size(c->unit[0].vd),
 		 iscsi_mode_name(c),
 		 c->nego.auth == ISCSI_AUTH_CHAP ? ", CHAP" : "",
 		 c->nego.p.header_digest || c->nego.p.data_digest
@@ -2003,8 +2113,7 @@ static void iscsi_conn_io(struct loop_watch *w, uint32_t events,
 static void iscsi_conn_free(struct iscsi_conn *c)
 {
 	iscsi_abort_all(c);
-	if (c->vd)
-		vdisk_close(c->vd);
+	iscsi_close_units(c);
 	netbuf_unmap(&c->rbuf, &c->rcap);
 	netbuf_unmap(&c->tbuf, &c->tcap);
 	free(c->text_in);
@@ -2022,10 +2131,7 @@ static void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 	close(c->w.fd);
 	c->w.fd = -1;
 	iscsi_abort_all(c);
-	if (c->vd) {
-		vdisk_close(c->vd);
-		c->vd = NULL;
-	}
+	iscsi_close_units(c);
 	if (c->session >= 0) {
 		db_session_remove(c->is->srv->db, c->session);
 		c->session = -1;
@@ -2069,6 +2175,8 @@ static void iscsi_conn_new(struct iscsi_server *is, int fd,
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->is = is;
 	c->session = -1;
+	for (unsigned n = 0; n < ISCSI_UNITS; n++)
+		c->unit[n].session = -1;
 	c->w = (struct loop_watch){ .fd = fd, .fn = iscsi_conn_io, .arg = c };
 	c->phase = ISCSI_PH_LOGIN;
 	c->deadline = now + ISCSI_LOGIN_MS;

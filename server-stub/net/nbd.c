@@ -455,6 +455,7 @@ static int nbd_supersede(struct nbd_conn *c)
 		if (o == c || o->dead || !o->vd ||
 		    strcmp(o->ex.client_mac, c->ex.client_mac) != 0 ||
 		    strcmp(o->ex.image_id, c->ex.image_id) != 0 ||
+		    o->ex.lun != c->ex.lun ||	/* its extra disks */
 		    o->addr.s_addr != c->addr.s_addr)
 			continue;
 		log_warnx("nbd %s: client %s connected again from %s: closing "

@@ -704,6 +704,22 @@ static void rm_files(struct db *db, const char *id, const char *files,
 	unlink(path);
 }
 
+/* How many clients and groups have the image as an extra disk (their
+ * rows go with the image: ON DELETE CASCADE), or -errno. */
+static int extra_disk_users(struct db *db, const char *id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_prepare(db, "SELECT count(*) FROM disks WHERE image_id "
+			     "= ?1", &st)) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -EIO;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Refused while in use (always) or linked (without force). */
 static int rm_allowed(struct db *db, const struct image_info *img, int force,
 		      int *linked, char *why, size_t len)
@@ -727,6 +743,15 @@ static int rm_allowed(struct db *db, const struct image_info *img, int force,
 			      "(`linkboot client set MAC --image OTHER`) or use"
 			      " --force to unlink them", img->name, n,
 			      n == 1 ? "" : "s", n == 1 ? "" : "s");
+	if ((rc = extra_disk_users(db, img->id)) < 0)
+		return image_db_failed(db, rc, why, len);
+	*linked += rc;
+	if (rc > 0 && !force)
+		return db_why(why, len, EBUSY_IMAGE_LINKED, "%s is an extra disk "
+			      "of %d client%s/group%s (`linkboot client disk "
+			      "list`): remove it there or use --force to remove "
+			      "those disks too", img->name, rc, rc == 1 ? "" : "s",
+			      rc == 1 ? "" : "s");
 	return 0;
 }
 

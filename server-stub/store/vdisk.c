@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "delta.h"
+#include "disks.h"
 #include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
@@ -212,6 +213,15 @@ static int attach_overlay(struct vdisk *vd, sqlite3 *s, const char *state_dir,
 		snprintf(path, sizeof(path), "%s/super-%s.ovl", dir,
 			 ex->image_id);
 		keep = 1;
+	} else if (ex->lun) {
+		/* an extra disk: its link DB row (disks.c) says whether this
+		 * boot starts it afresh */
+		if (!ex->client_mac[0] || strchr(ex->client_mac, '/'))
+			return -EINVAL;
+		snprintf(path, sizeof(path), "%s/%s.disk%u.ovl", dir,
+			 ex->client_mac, ex->lun);
+		keep = !ex->drop_at_boot;
+		other_boot = ex->overlay_fresh;
 	} else {
 		if (!ex->client_mac[0] || strchr(ex->client_mac, '/'))
 			return -EINVAL;
@@ -227,7 +237,7 @@ static int attach_overlay(struct vdisk *vd, sqlite3 *s, const char *state_dir,
 	}
 	/* restore on reboot: a client's own overlay starts empty each boot */
 	rc = vchain_attach_overlay(vd->chain, path, max, ex->version,
-				   !keep && other_boot);
+				   ex->lun ? other_boot : !keep && other_boot);
 	if (rc == -ESTALE && !keep) {
 		/* made on an older version and not kept: start afresh */
 		log_info("vdisk %s: overlay %s was made on another version, dropped",
@@ -239,9 +249,9 @@ static int attach_overlay(struct vdisk *vd, sqlite3 *s, const char *state_dir,
 			  "link the client to its base version or drop the overlay",
 			  ex->label, path, ex->version);
 	}
-	if (rc == 0 && keep && ex->write_mode == WRITE_SERVER)
+	if (rc == 0 && keep && ex->write_mode == WRITE_SERVER && !ex->lun)
 		pin_overlay_base(s, ex->client_mac, ex->version);
-	if (rc == 0 && ex->write_mode == WRITE_SERVER)
+	if (rc == 0 && ex->write_mode == WRITE_SERVER && !ex->lun)
 		mark_overlay_boot(s, ex->client_mac, ex->boot_seq);
 	if (rc == 0)
 		vchain_set_min_free(vd->chain, VDISK_MIN_FREE);
@@ -287,6 +297,7 @@ int vdisk_open(struct db *db, const char *store_dir, const char *state_dir,
 		goto err;
 	}
 	free(ch);
+	db_disk_boot_mark(db, ex);
 	*out = vd;
 	return 0;
 err:

@@ -115,7 +115,7 @@ static void test_report_luns_alloc_len(void **state)
 {
 	uint8_t cdb[16] = { 0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 15 };
 	struct scsi_cdb c;
-	uint8_t b[16];
+	uint8_t b[16], many[40];
 
 	(void)state;
 	assert_int_equal(scsi_cdb_parse(cdb, &c), SCSI_ERR_INVALID_FIELD_CDB);
@@ -123,8 +123,19 @@ static void test_report_luns_alloc_len(void **state)
 	assert_int_equal(scsi_cdb_parse(cdb, &c), SCSI_ERR_NONE);
 	cdb[2] = 3;	/* SELECT REPORT */
 	assert_int_equal(scsi_cdb_parse(cdb, &c), SCSI_ERR_INVALID_FIELD_CDB);
-	assert_int_equal(scsi_build_report_luns(b, sizeof(b)), 16);
+	assert_int_equal(scsi_build_report_luns(b, sizeof(b), 1), 16);
 	assert_int_equal(be32(b), 8);
+	/* LUNs 0, 1 and 5: three entries, peripheral addressing */
+	assert_int_equal(scsi_build_report_luns(many, sizeof(many), 0x23), 32);
+	assert_int_equal(be32(many), 24);
+	assert_int_equal(many[8 + 1], 0);
+	assert_int_equal(many[16 + 1], 1);
+	assert_int_equal(many[24 + 1], 5);
+	assert_int_equal(scsi_build_report_luns(b, sizeof(b), 0x23), -ENOSPC);
+	assert_int_equal(scsi_lun_decode(scsi_lun_encode(5)), 5);
+	assert_int_equal(scsi_lun_decode(0), 0);
+	assert_int_equal(scsi_lun_decode(0x4001000000000000ULL), -1);
+	assert_int_equal(scsi_lun_decode(1), -1);
 }
 
 static void test_unknown_opcode(void **state)
