@@ -87,7 +87,8 @@ int rootfs_boot(const struct agent_cfg *cfg, const struct net_state *ns,
 
 /* supervisor.c: the disk daemon; writes "INDEX T_NBD\n" (or "-1 RC\n")
  * to ready_fd, then serves forever. The serving child reads PID 1's
- * timeline from timeline_fd. */
+ * timeline from timeline_fd. ns NULL (an extra disk): no reports, no
+ * DHCP upkeep, timeline_fd -1. */
 void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 		  int ready_fd, int timeline_fd) __attribute__((noreturn));
 /* disk_serve.c: the same serve loop on a socket end the caller gives (a
@@ -95,5 +96,9 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
  * peer closes or disconnects: 0, or -errno. */
 struct cache;
 int serve_socket(const struct agent_cfg *cfg, int kfd, struct cache *cache);
+
+/* extra_disks.c: a disk daemon per extra disk of cfg (the session's
+ * disk= lines), each linked as /dev/linkboot/diskN; failures logged. */
+void extra_disks_attach(const struct agent_cfg *cfg);
 
 #endif

@@ -27,7 +27,8 @@
 #include "version.h"
 
 #define AGENT_ARGV0 "@linkboot-agent"	/* '@': systemd's killall spares us */
-#define NBDS_MAX 2
+/* the system disk, a spare for the supervisor's reattach, extra disks */
+#define NBDS_MAX (2 + AGENT_MAX_DISKS)
 
 /* the only mutable state of PID 1 */
 static struct agent_cfg cfg;
@@ -267,6 +268,7 @@ int main(int argc, char **argv)
 	bring_net_up();
 	begin_session();
 	index = start_daemon(&timeline_w);
+	extra_disks_attach(&cfg);
 	rc = rootfs_boot(&cfg, &net, index, timeline_w);
 	agent_panic("mounting the root", err_str(rc),
 		    "the messages above; linkboot.root and the image");

@@ -59,6 +59,31 @@ static int write_mode_from(const char *s)
 	return -EINVAL;
 }
 
+/* The "disk=LUN MODE BYTES" lines: the PC's extra disks. A line this
+ * agent cannot read is skipped with a warning (a newer server). */
+static void session_disks(struct agent_cfg *cfg, const char *body)
+{
+	const char *p = body;
+
+	cfg->ndisks = 0;
+	for (; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		unsigned lun;
+		char mode[16];
+
+		if (strncmp(p, "disk=", 5) != 0)
+			continue;
+		if (sscanf(p + 5, "%u %15s", &lun, mode) != 2 || lun < 1 ||
+		    lun > AGENT_MAX_DISKS || cfg->ndisks >= AGENT_MAX_DISKS) {
+			log_warnx("session: extra disk line not understood: "
+				  "%.*s", (int)strcspn(p, "\n"), p);
+			continue;
+		}
+		cfg->disks[cfg->ndisks].lun = lun;
+		cfg->disks[cfg->ndisks].writable = strcmp(mode, "ro") != 0;
+		cfg->ndisks++;
+	}
+}
+
 /* Take what the server decided from a 200 answer. */
 static int session_take(struct agent_cfg *cfg, const char *body)
 {
@@ -77,6 +102,7 @@ static int session_take(struct agent_cfg *cfg, const char *body)
 	sodium_memzero(cred, sizeof(cred));
 	cfg->write_mode = m;
 	cfg->keep = keep[0] == '1';
+	session_disks(cfg, body);
 	return 0;
 }
 

@@ -289,6 +289,7 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 	if (write(ready_fd, msg, (size_t)len) != len)
 		log_warn("ready pipe");
 	close(ready_fd);
-	report_send(cfg, ns->mac, "nbd_connected", NULL);
+	if (ns)
+		report_send(cfg, ns->mac, "nbd_connected", NULL);
 	supervise(&d);
 }

@@ -15,6 +15,7 @@
 #include "ticket.h"
 
 #define AGENT_MAX_SERVERS 4
+#define AGENT_MAX_DISKS 7	/* extra disks, LUN 1..7 (server disks.h) */
 
 enum write_mode {
 	WRITE_RAM = 0,	/* overlayfs, upper on a size-capped tmpfs */
@@ -50,6 +51,14 @@ struct agent_cfg {
 	char machine_id[33];		/* "" = leave alone */
 	unsigned reconnect_s;		/* longest outage to ride out */
 	int verbose;
+	/* extra disks the server's session answer lists ("disk=" lines):
+	 * each is export "<credential>/<lun>" */
+	struct agent_disk {
+		unsigned lun;
+		int writable;		/* ram or server mode: writes go to
+					 * the server */
+	} disks[AGENT_MAX_DISKS];
+	unsigned ndisks;
 };
 
 /* Parse /proc/cmdline text; on error err names the parameter. */

@@ -5,7 +5,9 @@
 # server's per-client overlay (through the agent's write-back overlay:
 # RAM first, every FLUSH pushes the dirty sectors to the server); re-read
 # after dropping the page cache, and
-# read back over NBD after the PC is off, with an admin token.
+# read back over NBD after the PC is off, with an admin token. The PC's
+# extra disks: a read-only game disk readable at /dev/linkboot/disk1 and
+# refusing writes, a kept data disk whose write is on the server after.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-agent.sh"
 
@@ -21,6 +23,12 @@ echo persisted-by-agent >/root/persist.txt && $B sync && echo "LBE2E: synced"
 echo 3 >/proc/sys/vm/drop_caches
 [ "$($B cat /root/persist.txt)" = persisted-by-agent ] && echo "LBE2E: re-read from server ok"
 $B mount -o remount,ro / && echo "LBE2E: remounted ro"
+[ -L /dev/linkboot/disk1 ] && $B dd if=/dev/linkboot/disk1 bs=512 count=1 2>/dev/null |
+	$B grep -aq LBGAMES-MARK && echo "LBE2E: game disk readable"
+$B dd if=/dev/zero of=/dev/linkboot/disk1 bs=512 count=1 conv=fsync 2>/dev/null ||
+	echo "LBE2E: game disk refuses writes"
+echo LBDATA-WRITTEN | $B dd of=/dev/linkboot/disk2 bs=512 conv=sync,fsync 2>/dev/null &&
+	echo "LBE2E: data disk written"
 echo "LBE2E: DONE"
 $B poweroff -f'
 
@@ -36,6 +44,14 @@ agent_linkboot_start
 lb client add "$AGENT_MAC" --image demo --write server --hostname pc-srv \
 	>/dev/null || die "client add"
 lb client keep "$AGENT_MAC" on >/dev/null || die "client keep"
+# extra disks: a read-only game disk, a kept data disk
+head -c $((4 << 20)) /dev/zero >"$TMP/games.img"
+printf 'LBGAMES-MARK' | dd of="$TMP/games.img" conv=notrunc status=none
+head -c $((4 << 20)) /dev/zero >"$TMP/data.img"
+lb image add games "$TMP/games.img" >/dev/null 2>&1 || die "image add games"
+lb image add data "$TMP/data.img" >/dev/null 2>&1 || die "image add data"
+lb client disk add "$AGENT_MAC" games >/dev/null || die "disk add games"
+lb client disk add "$AGENT_MAC" data --write server >/dev/null || die "disk add data"
 ARGS=$(agent_bootscript_args "$AGENT_MAC")
 echo "boot script args: $ARGS"
 agent_qemu_start -append "console=ttyS0 loglevel=4 panic=-1 $ARGS"
@@ -51,6 +67,10 @@ assert_contains "$CONSOLE" 'overlay: block writes go to RAM .* written back to t
 	"kept overlay: write-back at FLUSH"
 assert_contains "$CONSOLE" 'LBE2E: re-read from server ok' "write read back from the server"
 assert_contains "$CONSOLE" 'LBE2E: hostname=pc-srv' "hostname from the link"
+assert_contains "$CONSOLE" 'disks: disk 1 is /dev/nbd[0-9]+ \(read-only\), linked as /dev/linkboot/disk1' "game disk attached"
+assert_contains "$CONSOLE" 'LBE2E: game disk readable' "game disk read in the booted system"
+assert_contains "$CONSOLE" 'LBE2E: game disk refuses writes' "game disk read-only"
+assert_contains "$CONSOLE" 'LBE2E: data disk written' "data disk written"
 wait "$QEMU_PID" 2>/dev/null
 # the ticket the PC's /proc/cmdline still shows is spent: nobody, not
 # even root at the PC's own address, can trade it again
@@ -74,4 +94,11 @@ e2fsck -fy "$TMP/root.out" >/dev/null 2>&1
 debugfs -R "cat /root/persist.txt" "$TMP/root.out" 2>/dev/null |
 	grep -q persisted-by-agent || die "the write is not in the client's overlay on the server"
 cmp -s "$TMP/overlay.img" "$IMG" && die "the base image changed? (writes must go to the overlay)"
+ip netns exec "$NS" nbdcopy "nbd://$SERVER_IP:10809/$TOKEN/2" "$TMP/data.out" ||
+	die "nbdcopy of the PC's data disk"
+head -c 14 "$TMP/data.out" | grep -q LBDATA-WRITTEN ||
+	die "the data disk's write is not on the server"
+cmp -s "$TMP/data.img" <(head -c $((4 << 20)) /dev/zero) ||
+	die "the data image itself changed"
+echo "PASS: extra disks"
 echo "PASS: write mode server"
