@@ -30,6 +30,9 @@ struct boot_auth {
 		uint32_t net, mask;	/* network order */
 	} trusted[TRUSTED_NETS_MAX];
 	unsigned ntrusted;
+	int arp_fd;		/* /proc/net/arp, opened at start: after the
+				 * privilege drop Landlock would refuse a new
+				 * open (procfs inodes are not stable) */
 };
 
 /* ---- the key ------------------------------------------------------------ */
@@ -169,19 +172,21 @@ int arp_table_find(const char *text, struct in_addr ip, uint8_t mac[6])
 	return -ENOENT;
 }
 
-/* The neighbour table entry for ip: 0, -ENOENT (not on-link), -errno. */
-static int arp_lookup(struct in_addr ip, uint8_t mac[6])
+/* The neighbour table entry for ip: 0, -ENOENT (not on-link), -errno.
+ * The table is read again from the start of the kept file each time (a
+ * seq_file makes it anew at offset 0). */
+static int arp_lookup(int fd, struct in_addr ip, uint8_t mac[6])
 {
 	size_t cap = 16384, len = 0;
 	char *buf = malloc(cap), *p;
-	int fd, rc;
+	int rc;
 	ssize_t n;
 
 	if (!buf)
 		return -ENOMEM;
-	if ((fd = open("/proc/net/arp", O_RDONLY | O_CLOEXEC)) < 0) {
+	if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0) {
 		free(buf);
-		return -errno;
+		return -ENOENT;
 	}
 	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
 		len += (size_t)n;
@@ -192,7 +197,6 @@ static int arp_lookup(struct in_addr ip, uint8_t mac[6])
 		buf = p;
 		cap *= 2;
 	}
-	close(fd);
 	buf[len] = '\0';
 	rc = arp_table_find(buf, ip, mac);
 	free(buf);
@@ -217,7 +221,7 @@ static int peer_is(const struct lb_server *srv, const uint8_t mac[6],
 		snprintf(why, whysz, "%s is in --trusted-net", ip);
 		return 1;
 	}
-	if (arp_lookup(peer, hw) == 0) {
+	if (arp_lookup(a->arp_fd, peer, hw) == 0) {
 		if (!memcmp(hw, mac, 6)) {
 			snprintf(why, whysz, "%s is on-link with this MAC", ip);
 			return 1;
@@ -464,6 +468,9 @@ int boot_auth_start(struct lb_server *srv)
 	if (a->ntrusted)
 		log_warnx("auth: hosts in %s get boot tickets for any MAC they "
 			  "name (--trusted-net)", srv->cfg->trusted_net);
+	if ((a->arp_fd = open("/proc/net/arp", O_RDONLY | O_CLOEXEC)) < 0)
+		log_warn("auth: /proc/net/arp (no on-link check: only DHCP "
+			 "and --trusted-net vouch for PCs)");
 	srv->auth = a;
 	return 0;
 err:
@@ -496,6 +503,8 @@ void boot_auth_reload(struct lb_server *srv)
 
 void boot_auth_stop(struct lb_server *srv)
 {
+	if (srv->auth && srv->auth->arp_fd >= 0)
+		close(srv->auth->arp_fd);
 	/* sodium_free wipes it */
 	sodium_free(srv->auth);
 	srv->auth = NULL;

@@ -374,9 +374,17 @@ static int landlock_rules(int ruleset, const struct lb_server *srv,
 			     LANDLOCK_ACCESS_FS_READ_FILE, handled);
 	rc |= landlock_allow(ruleset, "/etc/ld.so.cache",
 			     LANDLOCK_ACCESS_FS_READ_FILE, handled);
+	/* a binary the server's user cannot reach (a root-only build
+	 * directory) only costs the boot pack builder its exec: a warning,
+	 * and the builder's own error when it runs */
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
 		self[n] = '\0';
-		rc |= landlock_allow(ruleset, self, exe, handled);
+		if (landlock_allow(ruleset, self, exe, handled) != 0)
+			log_warnx("landlock: %s is out of the server's reach: "
+				  "boot packs cannot be built (install the "
+				  "binary where user %s can run it)", self,
+				  srv->priv && srv->priv->user ?
+				  srv->priv->user : "root");
 	}
 	dl_iterate_phdr(landlock_add_object, &ll);
 	return rc ? -EINVAL : 0;
