@@ -3,7 +3,9 @@
  * Unit tests: client link operations (server-stub/linkdb/links.c) on a
  * temporary state dir with a real link DB: add/set/rm/super/keep, a group
  * set, relink, inheritance (client -> group -> image -> built-in) as the
- * boot script sees it, every refusal with its cause and its reason.
+ * boot script sees it, every refusal with its cause and its reason; extra
+ * disks (disks.c): LUNs, modes, a client's disk over its group's, the
+ * version a boot keeps, what a removed disk forgets.
  */
 
 #include <errno.h>
@@ -22,6 +24,7 @@
 #include "credential.h"
 #include "db.h"
 #include "db_internal.h"
+#include "disks.h"
 #include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
@@ -538,6 +541,145 @@ static void test_status_online_needs_a_server(void **state)
 	free(rows);
 }
 
+/* ---- extra disks ------------------------------------------------------- */
+
+static int disk(struct fx *f, const char *owner, int group, const char *image,
+		unsigned lun, const char *mode, const char *version,
+		unsigned *got)
+{
+	f->why[0] = '\0';
+	return disk_add(f->db, owner, group, image, lun, mode, version, got,
+			f->why, sizeof(f->why));
+}
+
+/* The export of mac's disk lun in boot boot_seq. */
+static int disk_export(struct fx *f, const char *mac, int64_t boot_seq,
+		       unsigned lun, struct export_info *out)
+{
+	struct export_info sys = { .boot_seq = boot_seq };
+
+	snprintf(sys.client_mac, sizeof(sys.client_mac), "%s", mac);
+	return db_export_disk(f->db, &sys, lun, out);
+}
+
+static void test_disk_luns_modes_and_groups(void **state)
+{
+	struct fx *f = *state;
+	struct link_opts o = { .image = "lin", .group = "lab" };
+	struct disk_entry d[DISK_LUN_MAX];
+	unsigned lun = 0, n;
+
+	assert_int_equal(add(f, MAC1, &o), 0);
+	assert_int_equal(add(f, MAC2, &o), 0);
+	assert_int_equal(disk(f, "lab", 1, "win", 0, NULL, NULL, &lun), 0);
+	assert_int_equal(lun, 1);		/* the lowest free */
+	/* a client's next free LUN skips its group's: nothing is hidden */
+	assert_int_equal(disk(f, MAC1, 0, "lin", 0, "server", NULL, &lun), 0);
+	assert_int_equal(lun, 2);
+	/* given at a LUN its group uses, the client's own wins there */
+	assert_int_equal(disk(f, MAC2, 0, "lin", 1, "ram", NULL, &lun), 0);
+	assert_int_equal(db_client_disks(f->db, MAC1, d, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(d[0].image, "win");
+	assert_true(d[0].group);
+	assert_int_equal(d[0].mode, DISK_RO);
+	assert_int_equal(d[0].serves, 2);	/* win's production */
+	assert_int_equal(d[1].mode, DISK_SERVER);
+	assert_int_equal(db_client_disks(f->db, MAC2, d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(d[0].image, "lin");
+	assert_int_equal(d[0].mode, DISK_RAM);
+}
+
+static void test_disk_refusals(void **state)
+{
+	struct fx *f = *state;
+	struct link_opts o = { .image = "lin" };
+
+	assert_int_equal(add(f, MAC1, &o), 0);
+	assert_int_equal(disk(f, MAC1, 0, "win", 1, NULL, NULL, NULL), 0);
+	assert_int_equal(disk(f, MAC1, 0, "win", 1, NULL, NULL, NULL),
+			 EEXIST_DISK_LUN);
+	assert_non_null(strstr(f->why, "already has a disk at LUN 1"));
+	assert_int_equal(disk(f, MAC1, 0, "win", 8, NULL, NULL, NULL),
+			 EINVAL_DISK_LUN);
+	assert_int_equal(disk(f, MAC1, 0, "win", 2, "rw", NULL, NULL),
+			 EINVAL_DISK_MODE);
+	assert_int_equal(disk(f, MAC1, 0, "nope", 2, NULL, NULL, NULL),
+			 ENOENT_LINK_IMAGE);
+	assert_int_equal(disk(f, MAC1, 0, "win", 2, NULL, "9", NULL),
+			 ENOENT_LINK_VERSION);
+	assert_int_equal(disk(f, MAC3, 0, "win", 2, NULL, NULL, NULL),
+			 ENOENT_LINK_CLIENT);
+	assert_int_equal(disk(f, "nogroup", 1, "win", 2, NULL, NULL, NULL),
+			 ENOENT_LINK_GROUP);
+	for (unsigned l = 2; l <= DISK_LUN_MAX; l++)
+		assert_int_equal(disk(f, MAC1, 0, "win", l, NULL, NULL, NULL),
+				 0);
+	assert_int_equal(disk(f, MAC1, 0, "win", 0, NULL, NULL, NULL),
+			 ENOSPC_DISK_LUNS);
+	assert_int_equal(disk_rm(f->db, MAC1, 0, 1, f->why, sizeof(f->why)),
+			 0);
+	assert_int_equal(disk_rm(f->db, MAC1, 0, 1, f->why, sizeof(f->why)),
+			 ENOENT_DISK);
+	/* unlinking the client takes its disks */
+	assert_int_equal(link_rm(f->db, MAC1, f->why, sizeof(f->why)), 0);
+	assert_int_equal(sql_int(f->db, "SELECT count(*) FROM disks"), 0);
+}
+
+static void test_disk_boot_keeps_its_version(void **state)
+{
+	struct fx *f = *state;
+	struct link_opts o = { .image = "lin" };
+	struct export_info ex;
+
+	assert_int_equal(add(f, MAC1, &o), 0);
+	assert_int_equal(disk(f, MAC1, 0, "win", 1, "ram", NULL, NULL), 0);
+	assert_int_equal(disk_export(f, MAC1, 1, 1, &ex), 0);
+	assert_int_equal(ex.version, 2);
+	assert_int_equal(ex.lun, 1);
+	assert_true(ex.overlay_fresh);
+	assert_true(ex.drop_at_boot);
+	assert_false(ex.read_only);
+	db_disk_boot_mark(f->db, &ex);		/* attached */
+	sql(f->db, "UPDATE images SET production_version = 3 WHERE id = '"
+	    IMG "'");
+	/* the same boot reconnecting: its version, its writes */
+	assert_int_equal(disk_export(f, MAC1, 1, 1, &ex), 0);
+	assert_int_equal(ex.version, 2);
+	assert_false(ex.overlay_fresh);
+	/* the next boot: the new production version, afresh */
+	assert_int_equal(disk_export(f, MAC1, 2, 1, &ex), 0);
+	assert_int_equal(ex.version, 3);
+	assert_true(ex.overlay_fresh);
+	assert_int_equal(disk_export(f, MAC1, 2, 2, &ex), -ENOENT);
+}
+
+static void test_disk_server_mode_keeps_and_rm_forgets(void **state)
+{
+	struct fx *f = *state;
+	struct link_opts o = { .image = "lin" };
+	struct export_info ex;
+
+	assert_int_equal(add(f, MAC1, &o), 0);
+	assert_int_equal(disk(f, MAC1, 0, "win", 1, "server", NULL, NULL), 0);
+	assert_int_equal(disk_export(f, MAC1, 1, 1, &ex), 0);
+	assert_false(ex.drop_at_boot);
+	db_disk_boot_mark(f->db, &ex);
+	sql(f->db, "UPDATE images SET production_version = 3 WHERE id = '"
+	    IMG "'");
+	/* kept writes stay on the version they were made on */
+	assert_int_equal(disk_export(f, MAC1, 5, 1, &ex), 0);
+	assert_int_equal(ex.version, 2);
+	assert_false(ex.overlay_fresh);
+	assert_int_equal(disk_rm(f->db, MAC1, 0, 1, f->why, sizeof(f->why)),
+			 0);
+	assert_int_equal(disk(f, MAC1, 0, "win", 1, "server", NULL, NULL), 0);
+	assert_int_equal(disk_export(f, MAC1, 5, 1, &ex), 0);
+	assert_int_equal(ex.version, 3);
+	assert_true(ex.overlay_fresh);
+}
+
 int main(void)
 {
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
@@ -560,6 +702,10 @@ int main(void)
 		T(test_keep_and_rm),
 		T(test_list_and_show),
 		T(test_status_online_needs_a_server),
+		T(test_disk_luns_modes_and_groups),
+		T(test_disk_refusals),
+		T(test_disk_boot_keeps_its_version),
+		T(test_disk_server_mode_keeps_and_rm_forgets),
 	};
 #undef T
 
