@@ -345,6 +345,39 @@ static const char *config_dir(const char *src, char *buf, size_t size)
 	return buf;
 }
 
+/* A sanitizer build's reports (ASAN_OPTIONS=log_path=DIR/x: at exit,
+ * after the drop) must reach their directory, or the report is lost. */
+static int landlock_allow_sanitizer_logs(int ruleset, __u64 handled)
+{
+	static const char *const vars[] = {
+		"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+	};
+	char dir[4096], *slash;
+	int rc = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(vars); i++) {
+		const char *o = getenv(vars[i]), *p;
+		size_t n;
+
+		if (!o || !(p = strstr(o, "log_path=")))
+			continue;
+		p += strlen("log_path=");
+		n = strcspn(p, ": ,");
+		if (n == 0 || n >= sizeof(dir) || p[0] != '/')
+			continue;
+		memcpy(dir, p, n);
+		dir[n] = '\0';
+		if ((slash = strrchr(dir, '/')) && slash != dir)
+			*slash = '\0';
+		rc |= landlock_allow(ruleset, dir, FS_RW, handled);
+	}
+#ifdef __SANITIZE_ADDRESS__
+	/* LeakSanitizer stops the world at exit through /proc/PID/task */
+	rc |= landlock_allow(ruleset, "/proc", FS_READ, handled);
+#endif
+	return rc;
+}
+
 static int landlock_rules(int ruleset, const struct lb_server *srv,
 			  __u64 handled)
 {
@@ -374,6 +407,7 @@ static int landlock_rules(int ruleset, const struct lb_server *srv,
 			     LANDLOCK_ACCESS_FS_READ_FILE, handled);
 	rc |= landlock_allow(ruleset, "/etc/ld.so.cache",
 			     LANDLOCK_ACCESS_FS_READ_FILE, handled);
+	rc |= landlock_allow_sanitizer_logs(ruleset, handled);
 	/* a binary the server's user cannot reach (a root-only build
 	 * directory) only costs the boot pack builder its exec: a warning,
 	 * and the builder's own error when it runs */
