@@ -51,6 +51,9 @@ lb client disk list >"$TMP/list" || die "disk list"
 assert_contains "$TMP/list" "^OWNER +LUN +IMAGE" "text legend"
 assert_eq "$(grep -c data "$TMP/list")" 2 "all stored disks"
 
+lb why $A -j >"$TMP/why" || die "why A"
+assert_eq "$(jq -r .extra_disks "$TMP/why")" "1 games v1 ro, 2 data v1 server" "why lists the disks"
+
 bad() {	# bad WANT_RC WANT_TEXT ARGS...: refused with WANT_TEXT, exit WANT_RC
 	local want=$1 text=$2 rc=0
 	shift 2

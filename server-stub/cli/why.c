@@ -11,6 +11,7 @@
 #include "config.h"
 #include "db.h"
 #include "db_internal.h"
+#include "disks.h"
 #include "lb_err.h"
 #include "lb_util.h"
 #include "links.h"
@@ -24,7 +25,8 @@ static const struct table_col why_cols[] = {
 	{ "MAC", "mac" }, { "KNOWN", "known" }, { "IMAGE", "image" },
 	{ "VERSION", "version" }, { "IMAGE MISSING", "image_missing" },
 	{ "GROUP", "group" }, { "WRITE", "write_mode" },
-	{ "BOOT", "boot_mode" }, { "BOOTS", "boots" },
+	{ "BOOT", "boot_mode" }, { "EXTRA DISKS", "extra_disks" },
+	{ "BOOTS", "boots" },
 	{ "LAST BOOT", "last_boot" }, { "ONLINE", "online" },
 	{ "LAST REPORT", "last_report" }, { "PEER", "peer" },
 	{ "NEXT STEP", "next_step" },
@@ -52,8 +54,29 @@ static void why_next_step(const char *mac, int known,
 			 e->online ? " and is online" : "");
 }
 
+/* "LUN IMAGE vN MODE" per extra disk, comma-separated; "" = none. */
+static void why_disks(struct db *db, const char *mac, char *out, size_t len)
+{
+	struct disk_entry d[DISK_LUN_MAX];
+	size_t used = 0;
+	unsigned n;
+
+	out[0] = '\0';
+	if (db_client_disks(db, mac, d, &n) != 0)
+		return;
+	for (unsigned i = 0; i < n && used < len; i++) {
+		int k = snprintf(out + used, len - used, "%s%u %s v%u %s",
+				 i ? ", " : "", d[i].lun, d[i].image,
+				 d[i].serves, disk_mode_name(d[i].mode));
+		if (k < 0)
+			break;
+		used += (size_t)k;
+	}
+}
+
 static int why_row(struct table *t, const char *mac, int known,
-		   const struct link_entry *e, const struct link_status *st)
+		   const struct link_entry *e, const struct link_status *st,
+		   const char *disks)
 {
 	char next[256];
 	int lk = known && e->linked;
@@ -81,6 +104,7 @@ static int why_row(struct table *t, const char *mac, int known,
 		table_null(t);
 		table_null(t);
 	}
+	table_str(t, disks[0] ? disks : NULL);
 	if (known) {
 		table_int(t, e->boots);
 		table_str(t, e->last_boot[0] ? e->last_boot : NULL);
@@ -101,7 +125,7 @@ int cmd_why(struct lb_config *cfg, int argc, char **argv)
 	struct link_entry e;
 	struct link_status *sts = NULL, *st = NULL;
 	size_t nst = 0;
-	char why[256] = "", mac[18];
+	char why[256] = "", mac[18], disks[512];
 	int format = TABLE_TEXT, known = 1, rc;
 	struct table *t;
 	struct db *db;
@@ -141,6 +165,7 @@ int cmd_why(struct lb_config *cfg, int argc, char **argv)
 	if (cfg->store_dir)
 		db_set_store_dir(db, cfg->store_dir);
 	rc = link_show(db, mac, &e, why, sizeof(why));
+	why_disks(db, mac, disks, sizeof(disks));
 	/* the agent's last report and session peer (`linkboot status`) */
 	if (rc == 0 && link_status_list(db, 0, &sts, &nst) == 0)
 		for (size_t i = 0; i < nst && !st; i++)
@@ -157,7 +182,7 @@ int cmd_why(struct lb_config *cfg, int argc, char **argv)
 		free(sts);
 		return 1;
 	}
-	rc = why_row(t, mac, known, &e, st);
+	rc = why_row(t, mac, known, &e, st, disks);
 	if (rc == 0 && format != TABLE_TEXT)
 		table_print_object(t, stdout, format);
 	else if (rc == 0)

@@ -677,6 +677,10 @@ static int keep_roots(struct db *db, const struct image_info *img,
 		"SELECT test_version, 1 FROM images WHERE id = ?1",
 		"SELECT version, 1 FROM clients WHERE image_id = ?1",
 		"SELECT overlay_base, 1 FROM clients WHERE image_id = ?1",
+		/* extra disks: pinned ones, and what a boot or a kept
+		 * overlay of one is on (disks.h) */
+		"SELECT version, 1 FROM disks WHERE image_id = ?1",
+		"SELECT version, 1 FROM disk_boots WHERE image_id = ?1",
 		/* live sessions: a reconnect must find its files again */
 		"SELECT version, pid FROM sessions WHERE image_id = ?1",
 	};
