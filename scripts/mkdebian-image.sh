@@ -25,6 +25,9 @@
 #   LBDEB: journal ...                      (the boot's warnings, last 40)
 #   LBDEB: multi-user reached <hostname> <machine-id> uptime <s>
 # and, when the kernel command line has lbdeb.poweroff, powers the PC off.
+# With lbdeb.linkdown it first writes to the journal for 100 s while the
+# host pulls the link (LBDEB: linkdown ready / payload ok|BAD / ticks N
+# journal N).
 #
 #   scripts/mkdebian-image.sh OUTPUT
 #     DEBIAN_MIRROR   (default: the Debian mirror apt uses, from
@@ -200,6 +203,32 @@ journalctl -b -u systemd-udevd -o cat --no-pager | grep -iE 'eth|ens|renam' |
 # what went wrong, if anything (warnings and worse, this boot)
 journalctl -b -p warning -o cat --no-pager | tail -n 40 | sed 's/^/LBDEB: journal /'
 echo "LBDEB: multi-user reached $(hostname) $(cat /etc/machine-id) uptime $(cut -d' ' -f1 /proc/uptime)"
+# lbdeb.linkdown: the host pulls the link while journald writes and the
+# page cache is dropped under reads: 100 ticks, a second apart
+if grep -qw lbdeb.linkdown /proc/cmdline; then
+	echo "LBDEB: linkdown ready"
+	i=0
+	while [ $i -lt 100 ]; do
+		logger -t lbdeb "linkdown tick $i"
+		echo "tick $i" >>/var/tmp/lbdeb.ticks
+		if [ $((i % 10)) -eq 5 ]; then
+			sync
+			echo 3 >/proc/sys/vm/drop_caches
+			head -c 4194304 /usr/share/lbdeb/payload.bin >/dev/null ||
+				echo "LBDEB: linkdown read failed at tick $i"
+		fi
+		sleep 1
+		i=$((i + 1))
+	done
+	echo 3 >/proc/sys/vm/drop_caches
+	if (cd / && md5sum -c --status usr/share/lbdeb/payload.md5); then
+		echo "LBDEB: linkdown payload ok"
+	else
+		echo "LBDEB: linkdown payload BAD"
+	fi
+	echo "LBDEB: linkdown ticks $(wc -l </var/tmp/lbdeb.ticks)" \
+		"journal $(journalctl -b -t lbdeb -o cat --no-pager | grep -c 'linkdown tick')"
+fi
 if grep -qw lbdeb.poweroff /proc/cmdline; then
 	echo "LBDEB: powering off"
 	systemctl --no-block poweroff

@@ -20,6 +20,11 @@
 #   - no systemd unit failed (remount-fs, fsck, networking, wait-online...)
 #   - a clean `systemctl poweroff` completes: QEMU exits (-no-reboot) with
 #     "reboot: Power down", no nbd/ext4 I/O errors, no hung tasks.
+#   - the first image only (LBDEB_LINKDOWN=0 skips it): after multi-user,
+#     the PC's link goes down for 5 s, then for 60 s, while journald
+#     writes a line a second and reads run with the page cache dropped:
+#     the OS goes on, every line is in the journal, the payload reads
+#     right after, no I/O or ext4 error.
 # DEBIAN_NET="ifupdown nm ..." picks the images; DEBIAN_WRITE=MODE links
 # the PCs with --write MODE (default ram; server: the root check expects
 # the read-write NBD disk). LBDEB_KEEP=DIR keeps the serial and server
@@ -58,6 +63,8 @@ add_image() {
 		{ cat "$TMP/image-add.log" >&2; die "image add debian-$net"; }
 	rm -f "$img"	# the store has its own copy
 	[ "$net" = ifupdown ] && ifnames=" net.ifnames=0"
+	[ "$2" = 7 ] && [ "${LBDEB_LINKDOWN:-1}" = 1 ] && ifnames="$ifnames lbdeb.linkdown"
+	echo "$ifnames" >"$TMP/cmdline-$net"
 	lbc image set "debian-$net" --cmdline "console=ttyS0$ifnames lbdeb.poweroff" \
 		>/dev/null || die "image set --cmdline"
 	mac=$(e2e_mac "$2")
@@ -68,6 +75,25 @@ add_image() {
 		{ cat "$TMP/client-add.log" >&2; die "client add $mac"; }
 	printf -v "MAC_$net" %s "$mac"
 	printf -v "NAME_$net" %s "$name"
+}
+
+# link_down NET: the PC's cable pulled for 5 s, then for 60 s, while its
+# report unit writes to the journal and reads (lbdeb.linkdown)
+link_down() {
+	local net=$1 log=$QEMU_LOG secs
+	qemu_expect "$net" 'LBDEB: linkdown ready' 60
+	for secs in 5 60; do
+		sleep 5
+		ip netns exec "$NS" ip link set tap0 down || die "tap0 down"
+		echo "$net: link down for $secs s"
+		sleep "$secs"
+		ip netns exec "$NS" ip link set tap0 up || die "tap0 up"
+	done
+	qemu_expect "$net" 'LBDEB: linkdown ticks' 240
+	assert_contains "$log" 'LBDEB: linkdown payload ok' "$net: reads right after the outages"
+	assert_contains "$log" 'LBDEB: linkdown ticks 100 journal 100' "$net: journald kept writing through the outages"
+	grep -q 'LBDEB: linkdown read failed' "$log" && die "$net: a read failed during an outage"
+	LINKDOWN_DONE=1
 }
 
 # boot NET: PXE-boot the PC linked to debian-NET, check, power it off
@@ -106,6 +132,8 @@ boot() {
 		die "$net: systemd units failed: $(grep -o 'LBDEB: failed unit.*' "$log" | cut -d' ' -f4 | tr '\n' ' ')"
 	fi
 
+	grep -q 'lbdeb.linkdown' "$TMP/cmdline-$net" 2>/dev/null && link_down "$net"
+
 	# clean poweroff: systemd stops everything (networking too),
 	# systemd-shutdown spares the agent ('@' argv[0]), the kernel powers
 	# off and QEMU exits
@@ -114,9 +142,17 @@ boot() {
 	off_ms=$QEMU_MS
 	for ((i = 0; i < 50; i++)); do qemu_running || break; sleep 0.2; done
 	qemu_running && { qemu_dump "$net" 30; die "$net: QEMU still runs after 'reboot: Power down'"; }
-	for bad in 'blocked for more than' 'nbd[0-9]*: .*(timed out|Dead connection)' \
-		'I/O error, dev nbd' 'EXT4-fs error' 'Kernel panic' \
-		'linkboot-agent: nbd: server connection lost'; do
+	# a pulled cable may cost the agent its connection: then it must
+	# have come back; otherwise nothing may have been lost
+	lost='linkboot-agent: nbd: server connection lost'
+	if [ -n "${LINKDOWN_DONE:-}" ]; then
+		grep -q "$lost" "$log" && { assert_contains "$log" \
+			'linkboot-agent: nbd: reconnected after' "$net: the agent reconnected"; }
+		lost='linkboot-agent: nbd: server unreachable for more than'
+		LINKDOWN_DONE=
+	fi
+	for bad in 'blocked for more than' 'nbd[0-9]+: .*(timed out|Dead connection)' \
+		'I/O error, dev nbd' 'EXT4-fs error' 'Kernel panic' "$lost"; do
 		if grep -qE -- "$bad" "$log"; then
 			grep -E -- "$bad" "$log" | head -n 5 >&2
 			die "$net: serial log has '$bad'"
