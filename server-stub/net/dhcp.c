@@ -741,6 +741,7 @@ static void dhcp_boot_setup(struct dhcp_server *ds)
 		.bios_loader = cfg->bios_loader,
 		.efi_loader = cfg->efi_loader,
 		.arm64_loader = cfg->arm64_loader,
+		.secure_boot = cfg->secure_boot,
 		.server_ip = ds->srv->server_ip.s_addr,
 		.http_port = cfg->http_port,
 	};
