@@ -65,7 +65,7 @@ static const struct {
 };
 
 /* rel is a name of the signed chain: its fd (a file of that name in
- * --root first), else 1. */
+ * --root first); else -ENOENT (and the usual search finds nothing new). */
 static int files_signed(const struct lb_server *srv, const char *rel,
 			struct stat *st)
 {
@@ -80,7 +80,7 @@ static int files_signed(const struct lb_server *srv, const char *rel,
 		return files_try(signed_files[i].grub ? srv->grub_signed_dirfd :
 				 srv->shim_dirfd, signed_files[i].file, st);
 	}
-	return 1;
+	return -ENOENT;
 }
 
 int files_open(const struct lb_server *srv, const char *path, size_t len,
@@ -96,7 +96,7 @@ int files_open(const struct lb_server *srv, const char *path, size_t len,
 		return rc;
 	if (strncmp(rel, "boot/", 5) == 0)
 		return files_try(srv->boot_dirfd, rel + 5, st);
-	if ((rc = files_signed(srv, rel, st)) <= 0)
+	if ((rc = files_signed(srv, rel, st)) != -ENOENT)
 		return rc;
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		rc = files_try(dirs[i], rel, st);
