@@ -38,6 +38,9 @@ struct dhcp_client {
 	int http;		/* option 60 starts with "HTTPClient" */
 	int ipxe;		/* option 77 "iPXE" or option 175 present */
 	int linkboot;		/* option 77 "linkboot": our own iPXE build */
+	int secure_boot;	/* its link's --secure-boot (enum secure_boot,
+				 * config.h; AUTO = the server's), from the
+				 * DB: nothing in the request says it */
 };
 
 /* Where the policy reads the server side from. */
@@ -77,7 +80,8 @@ void dhcp_client_from_msg(const struct dhcp_msg *m, struct dhcp_client *c);
  *     arm64_loader, over TFTP;
  *   16 x64 UEFI HTTP boot -> http://SERVER:PORT/<efi_loader> with option 60
  *     "HTTPClient" (OVMF ignores the offer without it);
- *   7, 9 and 16 with secure_boot on -> DHCP_SHIM ("shimx64.efi", Debian's
+ *   7, 9 and 16 with secure_boot on (the link's, else the server's) ->
+ *     DHCP_SHIM ("shimx64.efi", Debian's
  *     Microsoft-signed shim, which loads the signed GRUB) instead of
  *     efi_loader: iPXE is not signed, a Secure Boot firmware refuses it;
  *   anything else, or a client that is neither PXE nor HTTP nor iPXE ->

@@ -86,6 +86,7 @@ int dhcp_boot_choose(const struct dhcp_boot_cfg *cfg,
 {
 	char path[64], mac[18];
 	const char *efi;
+	int sb;
 
 	memset(out, 0, sizeof(*out));
 	out->arch_name = dhcp_arch_name(c->arch);
@@ -106,8 +107,10 @@ int dhcp_boot_choose(const struct dhcp_boot_cfg *cfg,
 		return 0;
 	/* Secure Boot: the firmware runs only signed loaders, and iPXE is
 	 * not; nothing in the request says whether Secure Boot is on, so
-	 * the config says it (secure_boot). */
-	efi = cfg->secure_boot == SECURE_BOOT_ON ? DHCP_SHIM : cfg->efi_loader;
+	 * the PC's link says it, else the server's config (secure_boot) */
+	sb = c->secure_boot != SECURE_BOOT_AUTO ? c->secure_boot
+						 : cfg->secure_boot;
+	efi = sb == SECURE_BOOT_ON ? DHCP_SHIM : cfg->efi_loader;
 	switch (c->arch) {
 	case -1:	/* PXEClient without option 93: treat as BIOS */
 	case 0:

@@ -30,6 +30,8 @@ for f in "$CODE" "$VARS" /usr/lib/shim/shimx64.efi.signed \
 	[ -f "$f" ] || skip "$f missing (scripts/deps.sh: ovmf shim-signed grub-efi-amd64-signed ipxe)"
 done
 
+# E2E_KEEP=DIR: keep the serial and server logs there
+[ -n "${E2E_KEEP:-}" ] && cleanup_fn "mkdir -p $E2E_KEEP; cp $TMP/*.log* $E2E_KEEP/"
 MAC1=$(e2e_mac 1)
 MAC2=$(e2e_mac 2)
 
@@ -77,10 +79,10 @@ qemu_expect sb-linked "LBE2E: DONE" 600 "shim -> GRUB -> kernel -> agent -> imag
 echo "sb-linked: QEMU start -> image done $((QEMU_MS / 1000)) s"
 qemu_stop
 L=$QEMU_LOG
-assert_contains "$LB_LOG" 'RRQ "shimx64.efi" -> ' "firmware fetched shim"
-assert_contains "$LB_LOG" 'RRQ "grubx64.efi" -> ' "shim fetched GRUB from the same directory"
-assert_contains "$LB_LOG" "GRUB config: stub" "GRUB fetched grub/grub.cfg"
-assert_contains "$LB_LOG" "grub.cfg-$MAC1\" -> .*GRUB config: boot" "GRUB fetched the PC's config"
+assert_contains "$LB_LOG" 'RRQ "shimx64.efi".* -> [0-9.]+ [KM]iB sent' "firmware fetched shim"
+assert_contains "$LB_LOG" 'RRQ "grubx64.efi".* -> [0-9.]+ [KM]iB sent' "shim fetched GRUB from the same directory"
+assert_contains "$LB_LOG" 'RRQ "/?grub/grub.cfg".* sent \(GRUB config: stub\)' "GRUB fetched grub/grub.cfg"
+assert_contains "$LB_LOG" "grub.cfg-$MAC1\".* sent \(GRUB config: boot\)" "GRUB fetched the PC's config"
 assert_contains "$L" "linkboot: client \($MAC1\) boots image demo version 1 \(Secure Boot chain" "GRUB ran the PC's config"
 assert_contains "$L" "[Ss]ecure boot enabled" "the kernel says Secure Boot is on"
 assert_contains "$L" "Kernel is locked down from EFI Secure Boot mode" "lockdown"
@@ -98,7 +100,7 @@ qemu_expect sb-unknown "linkboot client add $MAC2 --image IMAGE" 300 \
 	"GRUB's registration screen"
 qemu_stop
 assert_contains "$QEMU_LOG" "this PC is not linked to an image yet" "unknown-MAC screen"
-assert_contains "$LB_LOG" "grub.cfg-$MAC2\" -> .*GRUB config: unknown" "served the unknown screen"
+assert_contains "$LB_LOG" "grub.cfg-$MAC2\".* sent \(GRUB config: unknown\)" "served the unknown screen"
 
 # 3. the same firmware refuses unsigned iPXE
 kill "$LB_PID"; wait "$LB_PID" 2>/dev/null
@@ -107,6 +109,6 @@ e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199 --secure-boo
 qemu_start_secboot sb-ipxe "$MAC1" tap0
 qemu_expect sb-ipxe "Access Denied" 240 "the firmware refusing unsigned snponly.efi"
 qemu_stop
-assert_contains "$LB_LOG" 'RRQ "snponly.efi" -> ' "iPXE was sent"
+assert_contains "$LB_LOG" 'RRQ "snponly.efi".* -> [0-9.]+ [KM]iB sent' "iPXE was sent"
 grep -q "iPXE initialising\|iPXE 1\." "$QEMU_LOG" && die "unsigned iPXE ran under Secure Boot"
 echo "secure boot: ok"
