@@ -10,7 +10,7 @@
  * A later schema version adds a migration step in db.c, never edits this.
  */
 
-#define DB_SCHEMA_VERSION 5
+#define DB_SCHEMA_VERSION 6
 
 #define DB_SCHEMA_V1 \
 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" \
@@ -107,5 +107,10 @@
 "ALTER TABLE sessions ADD COLUMN bytes_written INTEGER NOT NULL " \
 "DEFAULT 0;\n" \
 "ALTER TABLE sessions ADD COLUMN io_errors INTEGER NOT NULL DEFAULT 0;\n"
+
+/* Version 6: a PC's UEFI Secure Boot ('on': DHCP hands it the signed
+ * shim -> GRUB chain; 'off': iPXE; NULL: the server's secure_boot). */
+#define DB_SCHEMA_V6 \
+"ALTER TABLE clients ADD COLUMN secure_boot TEXT;\n"
 
 #endif
