@@ -661,6 +661,28 @@ int config_reread(const struct lb_config *cur, struct lb_config *next)
 	return rc ? rc : config_load(next);
 }
 
+/*
+ * Options a command has of its own under a config option's name: there
+ * the command's meaning wins (`client set MAC --secure-boot on` is the
+ * PC's setting, not the server's).
+ */
+static const struct {
+	const char *command, *key;
+} command_own_opts[] = {
+	{ "client", "secure-boot" },
+};
+
+static int command_owns(const char *command, const char *key)
+{
+	size_t i;
+
+	for (i = 0; command && i < ARRAY_SIZE(command_own_opts); i++)
+		if (!strcmp(command_own_opts[i].command, command) &&
+		    !strcmp(command_own_opts[i].key, key))
+			return 1;
+	return 0;
+}
+
 int config_parse_args(struct lb_config *cfg, int argc, char **argv,
 		      int strict)
 {
@@ -688,8 +710,8 @@ int config_parse_args(struct lb_config *cfg, int argc, char **argv,
 		snprintf(key, sizeof(key), "%.*s",
 			 (int)(eq ? eq - (arg + 2) : (ptrdiff_t)strlen(arg + 2)),
 			 arg + 2);
-		if (!(o = config_find(key))) {
-			if (!strict) {
+		if (!(o = config_find(key)) || command_owns(argv[0], key)) {
+			if (!strict || o) {
 				/* the command's own option: leave it */
 				argv[1 + nops++] = argv[i];
 				continue;
