@@ -541,6 +541,24 @@ static void dhcp_full_rx(struct dhcp_req *r)
 	}
 }
 
+/*
+ * A UEFI x64 PC's own --secure-boot (link DB), for the boot-file policy:
+ * nothing in its request says whether its firmware enforces signatures.
+ * Unknown or unlinked, or no DB: auto (the server's secure_boot).
+ */
+static void dhcp_client_secure_boot(const struct dhcp_server *ds,
+				    struct dhcp_client *c)
+{
+	struct db *db = ds->srv->db;
+	struct link_info link;
+
+	c->secure_boot = SECURE_BOOT_AUTO;
+	if (!db || c->ipxe || (c->arch != 7 && c->arch != 9 && c->arch != 16))
+		return;
+	if (db_link_lookup(db, c->mac, &link) == 0)
+		c->secure_boot = link.secure_boot;
+}
+
 /* ---- receive ---- */
 
 static void dhcp_handle(struct dhcp_sock *s, const uint8_t *buf, size_t len,
@@ -593,24 +611,6 @@ static void dhcp_handle(struct dhcp_sock *s, const uint8_t *buf, size_t len,
 		dhcp_proxy_rx(r);
 out:
 	free(r);
-}
-
-/*
- * A UEFI x64 PC's own --secure-boot (link DB), for the boot-file policy:
- * nothing in its request says whether its firmware enforces signatures.
- * Unknown or unlinked, or no DB: auto (the server's secure_boot).
- */
-static void dhcp_client_secure_boot(const struct dhcp_server *ds,
-				    struct dhcp_client *c)
-{
-	struct db *db = ds->srv->db;
-	struct link_info link;
-
-	c->secure_boot = SECURE_BOOT_AUTO;
-	if (!db || c->ipxe || (c->arch != 7 && c->arch != 9 && c->arch != 16))
-		return;
-	if (db_link_lookup(db, c->mac, &link) == 0)
-		c->secure_boot = link.secure_boot;
 }
 
 static void dhcp_readable(struct loop_watch *w, uint32_t events, int64_t now)
