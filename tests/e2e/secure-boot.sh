@@ -3,20 +3,20 @@
 # Microsoft's keys enrolled (Debian's ovmf: OVMF_CODE_4M.secboot.fd +
 # OVMF_VARS_4M.ms.fd, a fresh copy of the vars per PC), QEMU TCG, q35 with
 # SMM (the secboot build keeps its variables in SMM-protected flash).
-#  1. `serve --secure-boot on`: the PC's own PXE (virtio-net, no ROM) loads
-#     shimx64.efi (Microsoft-signed) over TFTP, shim loads grubx64.efi
-#     (Debian-signed network GRUB), GRUB fetches grub/grub.cfg and the PC's
-#     grub.cfg-MAC, then the image's Debian-signed kernel (shim verifies
-#     it) and linkboot's initramfs. The kernel says Secure Boot is on and
-#     locks itself down; the agent loads its modules (nbd, virtio_net:
-#     Debian's signed .ko files, which lockdown requires), redeems the
-#     ticket, and the image's init prints its banner, the lockdown state
-#     and that nbd is loaded.
-#  2. An unknown MAC, same firmware: GRUB shows the registration screen
-#     with the exact `linkboot client add` command.
-#  3. The server without --secure-boot hands the same PC iPXE
-#     (snponly.efi, not signed): the firmware refuses to run it. This
+#  1. The PC's link says `--secure-boot on` (the server: auto): its own
+#     PXE (virtio-net, no ROM) loads shimx64.efi (Microsoft-signed) over
+#     TFTP, shim loads grubx64.efi (Debian-signed network GRUB), GRUB
+#     fetches grub/grub.cfg and the PC's grub.cfg-MAC, then the image's
+#     Debian-signed kernel (shim verifies it) and linkboot's initramfs.
+#     The kernel says Secure Boot is on and locks itself down; the agent
+#     loads its modules (nbd, virtio_net: Debian's signed .ko files, which
+#     lockdown requires), redeems the ticket, and the image's init prints
+#     its banner, the lockdown state and that nbd is loaded.
+#  2. `client set --secure-boot off` (live): DHCP hands the same PC iPXE
+#     (snponly.efi, not signed) and the firmware refuses to run it. This
 #     proves the firmware enforces signatures, so 1 proves the chain.
+#  3. The server with `--secure-boot on`, an unknown MAC: GRUB shows the
+#     registration screen with the exact `linkboot client add` command.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-qemu.sh"
 . "$(dirname "$0")/lib-agent.sh"
@@ -58,10 +58,10 @@ mkdir -p "$LB_STATE"
 lbc image add demo "$IMG" --kernel "$VMLINUZ" --initrd "$INITRD" \
 	>"$TMP/image-add.log" 2>&1 || die "image add: $(cat "$TMP/image-add.log")"
 lbc image set demo --cmdline "console=ttyS0" >/dev/null || die "image set --cmdline"
-lbc client add "$MAC1" --image demo >/dev/null || die "client add"
+lbc client add "$MAC1" --image demo --secure-boot on >/dev/null || die "client add"
 
 pxe_network 2
-e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199 --secure-boot on
+e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199
 e2e_requires_ports udp:67 udp:69 tcp:80 tcp:10809
 
 # qemu_start_secboot NAME MAC TAP: OVMF Secure Boot, MS keys, own PXE
@@ -98,21 +98,23 @@ grep -qiE "Loading of unsigned module|module verification failed|Lockdown: .*uns
 	die "a module was refused under lockdown: $(grep -iE 'unsigned module|verification failed' "$L" | head -n 3)"
 assert_contains "$LB_LOG" "POST \"/session\" 200.* session=$MAC1" "the agent redeemed the GRUB config's ticket"
 
-# 2. an unknown MAC: the registration screen through GRUB
-qemu_start_secboot sb-unknown "$MAC2" tap1
-qemu_expect sb-unknown "linkboot client add $MAC2 --image IMAGE" 300 \
-	"GRUB's registration screen"
-qemu_stop
-assert_contains "$QEMU_LOG" "this PC is not linked to an image yet" "unknown-MAC screen"
-assert_contains "$LB_LOG" "grub.cfg-$MAC2\".* sent \(GRUB config: unknown\)" "served the unknown screen"
-
-# 3. the same firmware refuses unsigned iPXE
-kill "$LB_PID"; wait "$LB_PID" 2>/dev/null
-mv "$LB_LOG" "$LB_LOG.secure"
-e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199 --secure-boot off
+# 2. the same PC, its link now off: unsigned iPXE, refused by the firmware
+lbc client set "$MAC1" --secure-boot off >/dev/null || die "client set --secure-boot off"
 qemu_start_secboot sb-ipxe "$MAC1" tap0
 qemu_expect sb-ipxe "Access Denied" 240 "the firmware refusing unsigned snponly.efi"
 qemu_stop
 assert_contains "$LB_LOG" 'RRQ "snponly.efi".* -> [0-9.]+ [KM]iB sent' "iPXE was sent"
 grep -q "iPXE initialising\|iPXE 1\." "$QEMU_LOG" && die "unsigned iPXE ran under Secure Boot"
+
+# 3. the server says on; an unknown MAC: the registration screen via GRUB
+kill "$LB_PID"; wait "$LB_PID" 2>/dev/null
+mv "$LB_LOG" "$LB_LOG.auto"
+e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199 --secure-boot on
+qemu_start_secboot sb-unknown "$MAC2" tap1
+qemu_expect sb-unknown "linkboot client add $MAC2 --image IMAGE" 300 \
+	"GRUB's registration screen"
+qemu_stop
+assert_contains "$QEMU_LOG" "this PC is not linked to an image yet" "unknown-MAC screen"
+assert_contains "$LB_LOG" 'RRQ "shimx64.efi".* -> [0-9.]+ [KM]iB sent' "server-wide on: shim"
+assert_contains "$LB_LOG" "grub.cfg-$MAC2\".* sent \(GRUB config: unknown\)" "served the unknown screen"
 echo "secure boot: ok"
