@@ -16,7 +16,8 @@
 #     (snponly.efi, not signed) and the firmware refuses to run it. This
 #     proves the firmware enforces signatures, so 1 proves the chain.
 #  3. The server with `--secure-boot on`, an unknown MAC: GRUB shows the
-#     registration screen with the exact `linkboot client add` command.
+#     registration screen with the exact `linkboot client add` command;
+#     `client add` then boots it (GRUB fetches its config every 5 s).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-qemu.sh"
 . "$(dirname "$0")/lib-agent.sh"
@@ -113,8 +114,12 @@ e2e_start_server --dhcp full --dhcp-range 198.18.0.100,198.18.0.199 --secure-boo
 qemu_start_secboot sb-unknown "$MAC2" tap1
 qemu_expect sb-unknown "linkboot client add $MAC2 --image IMAGE" 300 \
 	"GRUB's registration screen"
-qemu_stop
 assert_contains "$QEMU_LOG" "this PC is not linked to an image yet" "unknown-MAC screen"
 assert_contains "$LB_LOG" 'RRQ "shimx64.efi".* -> [0-9.]+ [KM]iB sent' "server-wide on: shim"
 assert_contains "$LB_LOG" "grub.cfg-$MAC2\".* sent \(GRUB config: unknown\)" "served the unknown screen"
+# GRUB fetches its config again every 5 s: linking it boots it, no hand on it
+lbc client add "$MAC2" --image demo >/dev/null || die "client add $MAC2"
+qemu_expect sb-unknown "LBE2E: DONE" 300 "the retry loop picking up the new link"
+qemu_stop
+assert_contains "$QEMU_LOG" "^LBE2E: nbd module loaded" "PC 2 booted the image"
 echo "secure boot: ok"
