@@ -46,6 +46,15 @@ enum grubcfg_name grubcfg_name(const char *rel, uint8_t mac[6])
 	return mac_parse(m, mac) == 0 ? GRUBCFG_PC : GRUBCFG_BAD_MAC;
 }
 
+int grubcfg_is_name(const char *path, size_t len)
+{
+	char rel[256];
+	uint8_t mac[6];
+
+	return path_sanitize(path, len, rel, sizeof(rel)) == 0 &&
+	       grubcfg_name(rel, mac) != GRUBCFG_NONE;
+}
+
 /*
  * The memdisk config of Debian's grubnetx64 sources this. It fetches the
  * PC's own config; that one returns only after a screen (unknown PC, no

@@ -45,6 +45,10 @@ enum grubcfg_name {
 /* What the sanitised served path rel names (lib/path.c path_sanitize). */
 enum grubcfg_name grubcfg_name(const char *rel, uint8_t mac[6]);
 
+/* Does the client's path (not yet sanitised) name a GRUB config? A cheap
+ * test before a buffer is set aside for grubcfg_answer(). */
+int grubcfg_is_name(const char *path, size_t len);
+
 /* grub/grub.cfg. Returns the length, or -ENOSPC. */
 int grubcfg_stub(char *out, size_t outsz);
 

@@ -633,6 +633,8 @@ static int tftp_make_grubcfg(struct tftp_xfer *x,
 	const char *kind = "";
 	int n;
 
+	if (!grubcfg_is_name(req->filename, req->filename_len))
+		return -ENOENT;
 	if (!(x->script = malloc(TFTP_GRUBCFG_MAX)))
 		return -ENOMEM;
 	n = grubcfg_answer(x->ts->srv, req->filename, req->filename_len,
