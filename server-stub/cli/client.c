@@ -60,6 +60,7 @@ static const struct client_opt_def {
 	{ "version", offsetof(struct client_opts, link.version) },
 	{ "overlay", offsetof(struct client_opts, link.overlay) },
 	{ "boot", offsetof(struct client_opts, link.boot) },
+	{ "secure-boot", offsetof(struct client_opts, link.secure_boot) },
 	{ "peer", offsetof(struct client_opts, peer) },
 };
 
@@ -88,7 +89,12 @@ static const char usage_add[] =
 "                      (default 64)\n"
 "  --boot linux|san    linux (built-in): kernel + initramfs, root over NBD;\n"
 "                      san: iPXE boots the PC's iSCSI disk (Windows-class\n"
-"                      PCs), same image, versions and write modes\n";
+"                      PCs), same image, versions and write modes\n"
+"  --secure-boot on|off|auto   on: the PC's UEFI firmware has Secure Boot\n"
+"                      on, so DHCP hands it Debian's signed shim -> GRUB\n"
+"                      chain instead of iPXE (which such a PC refuses);\n"
+"                      off: iPXE; auto (built-in): the server's\n"
+"                      secure_boot, since DHCP cannot tell\n";
 
 static const char usage_set[] =
 "Usage: linkboot client set MAC [OPTIONS]\n"
@@ -97,7 +103,8 @@ static const char usage_set[] =
 "Change a client's link, or (with --group and no MAC) the same fields for\n"
 "every client in group G at once. Takes the options of `client add`;\n"
 "the value `inherit` clears --ram-cache, --ssd-cache, --write, --version,\n"
-"--overlay or --boot so the client follows its group / image again. With a\n"
+"--overlay, --boot or --secure-boot so the client follows its group /\n"
+"image (or the server's secure_boot) again. With a\n"
 "MAC, --group moves\n"
 "the client into group G (`--group none`: out of its group). Takes\n"
 "effect at the client's next boot.\n";
@@ -261,6 +268,10 @@ static int client_parse(int argc, char **argv, const char *usage,
 			return usage_error(usage, "option --%s needs a value",
 					   client_opt_defs[k].name);
 		}
+		/* --secure-boot auto = no setting of its own: the server's */
+		if (!strcmp(client_opt_defs[k].name, "secure-boot") &&
+		    !strcmp(val, "auto"))
+			val = "inherit";
 		*(const char **)((char *)o + client_opt_defs[k].off) = val;
 	}
 	return 0;
@@ -573,7 +584,7 @@ static const struct table_col list_cols[] = {
 	{ "IMAGE MISSING", "image_missing" }, { "BOOTS", "boots" },
 	{ "ADMIN TOKENS", "admin_tokens" },
 	{ "MACHINE ID", "machine_id" }, { "OVERLAY RAM", "overlay_ram_bytes" },
-	{ "BOOT", "boot_mode" },
+	{ "BOOT", "boot_mode" }, { "SECURE BOOT", "secure_boot" },
 };
 #define LIST_TEXT_COLS 9
 
@@ -634,6 +645,10 @@ static int client_row(struct table *t, const struct link_entry *e)
 		table_null(t);	/* the agent's default */
 	if (e->linked)
 		table_str(t, db_boot_mode_name(e->link.boot_mode));
+	else
+		table_null(t);
+	if (e->linked)	/* auto: the server's secure_boot decides */
+		table_str(t, secure_boot_name(e->link.secure_boot));
 	else
 		table_null(t);
 	return 0;

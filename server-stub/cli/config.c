@@ -24,6 +24,7 @@ enum opt_type {
 	OPT_PORT,	/* 0 .. 65535 */
 	OPT_BOOL,
 	OPT_DHCP_MODE,
+	OPT_SECURE_BOOT,	/* auto | on | off (enum secure_boot) */
 	OPT_ADDR,	/* an IPv4 address, kept as text */
 	OPT_RANGE,	/* "START,END", two IPv4 addresses, START <= END */
 	OPT_CIDRS,	/* "ADDR[/BITS][,ADDR[/BITS]...]" */
@@ -82,6 +83,9 @@ static const struct config_opt config_opts[] = {
 	O("bios_loader", OPT_STR, bios_loader, LIVE, "FILE", "boot file for BIOS PXE (arch 0)"),
 	O("efi_loader", OPT_STR, efi_loader, LIVE, "FILE", "boot file for x86-64 UEFI (arch 7, 9)"),
 	O("arm64_loader", OPT_STR, arm64_loader, LIVE, "FILE", "boot file for ARM64 UEFI (arch 11)"),
+	O("secure_boot", OPT_SECURE_BOOT, secure_boot, LIVE, "auto|on|off", "UEFI x64 PXE/HTTP clients get Debian's signed shim -> GRUB chain instead of iPXE: on, off, or auto (= per PC: `client set --secure-boot`; nothing in DHCP tells a Secure Boot PC, so auto alone gives iPXE)"),
+	O("shim_dir", OPT_STR, shim_dir, RESTART, "DIR", "Secure Boot: shimx64.efi.signed and mmx64.efi.signed (Debian shim-signed, shim-helpers-amd64-signed)"),
+	O("grub_signed_dir", OPT_STR, grub_signed_dir, RESTART, "DIR", "Secure Boot: grubnetx64.efi.signed (Debian grub-efi-amd64-signed), served as grubx64.efi"),
 	O("router_advert", OPT_BOOL, router_advert, RESTART, "yes|no", "answer IPv6 router solicitations (iPXE waits ~15 s without)"),
 	O("tftp_max_sessions", OPT_INT, tftp_max_sessions, LIVE, "N", "concurrent TFTP transfers"),
 	O("tftp_max_per_ip", OPT_INT, tftp_max_per_ip, LIVE, "N", "concurrent TFTP transfers from one client address (0 = no cap)"),
@@ -121,6 +125,9 @@ void config_defaults(struct lb_config *cfg)
 	cfg->efi_loader = "snponly.efi";
 	cfg->arm64_loader = "arm64-efi/snponly.efi";
 	cfg->router_advert = 1;
+	cfg->secure_boot = SECURE_BOOT_AUTO;
+	cfg->shim_dir = "/usr/lib/shim";
+	cfg->grub_signed_dir = "/usr/lib/grub/x86_64-efi-signed";
 	cfg->tftp_max_sessions = 256;
 	/* per client address: a PC holds 1-4 NBD connections, a few HTTP
 	 * ones and one TFTP transfer at a time; a flood from one host hits
@@ -265,6 +272,26 @@ static int parse_dhcp_mode(const char *value, int *out)
 	return 0;
 }
 
+int secure_boot_parse(const char *value)
+{
+	if (!strcmp(value, "auto"))
+		return SECURE_BOOT_AUTO;
+	if (!strcmp(value, "on"))
+		return SECURE_BOOT_ON;
+	if (!strcmp(value, "off"))
+		return SECURE_BOOT_OFF;
+	return -EINVAL;
+}
+
+const char *secure_boot_name(int v)
+{
+	switch (v) {
+	case SECURE_BOOT_ON: return "on";
+	case SECURE_BOOT_OFF: return "off";
+	default: return "auto";
+	}
+}
+
 /* Set a string option to copy (owned), or to a default's literal. */
 static void opt_set_string(struct lb_config *cfg, const struct config_opt *o,
 			   const char *value, char *copy)
@@ -328,6 +355,11 @@ static int config_set_opt(struct lb_config *cfg, const struct config_opt *o,
 		return 0;
 	case OPT_DHCP_MODE:
 		if (parse_dhcp_mode(value, &x) != 0)
+			return -EINVAL;
+		*opt_int(cfg, o) = x;
+		return 0;
+	case OPT_SECURE_BOOT:
+		if ((x = secure_boot_parse(value)) < 0)
 			return -EINVAL;
 		*opt_int(cfg, o) = x;
 		return 0;
@@ -629,6 +661,28 @@ int config_reread(const struct lb_config *cur, struct lb_config *next)
 	return rc ? rc : config_load(next);
 }
 
+/*
+ * Options a command has of its own under a config option's name: there
+ * the command's meaning wins (`client set MAC --secure-boot on` is the
+ * PC's setting, not the server's).
+ */
+static const struct {
+	const char *command, *key;
+} command_own_opts[] = {
+	{ "client", "secure-boot" },
+};
+
+static int command_owns(const char *command, const char *key)
+{
+	size_t i;
+
+	for (i = 0; command && i < ARRAY_SIZE(command_own_opts); i++)
+		if (!strcmp(command_own_opts[i].command, command) &&
+		    !strcmp(command_own_opts[i].key, key))
+			return 1;
+	return 0;
+}
+
 int config_parse_args(struct lb_config *cfg, int argc, char **argv,
 		      int strict)
 {
@@ -656,8 +710,8 @@ int config_parse_args(struct lb_config *cfg, int argc, char **argv,
 		snprintf(key, sizeof(key), "%.*s",
 			 (int)(eq ? eq - (arg + 2) : (ptrdiff_t)strlen(arg + 2)),
 			 arg + 2);
-		if (!(o = config_find(key))) {
-			if (!strict) {
+		if (!(o = config_find(key)) || command_owns(argv[0], key)) {
+			if (!strict || o) {
 				/* the command's own option: leave it */
 				argv[1 + nops++] = argv[i];
 				continue;
@@ -703,6 +757,8 @@ static const char *opt_format(const struct lb_config *cfg,
 		return v ? "yes" : "no";
 	case OPT_DHCP_MODE:
 		return modes[(unsigned)v % ARRAY_SIZE(modes)];
+	case OPT_SECURE_BOOT:
+		return secure_boot_name(v);
 	default:
 		snprintf(buf, bufsz, "%d", v);
 		return buf;

@@ -35,6 +35,22 @@ enum dhcp_mode {
 	DHCP_MODE_FULL,
 };
 
+/*
+ * Which loader a UEFI x64 PC gets (config secure_boot, a link's
+ * --secure-boot): Debian's signed shim -> GRUB chain (on) or iPXE (off).
+ * auto: a link's auto defers to the server's; the server's auto is iPXE,
+ * since nothing in a DHCP request says whether Secure Boot is on.
+ */
+enum secure_boot {
+	SECURE_BOOT_AUTO,
+	SECURE_BOOT_ON,
+	SECURE_BOOT_OFF,
+};
+
+/* "auto" | "on" | "off" -> enum secure_boot, or -EINVAL; and back. */
+int secure_boot_parse(const char *value);
+const char *secure_boot_name(int v);
+
 struct lb_config {
 	const char *config_file;	/* --config FILE|DIR, else NULL */
 	const char *state_dir;		/* DB, leases, boot packs */
@@ -64,6 +80,9 @@ struct lb_config {
 	const char *efi_loader;		/* arch 7/9 */
 	const char *arm64_loader;	/* arch 11 */
 	int router_advert;		/* answer IPv6 router solicitations */
+	int secure_boot;		/* enum secure_boot, server-wide */
+	const char *shim_dir;		/* Debian's signed shim + MokManager */
+	const char *grub_signed_dir;	/* Debian's signed network GRUB */
 	int tftp_max_sessions;
 	int tftp_max_per_ip;		/* transfers per client address, 0 = no cap */
 	int http_max_conns;

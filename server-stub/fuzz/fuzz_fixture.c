@@ -294,6 +294,7 @@ static void fuzz_fixture_make(void)
 	fx.srv = (struct lb_server){
 		.cfg = &fx.cfg, .root_dirfd = -1, .ipxe_build_dirfd = -1,
 		.ipxe_dirfd = -1, .state_dirfd = -1, .boot_dirfd = -1,
+		.shim_dirfd = -1, .grub_signed_dirfd = -1,
 	};
 	inet_pton(AF_INET, fx.cfg.listen, &fx.srv.listen_ip);
 	inet_pton(AF_INET, fx.cfg.server_addr, &fx.srv.server_ip);

@@ -29,6 +29,7 @@
 #include <sqlite3.h>
 
 #include "credential.h"
+#include "config.h"
 #include "db.h"
 #include "db_internal.h"
 #include "disks.h"
@@ -284,6 +285,8 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
 	DB_SCHEMA_V5,
 	/* 5 -> 6: extra disks of clients and groups */
 	DB_SCHEMA_V6,
+	/* 6 -> 7: a client's Secure Boot setting */
+	DB_SCHEMA_V7,
 };
 
 /* Schema version of an open file: 0 for an empty file. */
@@ -463,7 +466,8 @@ struct link_row {
 	" COALESCE(c.ssd_cache, g.ssd_cache, i.ssd_cache)," \
 	" COALESCE(c.write_mode, g.write_mode, i.write_mode)," \
 	" c.machine_id, c.super, IFNULL(c.super_token, ''), i.size," \
-	" c.keep_overlay, c.overlay_mib, COALESCE(c.boot_mode, i.boot_mode)" \
+	" c.keep_overlay, c.overlay_mib, COALESCE(c.boot_mode, i.boot_mode)," \
+	" c.secure_boot" \
 	" FROM clients c LEFT JOIN groups g ON g.name = c.grp" \
 	" JOIN images i ON i.id = COALESCE(c.image_id, g.image_id) "
 
@@ -599,6 +603,10 @@ static int link_query(struct db *db, const char *column, const char *key,
 	li->boot_mode = db_boot_mode_parse((const char *)s);
 	if (li->boot_mode < 0)
 		li->boot_mode = BOOT_LINUX;	/* NULL: built-in */
+	s = sqlite3_column_text(st, 23);
+	li->secure_boot = s ? secure_boot_parse((const char *)s) : 0;
+	if (li->secure_boot < 0)
+		li->secure_boot = SECURE_BOOT_AUTO;
 	rc = link_pick_version(db, st, li);
 	sqlite3_finalize(st);
 	if (rc == 0)

@@ -68,6 +68,8 @@ struct link_info {
 				 * shows `linkboot image repair --scan DIR` */
 	int64_t boot_seq;	/* boots counted so far (credential.h) */
 	int boot_mode;		/* enum boot_mode */
+	int secure_boot;	/* enum secure_boot (config.h): the client's
+				 * --secure-boot, AUTO = the server's */
 };
 
 /* Open (create, migrate) <state_dir>/linkboot.db. 0 or -errno. */

@@ -40,6 +40,7 @@ static const struct err_desc link_errs[] = {
 	{ EINVAL_LINK_WRITE, "bad write mode" },
 	{ EINVAL_LINK_OVERLAY, "bad overlay size" },
 	{ EINVAL_LINK_BOOT, "bad boot mode" },
+	{ EINVAL_LINK_SECURE_BOOT, "bad Secure Boot setting" },
 	{ EINVAL_LINK_VERSION, "bad version number" },
 	{ EINVAL_LINK_NO_IMAGE, "no image for the client" },
 	{ EINVAL_LINK_NOTHING, "nothing to change" },
@@ -72,7 +73,7 @@ void links_err_register(void)
  */
 enum link_field_id {
 	F_IMAGE, F_NAME, F_HOSTNAME, F_GROUP, F_RAM_CACHE, F_SSD_CACHE,
-	F_WRITE, F_VERSION, F_OVERLAY, F_BOOT, F_COUNT,
+	F_WRITE, F_VERSION, F_OVERLAY, F_BOOT, F_SECURE_BOOT, F_COUNT,
 };
 
 static const struct link_field {
@@ -91,6 +92,8 @@ static const struct link_field {
 	[F_VERSION] = { "version", offsetof(struct link_opts, version), 1, 1 },
 	[F_OVERLAY] = { "overlay_mib", offsetof(struct link_opts, overlay), 1, 1 },
 	[F_BOOT] = { "boot_mode", offsetof(struct link_opts, boot), 0, 1 },
+	[F_SECURE_BOOT] = { "secure_boot",
+			    offsetof(struct link_opts, secure_boot), 0, 1 },
 };
 
 /* What an operation stores: given[f] set, value[f] NULL = SQL NULL. */
@@ -224,6 +227,12 @@ int link_opts_check(const struct link_opts *o, char *why, size_t len)
 		return db_why(why, len, EINVAL_LINK_BOOT, "--boot '%s': give "
 			      "linux (kernel + root over NBD), san (the PC's "
 			      "iSCSI disk, e.g. Windows) or 'inherit'", v);
+	if ((v = o->secure_boot) && !is_inherit(v) && strcmp(v, "on") &&
+	    strcmp(v, "off"))
+		return db_why(why, len, EINVAL_LINK_SECURE_BOOT, "--secure-boot "
+			      "'%s': give on (the PC's firmware has Secure Boot "
+			      "on: signed shim + GRUB), off (iPXE) or auto (the "
+			      "server's secure_boot)", v);
 	if ((v = o->version) && !is_inherit(v) && !number_in(v, 1, INT32_MAX))
 		return db_why(why, len, EINVAL_LINK_VERSION, "--version '%s': "
 			      "give a version number (`linkboot image list`) "

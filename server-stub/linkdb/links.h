@@ -52,6 +52,7 @@
 #define EBUSY_LINK_SUPER	ERR(EBUSY, MOD_DB, 0x17)
 #define EBUSY_LINK_SUPER_MOVE	ERR(EBUSY, MOD_DB, 0x18)
 #define ENOSPC_LINK_NAMES	ERR(ENOSPC, MOD_DB, 0x19)
+#define EINVAL_LINK_SECURE_BOOT	ERR(EINVAL, MOD_DB, 0x1a)
 
 #define LINK_NAME_PATTERN	"PC-%03d"	/* default client names */
 
@@ -68,6 +69,8 @@ struct link_opts {
 	const char *version;	/* pin a version; "inherit": production */
 	const char *overlay;	/* MiB of RAM for the PC's writes */
 	const char *boot;	/* linux or san (enum boot_mode) */
+	const char *secure_boot; /* on, off; "inherit" (the CLI's "auto"):
+				  * the server's secure_boot */
 };
 
 /* One client as `client list` / `client show` show it. */

@@ -10,7 +10,7 @@
  * A later schema version adds a migration step in db.c, never edits this.
  */
 
-#define DB_SCHEMA_VERSION 6
+#define DB_SCHEMA_VERSION 7
 
 #define DB_SCHEMA_V1 \
 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" \
@@ -129,5 +129,10 @@
 "  version INTEGER NOT NULL, boot_seq INTEGER NOT NULL,\n" \
 "  PRIMARY KEY(mac, lun));\n" \
 "ALTER TABLE sessions ADD COLUMN lun INTEGER NOT NULL DEFAULT 0;\n"
+
+/* Version 7: a PC's UEFI Secure Boot ('on': DHCP hands it the signed
+ * shim -> GRUB chain; 'off': iPXE; NULL: the server's secure_boot). */
+#define DB_SCHEMA_V7 \
+"ALTER TABLE clients ADD COLUMN secure_boot TEXT;\n"
 
 #endif

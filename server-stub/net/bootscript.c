@@ -15,67 +15,13 @@
 #include <string.h>
 
 #include "bootscript.h"
+#include "script_text.h"
 #include "ticket.h"
 #include "lb_cmdline.h"
 #include "lb_err.h"
 #include "lb_util.h"
 
-/* A bounded string builder; overflow is reported once at the end. */
-struct sbuf {
-	char *p;
-	size_t size, len;
-	int overflow;
-};
-
-static void sb_printf(struct sbuf *sb, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *sb, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (sb->overflow)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(sb->p + sb->len, sb->size - sb->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sb->size - sb->len) {
-		sb->overflow = 1;
-		return;
-	}
-	sb->len += (size_t)n;
-}
-
-static int sb_done(struct sbuf *sb)
-{
-	return sb->overflow ? -ENOSPC : (int)sb->len;
-}
-
-/*
- * Copy src into dst keeping only bytes that mean nothing to iPXE's parser:
- * letters, digits and "._-:/@+,=%~" (and spaces when `spaces`). No '$',
- * no quotes, no backslash, no '|', '&', '#', no control bytes.
- */
-static const char *script_filter(char *dst, size_t dstsz, const char *src,
-				 int spaces)
-{
-	size_t i;
-
-	for (i = 0; src[i] && i + 1 < dstsz; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("._-:/@+,=%~", c) ||
-		    (spaces && c == ' '))
-			dst[i] = (char)c;
-		else
-			dst[i] = '_';
-	}
-	dst[i] = '\0';
-	return dst;
-}
-
-static const char *write_mode_name(int mode)
+const char *bootscript_write_mode(int mode)
 {
 	switch (mode) {
 	case WRITE_DISK:
@@ -264,7 +210,7 @@ static void script_boot(struct sbuf *sb, const char *mac,
 		  "linkboot.gw=${gateway} ||\n"
 		  "isset ${dns} && set lb-args ${lb-args} linkboot.dns=${dns} ||\n");
 	sb_printf(sb, "set lb-args ${lb-args} linkboot.write=%s linkboot.ram=%u",
-		  write_mode_name(link->write_mode), link->ram_cache_mib);
+		  bootscript_write_mode(link->write_mode), link->ram_cache_mib);
 	if (link->overlay_mib)
 		sb_printf(sb, " linkboot.overlay=%u", link->overlay_mib);
 	if (link->write_mode == WRITE_SERVER && link->keep_overlay)

@@ -54,6 +54,9 @@ int bootscript_build(char *out, size_t outsz, const uint8_t mac[6],
 int bootscript_bad_mac(char *out, size_t outsz,
 		       const struct bootscript_params *p);
 
+/* "ram" | "disk" | "server" | "super": linkboot.write= (lb_cmdline.h) */
+const char *bootscript_write_mode(int mode);
+
 /* One short word for logs and boot events: "boot", "unknown", ... */
 const char *bootscript_kind(int lookup_rc, const struct link_info *link);
 

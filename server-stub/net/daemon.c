@@ -180,6 +180,9 @@ static int serve_dirs(struct lb_server *srv)
 	srv->ipxe_build_dirfd = serve_open_dir(cfg->ipxe_build_dir,
 					       "--ipxe-build", 1);
 	srv->ipxe_dirfd = serve_open_dir(cfg->ipxe_dir, "--ipxe-dir", 0);
+	srv->shim_dirfd = serve_open_dir(cfg->shim_dir, "--shim-dir", 0);
+	srv->grub_signed_dirfd = serve_open_dir(cfg->grub_signed_dir,
+						"--grub-signed-dir", 0);
 	if (srv->state_dirfd < 0 || srv->boot_dirfd < 0 ||
 	    (cfg->root_dir && srv->root_dirfd < 0) ||
 	    (cfg->ipxe_build_dir && srv->ipxe_build_dirfd < 0))
@@ -188,13 +191,20 @@ static int serve_dirs(struct lb_server *srv)
 		log_warnx("no iPXE binaries in %s: PXE clients cannot chainload "
 			  "(apt-get install ipxe, or give --ipxe-dir)",
 			  cfg->ipxe_dir);
+	if (cfg->secure_boot == SECURE_BOOT_ON &&
+	    (srv->shim_dirfd < 0 || srv->grub_signed_dirfd < 0))
+		log_warnx("secure_boot on, but no %s or %s: Secure Boot PCs "
+			  "cannot boot (apt-get install shim-signed "
+			  "shim-helpers-amd64-signed grub-efi-amd64-signed)",
+			  cfg->shim_dir, cfg->grub_signed_dir);
 	return 0;
 }
 
 static void serve_close_dirs(struct lb_server *srv)
 {
 	int *fds[] = { &srv->state_dirfd, &srv->boot_dirfd, &srv->root_dirfd,
-		       &srv->ipxe_build_dirfd, &srv->ipxe_dirfd };
+		       &srv->ipxe_build_dirfd, &srv->ipxe_dirfd,
+		       &srv->shim_dirfd, &srv->grub_signed_dirfd };
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(fds); i++) {
@@ -382,6 +392,7 @@ int cmd_serve(struct lb_config *cfg, int argc, char **argv)
 	struct lb_server srv = {
 		.cfg = cfg, .root_dirfd = -1, .ipxe_build_dirfd = -1,
 		.ipxe_dirfd = -1, .state_dirfd = -1, .boot_dirfd = -1,
+		.shim_dirfd = -1, .grub_signed_dirfd = -1,
 	};
 	int64_t watchdog_next = 0;
 	size_t started = 0;

@@ -541,6 +541,24 @@ static void dhcp_full_rx(struct dhcp_req *r)
 	}
 }
 
+/*
+ * A UEFI x64 PC's own --secure-boot (link DB), for the boot-file policy:
+ * nothing in its request says whether its firmware enforces signatures.
+ * Unknown or unlinked, or no DB: auto (the server's secure_boot).
+ */
+static void dhcp_client_secure_boot(const struct dhcp_server *ds,
+				    struct dhcp_client *c)
+{
+	struct db *db = ds->srv->db;
+	struct link_info link;
+
+	c->secure_boot = SECURE_BOOT_AUTO;
+	if (!db || c->ipxe || (c->arch != 7 && c->arch != 9 && c->arch != 16))
+		return;
+	if (db_link_lookup(db, c->mac, &link) == 0)
+		c->secure_boot = link.secure_boot;
+}
+
 /* ---- receive ---- */
 
 static void dhcp_handle(struct dhcp_sock *s, const uint8_t *buf, size_t len,
@@ -581,6 +599,7 @@ static void dhcp_handle(struct dhcp_sock *s, const uint8_t *buf, size_t len,
 		 dhcp_arch_name(r->c.arch),
 		 r->c.linkboot ? ", linkboot iPXE" : r->c.ipxe ? ", iPXE" : "");
 	dhcp_log_detail(r);
+	dhcp_client_secure_boot(ds, &r->c);
 	if ((rc = dhcp_boot_choose(&ds->boot, &r->c, &r->boot)) != 0) {
 		log_warnx("dhcp %s: boot file name too long: %s", r->mac,
 			  err_str(rc));
@@ -741,6 +760,7 @@ static void dhcp_boot_setup(struct dhcp_server *ds)
 		.bios_loader = cfg->bios_loader,
 		.efi_loader = cfg->efi_loader,
 		.arm64_loader = cfg->arm64_loader,
+		.secure_boot = cfg->secure_boot,
 		.server_ip = ds->srv->server_ip.s_addr,
 		.http_port = cfg->http_port,
 	};

@@ -38,6 +38,9 @@ struct dhcp_client {
 	int http;		/* option 60 starts with "HTTPClient" */
 	int ipxe;		/* option 77 "iPXE" or option 175 present */
 	int linkboot;		/* option 77 "linkboot": our own iPXE build */
+	int secure_boot;	/* its link's --secure-boot (enum secure_boot,
+				 * config.h; AUTO = the server's), from the
+				 * DB: nothing in the request says it */
 };
 
 /* Where the policy reads the server side from. */
@@ -45,6 +48,7 @@ struct dhcp_boot_cfg {
 	const char *bios_loader;
 	const char *efi_loader;
 	const char *arm64_loader;
+	int secure_boot;	/* enum secure_boot (config.h), server-wide */
 	uint32_t server_ip;	/* network order */
 	int http_port;
 };
@@ -76,10 +80,17 @@ void dhcp_client_from_msg(const struct dhcp_msg *m, struct dhcp_client *c);
  *     arm64_loader, over TFTP;
  *   16 x64 UEFI HTTP boot -> http://SERVER:PORT/<efi_loader> with option 60
  *     "HTTPClient" (OVMF ignores the offer without it);
+ *   7, 9 and 16 with secure_boot on (the link's, else the server's) ->
+ *     DHCP_SHIM ("shimx64.efi", Debian's
+ *     Microsoft-signed shim, which loads the signed GRUB) instead of
+ *     efi_loader: iPXE is not signed, a Secure Boot firmware refuses it;
  *   anything else, or a client that is neither PXE nor HTTP nor iPXE ->
  *     DHCP_BOOT_NONE.
  * Returns 0, or -ENAMETOOLONG if the file name does not fit.
  */
+/* The signed chain's first stage, as files.c serves it. */
+#define DHCP_SHIM	"shimx64.efi"
+
 int dhcp_boot_choose(const struct dhcp_boot_cfg *cfg,
 		     const struct dhcp_client *c, struct dhcp_boot *out);
 

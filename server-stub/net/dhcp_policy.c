@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
 #include "dhcp.h"
 #include "lb_util.h"
 
@@ -84,6 +85,8 @@ int dhcp_boot_choose(const struct dhcp_boot_cfg *cfg,
 		     const struct dhcp_client *c, struct dhcp_boot *out)
 {
 	char path[64], mac[18];
+	const char *efi;
+	int sb;
 
 	memset(out, 0, sizeof(*out));
 	out->arch_name = dhcp_arch_name(c->arch);
@@ -102,6 +105,12 @@ int dhcp_boot_choose(const struct dhcp_boot_cfg *cfg,
 	}
 	if (!c->pxe && !c->http)
 		return 0;
+	/* Secure Boot: the firmware runs only signed loaders, and iPXE is
+	 * not; nothing in the request says whether Secure Boot is on, so
+	 * the PC's link says it, else the server's config (secure_boot) */
+	sb = c->secure_boot != SECURE_BOOT_AUTO ? c->secure_boot
+						 : cfg->secure_boot;
+	efi = sb == SECURE_BOOT_ON ? DHCP_SHIM : cfg->efi_loader;
 	switch (c->arch) {
 	case -1:	/* PXEClient without option 93: treat as BIOS */
 	case 0:
@@ -110,13 +119,13 @@ int dhcp_boot_choose(const struct dhcp_boot_cfg *cfg,
 	case 7:
 	case 9:		/* RFC 4578 errata 9: some firmware sends 9 for x64 */
 		out->pxe_discovery = 1;
-		return boot_tftp(out, cfg->efi_loader);
+		return boot_tftp(out, efi);
 	case 11:
 		out->pxe_discovery = 1;
 		return boot_tftp(out, cfg->arm64_loader);
 	case 16:	/* UEFI HTTP boot: must see HTTPClient back */
 		out->vendor_class = "HTTPClient";
-		return boot_url(cfg, out, cfg->efi_loader);
+		return boot_url(cfg, out, efi);
 	case 19:
 		out->vendor_class = "HTTPClient";
 		return boot_url(cfg, out, cfg->arm64_loader);

@@ -46,6 +46,43 @@ static int files_try(int dirfd, const char *rel, struct stat *st)
 	return fd;
 }
 
+/*
+ * The Secure Boot chain (README "Secure Boot"), served under the names the
+ * chain asks for: the PC's firmware loads shimx64.efi (DHCP boot file);
+ * shim then asks for grubx64.efi, and MokManager mmx64.efi when a key
+ * enrolment is pending, from the directory it was itself loaded from
+ * (shim netboot.c). Debian ships them with a .signed suffix; the GRUB is
+ * the network build (tftp, http, efinet built in).
+ */
+static const struct {
+	const char *name;	/* as served */
+	int grub;		/* in grub_signed_dir, else shim_dir */
+	const char *file;	/* as Debian installs it */
+} signed_files[] = {
+	{ "shimx64.efi", 0, "shimx64.efi.signed" },	/* shim-signed */
+	{ "mmx64.efi", 0, "mmx64.efi.signed" },	/* shim-helpers-amd64-signed */
+	{ "grubx64.efi", 1, "grubnetx64.efi.signed" },	/* grub-efi-amd64-signed */
+};
+
+/* rel is a name of the signed chain: its fd (a file of that name in
+ * --root first); else -ENOENT (and the usual search finds nothing new). */
+static int files_signed(const struct lb_server *srv, const char *rel,
+			struct stat *st)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(signed_files) / sizeof(signed_files[0]); i++) {
+		if (strcmp(rel, signed_files[i].name))
+			continue;
+		if ((rc = files_try(srv->root_dirfd, rel, st)) != -ENOENT)
+			return rc;
+		return files_try(signed_files[i].grub ? srv->grub_signed_dirfd :
+				 srv->shim_dirfd, signed_files[i].file, st);
+	}
+	return -ENOENT;
+}
+
 int files_open(const struct lb_server *srv, const char *path, size_t len,
 	       struct stat *st)
 {
@@ -59,6 +96,8 @@ int files_open(const struct lb_server *srv, const char *path, size_t len,
 		return rc;
 	if (strncmp(rel, "boot/", 5) == 0)
 		return files_try(srv->boot_dirfd, rel + 5, st);
+	if ((rc = files_signed(srv, rel, st)) != -ENOENT)
+		return rc;
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		rc = files_try(dirs[i], rel, st);
 		/* out of fds is no "not found": the caller says "busy" */

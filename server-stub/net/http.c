@@ -37,6 +37,7 @@
 #include "boot_auth.h"
 #include "bootpack_build.h"
 #include "bootscript.h"
+#include "grubcfg.h"
 #include "credential.h"
 #include "db.h"
 #include "disks.h"
@@ -286,6 +287,39 @@ out:
 	if (conn_queue(c, &r, script, (size_t)n, req->method == HTTP_HEAD) != 0)
 		conn_error(c, 500, "response too long", NULL, 0);
 	sodium_memzero(script, sizeof(script));
+}
+
+/*
+ * GET /grub/grub.cfg[-MAC]: the Secure Boot chain's GRUB config, made per
+ * request like /boot.ipxe (grubcfg.h). -ENOENT: path is no GRUB config
+ * name, serve it as a file.
+ */
+static int handle_grubcfg(struct http_conn *c, const struct http_request *req,
+			  const char *path, size_t len)
+{
+	char cfg[8192];
+	struct http_response r = {
+		.status = 200,
+		.content_type = "text/plain; charset=utf-8",
+		.no_store = 1,	/* links change: never cache it */
+	};
+	const char *kind = "";
+	int n;
+
+	n = grubcfg_answer(c->hs->srv, path, len, c->peer_sa.sin_addr, cfg,
+			   sizeof(cfg), &kind);
+	if (n == -ENOENT)
+		return -ENOENT;
+	snprintf(c->log_note, sizeof(c->log_note), " grub=%s", kind);
+	if (n < 0) {
+		conn_error(c, 500, "GRUB config too long", NULL, 0);
+		return 0;
+	}
+	r.content_length = (uint64_t)n;
+	if (conn_queue(c, &r, cfg, (size_t)n, req->method == HTTP_HEAD) != 0)
+		conn_error(c, 500, "response too long", NULL, 0);
+	sodium_memzero(cfg, sizeof(cfg));
+	return 0;
 }
 
 /* A body's "key=value" line, copied into out; 0 or -ENOENT. */
@@ -628,6 +662,9 @@ static void conn_handle(struct http_conn *c, const struct http_request *req,
 		else
 			conn_error(c, 405, "reports are sent with POST", "POST",
 				   head);
+	} else if ((req->method == HTTP_GET || head) &&
+		   handle_grubcfg(c, req, path, (size_t)n) == 0) {
+		/* answered: the Secure Boot chain's GRUB config */
 	} else if (req->method == HTTP_GET || head) {
 		handle_file(c, req, path, (size_t)n);
 	} else {

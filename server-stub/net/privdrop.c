@@ -394,6 +394,8 @@ static int landlock_rules(int ruleset, const struct lb_server *srv,
 	rc |= landlock_allow(ruleset, cfg->root_dir, FS_READ, handled);
 	rc |= landlock_allow(ruleset, cfg->ipxe_dir, FS_READ, handled);
 	rc |= landlock_allow(ruleset, cfg->ipxe_build_dir, FS_READ, handled);
+	rc |= landlock_allow(ruleset, cfg->shim_dir, FS_READ, handled);
+	rc |= landlock_allow(ruleset, cfg->grub_signed_dir, FS_READ, handled);
 	/* SIGHUP reads the config again (DIR + conf.d, or a file): a file's
 	 * directory, since an editor replaces the file (a new inode) */
 	rc |= landlock_allow(ruleset, config_dir(config_source(cfg), conf,

@@ -33,6 +33,8 @@ struct lb_server {
 	int root_dirfd;			/* --root */
 	int ipxe_build_dirfd;		/* --ipxe-build */
 	int ipxe_dirfd;			/* --ipxe-dir */
+	int shim_dirfd;			/* --shim-dir (Secure Boot) */
+	int grub_signed_dirfd;		/* --grub-signed-dir (Secure Boot) */
 	int state_dirfd;		/* --state */
 	int boot_dirfd;			/* <state>/boot: kernels, initrds, packs */
 	struct db *db;			/* link DB (NULL until opened) */
@@ -61,7 +63,9 @@ struct lb_service {
 /*
  * The files TFTP and HTTP serve: a client path is sanitised (lib/path.c),
  * then looked up, in order, in --root, --ipxe-build, --ipxe-dir, and for
- * "boot/..." in <state>/boot (kernels/initrds of image versions). Opened
+ * "boot/..." in <state>/boot (kernels/initrds of image versions);
+ * shimx64.efi, mmx64.efi and grubx64.efi, unless --root has them, are
+ * Debian's signed files in --shim-dir / --grub-signed-dir. Opened
  * with openat2(RESOLVE_BENEATH); the fd is fstat'ed, only regular files.
  * Returns an fd (O_RDONLY|O_CLOEXEC), fills *st; or -ENOENT, -EACCES,
  * -ENAMETOOLONG, -EMFILE/-ENFILE (out of fds).

@@ -41,6 +41,7 @@
 #include "lb_log.h"
 #include "lb_path.h"
 #include "lb_util.h"
+#include "grubcfg.h"
 #include "listen.h"
 #include "server.h"
 #include "tftp.h"
@@ -93,7 +94,9 @@ struct tftp_xfer {
 	char name[160];			/* requested file name, escaped */
 	char opts[160];			/* requested options, escaped */
 	int file_fd;			/* served file, or -1 for script */
-	char script[256];		/* generated #!ipxe script */
+	char *script;			/* generated text (malloc'ed): the
+					 * iPXE chain script or a GRUB config */
+	char script_what[40];		/* it, for the log lines */
 	int loader;			/* enum tftp_loader requested, or -1 */
 	int is_script;			/* answering with script, not file */
 	uint64_t size;			/* bytes to send */
@@ -242,6 +245,7 @@ static void xfer_free(struct tftp_xfer *x)
 	}
 	if (x->file_fd >= 0)
 		close(x->file_fd);
+	free(x->script);
 	free(x->buf);
 	free(x);
 }
@@ -258,7 +262,7 @@ static void xfer_done(struct tftp_xfer *x, const char *why, int64_t now)
 	if (!why) {
 		log_info("tftp %s: RRQ \"%s\"%s%s -> %s sent%s", x->peer_str,
 			 x->name, x->opts[0] ? " " : "", x->opts, done,
-			 x->is_script ? " (iPXE chain script)" : "");
+			 x->is_script ? x->script_what : "");
 		if (x->loader >= 0 && !x->is_script)
 			xfer_remember_loader(x, now);
 	} else {
@@ -594,19 +598,58 @@ static int tftp_from_ipxe(struct tftp_server *ts, const struct tftp_request *req
 	return 0;
 }
 
-static void tftp_make_script(struct tftp_xfer *x)
+#define TFTP_CHAIN_SCRIPT_MAX	256
+/* A GRUB config with its ticket and command line fits (grubcfg.h) */
+#define TFTP_GRUBCFG_MAX	8192
+
+static int tftp_make_script(struct tftp_xfer *x)
 {
 	const struct lb_server *srv = x->ts->srv;
 	char ip[INET_ADDRSTRLEN];
 	int n;
 
+	if (!(x->script = malloc(TFTP_CHAIN_SCRIPT_MAX)))
+		return -ENOMEM;
 	inet_ntop(AF_INET, &srv->server_ip, ip, sizeof(ip));
 	/* ${mac} is expanded by iPXE, not by us */
-	n = snprintf(x->script, sizeof(x->script),
+	n = snprintf(x->script, TFTP_CHAIN_SCRIPT_MAX,
 		     "#!ipxe\nchain http://%s:%d/boot.ipxe?mac=${mac}\n", ip,
 		     srv->cfg->http_port);
 	x->size = (uint64_t)MAX(n, 0);
 	x->is_script = 1;
+	snprintf(x->script_what, sizeof(x->script_what),
+		 " (iPXE chain script)");
+	return 0;
+}
+
+/*
+ * The Secure Boot chain's GRUB asks for its configuration (grubcfg.h):
+ * made now from the link DB, for the address asking. 0 and the text in
+ * x->script; -ENOENT when the name is no GRUB config (a file, then).
+ */
+static int tftp_make_grubcfg(struct tftp_xfer *x,
+			     const struct tftp_request *req)
+{
+	const char *kind = "";
+	int n;
+
+	if (!grubcfg_is_name(req->filename, req->filename_len))
+		return -ENOENT;
+	if (!(x->script = malloc(TFTP_GRUBCFG_MAX)))
+		return -ENOMEM;
+	n = grubcfg_answer(x->ts->srv, req->filename, req->filename_len,
+			   x->peer.sin_addr, x->script, TFTP_GRUBCFG_MAX,
+			   &kind);
+	if (n < 0) {
+		free(x->script);
+		x->script = NULL;
+		return n;
+	}
+	x->size = (uint64_t)n;
+	x->is_script = 1;
+	snprintf(x->script_what, sizeof(x->script_what), " (GRUB config: %s)",
+		 kind);
+	return 0;
 }
 
 static void format_opts(const struct tftp_request *req, char *out, size_t sz)
@@ -657,15 +700,15 @@ static int xfer_open(struct tftp_xfer *x, const struct tftp_request *req,
 {
 	struct tftp_server *ts = x->ts;
 	struct stat st;
-	int fd;
+	int fd, rc;
 
 	x->loader = tftp_loader_of(ts, req);
 	/* the script chains HTTP: with HTTP off, serve the loader as asked */
 	if (x->loader >= 0 && ts->srv->cfg->http_port > 0 &&
-	    tftp_from_ipxe(ts, req, &x->peer, x->loader, now)) {
-		tftp_make_script(x);
-		return 0;
-	}
+	    tftp_from_ipxe(ts, req, &x->peer, x->loader, now))
+		return tftp_make_script(x);
+	if ((rc = tftp_make_grubcfg(x, req)) != -ENOENT)
+		return rc;
 	fd = files_open(ts->srv, req->filename, req->filename_len, &st);
 	if (fd < 0)
 		return fd;
@@ -861,7 +904,7 @@ static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 	ts->xfers = x;
 	ts->nxfers++;
 	log_info("tftp %s: %s%s", x->peer_str, what,
-		 x->is_script ? " (from iPXE: chain script)" : "");
+		 x->is_script ? x->script_what : "");
 	/* RFC 2347: OACK when any option was accepted, else DATA 1 at once */
 	if (x->neg.nacked) {
 		x->oack_pending = 1;
@@ -875,6 +918,7 @@ static void tftp_rx_rrq(struct tftp_server *ts, const struct tftp_request *req,
 err_free:
 	if (x->file_fd >= 0)
 		close(x->file_fd);
+	free(x->script);
 	free(x->buf);
 	free(x);
 }

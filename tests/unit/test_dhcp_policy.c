@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "config.h"
 #include "dhcp.h"
 
 static const struct dhcp_boot_cfg cfg = {
@@ -95,6 +96,52 @@ static void test_arch16_http_boot(void **state)
 	/* OVMF ignores the offer without HTTPClient */
 	assert_string_equal(b.vendor_class, "HTTPClient");
 	assert_false(b.pxe_discovery);
+}
+
+/* secure_boot on: x64 UEFI (PXE and HTTP) gets the signed shim, BIOS and
+ * iPXE are unchanged; the link's setting wins over the server's. */
+static void test_secure_boot_shim(void **state)
+{
+	struct dhcp_boot_cfg on = cfg;
+	struct dhcp_client c;
+	struct dhcp_boot b;
+	int arch[] = { 7, 9 };
+	size_t i;
+
+	(void)state;
+	on.secure_boot = SECURE_BOOT_ON;
+	for (i = 0; i < 2; i++) {
+		c = pxe(arch[i]);
+		assert_int_equal(dhcp_boot_choose(&on, &c, &b), 0);
+		assert_int_equal(b.kind, DHCP_BOOT_TFTP);
+		assert_string_equal(b.file, "shimx64.efi");
+		assert_true(b.pxe_discovery);
+	}
+	c = pxe(16);
+	c.pxe = 0;
+	c.http = 1;
+	assert_int_equal(dhcp_boot_choose(&on, &c, &b), 0);
+	assert_string_equal(b.file, "http://198.18.0.1:8080/shimx64.efi");
+	assert_string_equal(b.vendor_class, "HTTPClient");
+	c = pxe(0);		/* BIOS has no Secure Boot */
+	assert_int_equal(dhcp_boot_choose(&on, &c, &b), 0);
+	assert_string_equal(b.file, "undionly.kpxe");
+	c = pxe(7);		/* iPXE already: the script, never shim */
+	c.ipxe = 1;
+	assert_int_equal(dhcp_boot_choose(&on, &c, &b), 0);
+	assert_int_equal(b.kind, DHCP_BOOT_HTTP);
+	assert_non_null(strstr(b.file, "/boot.ipxe?mac="));
+	c = pxe(7);		/* the link says off */
+	c.secure_boot = SECURE_BOOT_OFF;
+	assert_int_equal(dhcp_boot_choose(&on, &c, &b), 0);
+	assert_string_equal(b.file, "snponly.efi");
+	c = pxe(7);		/* server auto (default): the link says on */
+	c.secure_boot = SECURE_BOOT_ON;
+	choose(&c, &b);
+	assert_string_equal(b.file, "shimx64.efi");
+	c = pxe(7);		/* auto and auto: nothing detectable, iPXE */
+	choose(&c, &b);
+	assert_string_equal(b.file, "snponly.efi");
 }
 
 static void test_ipxe_gets_script(void **state)
@@ -440,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_arch7_and_9_efi),
 		cmocka_unit_test(test_arch11_arm64),
 		cmocka_unit_test(test_arch16_http_boot),
+		cmocka_unit_test(test_secure_boot_shim),
 		cmocka_unit_test(test_ipxe_gets_script),
 		cmocka_unit_test(test_ipxe_efi_never_chains_loader),
 		cmocka_unit_test(test_linkboot_user_class),
