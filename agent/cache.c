@@ -31,6 +31,8 @@ struct cache {
 	uint32_t block_size;
 	uint64_t nblocks;
 	uint8_t *hashes;	/* count * 32 bytes, or NULL: unverified */
+	uint8_t *written;	/* bit b: block b is the PC's (cache.h), or
+				 * NULL: a read-only export */
 	struct bcache *ram;
 	struct ssdcache *ssd;
 	int ssd_fd;
@@ -106,6 +108,12 @@ int cache_new(const struct cache_cfg *cfg, struct cache **out)
 		goto fail;
 	memset(c->scratch, 0, c->block_size);
 	ssdcache_hash(c->scratch, c->block_size, c->zero_key);
+	if (cfg->track_writes &&
+	    !(c->written = calloc(1, c->nblocks / 8 + 1)))
+		goto fail;
+	if (c->written && cfg->written)
+		memcpy(c->written, cfg->written,
+		       MIN(cfg->written_len, c->nblocks / 8 + 1));
 	/* content-keyed SSD blocks are only safe with the table */
 	if (c->hashes) {
 		c->ssd = cfg->ssd;
@@ -118,6 +126,7 @@ int cache_new(const struct cache_cfg *cfg, struct cache **out)
 fail:
 	drop_ssd(cfg);
 	free(c->hashes);
+	free(c->written);
 	bcache_free(c->ram);
 	free(c->scratch);
 	free(c);
@@ -133,6 +142,7 @@ void cache_free(struct cache *c)
 		close(c->ssd_fd);
 	bcache_free(c->ram);
 	free(c->hashes);
+	free(c->written);
 	free(c->scratch);
 	free(c->once);
 	free(c);
@@ -178,6 +188,18 @@ static const uint8_t *block_key(const struct cache *c, uint64_t blk)
 	return c->hashes + blk * BLOCKHASH_LEN;
 }
 
+/* Is block blk the PC's own (its server overlay, this boot's writes)? */
+static int block_written(const struct cache *c, uint64_t blk)
+{
+	return c->written && blk < c->nblocks &&
+	       (c->written[blk / 8] >> (blk % 8) & 1);
+}
+
+int cache_block_written(const struct cache *c, uint64_t blk)
+{
+	return block_written(c, blk);
+}
+
 int cache_span_of(const struct cache *c, uint64_t off, uint32_t len,
 		  struct cache_span *sp)
 {
@@ -203,7 +225,7 @@ int cache_block_ok(const struct cache *c, uint64_t blk, const void *data)
 {
 	uint8_t got[SSDC_KEY_SIZE];
 
-	if (!c->hashes)
+	if (!c->hashes || block_written(c, blk))
 		return 1;
 	if (blk >= c->nblocks)
 		return 0;
@@ -221,6 +243,7 @@ int cache_block_ok(const struct cache *c, uint64_t blk, const void *data)
 static int block_is_zero(const struct cache *c, uint64_t blk)
 {
 	return c->hashes && block_len(c, blk) == c->block_size &&
+	       !block_written(c, blk) &&
 	       memcmp(block_key(c, blk), c->zero_key, SSDC_KEY_SIZE) == 0;
 }
 
@@ -231,6 +254,7 @@ int cache_ssd_has(const struct cache *c, uint64_t blk)
 	if (block_is_zero(c, blk))
 		return 1;
 	return c->ssd && block_len(c, blk) == c->block_size &&
+	       !block_written(c, blk) &&
 	       ssdcache_contains(c->ssd, block_key(c, blk));
 }
 
@@ -269,7 +293,7 @@ static void ram_put(struct cache *c, uint64_t blk, const uint8_t *src,
 static void ssd_put(struct cache *c, uint64_t blk, const uint8_t *src)
 {
 	if (c->ssd && block_len(c, blk) == c->block_size &&
-	    !block_is_zero(c, blk))
+	    !block_is_zero(c, blk) && !block_written(c, blk))
 		ssdcache_put(c->ssd, block_key(c, blk), src);
 }
 
@@ -358,7 +382,8 @@ static int ram_block(struct cache *c, uint64_t blk, uint64_t off, uint32_t len,
 /* Does the SSD claim block blk? (Whole blocks only; checked on read.) */
 static int ssd_claims(struct cache *c, uint64_t blk)
 {
-	if (!c->ssd || block_len(c, blk) != c->block_size)
+	if (!c->ssd || block_len(c, blk) != c->block_size ||
+	    block_written(c, blk))
 		return 0;
 	if (c->ssd_off_until) {
 		c->st.ssd_misses++;	/* not served by it (traced boot) */
@@ -506,6 +531,7 @@ static int span_ok(const struct cache *c, const struct cache_span *sp,
 {
 	uint8_t got[CACHE_SPAN_MAX][SSDC_KEY_SIZE];
 	const void *blocks[CACHE_SPAN_MAX] = { NULL };
+	uint64_t which[CACHE_SPAN_MAX];
 	uint32_t i, n = 0;
 
 	if (!c->hashes)
@@ -515,17 +541,19 @@ static int span_ok(const struct cache *c, const struct cache_span *sp,
 
 		if (blk >= c->nblocks)
 			return 0;
-		if (block_len(c, blk) == c->block_size)
+		if (block_written(c, blk))
+			continue;	/* the PC's own data */
+		if (block_len(c, blk) == c->block_size) {
+			which[n] = blk;
 			blocks[n++] = d + (uint64_t)i * c->block_size;
-		else if (!cache_block_ok(c, blk, d + (uint64_t)i *
-					 c->block_size))
+		} else if (!cache_block_ok(c, blk, d + (uint64_t)i *
+					   c->block_size)) {
 			return 0;
+		}
 	}
 	ssdcache_hash_multi(blocks, c->block_size, n, got);
-	/* the whole blocks are the first n: only the image's last is short */
 	for (i = 0; i < n; i++)
-		if (memcmp(got[i], block_key(c, sp->first + i),
-			   SSDC_KEY_SIZE) != 0)
+		if (memcmp(got[i], block_key(c, which[i]), SSDC_KEY_SIZE) != 0)
 			return 0;
 	return 1;
 }
@@ -597,6 +625,18 @@ void cache_invalidate(struct cache *c, uint64_t off, uint64_t len)
 	last = (MIN(off + len, c->image_size) - 1) / c->block_size;
 	for (b = first; b <= last; b++)
 		bcache_invalidate(c->ram, b);
+	cache_mark_written(c, off, len);
+}
+
+void cache_mark_written(struct cache *c, uint64_t off, uint64_t len)
+{
+	uint64_t b, last;
+
+	if (!c || !c->written || len == 0 || off >= c->image_size)
+		return;
+	last = (MIN(off + len, c->image_size) - 1) / c->block_size;
+	for (b = off / c->block_size; b <= last; b++)
+		c->written[b / 8] |= (uint8_t)(1u << (b % 8));
 }
 
 int cache_preload(struct cache *c, uint64_t blk, const void *data)
@@ -608,6 +648,8 @@ int cache_preload(struct cache *c, uint64_t blk, const void *data)
 	/* no SSD, and RAM holds the pack's head: the rest has nowhere to go */
 	if (!c->ssd && c->pack_ram >= ram_max)
 		return -ENOSPC;
+	if (block_written(c, blk))
+		return 0;	/* the pack has the version's, not the PC's */
 	if (!cache_block_ok(c, blk, data)) {
 		c->st.pack_bad++;
 		return -EBADMSG;

@@ -73,6 +73,15 @@ struct cache_cfg {
 	uint64_t hashes_len;
 	struct ssdcache *ssd;	/* NULL: no SSD layer; needs hashes */
 	int ssd_fd;		/* closed by cache_free(), or -1 */
+	/* a written export (server, super): its blocks that are not the
+	 * version's (the server overlay's map, bit b = block b) are never
+	 * checked against the table, answered as zero, kept on the SSD or
+	 * taken from a boot pack; nor are the blocks this boot writes
+	 * (cache_invalidate()). NULL with track_writes 0: a read-only
+	 * export. */
+	const uint8_t *written;
+	uint64_t written_len;	/* bytes of written */
+	int track_writes;
 };
 
 /* Largest image_size: what a block device can have (nbd_client.h). */
@@ -111,8 +120,15 @@ int cache_peek(struct cache *c, uint64_t off, uint32_t len, struct iovec *iov,
  * data + (off - sp->off). */
 int cache_fill(struct cache *c, struct cache_span *sp, const void *data);
 void cache_abort(struct cache *c, struct cache_span *sp);
-/* A write/trim/zero: forget the blocks, and spans in flight become stale. */
+/* A write/trim/zero: forget the blocks, and spans in flight become stale;
+ * with track_writes the blocks are the PC's from now on (never checked). */
 void cache_invalidate(struct cache *c, uint64_t off, uint64_t len);
+
+/* With track_writes: [off, off + len) is the PC's from now on (a write-back
+ * run of the overlay reaches the server; a replaced daemon's pages). */
+void cache_mark_written(struct cache *c, uint64_t off, uint64_t len);
+/* Is block blk the PC's own (not checked)? 1 or 0. */
+int cache_block_written(const struct cache *c, uint64_t blk);
 
 /* Is block blk (data of its real length) what the table says? 1 yes,
  * 0 no; 1 when unverified. */

@@ -26,6 +26,7 @@
 #include "cache.h"
 #include "cache_setup.h"
 #include "hashidx.h"
+#include "http_client.h"
 #include "lb_endian.h"
 #include "lb_err.h"
 #include "lb_log.h"
@@ -164,11 +165,80 @@ static int ssd_open(const struct agent_cfg *cfg, uint32_t bs,
 	return 0;
 }
 
+/* A server/super export is the version plus the PC's writes. */
+static int written_mode(const struct agent_cfg *cfg)
+{
+	return cfg->write_mode == WRITE_SERVER || cfg->write_mode == WRITE_SUPER;
+}
+
+/* The SSD read cache: read-only exports (a written export's cache
+ * partition is its write overlay's second tier, overlay_setup.c). */
 static int verified_mode(const struct agent_cfg *cfg)
 {
-	/* a server/super export is the version plus our writes */
-	return cfg->hashes[0] && cfg->write_mode != WRITE_SERVER &&
-	       cfg->write_mode != WRITE_SUPER;
+	return cfg->hashes[0] && !written_mode(cfg);
+}
+
+#define OVERLAY_MAP_MAX	16384
+
+/* "FIRST COUNT" lines into bm (nblocks bits); 0 or -EPROTO. */
+static int map_parse_runs(const char *p, uint8_t *bm, uint64_t nblocks)
+{
+	unsigned long long first, count;
+	int used;
+
+	while (*p) {
+		if (sscanf(p, "%llu %llu\n%n", &first, &count, &used) != 2 ||
+		    first > nblocks || count > nblocks - first)
+			return -EPROTO;
+		for (uint64_t b = first; b < first + count; b++)
+			bm[b / 8] |= (uint8_t)(1u << (b % 8));
+		p += used;
+	}
+	return 0;
+}
+
+/*
+ * A written export's blocks that are the PC's (its server overlay, GET
+ * /overlay-map with the boot's credential): *bm (malloc'ed, bit b = block
+ * b of block_size), the rest of the export is the version and is checked
+ * against the table. 0 or -errno (then nothing is checked).
+ */
+static int fetch_overlay_map(const struct agent_cfg *cfg, uint32_t block_size,
+			     uint64_t image_size, uint8_t **bm, size_t *bmlen)
+{
+	struct http_call call = {
+		.method = "GET", .path = "overlay-map",
+		.bearer = cfg->export_name, .max = OVERLAY_MAP_MAX,
+		.timeout_ms = 10000,
+	};
+	unsigned long long nblocks;
+	unsigned bs;
+	uint8_t *body = NULL;
+	size_t len;
+	int status = 0, used = 0, rc;
+
+	if ((rc = http_call(cfg, &call, &status, &body, &len)) != 0)
+		return rc;
+	rc = -EPROTO;
+	if (status != 200 || sscanf((char *)body, "LBMAP1 %u %llu\n%n", &bs,
+				    &nblocks, &used) != 2 || used == 0 ||
+	    bs != block_size ||
+	    nblocks != image_size / block_size + !!(image_size % block_size))
+		goto out;
+	*bmlen = (size_t)(nblocks / 8 + 1);
+	rc = -ENOMEM;
+	if (!(*bm = calloc(1, *bmlen)))
+		goto out;
+	if ((rc = map_parse_runs((char *)body + used, *bm, nblocks)) != 0) {
+		free(*bm);
+		*bm = NULL;
+	}
+out:
+	if (rc && status != 200 && status)
+		log_warnx("cache: GET /overlay-map: HTTP %d: %.*s", status,
+			  (int)strcspn((char *)body, "\n"), (char *)body);
+	free(body);
+	return rc;
 }
 
 static void chunk_key(const uint8_t *chunk, uint8_t key[SSDC_KEY_SIZE])
@@ -399,6 +469,16 @@ static void pack_load(const struct agent_cfg *cfg, struct cache *c,
 	free(b);
 }
 
+/* Blocks the cache counts as the PC's own. */
+static uint64_t map_count(const struct cache *c, uint64_t image_size)
+{
+	uint64_t n = 0, bs = cache_block_size(c);
+
+	for (uint64_t b = 0; b * bs < image_size; b++)
+		n += cache_block_written(c, b);
+	return n;
+}
+
 struct cache *cache_setup(const struct agent_cfg *cfg, uint64_t image_size)
 {
 	struct cache_cfg cc = {
@@ -409,8 +489,8 @@ struct cache *cache_setup(const struct agent_cfg *cfg, uint64_t image_size)
 	};
 	struct blockhash_info bi;
 	struct cache *c;
-	uint8_t *t = NULL;
-	size_t tlen = 0;
+	uint8_t *t = NULL, *map = NULL;
+	size_t tlen = 0, maplen = 0;
 	uint64_t http = 0;
 	int rc;
 
@@ -418,8 +498,8 @@ struct cache *cache_setup(const struct agent_cfg *cfg, uint64_t image_size)
 	 * the size every table of ours has) */
 	if (verified_mode(cfg))
 		ssd_open(cfg, BLOCKHASH_DEFAULT_BS, &cc.ssd, &cc.ssd_fd);
-	if (verified_mode(cfg) && fetch_table(cfg, cc.ssd, &t, &tlen,
-					      &http) == 0) {
+	if (cfg->hashes[0] && fetch_table(cfg, cc.ssd, &t, &tlen,
+					  &http) == 0) {
 		if (blockhash_hdr_parse(t, tlen, tlen, &bi) == 0 &&
 		    bi.image_size == image_size &&
 		    bi.block_size == BLOCKHASH_DEFAULT_BS) {
@@ -427,19 +507,41 @@ struct cache *cache_setup(const struct agent_cfg *cfg, uint64_t image_size)
 			cc.hashes_len = tlen;
 			cc.block_size = bi.block_size;
 		} else {
+			tlen = 0;
 			log_warnx("cache: /%s is not the table of this %llu-byte "
 				  "export: ignored", cfg->hashes,
 				  (unsigned long long)image_size);
 		}
 	}
+	/* a written export: checked too, but for the PC's own blocks */
+	if (cc.hashes && written_mode(cfg)) {
+		if ((rc = fetch_overlay_map(cfg, cc.block_size, image_size,
+					    &map, &maplen)) == 0) {
+			cc.written = map;
+			cc.written_len = maplen;
+			cc.track_writes = 1;
+		} else {
+			log_warnx("cache: no overlay map (%s): blocks "
+				  "unchecked", err_str(rc));
+			cc.hashes = NULL;
+			cc.hashes_len = 0;
+		}
+	}
 	rc = cache_new(&cc, &c);
 	free(t);
+	free(map);
 	if (rc) {
 		log_warnx("cache: %s", err_str(rc));
 		return NULL;
 	}
 	cache_add_http_bytes(c, http);
-	if (cache_verified(c))
+	if (cache_verified(c) && written_mode(cfg))
+		log_info("cache: RAM %u MiB, %u KiB blocks, every block of the "
+			 "version verified against /%s (the PC's own blocks "
+			 "not: %llu in the server's overlay at start)",
+			 cfg->ram_mib, cache_block_size(c) / 1024, cfg->hashes,
+			 (unsigned long long)map_count(c, image_size));
+	else if (cache_verified(c))
 		log_info("cache: RAM %u MiB, SSD %s, %u KiB blocks, every block "
 			 "verified against /%s", cfg->ram_mib,
 			 cache_has_ssd(c) ? "on" : "off",
@@ -449,7 +551,8 @@ struct cache *cache_setup(const struct agent_cfg *cfg, uint64_t image_size)
 			 "block-hash table%s): SSD cache off", cfg->ram_mib,
 			 cache_block_size(c) / 1024,
 			 cfg->write_mode >= WRITE_SERVER ?
-			 " for a written export" : " from the server");
+			 " or overlay map for a written export" :
+			 " from the server");
 	if (cache_verified(c))
 		pack_load(cfg, c, image_size);
 	return c;

@@ -91,6 +91,9 @@ static void sweep_write_next(struct disk_daemon *d, struct ioslot *sl)
 		d->sweep = SWEEP_DRAIN;
 		return;
 	}
+	/* the server's copy of these blocks becomes the PC's: a replaced
+	 * daemon whose map predates it must not check them (cache.h) */
+	cache_mark_written(d->cache, run.off, run.len);
 	sl->writeback = WB_WRITE;
 	memset(&sl->req, 0, sizeof(sl->req));
 	sl->req.type = NBD_CMD_WRITE;

@@ -47,6 +47,7 @@
 #include "lb_log.h"
 #include "lb_util.h"
 #include "listen.h"
+#include "vdisk.h"
 
 #define HTTP_BODY_MAX		4096	/* POST /report body */
 #define HTTP_IN_MAX		(HTTP_HEADER_MAX + HTTP_BODY_MAX)
@@ -474,6 +475,104 @@ static int http_client_of(struct http_conn *c, const struct http_request *req,
 	return 0;
 }
 
+/* The runs of set bits of bm as "FIRST COUNT" lines into out, gaps of
+ * fewer than merge clear blocks taken in: the bytes written, or -1 when
+ * they do not fit. */
+static int map_runs(const uint8_t *bm, uint64_t nblocks, uint64_t merge,
+		    char *out, size_t outsz)
+{
+	uint64_t b = 0, first, end;
+	size_t len = 0;
+	int n;
+
+	while (b < nblocks) {
+		while (b < nblocks && !(bm[b / 8] >> (b % 8) & 1))
+			b++;
+		if (b == nblocks)
+			break;
+		first = b;
+		for (end = b;; ) {
+			while (b < nblocks && (bm[b / 8] >> (b % 8) & 1))
+				b++;
+			end = b;
+			while (b < nblocks && b - end < merge &&
+			       !(bm[b / 8] >> (b % 8) & 1))
+				b++;
+			if (b == nblocks || b - end >= merge)
+				break;
+		}
+		n = snprintf(out + len, outsz - len, "%llu %llu\n",
+			     (unsigned long long)first,
+			     (unsigned long long)(end - first));
+		if (n < 0 || (size_t)n >= outsz - len)
+			return -1;
+		len += (size_t)n;
+		b = end;
+	}
+	return (int)len;
+}
+
+/*
+ * GET /overlay-map (Authorization: Bearer, the boot's credential): the
+ * blocks the PC's server overlay holds, so its agent checks every other
+ * block against the version's hash table (vdisk.h vdisk_overlay_map).
+ * Text: "LBMAP1 BLOCK_SIZE NBLOCKS" then "FIRST COUNT" runs. A map too
+ * long for one answer is coarsened (small gaps counted as written):
+ * more blocks go unchecked, none wrongly checked.
+ */
+static void handle_overlay_map(struct http_conn *c, const struct http_request *req)
+{
+	struct lb_server *srv = c->hs->srv;
+	struct http_response r = {
+		.status = 200,
+		.content_type = "text/plain; charset=utf-8",
+		.no_store = 1,
+	};
+	char cred[CRED_STR_LEN + 1], ip[INET_ADDRSTRLEN], body[12288];
+	struct export_info ex;
+	uint64_t nblocks = 0, merge;
+	uint32_t bs = 0;
+	uint8_t *bm = NULL;
+	int n, head, rc;
+
+	if (!req->bearer || req->bearer_len != CRED_STR_LEN || !srv->db) {
+		conn_error(c, 403, "the overlay map needs the PC's credential "
+			   "(Authorization: Bearer)", NULL, 0);
+		return;
+	}
+	memcpy(cred, req->bearer, CRED_STR_LEN);
+	cred[CRED_STR_LEN] = '\0';
+	inet_ntop(AF_INET, &c->peer_sa.sin_addr, ip, sizeof(ip));
+	rc = db_export_of_credential(srv->db, cred, ip, &ex);
+	sodium_memzero(cred, sizeof(cred));
+	if (rc != 0) {
+		conn_error(c, 403, "not a credential of this address", NULL, 0);
+		return;
+	}
+	if ((rc = vdisk_overlay_map(srv->cfg->state_dir, &ex, &bs, &nblocks,
+				    &bm)) != 0) {
+		log_warnx("http %s: overlay map of %s: %s", c->peer,
+			  ex.client_mac, err_str(rc));
+		conn_error(c, rc == -ESTALE ? 409 : 500, rc == -ESTALE ?
+			   "the overlay is on another version" :
+			   "the overlay cannot be read (see the server log)",
+			   NULL, 0);
+		return;
+	}
+	head = snprintf(body, sizeof(body), "LBMAP1 %u %llu\n", bs,
+			(unsigned long long)nblocks);
+	for (merge = 1, n = -1; n < 0 && merge <= nblocks + 1; merge *= 4)
+		n = map_runs(bm, nblocks, merge, body + head,
+			     sizeof(body) - (size_t)head);
+	free(bm);
+	if (n < 0)	/* cannot happen: one run covers everything */
+		n = snprintf(body + head, sizeof(body) - (size_t)head,
+			     "0 %llu\n", (unsigned long long)nblocks);
+	r.content_length = (uint64_t)(head + n);
+	if (conn_queue(c, &r, body, (size_t)(head + n), 0) != 0)
+		conn_error(c, 500, "response too long", NULL, 0);
+}
+
 /*
  * POST /report: key=value lines from an agent, kept as an event and its
  * counters. Only with the PC's credential (Authorization: Bearer): a
@@ -656,6 +755,12 @@ static void conn_handle(struct http_conn *c, const struct http_request *req,
 		else
 			conn_error(c, 405, "a boot ticket is redeemed with POST",
 				   "POST", head);
+	} else if (!strcmp(path, "/overlay-map")) {
+		if (req->method == HTTP_GET)
+			handle_overlay_map(c, req);
+		else
+			conn_error(c, 405, "the overlay map is read with GET",
+				   "GET", head);
 	} else if (!strcmp(path, "/report")) {
 		if (req->method == HTTP_POST)
 			handle_report(c, req, body, body_len);

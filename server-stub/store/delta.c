@@ -235,6 +235,19 @@ int delta_count_blocks(const char *path, uint64_t *blocks)
 	return rc;
 }
 
+int delta_read_map(const char *path, struct delta_hdr *h, uint8_t **bm)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	rc = delta_read_hdr(fd, h);
+	if (rc == 0)
+		rc = read_bitmap(fd, h, bm);
+	close(fd);
+	return rc;
+}
+
 static int bit_test(const uint8_t *bm, uint64_t i)
 {
 	return (bm[i / 8] >> (i % 8)) & 1;

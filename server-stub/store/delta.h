@@ -66,6 +66,9 @@ int delta_read_hdr(int fd, struct delta_hdr *out);
 
 /* Number of blocks present in a delta file (for `image versions`). */
 int delta_count_blocks(const char *path, uint64_t *blocks);
+/* A delta file's header and bitmap (*bm: malloc'ed, delta_bitmap_len()
+ * bytes; bits past the last block clear). 0 or -errno. */
+int delta_read_map(const char *path, struct delta_hdr *h, uint8_t **bm);
 
 struct vchain;
 

@@ -258,6 +258,55 @@ static int attach_overlay(struct vdisk *vd, sqlite3 *s, const char *state_dir,
 	return rc;
 }
 
+/* The overlay file attach_overlay() uses for ex; "" for none. */
+static void overlay_path(const char *state_dir, const struct export_info *ex,
+			 char *path, size_t size)
+{
+	path[0] = '\0';
+	if (ex->read_only || strchr(ex->client_mac, '/'))
+		return;
+	if (ex->write_mode == WRITE_SUPER)
+		snprintf(path, size, "%s/overlays/super-%s.ovl", state_dir,
+			 ex->image_id);
+	else if (ex->write_mode == WRITE_SERVER && ex->client_mac[0] &&
+		 ex->lun)
+		snprintf(path, size, "%s/overlays/%s.disk%u.ovl", state_dir,
+			 ex->client_mac, ex->lun);
+	else if (ex->write_mode == WRITE_SERVER && ex->client_mac[0])
+		snprintf(path, size, "%s/overlays/%s.ovl", state_dir,
+			 ex->client_mac);
+}
+
+int vdisk_overlay_map(const char *state_dir, const struct export_info *ex,
+		      uint32_t *block_size, uint64_t *nblocks, uint8_t **bm)
+{
+	char path[STORE_PATH_MAX + 64];
+	struct delta_hdr h;
+	int rc;
+
+	overlay_path(state_dir, ex, path, sizeof(path));
+	*bm = NULL;
+	rc = path[0] ? delta_read_map(path, &h, bm) : -ENOENT;
+	if (rc == -ENOENT) {
+		/* nothing written on the server yet */
+		delta_hdr_init(&h, ex->size, DELTA_BLOCK_SIZE, ex->version);
+		if (!(*bm = calloc(1, delta_bitmap_len(&h) + 1)))
+			return -ENOMEM;
+		rc = 0;
+	}
+	if (rc == 0 && (h.parent_version != ex->version ||
+			h.disk_size != ex->size)) {
+		free(*bm);
+		*bm = NULL;
+		return -ESTALE;
+	}
+	if (rc == 0) {
+		*block_size = h.block_size;
+		*nblocks = delta_nblocks(&h);
+	}
+	return rc;
+}
+
 int vdisk_open(struct db *db, const char *store_dir, const char *state_dir,
 	       const struct export_info *ex, struct vdisk **out)
 {

@@ -38,4 +38,17 @@ int vdisk_write(struct vdisk *vd, const void *buf, uint64_t off, uint32_t len,
 int vdisk_zero(struct vdisk *vd, uint64_t off, uint32_t len, int fua);
 int vdisk_flush(struct vdisk *vd);
 
+/*
+ * Which blocks of ex's disk its server overlay holds (the PC's own
+ * writes, kept or of this boot; the super client's next version): what
+ * the agent must not check against the version's block-hash table. Read
+ * from the overlay file, without attaching it. *bm: malloc'ed, bit b
+ * (byte b / 8, bit b % 8) = block b, *nblocks blocks of *block_size;
+ * no overlay = all clear. -ESTALE: the overlay is on another version
+ * (its next attach drops it or refuses). Exports that write nothing on
+ * the server (ram, disk, image names) have an empty map.
+ */
+int vdisk_overlay_map(const char *state_dir, const struct export_info *ex,
+		      uint32_t *block_size, uint64_t *nblocks, uint8_t **bm);
+
 #endif

@@ -17,7 +17,8 @@ requires e2fsck -V
 requires curl --version
 requires nbdcopy --version
 
-AGENT_INIT='$B grep -q "^/dev/nbd0p1 / ext4 rw" /proc/mounts && echo "LBE2E: root rw on nbd"
+AGENT_INIT='[ -f /root/persist.txt ] && echo "LBE2E: found $($B cat /root/persist.txt)"
+$B grep -q "^/dev/nbd0p1 / ext4 rw" /proc/mounts && echo "LBE2E: root rw on nbd"
 echo "LBE2E: hostname=$($B hostname)"
 echo persisted-by-agent >/root/persist.txt && $B sync && echo "LBE2E: synced"
 echo 3 >/proc/sys/vm/drop_caches
@@ -58,6 +59,8 @@ agent_qemu_start -append "console=ttyS0 loglevel=4 panic=-1 $ARGS"
 
 agent_wait_console 150 'LBE2E: DONE' || die "guest did not finish"
 assert_contains "$CONSOLE" 'read-write, RAM cache' "device attached read-write"
+assert_contains "$CONSOLE" "every block of the version verified against .*the PC's own blocks not: 0 in the server's overlay" \
+	"a written export is checked against the version's table"
 grep -aE 'driver .* \(from modalias\)|boot: agent start' "$CONSOLE"
 assert_contains "$CONSOLE" 'LBE2E: root rw on nbd' "root mounted rw from nbd"
 assert_contains "$CONSOLE" 'LBE2E: synced' "sync (NBD FLUSH) completes"
@@ -101,4 +104,20 @@ head -c 14 "$TMP/data.out" | grep -q LBDATA-WRITTEN ||
 cmp -s "$TMP/data.img" <(head -c $((4 << 20)) /dev/zero) ||
 	die "the data image itself changed"
 echo "PASS: extra disks"
+
+# boot 2 on the kept overlay: the version's blocks are checked, the PC's
+# own (the server overlay's map) are taken as they are
+exec 3>&-
+rm -f "$TMP/in"
+cp "$CONSOLE" "$TMP/console1.log"
+ARGS=$(agent_bootscript_args "$AGENT_MAC")
+agent_qemu_start -append "console=ttyS0 loglevel=4 panic=-1 $ARGS"
+agent_wait_console 150 'LBE2E: DONE' || { tail -n 30 "$CONSOLE"; die "boot 2 did not finish"; }
+assert_contains "$CONSOLE" 'LBE2E: found persisted-by-agent' "boot 2 reads the kept write"
+assert_contains "$CONSOLE" "the PC's own blocks not: [1-9][0-9]* in the server's overlay at start" \
+	"boot 2's agent takes the overlay's blocks from the map"
+grep -aE 'failed verification|I/O error|refetch' "$CONSOLE" | grep -v ' 0 failed\| 0 network' &&
+	die "boot 2: a block failed its check"
+wait "$QEMU_PID" 2>/dev/null
+echo "PASS: kept overlay, checked boot"
 echo "PASS: write mode server"

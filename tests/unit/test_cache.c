@@ -622,6 +622,59 @@ static void test_image_size_over_max_refused(void **state)
 	cache_free(c);
 }
 
+/* A written export (server/super): the version's blocks are checked,
+ * the PC's own are not: those in the server overlay's map at start, and
+ * those written since (a write, a write-back run). Its own blocks are
+ * never answered as zero nor taken from a boot pack. */
+static void test_written_export_checks_the_version_only(void **state)
+{
+	uint8_t map[NBLK / 8 + 1] = { 0 }, data[2 * BS], out[2 * BS];
+	struct cache_cfg cfg = {
+		.image_size = IMG_SIZE, .block_size = BS, .ram_bytes = 16 * BS,
+		.hashes = table, .ssd_fd = -1, .written = map,
+		.written_len = sizeof(map), .track_writes = 1,
+	};
+	struct cache_span sp;
+	struct cache *c;
+
+	(void)state;
+	zero_image = 1;
+	make_image();
+	zero_image = 0;
+	cfg.hashes_len = table_len;
+	map[7 / 8] |= 1u << (7 % 8);		/* block 7: in the overlay */
+	assert_int_equal(cache_new(&cfg, &c), 0);
+	assert_true(cache_verified(c));
+	assert_true(cache_block_written(c, 7));
+	assert_false(cache_block_written(c, 8));
+	/* block 7 holds the PC's bytes: taken; block 8 must be the version's */
+	assert_int_equal(cache_read(c, 7 * BS, 2 * BS, out, &sp), 0);
+	memcpy(data, img + 7 * BS, sizeof(data));
+	memset(data, 0x5a, BS);
+	assert_int_equal(cache_fill(c, &sp, data), 0);
+	cache_invalidate(c, 7 * BS, BS);	/* forget it for the next case */
+	assert_int_equal(cache_read(c, 7 * BS, 2 * BS, out, &sp), 0);
+	data[BS + 9] ^= 1;
+	assert_int_equal(cache_fill(c, &sp, data), -EBADMSG);
+	cache_abort(c, &sp);
+	/* a write makes a block the PC's: any data, no zero answer, no
+	 * pack block */
+	assert_int_equal(cache_read(c, ZERO_BLK * BS, BS, out, &sp), 1);
+	assert_int_equal(cache_stats(c)->zero_hits, 1);
+	cache_invalidate(c, ZERO_BLK * BS + 100, 10);
+	assert_true(cache_block_written(c, ZERO_BLK));
+	assert_int_equal(cache_read(c, ZERO_BLK * BS, BS, out, &sp), 0);
+	memset(data, 0x77, BS);
+	assert_int_equal(cache_fill(c, &sp, data), 0);
+	assert_int_equal(cache_preload(c, 7, img + 7 * BS), 0);
+	assert_int_equal(cache_stats(c)->pack_blocks, 0);
+	/* a write-back run marks without dropping RAM */
+	cache_mark_written(c, 20 * BS, 2 * BS);
+	assert_true(cache_block_written(c, 21));
+	assert_false(cache_block_written(c, 22));
+	cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -644,6 +697,7 @@ int main(void)
 		cmocka_unit_test(test_traced_boot_skips_ssd),
 		cmocka_unit_test(test_new_version_keeps_ssd_blocks),
 		cmocka_unit_test(test_image_size_over_max_refused),
+		cmocka_unit_test(test_written_export_checks_the_version_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
