@@ -213,3 +213,13 @@ $(ISCSI_STORM): bench/iscsi_storm.c
 bench-iscsi-build: $(ISCSI_STORM)
 bench-iscsi: all $(ISCSI_STORM)
 	ISCSI_STORM=$(abspath $(ISCSI_STORM)) bench/iscsi-peers.sh
+
+# NBD boot storm (not part of check): bench/nbd_storm.c, a libnbd load
+# generator, then bench/storm.sh (linkboot vs nbdkit and qemu-nbd).
+NBD_STORM := $(BUILD)/bench/nbd_storm
+$(NBD_STORM): bench/nbd_storm.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LDFLAGS) -lnbd
+.PHONY: bench-storm
+bench-storm: all $(NBD_STORM)
+	NBD_STORM=$(abspath $(NBD_STORM)) bench/storm.sh

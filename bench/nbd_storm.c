@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * nbd_storm: N NBD clients in one process (libnbd's async API, one poll()
+ * loop), each replaying a boot's read trace against one export: a room of
+ * PCs switched on together. Not a test: the load generator of
+ * bench/storm.sh, the same for every server.
+ *
+ *   nbd_storm -u URI -f TRACE [-c N] [-q D]
+ *     -u URI      nbd://HOST:PORT/EXPORT
+ *     -f TRACE    "OFFSET LENGTH" per line (bytes), '#' comments
+ *     -c N        clients (default 1), all connecting at once
+ *     -q D        READs in flight per client (default 4: a boot is a
+ *                 chain of reads, the loader reads what the last read
+ *                 told it to)
+ *
+ * Prints one line of key=value: clients, ops, bytes, wall_s (first
+ * connect to last completion: what the room waits), lat_p50_us,
+ * lat_p99_us, lat_max_us (READ issued -> done), connect_p99_ms,
+ * boot_p50_s / boot_p99_s / boot_max_s (one client's connect -> its last
+ * READ), failures (failed READs, clients whose connection failed or
+ * broke). Exit 0 when failures == 0.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libnbd.h>
+
+#define MAX_READ	(8U << 20)
+
+struct op {
+	uint64_t off;
+	uint32_t len;
+};
+
+struct client;
+
+struct slot {
+	struct client *cl;
+	int64_t t0;		/* issued, ns */
+	uint8_t *buf;
+};
+
+struct client {
+	struct nbd_handle *nbd;
+	int id;
+	int ready, dead, done, inflight;
+	size_t next;		/* next trace op */
+	int64_t t0, connect_ns, last_ns;
+	struct slot *slots;
+};
+
+static struct {
+	int depth;
+	struct op *trace;
+	size_t ntrace;
+	uint64_t ops, bytes, failures;
+	int64_t *lat;
+	size_t nlat, caplat;
+	int64_t last_done;
+	uint32_t maxlen;	/* the trace's largest READ */
+} R;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void lat_add(int64_t ns)
+{
+	if (R.nlat == R.caplat) {
+		R.caplat = R.caplat ? R.caplat * 2 : 65536;
+		if (!(R.lat = realloc(R.lat, R.caplat * sizeof(*R.lat)))) {
+			perror("realloc");
+			exit(2);
+		}
+	}
+	R.lat[R.nlat++] = ns;
+}
+
+static void issue(struct client *cl);
+
+static int read_done(void *user_data, int *error)
+{
+	struct slot *s = user_data;
+	struct client *cl = s->cl;
+	int64_t t = now_ns();
+
+	if (*error == 0) {
+		R.ops++;
+		lat_add(t - s->t0);
+	} else {
+		R.failures++;
+		if (R.failures <= 5)
+			fprintf(stderr, "client %d: READ failed: %s\n", cl->id,
+				strerror(*error));
+	}
+	s->cl = NULL;
+	cl->inflight--;
+	cl->last_ns = t;
+	R.last_done = t;
+	return 1;	/* retire the command */
+}
+
+/* Fill cl's free slots with the trace's next READs. */
+static void issue(struct client *cl)
+{
+	int64_t t = now_ns();
+
+	if (cl->dead || !cl->ready)
+		return;
+	for (int i = 0; i < R.depth && cl->next < R.ntrace; i++) {
+		struct slot *s = &cl->slots[i];
+		struct op o;
+
+		if (s->cl)
+			continue;
+		o = R.trace[cl->next++];
+		s->cl = cl;
+		s->t0 = t;
+		R.bytes += o.len;
+		if (nbd_aio_pread(cl->nbd, s->buf, o.len, o.off,
+				  (nbd_completion_callback){ .callback = read_done,
+							     .user_data = s },
+				  0) < 0) {
+			fprintf(stderr, "client %d: pread: %s\n", cl->id,
+				nbd_get_error());
+			s->cl = NULL;
+			cl->dead = 1;
+			R.failures++;
+			return;
+		}
+		cl->inflight++;
+	}
+	if (cl->inflight == 0 && cl->next >= R.ntrace)
+		cl->done = 1;
+}
+
+static int load_trace(const char *path)
+{
+	char line[256];
+	FILE *f = fopen(path, "r");
+	unsigned long long off, len;
+	size_t cap = 0;
+
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (sscanf(line, "%llu %llu", &off, &len) != 2 || len == 0 ||
+		    len > MAX_READ) {
+			fprintf(stderr, "%s: bad line: %s", path, line);
+			fclose(f);
+			return -1;
+		}
+		if (R.ntrace == cap) {
+			cap = cap ? cap * 2 : 1024;
+			if (!(R.trace = realloc(R.trace, cap * sizeof(*R.trace)))) {
+				fclose(f);
+				return -1;
+			}
+		}
+		R.trace[R.ntrace++] = (struct op){ off, (uint32_t)len };
+		if (len > R.maxlen)
+			R.maxlen = (uint32_t)len;
+	}
+	fclose(f);
+	return R.ntrace ? 0 : -1;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int64_t pct(const int64_t *v, size_t n, double p)
+{
+	size_t i;
+
+	if (!n)
+		return 0;
+	i = (size_t)(p * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
+}
+
+/* One client's step after poll(): connection progress, completions. */
+static void service(struct client *cl, short revents)
+{
+	unsigned dir;
+
+	if (cl->dead || cl->done)
+		return;
+	dir = nbd_aio_get_direction(cl->nbd);
+	if ((revents & (POLLIN | POLLHUP | POLLERR)) &&
+	    (dir & LIBNBD_AIO_DIRECTION_READ) && nbd_aio_notify_read(cl->nbd) < 0)
+		goto dead;
+	if ((revents & POLLOUT) && (dir & LIBNBD_AIO_DIRECTION_WRITE) &&
+	    nbd_aio_notify_write(cl->nbd) < 0)
+		goto dead;
+	if (nbd_aio_is_dead(cl->nbd))
+		goto dead;
+	if (!cl->ready && nbd_aio_is_ready(cl->nbd)) {
+		cl->ready = 1;
+		cl->connect_ns = now_ns() - cl->t0;
+	}
+	issue(cl);
+	return;
+dead:
+	fprintf(stderr, "client %d: %s\n", cl->id, nbd_get_error());
+	cl->dead = 1;
+	R.failures++;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: nbd_storm -u URI -f TRACE [-c N] [-q D]\n");
+	exit(2);
+}
+
+static void report(struct client *cls, int n, int64_t t0)
+{
+	int64_t *conn = calloc((size_t)n, sizeof(*conn));
+	int64_t *boot = calloc((size_t)n, sizeof(*boot));
+	size_t nc = 0, nb = 0;
+
+	if (!conn || !boot)
+		exit(2);
+	for (int i = 0; i < n; i++) {
+		if (cls[i].ready)
+			conn[nc++] = cls[i].connect_ns;
+		if (cls[i].done && cls[i].last_ns)
+			boot[nb++] = cls[i].last_ns - cls[i].t0;
+	}
+	qsort(R.lat, R.nlat, sizeof(*R.lat), cmp_i64);
+	qsort(conn, nc, sizeof(*conn), cmp_i64);
+	qsort(boot, nb, sizeof(*boot), cmp_i64);
+	printf("clients=%d depth=%d ops=%" PRIu64 " bytes=%" PRIu64
+	       " wall_s=%.3f lat_p50_us=%.0f lat_p99_us=%.0f lat_max_us=%.0f"
+	       " connect_p99_ms=%.1f boot_p50_s=%.3f boot_p99_s=%.3f"
+	       " boot_max_s=%.3f failures=%" PRIu64 "\n",
+	       n, R.depth, R.ops, R.bytes,
+	       (double)((R.last_done ? R.last_done : now_ns()) - t0) / 1e9,
+	       (double)pct(R.lat, R.nlat, 0.50) / 1e3,
+	       (double)pct(R.lat, R.nlat, 0.99) / 1e3,
+	       (double)pct(R.lat, R.nlat, 1.0) / 1e3,
+	       (double)pct(conn, nc, 0.99) / 1e6,
+	       (double)pct(boot, nb, 0.50) / 1e9,
+	       (double)pct(boot, nb, 0.99) / 1e9,
+	       (double)pct(boot, nb, 1.0) / 1e9, R.failures);
+	free(conn);
+	free(boot);
+}
+
+int main(int argc, char **argv)
+{
+	const char *uri = NULL, *tracef = NULL;
+	int n = 1, opt, i, left;
+	struct client *cls;
+	struct pollfd *pfd;
+	int64_t t0, give_up;
+
+	R.depth = 4;
+	while ((opt = getopt(argc, argv, "u:f:c:q:")) != -1) {
+		switch (opt) {
+		case 'u': uri = optarg; break;
+		case 'f': tracef = optarg; break;
+		case 'c': n = atoi(optarg); break;
+		case 'q': R.depth = atoi(optarg); break;
+		default: usage();
+		}
+	}
+	if (!uri || !tracef || n < 1 || R.depth < 1 || R.depth > 64)
+		usage();
+	if (load_trace(tracef) != 0)
+		return 2;
+	cls = calloc((size_t)n, sizeof(*cls));
+	pfd = calloc((size_t)n, sizeof(*pfd));
+	if (!cls || !pfd)
+		return 2;
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		struct client *cl = &cls[i];
+
+		cl->id = i;
+		cl->t0 = now_ns();
+		if (!(cl->slots = calloc((size_t)R.depth, sizeof(*cl->slots))))
+			return 2;
+		for (int k = 0; k < R.depth; k++)
+			if (!(cl->slots[k].buf = malloc(R.maxlen)))
+				return 2;
+		if (!(cl->nbd = nbd_create()) ||
+		    nbd_aio_connect_uri(cl->nbd, uri) < 0) {
+			fprintf(stderr, "client %d: connect: %s\n", i,
+				nbd_get_error());
+			cl->dead = 1;
+			R.failures++;
+		}
+	}
+	/* bounded: a stuck server ends the run as a failure */
+	give_up = t0 + 600LL * 1000000000;
+	for (;;) {
+		if (now_ns() > give_up) {
+			fprintf(stderr, "gave up after 600 s\n");
+			R.failures++;
+			break;
+		}
+		left = 0;
+		for (i = 0; i < n; i++) {
+			struct client *cl = &cls[i];
+			unsigned dir;
+
+			pfd[i].fd = -1;
+			pfd[i].events = 0;
+			pfd[i].revents = 0;
+			if (cl->dead || cl->done)
+				continue;
+			left++;
+			pfd[i].fd = nbd_aio_get_fd(cl->nbd);
+			dir = nbd_aio_get_direction(cl->nbd);
+			pfd[i].events = (short)((dir & LIBNBD_AIO_DIRECTION_READ ?
+						 POLLIN : 0) |
+						(dir & LIBNBD_AIO_DIRECTION_WRITE ?
+						 POLLOUT : 0));
+		}
+		if (!left)
+			break;
+		if (poll(pfd, (nfds_t)n, 1000) < 0 && errno != EINTR) {
+			perror("poll");
+			return 2;
+		}
+		for (i = 0; i < n; i++)
+			if (pfd[i].fd >= 0)
+				service(&cls[i], pfd[i].revents);
+	}
+	report(cls, n, t0);
+	for (i = 0; i < n; i++) {
+		if (cls[i].nbd)
+			nbd_close(cls[i].nbd);
+		for (int k = 0; cls[i].slots && k < R.depth; k++)
+			free(cls[i].slots[k].buf);
+		free(cls[i].slots);
+	}
+	free(cls);
+	free(pfd);
+	free(R.lat);
+	free(R.trace);
+	return R.failures ? 1 : 0;
+}
