@@ -61,6 +61,9 @@ static const struct client_opt_def {
 	{ "overlay", offsetof(struct client_opts, link.overlay) },
 	{ "boot", offsetof(struct client_opts, link.boot) },
 	{ "secure-boot", offsetof(struct client_opts, link.secure_boot) },
+	{ "menu", offsetof(struct client_opts, link.menu) },
+	{ "menu-default", offsetof(struct client_opts, link.menu_default) },
+	{ "menu-timeout", offsetof(struct client_opts, link.menu_timeout) },
 	{ "peer", offsetof(struct client_opts, peer) },
 };
 
@@ -94,7 +97,15 @@ static const char usage_add[] =
 "                      on, so DHCP hands it Debian's signed shim -> GRUB\n"
 "                      chain instead of iPXE (which such a PC refuses);\n"
 "                      off: iPXE; auto (built-in): the server's\n"
-"                      secure_boot, since DHCP cannot tell\n";
+"                      secure_boot, since DHCP cannot tell\n"
+"  --menu E1,E2,...    a boot menu (iPXE and GRUB alike): image names,\n"
+"                      'local' (the PC's own disk), 'rescue' (the image's\n"
+"                      rescue shell); one entry boots straight through.\n"
+"                      Another image than the link's boots restore-on-\n"
+"                      reboot (ram), at its production version\n"
+"  --menu-default E    the entry taken when the time is up (default: the\n"
+"                      first)\n"
+"  --menu-timeout S    seconds the menu waits (built-in 5; 0: no wait)\n";
 
 static const char usage_set[] =
 "Usage: linkboot client set MAC [OPTIONS]\n"
@@ -103,7 +114,7 @@ static const char usage_set[] =
 "Change a client's link, or (with --group and no MAC) the same fields for\n"
 "every client in group G at once. Takes the options of `client add`;\n"
 "the value `inherit` clears --ram-cache, --ssd-cache, --write, --version,\n"
-"--overlay, --boot or --secure-boot so the client follows its group /\n"
+"--overlay, --boot, --secure-boot or --menu* so the client follows its group /\n"
 "image (or the server's secure_boot) again. With a\n"
 "MAC, --group moves\n"
 "the client into group G (`--group none`: out of its group). Takes\n"
@@ -585,6 +596,8 @@ static const struct table_col list_cols[] = {
 	{ "ADMIN TOKENS", "admin_tokens" },
 	{ "MACHINE ID", "machine_id" }, { "OVERLAY RAM", "overlay_ram_bytes" },
 	{ "BOOT", "boot_mode" }, { "SECURE BOOT", "secure_boot" },
+	{ "MENU", "menu" }, { "MENU DEFAULT", "menu_default" },
+	{ "MENU PICKED", "menu_picked" },
 };
 #define LIST_TEXT_COLS 9
 
@@ -651,7 +664,9 @@ static int client_row(struct table *t, const struct link_entry *e)
 		table_str(t, secure_boot_name(e->link.secure_boot));
 	else
 		table_null(t);
-	return 0;
+	table_str(t, e->linked ? or_null(e->link.menu) : NULL);
+	table_str(t, e->linked ? or_null(e->link.menu_default) : NULL);
+	return table_str(t, e->linked ? or_null(e->link.menu_picked) : NULL);
 }
 
 /* The entries to print: every client, or the one of show. */

@@ -287,6 +287,8 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
 	DB_SCHEMA_V6,
 	/* 6 -> 7: a client's Secure Boot setting */
 	DB_SCHEMA_V7,
+	/* 7 -> 8: boot menus */
+	DB_SCHEMA_V8,
 };
 
 /* Schema version of an open file: 0 for an empty file. */
@@ -467,9 +469,12 @@ struct link_row {
 	" COALESCE(c.write_mode, g.write_mode, i.write_mode)," \
 	" c.machine_id, c.super, IFNULL(c.super_token, ''), i.size," \
 	" c.keep_overlay, c.overlay_mib, COALESCE(c.boot_mode, i.boot_mode)," \
-	" c.secure_boot" \
+	" c.secure_boot, IFNULL(c.boot_pick, ''), COALESCE(c.image_id," \
+	" g.image_id), IFNULL(c.menu, ''), IFNULL(c.menu_default, '')," \
+	" c.menu_timeout, IFNULL(c.menu_picked, '')" \
 	" FROM clients c LEFT JOIN groups g ON g.name = c.grp" \
-	" JOIN images i ON i.id = COALESCE(c.image_id, g.image_id) "
+	" JOIN images i ON i.id = COALESCE(NULLIF(NULLIF(c.boot_pick," \
+	" 'rescue'), ''), c.image_id, g.image_id) "
 
 /* The version a client boots: pinned, else the test version for the
  * image's test group, else production (else the newest there is). */
@@ -480,7 +485,7 @@ static int link_pick_version(struct db *db, sqlite3_stmt *st,
 	sqlite3_stmt *q;
 	int rc;
 
-	if (!db_col_is_null(st, 6)) {
+	if (!db_col_is_null(st, 6) && !li->picked_other) {
 		li->version = (unsigned)sqlite3_column_int(st, 6);
 		return 0;
 	}
@@ -554,6 +559,37 @@ static int link_version_files(struct db *db, struct link_row *r)
 	return 0;
 }
 
+/*
+ * The boot menu and this boot's pick (LINK_SELECT's last columns). A
+ * pick of another image than the link's boots it as the image says, in
+ * restore-on-reboot mode (the PC's server overlay belongs to its own
+ * image), at its production version; 'rescue' is the link's own image
+ * into the image's rescue target.
+ */
+static void link_menu_columns(sqlite3_stmt *st, struct link_info *li)
+{
+	char pick[40], own[40];
+
+	db_col_text(st, 24, pick, sizeof(pick));
+	db_col_text(st, 25, own, sizeof(own));
+	db_col_text(st, 26, li->menu, sizeof(li->menu));
+	db_col_text(st, 27, li->menu_default, sizeof(li->menu_default));
+	li->menu_timeout = db_col_is_null(st, 28) ? DB_DEFAULT_MENU_TIMEOUT :
+		(unsigned)sqlite3_column_int(st, 28);
+	db_col_text(st, 29, li->menu_picked, sizeof(li->menu_picked));
+	li->picked_other = pick[0] && strcmp(pick, "rescue") &&
+			   strcmp(pick, own) != 0;
+	li->rescue = !strcmp(pick, "rescue");
+	if (li->picked_other) {
+		if (li->write_mode == WRITE_SERVER)
+			li->write_mode = WRITE_RAM;
+		li->keep_overlay = 0;
+	}
+	if (li->rescue && strlen(li->cmdline) + 32 < sizeof(li->cmdline))
+		strcat(li->cmdline, li->cmdline[0] ? " systemd.unit=rescue.target"
+				    : "systemd.unit=rescue.target");
+}
+
 /* The client row where `column` = key ("mac"). */
 static int link_query(struct db *db, const char *column, const char *key,
 		      struct link_row *r)
@@ -607,6 +643,7 @@ static int link_query(struct db *db, const char *column, const char *key,
 	li->secure_boot = s ? secure_boot_parse((const char *)s) : 0;
 	if (li->secure_boot < 0)
 		li->secure_boot = SECURE_BOOT_AUTO;
+	link_menu_columns(st, li);
 	rc = link_pick_version(db, st, li);
 	sqlite3_finalize(st);
 	if (rc == 0)

@@ -68,6 +68,14 @@ struct link_info {
 				 * shows `linkboot image repair --scan DIR` */
 	int64_t boot_seq;	/* boots counted so far (credential.h) */
 	int boot_mode;		/* enum boot_mode */
+	/* boot menu (links.h): entries, comma-separated ("" = none), the
+	 * default entry, seconds to wait; what the PC picked this boot */
+	char menu[256];
+	char menu_default[64];
+	unsigned menu_timeout;
+	char menu_picked[64];
+	int picked_other;	/* this boot runs another image of its menu */
+	int rescue;		/* this boot is the menu's rescue entry */
 	int secure_boot;	/* enum secure_boot (config.h): the client's
 				 * --secure-boot, AUTO = the server's */
 };

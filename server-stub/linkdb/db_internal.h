@@ -25,6 +25,7 @@ struct sqlite3;
 #define DB_FILE_NAME		"linkboot.db"
 #define DB_LOCK_NAME		"linkboot.pid"	/* flock'ed by `serve` */
 #define DB_DEFAULT_RAM_CACHE_MIB 64
+#define DB_DEFAULT_MENU_TIMEOUT 5	/* seconds */
 #define DB_DEFAULT_SSD_CACHE	"off"
 #define DB_DEFAULT_WRITE_MODE	WRITE_RAM
 #define DB_EVENTS_KEEP		10000	/* rows kept in events */

@@ -22,7 +22,7 @@ enum {
 	Q_MAC, Q_NAME, Q_LAST_BOOT, Q_ONLINE, Q_SESSION_VERSION, Q_PEER,
 	Q_UPTIME, Q_BYTES, Q_RAM_HITS, Q_RAM_MISSES, Q_SSD_HITS, Q_SSD_MISSES,
 	Q_OVERLAY, Q_REPORTED, Q_PROTO, Q_SESSION_READ, Q_SESSION_WRITTEN,
-	Q_SESSION_ERRORS,
+	Q_SESSION_ERRORS, Q_MENU_PICKED,
 };
 
 /* Each client with its newest session (if any) and its last report. */
@@ -30,7 +30,8 @@ enum {
 	"SELECT c.mac, c.name, c.last_boot, s.id IS NOT NULL, s.version," \
 	" s.peer, st.uptime_ms, st.bytes_from_server, st.ram_hits," \
 	" st.ram_misses, st.ssd_hits, st.ssd_misses, st.overlay_bytes," \
-	" st.time, s.proto, s.bytes_read, s.bytes_written, s.io_errors" \
+	" st.time, s.proto, s.bytes_read, s.bytes_written, s.io_errors," \
+	" IFNULL(c.menu_picked, '')" \
 	" FROM clients c" \
 	" LEFT JOIN (SELECT mac, max(id) AS id FROM sessions" \
 	"  WHERE lun = 0 GROUP BY mac) ls ON ls.mac = c.mac" \
@@ -79,6 +80,7 @@ static void status_read(struct db *db, sqlite3_stmt *st, int server_up,
 	s->session_read = sqlite3_column_int64(st, Q_SESSION_READ);
 	s->session_written = sqlite3_column_int64(st, Q_SESSION_WRITTEN);
 	s->session_errors = sqlite3_column_int64(st, Q_SESSION_ERRORS);
+	db_col_text(st, Q_MENU_PICKED, s->menu_picked, sizeof(s->menu_picked));
 }
 
 int link_status_list(struct db *db, int server_up, struct link_status **rows,

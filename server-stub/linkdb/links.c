@@ -40,6 +40,7 @@ static const struct err_desc link_errs[] = {
 	{ EINVAL_LINK_WRITE, "bad write mode" },
 	{ EINVAL_LINK_OVERLAY, "bad overlay size" },
 	{ EINVAL_LINK_BOOT, "bad boot mode" },
+	{ EINVAL_LINK_MENU, "bad boot menu" },
 	{ EINVAL_LINK_SECURE_BOOT, "bad Secure Boot setting" },
 	{ EINVAL_LINK_VERSION, "bad version number" },
 	{ EINVAL_LINK_NO_IMAGE, "no image for the client" },
@@ -73,7 +74,8 @@ void links_err_register(void)
  */
 enum link_field_id {
 	F_IMAGE, F_NAME, F_HOSTNAME, F_GROUP, F_RAM_CACHE, F_SSD_CACHE,
-	F_WRITE, F_VERSION, F_OVERLAY, F_BOOT, F_SECURE_BOOT, F_COUNT,
+	F_WRITE, F_VERSION, F_OVERLAY, F_BOOT, F_SECURE_BOOT, F_MENU,
+	F_MENU_DEFAULT, F_MENU_TIMEOUT, F_COUNT,
 };
 
 static const struct link_field {
@@ -94,6 +96,11 @@ static const struct link_field {
 	[F_BOOT] = { "boot_mode", offsetof(struct link_opts, boot), 0, 1 },
 	[F_SECURE_BOOT] = { "secure_boot",
 			    offsetof(struct link_opts, secure_boot), 0, 1 },
+	[F_MENU] = { "menu", offsetof(struct link_opts, menu), 0, 1 },
+	[F_MENU_DEFAULT] = { "menu_default",
+			     offsetof(struct link_opts, menu_default), 0, 1 },
+	[F_MENU_TIMEOUT] = { "menu_timeout",
+			     offsetof(struct link_opts, menu_timeout), 1, 1 },
 };
 
 /* What an operation stores: given[f] set, value[f] NULL = SQL NULL. */
@@ -129,6 +136,57 @@ static int db_failed(struct db *db, int rc, char *why, size_t len)
 }
 
 /* ---- checks that need no DB: each names the field and the fix ---------- */
+
+int link_menu_split(const char *menu, char out[LINK_MENU_MAX][64])
+{
+	int n = 0;
+
+	while (menu && *menu) {
+		size_t l = strcspn(menu, ",");
+
+		if (n == LINK_MENU_MAX || l == 0 || l >= 64)
+			return -EINVAL;
+		memcpy(out[n], menu, l);
+		out[n][l] = '\0';
+		for (size_t i = 0; i < l; i++)
+			if (!isalnum((unsigned char)out[n][i]) &&
+			    !strchr("._-", out[n][i]))
+				return -EINVAL;
+		n++;
+		menu += l + (menu[l] == ',');
+	}
+	return n;
+}
+
+static int number_in(const char *v, uint64_t min, uint64_t max);
+
+static int check_menu(const struct link_opts *o, char *why, size_t len)
+{
+	char e[LINK_MENU_MAX][64];
+	const char *v;
+	int n = 0, i;
+
+	if ((v = o->menu) && !is_inherit(v) &&
+	    (n = link_menu_split(v, e)) < 1)
+		return db_why(why, len, EINVAL_LINK_MENU, "--menu '%s': give up "
+			      "to %d entries, comma-separated: image names, "
+			      "'local' (the PC's own disk), 'rescue' (its image's "
+			      "rescue shell), e.g. lab,win,local", v,
+			      LINK_MENU_MAX);
+	if ((v = o->menu_timeout) && !is_inherit(v) && !number_in(v, 0, 3600))
+		return db_why(why, len, EINVAL_LINK_MENU, "--menu-timeout '%s': "
+			      "give seconds, 0 to 3600", v);
+	if ((v = o->menu_default) && !is_inherit(v) && o->menu &&
+	    !is_inherit(o->menu)) {
+		for (i = 0; i < n && strcmp(e[i], v); i++)
+			;
+		if (i == n)
+			return db_why(why, len, EINVAL_LINK_MENU, "--menu-default "
+				      "'%s': not an entry of --menu '%s'", v,
+				      o->menu);
+	}
+	return 0;
+}
 
 int link_mac(const char *in, char out[18], char *why, size_t len)
 {
@@ -237,7 +295,7 @@ int link_opts_check(const struct link_opts *o, char *why, size_t len)
 		return db_why(why, len, EINVAL_LINK_VERSION, "--version '%s': "
 			      "give a version number (`linkboot image list`) "
 			      "or 'inherit'", v);
-	return 0;
+	return check_menu(o, why, len);
 }
 
 static int fields_given(const struct link_opts *o)
@@ -347,6 +405,26 @@ static int check_version_exists(struct db *db, const char *version,
 		      version, name, name);
 }
 
+/* Every image a menu names exists (a missing one could not boot). */
+static int check_menu_images(struct db *db, const char *menu, char *why,
+			     size_t len)
+{
+	char e[LINK_MENU_MAX][64], id[40];
+	int n, rc;
+
+	if (!menu || is_inherit(menu) || (n = link_menu_split(menu, e)) < 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(e[i], "local") || !strcmp(e[i], "rescue"))
+			continue;
+		if ((rc = image_id_of_name(db, e[i], id, why, len)) != 0)
+			return db_why(why, len, rc, "--menu: entry '%s' is no "
+				      "image (see `linkboot image list`), nor "
+				      "'local' or 'rescue'", e[i]);
+	}
+	return 0;
+}
+
 /* Resolve o into what is stored (image name -> ID, "inherit" -> NULL). */
 static int link_values(struct db *db, const struct link_opts *o,
 		       const char *mac, struct link_values *v, char *why,
@@ -372,6 +450,8 @@ static int link_values(struct db *db, const struct link_opts *o,
 			return rc;
 		v->value[F_IMAGE] = v->image_id;
 	}
+	if ((rc = check_menu_images(db, o->menu, why, len)) != 0)
+		return rc;
 	return check_version_exists(db, o->version,
 				    o->image ? v->image_id : NULL, mac, why,
 				    len);
@@ -525,6 +605,29 @@ int db_client_image(struct db *db, const char *mac, char *image_id,
 		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? -ENOENT :
 			db_errno(rc);
 	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int db_image_id(struct db *db, const char *name, char id[40])
+{
+	return image_id_of_name(db, name, id, NULL, 0);
+}
+
+int db_menu_pick(struct db *db, const char *mac, const char *pick,
+		 const char *label)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_prepare(db, "UPDATE clients SET boot_pick = ?2, "
+			     "menu_picked = IFNULL(?3, menu_picked) WHERE "
+			     "mac = ?1", &st)) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, pick, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, label, -1, SQLITE_STATIC);
+	rc = step_done(st);
 	sqlite3_finalize(st);
 	return rc;
 }

@@ -41,6 +41,7 @@
 #define EINVAL_LINK_NOTHING	ERR(EINVAL, MOD_DB, 0x0b)
 #define EINVAL_LINK_PER_MAC	ERR(EINVAL, MOD_DB, 0x0c)
 #define EINVAL_LINK_BOOT	ERR(EINVAL, MOD_DB, 0x0d)
+#define EINVAL_LINK_MENU	ERR(EINVAL, MOD_DB, 0x0f)
 /* Refusals: the state does not allow it. */
 #define ENOENT_LINK_IMAGE	ERR(ENOENT, MOD_DB, 0x10)
 #define ENOENT_LINK_VERSION	ERR(ENOENT, MOD_DB, 0x11)
@@ -71,6 +72,10 @@ struct link_opts {
 	const char *boot;	/* linux or san (enum boot_mode) */
 	const char *secure_boot; /* on, off; "inherit" (the CLI's "auto"):
 				  * the server's secure_boot */
+	const char *menu;	/* boot menu: entries comma-separated (image
+				 * names, local, rescue); 2+ show a menu */
+	const char *menu_default; /* an entry (default: the first) */
+	const char *menu_timeout; /* seconds, 0..3600 (default 5) */
 };
 
 /* One client as `client list` / `client show` show it. */
@@ -110,7 +115,22 @@ struct link_status {
 	/* online: its newest session, as the server counts it (-1: none) */
 	char proto[8];		/* "nbd", "iscsi" */
 	int64_t session_read, session_written, session_errors;
+	char menu_picked[64];	/* its boot menu's entry, "" = none */
 };
+
+#define LINK_MENU_MAX	8
+
+/* A menu's entries into out: their count, or -EINVAL (over LINK_MENU_MAX
+ * entries, an empty one, one of 64+ bytes or outside [A-Za-z0-9._-]). */
+int link_menu_split(const char *menu, char out[LINK_MENU_MAX][64]);
+
+/* The ID of image name: 0, ENOENT_LINK_IMAGE, -errno. */
+int db_image_id(struct db *db, const char *name, char id[40]);
+
+/* The PC picked entry pick (an image ID, "rescue") for this boot (NULL:
+ * none, its link's image), shown as label (NULL: left as it is). */
+int db_menu_pick(struct db *db, const char *mac, const char *pick,
+		 const char *label);
 
 /* Register the cause table (err_str). db_open() does it. */
 void links_err_register(void);

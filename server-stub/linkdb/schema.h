@@ -10,7 +10,7 @@
  * A later schema version adds a migration step in db.c, never edits this.
  */
 
-#define DB_SCHEMA_VERSION 7
+#define DB_SCHEMA_VERSION 8
 
 #define DB_SCHEMA_V1 \
 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" \
@@ -134,5 +134,17 @@
  * shim -> GRUB chain; 'off': iPXE; NULL: the server's secure_boot). */
 #define DB_SCHEMA_V7 \
 "ALTER TABLE clients ADD COLUMN secure_boot TEXT;\n"
+
+/* Version 8: a boot menu per client (a group's is set on each of its
+ * clients): entries (image names, 'local', 'rescue', comma-separated),
+ * the default entry and the timeout; what the PC picked this boot
+ * (boot_pick: an image ID or 'rescue', applied by the link lookup until
+ * the next menu) and its label (menu_picked, for status). */
+#define DB_SCHEMA_V8 \
+"ALTER TABLE clients ADD COLUMN menu TEXT;\n" \
+"ALTER TABLE clients ADD COLUMN menu_default TEXT;\n" \
+"ALTER TABLE clients ADD COLUMN menu_timeout INTEGER;\n" \
+"ALTER TABLE clients ADD COLUMN boot_pick TEXT;\n" \
+"ALTER TABLE clients ADD COLUMN menu_picked TEXT;\n"
 
 #endif

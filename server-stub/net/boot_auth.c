@@ -209,8 +209,8 @@ static int arp_lookup(int fd, struct in_addr ip, uint8_t mac[6])
  * easier to forge than the source address of the ARP reply the TCP
  * connection needed.
  */
-static int peer_is(const struct lb_server *srv, const uint8_t mac[6],
-		   struct in_addr peer, char *why, size_t whysz)
+int boot_peer_is(const struct lb_server *srv, const uint8_t mac[6],
+		 struct in_addr peer, char *why, size_t whysz)
 {
 	const struct boot_auth *a = srv->auth;
 	char ip[INET_ADDRSTRLEN], seen[18];
@@ -252,7 +252,7 @@ static int ticket_fields(const struct lb_server *srv, const uint8_t mac[6],
 		snprintf(why, whysz, "the server has no ticket key");
 		return -EACCES;
 	}
-	if (!peer_is(srv, mac, peer, why, whysz))
+	if (!boot_peer_is(srv, mac, peer, why, whysz))
 		return -EACCES;
 	memset(t, 0, sizeof(*t));
 	memcpy(t->mac, mac, 6);

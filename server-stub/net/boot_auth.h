@@ -49,6 +49,11 @@ void boot_auth_reload(struct lb_server *srv);
  * in out; or -EACCES with the reason in why (for the PC's screen), e.g.
  * "198.18.0.9 is 52:54:00:aa:bb:cc on this network".
  */
+/* Is the asker at peer the PC with mac (--trusted-net, its neighbour
+ * entry, DHCP's lease)? 1 yes, 0 no; why says how, or why not. */
+int boot_peer_is(const struct lb_server *srv, const uint8_t mac[6],
+		 struct in_addr peer, char *why, size_t whysz);
+
 int boot_ticket_issue(const struct lb_server *srv, const uint8_t mac[6],
 		      struct in_addr peer, char out[TICKET_STR_LEN + 1],
 		      char *why, size_t whysz);

@@ -332,6 +332,51 @@ static void script_sanboot(struct sbuf *sb, const char *mac,
 		  p->server, p->iscsi_port, p->server, p->http_port, mac);
 }
 
+/*
+ * The menu: an item per entry, the default taken after the timeout (or
+ * on Esc), then this script again for the entry picked, which the server
+ * records (bootmenu.c). iPXE's choose: --timeout in ms.
+ */
+static void script_menu(struct sbuf *sb, const char *mac,
+			const struct link_info *link,
+			const struct bootscript_params *p)
+{
+	const struct bootmenu *m = p->menu;
+	char name[sizeof(link->name)];
+
+	script_filter(name, sizeof(name), link->name, 0);
+	sb_printf(sb, "menu linkboot: %s (%s)\n", name[0] ? name : "PC", mac);
+	for (int i = 0; i < m->n; i++) {
+		char label[sizeof(m->label[0])];
+
+		script_filter(label, sizeof(label), m->label[i], 1);
+		sb_printf(sb, "item %d %s\n", i + 1, label);
+	}
+	sb_printf(sb,
+		  "choose --default %d --timeout %u lb-entry || "
+		  "set lb-entry %d\n"
+		  "echo linkboot: entry ${lb-entry}\n"
+		  ":retry\n"
+		  "chain --replace --autofree http://%s:%u/boot.ipxe?mac=%s"
+		  "&entry=${lb-entry} || goto failed\n"
+		  "exit\n"
+		  ":failed\n"
+		  "echo linkboot: the boot server did not answer; retrying in "
+		  "5 seconds...\n"
+		  "sleep 5\n"
+		  "goto retry\n",
+		  m->def, m->timeout * 1000, m->def, p->server, p->http_port,
+		  mac);
+}
+
+/* Entry 'local': the firmware's next boot device (the PC's own disk). */
+static void script_local(struct sbuf *sb, const char *mac)
+{
+	sb_printf(sb, "echo linkboot: %s boots from its own disk (menu entry "
+		  "local)\n"
+		  "exit\n", mac);
+}
+
 int bootscript_build(char *out, size_t outsz, const uint8_t mac[6],
 		     int lookup_rc, const struct link_info *link,
 		     const struct bootscript_params *p)
@@ -350,6 +395,10 @@ int bootscript_build(char *out, size_t outsz, const uint8_t mac[6],
 		script_db_error(&sb, macs, lookup_rc ? lookup_rc : -ENODEV, p);
 	else if (link->image_missing)
 		script_image_missing(&sb, macs, link, p);
+	else if (p->menu)
+		script_menu(&sb, macs, link, p);
+	else if (p->local)
+		script_local(&sb, macs);
 	else if (link->boot_mode == BOOT_SAN && p->san_user && p->san_user[0])
 		script_sanboot(&sb, macs, mac, link, p);
 	else if (link->boot_mode == BOOT_SAN || !p->ticket || !p->ticket[0])

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bootmenu.h"
 #include "db.h"
 #include "iscsi.h"
 
@@ -27,6 +28,10 @@ struct bootscript_params {
 	 * secret (lib/ticket.h), instead of a ticket */
 	unsigned iscsi_port;
 	const char *san_user, *san_secret;
+	/* the PC's boot menu (bootmenu.h): show it, or its entry 'local'
+	 * was picked (back to the firmware's next boot device) */
+	const struct bootmenu *menu;
+	int local;
 };
 
 /* The iSCSI names of a PC's disk: its own initiator name and target

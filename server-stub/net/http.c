@@ -35,6 +35,7 @@
 #include <sodium.h>
 
 #include "boot_auth.h"
+#include "bootmenu.h"
 #include "bootpack_build.h"
 #include "bootscript.h"
 #include "grubcfg.h"
@@ -244,7 +245,11 @@ static void handle_bootscript(struct http_conn *c, const struct http_request *re
 		.no_store = 1,	/* links change: never cache the script */
 	};
 	struct link_info link;
+	struct bootmenu menu;
+	enum bootmenu_step step;
 	const char *kind;
+	char entryarg[8];
+	uint64_t entry = 0;
 	uint8_t mac[6];
 	int n, rc;
 
@@ -255,12 +260,22 @@ static void handle_bootscript(struct http_conn *c, const struct http_request *re
 		r.status = 400;
 		goto out;
 	}
+	/* ?entry=N: the entry of its menu the PC picked (bootmenu.h) */
+	if (http_query_get(req->query, req->query_len, "entry", entryarg,
+			   sizeof(entryarg)) == 0 &&
+	    parse_u64(entryarg, 1, LINK_MENU_MAX, &entry) != 0)
+		entry = 0;
 	memset(&link, 0, sizeof(link));
 	if (!srv->db)
 		rc = -ENODEV;
 	else
 		rc = db_link_lookup(srv->db, mac, &link);
-	kind = bootscript_kind(rc, rc == 0 ? &link : NULL);
+	step = bootmenu_resolve(srv, mac, c->peer_sa.sin_addr, (unsigned)entry,
+				rc, &link, &menu);
+	p.menu = step == BOOTMENU_SHOW ? &menu : NULL;
+	p.local = step == BOOTMENU_LOCAL;
+	kind = p.menu ? "menu" : p.local ? "local" :
+	       bootscript_kind(rc, rc == 0 ? &link : NULL);
 	if ((!strcmp(kind, "boot") &&
 	     boot_ticket_issue(srv, mac, c->peer_sa.sin_addr, ticket, why,
 			       sizeof(why)) != 0) ||
