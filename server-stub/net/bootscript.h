@@ -31,6 +31,7 @@ struct bootscript_params {
 	/* the PC's boot menu (bootmenu.h): show it, or its entry 'local'
 	 * was picked (back to the firmware's next boot device) */
 	const struct bootmenu *menu;
+	int menu_page;		/* GRUB: this is the menu's own file */
 	int local;
 };
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "boot_auth.h"
+#include "bootmenu.h"
 #include "config.h"
 #include "grubcfg.h"
 #include "lb_err.h"
@@ -31,19 +32,59 @@
  * '-', 01 being the ARP hardware type of Ethernet */
 #define GRUBCFG_HWTYPE		"01-"
 
+/* ".menu" or ".eN" after the MAC (the menu's own files): which, and the
+ * MAC alone in m (at most 20 bytes + NUL). */
+static enum grubcfg_name pc_part(const char *rel, char m[24], unsigned *entry)
+{
+	const char *dot = strrchr(rel, '.');
+	size_t len = dot ? (size_t)(dot - rel) : strlen(rel);
+	enum grubcfg_name kind = GRUBCFG_PC;
+	uint64_t n;
+
+	*entry = 0;
+	if (dot && !strcmp(dot, ".menu")) {
+		kind = GRUBCFG_PC_MENU;
+	} else if (dot && dot[1] == 'e' &&
+		   parse_u64(dot + 2, 1, LINK_MENU_MAX, &n) == 0) {
+		kind = GRUBCFG_PC_ENTRY;
+		*entry = (unsigned)n;
+	} else {
+		len = strlen(rel);
+	}
+	if (len > 20)
+		len = 21;	/* too long for a MAC: refused below */
+	memcpy(m, rel, MIN(len, (size_t)23));
+	m[MIN(len, (size_t)23)] = '\0';
+	return kind;
+}
+
 enum grubcfg_name grubcfg_name(const char *rel, uint8_t mac[6])
 {
+	enum grubcfg_name kind;
+	unsigned entry;
+	char buf[24];
 	const char *m;
 
 	if (!strcmp(rel, GRUBCFG_STUB_NAME))
 		return GRUBCFG_STUB;
 	if (strncmp(rel, GRUBCFG_PC_PREFIX, strlen(GRUBCFG_PC_PREFIX)) != 0)
 		return GRUBCFG_NONE;
-	m = rel + strlen(GRUBCFG_PC_PREFIX);
+	kind = pc_part(rel + strlen(GRUBCFG_PC_PREFIX), buf, &entry);
+	m = buf;
 	/* "01-aa-bb-cc-dd-ee-ff": 3 + 17 bytes; a bare MAC has 17 */
 	if (strlen(m) == 20 && !strncmp(m, GRUBCFG_HWTYPE, 3))
 		m += 3;
-	return mac_parse(m, mac) == 0 ? GRUBCFG_PC : GRUBCFG_BAD_MAC;
+	return mac_parse(m, mac) == 0 ? kind : GRUBCFG_BAD_MAC;
+}
+
+unsigned grubcfg_entry(const char *rel)
+{
+	unsigned entry = 0;
+	char buf[24];
+
+	if (!strncmp(rel, GRUBCFG_PC_PREFIX, strlen(GRUBCFG_PC_PREFIX)))
+		pc_part(rel + strlen(GRUBCFG_PC_PREFIX), buf, &entry);
+	return entry;
 }
 
 int grubcfg_is_name(const char *path, size_t len)
@@ -296,6 +337,32 @@ static void cfg_boot(struct sbuf *sb, const char *mac,
 		  p->server);
 }
 
+/* The PC's config when it has a menu: GRUB shows a menu only when a
+ * config file ends, and the stub's loop never does: configfile runs the
+ * menu's file in a menu context of its own. */
+static void cfg_menu_jump(struct sbuf *sb, const char *mac)
+{
+	sb_printf(sb, "configfile \"$prefix/grub.cfg-%s.menu\"\n", mac);
+}
+
+/* The menu: an entry per item, each sourcing its own file (the server
+ * records the pick when GRUB fetches it, bootmenu.c); GRUB's timeout is
+ * in seconds, its default 0-based. */
+static void cfg_menu(struct sbuf *sb, const char *mac,
+		     const struct bootmenu *m)
+{
+	sb_printf(sb, "set timeout=%u\nset default=%d\n", m->timeout,
+		  m->def - 1);
+	for (int i = 0; i < m->n; i++) {
+		char label[sizeof(m->label[0])];
+
+		script_filter(label, sizeof(label), m->label[i], 1);
+		sb_printf(sb, "menuentry '%s' {\n"
+			  "\tsource \"$prefix/grub.cfg-%s.e%d\"\n}\n", label,
+			  mac, i + 1);
+	}
+}
+
 int grubcfg_build(char *out, size_t outsz, const uint8_t mac[6],
 		  int lookup_rc, const struct link_info *link,
 		  const struct bootscript_params *p)
@@ -315,6 +382,13 @@ int grubcfg_build(char *out, size_t outsz, const uint8_t mac[6],
 		cfg_db_error(&sb, macs, lookup_rc ? lookup_rc : -ENODEV, p);
 	else if (link->image_missing)
 		cfg_image_missing(&sb, macs, link, p);
+	else if (p->menu && p->menu_page)
+		cfg_menu(&sb, macs, p->menu);
+	else if (p->menu)
+		cfg_menu_jump(&sb, macs);
+	else if (p->local)
+		sb_printf(&sb, "echo 'linkboot: %s boots from its own disk "
+			  "(menu entry local)'\nexit\n", macs);
 	else if (link->boot_mode == BOOT_SAN)
 		cfg_san(&sb, macs, link, p);
 	else if (!p->ticket || !p->ticket[0])
@@ -356,6 +430,8 @@ int grubcfg_answer(const struct lb_server *srv, const char *path,
 		.no_ticket = why,
 	};
 	struct link_info link;
+	struct bootmenu menu;
+	enum bootmenu_step step;
 	uint8_t mac[6];
 	int n, rc;
 
@@ -372,11 +448,19 @@ int grubcfg_answer(const struct lb_server *srv, const char *path,
 		*kind = "bad-mac";
 		return grubcfg_bad_mac(out, outsz, server);
 	case GRUBCFG_PC:
+	case GRUBCFG_PC_MENU:
+	case GRUBCFG_PC_ENTRY:
 		break;
 	}
 	memset(&link, 0, sizeof(link));
 	rc = srv->db ? db_link_lookup(srv->db, mac, &link) : -ENODEV;
-	*kind = grubcfg_kind(rc, rc == 0 ? &link : NULL);
+	step = bootmenu_resolve((struct lb_server *)srv, mac, peer,
+				grubcfg_entry(rel), rc, &link, &menu);
+	p.menu = step == BOOTMENU_SHOW ? &menu : NULL;
+	p.menu_page = grubcfg_name(rel, mac) == GRUBCFG_PC_MENU;
+	p.local = step == BOOTMENU_LOCAL;
+	*kind = p.menu ? "menu" : p.local ? "local" :
+		grubcfg_kind(rc, rc == 0 ? &link : NULL);
 	if (!strcmp(*kind, "boot") &&
 	    boot_ticket_issue(srv, mac, peer, ticket, why, sizeof(why)) != 0) {
 		*kind = "unverified";

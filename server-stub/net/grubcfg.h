@@ -40,10 +40,14 @@ enum grubcfg_name {
 	GRUBCFG_STUB,		/* grub/grub.cfg */
 	GRUBCFG_PC,		/* grub/grub.cfg-MAC: *mac filled */
 	GRUBCFG_BAD_MAC,	/* grub/grub.cfg-<not a MAC> */
+	GRUBCFG_PC_MENU,	/* grub/grub.cfg-MAC.menu: its boot menu */
+	GRUBCFG_PC_ENTRY,	/* grub/grub.cfg-MAC.eN: its menu's entry N */
 };
 
 /* What the sanitised served path rel names (lib/path.c path_sanitize). */
 enum grubcfg_name grubcfg_name(const char *rel, uint8_t mac[6]);
+/* The N of a GRUBCFG_PC_ENTRY name (1..LINK_MENU_MAX), else 0. */
+unsigned grubcfg_entry(const char *rel);
 
 /* Does the client's path (not yet sanitised) name a GRUB config? A cheap
  * test before a buffer is set aside for grubcfg_answer(). */
