@@ -72,6 +72,7 @@ static void status_read(struct db *db, sqlite3_stmt *st, int server_up,
 	db_col_text(st, Q_LAST_BOOT, s->last_boot, sizeof(s->last_boot));
 	db_col_text(st, Q_PEER, s->peer, sizeof(s->peer));
 	db_col_text(st, Q_REPORTED, s->report_time, sizeof(s->report_time));
+	db_col_text(st, Q_MENU_PICKED, s->menu_picked, sizeof(s->menu_picked));
 	if (!s->online) {
 		s->session_read = s->session_written = s->session_errors = -1;
 		return;
@@ -80,7 +81,6 @@ static void status_read(struct db *db, sqlite3_stmt *st, int server_up,
 	s->session_read = sqlite3_column_int64(st, Q_SESSION_READ);
 	s->session_written = sqlite3_column_int64(st, Q_SESSION_WRITTEN);
 	s->session_errors = sqlite3_column_int64(st, Q_SESSION_ERRORS);
-	db_col_text(st, Q_MENU_PICKED, s->menu_picked, sizeof(s->menu_picked));
 }
 
 int link_status_list(struct db *db, int server_up, struct link_status **rows,
