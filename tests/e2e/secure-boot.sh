@@ -18,6 +18,8 @@
 #  3. The server with `--secure-boot on`, an unknown MAC: GRUB shows the
 #     registration screen with the exact `linkboot client add` command;
 #     `client add` then boots it (GRUB fetches its config every 5 s).
+#  4. that PC with a boot menu of two images: GRUB's timeout boots the
+#     default, a key press (QEMU monitor sendkey) the other.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-qemu.sh"
 . "$(dirname "$0")/lib-agent.sh"
@@ -68,12 +70,13 @@ e2e_requires_ports udp:67 udp:69 tcp:80 tcp:10809
 # qemu_start_secboot NAME MAC TAP: OVMF Secure Boot, MS keys, own PXE
 qemu_start_secboot() {
 	local name=$1 mac=$2 tap=$3
+	shift 3
 	cp "$VARS" "$TMP/$name.vars.fd" || die "copy $VARS"
 	_qemu_start "$name" "$tap" -machine q35,smm=on \
 		-global driver=cfi.pflash01,property=secure,value=on \
 		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$CODE" \
 		-drive "if=pflash,format=raw,unit=1,file=$TMP/$name.vars.fd" \
-		-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=,bootindex=0"
+		-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=,bootindex=0" "$@"
 }
 
 # 1. the signed chain to the image's banner
@@ -122,4 +125,33 @@ lbc client add "$MAC2" --image demo >/dev/null || die "client add $MAC2"
 qemu_expect sb-unknown "LBE2E: DONE" 300 "the retry loop picking up the new link"
 qemu_stop
 assert_contains "$QEMU_LOG" "^LBE2E: nbd module loaded" "PC 2 booted the image"
+
+# 4. a boot menu through GRUB: the timeout boots the default, a key
+# press (QEMU monitor sendkey) the other image
+lbc image add demo2 "$IMG" --kernel "$VMLINUZ" --initrd "$INITRD" \
+	>"$TMP/image-add2.log" 2>&1 || die "image add demo2: $(cat "$TMP/image-add2.log")"
+lbc image set demo2 --cmdline "console=ttyS0" >/dev/null || die "image set demo2"
+lbc client set "$MAC2" --menu demo,demo2 --menu-default demo --menu-timeout 4 \
+	>/dev/null || die "client set --menu"
+qemu_start_secboot sb-menu1 "$MAC2" tap1
+qemu_expect sb-menu1 "LBE2E: DONE" 300 "the menu's default after the timeout"
+qemu_stop
+assert_contains "$QEMU_LOG" "boots image demo version" "GRUB's timeout took the default"
+assert_contains "$LB_LOG" "grub.cfg-$MAC2.menu\".* sent \(GRUB config: menu\)" "GRUB fetched the menu"
+lbc client show "$MAC2" | grep -q 'MENU PICKED: demo$' || die "client show: pick demo"
+qemu_start_secboot sb-menu2 "$MAC2" tap1 -monitor "unix:$TMP/monitor.sock,server,nowait"
+qemu_expect sb-menu2 "demo2" 300 "GRUB's menu"
+python3 - "$TMP/monitor.sock" <<'PY' || die "sendkey"
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+time.sleep(0.2)
+for k in ("down", "ret"):
+    s.sendall(("sendkey %s\n" % k).encode())
+    time.sleep(0.3)
+PY
+qemu_expect sb-menu2 "LBE2E: DONE" 300 "the picked entry's boot"
+qemu_stop
+assert_contains "$QEMU_LOG" "boots image demo2 version" "the key press picked demo2"
+lbc client show "$MAC2" | grep -q 'MENU PICKED: demo2$' || die "client show: pick demo2"
 echo "secure boot: ok"
