@@ -97,6 +97,10 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
 struct cache;
 int serve_socket(const struct agent_cfg *cfg, int kfd, struct cache *cache);
 
+/* control.c: fork the process that fetches, acknowledges and carries out
+ * the server's commands (reboot, poweroff, message) for this boot. */
+void control_start(const struct agent_cfg *cfg);
+
 /* extra_disks.c: a disk daemon per extra disk of cfg (the session's
  * disk= lines), each linked as /dev/linkboot/diskN; failures logged. */
 void extra_disks_attach(const struct agent_cfg *cfg);

@@ -267,6 +267,9 @@ int main(int argc, char **argv)
 			    "initramfs --kernel-version $(uname -r)`)");
 	bring_net_up();
 	begin_session();
+	/* before the disk daemon: tests find the serving process as the
+	 * newest agent process */
+	control_start(&cfg);
 	index = start_daemon(&timeline_w);
 	extra_disks_attach(&cfg);
 	rc = rootfs_boot(&cfg, &net, index, timeline_w);

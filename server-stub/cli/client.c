@@ -181,6 +181,8 @@ static const char usage_client[] =
 "  keep MAC on|off                  keep a server overlay across boots\n"
 "  token MAC [--peer ADDR|--revoke] an admin token for the PC's disk\n"
 "  disk add|rm|list ...             extra disks (LUN 1-7) of a PC or group\n"
+"  reboot|poweroff|message ...      commands to running PCs (their agents)\n"
+"  commands [MAC]                   those commands and their state\n"
 "Run `linkboot client COMMAND --help` for details. Changes take effect\n"
 "at the client's next boot; the server needs no restart.\n";
 
@@ -843,6 +845,10 @@ int cmd_client(struct lb_config *cfg, int argc, char **argv)
 		{ "keep", client_keep }, { "super", client_super },
 		{ "token", client_token }, { "wake", client_wake },
 		{ "disk", cmd_client_disk },
+		{ "reboot", cmd_client_control },
+		{ "poweroff", cmd_client_control },
+		{ "message", cmd_client_control },
+		{ "commands", cmd_client_control },
 	};
 	size_t i;
 

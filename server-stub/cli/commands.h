@@ -28,6 +28,8 @@ int cmd_doctor(struct lb_config *cfg, int argc, char **argv);
 int cmd_client(struct lb_config *cfg, int argc, char **argv);
 /* `client disk ...`: client_disk.c */
 int cmd_client_disk(struct lb_config *cfg, int argc, char **argv);
+/* `client reboot|poweroff|message|commands`: client_control.c */
+int cmd_client_control(struct lb_config *cfg, int argc, char **argv);
 int cmd_why(struct lb_config *cfg, int argc, char **argv);
 int cmd_status(struct lb_config *cfg, int argc, char **argv);
 int cmd_backup(struct lb_config *cfg, int argc, char **argv);

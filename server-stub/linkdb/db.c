@@ -289,6 +289,8 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
 	DB_SCHEMA_V7,
 	/* 7 -> 8: boot menus */
 	DB_SCHEMA_V8,
+	/* 8 -> 9: commands to running PCs */
+	DB_SCHEMA_V9,
 };
 
 /* Schema version of an open file: 0 for an empty file. */

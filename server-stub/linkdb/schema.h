@@ -10,7 +10,7 @@
  * A later schema version adds a migration step in db.c, never edits this.
  */
 
-#define DB_SCHEMA_VERSION 8
+#define DB_SCHEMA_VERSION 9
 
 #define DB_SCHEMA_V1 \
 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" \
@@ -146,5 +146,19 @@
 "ALTER TABLE clients ADD COLUMN menu_timeout INTEGER;\n" \
 "ALTER TABLE clients ADD COLUMN boot_pick TEXT;\n" \
 "ALTER TABLE clients ADD COLUMN menu_picked TEXT;\n"
+
+/* Version 9: commands to running PCs (reboot, poweroff, message), for
+ * the boot they were given in (boot_seq): pending -> delivered -> acked,
+ * or expired when the PC boots again. */
+#define DB_SCHEMA_V9 \
+"CREATE TABLE commands(\n" \
+"  id INTEGER PRIMARY KEY,\n" \
+"  mac TEXT NOT NULL REFERENCES clients(mac) ON DELETE CASCADE,\n" \
+"  kind TEXT NOT NULL,             -- reboot | poweroff | message\n" \
+"  text TEXT,                      -- message: what the PC shows\n" \
+"  boot_seq INTEGER NOT NULL,      -- the boot it is for\n" \
+"  state TEXT NOT NULL DEFAULT 'pending',\n" \
+"  created TEXT NOT NULL, delivered TEXT, acked TEXT);\n" \
+"CREATE INDEX commands_mac ON commands(mac, state);\n"
 
 #endif

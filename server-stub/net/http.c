@@ -48,6 +48,7 @@
 #include "lb_log.h"
 #include "lb_util.h"
 #include "listen.h"
+#include "pc_commands.h"
 #include "vdisk.h"
 
 #define HTTP_BODY_MAX		4096	/* POST /report body */
@@ -467,8 +468,23 @@ static void handle_session(struct http_conn *c, const char *body,
 
 /* The client an Authorization: Bearer credential belongs to, for requests
  * that speak for a PC (reports): 0 and its MAC, or -EACCES. */
+static int http_cred_of(struct http_conn *c, const struct http_request *req,
+			struct cred_info *ci);
+
 static int http_client_of(struct http_conn *c, const struct http_request *req,
 			  char mac[18])
+{
+	struct cred_info ci;
+
+	if (http_cred_of(c, req, &ci) != 0)
+		return -EACCES;
+	memcpy(mac, ci.mac, 18);
+	return 0;
+}
+
+/* The credential itself (its boot, its kind), checked as above. */
+static int http_cred_of(struct http_conn *c, const struct http_request *req,
+			struct cred_info *out)
 {
 	char cred[CRED_STR_LEN + 1], ip[INET_ADDRSTRLEN];
 	struct cred_info ci;
@@ -486,8 +502,73 @@ static int http_client_of(struct http_conn *c, const struct http_request *req,
 	inet_ntop(AF_INET, &c->peer_sa.sin_addr, ip, sizeof(ip));
 	if (ci.peer[0] && strcmp(ci.peer, ip) != 0)
 		return -EACCES;
-	memcpy(mac, ci.mac, 18);
+	*out = ci;
 	return 0;
+}
+
+/*
+ * GET /control: the next command for the running PC whose boot
+ * credential asks (Authorization: Bearer): "id=N kind=K text=T" lines,
+ * or "none". POST /control, body "ack=N": the agent took command N
+ * (pc_commands.h), answered "ok"; acknowledging twice is no error.
+ */
+static void handle_control(struct http_conn *c, const struct http_request *req,
+			   const char *body, size_t body_len)
+{
+	struct lb_server *srv = c->hs->srv;
+	struct http_response r = {
+		.status = 200, .content_type = "text/plain; charset=utf-8",
+		.no_store = 1,
+	};
+	struct pc_command cmd;
+	struct cred_info ci;
+	char text[512], ack[24];
+	uint64_t id;
+	int n, rc;
+
+	if (http_cred_of(c, req, &ci) != 0 || ci.kind != CRED_BOOT) {
+		conn_error(c, 403, "commands go to a running PC's agent: its "
+			   "boot credential (Authorization: Bearer)", NULL, 0);
+		return;
+	}
+	if (req->method == HTTP_POST) {
+		if (body_value(body, body_len, "ack", ack, sizeof(ack)) != 0 ||
+		    parse_u64(ack, 1, INT64_MAX, &id) != 0) {
+			conn_error(c, 400, "POST /control needs a body line "
+				   "ack=ID", NULL, 0);
+			return;
+		}
+		if ((rc = cmd_ack(srv->db, ci.mac, (int64_t)id)) != 0) {
+			conn_error(c, rc == -ENOENT ? 404 : 500, rc == -ENOENT ?
+				   "no such command of this PC" :
+				   "the link DB failed", NULL, 0);
+			return;
+		}
+		log_info("http %s: %s acknowledged command %llu", c->peer,
+			 ci.mac, (unsigned long long)id);
+		/* a body with its length: the agent's client reads by
+		 * Content-Length (RFC 9112 6.3) */
+		r.content_length = 3;
+		if (conn_queue(c, &r, "ok\n", 3, 0) != 0)
+			c->close_after = 1;
+		return;
+	}
+	if ((rc = cmd_next(srv->db, ci.mac, ci.boot_seq, &cmd)) != 0) {
+		if (rc != -ENOENT)
+			log_warnx("http %s: commands of %s: %s", c->peer, ci.mac,
+				  err_str(rc));
+		r.content_length = 5;
+		if (conn_queue(c, &r, "none\n", 5, 0) != 0)
+			c->close_after = 1;
+		return;
+	}
+	n = snprintf(text, sizeof(text), "id=%lld\nkind=%s\ntext=%s\n",
+		     (long long)cmd.id, cmd.kind, cmd.text);
+	log_info("http %s: command %lld (%s) delivered to %s", c->peer,
+		 (long long)cmd.id, cmd.kind, ci.mac);
+	r.content_length = (uint64_t)n;
+	if (conn_queue(c, &r, text, (size_t)n, 0) != 0)
+		conn_error(c, 500, "response too long", NULL, 0);
 }
 
 /* The runs of set bits of bm as "FIRST COUNT" lines into out, gaps of
@@ -776,6 +857,12 @@ static void conn_handle(struct http_conn *c, const struct http_request *req,
 		else
 			conn_error(c, 405, "the overlay map is read with GET",
 				   "GET", head);
+	} else if (!strcmp(path, "/control")) {
+		if (req->method == HTTP_GET || req->method == HTTP_POST)
+			handle_control(c, req, body, body_len);
+		else
+			conn_error(c, 405, "commands are read with GET and "
+				   "acknowledged with POST", "GET, POST", head);
 	} else if (!strcmp(path, "/report")) {
 		if (req->method == HTTP_POST)
 			handle_report(c, req, body, body_len);
