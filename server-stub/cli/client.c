@@ -668,7 +668,9 @@ static int client_row(struct table *t, const struct link_entry *e)
 		table_null(t);
 	table_str(t, e->linked ? or_null(e->link.menu) : NULL);
 	table_str(t, e->linked ? or_null(e->link.menu_default) : NULL);
-	return table_str(t, e->linked ? or_null(e->link.menu_picked) : NULL);
+	/* the text list has fewer columns: cells past them are dropped */
+	table_str(t, e->linked ? or_null(e->link.menu_picked) : NULL);
+	return 0;
 }
 
 /* The entries to print: every client, or the one of show. */
