@@ -36,7 +36,7 @@ static const struct table_col status_cols[] = {
 	{ "IO ERR", "session_io_errors" }, { "UPTIME", "uptime_ms" }, { "FROM SERVER", "bytes_from_server" },
 	{ "RAM HIT", "ram_hit_percent" }, { "SSD HIT", "ssd_hit_percent" },
 	{ "OVERLAY", "overlay_bytes" }, { "LAST BOOT", "last_boot" },
-	{ "MENU", "menu_picked" },
+	{ "MENU", "menu_picked" }, { "CMDS", "commands_pending" },
 	/* JSON only */
 	{ "PEER", "peer" }, { "REPORTED", "report_time" },
 	{ "PROTOCOL", "protocol" },
@@ -118,6 +118,7 @@ static int status_row(struct table *t, const struct link_status *s)
 	bytes_or_null(t, s->overlay_bytes);
 	str_or_null(t, s->last_boot);
 	str_or_null(t, s->menu_picked);	/* its boot menu's entry */
+	table_int(t, s->commands_pending);
 	str_or_null(t, s->peer);
 	str_or_null(t, s->report_time);
 	str_or_null(t, s->online ? s->proto : "");

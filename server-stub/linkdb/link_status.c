@@ -22,7 +22,7 @@ enum {
 	Q_MAC, Q_NAME, Q_LAST_BOOT, Q_ONLINE, Q_SESSION_VERSION, Q_PEER,
 	Q_UPTIME, Q_BYTES, Q_RAM_HITS, Q_RAM_MISSES, Q_SSD_HITS, Q_SSD_MISSES,
 	Q_OVERLAY, Q_REPORTED, Q_PROTO, Q_SESSION_READ, Q_SESSION_WRITTEN,
-	Q_SESSION_ERRORS, Q_MENU_PICKED,
+	Q_SESSION_ERRORS, Q_MENU_PICKED, Q_COMMANDS,
 };
 
 /* Each client with its newest session (if any) and its last report. */
@@ -31,7 +31,9 @@ enum {
 	" s.peer, st.uptime_ms, st.bytes_from_server, st.ram_hits," \
 	" st.ram_misses, st.ssd_hits, st.ssd_misses, st.overlay_bytes," \
 	" st.time, s.proto, s.bytes_read, s.bytes_written, s.io_errors," \
-	" IFNULL(c.menu_picked, '')" \
+	" IFNULL(c.menu_picked, '')," \
+	" (SELECT count(*) FROM commands m WHERE m.mac = c.mac AND" \
+	"  m.state IN ('pending', 'delivered') AND m.boot_seq = c.boot_seq)" \
 	" FROM clients c" \
 	" LEFT JOIN (SELECT mac, max(id) AS id FROM sessions" \
 	"  WHERE lun = 0 GROUP BY mac) ls ON ls.mac = c.mac" \
@@ -73,6 +75,7 @@ static void status_read(struct db *db, sqlite3_stmt *st, int server_up,
 	db_col_text(st, Q_PEER, s->peer, sizeof(s->peer));
 	db_col_text(st, Q_REPORTED, s->report_time, sizeof(s->report_time));
 	db_col_text(st, Q_MENU_PICKED, s->menu_picked, sizeof(s->menu_picked));
+	s->commands_pending = sqlite3_column_int64(st, Q_COMMANDS);
 	if (!s->online) {
 		s->session_read = s->session_written = s->session_errors = -1;
 		return;

@@ -116,6 +116,7 @@ struct link_status {
 	char proto[8];		/* "nbd", "iscsi" */
 	int64_t session_read, session_written, session_errors;
 	char menu_picked[64];	/* its boot menu's entry, "" = none */
+	int64_t commands_pending; /* not yet acknowledged (pc_commands.h) */
 };
 
 #define LINK_MENU_MAX	8
