@@ -29,6 +29,7 @@ static const struct table_col why_cols[] = {
 	{ "BOOTS", "boots" },
 	{ "LAST BOOT", "last_boot" }, { "ONLINE", "online" },
 	{ "LAST REPORT", "last_report" }, { "PEER", "peer" },
+	{ "TIMELINE", "timeline" }, { "RECENT", "recent_events" },
 	{ "NEXT STEP", "next_step" },
 };
 
@@ -74,9 +75,15 @@ static void why_disks(struct db *db, const char *mac, char *out, size_t len)
 	}
 }
 
+struct why_extra {
+	char disks[512];
+	char timeline[512];
+	char events[2048];
+};
+
 static int why_row(struct table *t, const char *mac, int known,
 		   const struct link_entry *e, const struct link_status *st,
-		   const char *disks)
+		   const struct why_extra *x)
 {
 	char next[256];
 	int lk = known && e->linked;
@@ -104,7 +111,7 @@ static int why_row(struct table *t, const char *mac, int known,
 		table_null(t);
 		table_null(t);
 	}
-	table_str(t, disks[0] ? disks : NULL);
+	table_str(t, x->disks[0] ? x->disks : NULL);
 	if (known) {
 		table_int(t, e->boots);
 		table_str(t, e->last_boot[0] ? e->last_boot : NULL);
@@ -116,6 +123,8 @@ static int why_row(struct table *t, const char *mac, int known,
 	}
 	table_str(t, st && st->report_time[0] ? st->report_time : NULL);
 	table_str(t, st && st->peer[0] ? st->peer : NULL);
+	table_str(t, x->timeline[0] ? x->timeline : NULL);
+	table_str(t, x->events[0] ? x->events : NULL);
 	return table_str(t, next) != 0;
 }
 
@@ -125,7 +134,8 @@ int cmd_why(struct lb_config *cfg, int argc, char **argv)
 	struct link_entry e;
 	struct link_status *sts = NULL, *st = NULL;
 	size_t nst = 0;
-	char why[256] = "", mac[18], disks[512];
+	char why[256] = "", mac[18];
+	static struct why_extra x;
 	int format = TABLE_TEXT, known = 1, rc;
 	struct table *t;
 	struct db *db;
@@ -165,7 +175,11 @@ int cmd_why(struct lb_config *cfg, int argc, char **argv)
 	if (cfg->store_dir)
 		db_set_store_dir(db, cfg->store_dir);
 	rc = link_show(db, mac, &e, why, sizeof(why));
-	why_disks(db, mac, disks, sizeof(disks));
+	why_disks(db, mac, x.disks, sizeof(x.disks));
+	/* what the server saw of it: DHCP answers, scripts, sessions,
+	 * reports, menu picks */
+	db_client_events(db, mac, 8, x.events, sizeof(x.events));
+	db_client_timeline(db, mac, x.timeline, sizeof(x.timeline));
 	/* the agent's last report and session peer (`linkboot status`) */
 	if (rc == 0 && link_status_list(db, 0, &sts, &nst) == 0)
 		for (size_t i = 0; i < nst && !st; i++)
@@ -182,7 +196,7 @@ int cmd_why(struct lb_config *cfg, int argc, char **argv)
 		free(sts);
 		return 1;
 	}
-	rc = why_row(t, mac, known, &e, st, disks);
+	rc = why_row(t, mac, known, &e, st, &x);
 	if (rc == 0 && format != TABLE_TEXT)
 		table_print_object(t, stdout, format);
 	else if (rc == 0)

@@ -878,6 +878,57 @@ int db_export_list(struct db *db,
 
 /* ---- events, sessions, stats -------------------------------------------- */
 
+int db_client_events(struct db *db, const char *mac, unsigned max,
+		     char *out, size_t outsz)
+{
+	sqlite3_stmt *st;
+	size_t len = 0;
+	int rc;
+
+	out[0] = '\0';
+	if ((rc = db_prepare(db, "SELECT time, kind, IFNULL(detail, '') FROM "
+			     "(SELECT id, time, kind, detail FROM events WHERE "
+			     "mac = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+			     &st)) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && len < outsz) {
+		/* the report's first line says what it is; the rest are
+		 * counters (status has them) */
+		const char *detail = (const char *)sqlite3_column_text(st, 2);
+		int n = snprintf(out + len, outsz - len, "%s%s %s %.*s",
+				 len ? " | " : "",
+				 (const char *)sqlite3_column_text(st, 0),
+				 (const char *)sqlite3_column_text(st, 1),
+				 (int)strcspn(detail, "\n"), detail);
+
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len >= outsz)
+		out[outsz - 1] = '\0';
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_errno(rc);
+}
+
+int db_client_timeline(struct db *db, const char *mac, char *out, size_t outsz)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	out[0] = '\0';
+	if ((rc = db_prepare(db, "SELECT IFNULL(timeline, '') FROM stats WHERE "
+			     "mac = ?1", &st)) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		db_col_text(st, 0, out, outsz);
+	sqlite3_finalize(st);
+	return 0;
+}
+
 void db_record_event(struct db *db, const char *mac, const char *kind,
 		     const char *detail)
 {

@@ -147,6 +147,14 @@ int db_export_list(struct db *db,
 void db_record_event(struct db *db, const char *mac, const char *kind,
 		     const char *detail);
 
+/* The client's last max events, oldest first, as "TIME KIND DETAIL"
+ * joined by " | " into out (`linkboot why`). 0 or -errno. */
+int db_client_events(struct db *db, const char *mac, unsigned max,
+		     char *out, size_t outsz);
+/* Its agent's last boot timeline (a report's timeline=), "" if none. */
+int db_client_timeline(struct db *db, const char *mac, char *out,
+		       size_t outsz);
+
 /* Live NBD and iSCSI sessions (so versions in use are never deleted, and
  * `status` shows who is online and what it was served). Called by the
  * servers at export selection / login and at disconnect; proto: "nbd",
