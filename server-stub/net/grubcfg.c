@@ -278,58 +278,26 @@ static void cfg_boot(struct sbuf *sb, const char *mac,
 		     const struct link_info *link,
 		     const struct bootscript_params *p)
 {
-	char name[sizeof(link->name)], image[sizeof(link->image)];
-	char kernel[sizeof(link->kernel)], initrd[sizeof(link->initrd)];
-	char ticket[TICKET_STR_LEN + 1], root[sizeof(link->root)];
-	char ssd[sizeof(link->ssd_cache)], host[sizeof(link->hostname)];
-	char mid[sizeof(link->machine_id)], extra[sizeof(link->cmdline)];
-	char id[sizeof(link->image_id)];
+	struct boot_text t;
 
-	script_filter(name, sizeof(name), link->name, 0);
-	script_filter(id, sizeof(id), link->image_id, 0);
-	script_filter(image, sizeof(image), link->image, 0);
-	script_filter(kernel, sizeof(kernel), link->kernel, 0);
-	script_filter(initrd, sizeof(initrd), link->initrd, 0);
-	script_filter(ticket, sizeof(ticket), p->ticket, 0);
-	script_filter(root, sizeof(root), link->root, 0);
-	script_filter(ssd, sizeof(ssd), link->ssd_cache, 0);
-	script_filter(host, sizeof(host), link->hostname, 0);
-	script_filter(mid, sizeof(mid), link->machine_id, 0);
-	script_filter(extra, sizeof(extra), link->cmdline, 1);
-
+	boot_text_fill(&t, link, p->ticket);
 	sb_printf(sb, "echo 'linkboot: %s (%s) boots image %s version %u "
 		  "(Secure Boot chain: shim, GRUB)'\n",
-		  name[0] ? name : "client", mac, image, link->version);
-	sb_printf(sb, "echo 'linkboot: loading the kernel /%s'\n", kernel);
+		  t.name[0] ? t.name : "client", mac, t.image, link->version);
+	sb_printf(sb, "echo 'linkboot: loading the kernel /%s'\n", t.kernel);
 	sb_printf(sb,
 		  "linux /%s linkboot.server=%s:%u linkboot.http=http://%s:%u "
-		  "linkboot.ticket=%s linkboot.mac=%s linkboot.write=%s "
-		  "linkboot.ram=%u",
-		  kernel, p->server, p->nbd_port, p->server, p->http_port,
-		  ticket, mac, bootscript_write_mode(link->write_mode),
-		  link->ram_cache_mib);
-	if (link->overlay_mib)
-		sb_printf(sb, " linkboot.overlay=%u", link->overlay_mib);
-	if (link->write_mode == WRITE_SERVER && link->keep_overlay)
-		sb_printf(sb, " linkboot.keep=1");
-	if (root[0])
-		sb_printf(sb, " linkboot.root=%s", root);
-	if (ssd[0])
-		sb_printf(sb, " linkboot.ssd=%s", ssd);
-	if (id[0])
-		sb_printf(sb, " linkboot.hashes=boot/%s/v%u/hashes", id,
-			  link->version);
-	if (host[0])
-		sb_printf(sb, " linkboot.hostname=%s", host);
-	if (mid[0])
-		sb_printf(sb, " systemd.machine_id=%s", mid);
-	if (extra[0])
-		sb_printf(sb, " %s", extra);
+		  "linkboot.ticket=%s linkboot.mac=%s",
+		  t.kernel, p->server, p->nbd_port, p->server, p->http_port,
+		  t.ticket, mac);
+	boot_text_agent_args(sb, &t, link);
+	if (t.extra[0])
+		sb_printf(sb, " %s", t.extra);
 	sb_printf(sb, "\n");
 	sb_printf(sb,
 		  "echo 'linkboot: loading the initramfs /%s'\n"
 		  "initrd /%s\n"
-		  "boot\n", initrd, initrd);
+		  "boot\n", t.initrd, t.initrd);
 	/* only a failed linux/initrd/boot gets here; GRUB printed why */
 	sb_printf(sb,
 		  "echo 'linkboot: the boot failed (the reason is above).'\n"

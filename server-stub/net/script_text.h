@@ -32,4 +32,22 @@ int sb_done(struct sbuf *sb);
 const char *script_filter(char *dst, size_t dstsz, const char *src,
 			  int spaces);
 
+/* A link's values as they go into a script or config, each filtered
+ * (script_filter(); the image's kernel arguments keep their spaces). */
+struct link_info;
+struct boot_text {
+	char name[64], image[64], id[40];
+	char kernel[256], initrd[256], ticket[128];
+	char root[64], ssd[16], host[64], mid[33], extra[512];
+};
+
+void boot_text_fill(struct boot_text *t, const struct link_info *link,
+		    const char *ticket);
+
+/* The agent's arguments both loaders pass after linkboot.mac (write mode,
+ * caches, root, hashes, names): " linkboot.write=..." onwards, without
+ * the image's own arguments. */
+void boot_text_agent_args(struct sbuf *sb, const struct boot_text *t,
+			  const struct link_info *link);
+
 #endif
