@@ -2,7 +2,8 @@
 # linkboot why MAC: an unknown MAC's next step is the exact `client add`;
 # a linked MAC shows its image, version and modes, never booted until it
 # boots, and -j is one JSON object jq parses with the same facts; the
-# recent events say what the server handed the PC (also an unknown one).
+# recent events say what the server saw of it (reports, sessions, DHCP),
+# with its agent's last timeline.
 source "$(dirname "$0")/lib.sh"
 
 requires jq --version
@@ -42,13 +43,14 @@ boot_credential "$MAC" >/dev/null
 cli why "$MAC" -j >"$TMP/w2.json" || die "why -j booted"
 jq -e '.boots == 1 and .last_boot != null and (.next_step | startswith("none"))' \
 	"$TMP/w2.json" >/dev/null || die "why -j after a boot: $(cat "$TMP/w2.json")"
-# what the server saw, in order: the script it handed out
-jq -e '.recent_events | test("script boot.ipxe boot")' "$TMP/w2.json" >/dev/null ||
-	die "why: the boot script served is not in recent_events: $(jq .recent_events "$TMP/w2.json")"
-# an unknown PC that asked: why tells what it was shown
-curl -s "http://127.0.0.1:$LB_HTTP_PORT/boot.ipxe?mac=52:54:00:12:34:78" >/dev/null
-cli why 52:54:00:12:34:78 >"$TMP/w3" || die "why unknown 2"
-assert_contains "$TMP/w3" "RECENT: .* script boot.ipxe unknown" "an unknown PC's request is recorded"
+# what the server saw, in order: the agent's report, its timeline
+CRED=$(boot_credential "$MAC")
+printf 'boot_id=b1\nuptime_ms=4000\ntimeline=net 900 ms, nbd 1200 ms, root 2100 ms\n' |
+	curl -sf -H "Authorization: Bearer $CRED" --data-binary @- \
+	"http://127.0.0.1:$LB_HTTP_PORT/report?mac=$MAC" >/dev/null || die "POST /report"
+cli why "$MAC" -j >"$TMP/w3.json" || die "why -j reported"
+jq -e '(.recent_events | test("report")) and (.timeline | test("root 2100 ms"))' \
+	"$TMP/w3.json" >/dev/null || die "why: events/timeline: $(cat "$TMP/w3.json")"
 
 # --- bad input
 cli why not-a-mac >"$TMP/bad" 2>&1 && die "bad MAC accepted"

@@ -47,6 +47,20 @@ static int menu_pick(struct lb_server *srv, const uint8_t mac[6],
 	return db_link_lookup(srv->db, mac, link);
 }
 
+/* The last boot's pick goes when the PC itself asks again (a GET from
+ * anyone else changes nothing on the server). */
+static void drop_pick(struct lb_server *srv, const uint8_t mac[6],
+		      struct in_addr peer, struct link_info *link)
+{
+	char why[256];
+
+	if (!(link->picked_other || link->rescue) ||
+	    !boot_peer_is(srv, mac, peer, why, sizeof(why)))
+		return;
+	db_menu_pick(srv->db, link->mac, NULL, NULL);
+	db_link_lookup(srv->db, mac, link);
+}
+
 enum bootmenu_step bootmenu_resolve(struct lb_server *srv, const uint8_t mac[6],
 				    struct in_addr peer, unsigned entry,
 				    int lookup_rc, struct link_info *link,
@@ -61,10 +75,7 @@ enum bootmenu_step bootmenu_resolve(struct lb_server *srv, const uint8_t mac[6],
 	m->n = link_menu_split(link->menu, m->e);
 	if (m->n < 2) {
 		/* no menu (any more): an old pick must not stick */
-		if (link->picked_other || link->rescue) {
-			db_menu_pick(srv->db, link->mac, NULL, NULL);
-			db_link_lookup(srv->db, mac, link);
-		}
+		drop_pick(srv, mac, peer, link);
 		return BOOTMENU_NONE;
 	}
 	menu_labels(m);
@@ -74,10 +85,7 @@ enum bootmenu_step bootmenu_resolve(struct lb_server *srv, const uint8_t mac[6],
 			m->def = i + 1;
 	m->timeout = link->menu_timeout;
 	if (entry == 0 && m->timeout > 0) {
-		if (link->picked_other || link->rescue) {
-			db_menu_pick(srv->db, link->mac, NULL, NULL);
-			db_link_lookup(srv->db, mac, link);
-		}
+		drop_pick(srv, mac, peer, link);
 		return BOOTMENU_SHOW;
 	}
 	if (entry == 0)

@@ -292,16 +292,6 @@ static void handle_bootscript(struct http_conn *c, const struct http_request *re
 	sodium_memzero(ticket, sizeof(ticket));
 	sodium_memzero(secret, sizeof(secret));
 	snprintf(c->log_note, sizeof(c->log_note), " script=%s", kind);
-	if ((rc == 0 || rc == -ENOENT) && srv->db) {
-		char detail[320], macs[18];
-
-		/* `linkboot why`: what the PC's iPXE was told, and why
-		 * (an unknown PC too: it is why it does not boot) */
-		mac_format(mac, macs);
-		snprintf(detail, sizeof(detail), "boot.ipxe %s%s%s", kind,
-			 why[0] ? ": " : "", why);
-		db_record_event(srv->db, macs, "script", detail);
-	}
 	if (rc != 0 && rc != -ENOENT)
 		log_warnx("http %s: boot script: link DB: %s", c->peer,
 			  rc == -ENODEV ? "unavailable" : err_str(rc));
