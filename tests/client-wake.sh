@@ -3,8 +3,9 @@
 # python3 AF_PACKET listener on the peer end captures what `linkboot client
 # wake` sends and checks each UDP/9 broadcast and each ethertype 0x0842
 # frame carries exactly the magic packet (6 x 0xff + 16 x MAC) of the PC;
-# --all with 3 clients and --stagger 1 wakes the 3 in order; an unknown MAC
-# or group is an error with a non-zero exit.
+# --all with 3 clients and --stagger 1 wakes the 3 in order; --wait
+# follows each PC until it is online; an unknown MAC or group is an error
+# with a non-zero exit.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tools/dhcp-netns.sh"
 
@@ -115,6 +116,17 @@ assert_eq "$got" "${MACS[*]} " "UDP/9 broadcasts, in order"
 wake --group lab --stagger 0 --interface eth0 >"$TMP/out" 2>&1 || die "wake --group"
 [ "$(grep -c ': sent$' "$TMP/out")" = 2 ] || die "group lab is 2 PCs: $(cat "$TMP/out")"
 grep -q "${MACS[2]}" "$TMP/out" && die "woke a PC outside the group"
+
+# --- --wait: each woken PC followed until it is online (a live session)
+( sleep 2; sqlite3 "$LB_STATE/linkboot.db" "INSERT INTO sessions(pid, peer, mac,
+  image_id, version, since) VALUES($$, '198.18.0.50:1', '${MACS[0]}', '$ID', 1, 'x')" ) &
+wake "${MACS[0]}" --interface eth0 --wait 20 >"$TMP/out" 2>&1 ||
+	die "wake --wait: $(cat "$TMP/out")"
+assert_contains "$TMP/out" "${MACS[0]}: online after [0-9]+ s" "--wait sees the PC come up"
+wake "${MACS[1]}" --interface eth0 --wait 1 >"$TMP/out" 2>&1 &&
+	die "wake --wait: a PC that never came up"
+assert_contains "$TMP/out" "${MACS[1]}: not online after 1 s" "--wait says which PC did not come up"
+wake "${MACS[1]}" --wait 0 >"$TMP/out" 2>&1 && die "--wait 0 accepted"
 
 # --- bad input
 wake 52:54:00:77:00:99 --interface eth0 >"$TMP/out" 2>&1 && die "unknown MAC woke"

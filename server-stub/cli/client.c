@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -743,12 +744,15 @@ static int client_list_show(struct lb_config *cfg, int argc, char **argv,
 
 static const char usage_wake[] =
 "Usage: linkboot client wake MAC|--group G|--all [--stagger SECONDS]\n"
-"                            [--interface IF]\n"
+"                            [--interface IF] [--wait SECONDS]\n"
 "Send Wake-on-LAN magic packets (UDP/9 broadcast, and an Ethernet frame\n"
 "of type 0x0842 on IF) to one PC, a group's PCs or every linked PC,\n"
-"SECONDS apart (default 1, at most 60).\n";
+"SECONDS apart (default 1, at most 60). --wait: then follow each PC until\n"
+"it is online (a live session), at most SECONDS; exit 1 if one did not\n"
+"come up.\n";
 
 #define WAKE_STAGGER_MAX 60
+#define WAKE_WAIT_MAX 3600
 
 static int wake_one(const char *mac, const char *ifname)
 {
@@ -768,11 +772,60 @@ static int wake_one(const char *mac, const char *ifname)
 	return 0;
 }
 
+/* Is the PC online (a live session) now? */
+static int wake_online(struct lb_config *cfg, const char *mac)
+{
+	struct link_entry e;
+	char why[WHY_LEN];
+	struct db *db;
+	int on;
+
+	if (db_open(cfg->state_dir, &db) != 0)
+		return 0;
+	on = link_show(db, mac, &e, why, sizeof(why)) == 0 && e.online;
+	db_close(db);
+	return on;
+}
+
+/* --wait: each woken PC's progress until it is online, bounded by secs;
+ * the number that did not come up. */
+static int wake_wait(struct lb_config *cfg, char (*macs)[18], size_t n,
+		     long secs)
+{
+	time_t t0 = time(NULL);
+	int *up = calloc(n, sizeof(*up));
+	size_t left = n;
+
+	if (!up)
+		return (int)n;
+	while (left && time(NULL) - t0 <= secs) {
+		for (size_t i = 0; i < n; i++) {
+			if (up[i] || !wake_online(cfg, macs[i]))
+				continue;
+			up[i] = 1;
+			left--;
+			printf("%s: online after %lld s\n", macs[i],
+			       (long long)(time(NULL) - t0));
+			fflush(stdout);
+		}
+		if (left)
+			sleep(1);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!up[i])
+			printf("%s: not online after %ld s (Wake-on-LAN on in "
+			       "its firmware? cable? `linkboot why %s`)\n",
+			       macs[i], secs, macs[i]);
+	free(up);
+	return (int)left;
+}
+
 static int client_wake(struct lb_config *cfg, int argc, char **argv)
 {
 	const char *group = NULL, *mac_arg = NULL, *ifname = cfg->interface;
 	struct link_entry *rows = NULL;
-	long stagger = 1;
+	char (*macs)[18] = NULL;
+	long stagger = 1, wait = 0;
 	size_t n = 0, woken = 0;
 	int all = 0, rc = 0, fail = 0;
 	char mac[18] = "";
@@ -786,6 +839,13 @@ static int client_wake(struct lb_config *cfg, int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--all")) {
 			all = 1;
+		} else if (!strcmp(a, "--wait") && i + 1 < argc) {
+			char *end;
+
+			wait = strtol(argv[++i], &end, 10);
+			if (*end || wait < 1 || wait > WAKE_WAIT_MAX)
+				return usage_error(usage_wake, "--wait: 1..%d "
+						   "seconds", WAKE_WAIT_MAX);
 		} else if ((!strcmp(a, "--group") || !strcmp(a, "--stagger") ||
 			    !strcmp(a, "--interface")) && i + 1 < argc) {
 			if (!strcmp(a, "--group")) {
@@ -819,18 +879,28 @@ static int client_wake(struct lb_config *cfg, int argc, char **argv)
 	db_close(db);
 	if (rc != 0)
 		return rc;
+	if (!(macs = calloc(n ? n : 1, sizeof(*macs)))) {
+		free(rows);
+		return 1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (group && strcmp(rows[i].group, group) != 0)
 			continue;
-		if (woken++ > 0 && stagger > 0)
+		if (woken > 0 && stagger > 0)
 			sleep((unsigned)stagger);
+		memcpy(macs[woken++], rows[i].mac, 18);
 		if (wake_one(rows[i].mac, ifname) != 0)
 			fail = 1;
 	}
 	free(rows);
-	if (woken == 0)
+	if (woken == 0) {
+		free(macs);
 		return runtime_error(group ? "no client in group %s" :
 				     "no clients linked", group ? group : "");
+	}
+	if (!fail && wait && wake_wait(cfg, macs, woken, wait) > 0)
+		fail = 1;
+	free(macs);
 	return fail;
 }
 
