@@ -535,15 +535,24 @@ static const char *nbd_mode_name(const struct export_info *ex)
 static void nbd_enter_transmission(struct nbd_conn *c)
 {
 	char detail[256];
+	char ver[16], ip[INET_ADDRSTRLEN];
+	struct log_fields lf = {
+		.mac = c->ex.client_mac[0] ? c->ex.client_mac : NULL,
+		.image = c->ex.image_id, .version = ver, .client_ip = ip,
+	};
 
 	c->phase = NBD_PH_TRANSMISSION;
 	c->deadline = 0;
 	c->trace = bp_trace_begin(c->ns->srv->cfg, &c->ex, c->size);
-	/* a credential is a secret: the label says whose it is */
-	log_info("nbd %s: export %s: image %s v%u, %llu bytes, %s%s", c->peer,
-		 c->ex.label, c->ex.image_id, c->ex.version,
-		 (unsigned long long)c->size, nbd_mode_name(&c->ex),
-		 c->structured ? ", structured replies" : "");
+	snprintf(ver, sizeof(ver), "%u", c->ex.version);
+	inet_ntop(AF_INET, &c->addr, ip, sizeof(ip));
+	/* a credential is a secret: the label says whose it is; journald
+	 * fields (MAC=, IMAGE=, ...) for `journalctl MAC=...` */
+	log_fields(LOG_LEVEL_INFO, &lf, "nbd %s: export %s: image %s v%u, "
+		   "%llu bytes, %s%s", c->peer, c->ex.label, c->ex.image_id,
+		   c->ex.version, (unsigned long long)c->size,
+		   nbd_mode_name(&c->ex),
+		   c->structured ? ", structured replies" : "");
 	if (c->ex.client_mac[0]) {
 		snprintf(detail, sizeof(detail), "nbd connect from %s, %s",
 			 c->peer, nbd_mode_name(&c->ex));
