@@ -48,6 +48,16 @@ assert_contains "$TMP/show" 'MENU PICKED: win$' "client show: the pick"
 lb status -j | grep -q '"menu_picked": *"win"' || die "status -j: menu_picked"
 assert_contains "$LB_LOG" "menu: $MAC picked win" "the pick is logged"
 
+# a SAN image's entry: its PC sanboots its iSCSI disk (the iSCSI work)
+lb image add winsan "$TMP/b.img" --kernel "$TMP/k" --initrd "$TMP/i" >/dev/null 2>&1 ||
+	die "image add winsan"
+lb image set winsan --boot san >/dev/null || die "image set --boot san"
+lb client set $MAC --menu lab,win,local,rescue,winsan --boot linux >/dev/null ||
+	die "client set --menu with a SAN entry"
+curl -s "$U&entry=5" >"$TMP/san" || die "GET entry 5"
+assert_contains "$TMP/san" '^sanboot ' "a SAN entry sanboots"
+lb client set $MAC --menu lab,win,local,rescue >/dev/null || die "client set --menu"
+
 # rescue: the link's image into rescue.target; local: back to the firmware
 curl -s "$U&entry=4" | grep -q 'systemd.unit=rescue.target' || die "rescue entry"
 curl -s "$U&entry=3" >"$TMP/local" || die "GET entry 3"

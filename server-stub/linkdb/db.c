@@ -473,7 +473,7 @@ struct link_row {
 	" c.keep_overlay, c.overlay_mib, COALESCE(c.boot_mode, i.boot_mode)," \
 	" c.secure_boot, IFNULL(c.boot_pick, ''), COALESCE(c.image_id," \
 	" g.image_id), IFNULL(c.menu, ''), IFNULL(c.menu_default, '')," \
-	" c.menu_timeout, IFNULL(c.menu_picked, '')" \
+	" c.menu_timeout, IFNULL(c.menu_picked, ''), i.boot_mode" \
 	" FROM clients c LEFT JOIN groups g ON g.name = c.grp" \
 	" JOIN images i ON i.id = COALESCE(NULLIF(NULLIF(c.boot_pick," \
 	" 'rescue'), ''), c.image_id, g.image_id) "
@@ -583,9 +583,17 @@ static void link_menu_columns(sqlite3_stmt *st, struct link_info *li)
 			   strcmp(pick, own) != 0;
 	li->rescue = !strcmp(pick, "rescue");
 	if (li->picked_other) {
+		const unsigned char *mode = sqlite3_column_text(st, 30);
+
 		if (li->write_mode == WRITE_SERVER)
 			li->write_mode = WRITE_RAM;
 		li->keep_overlay = 0;
+		/* the picked image boots as it says (a SAN entry), not as
+		 * the link's own --boot */
+		li->boot_mode = mode ? db_boot_mode_parse((const char *)mode)
+				     : BOOT_LINUX;
+		if (li->boot_mode < 0)
+			li->boot_mode = BOOT_LINUX;
 	}
 	if (li->rescue && strlen(li->cmdline) + 32 < sizeof(li->cmdline))
 		strcat(li->cmdline, li->cmdline[0] ? " systemd.unit=rescue.target"
