@@ -14,6 +14,10 @@
  *   message   the console and the kernel log (the journal takes it from
  *             there), and `wall` to logged-in users when the image has it
  *
+ * Every 30 s it also reports the image's health (POST /health: systemd's
+ * is-system-running, or the /run/linkboot-ready marker of an image
+ * without systemd), which canary releases are judged by.
+ *
  * Acknowledging first and remembering what ran means a command runs at
  * most once, even when an answer is lost and the server sends it again.
  * A server that is down is asked again later: the process outlives
@@ -42,6 +46,7 @@
 #define CONTROL_TIMEOUT_MS	4000
 #define CONTROL_SEEN		32	/* ids remembered */
 #define IMAGE_ROOT		"/proc/1/root"
+#define HEALTH_EVERY		6	/* polls: a health report every 30 s */
 
 struct control {
 	const struct agent_cfg *cfg;
@@ -144,6 +149,68 @@ static void do_power(int reboot)
 	kill(1, reboot ? SIGTERM : SIGUSR2);
 }
 
+/* The image's own word for its state: systemd's `systemctl
+ * is-system-running` (running, degraded, starting, ...), or, without
+ * systemd, "running" once the image made /run/linkboot-ready. */
+static void system_state(char *out, size_t sz)
+{
+	struct stat st;
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	snprintf(out, sz, "unknown");
+	if (!image_has_systemd()) {
+		snprintf(out, sz, "%s", stat(IMAGE_ROOT "/run/linkboot-ready",
+					     &st) == 0 ? "running" : "starting");
+		return;
+	}
+	if (pipe2(fds, O_CLOEXEC) != 0 || (pid = fork()) < 0)
+		return;
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		if (chroot(IMAGE_ROOT) != 0 || chdir("/") != 0)
+			_exit(127);
+		execlp("systemctl", "systemctl", "is-system-running",
+		       (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	n = read(fds[0], out, sz - 1);
+	close(fds[0]);
+	for (int i = 0; i < 50 && waitpid(pid, &status, WNOHANG) != pid; i++)
+		usleep(100000);
+	if (n > 0) {
+		out[n] = '\0';
+		out[strcspn(out, "\n")] = '\0';
+	} else {
+		snprintf(out, sz, "unknown");
+	}
+}
+
+/* POST /health: what canary releases judge this PC by. */
+static void health_report(struct control *c)
+{
+	char body[64], state[32];
+	struct http_call call = {
+		.method = "POST", .path = "health", .body = body,
+		.bearer = c->cfg->export_name, .max = 512,
+		.timeout_ms = CONTROL_TIMEOUT_MS,
+	};
+	uint8_t *resp = NULL;
+	size_t len;
+	int status;
+
+	proc_ready();
+	system_state(state, sizeof(state));
+	call.body_len = (size_t)snprintf(body, sizeof(body), "system=%s\n",
+					 state);
+	if (http_call(c->cfg, &call, &status, &resp, &len) == 0 &&
+	    status != 200)
+		log_warnx("control: health report: HTTP %d", status);
+	free(resp);
+}
+
 static int seen(struct control *c, long long id)
 {
 	for (unsigned i = 0; i < c->nseen && i < CONTROL_SEEN; i++)
@@ -231,8 +298,10 @@ void control_start(const struct agent_cfg *cfg)
 	c.cfg = cfg;
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGUSR1, SIG_IGN);	/* "report now" is for the disk daemons */
-	for (;;) {
+	for (unsigned n = 1;; n++) {
 		sleep(CONTROL_POLL_S);
 		control_poll(&c);
+		if (n % HEALTH_EVERY == 2)
+			health_report(&c);
 	}
 }

@@ -18,7 +18,10 @@ struct command {
 	const char *summary;
 };
 
-/* image store: image.c */
+/* image store: image.c; canary releases: image_release.c */
+struct db;
+int image_release_cmd(struct db *db, int argc, char **argv);
+int image_releases_cmd(struct db *db, int argc, char **argv);
 int cmd_image(struct lb_config *cfg, int argc, char **argv);
 int cmd_serve(struct lb_config *cfg, int argc, char **argv);
 int cmd_info(struct lb_config *cfg, int argc, char **argv);

@@ -63,6 +63,11 @@ static const char usage[] =
 "  prune NAME          remove versions nobody can boot or is reading (not\n"
 "                      production/test/pinned/in use, nor their parents)\n"
 "  repair --scan DIR   find moved/renamed image files by identity\n"
+"  release NAME V --canary N|P% --promote-after S [--group G]\n"
+"                      [--boot-within S]  a canary release: a few PCs\n"
+"                      boot V first; all healthy for S seconds -> V is\n"
+"                      production; one failing -> rolled back\n"
+"  releases [NAME] [-j]  releases and their state (and why)\n"
 "\n"
 "--rootfs is the image's root file system (linkboot.root=), --mark a\n"
 "version's state: --root and --state are server options that every\n"
@@ -724,6 +729,17 @@ static int cli_pack(struct image_cli *ic, int argc, char **argv)
 	return 0;
 }
 
+/* canary releases: image_release.c */
+static int cli_release(struct image_cli *ic, int argc, char **argv)
+{
+	return image_release_cmd(ic->db, argc, argv);
+}
+
+static int cli_releases(struct image_cli *ic, int argc, char **argv)
+{
+	return image_releases_cmd(ic->db, argc, argv);
+}
+
 /* ---- entry ---------------------------------------------------------------- */
 
 static const struct image_cmd {
@@ -743,6 +759,8 @@ static const struct image_cmd {
 	{ "prune", cli_prune },
 	{ "repair", cli_repair },
 	{ "pack", cli_pack },
+	{ "release", cli_release },
+	{ "releases", cli_releases },
 };
 
 static int looks_like_mark(const char *s)

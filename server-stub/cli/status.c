@@ -16,6 +16,7 @@
 #include "lb_err.h"
 #include "lb_util.h"
 #include "links.h"
+#include "releases.h"
 #include "table.h"
 
 static const char usage_status[] =
@@ -152,6 +153,32 @@ static int status_parse(int argc, char **argv, int *format, int *legend)
 	return 0;
 }
 
+/* Canary releases running, and the last one that ended: a line each
+ * above the table (`linkboot image releases` has them all). */
+static void release_lines(struct db *db)
+{
+	struct release *r = NULL;
+	size_t n = 0, ended = 0;
+
+	if (release_list(db, "", &r, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		int running = !strcmp(r[i].state, "running");
+
+		if (!running && ended++)
+			continue;
+		printf("release %lld: %s v%u on %u canar%s: %s%s%s\n",
+		       (long long)r[i].id, r[i].image, r[i].version,
+		       r[i].canaries, r[i].canaries == 1 ? "y" : "ies",
+		       running ? "running" : !strcmp(r[i].state, "promoted") ?
+		       "promoted to production" : "ROLLED BACK",
+		       r[i].reason[0] ? ": " : "", r[i].reason);
+	}
+	if (n)
+		printf("\n");
+	free(r);
+}
+
 int cmd_status(struct lb_config *cfg, int argc, char **argv)
 {
 	int format = TABLE_TEXT, legend = 1, rc;
@@ -170,6 +197,8 @@ int cmd_status(struct lb_config *cfg, int argc, char **argv)
 	if (cfg->store_dir)
 		db_set_store_dir(db, cfg->store_dir);
 	rc = link_status_list(db, db_server_pid(cfg->state_dir) > 0, &rows, &n);
+	if (rc == 0 && format == TABLE_TEXT && legend)
+		release_lines(db);
 	db_close(db);
 	if (rc) {
 		fprintf(stderr, "linkboot status: %s\n", err_str(rc));

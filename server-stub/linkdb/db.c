@@ -37,6 +37,8 @@
 #include "lb_log.h"
 #include "lb_util.h"
 #include "links.h"
+#include "loop.h"
+#include "releases.h"
 #include "schema.h"
 #include "server.h"
 
@@ -291,6 +293,8 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
 	DB_SCHEMA_V8,
 	/* 8 -> 9: commands to running PCs */
 	DB_SCHEMA_V9,
+	/* 9 -> 10: canary releases, health reports */
+	DB_SCHEMA_V10,
 };
 
 /* Schema version of an open file: 0 for an empty file. */
@@ -1220,6 +1224,18 @@ static void db_check_files(struct db *db)
 			  missing);
 }
 
+/* Canary releases are judged here, every RELEASE_TICK_MS (releases.h). */
+#define RELEASE_TICK_MS 5000
+
+static int64_t db_release_tick(void *arg, int64_t now)
+{
+	struct lb_server *srv = arg;
+
+	if (srv->db)
+		release_tick(srv->db, (int64_t)time(NULL));
+	return now + RELEASE_TICK_MS;
+}
+
 int db_service_start(struct lb_server *srv)
 {
 	const struct lb_config *cfg = srv->cfg;
@@ -1241,6 +1257,11 @@ int db_service_start(struct lb_server *srv)
 		goto err;
 	db_check_files(db);
 	srv->db = db;
+	if (srv->loop && (rc = loop_add_ticker(srv->loop, db_release_tick,
+					       srv)) != 0) {
+		srv->db = NULL;
+		goto err;
+	}
 	log_info("db: %s/%s, store %s", cfg->state_dir, DB_FILE_NAME,
 		 db->store_dir);
 	return 0;

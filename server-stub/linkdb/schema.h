@@ -10,7 +10,7 @@
  * A later schema version adds a migration step in db.c, never edits this.
  */
 
-#define DB_SCHEMA_VERSION 9
+#define DB_SCHEMA_VERSION 10
 
 #define DB_SCHEMA_V1 \
 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" \
@@ -160,5 +160,28 @@
 "  state TEXT NOT NULL DEFAULT 'pending',\n" \
 "  created TEXT NOT NULL, delivered TEXT, acked TEXT);\n" \
 "CREATE INDEX commands_mac ON commands(mac, state);\n"
+
+/* Version 10: canary releases (releases.h) and the agents' health
+ * reports they are judged by. */
+#define DB_SCHEMA_V10 \
+"CREATE TABLE releases(\n" \
+"  id INTEGER PRIMARY KEY,\n" \
+"  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,\n" \
+"  version INTEGER NOT NULL,\n" \
+"  started TEXT NOT NULL, started_unix INTEGER NOT NULL,\n" \
+"  promote_after INTEGER NOT NULL, boot_within INTEGER NOT NULL,\n" \
+"  healthy_since INTEGER,          -- unix: all canaries healthy since\n" \
+"  state TEXT NOT NULL DEFAULT 'running', -- promoted | rolled_back\n" \
+"  reason TEXT, ended TEXT);\n" \
+"CREATE TABLE release_pcs(\n" \
+"  release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,\n" \
+"  mac TEXT NOT NULL REFERENCES clients(mac) ON DELETE CASCADE,\n" \
+"  old_version INTEGER,            -- its pin before, NULL = none\n" \
+"  boot_seq INTEGER NOT NULL,      -- its boots when the release began\n" \
+"  PRIMARY KEY(release_id, mac));\n" \
+"CREATE TABLE health(\n" \
+"  mac TEXT PRIMARY KEY REFERENCES clients(mac) ON DELETE CASCADE,\n" \
+"  boot_seq INTEGER NOT NULL, unix INTEGER NOT NULL,\n" \
+"  system TEXT NOT NULL);\n"
 
 #endif

@@ -49,6 +49,7 @@
 #include "lb_util.h"
 #include "listen.h"
 #include "pc_commands.h"
+#include "releases.h"
 #include "vdisk.h"
 
 #define HTTP_BODY_MAX		4096	/* POST /report body */
@@ -507,6 +508,42 @@ static int http_cred_of(struct http_conn *c, const struct http_request *req,
 }
 
 /*
+ * POST /health, body "system=STATE" (systemd's is-system-running word, or
+ * "running" when the image's ready marker exists): the running PC's
+ * health, by its boot credential, for canary releases (releases.h).
+ */
+static void handle_health(struct http_conn *c, const struct http_request *req,
+			  const char *body, size_t body_len)
+{
+	struct http_response r = {
+		.status = 200, .content_type = "text/plain; charset=utf-8",
+		.content_length = 3,
+	};
+	struct cred_info ci;
+	char sys[32];
+	int rc;
+
+	if (http_cred_of(c, req, &ci) != 0 || ci.kind != CRED_BOOT) {
+		conn_error(c, 403, "health comes from a running PC's agent: its "
+			   "boot credential (Authorization: Bearer)", NULL, 0);
+		return;
+	}
+	if (body_value(body, body_len, "system", sys, sizeof(sys)) != 0 ||
+	    !sys[0] || strspn(sys, "abcdefghijklmnopqrstuvwxyz-") != strlen(sys)) {
+		conn_error(c, 400, "POST /health needs a body line system=STATE "
+			   "(lower-case letters)", NULL, 0);
+		return;
+	}
+	if ((rc = db_health_report(c->hs->srv->db, ci.mac, ci.boot_seq, sys,
+				   (int64_t)time(NULL))) != 0) {
+		conn_error(c, 500, "the link DB failed", NULL, 0);
+		return;
+	}
+	if (conn_queue(c, &r, "ok\n", 3, 0) != 0)
+		c->close_after = 1;
+}
+
+/*
  * GET /control: the next command for the running PC whose boot
  * credential asks (Authorization: Bearer): "id=N kind=K text=T" lines,
  * or "none". POST /control, body "ack=N": the agent took command N
@@ -857,6 +894,12 @@ static void conn_handle(struct http_conn *c, const struct http_request *req,
 		else
 			conn_error(c, 405, "the overlay map is read with GET",
 				   "GET", head);
+	} else if (!strcmp(path, "/health")) {
+		if (req->method == HTTP_POST)
+			handle_health(c, req, body, body_len);
+		else
+			conn_error(c, 405, "health is reported with POST", "POST",
+				   head);
 	} else if (!strcmp(path, "/control")) {
 		if (req->method == HTTP_GET || req->method == HTTP_POST)
 			handle_control(c, req, body, body_len);

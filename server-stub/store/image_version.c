@@ -76,6 +76,29 @@ static int version_boot_files(struct db *db, const char *id, unsigned v,
 	return 0;
 }
 
+/* A disk with no Linux file system that was given its kernel and initrd
+ * (image add --kernel/--initrd) keeps them in its next versions: they
+ * were never in the disk, so a commit cannot have changed them. */
+static int inherit_given_boot(struct db *db, const char *id,
+			      struct image_commit_result *res, const char *raw,
+			      const struct store_identity *ident, char *why,
+			      size_t len)
+{
+	char dir[STORE_PATH_MAX], kernel[STORE_PATH_MAX + 16];
+	char initrd[STORE_PATH_MAX + 16];
+	struct stat st;
+
+	if (res->boot.has_boot || !res->boot.no_linux_fs || !res->parent)
+		return 0;
+	image_boot_dir(db, id, res->parent, dir, sizeof(dir));
+	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
+	snprintf(initrd, sizeof(initrd), "%s/initrd.img", dir);
+	if (stat(kernel, &st) != 0 || stat(initrd, &st) != 0)
+		return 0;
+	return version_boot_files(db, id, res->version, raw, ident, kernel,
+				  initrd, &res->boot, why, len);
+}
+
 /* The block-hash table of version v (and its index), and the SHA-256 of
  * the whole view. */
 static int version_hashes(struct db *db, const char *id, unsigned v,
@@ -465,6 +488,8 @@ static int commit_version(struct db *db, const struct image_info *img,
 		       err_str(rc));
 	else if ((rc = version_boot_files(db, img->id, res->version, tmp,
 					  &ident, NULL, NULL, &res->boot, why,
+					  len)) == 0 &&
+		 (rc = inherit_given_boot(db, img->id, res, tmp, &ident, why,
 					  len)) == 0)
 		rc = commit_record(db, img, res->version, ovl, &res->boot, why,
 				   len);
