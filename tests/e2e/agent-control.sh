@@ -6,13 +6,15 @@
 # it and the command is acknowledged. A reboot reaches the image's init
 # (busybox: SIGTERM) after its acknowledgement. `client commands` lists
 # both acked, each run once; commands to an unknown MAC and a bad message
-# are refused.
+# are refused. The agent reports the image's health (its ready marker).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-agent.sh"
 
 agent_requires
+requires sqlite3 --version
 
 AGENT_INIT='trap "echo LBE2E: init got SIGTERM, rebooting; \$B poweroff -f" TERM
+$B mkdir -p /run && $B touch /run/linkboot-ready
 echo "LBE2E: READY"
 i=0
 while [ $i -lt 400 ]; do $B sleep 1; i=$((i + 1)); done
@@ -48,6 +50,14 @@ lb client message "$AGENT_MAC" "second message" --wait 90 >"$TMP/w" ||
 agent_wait_console 30 "linkboot message: second message" || { tail -n 30 "$CONSOLE"; die "message 2 not shown"; }
 assert_contains "$CONSOLE" 'linkboot message: linkboot e2e says hello' "message 1 shown on the console"
 echo "messages acknowledged and shown in $(( $(date +%s) - T0 )) s"
+# the agent's health reports (canary releases judge by them): the image
+# made its ready marker, so "running"
+for _ in $(seq 60); do
+	[ "$(sqlite3 "$LB_STATE/linkboot.db" "SELECT system FROM health WHERE mac='$AGENT_MAC'")" = running ] && break
+	sleep 1
+done
+assert_eq "$(sqlite3 "$LB_STATE/linkboot.db" "SELECT system FROM health WHERE mac='$AGENT_MAC'")" \
+	running "the agent reports the image's health"
 
 # reboot: through the image's init, after the acknowledgement
 lb client reboot "$AGENT_MAC" --wait 90 >"$TMP/r" || { cat "$TMP/r"; die "reboot not acknowledged"; }
