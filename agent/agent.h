@@ -101,6 +101,10 @@ int serve_socket(const struct agent_cfg *cfg, int kfd, struct cache *cache);
  * the server's commands (reboot, poweroff, message) for this boot. */
 void control_start(const struct agent_cfg *cfg);
 
+/* prestage.c: woken for a pre-staging (linkboot.prestage): fill the SSD
+ * cache with that version's blocks it lacks, report, power off. */
+void prestage_run(const struct agent_cfg *cfg) __attribute__((noreturn));
+
 /* extra_disks.c: a disk daemon per extra disk of cfg (the session's
  * disk= lines), each linked as /dev/linkboot/diskN; failures logged. */
 void extra_disks_attach(const struct agent_cfg *cfg);

@@ -267,6 +267,8 @@ int main(int argc, char **argv)
 			    "initramfs --kernel-version $(uname -r)`)");
 	bring_net_up();
 	begin_session();
+	if (cfg.prestage[0])
+		prestage_run(&cfg);
 	/* before the disk daemon: tests find the serving process as the
 	 * newest agent process */
 	control_start(&cfg);

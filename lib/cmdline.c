@@ -196,6 +196,20 @@ static int parse_served_path(const char *v, char *out, size_t outsz)
 	return strlcpy_chk(out, v, outsz) ? -EINVAL : 0;
 }
 
+/* An image version's export, "NAME@N" (N a version number). */
+static int parse_version_export(const char *v, char *out, size_t outsz)
+{
+	const char *at = strrchr(v, '@'), *p;
+	uint64_t n;
+
+	if (!at || at == v || parse_u64(at + 1, 1, UINT32_MAX, &n) != 0)
+		return -EINVAL;
+	for (p = v; p < at; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			return -EINVAL;
+	return strlcpy_chk(out, v, outsz) ? -EINVAL : 0;
+}
+
 /* RFC 1123 §2.1 host name: letters, digits, '-', '.', <= 63 chars */
 static int parse_hostname(const char *v, char *out, size_t outsz)
 {
@@ -283,6 +297,12 @@ static int cmdline_key(struct agent_cfg *cfg, const char *key, const char *v)
 		return parse_ssd(v, &cfg->ssd_mode);
 	if (!strcmp(key, "linkboot.hashes"))
 		return parse_served_path(v, cfg->hashes, sizeof(cfg->hashes));
+	if (!strcmp(key, "linkboot.prestage"))
+		return parse_version_export(v, cfg->prestage,
+					    sizeof(cfg->prestage));
+	if (!strcmp(key, "linkboot.prestage_hashes"))
+		return parse_served_path(v, cfg->prestage_hashes,
+					 sizeof(cfg->prestage_hashes));
 	if (!strcmp(key, "linkboot.hostname"))
 		return parse_hostname(v, cfg->hostname, sizeof(cfg->hostname));
 	if (!strcmp(key, "linkboot.reconnect"))

@@ -47,6 +47,10 @@ struct agent_cfg {
 	unsigned ram_mib;		/* RAM cache size, 0 = off */
 	int ssd_mode;			/* -1 off, 0 auto, >0 MiB */
 	char hashes[160];		/* served path of the block-hash table */
+	/* woken to pre-stage a version (server-stub/linkdb/prestage.h):
+	 * its read-only export "NAME@VERSION" and its block-hash table */
+	char prestage[128];
+	char prestage_hashes[160];
 	char hostname[64];		/* "" = leave alone */
 	char machine_id[33];		/* "" = leave alone */
 	unsigned reconnect_s;		/* longest outage to ride out */

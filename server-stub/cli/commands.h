@@ -22,6 +22,8 @@ struct command {
 struct db;
 int image_release_cmd(struct db *db, int argc, char **argv);
 int image_releases_cmd(struct db *db, int argc, char **argv);
+int image_prestage_cmd(struct db *db, int argc, char **argv);
+int image_prestages_cmd(struct db *db, int argc, char **argv);
 int cmd_image(struct lb_config *cfg, int argc, char **argv);
 int cmd_serve(struct lb_config *cfg, int argc, char **argv);
 int cmd_info(struct lb_config *cfg, int argc, char **argv);

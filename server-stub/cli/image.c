@@ -68,6 +68,13 @@ static const char usage[] =
 "                      boot V first; all healthy for S seconds -> V is\n"
 "                      production; one failing -> rolled back\n"
 "  releases [NAME] [-j]  releases and their state (and why)\n"
+"  prestage NAME V --at HH:MM|now [--group G] [--stagger S]\n"
+"                      overnight pre-staging: the running server wakes\n"
+"                      the image's PCs S seconds apart (default 10); each\n"
+"                      fetches the blocks of V its SSD cache lacks and\n"
+"                      powers off\n"
+"  prestages [NAME] [-j]  pre-stagings, PC by PC: woken, done (blocks\n"
+"                      fetched, bytes, blocks it had), failed or skipped\n"
 "\n"
 "--rootfs is the image's root file system (linkboot.root=), --mark a\n"
 "version's state: --root and --state are server options that every\n"
@@ -740,6 +747,17 @@ static int cli_releases(struct image_cli *ic, int argc, char **argv)
 	return image_releases_cmd(ic->db, argc, argv);
 }
 
+/* overnight pre-staging: image_prestage.c */
+static int cli_prestage(struct image_cli *ic, int argc, char **argv)
+{
+	return image_prestage_cmd(ic->db, argc, argv);
+}
+
+static int cli_prestages(struct image_cli *ic, int argc, char **argv)
+{
+	return image_prestages_cmd(ic->db, argc, argv);
+}
+
 /* ---- entry ---------------------------------------------------------------- */
 
 static const struct image_cmd {
@@ -761,6 +779,8 @@ static const struct image_cmd {
 	{ "pack", cli_pack },
 	{ "release", cli_release },
 	{ "releases", cli_releases },
+	{ "prestage", cli_prestage },
+	{ "prestages", cli_prestages },
 };
 
 static int looks_like_mark(const char *s)

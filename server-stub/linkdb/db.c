@@ -38,9 +38,11 @@
 #include "lb_util.h"
 #include "links.h"
 #include "loop.h"
+#include "prestage.h"
 #include "releases.h"
 #include "schema.h"
 #include "server.h"
+#include "wol.h"
 
 #define DB_BUSY_TIMEOUT_MS 5000
 /* The daemon's one loop serves every PC: it must not stall for seconds on
@@ -295,6 +297,8 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
 	DB_SCHEMA_V9,
 	/* 9 -> 10: canary releases, health reports */
 	DB_SCHEMA_V10,
+	/* 10 -> 11: overnight pre-staging */
+	DB_SCHEMA_V11,
 };
 
 /* Schema version of an open file: 0 for an empty file. */
@@ -677,6 +681,9 @@ int db_link_lookup(struct db *db, const uint8_t mac[6], struct link_info *out)
 	/* the super client's next boot writes the next version */
 	if (r.super && !strcmp(r.super_token, DB_SUPER_PENDING))
 		r.li.write_mode = WRITE_SUPER;
+	if (db_prestage_lookup(db, m, r.li.image_id,
+			       &r.li.prestage_version) != 0)
+		r.li.prestage_version = 0;
 	*out = r.li;
 	return 0;
 }
@@ -1227,12 +1234,23 @@ static void db_check_files(struct db *db)
 /* Canary releases are judged here, every RELEASE_TICK_MS (releases.h). */
 #define RELEASE_TICK_MS 5000
 
+/* A pre-staging's magic packet, on the serving interface (wol.h). */
+static int db_prestage_wake(void *arg, const uint8_t mac[6])
+{
+	struct lb_server *srv = arg;
+
+	return wol_send(mac, srv->cfg->interface);
+}
+
 static int64_t db_release_tick(void *arg, int64_t now)
 {
 	struct lb_server *srv = arg;
 
-	if (srv->db)
+	if (srv->db) {
 		release_tick(srv->db, (int64_t)time(NULL));
+		prestage_tick(srv->db, (int64_t)time(NULL), db_prestage_wake,
+			      srv);
+	}
 	return now + RELEASE_TICK_MS;
 }
 

@@ -78,6 +78,8 @@ struct link_info {
 	int rescue;		/* this boot is the menu's rescue entry */
 	int secure_boot;	/* enum secure_boot (config.h): the client's
 				 * --secure-boot, AUTO = the server's */
+	unsigned prestage_version; /* woken to pre-stage this version of
+				    * its image (prestage.h), 0 = no */
 };
 
 /* Open (create, migrate) <state_dir>/linkboot.db. 0 or -errno. */

@@ -10,7 +10,7 @@
  * A later schema version adds a migration step in db.c, never edits this.
  */
 
-#define DB_SCHEMA_VERSION 10
+#define DB_SCHEMA_VERSION 11
 
 #define DB_SCHEMA_V1 \
 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" \
@@ -183,5 +183,26 @@
 "  mac TEXT PRIMARY KEY REFERENCES clients(mac) ON DELETE CASCADE,\n" \
 "  boot_seq INTEGER NOT NULL, unix INTEGER NOT NULL,\n" \
 "  system TEXT NOT NULL);\n"
+
+/* Version 11: overnight pre-staging (prestage.h): a run per image version
+ * and time, and each PC's part in it. */
+#define DB_SCHEMA_V11 \
+"CREATE TABLE prestages(\n" \
+"  id INTEGER PRIMARY KEY,\n" \
+"  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,\n" \
+"  version INTEGER NOT NULL,\n" \
+"  at_unix INTEGER NOT NULL,         -- when the PCs are woken\n" \
+"  stagger INTEGER NOT NULL,         -- seconds between two magic packets\n" \
+"  created TEXT NOT NULL,\n" \
+"  state TEXT NOT NULL DEFAULT 'scheduled', -- running | done\n" \
+"  ended TEXT);\n" \
+"CREATE TABLE prestage_pcs(\n" \
+"  prestage_id INTEGER NOT NULL REFERENCES prestages(id) ON DELETE CASCADE,\n" \
+"  mac TEXT NOT NULL REFERENCES clients(mac) ON DELETE CASCADE,\n" \
+"  state TEXT NOT NULL DEFAULT 'pending', -- woken | done | failed | skipped\n" \
+"  woken_unix INTEGER,\n" \
+"  fetched INTEGER, bytes INTEGER, had INTEGER, -- blocks, bytes, blocks\n" \
+"  reason TEXT,\n" \
+"  PRIMARY KEY(prestage_id, mac));\n"
 
 #endif

@@ -72,6 +72,9 @@ enum bootmenu_step bootmenu_resolve(struct lb_server *srv, const uint8_t mac[6],
 	memset(m, 0, sizeof(*m));
 	if (lookup_rc != 0 || !srv->db || link->image_missing)
 		return BOOTMENU_NONE;
+	/* woken at night to pre-stage: nobody is there to pick */
+	if (link->prestage_version)
+		return BOOTMENU_NONE;
 	m->n = link_menu_split(link->menu, m->e);
 	if (m->n < 2) {
 		/* no menu (any more): an old pick must not stick */

@@ -49,7 +49,9 @@
 #include "lb_util.h"
 #include "listen.h"
 #include "pc_commands.h"
+#include "prestage.h"
 #include "releases.h"
+#include "script_text.h"
 #include "vdisk.h"
 
 #define HTTP_BODY_MAX		4096	/* POST /report body */
@@ -543,6 +545,73 @@ static void handle_health(struct http_conn *c, const struct http_request *req,
 		c->close_after = 1;
 }
 
+/* "key=N" of a body into *v; -ENOENT when missing or not a number. */
+static int body_u64(const char *body, size_t len, const char *key,
+		    uint64_t *v)
+{
+	char num[24];
+
+	if (body_value(body, len, key, num, sizeof(num)) != 0 ||
+	    parse_u64(num, 0, INT64_MAX, v) != 0)
+		return -ENOENT;
+	return 0;
+}
+
+/*
+ * POST /prestage: a PC woken to pre-stage a version is done (prestage.h),
+ * by its boot credential. Body "fetched=N bytes=N had=N" lines, or
+ * "error=TEXT". 409 when the PC was not woken for one.
+ */
+static void handle_prestage(struct http_conn *c, const struct http_request *req,
+			    const char *body, size_t body_len)
+{
+	struct http_response r = {
+		.status = 200, .content_type = "text/plain; charset=utf-8",
+		.content_length = 3,
+	};
+	struct prestage_report rep = { .ok = 1 };
+	struct cred_info ci;
+	int rc;
+
+	if (http_cred_of(c, req, &ci) != 0 || ci.kind != CRED_BOOT) {
+		conn_error(c, 403, "a pre-staging is reported by the woken PC's "
+			   "agent: its boot credential (Authorization: Bearer)",
+			   NULL, 0);
+		return;
+	}
+	if (body_value(body, body_len, "error", rep.error,
+		       sizeof(rep.error)) == 0) {
+		rep.ok = 0;
+		script_filter(rep.error, sizeof(rep.error), rep.error, 1);
+	} else if (body_u64(body, body_len, "fetched", &rep.fetched) != 0 ||
+		   body_u64(body, body_len, "bytes", &rep.bytes) != 0 ||
+		   body_u64(body, body_len, "had", &rep.had) != 0) {
+		conn_error(c, 400, "POST /prestage needs body lines fetched=N, "
+			   "bytes=N and had=N, or error=TEXT", NULL, 0);
+		return;
+	}
+	rc = db_prestage_report(c->hs->srv->db, ci.mac, &rep);
+	if (rc == -ENOENT) {
+		conn_error(c, 409, "this PC was not woken for a pre-staging",
+			   NULL, 0);
+		return;
+	}
+	if (rc != 0) {
+		conn_error(c, 500, "the link DB failed", NULL, 0);
+		return;
+	}
+	if (rep.ok)
+		log_info("prestage %s: done: %llu blocks fetched (%llu bytes), "
+			 "%llu already on its SSD", ci.mac,
+			 (unsigned long long)rep.fetched,
+			 (unsigned long long)rep.bytes,
+			 (unsigned long long)rep.had);
+	else
+		log_warnx("prestage %s: failed: %s", ci.mac, rep.error);
+	if (conn_queue(c, &r, "ok\n", 3, 0) != 0)
+		c->close_after = 1;
+}
+
 /*
  * GET /control: the next command for the running PC whose boot
  * credential asks (Authorization: Bearer): "id=N kind=K text=T" lines,
@@ -900,6 +969,12 @@ static void conn_handle(struct http_conn *c, const struct http_request *req,
 		else
 			conn_error(c, 405, "health is reported with POST", "POST",
 				   head);
+	} else if (!strcmp(path, "/prestage")) {
+		if (req->method == HTTP_POST)
+			handle_prestage(c, req, body, body_len);
+		else
+			conn_error(c, 405, "a pre-staging is reported with POST",
+				   "POST", head);
 	} else if (!strcmp(path, "/control")) {
 		if (req->method == HTTP_GET || req->method == HTTP_POST)
 			handle_control(c, req, body, body_len);

@@ -83,6 +83,12 @@ void boot_text_agent_args(struct sbuf *sb, const struct boot_text *t,
 	if (t->id[0])	/* the agent verifies blocks against it */
 		sb_printf(sb, " linkboot.hashes=boot/%s/v%u/hashes", t->id,
 			  link->version);
+	/* woken to fill its SSD cache with this version (prestage.h): the
+	 * agent reads the version's blocks it lacks and powers off */
+	if (t->id[0] && link->prestage_version)
+		sb_printf(sb, " linkboot.prestage=%s@%u linkboot.prestage_hashes="
+			  "boot/%s/v%u/hashes", t->image, link->prestage_version,
+			  t->id, link->prestage_version);
 	if (t->host[0])
 		sb_printf(sb, " linkboot.hostname=%s", t->host);
 	if (t->mid[0])

@@ -46,8 +46,8 @@ e2e_boot_marker menu1 180
 assert_contains "$TMP/menu1.serial.log" 'Local disk' "the menu lists its entries"
 lbc client show "$MAC" >"$TMP/show1" || die "client show"
 assert_contains "$TMP/show1" 'MENU PICKED: e2e$' "client show: the default was picked"
-lbc status >"$TMP/status1" || die "status"
-assert_contains "$TMP/status1" "$MAC .* e2e *$" "status: the entry picked"
+lbc status -j >"$TMP/status1" || die "status"
+assert_contains "$TMP/status1" '"menu_picked": *"e2e"' "status: the entry picked"
 
 # boot 2: a key press picks the second entry
 qemu_start_bios menu2 "$MAC" tap0 -monitor "unix:$TMP/monitor.sock,server,nowait"

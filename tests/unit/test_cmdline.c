@@ -179,6 +179,22 @@ static void test_bad_values_named(void **state)
 	assert_bad(BASE "systemd.machine_id=00000000000000000000000000000000",
 		   "systemd.machine_id");
 	assert_bad(BASE "linkboot.ram", "linkboot.ram");
+	assert_bad(BASE "linkboot.prestage=demo", "linkboot.prestage");
+	assert_bad(BASE "linkboot.prestage=@2", "linkboot.prestage");
+	assert_bad(BASE "linkboot.prestage=demo@0", "linkboot.prestage");
+	assert_bad(BASE "linkboot.prestage=de$mo@2", "linkboot.prestage");
+	assert_bad(BASE "linkboot.prestage_hashes=../x", "linkboot.prestage_hashes");
+}
+
+/* a PC woken to pre-stage a version (prestage.h) */
+static void test_prestage(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(BASE "linkboot.prestage=demo-1.x@12 "
+			       "linkboot.prestage_hashes=boot/0123/v12/hashes"),
+			 0);
+	assert_string_equal(cfg.prestage, "demo-1.x@12");
+	assert_string_equal(cfg.prestage_hashes, "boot/0123/v12/hashes");
 }
 
 static void test_overlong_word(void **state)
@@ -205,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_missing_required),
 		cmocka_unit_test(test_bad_values_named),
 		cmocka_unit_test(test_overlong_word),
+		cmocka_unit_test(test_prestage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
