@@ -33,5 +33,10 @@ int sock_keepalive(int fd, int idle_s, int intvl_s, int cnt);
 
 /* Parse a decimal unsigned integer in [min, max]; -EINVAL / -ERANGE. */
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* "A.B.C.D/N" with N in [min_bits, max_bits]: the subnet's directed
+ * broadcast address (RFC 919 §7: host part all ones) into *bcast (network
+ * order; may be NULL). 0 or -EINVAL. */
+int cidr_broadcast(const char *s, unsigned min_bits, unsigned max_bits,
+		   uint32_t *bcast);
 
 #endif

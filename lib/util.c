@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Small helpers shared by server and agent; see include/lb_util.h. */
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -133,5 +134,27 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	if (v < min || v > max)
 		return -ERANGE;
 	*out = v;
+	return 0;
+}
+
+int cidr_broadcast(const char *s, unsigned min_bits, unsigned max_bits,
+		   uint32_t *bcast)
+{
+	const char *slash = strchr(s, '/');
+	char addr[INET_ADDRSTRLEN];
+	struct in_addr a;
+	uint64_t bits;
+	uint32_t mask;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(addr) ||
+	    parse_u64(slash + 1, min_bits, max_bits, &bits) != 0 || bits > 32)
+		return -EINVAL;
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	if (inet_pton(AF_INET, addr, &a) != 1)
+		return -EINVAL;
+	mask = bits ? 0xffffffffu << (32 - bits) : 0;
+	if (bcast)
+		*bcast = htonl((ntohl(a.s_addr) & mask) | ~mask);
 	return 0;
 }

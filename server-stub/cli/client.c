@@ -65,6 +65,7 @@ static const struct client_opt_def {
 	{ "menu", offsetof(struct client_opts, link.menu) },
 	{ "menu-default", offsetof(struct client_opts, link.menu_default) },
 	{ "menu-timeout", offsetof(struct client_opts, link.menu_timeout) },
+	{ "wake-subnet", offsetof(struct client_opts, link.wake_subnet) },
 	{ "peer", offsetof(struct client_opts, peer) },
 };
 
@@ -106,7 +107,10 @@ static const char usage_add[] =
 "                      reboot (ram), at its production version\n"
 "  --menu-default E    the entry taken when the time is up (default: the\n"
 "                      first)\n"
-"  --menu-timeout S    seconds the menu waits (built-in 5; 0: no wait)\n";
+"  --menu-timeout S    seconds the menu waits (built-in 5; 0: no wait)\n"
+"  --wake-subnet A.B.C.D/N   the PC's routed subnet: Wake-on-LAN (client\n"
+"                      wake, image prestage) also sends to its directed\n"
+"                      broadcast (its router must forward those)\n";
 
 static const char usage_set[] =
 "Usage: linkboot client set MAC [OPTIONS]\n"
@@ -115,7 +119,8 @@ static const char usage_set[] =
 "Change a client's link, or (with --group and no MAC) the same fields for\n"
 "every client in group G at once. Takes the options of `client add`;\n"
 "the value `inherit` clears --ram-cache, --ssd-cache, --write, --version,\n"
-"--overlay, --boot, --secure-boot or --menu* so the client follows its group /\n"
+"--overlay, --boot, --secure-boot, --menu* or --wake-subnet so the client\n"
+"follows its group /\n"
 "image (or the server's secure_boot) again. With a\n"
 "MAC, --group moves\n"
 "the client into group G (`--group none`: out of its group). Takes\n"
@@ -600,7 +605,7 @@ static const struct table_col list_cols[] = {
 	{ "MACHINE ID", "machine_id" }, { "OVERLAY RAM", "overlay_ram_bytes" },
 	{ "BOOT", "boot_mode" }, { "SECURE BOOT", "secure_boot" },
 	{ "MENU", "menu" }, { "MENU DEFAULT", "menu_default" },
-	{ "MENU PICKED", "menu_picked" },
+	{ "MENU PICKED", "menu_picked" }, { "WAKE SUBNET", "wake_subnet" },
 };
 #define LIST_TEXT_COLS 9
 
@@ -671,6 +676,7 @@ static int client_row(struct table *t, const struct link_entry *e)
 	table_str(t, e->linked ? or_null(e->link.menu_default) : NULL);
 	/* the text list has fewer columns: cells past them are dropped */
 	table_str(t, e->linked ? or_null(e->link.menu_picked) : NULL);
+	table_str(t, e->linked ? or_null(e->link.wake_subnet) : NULL);
 	return 0;
 }
 
@@ -746,7 +752,8 @@ static const char usage_wake[] =
 "Usage: linkboot client wake MAC|--group G|--all [--stagger SECONDS]\n"
 "                            [--interface IF] [--wait SECONDS]\n"
 "Send Wake-on-LAN magic packets (UDP/9 broadcast, and an Ethernet frame\n"
-"of type 0x0842 on IF) to one PC, a group's PCs or every linked PC,\n"
+"of type 0x0842 on IF; for a PC with --wake-subnet also UDP/9 to that\n"
+"subnet's directed broadcast) to one PC, a group's PCs or every linked PC,\n"
 "SECONDS apart (default 1, at most 60). --wait: then follow each PC until\n"
 "it is online (a live session), at most SECONDS; exit 1 if one did not\n"
 "come up.\n";
@@ -754,7 +761,7 @@ static const char usage_wake[] =
 #define WAKE_STAGGER_MAX 60
 #define WAKE_WAIT_MAX 3600
 
-static int wake_one(const char *mac, const char *ifname)
+static int wake_one(const char *mac, const char *ifname, const char *subnet)
 {
 	uint8_t hw[6];
 	int rc;
@@ -762,7 +769,7 @@ static int wake_one(const char *mac, const char *ifname)
 	if (sscanf(mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &hw[0], &hw[1],
 		   &hw[2], &hw[3], &hw[4], &hw[5]) != 6)
 		return runtime_error("bad MAC %s", mac);
-	rc = wol_send(hw, ifname);
+	rc = wol_wake(hw, ifname, subnet);
 	if (rc < 0) {
 		printf("woke %s: failed: %s\n", mac, err_str(rc));
 		return 1;
@@ -889,7 +896,8 @@ static int client_wake(struct lb_config *cfg, int argc, char **argv)
 		if (woken > 0 && stagger > 0)
 			sleep((unsigned)stagger);
 		memcpy(macs[woken++], rows[i].mac, 18);
-		if (wake_one(rows[i].mac, ifname) != 0)
+		if (wake_one(rows[i].mac, ifname, rows[i].linked ?
+			     rows[i].link.wake_subnet : NULL) != 0)
 			fail = 1;
 	}
 	free(rows);

@@ -481,7 +481,8 @@ struct link_row {
 	" c.keep_overlay, c.overlay_mib, COALESCE(c.boot_mode, i.boot_mode)," \
 	" c.secure_boot, IFNULL(c.boot_pick, ''), COALESCE(c.image_id," \
 	" g.image_id), IFNULL(c.menu, ''), IFNULL(c.menu_default, '')," \
-	" c.menu_timeout, IFNULL(c.menu_picked, ''), i.boot_mode" \
+	" c.menu_timeout, IFNULL(c.menu_picked, ''), i.boot_mode," \
+	" IFNULL(c.wake_subnet, '')" \
 	" FROM clients c LEFT JOIN groups g ON g.name = c.grp" \
 	" JOIN images i ON i.id = COALESCE(NULLIF(NULLIF(c.boot_pick," \
 	" 'rescue'), ''), c.image_id, g.image_id) "
@@ -662,6 +663,7 @@ static int link_query(struct db *db, const char *column, const char *key,
 	if (li->secure_boot < 0)
 		li->secure_boot = SECURE_BOOT_AUTO;
 	link_menu_columns(st, li);
+	db_col_text(st, 31, li->wake_subnet, sizeof(li->wake_subnet));
 	rc = link_pick_version(db, st, li);
 	sqlite3_finalize(st);
 	if (rc == 0)
@@ -1235,11 +1237,12 @@ static void db_check_files(struct db *db)
 #define RELEASE_TICK_MS 5000
 
 /* A pre-staging's magic packet, on the serving interface (wol.h). */
-static int db_prestage_wake(void *arg, const uint8_t mac[6])
+static int db_prestage_wake(void *arg, const uint8_t mac[6],
+			    const char *subnet)
 {
 	struct lb_server *srv = arg;
 
-	return wol_send(mac, srv->cfg->interface);
+	return wol_wake(mac, srv->cfg->interface, subnet);
 }
 
 static int64_t db_release_tick(void *arg, int64_t now)

@@ -78,6 +78,7 @@ struct link_info {
 	int rescue;		/* this boot is the menu's rescue entry */
 	int secure_boot;	/* enum secure_boot (config.h): the client's
 				 * --secure-boot, AUTO = the server's */
+	char wake_subnet[20];	/* "" or A.B.C.D/N (links.h) */
 	unsigned prestage_version; /* woken to pre-stage this version of
 				    * its image (prestage.h), 0 = no */
 };

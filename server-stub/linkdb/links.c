@@ -42,6 +42,7 @@ static const struct err_desc link_errs[] = {
 	{ EINVAL_LINK_BOOT, "bad boot mode" },
 	{ EINVAL_LINK_MENU, "bad boot menu" },
 	{ EINVAL_LINK_SECURE_BOOT, "bad Secure Boot setting" },
+	{ EINVAL_LINK_WAKE_SUBNET, "bad wake subnet" },
 	{ EINVAL_LINK_VERSION, "bad version number" },
 	{ EINVAL_LINK_NO_IMAGE, "no image for the client" },
 	{ EINVAL_LINK_NOTHING, "nothing to change" },
@@ -75,7 +76,7 @@ void links_err_register(void)
 enum link_field_id {
 	F_IMAGE, F_NAME, F_HOSTNAME, F_GROUP, F_RAM_CACHE, F_SSD_CACHE,
 	F_WRITE, F_VERSION, F_OVERLAY, F_BOOT, F_SECURE_BOOT, F_MENU,
-	F_MENU_DEFAULT, F_MENU_TIMEOUT, F_COUNT,
+	F_MENU_DEFAULT, F_MENU_TIMEOUT, F_WAKE_SUBNET, F_COUNT,
 };
 
 static const struct link_field {
@@ -101,6 +102,8 @@ static const struct link_field {
 			     offsetof(struct link_opts, menu_default), 0, 1 },
 	[F_MENU_TIMEOUT] = { "menu_timeout",
 			     offsetof(struct link_opts, menu_timeout), 1, 1 },
+	[F_WAKE_SUBNET] = { "wake_subnet",
+			    offsetof(struct link_opts, wake_subnet), 0, 1 },
 };
 
 /* What an operation stores: given[f] set, value[f] NULL = SQL NULL. */
@@ -291,6 +294,12 @@ int link_opts_check(const struct link_opts *o, char *why, size_t len)
 			      "'%s': give on (the PC's firmware has Secure Boot "
 			      "on: signed shim + GRUB), off (iPXE) or auto (the "
 			      "server's secure_boot)", v);
+	if ((v = o->wake_subnet) && !is_inherit(v) && cidr_broadcast(v, 8, 30,
+								NULL) != 0)
+		return db_why(why, len, EINVAL_LINK_WAKE_SUBNET, "--wake-subnet "
+			      "'%s': give the PC's routed subnet as A.B.C.D/N "
+			      "(N 8 to 30; its router must forward directed "
+			      "broadcasts) or 'inherit'", v);
 	if ((v = o->version) && !is_inherit(v) && !number_in(v, 1, INT32_MAX))
 		return db_why(why, len, EINVAL_LINK_VERSION, "--version '%s': "
 			      "give a version number (`linkboot image list`) "

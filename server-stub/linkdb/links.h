@@ -54,6 +54,7 @@
 #define EBUSY_LINK_SUPER_MOVE	ERR(EBUSY, MOD_DB, 0x18)
 #define ENOSPC_LINK_NAMES	ERR(ENOSPC, MOD_DB, 0x19)
 #define EINVAL_LINK_SECURE_BOOT	ERR(EINVAL, MOD_DB, 0x1a)
+#define EINVAL_LINK_WAKE_SUBNET	ERR(EINVAL, MOD_DB, 0x1b)
 
 #define LINK_NAME_PATTERN	"PC-%03d"	/* default client names */
 
@@ -76,6 +77,8 @@ struct link_opts {
 				 * names, local, rescue); 2+ show a menu */
 	const char *menu_default; /* an entry (default: the first) */
 	const char *menu_timeout; /* seconds, 0..3600 (default 5) */
+	const char *wake_subnet; /* "A.B.C.D/N": magic packets also go to
+				  * its directed broadcast (a routed room) */
 };
 
 /* One client as `client list` / `client show` show it. */

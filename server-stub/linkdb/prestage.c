@@ -153,15 +153,17 @@ static void pc_set(struct db *db, int64_t psid, const char *mac,
 	sqlite3_finalize(st);
 }
 
-/* Why mac cannot stage image_id now (a sentence), or NULL: it can. */
+/* Why mac cannot stage image_id now (a sentence), or NULL: it can (its
+ * link in *li). */
 static const char *skip_reason(struct db *db, const char *mac,
-			       const char *image_id)
+			       const char *image_id, struct link_info *out)
 {
 	struct link_info li;
 	uint8_t hw[6];
 
 	if (mac_parse(mac, hw) != 0 || db_link_lookup(db, hw, &li) != 0)
 		return "not linked any more";
+	*out = li;
 	if (strcmp(li.image_id, image_id) != 0)
 		return "linked to another image now";
 	if (li.boot_mode == BOOT_SAN)
@@ -188,6 +190,7 @@ struct ps_run {
 static void wake_pending(struct db *db, const struct ps_run *r, int64_t now,
 			 prestage_wake_fn wake, void *arg)
 {
+	struct link_info li;
 	char mac[18];
 	uint8_t hw[6];
 
@@ -212,14 +215,14 @@ static void wake_pending(struct db *db, const struct ps_run *r, int64_t now,
 		sqlite3_finalize(st);
 		if (rc != SQLITE_ROW)
 			return;
-		if ((skip = skip_reason(db, mac, r->image_id))) {
+		if ((skip = skip_reason(db, mac, r->image_id, &li))) {
 			pc_set(db, r->id, mac, "skipped", skip, 0);
 			log_info("prestage %s v%u: %s skipped: %s", r->image,
 				 r->version, mac, skip);
 			continue;
 		}
 		mac_parse(mac, hw);
-		if ((rc = wake(arg, hw)) <= 0) {
+		if ((rc = wake(arg, hw, li.wake_subnet)) <= 0) {
 			char why[128];
 
 			snprintf(why, sizeof(why), "no magic packet sent: %s",

@@ -55,8 +55,10 @@ struct prestage_report {
 	char error[160];
 };
 
-/* Sends a magic packet to mac; >0 on success, <0 -errno. */
-typedef int (*prestage_wake_fn)(void *arg, const uint8_t mac[6]);
+/* Sends a magic packet to mac (and to its link's wake subnet, "" =
+ * none); >0 on success, <0 -errno. */
+typedef int (*prestage_wake_fn)(void *arg, const uint8_t mac[6],
+				const char *subnet);
 
 /* Schedule image version for the image's PCs (of group, if given) at
  * at_unix, stagger seconds apart. 0 with *id and *npcs; else a tagged

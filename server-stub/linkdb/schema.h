@@ -185,7 +185,8 @@
 "  system TEXT NOT NULL);\n"
 
 /* Version 11: overnight pre-staging (prestage.h): a run per image version
- * and time, and each PC's part in it. */
+ * and time, and each PC's part in it; the routed subnet a PC's magic
+ * packets are also sent to (wol.h). */
 #define DB_SCHEMA_V11 \
 "CREATE TABLE prestages(\n" \
 "  id INTEGER PRIMARY KEY,\n" \
@@ -203,6 +204,7 @@
 "  woken_unix INTEGER,\n" \
 "  fetched INTEGER, bytes INTEGER, had INTEGER, -- blocks, bytes, blocks\n" \
 "  reason TEXT,\n" \
-"  PRIMARY KEY(prestage_id, mac));\n"
+"  PRIMARY KEY(prestage_id, mac));\n" \
+"ALTER TABLE clients ADD COLUMN wake_subnet TEXT; -- CIDR: directed broadcast\n"
 
 #endif

@@ -6,6 +6,7 @@
  * raw Ethernet frame with ethertype 0x0842 to ff:ff:ff:ff:ff:ff.
  */
 #include "wol.h"
+#include "lb_util.h"
 
 #include <errno.h>
 #include <string.h>
@@ -27,12 +28,13 @@ void wol_packet(const uint8_t mac[6], uint8_t out[WOL_PACKET_LEN])
 		memcpy(out + 6 + 6 * i, mac, 6);
 }
 
-/* UDP/9 to 255.255.255.255, bound to ifname when given. */
-static int wol_send_udp(const uint8_t pkt[WOL_PACKET_LEN], const char *ifname)
+/* UDP/9 to dst (a broadcast address), bound to ifname when given. */
+static int wol_send_udp(const uint8_t pkt[WOL_PACKET_LEN], const char *ifname,
+			uint32_t dst)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET,
 				  .sin_port = htons(WOL_UDP_PORT),
-				  .sin_addr.s_addr = htonl(INADDR_BROADCAST) };
+				  .sin_addr.s_addr = dst };
 	int one = 1, rc = 0;
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
@@ -76,7 +78,7 @@ int wol_send(const uint8_t mac[6], const char *ifname)
 	int sent = 0, rc, first_err;
 
 	wol_packet(mac, pkt);
-	rc = first_err = wol_send_udp(pkt, ifname);
+	rc = first_err = wol_send_udp(pkt, ifname, htonl(INADDR_BROADCAST));
 	if (rc == 0)
 		sent++;
 	if (ifname && ifname[0]) {
@@ -87,4 +89,23 @@ int wol_send(const uint8_t mac[6], const char *ifname)
 			first_err = rc;
 	}
 	return sent ? sent : first_err;
+}
+
+int wol_wake(const uint8_t mac[6], const char *ifname, const char *subnet)
+{
+	uint8_t pkt[WOL_PACKET_LEN];
+	uint32_t bcast;
+	int sent, rc;
+
+	sent = wol_send(mac, ifname);
+	if (!subnet || !subnet[0])
+		return sent;
+	if (cidr_broadcast(subnet, 8, 30, &bcast) != 0)
+		return sent > 0 ? sent : -EINVAL;
+	wol_packet(mac, pkt);
+	/* routed: not bound to the serving interface */
+	rc = wol_send_udp(pkt, NULL, bcast);
+	if (rc == 0)
+		return sent > 0 ? sent + 1 : 1;
+	return sent > 0 ? sent : rc;
 }

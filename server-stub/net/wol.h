@@ -18,4 +18,12 @@ void wol_packet(const uint8_t mac[6], uint8_t out[WOL_PACKET_LEN]);
  */
 int wol_send(const uint8_t mac[6], const char *ifname);
 
+/*
+ * wol_send(), and when subnet ("A.B.C.D/N", a PC's routed subnet) is
+ * given, also UDP/9 to its directed broadcast address (RFC 919 §7), which
+ * a router forwards onto that subnet when it is set to (e.g. Linux
+ * bc_forwarding, Cisco "ip directed-broadcast"). As wol_send().
+ */
+int wol_wake(const uint8_t mac[6], const char *ifname, const char *subnet);
+
 #endif

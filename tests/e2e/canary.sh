@@ -91,7 +91,7 @@ for n in 0 1; do
 	in_ns ip link set "lbtap$n" master lbbr0
 	in_ns ip link set "lbtap$n" up
 done
-LB_SERVE_ARGS="--trusted-net 198.18.0.8/29" agent_linkboot_serve
+AGENT_TRUSTED_NET=198.18.0.8/29 agent_linkboot_serve
 
 # version N the PC's boot script (its block-hash table) names
 script_version() {

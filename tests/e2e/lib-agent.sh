@@ -158,7 +158,8 @@ agent_linkboot_serve() {
 	LB_LOG=${1:-$TMP/linkboot.log}
 	ip netns exec "$NS" "$LINKBOOT" serve --state "$LB_STATE" \
 		--listen "$SERVER_IP" --dhcp off --tftp-port 6969 \
-		--http-port 8080 --nbd-port 10809 --trusted-net "$AGENT_IP/32" \
+		--http-port 8080 --nbd-port 10809 \
+		--trusted-net "${AGENT_TRUSTED_NET:-$AGENT_IP/32}" \
 		${LB_SERVE_ARGS:-} >>"$LB_LOG" 2>&1 &
 	LB_PID=$!
 	cleanup_fn "kill -9 $LB_PID 2>/dev/null"
