@@ -67,6 +67,14 @@ assert_eq "$(kv "$TMP/pa.out" opt60)" PXEClient "4011 ACK option 60"
 assert_eq "$(kv "$TMP/pa.out" siaddr)" $ME "4011 ACK siaddr"
 assert_eq "$(kv "$TMP/pa.out" yiaddr)" 0.0.0.0 "4011 ACK yiaddr"
 
+# --- an arch we have no boot file for (6, EFI ia32): no answer, and
+# `linkboot why` says so
+probe cli -m 52:54:00:00:00:06 -F $ME -x 60:$(hex 'PXEClient:Arch:00006:UNDI:003000') \
+	-x 93:0006 >"$TMP/ia32.out" 2>&1 && die "an EFI ia32 PC got a proxy offer"
+assert_contains "$LB_LOG" "dhcp 52:54:00:00:00:06: DISCOVER arch 6 \(EFI ia32\) -> ignored \(no boot file for this arch\)" "ia32: log line"
+lb why 52:54:00:00:00:06 -j >"$TMP/why6.json" || die "why"
+assert_contains "$TMP/why6.json" "no answer to DISCOVER arch 6 \(EFI ia32\): no boot file for this arch" "why: the unanswered request"
+
 # --- OVMF PXE (arch 7), OVMF HTTP boot (16), iPXE (77 + 175) as proxy
 probe cli -m 52:54:00:00:00:07 -F $ME -x 60:$EFI_VC -x 93:0007 >"$TMP/e.out" ||
 	die "no proxy offer for EFI"

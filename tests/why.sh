@@ -52,6 +52,13 @@ cli why "$MAC" -j >"$TMP/w3.json" || die "why -j reported"
 jq -e '(.recent_events | test("report")) and (.timeline | test("root 2100 ms"))' \
 	"$TMP/w3.json" >/dev/null || die "why: events/timeline: $(cat "$TMP/w3.json")"
 
+# --- its image file gone (moved away): the screen's repair command
+mv "$LB_STATE/store" "$TMP/store.moved" || die "moving the store"
+cli why "$MAC" >"$TMP/w4" || die "why missing"
+assert_contains "$TMP/w4" "IMAGE MISSING: yes" "image missing"
+assert_contains "$TMP/w4" "NEXT STEP: the file of image demo v1 is missing .*linkboot image repair --scan DIR" "next step: repair"
+mv "$TMP/store.moved" "$LB_STATE/store" || die "moving the store back"
+
 # --- bad input
 cli why not-a-mac >"$TMP/bad" 2>&1 && die "bad MAC accepted"
 cli why >"$TMP/bad" 2>&1 && die "missing MAC accepted"

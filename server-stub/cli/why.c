@@ -44,8 +44,10 @@ static void why_next_step(const char *mac, int known,
 		snprintf(out, len, "linkboot client set %s --image IMAGE "
 			 "(it has no image, nor has its group)", mac);
 	else if (e->link.image_missing)
-		snprintf(out, len, "image %s has no served version: "
-			 "linkboot image list; linkboot check", e->link.image);
+		snprintf(out, len, "the file of image %s v%u is missing (its "
+			 "screen says so): if it was moved, linkboot image "
+			 "repair --scan DIR; else linkboot image list",
+			 e->link.image, e->link.version);
 	else if (!e->last_boot[0])
 		snprintf(out, len, "never booted: check its cabling, PXE in "
 			 "its firmware, `--interface` and proxy DHCP mode "

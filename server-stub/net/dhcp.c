@@ -244,6 +244,20 @@ static void dhcp_record(const struct dhcp_req *r, const char *what,
 	db_record_event(db, r->mac, "dhcp", detail);
 }
 
+/* A request left unanswered, and why, for `linkboot why` (a PC that
+ * "does not boot" is most often one nobody answered). */
+static void dhcp_record_silence(const struct dhcp_req *r, const char *why)
+{
+	struct db *db = r->s->ds->srv->db;
+	char detail[400];
+
+	if (!db)
+		return;
+	snprintf(detail, sizeof(detail), "no answer to %s %s: %s",
+		 dhcp_type_name(r->m.type), r->who, why);
+	db_record_event(db, r->mac, "dhcp", detail);
+}
+
 /* ---- proxyDHCP (PXE spec §2.2.4 / §2.2.5) ---- */
 
 static void dhcp_proxy_reply(struct dhcp_req *r, int type)
@@ -255,6 +269,7 @@ static void dhcp_proxy_reply(struct dhcp_req *r, int type)
 	if (r->boot.kind == DHCP_BOOT_NONE) {
 		log_info("dhcp %s: %s %s -> ignored (no boot file for this "
 			 "arch)", r->mac, dhcp_type_name(r->m.type), r->who);
+		dhcp_record_silence(r, "no boot file for this arch");
 		return;
 	}
 	dhcp_reply_init(&b, buf, sizeof(buf), &r->m, type);
@@ -417,6 +432,7 @@ static void dhcp_full_discover(struct dhcp_req *r, time_t now)
 	if (!ip) {
 		log_warnx("dhcp %s: DISCOVER -> no free address in %s",
 			  r->mac, ds->srv->cfg->dhcp_range);
+		dhcp_record_silence(r, "no free address in the range");
 		return;
 	}
 	/* keep a bound lease bound; otherwise hold the address briefly so

@@ -76,9 +76,28 @@ static int version_boot_files(struct db *db, const char *id, unsigned v,
 	return 0;
 }
 
-/* A disk with no Linux file system that was given its kernel and initrd
- * (image add --kernel/--initrd) keeps them in its next versions: they
- * were never in the disk, so a commit cannot have changed them. */
+/* Was version v's kernel given (image add --kernel/--initrd) rather than
+ * found in the disk? A found one has its kernel version recorded. */
+static int boot_was_given(struct db *db, const char *id, unsigned v)
+{
+	sqlite3_stmt *st;
+	int given = 0;
+
+	if (db_prepare(db, "SELECT kver IS NULL OR kver = '' FROM versions "
+		       "WHERE image_id = ?1 AND version = ?2", &st) != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)v);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		given = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return given;
+}
+
+/* A disk that was given its kernel and initrd (image add --kernel/--initrd:
+ * a Windows disk, or a Linux one without /boot) and still has none of its
+ * own keeps them in its next versions: they were never in the disk, so a
+ * commit cannot have changed them. */
 static int inherit_given_boot(struct db *db, const char *id,
 			      struct image_commit_result *res, const char *raw,
 			      const struct store_identity *ident, char *why,
@@ -88,7 +107,8 @@ static int inherit_given_boot(struct db *db, const char *id,
 	char initrd[STORE_PATH_MAX + 16];
 	struct stat st;
 
-	if (res->boot.has_boot || !res->boot.no_linux_fs || !res->parent)
+	if (res->boot.has_boot || !res->parent ||
+	    !boot_was_given(db, id, res->parent))
 		return 0;
 	image_boot_dir(db, id, res->parent, dir, sizeof(dir));
 	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);

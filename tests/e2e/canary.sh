@@ -69,6 +69,9 @@ PY
 }
 new_version "LBVER=v2 GOOD" 1
 new_version "LBVER=v3 BAD!" 2
+# the kernel given at `image add` (the disk has no /boot) stays with them
+assert_eq "$(sqlite3 "$LB_STATE/linkboot.db" "SELECT count(*) FROM versions
+ WHERE kernel != '' AND initrd != ''")" 3 "v2 and v3 keep the kernel given to v1"
 lb image set demo --production 1 >/dev/null || die "production 1"
 
 MACS=(52:54:00:4c:43:01 52:54:00:4c:43:02 52:54:00:4c:43:03)
@@ -101,7 +104,8 @@ script_version() {
 declare -a PC_PID
 pc_start() {	# pc_start N: PC N on lbtapN, its console in $TMP/pcN-RUN.log
 	local n=$1 args
-	args=$(AGENT_IP=${IPS[$n]} agent_bootscript_args "${MACS[$n]}")
+	args=$(AGENT_IP=${IPS[$n]} agent_bootscript_args "${MACS[$n]}") ||
+		die "PC $n: no boot script"
 	PC_LOG[$n]=$TMP/pc$n-$2.log
 	timeout -k 5 300 ip netns exec "$NS" qemu-system-x86_64 -accel tcg -m 384 \
 		-display none -monitor none -no-reboot -serial "file:${PC_LOG[$n]}" \
