@@ -81,19 +81,7 @@ for m in "${MACS[@]}"; do
 done
 
 # the server on a bridge with a tap per PC
-NS=lbcanary$$
-ip netns add "$NS" || die "ip netns add"
-cleanup_fn "ip netns del $NS"
-in_ns() { ip netns exec "$NS" "$@"; }
-in_ns ip link set lo up
-in_ns ip link add lbbr0 type bridge forward_delay 0 stp_state 0 || die "bridge"
-in_ns ip addr add "$SERVER_IP/24" dev lbbr0
-in_ns ip link set lbbr0 up
-for n in 0 1; do
-	in_ns ip tuntap add dev "lbtap$n" mode tap
-	in_ns ip link set "lbtap$n" master lbbr0
-	in_ns ip link set "lbtap$n" up
-done
+agent_netns_bridge lbtap0 lbtap1
 AGENT_TRUSTED_NET=198.18.0.8/29 agent_linkboot_serve
 
 # version N the PC's boot script (its block-hash table) names

@@ -140,6 +140,28 @@ agent_netns() {
 	ip netns exec "$NS" ip link set lbtap0 up
 }
 
+# agent_netns_bridge TAP...: as agent_netns, but the server's address is
+# on a bridge (lbbr0) with the given taps as ports, one per PC, and the
+# default route out of it (a limited broadcast, e.g. a magic packet,
+# leaves that way). agent_qemu_start uses lbtap0.
+agent_netns_bridge() {
+	local tap
+	NS=lbagent$$
+	ip netns add "$NS" || die "ip netns add"
+	cleanup_fn "ip netns del $NS"
+	ip netns exec "$NS" ip link set lo up
+	ip netns exec "$NS" ip link add lbbr0 type bridge forward_delay 0 \
+		stp_state 0 || die "bridge"
+	ip netns exec "$NS" ip addr add "$SERVER_IP/24" dev lbbr0
+	ip netns exec "$NS" ip link set lbbr0 up
+	for tap in "$@"; do
+		ip netns exec "$NS" ip tuntap add dev "$tap" mode tap
+		ip netns exec "$NS" ip link set "$tap" master lbbr0
+		ip netns exec "$NS" ip link set "$tap" up
+	done
+	ip netns exec "$NS" ip route add default dev lbbr0
+}
+
 # our server in the netns: NBD on 198.18.0.1:10809, HTTP (POST /report) on
 # :8080; the image is added as "demo" (kernel + the test's initrd)
 agent_linkboot_start() {

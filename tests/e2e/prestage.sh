@@ -38,20 +38,12 @@ agent_cache_disk "$TMP/ssd-b.img" 64 48
 # the server's address on a bridge, with the PC's tap and a veth pair
 # whose far end (lbwol1) is where the harness watches for magic packets:
 # with the veth up the bridge has a carrier even when QEMU is not running
-NS=lbprestage$$
-ip netns add "$NS" || die "ip netns add"
-cleanup_fn "ip netns del $NS"
+agent_netns_bridge lbtap0
 in_ns() { ip netns exec "$NS" "$@"; }
-in_ns ip link set lo up
-in_ns ip link add lbbr0 type bridge forward_delay 0 stp_state 0 || die "bridge"
-in_ns ip addr add "$SERVER_IP/24" dev lbbr0
-in_ns ip tuntap add dev lbtap0 mode tap
-in_ns ip link set lbtap0 master lbbr0
 in_ns ip link add lbwol0 type veth peer name lbwol1 || die "veth"
 in_ns ip link set lbwol0 master lbbr0
-for dev in lbbr0 lbtap0 lbwol0 lbwol1; do in_ns ip link set "$dev" up; done
-# the limited broadcast (255.255.255.255) goes out the default route
-in_ns ip route add default dev lbbr0
+in_ns ip link set lbwol0 up
+in_ns ip link set lbwol1 up
 
 serve_start() { agent_linkboot_serve "$TMP/serve$1.log"; }
 serve_stop() {
