@@ -52,7 +52,7 @@ SERVER_INC  := $(addprefix -I,$(SERVER_DIRS))
 
 LIB_SRCS    := $(filter-out lib/fuzz_%.c,$(wildcard lib/*.c))
 SERVER_SRCS := $(filter-out server-stub/cli/main.c,$(wildcard $(addsuffix /*.c,$(SERVER_DIRS))))
-AGENT_SRCS  := $(filter-out agent/main.c,$(wildcard agent/*.c))
+AGENT_SRCS  := $(filter-out agent/main.c agent/fuzz_%.c,$(wildcard agent/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS   := $(wildcard lib/fuzz_*.c)
 SERVER_FUZZ_SRCS := $(wildcard server-stub/fuzz/fuzz_*_server.c)
@@ -117,12 +117,18 @@ unit-asan:
 # state dir, the loop driver). UB stops a fuzzer like a crash does.
 FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_BINS := $(patsubst lib/%.c,build/fuzz/%,$(FUZZ_SRCS)) \
-             $(patsubst server-stub/fuzz/%.c,build/fuzz/%,$(SERVER_FUZZ_SRCS))
+             $(patsubst server-stub/fuzz/%.c,build/fuzz/%,$(SERVER_FUZZ_SRCS)) \
+             build/fuzz/fuzz_ssdcache
 fuzzobj    = $(patsubst %.c,build/fuzz/obj/%.o,$(1))
 
 build/fuzz/%: lib/%.c $(LIB_SRCS)
 	@mkdir -p $(@D)
 	$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $(filter %.c,$^) -lz -lsodium
+
+# the agent's SSD cache on a damaged or hostile disk (agent/fuzz_ssdcache.c)
+build/fuzz/fuzz_ssdcache: agent/fuzz_ssdcache.c agent/ssdcache.c $(LIB_SRCS)
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) $(WARN) -Iagent -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $(filter %.c,$^) -lz -lsodium
 
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -145,7 +151,7 @@ fuzz: $(FUZZ_BINS)
 	@failed=; for f in $(FUZZ_BINS); do \
 		n=$${f##*/}; corpus=build/fuzz/$$n.corpus; log=build/fuzz/$$n.log; \
 		mkdir -p $$corpus; seeds=; \
-		for d in lib/$$n.d server-stub/fuzz/$$n.d; do if [ -d $$d ]; then seeds=$$d; fi; done; \
+		for d in lib/$$n.d server-stub/fuzz/$$n.d agent/$$n.d; do if [ -d $$d ]; then seeds=$$d; fi; done; \
 		echo "== $$n ($(FUZZ_SECONDS) s)"; \
 		if $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			-close_fd_mask=3 -artifact_prefix=build/fuzz/$$n- \
