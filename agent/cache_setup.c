@@ -342,18 +342,15 @@ static int pack_path(const struct agent_cfg *cfg, char *out, size_t outsz)
 	return n < 0 || (size_t)n >= outsz ? -ENAMETOOLONG : 0;
 }
 
-/* With a warm SSD, the pack is only worth its download if the SSD
- * misses some of its blocks: read its extent table first (Range). */
-static int ssd_has_pack(const struct agent_cfg *cfg, struct cache *c,
-			const char *path, uint64_t *nblocks)
+int pack_extents_get(const struct agent_cfg *cfg, const char *path,
+		     uint8_t **table, struct bp_header *h)
 {
-	struct bp_header h;
 	uint8_t *b = NULL;
 	size_t len;
-	uint32_t i, n;
+	uint32_t n;
 	int rc;
 
-	*nblocks = 0;
+	*table = NULL;
 	if ((rc = http_get(cfg, path, 0, BOOTPACK_HDR_SIZE, PACK_MAX, &b, &len)))
 		return rc;
 	n = len >= 16 ? get_le32(b + 12) : 0;
@@ -364,8 +361,27 @@ static int ssd_has_pack(const struct agent_cfg *cfg, struct cache *c,
 			   (uint64_t)n * BOOTPACK_EXTENT_SIZE, PACK_MAX, &b,
 			   &len)))
 		return rc;
-	if ((rc = bootpack_parse_header(b, len, &h)) != 0)
-		goto out;
+	if ((rc = bootpack_parse_header(b, len, h)) != 0) {
+		free(b);
+		return rc;
+	}
+	*table = b;
+	return 0;
+}
+
+/* With a warm SSD, the pack is only worth its download if the SSD
+ * misses some of its blocks: read its extent table first (Range). */
+static int ssd_has_pack(const struct agent_cfg *cfg, struct cache *c,
+			const char *path, uint64_t *nblocks)
+{
+	struct bp_header h;
+	uint8_t *b = NULL;
+	uint32_t i;
+	int rc;
+
+	*nblocks = 0;
+	if ((rc = pack_extents_get(cfg, path, &b, &h)) != 0)
+		return rc;
 	rc = 1;
 	for (i = 0; i < h.nextents; i++) {
 		const uint8_t *e = b + BOOTPACK_HDR_SIZE +
@@ -377,7 +393,6 @@ static int ssd_has_pack(const struct agent_cfg *cfg, struct cache *c,
 			if (!cache_ssd_has(c, first + k))
 				rc = 0;
 	}
-out:
 	free(b);
 	return rc;
 }

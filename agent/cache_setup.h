@@ -33,6 +33,14 @@ int ssd_auto_create(void);
 int cache_partition_open(const struct agent_cfg *cfg, int *fd, uint64_t *size,
 			 char *dev, size_t devsz);
 
+/* A version's boot pack header and extent table (HTTP Range GETs of path,
+ * "boot/<id>/v<N>/boot.pack"), without its blocks: 0 with *table
+ * (malloc'ed: BOOTPACK_HDR_SIZE + h->nextents extents) and *h; -ENOENT:
+ * no pack. */
+struct bp_header;
+int pack_extents_get(const struct agent_cfg *cfg, const char *path,
+		     uint8_t **table, struct bp_header *h);
+
 /* The stack for an export of image_size bytes (NULL: out of memory). */
 struct cache *cache_setup(const struct agent_cfg *cfg, uint64_t image_size);
 

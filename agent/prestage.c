@@ -10,6 +10,10 @@
  * NAME@VERSION, each checked against the table before it is kept: blocks
  * shared with the version the PC already runs cost nothing, and all-zero
  * blocks are never fetched (cache.c answers them from the table).
+ *
+ * The SSD cache is a ring: when it is smaller than the version, the
+ * blocks written last stay. So the version's boot pack blocks (what its
+ * boots read first) are staged last.
  */
 
 #include <errno.h>
@@ -21,8 +25,10 @@
 
 #include "agent.h"
 #include "blockhash.h"
+#include "bootpack.h"
 #include "cache_setup.h"
 #include "http_client.h"
+#include "lb_endian.h"
 #include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
@@ -42,6 +48,9 @@ struct prestage {
 	int ssd_fd;
 	struct nbd_client_conn conn;
 	uint8_t zero_key[SSDC_KEY_SIZE];
+	uint8_t *in_pack;	/* bit per block: the boot pack has it; NULL:
+				 * no pack */
+	uint64_t pack_blocks;
 	uint8_t *buf;
 	uint64_t fetched, bytes, had, zero, bad;
 };
@@ -116,24 +125,30 @@ static int fetch_run(struct prestage *p, uint64_t first, uint32_t n)
 	return 0;
 }
 
-/* Every block in order; runs of wanted blocks go out as one read. */
-static int fill(struct prestage *p)
+static int pack_has(const struct prestage *p, uint64_t blk)
+{
+	return p->in_pack && (p->in_pack[blk / 8] & (1u << (blk % 8)));
+}
+
+/* The blocks of one pass in order (pack: the boot pack's, else the
+ * others); runs of wanted blocks go out as one read. */
+static int fill_pass(struct prestage *p, int pack)
 {
 	uint32_t per_read = PRESTAGE_READ_MAX / p->bi.block_size;
-	uint64_t blk = 0, run_first = 0, step = p->bi.count / 10 + 1;
+	uint64_t blk, run_first = 0, step = p->bi.count / 10 + 1;
 	uint32_t run = 0;
 	int rc;
 
 	if (per_read == 0)
 		per_read = 1;
 	for (blk = 0; blk < p->bi.count; blk++) {
-		if (blk % step == 0)
+		if (!pack && blk % step == 0)
 			log_info("prestage: %llu%% (%llu blocks fetched, %llu "
 				 "had)", (unsigned long long)(blk * 100 /
 							      p->bi.count),
 				 (unsigned long long)p->fetched,
 				 (unsigned long long)p->had);
-		if (block_wanted(p, blk)) {
+		if (pack_has(p, blk) == pack && block_wanted(p, blk)) {
 			if (run == 0)
 				run_first = blk;
 			if (++run < per_read)
@@ -146,6 +161,48 @@ static int fill(struct prestage *p)
 		run = 0;
 	}
 	return run ? fetch_run(p, run_first, run) : 0;
+}
+
+static int fill(struct prestage *p)
+{
+	int rc;
+
+	if ((rc = fill_pass(p, 0)) != 0 || !p->in_pack)
+		return rc;
+	log_info("prestage: the boot pack's %llu blocks last (a small SSD "
+		 "keeps them)", (unsigned long long)p->pack_blocks);
+	return fill_pass(p, 1);
+}
+
+/* Which blocks the version's boot pack holds (none without a pack). */
+static void load_pack_map(struct prestage *p)
+{
+	const char *slash = strrchr(p->cfg->prestage_hashes, '/');
+	struct bp_header h;
+	uint8_t *table;
+	char path[192];
+
+	if (!slash || snprintf(path, sizeof(path), "%.*s/boot.pack",
+			       (int)(slash - p->cfg->prestage_hashes),
+			       p->cfg->prestage_hashes) >= (int)sizeof(path) ||
+	    pack_extents_get(p->cfg, path, &table, &h) != 0)
+		return;
+	if (h.block_size == p->bi.block_size &&
+	    (p->in_pack = calloc(1, (size_t)(p->bi.count + 7) / 8))) {
+		for (uint32_t i = 0; i < h.nextents; i++) {
+			const uint8_t *e = table + BOOTPACK_HDR_SIZE +
+					   (size_t)i * BOOTPACK_EXTENT_SIZE;
+			uint64_t first = get_le64(e);
+			uint32_t cnt = get_le32(e + 8);
+
+			for (uint64_t b = first; b < first + cnt &&
+			     b < p->bi.count; b++) {
+				p->in_pack[b / 8] |= (uint8_t)(1u << (b % 8));
+				p->pack_blocks++;
+			}
+		}
+	}
+	free(table);
 }
 
 static int open_ssd(struct prestage *p, char *why, size_t whysz)
@@ -229,6 +286,11 @@ static int prestage_fill(struct prestage *p, char *why, size_t whysz)
 		return -ENOMEM;
 	}
 	ssdcache_hash(p->buf, p->bi.block_size, p->zero_key);
+	load_pack_map(p);
+	if (ssdcache_slots(p->ssd) < p->bi.count)
+		log_info("prestage: the SSD cache holds %llu blocks, the version "
+			 "has %llu", (unsigned long long)ssdcache_slots(p->ssd),
+			 (unsigned long long)p->bi.count);
 	if ((rc = fill(p)) != 0)
 		snprintf(why, whysz, "reading %s: %s", p->cfg->prestage,
 			 err_str(rc));
@@ -295,6 +357,7 @@ void prestage_run(const struct agent_cfg *cfg)
 		close(p.ssd_fd);
 	}
 	free(p.buf);
+	free(p.in_pack);
 	free(p.table);
 	log_info("prestage: powering off");
 	sync();

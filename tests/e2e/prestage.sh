@@ -106,6 +106,8 @@ prestage() {
 	rm -f "$TMP/in"
 	assert_contains "$TMP/prestage-console$1.log" 'prestage: demo@1 staged in [0-9]+ ms' "prestage $1: the agent staged the version"
 	assert_contains "$TMP/prestage-console$1.log" 'prestage: powering off' "prestage $1: powered off by itself"
+	# boot 1 made the version's boot pack: its blocks go last
+	assert_contains "$TMP/prestage-console$1.log" "prestage: the boot pack's [1-9][0-9]* blocks last" "prestage $1: the boot pack's blocks staged last"
 	grep -qa 'LBE2E: md5' "$TMP/prestage-console$1.log" && die "prestage $1 ran the image's init"
 	wait_for 15 grep -q "prestage demo v1: done: 1 staged" "$LB_LOG" ||
 		die "prestage $1: the run did not end: $(tail -n 5 "$LB_LOG")"
