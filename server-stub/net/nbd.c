@@ -138,8 +138,28 @@ static const char *const nbd_phase_names[] = {
 	[NBD_PH_CLOSING] = "closing",
 };
 
+/*
+ * Buffers are lent, not owned: a connection holds its rbuf and tbuf only
+ * while bytes wait in them (a partial request, unsent replies, a streamed
+ * READ) and gives them back at the end of its wake-up. A thousand PCs
+ * reading at once then keep in memory about as many buffers as have
+ * replies the kernel could not take yet, not a thousand of each; the
+ * pooled ones stay mapped and their pages warm for the next borrower.
+ */
+#define NBD_POOL_MAX		64
+
+struct nbd_pool {
+	uint8_t *buf[NBD_POOL_MAX];
+	unsigned n;
+	size_t size;			/* asked of netbuf_map() */
+	size_t cap;			/* what it gave (whole pages), or 0 */
+};
+
 struct nbd_server {
 	struct lb_server *srv;
+	struct nbd_pool rpool, tpool;	/* NBD_RBUF_SIZE / NBD_TBUF_SIZE */
+	int64_t pool_used;		/* last borrow, for trimming */
+	int pool_trimmed;
 	struct loop_watch listen;	/* the listening socket */
 	struct nbd_conn *conns;		/* live connections */
 	unsigned nconns;		/* length of conns */
@@ -205,6 +225,76 @@ static int nbd_log_refusal(struct nbd_conn *c)
 }
 
 /* ---- buffers ---- */
+
+/* ---- lent buffers (struct nbd_pool) ---- */
+
+static int pool_take(struct nbd_pool *p, uint8_t **buf, size_t *cap)
+{
+	if (*buf)
+		return 0;
+	if (p->n) {
+		*buf = p->buf[--p->n];
+		*cap = p->cap;
+		return 0;
+	}
+	if (netbuf_map(buf, cap, p->size) != 0)
+		return -ENOMEM;
+	p->cap = *cap;
+	return 0;
+}
+
+/* A buffer of the standard size goes back to the pool (while it has
+ * room), any other is unmapped. */
+static void pool_give(struct nbd_pool *p, uint8_t **buf, size_t *cap)
+{
+	if (*buf && *cap == p->cap && p->n < NBD_POOL_MAX) {
+		p->buf[p->n++] = *buf;
+		*buf = NULL;
+		*cap = 0;
+		return;
+	}
+	netbuf_unmap(buf, cap);
+}
+
+static void pool_trim(struct nbd_pool *p)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		netbuf_drop_pages(p->buf[i], p->cap);
+}
+
+static void pool_free(struct nbd_pool *p)
+{
+	while (p->n)
+		netbuf_unmap(&p->buf[--p->n], &p->cap);
+}
+
+/* Both buffers, for a wake-up (or the greeting). 0 or -ENOMEM. */
+static int nbd_bufs_borrow(struct nbd_conn *c, int64_t now)
+{
+	struct nbd_server *ns = c->ns;
+
+	ns->pool_used = now;
+	ns->pool_trimmed = 0;
+	if (pool_take(&ns->rpool, &c->rbuf, &c->rcap) != 0 ||
+	    pool_take(&ns->tpool, &c->tbuf, &c->tcap) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Give back what holds nothing the connection still needs. */
+static void nbd_bufs_return(struct nbd_conn *c)
+{
+	if (c->tbuf && c->tstart == c->tend && !c->rd_left) {
+		c->tstart = c->tend = 0;
+		pool_give(&c->ns->tpool, &c->tbuf, &c->tcap);
+	}
+	/* an rbuf grown for 1 MiB WRITEs stays: that writer sends more */
+	if (c->rbuf && c->rcap == c->ns->rpool.cap && c->rstart == c->rend &&
+	    !c->rx_ready) {
+		c->rstart = c->rend = 0;
+		pool_give(&c->ns->rpool, &c->rbuf, &c->rcap);
+	}
+}
 
 /* Buffers are netbuf mappings (netbuf.h): shrunk and trimmed at once. */
 
@@ -1123,6 +1213,10 @@ static void nbd_conn_io(struct loop_watch *w, uint32_t events, int64_t now)
 		nbd_conn_close(c, "socket error");
 		return;
 	}
+	if (nbd_bufs_borrow(c, now) != 0) {
+		nbd_conn_close(c, "out of memory for its buffers");
+		return;
+	}
 	/* replies left from the last wake-up (EPOLLOUT) go first */
 	rc = nbd_send(c);
 	for (round = 0; rc == 0 && round < NBD_ROUNDS; round++) {
@@ -1153,6 +1247,7 @@ static void nbd_conn_io(struct loop_watch *w, uint32_t events, int64_t now)
 		return;
 	}
 	nbd_bufs_fit(c);
+	nbd_bufs_return(c);
 	/* EPOLLOUT while replies wait (it fires when the socket drains),
 	 * or when work is left in rbuf after the round budget (it fires at
 	 * once, after the other connections had their turn). */
@@ -1171,8 +1266,8 @@ static void nbd_conn_free(struct nbd_conn *c)
 {
 	if (c->vd)
 		vdisk_close(c->vd);
-	netbuf_unmap(&c->rbuf, &c->rcap);
-	netbuf_unmap(&c->tbuf, &c->tcap);
+	pool_give(&c->ns->rpool, &c->rbuf, &c->rcap);
+	pool_give(&c->ns->tpool, &c->tbuf, &c->tcap);
 	free(c);
 }
 
@@ -1213,8 +1308,8 @@ void nbd_conn_adopt(struct nbd_server *ns, int fd,
 
 	if (!(c = calloc(1, sizeof(*c))))
 		goto err_alloc;
-	if (netbuf_map(&c->rbuf, &c->rcap, NBD_RBUF_SIZE) != 0 ||
-	    netbuf_map(&c->tbuf, &c->tcap, NBD_TBUF_SIZE) != 0)
+	c->ns = ns;
+	if (nbd_bufs_borrow(c, now) != 0)
 		goto err_bufs;
 	c->last_io = now;
 	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
@@ -1223,7 +1318,6 @@ void nbd_conn_adopt(struct nbd_server *ns, int fd,
 	/* replies are batched into one send(): no need for Nagle */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	sock_keepalive(fd, NBD_KEEPIDLE_S, NBD_KEEPINTVL_S, NBD_KEEPCNT);
-	c->ns = ns;
 	c->session = -1;
 	c->w = (struct loop_watch){ .fd = fd, .fn = nbd_conn_io, .arg = c };
 	c->phase = NBD_PH_CLIENT_FLAGS;
@@ -1242,10 +1336,11 @@ void nbd_conn_adopt(struct nbd_server *ns, int fd,
 	nbd_send(c);
 	if (c->tend > c->tstart)
 		nbd_set_events(c, EPOLLOUT);
+	nbd_bufs_return(c);
 	return;
 err_bufs:
-	netbuf_unmap(&c->rbuf, &c->rcap);
-	netbuf_unmap(&c->tbuf, &c->tcap);
+	pool_give(&ns->rpool, &c->rbuf, &c->rcap);
+	pool_give(&ns->tpool, &c->tbuf, &c->tcap);
 	free(c);
 err_alloc:
 	log_warnx("nbd: out of memory for a connection");
@@ -1385,6 +1480,16 @@ static int64_t nbd_tick(void *arg, int64_t now)
 		else
 			next = ns->accept_paused;
 	}
+	/* nobody borrowed for a while: the pooled pages go back too */
+	if (!ns->pool_trimmed) {
+		if (now - ns->pool_used >= NBD_TRIM_MS) {
+			pool_trim(&ns->rpool);
+			pool_trim(&ns->tpool);
+			ns->pool_trimmed = 1;
+		} else if (next < 0 || ns->pool_used + NBD_TRIM_MS < next) {
+			next = ns->pool_used + NBD_TRIM_MS;
+		}
+	}
 	while ((c = *pp)) {
 		if (!c->dead && c->deadline && now >= c->deadline)
 			nbd_conn_close(c, c->phase == NBD_PH_CLOSING
@@ -1432,6 +1537,8 @@ int nbd_start(struct lb_server *srv)
 	if (!(ns = calloc(1, sizeof(*ns))))
 		return -ENOMEM;
 	ns->srv = srv;
+	ns->rpool.size = NBD_RBUF_SIZE;
+	ns->tpool.size = NBD_TBUF_SIZE;
 	if ((fd = listen_tcp(srv, srv->cfg->nbd_port, 128, "nbd")) < 0) {
 		rc = fd;
 		goto err_socket;
@@ -1467,6 +1574,8 @@ void nbd_stop(struct lb_server *srv)
 	}
 	loop_del(srv->loop, &ns->listen);
 	close(ns->listen.fd);
+	pool_free(&ns->rpool);
+	pool_free(&ns->tpool);
 	free(ns);
 	srv->nbd = NULL;
 }
