@@ -58,7 +58,8 @@ qemu-nbd -r -t -x bench -b 127.0.0.1 -p "$P" -e 2000 -f raw "$IMG" \
 PID[qemu-nbd]=$! URI[qemu-nbd]=nbd://127.0.0.1:$P/bench
 cleanup_fn "kill ${PID[qemu-nbd]}; wait ${PID[qemu-nbd]}"
 
-SERVERS="linkboot nbdkit qemu-nbd"
+# STORM_SERVERS="linkboot": a quick look at one server (no ratios then)
+SERVERS=${STORM_SERVERS:-linkboot nbdkit qemu-nbd}
 warm() {
 	if [ "${BENCH_COLD:-0}" = 1 ]; then
 		sync; echo 3 >/proc/sys/vm/drop_caches
