@@ -124,10 +124,10 @@ PY
 
 serve_start 1
 boot 1 "$TMP/ssd-a.img"
-# the server traced boot 1 and builds the version's boot pack from it
+serve_stop
+# the server traced boot 1 and built the version's boot pack from it
 pack_built() { compgen -G "$LB_STATE/boot/*/v1/boot.pack" >/dev/null; }
 wait_for 30 pack_built || die "no boot pack after boot 1"
-serve_stop
 COLD=$(nbd_bytes 1)
 [ "$COLD" -gt 0 ] || die "no NBD bytes logged for the cold boot"
 
