@@ -23,6 +23,11 @@ struct db;
 int image_release_cmd(struct db *db, int argc, char **argv);
 int image_releases_cmd(struct db *db, int argc, char **argv);
 int image_prestage_cmd(struct db *db, int argc, char **argv);
+/* `image releases|prestages [NAME] [-j|--json=...] [--no-legend]`: 0, -1
+ * (a bad format option, already said) or the index of an unexpected
+ * argument. */
+int image_list_args(int argc, char **argv, const char **image, int *format,
+		    int *legend);
 int image_prestages_cmd(struct db *db, int argc, char **argv);
 int cmd_image(struct lb_config *cfg, int argc, char **argv);
 int cmd_serve(struct lb_config *cfg, int argc, char **argv);

@@ -122,22 +122,16 @@ static void table_count(struct table *t, int64_t v)
 
 int image_prestages_cmd(struct db *db, int argc, char **argv)
 {
-	const char *image = "";
-	int format = TABLE_TEXT, legend = 1, rc;
+	const char *image;
+	int format, legend, rc;
 	struct prestage_pc *rows = NULL;
 	struct table *t;
 	size_t n = 0;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--no-legend"))
-			legend = 0;
-		else if ((rc = table_parse_format_opt(argv[i], &format)) < 0)
-			return EXIT_USAGE;
-		else if (rc == 0 && !image[0] && argv[i][0] != '-')
-			image = argv[i];
-		else if (rc == 0)
-			return prestage_usage("unexpected argument '%s'", argv[i]);
-	}
+	if ((rc = image_list_args(argc, argv, &image, &format, &legend)) < 0)
+		return EXIT_USAGE;
+	if (rc > 0)
+		return prestage_usage("unexpected argument '%s'", argv[rc]);
 	if ((rc = prestage_list(db, image, &rows, &n)) != 0 ||
 	    !(t = table_new(prestage_cols, ARRAY_SIZE(prestage_cols)))) {
 		free(rows);

@@ -106,24 +106,39 @@ static const struct table_col release_cols[] = {
 	{ "STARTED", "started" }, { "REASON", "reason" },
 };
 
+int image_list_args(int argc, char **argv, const char **image, int *format,
+		    int *legend)
+{
+	int rc;
+
+	*image = "";
+	*format = TABLE_TEXT;
+	*legend = 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--no-legend"))
+			*legend = 0;
+		else if ((rc = table_parse_format_opt(argv[i], format)) < 0)
+			return -1;
+		else if (rc == 0 && !(*image)[0] && argv[i][0] != '-')
+			*image = argv[i];
+		else if (rc == 0)
+			return i;
+	}
+	return 0;
+}
+
 int image_releases_cmd(struct db *db, int argc, char **argv)
 {
-	const char *image = "";
-	int format = TABLE_TEXT, legend = 1, rc;
+	const char *image;
+	int format, legend, rc;
 	struct release *rows = NULL;
 	struct table *t;
 	size_t n = 0;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--no-legend"))
-			legend = 0;
-		else if ((rc = table_parse_format_opt(argv[i], &format)) < 0)
-			return EXIT_USAGE;
-		else if (rc == 0 && !image[0] && argv[i][0] != '-')
-			image = argv[i];
-		else if (rc == 0)
-			return release_usage("unexpected argument '%s'", argv[i]);
-	}
+	if ((rc = image_list_args(argc, argv, &image, &format, &legend)) < 0)
+		return EXIT_USAGE;
+	if (rc > 0)
+		return release_usage("unexpected argument '%s'", argv[rc]);
 	if ((rc = release_list(db, image, &rows, &n)) != 0 ||
 	    !(t = table_new(release_cols, ARRAY_SIZE(release_cols)))) {
 		free(rows);

@@ -256,6 +256,25 @@ void db_col_text(sqlite3_stmt *st, int col, char *out, size_t size)
 	snprintf(out, size, "%s", s ? (const char *)s : "");
 }
 
+void *db_row_next(void *rows, size_t *n, size_t *cap, size_t size)
+{
+	void **arr = rows;
+	uint8_t *row;
+
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		void *p = realloc(*arr, ncap * size);
+
+		if (!p)
+			return NULL;
+		*arr = p;
+		*cap = ncap;
+	}
+	row = (uint8_t *)*arr + (*n)++ * size;
+	memset(row, 0, size);
+	return row;
+}
+
 int db_col_is_null(sqlite3_stmt *st, int col)
 {
 	return sqlite3_column_type(st, col) == SQLITE_NULL;

@@ -52,6 +52,10 @@ struct sqlite3_stmt;
 int db_prepare(struct db *db, const char *sql, struct sqlite3_stmt **st);
 /* Column text into out (size bytes, "" for NULL); is the column NULL? */
 void db_col_text(struct sqlite3_stmt *st, int col, char *out, size_t size);
+/* The next zeroed row of a growing array (*rows, *n used, *cap room, rows
+ * of size bytes): its address, *n counted; NULL when out of memory (the
+ * array is left as it was). */
+void *db_row_next(void *rows, size_t *n, size_t *cap, size_t size);
 int db_col_is_null(struct sqlite3_stmt *st, int col);
 
 /* Run SQL without results; 0 or -errno (the SQLite message is logged). */

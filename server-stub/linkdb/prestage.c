@@ -284,7 +284,7 @@ void prestage_tick(struct db *db, int64_t now, prestage_wake_fn wake,
 {
 	struct ps_run *runs = NULL;
 	sqlite3_stmt *st;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 
 	if (db_prepare(db, "SELECT p.id, p.stagger, i.name, i.id, p.version, "
 		       "p.state FROM prestages p JOIN images i ON i.id = "
@@ -293,24 +293,19 @@ void prestage_tick(struct db *db, int64_t now, prestage_wake_fn wake,
 		return;
 	sqlite3_bind_int64(st, 1, now);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct ps_run *nr = realloc(runs, (n + 1) * sizeof(*runs));
+		struct ps_run *r = db_row_next(&runs, &n, &cap, sizeof(*runs));
 
-		if (!nr)
+		if (!r)
 			break;
-		runs = nr;
-		memset(&runs[n], 0, sizeof(runs[n]));
-		runs[n].id = sqlite3_column_int64(st, 0);
-		runs[n].stagger = sqlite3_column_int64(st, 1);
-		db_col_text(st, 2, runs[n].image, sizeof(runs[n].image));
-		db_col_text(st, 3, runs[n].image_id, sizeof(runs[n].image_id));
-		runs[n].version = (unsigned)sqlite3_column_int(st, 4);
+		r->id = sqlite3_column_int64(st, 0);
+		r->stagger = sqlite3_column_int64(st, 1);
+		db_col_text(st, 2, r->image, sizeof(r->image));
+		db_col_text(st, 3, r->image_id, sizeof(r->image_id));
+		r->version = (unsigned)sqlite3_column_int(st, 4);
 		if (!strcmp((const char *)sqlite3_column_text(st, 5),
-			    "scheduled")) {
+			    "scheduled"))
 			log_info("prestage %s v%u: waking its PCs, %lld s apart",
-				 runs[n].image, runs[n].version,
-				 (long long)runs[n].stagger);
-		}
-		n++;
+				 r->image, r->version, (long long)r->stagger);
 	}
 	sqlite3_finalize(st);
 	for (size_t i = 0; i < n; i++) {
@@ -397,18 +392,13 @@ int prestage_list(struct db *db, const char *image, struct prestage_pc **rows,
 		return rc;
 	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct prestage_pc *r;
+		struct prestage_pc *r = db_row_next(rows, n, &cap,
+						    sizeof(**rows));
 
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if (!(r = realloc(*rows, cap * sizeof(**rows)))) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			*rows = r;
+		if (!r) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
-		r = &(*rows)[(*n)++];
-		memset(r, 0, sizeof(*r));
 		r->id = sqlite3_column_int64(st, 0);
 		db_col_text(st, 1, r->image, sizeof(r->image));
 		r->version = (unsigned)sqlite3_column_int(st, 2);

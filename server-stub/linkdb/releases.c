@@ -350,7 +350,7 @@ int release_tick(struct db *db, int64_t now)
 		char image_id[40];
 		int64_t started, healthy_since;
 	} *run = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 
 	if (db_prepare(db, "SELECT r.id, i.name, i.id, r.version, "
 		       "r.started_unix, IFNULL(r.healthy_since, 0), "
@@ -359,21 +359,18 @@ int release_tick(struct db *db, int64_t now)
 		       &st) != 0)
 		return 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct running *nr = realloc(run, (n + 1) * sizeof(*run));
+		struct running *r = db_row_next(&run, &n, &cap, sizeof(*run));
 
-		if (!nr)
+		if (!r)
 			break;
-		run = nr;
-		memset(&run[n], 0, sizeof(run[n]));
-		run[n].r.id = sqlite3_column_int64(st, 0);
-		db_col_text(st, 1, run[n].r.image, sizeof(run[n].r.image));
-		db_col_text(st, 2, run[n].image_id, sizeof(run[n].image_id));
-		run[n].r.version = (unsigned)sqlite3_column_int(st, 3);
-		run[n].started = sqlite3_column_int64(st, 4);
-		run[n].healthy_since = sqlite3_column_int64(st, 5);
-		run[n].r.promote_after = sqlite3_column_int64(st, 6);
-		run[n].r.boot_within = sqlite3_column_int64(st, 7);
-		n++;
+		r->r.id = sqlite3_column_int64(st, 0);
+		db_col_text(st, 1, r->r.image, sizeof(r->r.image));
+		db_col_text(st, 2, r->image_id, sizeof(r->image_id));
+		r->r.version = (unsigned)sqlite3_column_int(st, 3);
+		r->started = sqlite3_column_int64(st, 4);
+		r->healthy_since = sqlite3_column_int64(st, 5);
+		r->r.promote_after = sqlite3_column_int64(st, 6);
+		r->r.boot_within = sqlite3_column_int64(st, 7);
 	}
 	sqlite3_finalize(st);
 	for (size_t i = 0; i < n; i++)
@@ -401,18 +398,12 @@ int release_list(struct db *db, const char *image, struct release **rows,
 		return rc;
 	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct release *r;
+		struct release *r = db_row_next(rows, n, &cap, sizeof(**rows));
 
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			if (!(r = realloc(*rows, cap * sizeof(**rows)))) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			*rows = r;
+		if (!r) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
-		r = &(*rows)[(*n)++];
-		memset(r, 0, sizeof(*r));
 		r->id = sqlite3_column_int64(st, 0);
 		db_col_text(st, 1, r->image, sizeof(r->image));
 		r->version = (unsigned)sqlite3_column_int(st, 2);
