@@ -145,6 +145,8 @@ lb image prestages demo -j | python3 -c "import json, sys
 r = [x for x in json.load(sys.stdin) if x['mac'] == '${M[0]}'][0]
 assert (r['fetched'], r['bytes'], r['had'], r['run_state']) == (100, 6553600, 20, 'done'), r" ||
 	die "PC 1's counts"
+lb status >"$TMP/status" || die "status"
+assert_contains "$TMP/status" "^prestage 1: demo v1 from .*: done \(1 done, 1 failed, 3 skipped\)" "status sums the run up"
 lb image prestages >"$TMP/list" || die "prestages"
 assert_contains "$TMP/list" "^ID +IMAGE +VERSION +AT +RUN +MAC" "the table's legend"
 script "${M[0]}" | grep -q prestage && die "a done PC still gets linkboot.prestage"

@@ -16,6 +16,7 @@
 #include "lb_err.h"
 #include "lb_util.h"
 #include "links.h"
+#include "prestage.h"
 #include "releases.h"
 #include "table.h"
 
@@ -179,6 +180,52 @@ static void release_lines(struct db *db)
 	free(r);
 }
 
+/* The PCs of run id in states: "3 done, 1 failed, ..." into out. */
+static void prestage_counts(const struct prestage_pc *r, size_t n, int64_t id,
+			    char *out, size_t len)
+{
+	static const char *const states[] = { "pending", "woken", "done",
+					      "failed", "skipped" };
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t s = 0; s < ARRAY_SIZE(states) && used < len; s++) {
+		unsigned k = 0;
+
+		for (size_t i = 0; i < n; i++)
+			k += r[i].id == id && !strcmp(r[i].state, states[s]);
+		if (k)
+			used += (size_t)snprintf(out + used, len - used, "%s%u %s",
+						 used ? ", " : "", k, states[s]);
+	}
+}
+
+/* Pre-stagings not done yet, and the last one that ended: a line each
+ * (`linkboot image prestages` has them PC by PC). */
+static void prestage_lines(struct db *db)
+{
+	struct prestage_pc *r = NULL;
+	size_t n = 0, lines = 0, ended = 0;
+	char counts[160];
+
+	if (prestage_list(db, "", &r, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		int done = !strcmp(r[i].run_state, "done");
+
+		if ((i && r[i].id == r[i - 1].id) || (done && ended++))
+			continue;
+		prestage_counts(r, n, r[i].id, counts, sizeof(counts));
+		printf("prestage %lld: %s v%u from %s: %s (%s)\n",
+		       (long long)r[i].id, r[i].image, r[i].version, r[i].at,
+		       r[i].run_state, counts);
+		lines++;
+	}
+	if (lines)
+		printf("\n");
+	free(r);
+}
+
 int cmd_status(struct lb_config *cfg, int argc, char **argv)
 {
 	int format = TABLE_TEXT, legend = 1, rc;
@@ -197,8 +244,10 @@ int cmd_status(struct lb_config *cfg, int argc, char **argv)
 	if (cfg->store_dir)
 		db_set_store_dir(db, cfg->store_dir);
 	rc = link_status_list(db, db_server_pid(cfg->state_dir) > 0, &rows, &n);
-	if (rc == 0 && format == TABLE_TEXT && legend)
+	if (rc == 0 && format == TABLE_TEXT && legend) {
 		release_lines(db);
+		prestage_lines(db);
+	}
 	db_close(db);
 	if (rc) {
 		fprintf(stderr, "linkboot status: %s\n", err_str(rc));
