@@ -43,6 +43,7 @@ lb client add "${MACS[2]}" --image demo >/dev/null || die "add 3"
 # capture COUNT: records every WoL packet seen on peer's eth0 for up to
 # 20 s (or until COUNT UDP + COUNT 0x0842 arrived) as "udp|ether MAC"
 capture() {
+	rm -f "$TMP/cap"	# the last capture's "ready" must not count
 	in_ns peer timeout 25 python3 - "$1" >"$TMP/cap" 2>"$TMP/cap.err" <<'PY' &
 import socket, sys, time
 want = int(sys.argv[1])

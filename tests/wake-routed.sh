@@ -49,10 +49,13 @@ MAC=52:54:00:77:80:01
 lb client add "$MAC" --image demo --ssd-cache auto >/dev/null || die "client add"
 wake() { in_ns srv "$LINKBOOT" client --state "$LB_STATE" wake "$@"; }
 listen() {	# listen SECONDS: wol_wait.py in the room, in the background
+	# (a fresh file: the last listener's "ready" must not count)
+	rm -f "$TMP/wol"
 	in_ns room python3 "$TOP/tests/tools/wol_wait.py" eth0 "$MAC" "$1" \
-		>"$TMP/wol" 2>&1 &
+		>"$TMP/wol.new" 2>&1 &
 	WOL=$!
-	wait_for 10 grep -q ready "$TMP/wol" || die "listener did not start"
+	wait_for 10 grep -q ready "$TMP/wol.new" || die "listener did not start"
+	mv "$TMP/wol.new" "$TMP/wol"
 }
 
 # without a wake subnet: nothing reaches the room
