@@ -99,8 +99,8 @@ for n in $CLIENTS_LIST; do
 	done
 done
 
-python3 - "$TMP" "$CLIENTS_LIST" $SERVERS <<'PY'
-import statistics, sys
+TRACE_NAME=${TRACE#"$TOP"/} python3 - "$TMP" "$CLIENTS_LIST" $SERVERS <<'PY'
+import os, statistics, sys
 tmp, ns, servers = sys.argv[1], [int(x) for x in sys.argv[2].split()], sys.argv[3:]
 def rows(s, n):
     try:
@@ -125,7 +125,7 @@ def ratio(n, k):
     return "%.2fx (%.2f..%.2f)" % (statistics.median(r), min(r), max(r))
 print()
 print("medians over the reps (min..max); trace %s, 4 READs in flight per PC" %
-      "bench/boot-trace-synthetic.txt")
+      os.environ.get("TRACE_NAME", "?"))
 for n in ns:
     print()
     print("N=%d PCs" % n)
