@@ -58,7 +58,7 @@ static void test_values_by_type(void **state)
 				    "198.18.0.11,198.18.0.10"), -EINVAL);
 	assert_int_equal(config_set(&c, "dhcp_range", "198.18.0.10"), -EINVAL);
 	assert_int_equal(config_set(&c, "trusted_net",
-				    "198.18.0.0/25, 10.0.0.1"), 0);
+				    "198.18.0.0/25, 198.18.0.200"), 0);
 	assert_int_equal(config_set(&c, "trusted_net", "198.18.0.0/33"),
 			 -EINVAL);
 	assert_int_equal(config_set(&c, "trusted_net", "198.18.0.0/"), -EINVAL);
@@ -78,7 +78,7 @@ static void test_empty_value_is_the_default(void **state)
 	assert_string_equal(c.efi_loader, "other.efi");
 	assert_int_equal(config_set(&c, "efi_loader", ""), 0);
 	assert_string_equal(c.efi_loader, "snponly.efi");
-	assert_int_equal(config_set(&c, "trusted_net", "10.0.0.0/8"), 0);
+	assert_int_equal(config_set(&c, "trusted_net", "198.18.0.128/25"), 0);
 	assert_int_equal(config_set(&c, "trusted_net", ""), 0);
 	assert_null(c.trusted_net);
 	assert_int_equal(config_set(&c, "http_port", "8080"), 0);
@@ -226,7 +226,7 @@ static void test_apply_live_moves_live_reports_restart(void **state)
 	(void)state;
 	config_defaults(&cur);
 	config_defaults(&next);
-	assert_int_equal(config_set(&cur, "trusted_net", "10.0.0.0/8"), 0);
+	assert_int_equal(config_set(&cur, "trusted_net", "198.18.0.128/25"), 0);
 	assert_int_equal(config_set(&next, "trusted_net", "198.18.0.0/24"), 0);
 	assert_int_equal(config_set(&next, "http_timeout", "5"), 0);
 	assert_int_equal(config_set(&next, "nbd_port", "1"), 0);
@@ -236,7 +236,7 @@ static void test_apply_live_moves_live_reports_restart(void **state)
 	assert_string_equal(cur.trusted_net, "198.18.0.0/24");
 	assert_int_equal(cur.nbd_port, 10809);		/* restart only */
 	assert_null(cur.store_dir);
-	assert_string_equal(next.trusted_net, "10.0.0.0/8");	/* the old */
+	assert_string_equal(next.trusted_net, "198.18.0.128/25");	/* the old */
 	config_free(&next);	/* frees the old string, not the new */
 	assert_string_equal(cur.trusted_net, "198.18.0.0/24");
 	config_defaults(&next);
