@@ -156,6 +156,16 @@ static void fuzz_make_db(void)
 	fuzz_credential(FUZZ_TOKEN_RAM, FUZZ_MAC_RAM, "admin", NULL);
 	/* the super client's boot took its grant */
 	fuzz_credential(FUZZ_TOKEN_SUPER, FUZZ_MAC_SUPER, "boot", "super");
+	/* and it was woken for a pre-staging: POST /prestage is taken, its
+	 * boot script carries linkboot.prestage (prestage.h) */
+	if (sqlite3_exec(db_sqlite(fx.srv.db),
+			 "INSERT INTO prestages(image_id, version, at_unix, "
+			 "stagger, created, state) SELECT id, 1, 0, 0, 'fuzz', "
+			 "'running' FROM images; INSERT INTO prestage_pcs("
+			 "prestage_id, mac, state, woken_unix) VALUES("
+			 "last_insert_rowid(), '" FUZZ_MAC_SUPER "', 'woken', "
+			 "strftime('%s', 'now'))", NULL, NULL, NULL) != SQLITE_OK)
+		fuzz_die("prestage rows", 0);
 	if (sqlite3_prepare_v2(db_sqlite(fx.srv.db), "SELECT id FROM images",
 			       -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW)
