@@ -256,6 +256,38 @@ void db_col_text(sqlite3_stmt *st, int col, char *out, size_t size)
 	snprintf(out, size, "%s", s ? (const char *)s : "");
 }
 
+int db_run(struct db *db, const char *sql, const char *t, int64_t a,
+	   int64_t b, const char *t2)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_prepare(db, sql, &st)) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, a);
+	sqlite3_bind_int64(st, 3, b);
+	sqlite3_bind_text(st, 4, t2 ? t2 : "", -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_errno(rc);
+}
+
+int64_t db_int(struct db *db, const char *sql, const char *t, int64_t a)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (db_prepare(db, sql, &st) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, a);
+	if (sqlite3_step(st) == SQLITE_ROW && !db_col_is_null(st, 0))
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 void *db_row_next(void *rows, size_t *n, size_t *cap, size_t size)
 {
 	void **arr = rows;

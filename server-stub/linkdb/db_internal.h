@@ -56,6 +56,13 @@ void db_col_text(struct sqlite3_stmt *st, int col, char *out, size_t size);
  * of size bytes): its address, *n counted; NULL when out of memory (the
  * array is left as it was). */
 void *db_row_next(void *rows, size_t *n, size_t *cap, size_t size);
+/* One statement with text ?1 and ?4 (NULL: "") and integers ?2, ?3:
+ * 0 or -errno. */
+int db_run(struct db *db, const char *sql, const char *t, int64_t a,
+	   int64_t b, const char *t2);
+/* The first column of a query with text ?1 and integer ?2 as an integer
+ * (-1: no row, NULL or an error). */
+int64_t db_int(struct db *db, const char *sql, const char *t, int64_t a);
 int db_col_is_null(struct sqlite3_stmt *st, int col);
 
 /* Run SQL without results; 0 or -errno (the SQLite message is logged). */

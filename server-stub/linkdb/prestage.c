@@ -15,40 +15,6 @@
 #include "links.h"
 #include "prestage.h"
 
-/* One statement with text ?1, ?4 and integers ?2, ?3; 0 or -errno. */
-static int ps_exec(struct db *db, const char *sql, const char *t, int64_t a,
-		   int64_t b, const char *t2)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = db_prepare(db, sql, &st)) != 0)
-		return rc;
-	sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, a);
-	sqlite3_bind_int64(st, 3, b);
-	sqlite3_bind_text(st, 4, t2 ? t2 : "", -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_errno(rc);
-}
-
-/* One integer of a query with text ?1 and integer ?2 (-1: no row). */
-static int64_t ps_int(struct db *db, const char *sql, const char *t, int64_t a)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if (db_prepare(db, sql, &st) != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, a);
-	if (sqlite3_step(st) == SQLITE_ROW && !db_col_is_null(st, 0))
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 /* The image's linked PCs (their own image or their group's), of group if
  * given: the same set a canary release picks from. */
 #define PRESTAGE_PCS \
@@ -80,7 +46,7 @@ static int start_in_transaction(struct db *db, const char *id,
 	if (rc != SQLITE_DONE)
 		return db_errno(rc);
 	*psid = (int64_t)sqlite3_last_insert_rowid(db_sqlite(db));
-	return ps_exec(db, PRESTAGE_PCS, id, *psid, 0, group);
+	return db_run(db, PRESTAGE_PCS, id, *psid, 0, group);
 }
 
 int prestage_start(struct db *db, const char *image, unsigned version,
@@ -94,17 +60,17 @@ int prestage_start(struct db *db, const char *image, unsigned version,
 	if ((rc = db_image_id(db, image, id)) != 0)
 		return db_why(why, len, rc, "%s: no such image (see `linkboot "
 			      "image list`)", image);
-	if (ps_int(db, "SELECT 1 FROM versions WHERE image_id = ?1 AND "
+	if (db_int(db, "SELECT 1 FROM versions WHERE image_id = ?1 AND "
 		   "version = ?2", id, version) != 1)
 		return db_why(why, len, ENOENT_LINK_VERSION, "%s has no version "
 			      "%u (see `linkboot image versions %s`)", image,
 			      version, image);
-	if (ps_int(db, "SELECT count(*) FROM prestages WHERE image_id = ?1 "
+	if (db_int(db, "SELECT count(*) FROM prestages WHERE image_id = ?1 "
 		   "AND state != 'done' AND ?2 = ?2", id, 0) > 0)
 		return db_why(why, len, -EBUSY, "%s has a pre-staging scheduled "
 			      "or running (`linkboot image prestages %s`)",
 			      image, image);
-	if (group && ps_int(db, "SELECT 1 FROM groups WHERE name = ?1 AND "
+	if (group && db_int(db, "SELECT 1 FROM groups WHERE name = ?1 AND "
 			    "?2 = ?2", group, 0) != 1)
 		return db_why(why, len, ENOENT_LINK_GROUP, "%s: no such group",
 			      group);
@@ -112,7 +78,7 @@ int prestage_start(struct db *db, const char *image, unsigned version,
 		return db_why(why, len, rc, "database: %s", err_str(rc));
 	rc = start_in_transaction(db, id, version, at_unix, group, stagger,
 				  psid);
-	n = rc ? 0 : ps_int(db, "SELECT count(*) FROM prestage_pcs WHERE "
+	n = rc ? 0 : db_int(db, "SELECT count(*) FROM prestage_pcs WHERE "
 			    "prestage_id = ?2 AND ?1 = ?1", "", *psid);
 	if (rc == 0 && n <= 0)
 		rc = ENOENT_LINK_CLIENT;
@@ -170,11 +136,11 @@ static const char *skip_reason(struct db *db, const char *mac,
 		return "boots from a SAN disk: no agent, no cache to fill";
 	if (!strcmp(li.ssd_cache, "off"))
 		return "its SSD cache is off (--ssd-cache off)";
-	if (ps_int(db, "SELECT super FROM clients WHERE mac = ?1 AND ?2 = ?2",
+	if (db_int(db, "SELECT super FROM clients WHERE mac = ?1 AND ?2 = ?2",
 		   mac, 0) == 1)
 		return "the image's super client: its next boot writes the "
 		       "next version";
-	if (ps_int(db, "SELECT 1 FROM sessions WHERE mac = ?1 AND lun = ?2",
+	if (db_int(db, "SELECT 1 FROM sessions WHERE mac = ?1 AND lun = ?2",
 		   mac, 0) == 1)
 		return "running: someone may be using it";
 	return NULL;
@@ -195,7 +161,7 @@ static void wake_pending(struct db *db, const struct ps_run *r, int64_t now,
 	uint8_t hw[6];
 
 	for (int guard = 0; guard < 10000; guard++) {
-		int64_t last = ps_int(db, "SELECT max(woken_unix) FROM "
+		int64_t last = db_int(db, "SELECT max(woken_unix) FROM "
 				      "prestage_pcs WHERE prestage_id = ?2 AND "
 				      "?1 = ?1", "", r->id);
 		const char *skip;
@@ -257,23 +223,23 @@ static void judge_run(struct db *db, const struct ps_run *r, int64_t now)
 		sqlite3_step(st);
 		sqlite3_finalize(st);
 	}
-	if (ps_int(db, "SELECT count(*) FROM prestage_pcs WHERE prestage_id = "
+	if (db_int(db, "SELECT count(*) FROM prestage_pcs WHERE prestage_id = "
 		   "?2 AND state IN ('pending', 'woken') AND ?1 = ?1", "",
 		   r->id) != 0)
 		return;
 	db_time_iso(now, iso);
-	ps_exec(db, "UPDATE prestages SET state = 'done', ended = ?4 WHERE "
+	db_run(db, "UPDATE prestages SET state = 'done', ended = ?4 WHERE "
 		"id = ?2 AND ?1 = ?1 AND ?3 = ?3", "", r->id, 0, iso);
 	log_info("prestage %s v%u: done: %lld staged, %lld failed, %lld "
 		 "skipped (`linkboot image prestages %s`)", r->image,
 		 r->version,
-		 (long long)ps_int(db, "SELECT count(*) FROM prestage_pcs WHERE "
+		 (long long)db_int(db, "SELECT count(*) FROM prestage_pcs WHERE "
 				   "prestage_id = ?2 AND state = ?1", "done",
 				   r->id),
-		 (long long)ps_int(db, "SELECT count(*) FROM prestage_pcs WHERE "
+		 (long long)db_int(db, "SELECT count(*) FROM prestage_pcs WHERE "
 				   "prestage_id = ?2 AND state = ?1", "failed",
 				   r->id),
-		 (long long)ps_int(db, "SELECT count(*) FROM prestage_pcs WHERE "
+		 (long long)db_int(db, "SELECT count(*) FROM prestage_pcs WHERE "
 				   "prestage_id = ?2 AND state = ?1", "skipped",
 				   r->id),
 		 r->image);
@@ -309,7 +275,7 @@ void prestage_tick(struct db *db, int64_t now, prestage_wake_fn wake,
 	}
 	sqlite3_finalize(st);
 	for (size_t i = 0; i < n; i++) {
-		ps_exec(db, "UPDATE prestages SET state = 'running' WHERE id = "
+		db_run(db, "UPDATE prestages SET state = 'running' WHERE id = "
 			"?2 AND ?1 = ?1 AND ?3 = ?3", "", runs[i].id, 0, NULL);
 		wake_pending(db, &runs[i], now, wake, arg);
 		judge_run(db, &runs[i], now);
@@ -345,7 +311,7 @@ int db_prestage_lookup(struct db *db, const char *mac, const char *image_id,
 int db_prestage_report(struct db *db, const char *mac,
 		       const struct prestage_report *r)
 {
-	int64_t psid = ps_int(db, "SELECT p.id" PRESTAGE_WOKEN " AND ?2 = ?2",
+	int64_t psid = db_int(db, "SELECT p.id" PRESTAGE_WOKEN " AND ?2 = ?2",
 			      mac, 0);
 	sqlite3_stmt *st;
 	int rc;

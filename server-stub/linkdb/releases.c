@@ -16,40 +16,6 @@
 #include "pc_commands.h"
 #include "releases.h"
 
-/* One statement with text ?1 and integers ?2, ?3; 0 or -errno. */
-static int rel_exec(struct db *db, const char *sql, const char *t, int64_t a,
-		    int64_t b)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = db_prepare(db, sql, &st)) != 0)
-		return rc;
-	sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, a);
-	sqlite3_bind_int64(st, 3, b);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_errno(rc);
-}
-
-/* One integer of a query with text ?1 and integer ?2 (-1: no row). */
-static int64_t rel_int(struct db *db, const char *sql, const char *t,
-		       int64_t a)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if (db_prepare(db, sql, &st) != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, a);
-	if (sqlite3_step(st) == SQLITE_ROW && !db_col_is_null(st, 0))
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 int db_health_report(struct db *db, const char *mac, int64_t boot_seq,
 		     const char *system, int64_t now)
 {
@@ -138,12 +104,12 @@ static int start_in_transaction(struct db *db, const char *id, unsigned version,
 		return db_errno(rc);
 	*rid = (int64_t)sqlite3_last_insert_rowid(db_sqlite(db));
 	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
-		if ((rc = rel_exec(db, "INSERT INTO release_pcs(release_id, mac,"
+		if ((rc = db_run(db, "INSERT INTO release_pcs(release_id, mac,"
 				   " old_version, boot_seq) SELECT ?2, mac, "
 				   "version, boot_seq FROM clients WHERE mac = "
-				   "?1", macs[i], *rid, 0)) != 0 ||
-		    (rc = rel_exec(db, "UPDATE clients SET version = ?2 WHERE "
-				   "mac = ?1", macs[i], version, 0)) != 0)
+				   "?1", macs[i], *rid, 0, NULL)) != 0 ||
+		    (rc = db_run(db, "UPDATE clients SET version = ?2 WHERE "
+				 "mac = ?1", macs[i], version, 0, NULL)) != 0)
 			return rc;
 		rc = SQLITE_DONE;
 	}
@@ -162,12 +128,12 @@ int release_start(struct db *db, const char *image, unsigned version,
 	if ((rc = db_image_id(db, image, id)) != 0)
 		return db_why(why, len, rc, "%s: no such image (see `linkboot "
 			      "image list`)", image);
-	if (rel_int(db, "SELECT 1 FROM versions WHERE image_id = ?1 AND "
+	if (db_int(db, "SELECT 1 FROM versions WHERE image_id = ?1 AND "
 		    "version = ?2", id, version) != 1)
 		return db_why(why, len, ENOENT_LINK_VERSION, "%s has no version "
 			      "%u (see `linkboot image versions %s`)", image,
 			      version, image);
-	if (rel_int(db, "SELECT count(*) FROM releases WHERE image_id = ?1 "
+	if (db_int(db, "SELECT count(*) FROM releases WHERE image_id = ?1 "
 		    "AND state = 'running' AND ?2 = ?2", id, 0) > 0)
 		return db_why(why, len, -EBUSY, "%s has a release running "
 			      "(`linkboot image releases %s`)", image, image);
@@ -193,7 +159,7 @@ int release_start(struct db *db, const char *image, unsigned version,
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		int64_t cid;
 
-		if (rel_int(db, "SELECT 1 FROM sessions WHERE mac = ?1 AND "
+		if (db_int(db, "SELECT 1 FROM sessions WHERE mac = ?1 AND "
 			    "lun = ?2", macs[i], 0) == 1)
 			cmd_queue(db, macs[i], "reboot", NULL, &cid);
 	}
@@ -253,10 +219,10 @@ static void release_restore(struct db *db, int64_t rid, int reboot)
 {
 	sqlite3_stmt *st;
 
-	rel_exec(db, "UPDATE clients SET version = (SELECT old_version FROM "
+	db_run(db, "UPDATE clients SET version = (SELECT old_version FROM "
 		 "release_pcs p WHERE p.release_id = ?2 AND p.mac = "
 		 "clients.mac) WHERE mac IN (SELECT mac FROM release_pcs WHERE "
-		 "release_id = ?2) AND ?1 = ?1", "", rid, 0);
+		 "release_id = ?2) AND ?1 = ?1", "", rid, 0, NULL);
 	if (!reboot || db_prepare(db, "SELECT mac FROM release_pcs WHERE "
 				  "release_id = ?1", &st) != 0)
 		return;
@@ -266,7 +232,7 @@ static void release_restore(struct db *db, int64_t rid, int reboot)
 		int64_t cid;
 
 		db_col_text(st, 0, mac, sizeof(mac));
-		if (rel_int(db, "SELECT 1 FROM sessions WHERE mac = ?1 AND "
+		if (db_int(db, "SELECT 1 FROM sessions WHERE mac = ?1 AND "
 			    "lun = ?2", mac, 0) == 1)
 			cmd_queue(db, mac, "reboot", NULL, &cid);
 	}
@@ -319,19 +285,19 @@ static int release_judge(struct db *db, const struct release *r,
 		return 1;
 	}
 	if (!all) {
-		rel_exec(db, "UPDATE releases SET healthy_since = NULL WHERE "
-			 "id = ?2 AND ?1 = ?1", "", r->id, 0);
+		db_run(db, "UPDATE releases SET healthy_since = NULL WHERE "
+			 "id = ?2 AND ?1 = ?1", "", r->id, 0, NULL);
 		return 0;
 	}
 	if (healthy_since <= 0) {
-		rel_exec(db, "UPDATE releases SET healthy_since = ?3 WHERE "
-			 "id = ?2 AND ?1 = ?1", "", r->id, now);
+		db_run(db, "UPDATE releases SET healthy_since = ?3 WHERE "
+			 "id = ?2 AND ?1 = ?1", "", r->id, now, NULL);
 		return 0;
 	}
 	if (now - healthy_since < r->promote_after)
 		return 0;
-	rel_exec(db, "UPDATE images SET production_version = ?2 WHERE id = ?1",
-		 image_id, r->version, 0);
+	db_run(db, "UPDATE images SET production_version = ?2 WHERE id = ?1",
+		 image_id, r->version, 0, NULL);
 	release_restore(db, r->id, 0);
 	snprintf(why, sizeof(why), "every canary healthy for %lld s",
 		 (long long)r->promote_after);
