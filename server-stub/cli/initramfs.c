@@ -4,6 +4,7 @@
  * builds it; this parses the options and says what was written).
  */
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,15 +20,21 @@
 static void initramfs_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: linkboot initramfs -o FILE [--kernel-version V | --modules DIR]\n"
+		"Usage: linkboot initramfs -o FILE|--split DIR\n"
+		"                          [--kernel-version V | --modules DIR]\n"
 		"                          [--minimal [--pci-ids VVVV:DDDD,...]]\n"
-		"                          [--agent PATH] [--no-shell] [-q]\n"
+		"                          [--agent PATH] [--no-shell] [--no-xfs] [-q]\n"
 		"\n"
 		"Build the client initramfs: /init = linkboot-agent, nbd, overlay, ext4\n"
 		"(+ crc32c), xfs, every ethernet/USB-net driver with its firmware, storage\n"
 		"drivers, and their modules.dep/alias/softdep.\n"
 		"\n"
 		"  -o, --output FILE       write here (atomically)\n"
+		"  --split DIR             the per-NIC set, as image versions have it:\n"
+		"                          DIR/initrd-core.img, one DIR/nic/NAME.img per\n"
+		"                          NIC driver, nic-all.img and nic.alias (which\n"
+		"                          archive drives a PCI NIC); with -o, FILE is\n"
+		"                          core + all NICs joined\n"
 		"  --kernel-version V      modules of kernel V (default: running/newest)\n"
 		"  --modules DIR           modules root holding lib/modules/V/ (or that\n"
 		"                          lib/modules/V directory itself); default /\n"
@@ -36,6 +43,7 @@ static void initramfs_usage(FILE *out)
 		"  --agent PATH            linkboot-agent binary (default: next to\n"
 		"                          linkboot, else " LINKBOOT_LIBDIR ")\n"
 		"  --no-shell              leave out busybox (rescue shell)\n"
+		"  --no-xfs                leave out xfs (the image has none)\n"
 		"  -q, --quiet             print nothing on success\n");
 }
 
@@ -74,7 +82,7 @@ static int modules_dir_split(struct initramfs_opts *o, char *root,
 
 /* Options into o; 0, -1 after --help, EXIT_USAGE. */
 static int initramfs_parse(int argc, char **argv, struct initramfs_opts *o,
-			   int *quiet)
+			   const char **split, int *quiet)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -84,6 +92,8 @@ static int initramfs_parse(int argc, char **argv, struct initramfs_opts *o,
 		{ "pci-ids", required_argument, NULL, 'p' },
 		{ "agent", required_argument, NULL, 'a' },
 		{ "no-shell", no_argument, NULL, 'S' },
+		{ "no-xfs", no_argument, NULL, 'X' },
+		{ "split", required_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -101,15 +111,38 @@ static int initramfs_parse(int argc, char **argv, struct initramfs_opts *o,
 		case 'p': o->pci_ids = optarg; break;
 		case 'a': o->agent = optarg; break;
 		case 'S': o->no_shell = 1; break;
+		case 'X': o->no_xfs = 1; break;
+		case 's': *split = optarg; break;
 		case 'q': *quiet = 1; break;
 		case 'h': initramfs_usage(stdout); return -1;
 		default: initramfs_usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (!o->output || optind != argc) {
+	if ((!o->output && !*split) || optind != argc ||
+	    (*split && o->minimal)) {
 		initramfs_usage(stderr);
 		return EXIT_USAGE;
 	}
+	return 0;
+}
+
+/* --split DIR: the per-NIC set. */
+static int initramfs_split(const struct initramfs_opts *o, const char *dir,
+			   int quiet)
+{
+	struct initramfs_split_result r;
+
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "linkboot initramfs: %s: %s\n", dir,
+			strerror(errno));
+		return 1;
+	}
+	if (initramfs_build_split(o, dir, &r) != 0)
+		return 1;	/* the builder logged what and why */
+	if (!quiet)
+		printf("%s: core %llu bytes, %u NIC archives, all NICs %llu "
+		       "bytes\n", dir, (unsigned long long)r.core_bytes,
+		       r.nics, (unsigned long long)r.all_nics_bytes);
 	return 0;
 }
 
@@ -118,14 +151,17 @@ int cmd_initramfs(struct lb_config *cfg, int argc, char **argv)
 	static char root[512], kv[512];
 	struct initramfs_result r;
 	struct initramfs_opts o;
+	const char *split = NULL;
 	int quiet = 0, rc;
 
 	(void)cfg;
-	if ((rc = initramfs_parse(argc, argv, &o, &quiet)) != 0)
+	if ((rc = initramfs_parse(argc, argv, &o, &split, &quiet)) != 0)
 		return rc < 0 ? 0 : rc;
 	if (o.modules_root && (rc = modules_dir_split(&o, root, sizeof(root),
 						      kv, sizeof(kv))) != 0)
 		return rc;
+	if (split)
+		return initramfs_split(&o, split, quiet);
 	if (initramfs_build(&o, &r) != 0)
 		return 1;	/* the builder logged what and why */
 	if (!quiet)

@@ -33,6 +33,7 @@
 #include "db.h"
 #include "db_internal.h"
 #include "disks.h"
+#include "initramfs.h"
 #include "lb_err.h"
 #include "lb_log.h"
 #include "lb_util.h"
@@ -584,6 +585,21 @@ static void link_boot_path(const unsigned char *s, char *out, size_t size)
 	snprintf(out, size, "%s%s", strncmp(p, "boot/", 5) ? "boot/" : "", p);
 }
 
+/* Is the per-NIC set (store/initramfs.h) whole next to li->initrd? Its
+ * map is written last, so its presence says so. */
+static int link_has_nic_initrd(const struct db *db, const char *initrd)
+{
+	const char *slash = strrchr(initrd, '/');
+	char path[PATH_MAX];
+	struct stat sb;
+
+	if (!slash)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%.*s/" INITRAMFS_NIC_MAP,
+		 db_state_dir(db), (int)(slash - initrd), initrd);
+	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
 /* Kernel, initrd and file of the chosen version; image_missing if the
  * version row or its file is gone. */
 static int link_version_files(struct db *db, struct link_row *r)
@@ -606,6 +622,7 @@ static int link_version_files(struct db *db, struct link_row *r)
 			       sizeof(li->kernel));
 		link_boot_path(sqlite3_column_text(q, 2), li->initrd,
 			       sizeof(li->initrd));
+		li->nic_initrd = link_has_nic_initrd(db, li->initrd);
 	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_ROW) {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bootscript.h"
+#include "initramfs.h"
 #include "script_text.h"
 #include "ticket.h"
 #include "lb_cmdline.h"
@@ -169,6 +170,36 @@ static void script_db_error(struct sbuf *sb, const char *mac, int rc,
 	script_retry(sb, mac, p);
 }
 
+static void script_initrd(struct sbuf *sb, const char *name, const char *url,
+			  const struct bootscript_params *p)
+{
+	sb_printf(sb,
+		  "set lb-step initrd http://%s:%u/%s\n"
+		  "initrd --name %s http://%s:%u/%s || goto failed\n",
+		  p->server, p->http_port, url, name, p->server, p->http_port,
+		  url);
+}
+
+/*
+ * The version's per-NIC initramfs (store/initramfs.h): its core, then the
+ * archive for the NIC iPXE booted from, which the server picks by the
+ * NIC's bus ID (PCI vendor and device; an unknown one gets every driver).
+ */
+static void script_nic_initrds(struct sbuf *sb, const struct boot_text *t,
+			       const struct bootscript_params *p)
+{
+	const char *slash = strrchr(t->initrd, '/');
+	int dir = slash ? (int)(slash - t->initrd) : 0;
+	char core[300], nic[300];
+
+	snprintf(core, sizeof(core), "%.*s%s" INITRAMFS_CORE, dir, t->initrd,
+		 dir ? "/" : "");
+	snprintf(nic, sizeof(nic), "%.*s%snic.img?busid=${busid:hexraw}", dir,
+		 t->initrd, dir ? "/" : "");
+	script_initrd(sb, "initrd.img", core, p);
+	script_initrd(sb, "nic.img", nic, p);
+}
+
 /*
  * The boot itself. The kernel command line follows include/lb_cmdline.h;
  * gw/dns are added only when iPXE has them (isset), so the agent never
@@ -198,17 +229,17 @@ static void script_boot(struct sbuf *sb, const char *mac,
 	sb_printf(sb, "\n");
 	sb_printf(sb,
 		  "set lb-step kernel http://%s:%u/%s\n"
-		  /* EFI stub: initrd=NAME must name the initrd image */
-		  "kernel http://%s:%u/%s initrd=initrd.img ${lb-args}%s%s "
+		  /* EFI stub: each initrd=NAME names an initrd image */
+		  "kernel http://%s:%u/%s initrd=initrd.img%s ${lb-args}%s%s "
 		  "|| goto failed\n",
 		  p->server, p->http_port, t.kernel,
-		  p->server, p->http_port, t.kernel, t.extra[0] ? " " : "",
-		  t.extra);
-	sb_printf(sb,
-		  "set lb-step initrd http://%s:%u/%s\n"
-		  "initrd --name initrd.img http://%s:%u/%s || goto failed\n",
-		  p->server, p->http_port, t.initrd,
-		  p->server, p->http_port, t.initrd);
+		  p->server, p->http_port, t.kernel,
+		  link->nic_initrd ? " initrd=nic.img" : "",
+		  t.extra[0] ? " " : "", t.extra);
+	if (link->nic_initrd)
+		script_nic_initrds(sb, &t, p);
+	else
+		script_initrd(sb, "initrd.img", t.initrd, p);
 	sb_printf(sb, "set lb-step boot\nboot || goto failed\n");
 	sb_printf(sb,
 		  ":failed\n"

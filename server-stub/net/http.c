@@ -43,6 +43,7 @@
 #include "db.h"
 #include "disks.h"
 #include "http.h"
+#include "nic_initrd.h"
 #include "http_wire.h"
 #include "lb_err.h"
 #include "lb_log.h"
@@ -901,6 +902,27 @@ static void handle_file(struct http_conn *c, const struct http_request *req,
 	c->log_body_len = r.content_length;
 }
 
+/* GET /boot/<id>/v<N>/nic.img?busid=: the archive of the version's
+ * per-NIC initramfs that drives the PC's NIC (nic_initrd.h). */
+static void handle_nic_initrd(struct http_conn *c,
+			      const struct http_request *req,
+			      const char *path, size_t len)
+{
+	char busid[16] = "", file[600], pick[64];
+
+	if (!req->query || http_query_get(req->query, req->query_len,
+					  "busid", busid, sizeof(busid)) != 0)
+		busid[0] = '\0';
+	if (nic_initrd_pick(c->hs->srv, path, len, busid, file, sizeof(file),
+			    pick, sizeof(pick)) != 0) {
+		handle_file(c, req, path, len);	/* no such set: 404 */
+		return;
+	}
+	log_info("http %s: NIC bus ID %s: initramfs drivers %s", c->peer,
+		 busid[0] ? busid : "(none)", pick);
+	handle_file(c, req, file, strlen(file));
+}
+
 static void log_request_head(struct http_conn *c, const char *buf, size_t len)
 {
 	char esc[1024];
@@ -987,6 +1009,9 @@ static void conn_handle(struct http_conn *c, const struct http_request *req,
 		else
 			conn_error(c, 405, "reports are sent with POST", "POST",
 				   head);
+	} else if ((req->method == HTTP_GET || head) &&
+		   nic_initrd_is(path, (size_t)n)) {
+		handle_nic_initrd(c, req, path, (size_t)n);
 	} else if ((req->method == HTTP_GET || head) &&
 		   handle_grubcfg(c, req, path, (size_t)n) == 0) {
 		/* answered: the Secure Boot chain's GRUB config */

@@ -32,8 +32,20 @@ static int copy_host_file(const char *src, const char *dst)
 	return rc;
 }
 
+/* Does any partition of the image hold this file system? */
+static int identity_has_fs(const struct store_identity *id, const char *fs)
+{
+	for (unsigned i = 0; i < id->nparts; i++)
+		if (!strcmp(id->parts[i].type, fs))
+			return 1;
+	return 0;
+}
+
+/* The per-NIC initramfs set into out_dir and, joined, its initrd.img
+ * (initramfs.h): a PC that names its NIC loads the core and one driver. */
 static int build_initrd(const char *path, const struct store_identity *id,
-			const struct store_boot *b, const char *out)
+			const struct store_boot *b, const char *out_dir,
+			const char *out)
 {
 	struct initramfs_opts o = { 0 };
 	char tmp[] = "/tmp/linkboot-modules.XXXXXX";
@@ -46,7 +58,8 @@ static int build_initrd(const char *path, const struct store_identity *id,
 		o.output = out;
 		o.modules_root = tmp;
 		o.kver = b->kver;
-		rc = initramfs_build(&o, NULL);
+		o.no_xfs = !identity_has_fs(id, "xfs");
+		rc = initramfs_build_split(&o, out_dir, NULL);
 	} else {
 		log_warnx("%s: could not extract lib/modules/%s: %s", path,
 			  b->kver, err_str(rc));
@@ -80,5 +93,5 @@ int ext4_extract_boot(const char *path, const struct store_identity *id,
 		return copy_host_file(initrd_file, dst);
 	if (!b)
 		return -ENOENT;
-	return build_initrd(path, id, b, dst);
+	return build_initrd(path, id, b, out_dir, dst);
 }

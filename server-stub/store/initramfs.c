@@ -222,7 +222,9 @@ static void sel_add(struct sel *s, const char *name, int quiet_missing)
 		log_warnx("initramfs: module %s: %s", name, err_str(rc));
 }
 
-static void sel_nic_dirs(struct sel *s)
+/* Call fn(name) for every NIC driver of the modules root (nic_dirs). */
+static void each_nic_module(const struct sel *s,
+			    void (*fn)(const char *name, void *arg), void *arg)
 {
 	const char *p = s->db.dep;
 	char name[64];
@@ -238,11 +240,21 @@ static void sel_nic_dirs(struct sel *s)
 			if (!strncmp(p, nic_dirs[i], strlen(nic_dirs[i]))) {
 				moddb_name_of(p, (size_t)(colon - p), name,
 					      sizeof(name));
-				sel_add(s, name, 0);
+				fn(name, arg);
 				break;
 			}
 		p = *eol ? eol + 1 : eol;
 	}
+}
+
+static void sel_add_cb(const char *name, void *arg)
+{
+	sel_add(arg, name, 0);
+}
+
+static void sel_nic_dirs(struct sel *s)
+{
+	each_nic_module(s, sel_add_cb, s);
 }
 
 static void alias_add_cb(const char *name, void *ctx)
@@ -607,10 +619,9 @@ static int build_read_index(struct initramfs_build *b,
 	return 0;
 }
 
-/* The modules to take: the agent's own, then every NIC driver, or with
- * minimal only what this machine's devices (and pci_ids) need. */
-static int build_select(struct initramfs_build *b,
-			const struct initramfs_opts *o)
+/* The modules the agent needs whatever the PC (base_modules). */
+static void build_select_base(struct initramfs_build *b,
+			      const struct initramfs_opts *o)
 {
 	struct sel *s = &b->sel;
 
@@ -619,13 +630,22 @@ static int build_select(struct initramfs_build *b,
 	s->db.alias = b->alias;
 	s->moddir = b->moddir;
 	for (size_t i = 0; i < ARRAY_SIZE(base_modules); i++)
-		sel_add(s, base_modules[i], 1);
+		if (!o->no_xfs || strcmp(base_modules[i], "xfs"))
+			sel_add(s, base_modules[i], 1);
+}
+
+/* The modules to take: the agent's own, then every NIC driver, or with
+ * minimal only what this machine's devices (and pci_ids) need. */
+static int build_select(struct initramfs_build *b,
+			const struct initramfs_opts *o)
+{
+	build_select_base(b, o);
 	if (!o->minimal) {
-		sel_nic_dirs(s);
+		sel_nic_dirs(&b->sel);
 		return 0;
 	}
-	sel_from_sys(s);
-	return o->pci_ids ? sel_from_pci_ids(s, o->pci_ids) : 0;
+	sel_from_sys(&b->sel);
+	return o->pci_ids ? sel_from_pci_ids(&b->sel, o->pci_ids) : 0;
 }
 
 /* /dev/console, so the kernel gives /init a console; the mount points. */
@@ -656,15 +676,17 @@ static int cpio_busybox(struct cpio *c)
 	return cpio_pad(c, 7);
 }
 
-/* The selected modules and the firmware they reference. */
-static int cpio_modules(struct initramfs_build *b, const char *root)
+/* The selected modules from the first-th on, and the firmware they
+ * reference. */
+static int cpio_modules(struct initramfs_build *b, const char *root,
+			size_t first)
 {
 	const struct modlist *l = &b->sel.list;
 	char fwroot[700];
 	int rc;
 
 	snprintf(fwroot, sizeof(fwroot), "%s/lib/firmware", root);
-	for (size_t i = 0; i < l->n; i++) {
+	for (size_t i = first; i < l->n; i++) {
 		char src[700], dst[400], *data = NULL;
 		size_t len = 0;
 
@@ -727,52 +749,80 @@ out:
 	return rc;
 }
 
-/* The whole archive into the open c->gz. */
-static int cpio_write_all(struct initramfs_build *b,
-			  const struct initramfs_opts *o, const char *agent,
-			  const char *root)
+/*
+ * One archive into the open c->gz: the agent and its tree unless it is a
+ * drivers part (which the core goes before), the selected modules from
+ * the first-th on, and the index of the whole selection. A drivers part's
+ * index replaces the core's: the kernel unpacks the archives in order,
+ * a later file over an earlier one (buffer-format.rst).
+ */
+static int cpio_write_part(struct initramfs_build *b, int drivers_only,
+			   size_t first, const struct initramfs_opts *o,
+			   const char *agent, const char *root)
 {
 	int rc;
 
-	if ((rc = cpio_file(&b->cpio, "init", agent, 0755)) != 0) {
-		log_warnx("initramfs: agent %s: %s", agent, err_str(rc));
-		return rc;
+	if (!drivers_only) {
+		if ((rc = cpio_file(&b->cpio, "init", agent, 0755)) != 0) {
+			log_warnx("initramfs: agent %s: %s", agent,
+				  err_str(rc));
+			return rc;
+		}
+		if ((rc = cpio_base_tree(&b->cpio)) != 0 ||
+		    (!o->no_shell && (rc = cpio_busybox(&b->cpio)) != 0))
+			return rc;
 	}
-	if ((rc = cpio_base_tree(&b->cpio)) != 0 ||
-	    (!o->no_shell && (rc = cpio_busybox(&b->cpio)) != 0) ||
-	    (rc = cpio_modules(b, root)) != 0)
+	if ((rc = cpio_modules(b, root, first)) != 0)
 		return rc;
 	return cpio_module_index(b);
 }
 
-/* Write the archive to a temporary file, then rename it to output. */
-static int build_write(struct initramfs_build *b,
+/* Write one archive to a temporary file, then rename it to output. */
+static int build_write(struct initramfs_build *b, const char *output,
+		       int drivers_only, size_t first,
 		       const struct initramfs_opts *o, const char *agent,
 		       const char *root)
 {
 	char tmp[512];
 	int rc;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o->output, (int)getpid());
+	memset(&b->cpio, 0, sizeof(b->cpio));
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", output, (int)getpid());
 	if (!(b->cpio.gz = gzopen(tmp, "wb6"))) {
 		rc = -errno;
 		log_warn("initramfs: create %s", tmp);
 		return rc ? rc : -EIO;
 	}
-	rc = cpio_write_all(b, o, agent, root);
+	rc = cpio_write_part(b, drivers_only, first, o, agent, root);
 	if (gzclose(b->cpio.gz) != Z_OK && rc == 0)
 		rc = -EIO;
 	b->cpio.gz = NULL;
-	if (rc == 0 && rename(tmp, o->output) != 0) {
+	if (rc == 0 && rename(tmp, output) != 0) {
 		rc = -errno;
-		log_warn("initramfs: rename to %s", o->output);
+		log_warn("initramfs: rename to %s", output);
 	}
 	if (rc) {
 		unlink(tmp);
-		log_warnx("initramfs: %s not written: %s", o->output,
+		log_warnx("initramfs: %s not written: %s", output,
 			  err_str(rc));
 	}
 	return rc;
+}
+
+/* The agent binary to put in as /init. */
+static int build_agent(const struct initramfs_opts *o, char *agent,
+		       size_t size)
+{
+	if (o->agent) {
+		snprintf(agent, size, "%s", o->agent);
+		return 0;
+	}
+	if (default_agent(agent, size) == 0)
+		return 0;
+	log_warnx("initramfs: linkboot-agent not found next to this binary "
+		  "nor in " LINKBOOT_LIBDIR " (give --agent PATH; `make` "
+		  "builds build/linkboot-agent)");
+	return -ENOENT;
 }
 
 int initramfs_build(const struct initramfs_opts *o,
@@ -787,18 +837,11 @@ int initramfs_build(const struct initramfs_opts *o,
 	if (!b)
 		return -ENOMEM;
 	if ((rc = build_read_index(b, o, root)) != 0 ||
-	    (rc = build_select(b, o)) != 0)
+	    (rc = build_select(b, o)) != 0 ||
+	    (rc = build_agent(o, agent, sizeof(agent))) != 0)
 		goto out;
-	if (o->agent) {
-		snprintf(agent, sizeof(agent), "%s", o->agent);
-	} else if (default_agent(agent, sizeof(agent)) != 0) {
-		log_warnx("initramfs: linkboot-agent not found next to this "
-			  "binary nor in " LINKBOOT_LIBDIR " (give --agent "
-			  "PATH; `make` builds build/linkboot-agent)");
-		rc = -ENOENT;
-		goto out;
-	}
-	if ((rc = build_write(b, o, agent, root)) != 0 || !res)
+	if ((rc = build_write(b, o->output, 0, 0, o, agent, root)) != 0 ||
+	    !res)
 		goto out;
 	memset(res, 0, sizeof(*res));
 	snprintf(res->kver, sizeof(res->kver), "%s", b->kver);
@@ -806,6 +849,223 @@ int initramfs_build(const struct initramfs_opts *o,
 	res->firmware = b->nfirmware;
 	res->bytes = stat(o->output, &st) == 0 ? (uint64_t)st.st_size : 0;
 	res->bytes_in = b->cpio.bytes_in;
+out:
+	build_free(b);
+	return rc;
+}
+
+/* --- the split set: a core and one drivers archive per NIC ----------- */
+
+struct split {
+	struct initramfs_build *b;
+	const struct initramfs_opts *o;
+	const char *agent, *root, *dir;
+	size_t base_n;		/* the core's modules: list.e[0..base_n) */
+	FILE *map;		/* INITRAMFS_NIC_MAP, being written */
+	unsigned archives;
+	int rc;
+};
+
+/* module's PCI alias lines into the NIC map, each naming archive; only
+ * PCI: a PC names its NIC by iPXE's busid, vendor and device. */
+static void split_map_module(struct split *sp, const char *module,
+			     const char *archive)
+{
+	const char *p = sp->b->alias;
+
+	while (p && *p) {
+		const char *eol = strchr(p, '\n');
+		const char *pat, *sp_name;
+		char name[64];
+		size_t plen, nlen;
+
+		if (!eol)
+			eol = p + strlen(p);
+		if (strncmp(p, "alias pci:", 10) != 0)
+			goto next;
+		pat = p + 6;
+		plen = strcspn(pat, " \n");
+		sp_name = pat + plen + 1;
+		if (sp_name >= eol)
+			goto next;
+		nlen = (size_t)(eol - sp_name);
+		moddb_name_of(sp_name, nlen, name, sizeof(name));
+		if (!strcmp(name, module))
+			fprintf(sp->map, "alias %.*s %s\n", (int)plen, pat,
+				archive);
+next:
+		p = *eol ? eol + 1 : eol;
+	}
+}
+
+/* nic/NAME.img: NAME and its dependencies the core lacks, with the
+ * index of core + them. */
+static void split_nic_cb(const char *name, void *arg)
+{
+	struct split *sp = arg;
+	struct sel *s = &sp->b->sel;
+	char path[700];
+
+	if (sp->rc)
+		return;
+	s->list.n = (unsigned)sp->base_n;
+	sel_add(s, name, 0);
+	if (s->list.n == sp->base_n)
+		return;		/* in the core already, or not found */
+	snprintf(path, sizeof(path), "%s/nic/%s.img", sp->dir, name);
+	sp->rc = build_write(sp->b, path, 1, sp->base_n, sp->o, sp->agent,
+			     sp->root);
+	if (sp->rc == 0) {
+		split_map_module(sp, name, name);
+		sp->archives++;
+	}
+}
+
+/* PCI devices a core module drives (virtio_pci for virtio-net) answer
+ * with nic/core.img; written after the NIC archives' lines, so a NIC
+ * driver's own archive is the first match. */
+static void split_map_core(struct split *sp)
+{
+	const struct modlist *l = &sp->b->sel.list;
+	char name[64];
+
+	for (size_t i = 0; i < sp->base_n; i++) {
+		moddb_name_of(l->e[i].path, strlen(l->e[i].path), name,
+			      sizeof(name));
+		split_map_module(sp, name, "core");
+	}
+}
+
+/* Append file src to out. */
+static int append_file(FILE *out, const char *src)
+{
+	char buf[65536];
+	FILE *in = fopen(src, "rb");
+	size_t n;
+	int rc = 0;
+
+	if (!in)
+		return -errno;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n) {
+			rc = -EIO;
+			break;
+		}
+	if (ferror(in))
+		rc = -EIO;
+	fclose(in);
+	return rc;
+}
+
+/* o->output: the core and all NIC drivers as one file (for loaders that
+ * take one initrd, and PCs whose NIC is not known). The kernel unpacks
+ * gzip members one after another (buffer-format.rst), so the two archives
+ * are joined as they are, not compressed again. */
+static int split_join(struct split *sp)
+{
+	const char *const parts[] = { INITRAMFS_CORE, INITRAMFS_ALL_NICS };
+	char tmp[720], path[700];
+	FILE *out;
+	int rc = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", sp->o->output, (int)getpid());
+	if (!(out = fopen(tmp, "wb")))
+		return -errno;
+	for (size_t i = 0; i < ARRAY_SIZE(parts) && rc == 0; i++) {
+		snprintf(path, sizeof(path), "%s/%s", sp->dir, parts[i]);
+		rc = append_file(out, path);
+	}
+	if (fclose(out) != 0 && rc == 0)
+		rc = -EIO;
+	if (rc == 0 && rename(tmp, sp->o->output) != 0)
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		log_warnx("initramfs: %s not written: %s", sp->o->output,
+			  err_str(rc));
+	}
+	return rc;
+}
+
+/* Everything but the map, which is written last: its presence says the
+ * set is whole (initramfs.h). */
+static int split_write_archives(struct split *sp)
+{
+	struct initramfs_build *b = sp->b;
+	char path[700];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/" INITRAMFS_CORE, sp->dir);
+	if ((rc = build_write(b, path, 0, 0, sp->o, sp->agent, sp->root)))
+		return rc;
+	snprintf(path, sizeof(path), "%s/nic", sp->dir);
+	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/nic/core.img", sp->dir);
+	if ((rc = build_write(b, path, 1, sp->base_n, sp->o, sp->agent,
+			      sp->root)) != 0)
+		return rc;
+	each_nic_module(&b->sel, split_nic_cb, sp);
+	if (sp->rc)
+		return sp->rc;
+	b->sel.list.n = (unsigned)sp->base_n;
+	split_map_core(sp);
+	sel_nic_dirs(&b->sel);
+	snprintf(path, sizeof(path), "%s/" INITRAMFS_ALL_NICS, sp->dir);
+	if ((rc = build_write(b, path, 1, sp->base_n, sp->o, sp->agent,
+			      sp->root)) != 0)
+		return rc;
+	return sp->o->output ? split_join(sp) : 0;
+}
+
+static int split_write(struct split *sp)
+{
+	char tmp[720], map[700];
+	int rc;
+
+	snprintf(map, sizeof(map), "%s/" INITRAMFS_NIC_MAP, sp->dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", map, (int)getpid());
+	if (!(sp->map = fopen(tmp, "w")))
+		return -errno;
+	rc = split_write_archives(sp);
+	if (fclose(sp->map) != 0 && rc == 0)
+		rc = -EIO;
+	if (rc == 0 && rename(tmp, map) != 0)
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		log_warnx("initramfs: NIC set in %s not written: %s", sp->dir,
+			  err_str(rc));
+	}
+	return rc;
+}
+
+int initramfs_build_split(const struct initramfs_opts *o, const char *dir,
+			  struct initramfs_split_result *res)
+{
+	const char *root = o->modules_root ? o->modules_root : "/";
+	struct initramfs_build *b = calloc(1, sizeof(*b));
+	struct split sp = { .b = b, .o = o, .root = root, .dir = dir };
+	char agent[400], path[700];
+	struct stat st;
+	int rc;
+
+	if (!b)
+		return -ENOMEM;
+	if ((rc = build_read_index(b, o, root)) != 0 ||
+	    (rc = build_agent(o, agent, sizeof(agent))) != 0)
+		goto out;
+	build_select_base(b, o);
+	sp.agent = agent;
+	sp.base_n = b->sel.list.n;
+	if ((rc = split_write(&sp)) != 0 || !res)
+		goto out;
+	memset(res, 0, sizeof(*res));
+	res->nics = sp.archives;
+	snprintf(path, sizeof(path), "%s/" INITRAMFS_CORE, dir);
+	res->core_bytes = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	snprintf(path, sizeof(path), "%s/" INITRAMFS_ALL_NICS, dir);
+	res->all_nics_bytes = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 out:
 	build_free(b);
 	return rc;

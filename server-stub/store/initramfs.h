@@ -28,6 +28,7 @@ struct initramfs_opts {
 	const char *pci_ids;	/* with minimal: also the drivers of these
 				 * PCI NICs, "VVVV:DDDD[,...]" (lspci -n) */
 	int no_shell;		/* leave out busybox (the rescue shell) */
+	int no_xfs;		/* the image has no XFS file system */
 };
 
 /* What was written. */
@@ -43,5 +44,37 @@ struct initramfs_result {
  * NULL) says what was written. Prints nothing. */
 int initramfs_build(const struct initramfs_opts *o,
 		    struct initramfs_result *res);
+
+/*
+ * The same modules as initramfs_build() writes into one file, split so a
+ * PC loads only its own NIC driver (iPXE loads several initrds; the
+ * kernel unpacks them in order, a later file over an earlier one:
+ * Documentation/driver-api/early-userspace/buffer-format.rst). Into dir:
+ *
+ *   INITRAMFS_CORE       /init, the shell, the base modules (no NIC
+ *                        driver but virtio_net), their index
+ *   nic/NAME.img         NIC driver NAME, what it needs beyond the core,
+ *                        its firmware, and the index of core + those
+ *   nic/core.img         nothing more: for NICs the core drives
+ *   INITRAMFS_ALL_NICS   every NIC driver (the PC's NIC is unknown);
+ *                        core + this = the one-file initramfs
+ *   INITRAMFS_NIC_MAP    "alias pci:v...d... ARCHIVE" lines (the
+ *                        modules.alias form) naming which nic/ archive
+ *                        drives a PCI NIC; written last, so its presence
+ *                        says the set is whole
+ */
+#define INITRAMFS_CORE		"initrd-core.img"
+#define INITRAMFS_ALL_NICS	"nic-all.img"
+#define INITRAMFS_NIC_MAP	"nic.alias"
+
+struct initramfs_split_result {
+	unsigned nics;		/* nic/NAME.img archives */
+	uint64_t core_bytes, all_nics_bytes;
+};
+
+/* 0 or -errno, as initramfs_build(). With o->output, that file is
+ * written too: the core and all NICs as one initrd. */
+int initramfs_build_split(const struct initramfs_opts *o, const char *dir,
+			  struct initramfs_split_result *res);
 
 #endif

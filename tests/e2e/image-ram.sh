@@ -52,6 +52,8 @@ assert_no_io_errors a1
 qemu_running || die "a1: the PC died after the full overlay"
 HOST_A=$(guest_value E2E-ID host) MID_A=$(guest_value E2E-ID mid)
 grep -m1 '^E2E-FILL' "$QEMU_LOG"
+# the per-NIC initramfs: the core + only the e1000's archive
+assert_contains "$LB_LOG" 'NIC bus ID 018086100e: initramfs drivers e1000$' "A's initramfs: core + e1000"
 qemu_stop
 
 # PC B (UEFI, iPXE's EFI ROM)
@@ -74,6 +76,8 @@ qemu_expect d1 'E2E-DONE' 60
 assert_contains "$QEMU_LOG" "NBP file downloaded successfully" "OVMF PXE loaded iPXE over TFTP"
 assert_no_io_errors d1
 HOST_D=$(guest_value E2E-ID host) MID_D=$(guest_value E2E-ID mid)
+assert_contains "$LB_LOG" 'NIC bus ID 011af41000: initramfs drivers core$' "D's initramfs: the core drives virtio"
+grep 'NIC bus ID' "$LB_LOG" | sed 's/^/server: /'
 qemu_stop
 
 # hostname and machine-id: the DB's, one per client
