@@ -226,6 +226,15 @@ NBD_STORM := $(BUILD)/bench/nbd_storm
 $(NBD_STORM): bench/nbd_storm.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LDFLAGS) -lnbd
+# agent_storm: the same room made of agents (their client, cache and
+# block verification; bench/agent_storm.c), STORM_CLIENT=agent bench/storm.sh
+AGENT_STORM := $(BUILD)/bench/agent_storm
+$(AGENT_STORM): bench/agent_storm.c bench/agent_bench.c bench/agent_bench.h \
+		$(BUILD)/libagent.a $(BUILD)/liblb.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $(filter %.c %.a,$^) \
+		$(AGENT_LIBS) -pthread
 .PHONY: bench-storm
-bench-storm: all $(NBD_STORM)
-	NBD_STORM=$(abspath $(NBD_STORM)) bench/storm.sh
+bench-storm: all $(NBD_STORM) $(AGENT_STORM)
+	NBD_STORM=$(abspath $(NBD_STORM)) AGENT_STORM=$(abspath $(AGENT_STORM)) \
+		bench/storm.sh

@@ -66,7 +66,7 @@ if [ -n "${PIN:-}" ]; then
 fi
 MAC=52:54:00:00:0b:01
 cc -std=c11 -D_GNU_SOURCE -O2 -I"$TOP/include" -I"$TOP/lib" \
-	-o "$TMP/cache_replay" "$TOP/bench/cache_replay.c" \
+	-o "$TMP/cache_replay" "$TOP/bench/cache_replay.c" "$TOP/bench/agent_bench.c" \
 	"$TOP/build/libagent.a" "$TOP/build/liblb.a" -lblkid -lz -lsodium -lm \
 	-pthread ||
 	die "build cache_replay (run make first)"

@@ -21,7 +21,8 @@
  * -A CPU: pin the agent's serve thread to CPU (the replay itself is
  *         pinned from outside, by taskset).
  *
- * Built by bench/cache.sh against build/libagent.a and build/liblb.a.
+ * Built by bench/cache.sh with agent_bench.c against build/libagent.a and
+ * build/liblb.a.
  */
 
 #include <arpa/inet.h>
@@ -39,27 +40,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../agent/agent.h"
-#include "../agent/cache.h"
+#include "agent_bench.h"
 #include "../agent/nbd_client.h"
 #include "nbd_wire.h"
 #include "../agent/ssdcache.h"
 #include "lb_util.h"
-
-struct req {
-	uint64_t off;
-	uint32_t len;
-};
-
-/* the agent's serve loop in a thread, on one end of a socketpair */
-struct agent_thread {
-	pthread_t tid;
-	const struct agent_cfg *cfg;
-	struct cache *cache;
-	int kfd;		/* the agent's end */
-	int cpu;		/* pin the agent's thread there, or -1 */
-	int rc;
-};
 
 static int64_t now_us(void)
 {
@@ -89,48 +74,6 @@ static int nbd_read(int fd, uint64_t off, uint32_t len, void *buf)
 	return fd_read_full(fd, buf, len);
 }
 
-static int load_trace(const char *path, struct req **out, size_t *n)
-{
-	unsigned long long off;
-	unsigned len;
-	size_t cap = 0;
-	FILE *f = fopen(path, "r");
-
-	*out = NULL;
-	*n = 0;
-	if (!f)
-		return -errno;
-	while (fscanf(f, "%llu %u", &off, &len) == 2) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 4096;
-			*out = realloc(*out, cap * sizeof(**out));
-			if (!*out)
-				return -ENOMEM;
-		}
-		(*out)[(*n)++] = (struct req){ off, len };
-	}
-	fclose(f);
-	return 0;
-}
-
-static uint8_t *load_file(const char *path, size_t *len)
-{
-	struct stat st;
-	uint8_t *b;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0 || fstat(fd, &st) != 0)
-		return NULL;
-	b = malloc((size_t)st.st_size);
-	if (b && read(fd, b, (size_t)st.st_size) != st.st_size) {
-		free(b);
-		b = NULL;
-	}
-	close(fd);
-	*len = (size_t)st.st_size;
-	return b;
-}
-
 /* nbdkit -U PATH: the same handshake as over TCP */
 static int unix_connect(const char *path, const char *export,
 			struct nbd_client_conn *c)
@@ -143,54 +86,6 @@ static int unix_connect(const char *path, const char *export,
 	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
 		return -errno;
 	return nbd_client_handshake(c, export);
-}
-
-static void *agent_main(void *arg)
-{
-	struct agent_thread *a = arg;
-
-	if (a->cpu >= 0) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(a->cpu, &set);
-		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
-			fprintf(stderr, "cache_replay: cannot pin to CPU %d\n",
-				a->cpu);
-	}
-	a->rc = serve_socket(a->cfg, a->kfd, a->cache);
-	return NULL;
-}
-
-/* Start the agent's serve loop; 0 and *kfd = our ("kernel") end. */
-static int agent_start(struct agent_thread *a, const struct agent_cfg *cfg,
-		       struct cache *cache, int cpu, int *kfd)
-{
-	int sv[2];
-
-	/* what attach_kernel() gives nbd.ko */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-		return -errno;
-	a->cfg = cfg;
-	a->cache = cache;
-	a->kfd = sv[1];
-	a->cpu = cpu;
-	if (pthread_create(&a->tid, NULL, agent_main, a) != 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return -EAGAIN;
-	}
-	*kfd = sv[0];
-	return 0;
-}
-
-/* "The kernel" hangs up: the loop sees EOF and returns. */
-static int agent_stop(struct agent_thread *a, int kfd)
-{
-	close(kfd);
-	pthread_join(a->tid, NULL);
-	close(a->kfd);
-	return a->rc;
 }
 
 static int cache_direct_read(struct cache *cache, int sfd, uint64_t off,
@@ -214,37 +109,6 @@ static int cmp64(const void *a, const void *b)
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
 	return x < y ? -1 : x > y;
-}
-
-static struct cache *make_cache(unsigned ram_mib, const char *hashes,
-				const char *ssd, uint64_t size,
-				uint8_t **table)
-{
-	struct cache_cfg cc = { .block_size = 65536, .ssd_fd = -1,
-				.image_size = size,
-				.ram_bytes = (uint64_t)ram_mib << 20 };
-	struct cache *cache;
-	size_t tlen = 0;
-	int rc;
-
-	if (hashes && (*table = load_file(hashes, &tlen))) {
-		cc.hashes = *table;
-		cc.hashes_len = tlen;
-	}
-	if (ssd) {
-		struct stat st;
-
-		cc.ssd_fd = open(ssd, O_RDWR);
-		if (cc.ssd_fd < 0 || fstat(cc.ssd_fd, &st) != 0 ||
-		    ssdcache_open(cc.ssd_fd, (uint64_t)st.st_size, 65536, 1,
-				  &cc.ssd) != 0)
-			return NULL;
-	}
-	if ((rc = cache_new(&cc, &cache)) != 0) {
-		fprintf(stderr, "cache_new: %s\n", strerror(-rc));
-		return NULL;
-	}
-	return cache;
 }
 
 int main(int argc, char **argv)
@@ -288,7 +152,7 @@ int main(int argc, char **argv)
 	inet_pton(AF_INET, host, &cfg.server[0].sin_addr);
 	snprintf(cfg.export_name, sizeof(cfg.export_name), "%s",
 		 argv[optind + 2]);
-	if (load_trace(argv[optind + 3], &tr, &n) != 0 || n == 0 ||
+	if (bench_load_trace(argv[optind + 3], &tr, &n) != 0 || n == 0 ||
 	    (host[0] == '/' ? unix_connect(host, cfg.export_name, &conn) :
 	     nbd_client_connect(&cfg, &conn)) != 0) {
 		fprintf(stderr, "cache_replay: trace or connect failed\n");
@@ -300,7 +164,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (hashes || ram_mib || ssd) {
-		if (!(cache = make_cache(ram_mib, hashes, ssd, conn.size,
+		if (!(cache = bench_make_cache(ram_mib, hashes, ssd, conn.size,
 					 &table)))
 			return 1;
 		/* like serve_child(): no page faults on the I/O path */
@@ -309,7 +173,7 @@ int main(int argc, char **argv)
 		if (!direct) {
 			/* the agent connects to the server itself */
 			nbd_client_close(&conn);
-			if ((rc = agent_start(&agent, &cfg, cache, agent_cpu,
+			if ((rc = bench_agent_start(&agent, &cfg, cache, agent_cpu,
 					      &fd)) != 0)
 				return 1;
 		}
@@ -372,7 +236,7 @@ int main(int argc, char **argv)
 		printf("\n");
 		fflush(stdout);
 	}
-	if (cache && !direct && (rc = agent_stop(&agent, fd)) != 0)
+	if (cache && !direct && (rc = bench_agent_stop(&agent, fd)) != 0)
 		fprintf(stderr, "serve_socket: %s\n", strerror(-rc));
 	cache_free(cache);
 	nbd_client_close(&conn);

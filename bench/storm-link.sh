@@ -16,6 +16,8 @@
 #
 #   http-one    kernel + the one-file initramfs (every NIC driver)
 #   http-nic    kernel + the core + the e1000's archive (nic.img?busid=)
+#   http-*-full the same for an image with Debian's whole module tree (the
+#               demo image keeps 45 modules; a stock install has ~4000)
 #   nbd-cold    the recorded trace (425 reads, 26.6 MiB) over NBD, for
 #               linkboot, nbdkit and qemu-nbd (4 READs in flight per PC)
 #   pack        the boot pack over HTTP (what a cold PC reads instead)
@@ -62,9 +64,18 @@ V=$LB_STATE/boot/$ID/v1
 cp "$DEMO_TRACE" "$V/boot.trace"
 lb image pack demo >"$TMP/pack.log" 2>&1 || { cat "$TMP/pack.log"; die "image pack"; }
 [ -s "$V/boot.pack" ] || die "no boot pack"
+KROOT=$(bash "$TOP/scripts/fetch-kernel.sh" 2>/dev/null) || die "no Debian kernel"
+truncate -s $(( $(du -sm "$KROOT" | cut -f1) + 200 ))M "$TMP/full.img"
+mkfs.ext4 -q -F -d "$KROOT" -L full "$TMP/full.img" || die "mkfs full image"
+lb image add full "$TMP/full.img" >"$TMP/add-full.log" 2>&1 ||
+	{ cat "$TMP/add-full.log"; die "image add full"; }
+rm -f "$TMP/full.img"
+FID=$(sqlite3 "$LB_STATE/linkboot.db" "SELECT id FROM images WHERE name = 'full'")
+FV=$LB_STATE/boot/$FID/v1
 linkboot_in_ns srv
 LB_LISTEN=$SRV start_linkboot --nbd-max-per-ip 0 --nbd-max-conns 2048
 BASE=http://$SRV:$LB_HTTP_PORT/boot/$ID/v1
+FBASE=http://$SRV:$LB_HTTP_PORT/boot/$FID/v1
 
 declare -A PID URI
 PID[linkboot]=$LB_PID URI[linkboot]=nbd://$SRV:$LB_NBD_PORT/demo
@@ -130,6 +141,9 @@ for rate in $RATES; do
 			phase "$rate" "$n" "$rep" http-one http "$n" "$BASE/vmlinuz" "$BASE/initrd.img"
 			phase "$rate" "$n" "$rep" http-nic http "$n" "$BASE/vmlinuz" \
 				"$BASE/initrd-core.img" "$BASE/nic.img?busid=018086100e"
+			phase "$rate" "$n" "$rep" http-one-full http "$n" "$FBASE/vmlinuz" "$FBASE/initrd.img"
+			phase "$rate" "$n" "$rep" http-nic-full http "$n" "$FBASE/vmlinuz" \
+				"$FBASE/initrd-core.img" "$FBASE/nic.img?busid=018086100e"
 			for s in linkboot nbdkit qemu-nbd; do
 				phase "$rate" "$n" "$rep" "nbd-cold-$s" nbd "$s" "$n"
 			done
@@ -141,6 +155,7 @@ done
 
 echo
 echo "files: vmlinuz $(stat -c %s "$V/vmlinuz"), initrd.img $(stat -c %s "$V/initrd.img"), core $(stat -c %s "$V/initrd-core.img") + nic/e1000.img $(stat -c %s "$V/nic/e1000.img"), boot.pack $(stat -c %s "$V/boot.pack"), hashes $(stat -c %s "$V/hashes") bytes"
+echo "full-module image: initrd.img $(stat -c %s "$FV/initrd.img"), core $(stat -c %s "$FV/initrd-core.img") + nic/e1000.img $(stat -c %s "$FV/nic/e1000.img") bytes"
 python3 - "$TMP/res" <<'PY'
 import statistics, sys
 rows = [dict(kv.split("=", 1) for kv in l.split()) for l in open(sys.argv[1])]
@@ -164,11 +179,13 @@ for rate, n in keys:
     w = lambda ph: med(rate, n, ph, "wall_s")[0]
     b = lambda ph: med(rate, n, ph, "bytes_per_pc")[0] / 1e6
     print("boots (phases summed): MB/PC on wire, seconds until all N have their bytes")
-    for label, ph in (("cold, NBD", ["nbd-cold-linkboot"]), ("cold, boot pack", ["pack"]),
-                      ("warm SSD", ["hashes"])):
-        print("  %-16s one-file initramfs %6.2f MB %6.2f s | per-NIC %6.2f MB %6.2f s" % (
-              label, b("http-one") + sum(b(p) for p in ph), w("http-one") + sum(w(p) for p in ph),
-              b("http-nic") + sum(b(p) for p in ph), w("http-nic") + sum(w(p) for p in ph)))
+    for img, one, nic in (("demo image", "http-one", "http-nic"),
+                          ("full modules", "http-one-full", "http-nic-full")):
+        for label, ph in (("cold, NBD", ["nbd-cold-linkboot"]), ("cold, boot pack", ["pack"]),
+                          ("warm SSD", ["hashes"])):
+            print("  %-13s %-16s one-file initramfs %6.2f MB %6.2f s | per-NIC %6.2f MB %6.2f s" % (
+                  img, label, b(one) + sum(b(p) for p in ph), w(one) + sum(w(p) for p in ph),
+                  b(nic) + sum(b(p) for p in ph), w(nic) + sum(w(p) for p in ph)))
     lb = w("nbd-cold-linkboot")
     peers = [w(p) for p in ("nbd-cold-nbdkit", "nbd-cold-qemu-nbd") if w(p)]
     if lb and peers:

@@ -5,6 +5,7 @@
 # read-only, in one run. Not a test: prints numbers, asserts nothing.
 #
 #   bench/storm.sh [CLIENTS_LIST [REPS]]   (default "1 50 200", 3 reps)
+#   STORM_CLIENT=agent: the PCs run the agent's own client and cache code
 #   (make bench-storm builds bench/nbd_storm.c and runs this)
 #
 # Load: bench/nbd_storm.c (libnbd's async API, one process, 4 READs in
@@ -72,6 +73,28 @@ for s in $SERVERS; do
 		die "$s: no answer at ${URI[$s]}"
 done
 
+# STORM_CLIENT=agent: the PCs are agents (bench/agent_storm.c: the agent's
+# NBD client, RAM cache and block verification against the version's
+# hash table, one serve thread per PC) instead of libnbd clients. The
+# agents hash every block on this machine's 2 cores too, so the load
+# generator takes CPU from the server under test: every server loses by
+# it, and wall times are not comparable with nbd_storm's.
+AGENT_STORM=${AGENT_STORM:-$TOP/build/bench/agent_storm}
+HASHES=$(ls "$LB_STATE"/boot/*/v1/hashes 2>/dev/null | head -n 1)
+if [ "${STORM_CLIENT:-nbd}" = agent ]; then
+	[ -x "$AGENT_STORM" ] || die "build first: make build/bench/agent_storm"
+	[ -n "$HASHES" ] || die "no hash table for the image"
+fi
+storm_client() {	# SERVER N
+	local u=${URI[$1]#nbd://}
+	if [ "${STORM_CLIENT:-nbd}" = agent ]; then
+		"$AGENT_STORM" -s "${u%%/*}" -e "${u#*/}" -f "$TRACE" -c "$2" -q 4 \
+			-t "$HASHES"
+	else
+		"$STORM" -u "${URI[$1]}" -f "$TRACE" -c "$2" -q 4
+	fi
+}
+
 cpu_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat"; }
 # run SERVER N REP: one storm, its line to res-SERVER-N
 run() {
@@ -80,7 +103,7 @@ run() {
 	warm
 	echo 5 >"/proc/${PID[$s]}/clear_refs"	# proc(5): reset VmHWM
 	c0=$(cpu_ticks "${PID[$s]}")
-	"$STORM" -u "${URI[$s]}" -f "$TRACE" -c "$n" -q 4 >"$out" 2>"$out.err"
+	storm_client "$s" "$n" >"$out" 2>"$out.err"
 	c1=$(cpu_ticks "${PID[$s]}")
 	[ -s "$out" ] || { echo "$s N=$n: no result: $(head -3 "$out.err")" >&2; return; }
 	printf '%s hwm_kib=%s cpu_s=%s\n' "$(cat "$out")" \
@@ -124,8 +147,9 @@ def ratio(n, k):
         r.append(best / a[i] if a[i] else 0)
     return "%.2fx (%.2f..%.2f)" % (statistics.median(r), min(r), max(r))
 print()
-print("medians over the reps (min..max); trace %s, 4 READs in flight per PC" %
-      os.environ.get("TRACE_NAME", "?"))
+print("medians over the reps (min..max); trace %s, 4 READs in flight per PC, "
+      "clients: %s" % (os.environ.get("TRACE_NAME", "?"),
+      "agents (agent_storm)" if os.environ.get("STORM_CLIENT") == "agent" else "libnbd (nbd_storm)"))
 for n in ns:
     print()
     print("N=%d PCs" % n)
