@@ -36,6 +36,8 @@
 #include "lb_util.h"
 #include "nbd_wire.h"
 
+#include "stats.h"
+
 #define DEPTH_MAX	16
 #define READ_MAX	(128u * 1024)	/* nbd.ko's max_sectors_kb here */
 #define GIVE_UP_NS	(600LL * 1000000000)
@@ -68,23 +70,6 @@ static int64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int64_t pct(const int64_t *v, size_t n, double p)
-{
-	size_t i;
-
-	if (!n)
-		return 0;
-	i = (size_t)(p * (double)(n - 1) + 0.5);
-	return v[i < n ? i : n - 1];
 }
 
 /* Send READs until D are in flight; the handle is trace index * DEPTH_MAX

@@ -39,6 +39,8 @@
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
+#include "stats.h"
+
 #define BLOCK		512U
 
 enum mode { MODE_RAND, MODE_SEQ, MODE_TRACE };
@@ -258,23 +260,6 @@ static int load_trace(const char *path)
 	}
 	fclose(f);
 	return R.ntrace ? 0 : -1;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static int64_t pct(const int64_t *v, size_t n, double p)
-{
-	size_t i;
-
-	if (!n)
-		return 0;
-	i = (size_t)(p * (double)(n - 1) + 0.5);
-	return v[i < n ? i : n - 1];
 }
 
 /* The LUN's size, from the first initiator (READ CAPACITY 16). */

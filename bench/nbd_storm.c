@@ -33,6 +33,8 @@
 
 #include <libnbd.h>
 
+#include "stats.h"
+
 #define MAX_READ	(8U << 20)
 
 struct op {
@@ -179,23 +181,6 @@ static int load_trace(const char *path)
 	}
 	fclose(f);
 	return R.ntrace ? 0 : -1;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static int64_t pct(const int64_t *v, size_t n, double p)
-{
-	size_t i;
-
-	if (!n)
-		return 0;
-	i = (size_t)(p * (double)(n - 1) + 0.5);
-	return v[i < n ? i : n - 1];
 }
 
 /* One client's step after poll(): connection progress, completions. */

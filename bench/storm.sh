@@ -6,6 +6,7 @@
 #
 #   bench/storm.sh [CLIENTS_LIST [REPS]]   (default "1 50 200", 3 reps)
 #   STORM_CLIENT=agent: the PCs run the agent's own client and cache code
+#   PLOT=FILE.png: wall time, READ p99 and peak RSS against N (gnuplot)
 #   (make bench-storm builds bench/nbd_storm.c and runs this)
 #
 # Load: bench/nbd_storm.c (libnbd's async API, one process, 4 READs in
@@ -165,4 +166,45 @@ for n in ns:
               fmt(col(s, n, "cpu_s"), "%.2f"), "%d" % sum(f) if f else "-"))
     print("  best peer / linkboot: wall %s, READ p99 %s, PC boot p99 %s" % (
           ratio(n, "wall_s"), ratio(n, "lat_p99_us"), ratio(n, "boot_p99_s")))
+# for the plot: one file per server, "N wall min max p99_ms min max rss"
+for s in servers:
+    with open("%s/plot-%s.dat" % (tmp, s), "w") as f:
+        for n in ns:
+            w, p = col(s, n, "wall_s"), [x / 1e3 for x in col(s, n, "lat_p99_us")]
+            r = [x / 1024 for x in col(s, n, "hwm_kib")]
+            if w:
+                f.write("%d %g %g %g %g %g %g %g\n" % (n, statistics.median(w), min(w),
+                        max(w), statistics.median(p), min(p), max(p), statistics.median(r)))
 PY
+
+# PLOT=FILE.png (gnuplot): wall time, READ p99 and peak RSS against N,
+# medians with min..max bars, one line per server
+if [ -n "${PLOT:-}" ]; then
+	if ! command -v gnuplot >/dev/null; then
+		echo "no plot: gnuplot missing (apt-get install gnuplot-nox)"
+	else
+		plots=() p99=() rss=()
+		for s in $SERVERS; do
+			plots+=("'$TMP/plot-$s.dat' using 1:2:3:4 with yerrorlines title '$s'")
+			p99+=("'$TMP/plot-$s.dat' using 1:5:6:7 with yerrorlines title '$s'")
+			rss+=("'$TMP/plot-$s.dat' using 1:8 with linespoints title '$s'")
+		done
+		join() { local IFS=,; echo "$*"; }
+		gnuplot <<EOG || echo "gnuplot failed"
+set terminal png size 1500,450
+set output '$PLOT'
+set multiplot layout 1,3 title "NBD boot storm: $(basename "$TRACE"), ${STORM_CLIENT:-nbd} clients, medians of $REPS reps (bars: min..max)"
+set xlabel 'PCs booting at once'
+set logscale x
+set key top left
+set ylabel 'wall time, s (lower is better)'
+plot $(join "${plots[@]}")
+set ylabel 'READ p99, ms'
+plot $(join "${p99[@]}")
+set ylabel 'server peak RSS, MiB'
+plot $(join "${rss[@]}")
+unset multiplot
+EOG
+		[ -s "$PLOT" ] && echo "plot: $PLOT"
+	fi
+fi

@@ -232,12 +232,12 @@ int moddb_resolve(const struct moddb *db, const char *name,
 	return resolve(db, name, list, 0, 0);
 }
 
-int moddb_alias_match(const struct moddb *db, const char *modalias,
-		      void (*cb)(const char *name, void *ctx), void *ctx)
+void moddb_each_alias(const struct moddb *db,
+		      void (*fn)(const char *pattern, const char *name,
+				 void *ctx), void *ctx)
 {
 	const char *p = db->alias;
 	char pat[256], name[64];
-	int n = 0;
 
 	while (p && *p) {
 		const char *eol = strchr(p, '\n');
@@ -261,14 +261,36 @@ int moddb_alias_match(const struct moddb *db, const char *modalias,
 		pat[plen] = '\0';
 		memcpy(name, b, nlen);
 		name[nlen] = '\0';
-		if (fnmatch(pat, modalias, 0) == 0) {
-			n++;
-			cb(name, ctx);
-		}
+		fn(pat, name, ctx);
 next:
 		p = *eol ? eol + 1 : eol;
 	}
-	return n;
+}
+
+struct alias_match {
+	const char *modalias;
+	void (*cb)(const char *name, void *ctx);
+	void *ctx;
+	int n;
+};
+
+static void alias_match_one(const char *pattern, const char *name, void *arg)
+{
+	struct alias_match *m = arg;
+
+	if (fnmatch(pattern, m->modalias, 0) == 0) {
+		m->n++;
+		m->cb(name, m->ctx);
+	}
+}
+
+int moddb_alias_match(const struct moddb *db, const char *modalias,
+		      void (*cb)(const char *name, void *ctx), void *ctx)
+{
+	struct alias_match m = { modalias, cb, ctx, 0 };
+
+	moddb_each_alias(db, alias_match_one, &m);
+	return m.n;
 }
 
 void moddb_match_sys(const struct moddb *db,

@@ -49,6 +49,11 @@ int moddb_find(const struct moddb *db, const char *name, char *out,
 int moddb_resolve(const struct moddb *db, const char *name,
 		  struct modlist *list);
 
+/* Call fn(pattern, name) for each "alias PATTERN NAME" line of db. */
+void moddb_each_alias(const struct moddb *db,
+		      void (*fn)(const char *pattern, const char *name,
+				 void *ctx), void *ctx);
+
 /* Call cb(name) for each module whose alias pattern matches MODALIAS
  * (e.g. "pci:v00008086d0000100Esv...", from /sys/.../modalias). Returns
  * the number of matches. */

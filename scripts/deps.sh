@@ -8,7 +8,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libblkid-dev zlib1g-dev libsqlite3-dev libsodium-dev libcmocka-dev libext2fs-dev
 sqlite3 jq e2fsprogs fdisk cpio kmod iproute2 procps psmisc
 curl tftp-hpa dnsmasq-base busybox-static python3
-libnbd-bin libnbd-dev nbdkit nbd-server qemu-utils fio
+libnbd-bin libnbd-dev nbdkit nbd-server qemu-utils fio gnuplot-nox
 qemu-system-x86 ipxe-qemu ipxe ovmf debootstrap
 tgt grub-pc-bin grub-efi-amd64-bin
 shim-signed shim-helpers-amd64-signed grub-efi-amd64-signed dosfstools mtools ntfs-3g xz-utils zstd

@@ -866,36 +866,30 @@ struct split {
 	int rc;
 };
 
+struct map_module {
+	FILE *map;
+	const char *module, *archive;
+};
+
+static void map_module_alias(const char *pattern, const char *name,
+			     void *arg)
+{
+	const struct map_module *m = arg;
+	char n[64];
+
+	moddb_name_of(name, strlen(name), n, sizeof(n));
+	if (!strncmp(pattern, "pci:", 4) && !strcmp(n, m->module))
+		fprintf(m->map, "alias %s %s\n", pattern, m->archive);
+}
+
 /* module's PCI alias lines into the NIC map, each naming archive; only
  * PCI: a PC names its NIC by iPXE's busid, vendor and device. */
 static void split_map_module(struct split *sp, const char *module,
 			     const char *archive)
 {
-	const char *p = sp->b->alias;
+	struct map_module m = { sp->map, module, archive };
 
-	while (p && *p) {
-		const char *eol = strchr(p, '\n');
-		const char *pat, *sp_name;
-		char name[64];
-		size_t plen, nlen;
-
-		if (!eol)
-			eol = p + strlen(p);
-		if (strncmp(p, "alias pci:", 10) != 0)
-			goto next;
-		pat = p + 6;
-		plen = strcspn(pat, " \n");
-		sp_name = pat + plen + 1;
-		if (sp_name >= eol)
-			goto next;
-		nlen = (size_t)(eol - sp_name);
-		moddb_name_of(sp_name, nlen, name, sizeof(name));
-		if (!strcmp(name, module))
-			fprintf(sp->map, "alias %.*s %s\n", (int)plen, pat,
-				archive);
-next:
-		p = *eol ? eol + 1 : eol;
-	}
+	moddb_each_alias(&sp->b->sel.db, map_module_alias, &m);
 }
 
 /* nic/NAME.img: NAME and its dependencies the core lacks, with the
