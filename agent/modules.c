@@ -54,6 +54,67 @@ out:
 	return buf;
 }
 
+/* Append file path to the malloc'ed text *buf (NULL: none yet); 0, or
+ * -errno when it cannot be read. */
+static int append_text_file(char **buf, const char *path)
+{
+	char *more = read_text_file(path), *joined;
+	size_t have = *buf ? strlen(*buf) : 0;
+
+	if (!more)
+		return -ENOENT;
+	if (!*buf) {
+		*buf = more;
+		return 0;
+	}
+	if (!(joined = realloc(*buf, have + strlen(more) + 1))) {
+		free(more);
+		return -ENOMEM;
+	}
+	strcpy(joined + have, more);
+	free(more);
+	*buf = joined;
+	return 0;
+}
+
+static int part_index_filter(const struct dirent *de)
+{
+	return de->d_name[0] != '.';
+}
+
+/*
+ * modules.EXT, then the index of every part of a split initramfs
+ * (MODDB_PART_INDEX/PART.EXT, modules_dep.h) the boot loader gave us:
+ * the core, the storage drivers, this PC's NIC driver each bring their
+ * own. NULL when modules.EXT itself is missing.
+ */
+static char *read_index(const char *ext)
+{
+	char path[420], *text = NULL;
+	struct dirent **names;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/modules.%s", moddir, ext);
+	if (append_text_file(&text, path) != 0)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/" MODDB_PART_INDEX, moddir);
+	if ((n = scandir(path, &names, part_index_filter, alphasort)) < 0)
+		return text;
+	for (int i = 0; i < n; i++) {
+		const char *dot = strrchr(names[i]->d_name, '.');
+
+		if (dot && !strcmp(dot + 1, ext)) {
+			snprintf(path, sizeof(path), "%s/" MODDB_PART_INDEX
+				 "/%s", moddir, names[i]->d_name);
+			if (append_text_file(&text, path) != 0)
+				log_warnx("cannot read %s", path);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return text;
+}
+
 /* Loaded (or tried) before, by path. */
 static int already_tried(const char *path)
 {
@@ -183,7 +244,7 @@ int modules_load_all(unsigned nbds_max)
 	uname(&u);
 	snprintf(moddir, sizeof(moddir), "/lib/modules/%s", u.release);
 	snprintf(path, sizeof(path), "%s/modules.dep", moddir);
-	if (!(dep = read_text_file(path))) {
+	if (!(dep = read_index("dep"))) {
 		log_warn("cannot read %s (the initramfs was built for another "
 			 "kernel? rebuild it with `linkboot initramfs "
 			 "--kernel-version %s`)", path, u.release);
@@ -191,8 +252,7 @@ int modules_load_all(unsigned nbds_max)
 	}
 	snprintf(path, sizeof(path), "%s/modules.softdep", moddir);
 	softdep = read_text_file(path);
-	snprintf(path, sizeof(path), "%s/modules.alias", moddir);
-	alias = read_text_file(path);
+	alias = read_index("alias");
 	db.dep = dep;
 	db.softdep = softdep;
 	db.alias = alias;

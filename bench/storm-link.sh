@@ -73,7 +73,9 @@ rm -f "$TMP/full.img"
 FID=$(sqlite3 "$LB_STATE/linkboot.db" "SELECT id FROM images WHERE name = 'full'")
 FV=$LB_STATE/boot/$FID/v1
 linkboot_in_ns srv
-LB_LISTEN=$SRV start_linkboot --nbd-max-per-ip 0 --nbd-max-conns 2048
+# every bench PC comes from 198.18.0.2: lift the per-address caps
+LB_LISTEN=$SRV start_linkboot --nbd-max-per-ip 0 --nbd-max-conns 2048 \
+	--http-max-per-ip 0 --http-max-conns 2048
 BASE=http://$SRV:$LB_HTTP_PORT/boot/$ID/v1
 FBASE=http://$SRV:$LB_HTTP_PORT/boot/$FID/v1
 

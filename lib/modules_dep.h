@@ -16,6 +16,11 @@
 #include <stddef.h>
 
 #define MODPATH_MAX 200
+
+/* Under lib/modules/<kver>/: the index of each part of a split initramfs
+ * (server-stub/store/initramfs.h), PART.dep and PART.alias, read after
+ * modules.dep and modules.alias (agent/modules.c). */
+#define MODDB_PART_INDEX "linkboot.d"
 #define MODLIST_MAX 512
 
 struct moddb {

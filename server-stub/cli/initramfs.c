@@ -30,11 +30,11 @@ static void initramfs_usage(FILE *out)
 		"drivers, and their modules.dep/alias/softdep.\n"
 		"\n"
 		"  -o, --output FILE       write here (atomically)\n"
-		"  --split DIR             the per-NIC set, as image versions have it:\n"
-		"                          DIR/initrd-core.img, one DIR/nic/NAME.img per\n"
-		"                          NIC driver, nic-all.img and nic.alias (which\n"
-		"                          archive drives a PCI NIC); with -o, FILE is\n"
-		"                          core + all NICs joined\n"
+		"  --split DIR             the split set, as image versions have it:\n"
+		"                          DIR/initrd-core.img, initrd-storage.img, one\n"
+		"                          DIR/nic/NAME.img per NIC driver, nic-all.img\n"
+		"                          and nic.alias (which archive drives a PCI NIC);\n"
+		"                          with -o, FILE is all of them joined\n"
 		"  --kernel-version V      modules of kernel V (default: running/newest)\n"
 		"  --modules DIR           modules root holding lib/modules/V/ (or that\n"
 		"                          lib/modules/V directory itself); default /\n"
@@ -140,9 +140,11 @@ static int initramfs_split(const struct initramfs_opts *o, const char *dir,
 	if (initramfs_build_split(o, dir, &r) != 0)
 		return 1;	/* the builder logged what and why */
 	if (!quiet)
-		printf("%s: core %llu bytes, %u NIC archives, all NICs %llu "
-		       "bytes\n", dir, (unsigned long long)r.core_bytes,
-		       r.nics, (unsigned long long)r.all_nics_bytes);
+		printf("%s: core %llu bytes, storage %llu bytes, %u NIC "
+		       "archives, all NICs %llu bytes\n", dir,
+		       (unsigned long long)r.core_bytes,
+		       (unsigned long long)r.storage_bytes, r.nics,
+		       (unsigned long long)r.all_nics_bytes);
 	return 0;
 }
 

@@ -587,7 +587,7 @@ static void link_boot_path(const unsigned char *s, char *out, size_t size)
 
 /* Is the per-NIC set (store/initramfs.h) whole next to li->initrd? Its
  * map is written last, so its presence says so. */
-static int link_has_nic_initrd(const struct db *db, const char *initrd)
+static int link_has_split_initrd(const struct db *db, const char *initrd)
 {
 	const char *slash = strrchr(initrd, '/');
 	char path[PATH_MAX];
@@ -622,7 +622,7 @@ static int link_version_files(struct db *db, struct link_row *r)
 			       sizeof(li->kernel));
 		link_boot_path(sqlite3_column_text(q, 2), li->initrd,
 			       sizeof(li->initrd));
-		li->nic_initrd = link_has_nic_initrd(db, li->initrd);
+		li->split_initrd = link_has_split_initrd(db, li->initrd);
 	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_ROW) {

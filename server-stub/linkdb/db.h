@@ -56,9 +56,9 @@ struct link_info {
 	char kernel[256];	/* path served over HTTP, e.g.
 				 * "boot/<image_id>/v1/vmlinuz"; "" = none */
 	char initrd[256];	/* likewise, the linkboot initramfs */
-	int nic_initrd;		/* the version has the per-NIC set next to
-				 * initrd (store/initramfs.h): core + the
-				 * PC's own NIC driver, by its busid */
+	int split_initrd;	/* the version has the split set next to
+				 * initrd (store/initramfs.h): core, storage
+				 * if used, the PC's own NIC driver */
 	char root[64];		/* linkboot.root= value, "" = agent default */
 	char cmdline[512];	/* extra kernel arguments of the image */
 	unsigned ram_cache_mib;

@@ -180,24 +180,40 @@ static void script_initrd(struct sbuf *sb, const char *name, const char *url,
 		  url);
 }
 
+/* Does the agent use a local disk on this boot: an SSD cache, or the
+ * overlay on the cache partition (write mode disk)? */
+static int link_uses_local_disk(const struct link_info *link)
+{
+	return strcmp(link->ssd_cache, "off") != 0 ||
+	       link->write_mode == WRITE_DISK;
+}
+
 /*
- * The version's per-NIC initramfs (store/initramfs.h): its core, then the
- * archive for the NIC iPXE booted from, which the server picks by the
- * NIC's bus ID (PCI vendor and device; an unknown one gets every driver).
+ * The version's split initramfs (store/initramfs.h): its core; the
+ * storage drivers when the PC uses a local disk; then the archive for the
+ * NIC iPXE booted from, which the server picks by the NIC's bus ID (PCI
+ * vendor and device; an unknown one gets every NIC driver).
  */
-static void script_nic_initrds(struct sbuf *sb, const struct boot_text *t,
-			       const struct bootscript_params *p)
+static void script_split_initrds(struct sbuf *sb, const struct boot_text *t,
+				 const struct link_info *link,
+				 const struct bootscript_params *p)
 {
 	const char *slash = strrchr(t->initrd, '/');
 	int dir = slash ? (int)(slash - t->initrd) : 0;
-	char core[300], nic[300];
+	const char *sep = dir ? "/" : "";
+	char url[300];
 
-	snprintf(core, sizeof(core), "%.*s%s" INITRAMFS_CORE, dir, t->initrd,
-		 dir ? "/" : "");
-	snprintf(nic, sizeof(nic), "%.*s%snic.img?busid=${busid:hexraw}", dir,
-		 t->initrd, dir ? "/" : "");
-	script_initrd(sb, "initrd.img", core, p);
-	script_initrd(sb, "nic.img", nic, p);
+	snprintf(url, sizeof(url), "%.*s%s" INITRAMFS_CORE, dir, t->initrd,
+		 sep);
+	script_initrd(sb, "initrd.img", url, p);
+	if (link_uses_local_disk(link)) {
+		snprintf(url, sizeof(url), "%.*s%s" INITRAMFS_STORAGE, dir,
+			 t->initrd, sep);
+		script_initrd(sb, "storage.img", url, p);
+	}
+	snprintf(url, sizeof(url), "%.*s%snic.img?busid=${busid:hexraw}", dir,
+		 t->initrd, sep);
+	script_initrd(sb, "nic.img", url, p);
 }
 
 /*
@@ -230,14 +246,16 @@ static void script_boot(struct sbuf *sb, const char *mac,
 	sb_printf(sb,
 		  "set lb-step kernel http://%s:%u/%s\n"
 		  /* EFI stub: each initrd=NAME names an initrd image */
-		  "kernel http://%s:%u/%s initrd=initrd.img%s ${lb-args}%s%s "
+		  "kernel http://%s:%u/%s initrd=initrd.img%s%s ${lb-args}%s%s "
 		  "|| goto failed\n",
 		  p->server, p->http_port, t.kernel,
 		  p->server, p->http_port, t.kernel,
-		  link->nic_initrd ? " initrd=nic.img" : "",
+		  link->split_initrd && link_uses_local_disk(link) ?
+		  " initrd=storage.img" : "",
+		  link->split_initrd ? " initrd=nic.img" : "",
 		  t.extra[0] ? " " : "", t.extra);
-	if (link->nic_initrd)
-		script_nic_initrds(sb, &t, p);
+	if (link->split_initrd)
+		script_split_initrds(sb, &t, link, p);
 	else
 		script_initrd(sb, "initrd.img", t.initrd, p);
 	sb_printf(sb, "set lb-step boot\nboot || goto failed\n");

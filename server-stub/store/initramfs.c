@@ -52,11 +52,16 @@
 #define LINKBOOT_LIBDIR "/usr/local/lib/linkboot"
 #endif
 
-static const char *const base_modules[] = {
+static const char *const core_modules[] = {
 	"nbd", "overlay", "ext4", "crc32c_generic", "xfs",
-	/* storage, for the local cache partition */
+	"virtio_pci", "virtio_net",
+};
+
+/* storage, for the local cache partition: a PC that has none (ssd off,
+ * the default) never loads them, so the split set keeps them apart */
+static const char *const storage_modules[] = {
 	"sd_mod", "nvme", "ahci", "ata_piix", "usb_storage", "uas",
-	"virtio_blk", "virtio_scsi", "virtio_pci", "virtio_net",
+	"virtio_blk", "virtio_scsi",
 	"xhci_pci", "ehci_pci", "ohci_pci", "uhci_hcd",
 };
 
@@ -348,13 +353,14 @@ static size_t dep_line_plain(char *out, const char *line, size_t len)
 	return o;
 }
 
-/* modules.dep lines / modules.alias lines of the selected set only */
-static char *filter_dep(const struct sel *s, size_t *olen)
+/* modules.dep lines / modules.alias lines of the selected modules from
+ * the first-th on only */
+static char *filter_dep(const struct sel *s, size_t first, size_t *olen)
 {
 	size_t cap = strlen(s->db.dep) + 1, o = 0;
 	char *out = malloc(cap);
 	const char *p = s->db.dep;
-	unsigned i;
+	size_t i;
 
 	if (!out)
 		return NULL;
@@ -366,7 +372,7 @@ static char *filter_dep(const struct sel *s, size_t *olen)
 		if (!eol)
 			eol = p + strlen(p);
 		len = (size_t)(eol - p) + (*eol ? 1 : 0);
-		for (i = 0; colon && colon < eol && i < s->list.n; i++)
+		for (i = first; colon && colon < eol && i < s->list.n; i++)
 			if (strlen(s->list.e[i].path) == (size_t)(colon - p) &&
 			    !strncmp(p, s->list.e[i].path, (size_t)(colon - p))) {
 				o += dep_line_plain(out + o, p, len);
@@ -378,12 +384,12 @@ static char *filter_dep(const struct sel *s, size_t *olen)
 	return out;
 }
 
-static int selected_name(const struct sel *s, const char *name)
+static int selected_name(const struct sel *s, size_t first, const char *name)
 {
 	char n[64];
-	unsigned i;
+	size_t i;
 
-	for (i = 0; i < s->list.n; i++) {
+	for (i = first; i < s->list.n; i++) {
 		moddb_name_of(s->list.e[i].path, strlen(s->list.e[i].path), n,
 			      sizeof(n));
 		if (!strcmp(n, name))
@@ -392,7 +398,7 @@ static int selected_name(const struct sel *s, const char *name)
 	return 0;
 }
 
-static char *filter_alias(const struct sel *s, size_t *olen)
+static char *filter_alias(const struct sel *s, size_t first, size_t *olen)
 {
 	size_t cap = s->db.alias ? strlen(s->db.alias) + 1 : 1, o = 0;
 	char *out = malloc(cap);
@@ -416,7 +422,7 @@ static char *filter_alias(const struct sel *s, size_t *olen)
 			for (char *q = name; *q; q++)
 				if (*q == '-')
 					*q = '_';
-			if (selected_name(s, name)) {
+			if (selected_name(s, first, name)) {
 				memcpy(out + o, p, len);
 				o += len;
 			}
@@ -619,8 +625,16 @@ static int build_read_index(struct initramfs_build *b,
 	return 0;
 }
 
-/* The modules the agent needs whatever the PC (base_modules). */
-static void build_select_base(struct initramfs_build *b,
+static void sel_add_list(struct sel *s, const char *const *names, size_t n,
+			 const struct initramfs_opts *o)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!o->no_xfs || strcmp(names[i], "xfs"))
+			sel_add(s, names[i], 1);
+}
+
+/* The modules the agent needs whatever the PC (core_modules). */
+static void build_select_core(struct initramfs_build *b,
 			      const struct initramfs_opts *o)
 {
 	struct sel *s = &b->sel;
@@ -629,9 +643,7 @@ static void build_select_base(struct initramfs_build *b,
 	s->db.softdep = b->softdep;
 	s->db.alias = b->alias;
 	s->moddir = b->moddir;
-	for (size_t i = 0; i < ARRAY_SIZE(base_modules); i++)
-		if (!o->no_xfs || strcmp(base_modules[i], "xfs"))
-			sel_add(s, base_modules[i], 1);
+	sel_add_list(s, core_modules, ARRAY_SIZE(core_modules), o);
 }
 
 /* The modules to take: the agent's own, then every NIC driver, or with
@@ -639,7 +651,9 @@ static void build_select_base(struct initramfs_build *b,
 static int build_select(struct initramfs_build *b,
 			const struct initramfs_opts *o)
 {
-	build_select_base(b, o);
+	build_select_core(b, o);
+	sel_add_list(&b->sel, storage_modules, ARRAY_SIZE(storage_modules),
+		     o);
 	if (!o->minimal) {
 		sel_nic_dirs(&b->sel);
 		return 0;
@@ -720,27 +734,40 @@ static int cpio_index_file(struct initramfs_build *b, const char *name,
 	return cpio_data(&b->cpio, path, 0644, data, len);
 }
 
-/* modules.dep and .alias of the selected set; softdep, builtin as is. */
-static int cpio_module_index(struct initramfs_build *b)
+/*
+ * The index of the selected modules from the first-th on. part NULL: the
+ * whole archive's, modules.dep and .alias (softdep, builtin as is); else
+ * a part of the split set's, INITRAMFS_PART_INDEX/PART.dep and .alias,
+ * which the agent reads after modules.dep/.alias (agent/modules.c), so
+ * parts never overwrite each other's index.
+ */
+static int cpio_module_index(struct initramfs_build *b, size_t first,
+			     const char *part)
 {
+	char dep[80] = "modules.dep", alias[80] = "modules.alias";
 	char *fdep, *falias = NULL;
 	size_t len;
 	int rc = -ENOMEM;
 
-	if ((fdep = filter_dep(&b->sel, &len)) == NULL ||
-	    (rc = cpio_index_file(b, "modules.dep", fdep, len)) != 0)
+	if (part) {
+		snprintf(dep, sizeof(dep), INITRAMFS_PART_INDEX "/%s.dep", part);
+		snprintf(alias, sizeof(alias), INITRAMFS_PART_INDEX "/%s.alias",
+			 part);
+	}
+	if ((fdep = filter_dep(&b->sel, first, &len)) == NULL ||
+	    (rc = cpio_index_file(b, dep, fdep, len)) != 0)
 		goto out;
 	rc = -ENOMEM;
-	if ((falias = filter_alias(&b->sel, &len)) == NULL ||
-	    (rc = cpio_index_file(b, "modules.alias", falias, len)) != 0)
+	if ((falias = filter_alias(&b->sel, first, &len)) == NULL ||
+	    (rc = cpio_index_file(b, alias, falias, len)) != 0)
 		goto out;
-	if (b->softdep && (rc = cpio_index_file(b, "modules.softdep",
-						b->softdep,
-						strlen(b->softdep))) != 0)
+	if (!part && b->softdep &&
+	    (rc = cpio_index_file(b, "modules.softdep", b->softdep,
+				  strlen(b->softdep))) != 0)
 		goto out;
-	if (b->builtin && (rc = cpio_index_file(b, "modules.builtin",
-						b->builtin,
-						b->builtin_len)) != 0)
+	if (!part && b->builtin &&
+	    (rc = cpio_index_file(b, "modules.builtin", b->builtin,
+				  b->builtin_len)) != 0)
 		goto out;
 	rc = cpio_header(&b->cpio, "TRAILER!!!", 0, 0, 0, 0);
 out:
@@ -750,19 +777,19 @@ out:
 }
 
 /*
- * One archive into the open c->gz: the agent and its tree unless it is a
- * drivers part (which the core goes before), the selected modules from
- * the first-th on, and the index of the whole selection. A drivers part's
- * index replaces the core's: the kernel unpacks the archives in order,
- * a later file over an earlier one (buffer-format.rst).
+ * One archive into the open c->gz: the agent and its tree, then the
+ * selected modules and their index; or, for a part of the split set
+ * (part != NULL), only the modules from the first-th on and their own
+ * index (the core goes before it: the kernel unpacks the archives in
+ * order, buffer-format.rst).
  */
-static int cpio_write_part(struct initramfs_build *b, int drivers_only,
+static int cpio_write_part(struct initramfs_build *b, const char *part,
 			   size_t first, const struct initramfs_opts *o,
 			   const char *agent, const char *root)
 {
 	int rc;
 
-	if (!drivers_only) {
+	if (!part) {
 		if ((rc = cpio_file(&b->cpio, "init", agent, 0755)) != 0) {
 			log_warnx("initramfs: agent %s: %s", agent,
 				  err_str(rc));
@@ -774,12 +801,12 @@ static int cpio_write_part(struct initramfs_build *b, int drivers_only,
 	}
 	if ((rc = cpio_modules(b, root, first)) != 0)
 		return rc;
-	return cpio_module_index(b);
+	return cpio_module_index(b, first, part);
 }
 
 /* Write one archive to a temporary file, then rename it to output. */
 static int build_write(struct initramfs_build *b, const char *output,
-		       int drivers_only, size_t first,
+		       const char *part, size_t first,
 		       const struct initramfs_opts *o, const char *agent,
 		       const char *root)
 {
@@ -793,7 +820,7 @@ static int build_write(struct initramfs_build *b, const char *output,
 		log_warn("initramfs: create %s", tmp);
 		return rc ? rc : -EIO;
 	}
-	rc = cpio_write_part(b, drivers_only, first, o, agent, root);
+	rc = cpio_write_part(b, part, first, o, agent, root);
 	if (gzclose(b->cpio.gz) != Z_OK && rc == 0)
 		rc = -EIO;
 	b->cpio.gz = NULL;
@@ -840,7 +867,7 @@ int initramfs_build(const struct initramfs_opts *o,
 	    (rc = build_select(b, o)) != 0 ||
 	    (rc = build_agent(o, agent, sizeof(agent))) != 0)
 		goto out;
-	if ((rc = build_write(b, o->output, 0, 0, o, agent, root)) != 0 ||
+	if ((rc = build_write(b, o->output, NULL, 0, o, agent, root)) != 0 ||
 	    !res)
 		goto out;
 	memset(res, 0, sizeof(*res));
@@ -854,13 +881,13 @@ out:
 	return rc;
 }
 
-/* --- the split set: a core and one drivers archive per NIC ----------- */
+/* --- the split set: a core, storage, one archive per NIC ------------- */
 
 struct split {
 	struct initramfs_build *b;
 	const struct initramfs_opts *o;
 	const char *agent, *root, *dir;
-	size_t base_n;		/* the core's modules: list.e[0..base_n) */
+	size_t core_n;		/* the core's modules: list.e[0..core_n) */
 	FILE *map;		/* INITRAMFS_NIC_MAP, being written */
 	unsigned archives;
 	int rc;
@@ -892,23 +919,33 @@ static void split_map_module(struct split *sp, const char *module,
 	moddb_each_alias(&sp->b->sel.db, map_module_alias, &m);
 }
 
-/* nic/NAME.img: NAME and its dependencies the core lacks, with the
- * index of core + them. */
+/* One part: what follows the core in the selection, into dir/name. */
+static int split_part(struct split *sp, const char *name, const char *part)
+{
+	char path[700];
+
+	snprintf(path, sizeof(path), "%s/%s", sp->dir, name);
+	return build_write(sp->b, path, part, sp->core_n, sp->o, sp->agent,
+			   sp->root);
+}
+
+/* nic/NAME.img: NAME and its dependencies the core lacks (a USB NIC's
+ * usbcore too, though the storage part has it: a PC without local
+ * storage does not load that one). */
 static void split_nic_cb(const char *name, void *arg)
 {
 	struct split *sp = arg;
 	struct sel *s = &sp->b->sel;
-	char path[700];
+	char file[100];
 
 	if (sp->rc)
 		return;
-	s->list.n = (unsigned)sp->base_n;
+	s->list.n = (unsigned)sp->core_n;
 	sel_add(s, name, 0);
-	if (s->list.n == sp->base_n)
+	if (s->list.n == sp->core_n)
 		return;		/* in the core already, or not found */
-	snprintf(path, sizeof(path), "%s/nic/%s.img", sp->dir, name);
-	sp->rc = build_write(sp->b, path, 1, sp->base_n, sp->o, sp->agent,
-			     sp->root);
+	snprintf(file, sizeof(file), "nic/%s.img", name);
+	sp->rc = split_part(sp, file, "nic");
 	if (sp->rc == 0) {
 		split_map_module(sp, name, name);
 		sp->archives++;
@@ -923,7 +960,7 @@ static void split_map_core(struct split *sp)
 	const struct modlist *l = &sp->b->sel.list;
 	char name[64];
 
-	for (size_t i = 0; i < sp->base_n; i++) {
+	for (size_t i = 0; i < sp->core_n; i++) {
 		moddb_name_of(l->e[i].path, strlen(l->e[i].path), name,
 			      sizeof(name));
 		split_map_module(sp, name, "core");
@@ -951,13 +988,14 @@ static int append_file(FILE *out, const char *src)
 	return rc;
 }
 
-/* o->output: the core and all NIC drivers as one file (for loaders that
- * take one initrd, and PCs whose NIC is not known). The kernel unpacks
- * gzip members one after another (buffer-format.rst), so the two archives
- * are joined as they are, not compressed again. */
+/* o->output: core, storage and all NIC drivers as one file (for loaders
+ * that take one initrd). The kernel unpacks gzip members one after
+ * another (buffer-format.rst), so the archives are joined as they are,
+ * not compressed again. */
 static int split_join(struct split *sp)
 {
-	const char *const parts[] = { INITRAMFS_CORE, INITRAMFS_ALL_NICS };
+	const char *const parts[] = { INITRAMFS_CORE, INITRAMFS_STORAGE,
+				      INITRAMFS_ALL_NICS };
 	char tmp[720], path[700];
 	FILE *out;
 	int rc = 0;
@@ -985,29 +1023,30 @@ static int split_join(struct split *sp)
  * set is whole (initramfs.h). */
 static int split_write_archives(struct split *sp)
 {
-	struct initramfs_build *b = sp->b;
+	struct sel *s = &sp->b->sel;
 	char path[700];
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/" INITRAMFS_CORE, sp->dir);
-	if ((rc = build_write(b, path, 0, 0, sp->o, sp->agent, sp->root)))
+	if ((rc = build_write(sp->b, path, NULL, 0, sp->o, sp->agent,
+			      sp->root)) != 0)
+		return rc;
+	sel_add_list(s, storage_modules, ARRAY_SIZE(storage_modules), sp->o);
+	if ((rc = split_part(sp, INITRAMFS_STORAGE, "storage")) != 0)
 		return rc;
 	snprintf(path, sizeof(path), "%s/nic", sp->dir);
 	if (mkdir(path, 0755) != 0 && errno != EEXIST)
 		return -errno;
-	snprintf(path, sizeof(path), "%s/nic/core.img", sp->dir);
-	if ((rc = build_write(b, path, 1, sp->base_n, sp->o, sp->agent,
-			      sp->root)) != 0)
+	s->list.n = (unsigned)sp->core_n;
+	if ((rc = split_part(sp, "nic/core.img", "nic")) != 0)
 		return rc;
-	each_nic_module(&b->sel, split_nic_cb, sp);
+	each_nic_module(s, split_nic_cb, sp);
 	if (sp->rc)
 		return sp->rc;
-	b->sel.list.n = (unsigned)sp->base_n;
+	s->list.n = (unsigned)sp->core_n;
 	split_map_core(sp);
-	sel_nic_dirs(&b->sel);
-	snprintf(path, sizeof(path), "%s/" INITRAMFS_ALL_NICS, sp->dir);
-	if ((rc = build_write(b, path, 1, sp->base_n, sp->o, sp->agent,
-			      sp->root)) != 0)
+	sel_nic_dirs(s);
+	if ((rc = split_part(sp, INITRAMFS_ALL_NICS, "nic")) != 0)
 		return rc;
 	return sp->o->output ? split_join(sp) : 0;
 }
@@ -1028,10 +1067,19 @@ static int split_write(struct split *sp)
 		rc = -errno;
 	if (rc) {
 		unlink(tmp);
-		log_warnx("initramfs: NIC set in %s not written: %s", sp->dir,
-			  err_str(rc));
+		log_warnx("initramfs: split set in %s not written: %s",
+			  sp->dir, err_str(rc));
 	}
 	return rc;
+}
+
+static uint64_t file_size(const char *dir, const char *name)
+{
+	char path[700];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
 int initramfs_build_split(const struct initramfs_opts *o, const char *dir,
@@ -1040,8 +1088,7 @@ int initramfs_build_split(const struct initramfs_opts *o, const char *dir,
 	const char *root = o->modules_root ? o->modules_root : "/";
 	struct initramfs_build *b = calloc(1, sizeof(*b));
 	struct split sp = { .b = b, .o = o, .root = root, .dir = dir };
-	char agent[400], path[700];
-	struct stat st;
+	char agent[400];
 	int rc;
 
 	if (!b)
@@ -1049,17 +1096,16 @@ int initramfs_build_split(const struct initramfs_opts *o, const char *dir,
 	if ((rc = build_read_index(b, o, root)) != 0 ||
 	    (rc = build_agent(o, agent, sizeof(agent))) != 0)
 		goto out;
-	build_select_base(b, o);
+	build_select_core(b, o);
 	sp.agent = agent;
-	sp.base_n = b->sel.list.n;
+	sp.core_n = b->sel.list.n;
 	if ((rc = split_write(&sp)) != 0 || !res)
 		goto out;
 	memset(res, 0, sizeof(*res));
 	res->nics = sp.archives;
-	snprintf(path, sizeof(path), "%s/" INITRAMFS_CORE, dir);
-	res->core_bytes = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-	snprintf(path, sizeof(path), "%s/" INITRAMFS_ALL_NICS, dir);
-	res->all_nics_bytes = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	res->core_bytes = file_size(dir, INITRAMFS_CORE);
+	res->storage_bytes = file_size(dir, INITRAMFS_STORAGE);
+	res->all_nics_bytes = file_size(dir, INITRAMFS_ALL_NICS);
 out:
 	build_free(b);
 	return rc;

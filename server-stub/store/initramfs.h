@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "modules_dep.h"
+
 /*
  * The client initramfs builder (contract between `linkboot initramfs`,
  * owned by the agent work, and `linkboot image add`/`commit`, which pair
@@ -47,33 +49,41 @@ int initramfs_build(const struct initramfs_opts *o,
 
 /*
  * The same modules as initramfs_build() writes into one file, split so a
- * PC loads only its own NIC driver (iPXE loads several initrds; the
- * kernel unpacks them in order, a later file over an earlier one:
- * Documentation/driver-api/early-userspace/buffer-format.rst). Into dir:
+ * PC loads only what it needs (iPXE loads several initrds; the kernel
+ * unpacks them in order: Documentation/driver-api/early-userspace/
+ * buffer-format.rst). Into dir:
  *
- *   INITRAMFS_CORE       /init, the shell, the base modules (no NIC
- *                        driver but virtio_net), their index
+ *   INITRAMFS_CORE       /init, the shell, nbd, overlay, ext4 (xfs), virtio
+ *                        NIC; modules.dep/.alias/.softdep/.builtin
+ *   INITRAMFS_STORAGE    SATA/NVMe/USB/virtio disk drivers: only for a PC
+ *                        with local storage (an SSD cache, write mode disk)
  *   nic/NAME.img         NIC driver NAME, what it needs beyond the core,
- *                        its firmware, and the index of core + those
+ *                        its firmware
  *   nic/core.img         nothing more: for NICs the core drives
- *   INITRAMFS_ALL_NICS   every NIC driver (the PC's NIC is unknown);
- *                        core + this = the one-file initramfs
+ *   INITRAMFS_ALL_NICS   every NIC driver (the PC's NIC is unknown)
  *   INITRAMFS_NIC_MAP    "alias pci:v...d... ARCHIVE" lines (the
  *                        modules.alias form) naming which nic/ archive
  *                        drives a PCI NIC; written last, so its presence
  *                        says the set is whole
+ *
+ * A part's index is INITRAMFS_PART_INDEX/PART.dep and .alias under
+ * lib/modules/<kver>/, lines for its own modules only: the agent reads
+ * them after modules.dep/.alias (agent/modules.c), so no part overwrites
+ * another's.
  */
 #define INITRAMFS_CORE		"initrd-core.img"
+#define INITRAMFS_STORAGE	"initrd-storage.img"
 #define INITRAMFS_ALL_NICS	"nic-all.img"
 #define INITRAMFS_NIC_MAP	"nic.alias"
+#define INITRAMFS_PART_INDEX	MODDB_PART_INDEX
 
 struct initramfs_split_result {
 	unsigned nics;		/* nic/NAME.img archives */
-	uint64_t core_bytes, all_nics_bytes;
+	uint64_t core_bytes, storage_bytes, all_nics_bytes;
 };
 
 /* 0 or -errno, as initramfs_build(). With o->output, that file is
- * written too: the core and all NICs as one initrd. */
+ * written too: core, storage and all NICs as one initrd. */
 int initramfs_build_split(const struct initramfs_opts *o, const char *dir,
 			  struct initramfs_split_result *res);
 
