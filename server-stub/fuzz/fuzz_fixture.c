@@ -25,6 +25,7 @@
 #include "credential.h"
 #include "db_internal.h"
 #include "fuzz_fixture.h"
+#include "initramfs.h"
 #include "lb_log.h"
 #include "lb_util.h"
 
@@ -125,6 +126,34 @@ static void fuzz_credential(const char *cred, const char *mac,
 	}
 }
 
+/* The version's split initramfs (store/initramfs.h), small stand-ins:
+ * the boot scripts load its parts, GET .../nic.img?busid= picks one. */
+static void fuzz_make_split_initrd(void)
+{
+	static const char map[] =
+		"alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n"
+		"alias pci:v000010ECd*sv*sd*bc02sc00i* r8169\n"
+		"alias pci:v00001AF4d*sv*sd*bc*sc*i* core\n";
+	char dir[PATH_MAX], nic[PATH_MAX + 8];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/boot/img/v1", fx.state);
+	snprintf(nic, sizeof(nic), "%s/nic", dir);
+	if (mkdir(nic, 0755) != 0)
+		fuzz_die(nic, errno);
+	fuzz_write_file(dir, INITRAMFS_CORE, 3000);
+	fuzz_write_file(dir, INITRAMFS_STORAGE, 2000);
+	fuzz_write_file(dir, INITRAMFS_ALL_NICS, 2500);
+	fuzz_write_file(nic, "e1000.img", 900);
+	fuzz_write_file(nic, "core.img", 100);
+	snprintf(nic, sizeof(nic), "%s/" INITRAMFS_NIC_MAP, dir);
+	if ((fd = open(nic, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		       0644)) < 0 ||
+	    write(fd, map, sizeof(map) - 1) != (ssize_t)(sizeof(map) - 1))
+		fuzz_die(nic, errno);
+	close(fd);
+}
+
 /* Image "demo" and its clients, made by the CLI's own code; then their
  * credentials, fixed so that seeds can use them, and boot/img names the
  * image's boot directory. */
@@ -174,6 +203,7 @@ static void fuzz_make_db(void)
 	if (symlink((const char *)sqlite3_column_text(st, 0), link) != 0)
 		fuzz_die(link, errno);
 	sqlite3_finalize(st);
+	fuzz_make_split_initrd();
 }
 
 /* --root: files of a few sizes, a subdirectory, a directory where a
