@@ -14,8 +14,10 @@
 # the demo's recorded boot trace), nbdkit and qemu-nbd serving the same
 # image read-only. Each phase is N PCs at once, phases one after another:
 #
-#   http-one    kernel + the one-file initramfs (every NIC driver)
-#   http-nic    kernel + the core + the e1000's archive (nic.img?busid=)
+#   http-one    kernel + the one-file initramfs (every driver)
+#   http-nic    kernel + the core + the e1000's archive (nic.img?busid=):
+#               a PC without local disk
+#   http-ssd    the same + the storage drivers: a PC with an SSD cache
 #   http-*-full the same for an image with Debian's whole module tree (the
 #               demo image keeps 45 modules; a stock install has ~4000)
 #   nbd-cold    the recorded trace (425 reads, 26.6 MiB) over NBD, for
@@ -140,12 +142,17 @@ for rate in $RATES; do
 	shape "$rate"
 	for n in $CLIENTS_LIST; do
 		for ((rep = 1; rep <= REPS; rep++)); do
-			phase "$rate" "$n" "$rep" http-one http "$n" "$BASE/vmlinuz" "$BASE/initrd.img"
-			phase "$rate" "$n" "$rep" http-nic http "$n" "$BASE/vmlinuz" \
-				"$BASE/initrd-core.img" "$BASE/nic.img?busid=018086100e"
-			phase "$rate" "$n" "$rep" http-one-full http "$n" "$FBASE/vmlinuz" "$FBASE/initrd.img"
-			phase "$rate" "$n" "$rep" http-nic-full http "$n" "$FBASE/vmlinuz" \
-				"$FBASE/initrd-core.img" "$FBASE/nic.img?busid=018086100e"
+			for v in "" -full; do
+				b=$BASE
+				[ -z "$v" ] || b=$FBASE
+				phase "$rate" "$n" "$rep" "http-one$v" http "$n" "$b/vmlinuz" \
+					"$b/initrd.img"
+				phase "$rate" "$n" "$rep" "http-nic$v" http "$n" "$b/vmlinuz" \
+					"$b/initrd-core.img" "$b/nic.img?busid=018086100e"
+				phase "$rate" "$n" "$rep" "http-ssd$v" http "$n" "$b/vmlinuz" \
+					"$b/initrd-core.img" "$b/initrd-storage.img" \
+					"$b/nic.img?busid=018086100e"
+			done
 			for s in linkboot nbdkit qemu-nbd; do
 				phase "$rate" "$n" "$rep" "nbd-cold-$s" nbd "$s" "$n"
 			done
@@ -156,8 +163,9 @@ for rate in $RATES; do
 done
 
 echo
-echo "files: vmlinuz $(stat -c %s "$V/vmlinuz"), initrd.img $(stat -c %s "$V/initrd.img"), core $(stat -c %s "$V/initrd-core.img") + nic/e1000.img $(stat -c %s "$V/nic/e1000.img"), boot.pack $(stat -c %s "$V/boot.pack"), hashes $(stat -c %s "$V/hashes") bytes"
-echo "full-module image: initrd.img $(stat -c %s "$FV/initrd.img"), core $(stat -c %s "$FV/initrd-core.img") + nic/e1000.img $(stat -c %s "$FV/nic/e1000.img") bytes"
+sizes() { echo "initrd.img $(stat -c %s "$1/initrd.img"), core $(stat -c %s "$1/initrd-core.img"), storage $(stat -c %s "$1/initrd-storage.img"), nic/e1000.img $(stat -c %s "$1/nic/e1000.img")"; }
+echo "files: vmlinuz $(stat -c %s "$V/vmlinuz"), $(sizes "$V"), boot.pack $(stat -c %s "$V/boot.pack"), hashes $(stat -c %s "$V/hashes") bytes"
+echo "full-module image: $(sizes "$FV") bytes"
 python3 - "$TMP/res" <<'PY'
 import statistics, sys
 rows = [dict(kv.split("=", 1) for kv in l.split()) for l in open(sys.argv[1])]
@@ -181,13 +189,13 @@ for rate, n in keys:
     w = lambda ph: med(rate, n, ph, "wall_s")[0]
     b = lambda ph: med(rate, n, ph, "bytes_per_pc")[0] / 1e6
     print("boots (phases summed): MB/PC on wire, seconds until all N have their bytes")
-    for img, one, nic in (("demo image", "http-one", "http-nic"),
-                          ("full modules", "http-one-full", "http-nic-full")):
-        for label, ph in (("cold, NBD", ["nbd-cold-linkboot"]), ("cold, boot pack", ["pack"]),
-                          ("warm SSD", ["hashes"])):
-            print("  %-13s %-16s one-file initramfs %6.2f MB %6.2f s | per-NIC %6.2f MB %6.2f s" % (
-                  img, label, b(one) + sum(b(p) for p in ph), w(one) + sum(w(p) for p in ph),
-                  b(nic) + sum(b(p) for p in ph), w(nic) + sum(w(p) for p in ph)))
+    for img, v in (("demo image", ""), ("full modules", "-full")):
+        for label, ph, split in (("cold, NBD", "nbd-cold-linkboot", "http-nic"),
+                                 ("cold, boot pack", "pack", "http-nic"),
+                                 ("warm SSD", "hashes", "http-ssd")):
+            one, split = "http-one" + v, split + v
+            print("  %-13s %-16s one-file initramfs %6.2f MB %6.2f s | split %6.2f MB %6.2f s" % (
+                  img, label, b(one) + b(ph), w(one) + w(ph), b(split) + b(ph), w(split) + w(ph)))
     lb = w("nbd-cold-linkboot")
     peers = [w(p) for p in ("nbd-cold-nbdkit", "nbd-cold-qemu-nbd") if w(p)]
     if lb and peers:
