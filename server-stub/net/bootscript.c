@@ -180,12 +180,12 @@ static void script_initrd(struct sbuf *sb, const char *name, const char *url,
 		  url);
 }
 
-/* Does the agent use a local disk on this boot: an SSD cache, or the
- * overlay on the cache partition (write mode disk)? */
+/* Does the agent use a local disk on this boot: an SSD cache, the
+ * overlay on the cache partition (write mode disk), a pre-staging? */
 static int link_uses_local_disk(const struct link_info *link)
 {
 	return strcmp(link->ssd_cache, "off") != 0 ||
-	       link->write_mode == WRITE_DISK;
+	       link->write_mode == WRITE_DISK || link->prestage_version;
 }
 
 /*

@@ -64,6 +64,7 @@ static int busid_modalias(const char *busid, char *out, size_t outsz)
 	int used = 0;
 
 	if (strlen(busid) != 10 ||
+	    strspn(busid, "0123456789abcdefABCDEF") != 10 ||
 	    sscanf(busid, "%2x%4x%4x%n", &type, &vendor, &device, &used) != 3 ||
 	    used != 10 || type != BUS_TYPE_PCI)
 		return -EINVAL;
