@@ -88,6 +88,41 @@ static void test_linked_boots(void **state)
 	assert_non_null(strstr(s, "chain --replace --autofree http://198.18.0.1:8080/boot.ipxe?mac=52:54:00:ab:cd:ef || goto failed"));
 }
 
+/* A version with the split initramfs: the core, the storage drivers only
+ * for a PC with a local disk, the NIC's archive by iPXE's busid. */
+static void test_split_initrd(void **state)
+{
+	static const char *const disk[][2] = {
+		{ "auto", "ram" }, { "1024", "ram" }, { "off", "disk" },
+	};
+	const char *base = "http://198.18.0.1:8080/boot/0123abcd/v3/";
+	char want[300];
+	struct link_info l;
+	const char *s;
+
+	(void)state;
+	demo_link(&l);
+	l.split_initrd = 1;
+	snprintf(l.ssd_cache, sizeof(l.ssd_cache), "off");
+	s = build(0, &l);
+	assert_non_null(strstr(line_of(s, "kernel "), "/v3/vmlinuz initrd=initrd.img initrd=nic.img ${lb-args}"));
+	snprintf(want, sizeof(want), "initrd --name initrd.img %sinitrd-core.img || goto failed\n"
+		 "set lb-step initrd %snic.img?busid=${busid:hexraw}\n"
+		 "initrd --name nic.img %snic.img?busid=${busid:hexraw} || goto failed\n",
+		 base, base, base);
+	assert_non_null(strstr(s, want));
+	assert_null(strstr(s, "storage"));
+	assert_null(strstr(s, "/initrd.img"));
+	for (size_t i = 0; i < sizeof(disk) / sizeof(disk[0]); i++) {
+		snprintf(l.ssd_cache, sizeof(l.ssd_cache), "%s", disk[i][0]);
+		l.write_mode = db_write_mode_parse(disk[i][1]);
+		s = build(0, &l);
+		assert_non_null(strstr(line_of(s, "kernel "), "initrd=initrd.img initrd=storage.img initrd=nic.img "));
+		snprintf(want, sizeof(want), "initrd --name storage.img %sinitrd-storage.img || goto failed\n", base);
+		assert_non_null(strstr(s, want));
+	}
+}
+
 static void test_linked_cmdline_keys(void **state)
 {
 	struct link_info l;
@@ -315,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_db_unavailable_screen),
 		cmocka_unit_test(test_unverified_screen),
 		cmocka_unit_test(test_san_boot),
+		cmocka_unit_test(test_split_initrd),
 		cmocka_unit_test(test_bad_mac_script),
 		cmocka_unit_test(test_small_buffer),
 	};
