@@ -1012,6 +1012,9 @@ static int nbd_sendfile_step(struct nbd_conn *c)
 	ssize_t n;
 	int rc;
 
+	/* requests parsed after this one wait in rbuf: say so, or a round
+	 * that finds the socket read empty would leave them there */
+	c->rx_ready = 1;
 	if (nbd_tx_pending(c) && ((rc = nbd_send(c)) < 0 ||
 				  nbd_tx_pending(c)))
 		return rc < 0 ? rc : 0;
