@@ -50,7 +50,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -87,11 +86,6 @@
 #define NBD_TBUF_MAX		(NBD_TBUF_SIZE + (1U << 20))
 /* A long READ is queued in pieces of this size. */
 #define NBD_READ_PIECE		(1U << 20)
-/* READs from this long on whose range one unchanging image file holds go
- * out by sendfile(2): the page cache's pages go to the socket with no copy
- * through tbuf (a boot's 64 KiB reads cost the server two copies each
- * otherwise); shorter ones are cheaper copied and batched in one send */
-#define NBD_SENDFILE_MIN	(16U << 10)
 /* A connection idle this long gives its buffers' pages back. */
 #define NBD_TRIM_MS		2000
 /* TCP keepalive: a peer that vanished (power cut, cable) is found ~2 min
@@ -208,11 +202,6 @@ struct nbd_conn {
 	/* a READ too long for tbuf, queued in pieces (nbd_read_piece()) */
 	uint64_t rd_off;		/* next offset to read */
 	uint32_t rd_left;		/* bytes still to queue */
-	/* a READ whose data goes by sendfile(2) once tbuf (ending with its
-	 * reply header) is sent (nbd_sendfile_step()) */
-	int sf_fd;			/* the vdisk's file; not ours */
-	uint64_t sf_off;		/* its offset there */
-	uint32_t sf_left;		/* bytes still to send */
 	int64_t last_io;		/* last wake-up with I/O (ms) */
 	int trimmed;			/* buffers' pages given back since */
 	/* an invalid WRITE whose payload we are skipping (see
@@ -349,12 +338,6 @@ static int nbd_rx_reserve(struct nbd_conn *c, size_t n)
 static size_t nbd_tx_pending(const struct nbd_conn *c)
 {
 	return c->tend - c->tstart;
-}
-
-/* Reply bytes not yet on the socket: tbuf's and a sendfile's. */
-static uint64_t nbd_out_pending(const struct nbd_conn *c)
-{
-	return nbd_tx_pending(c) + c->sf_left;
 }
 
 static size_t nbd_rx_avail(const struct nbd_conn *c)
@@ -936,14 +919,10 @@ static int nbd_rq_read(struct nbd_conn *c, const struct nbd_request *rq)
 	size_t hdr = c->structured ? NBD_OFFSET_DATA_HDR_SIZE
 				   : NBD_SIMPLE_REPLY_SIZE;
 	uint32_t now_len = rq->length;
-	uint64_t file_off;
 	uint8_t *p;
-	int rc, fd;
+	int rc;
 
-	if (rq->length >= NBD_SENDFILE_MIN &&
-	    vdisk_extent(c->vd, rq->offset, rq->length, &fd, &file_off) == 0)
-		now_len = 0;	/* the data follows by sendfile */
-	else if (hdr + rq->length > nbd_tx_room(c))
+	if (hdr + rq->length > nbd_tx_room(c))
 		now_len = MIN(rq->length, NBD_READ_PIECE);
 	if ((rc = nbd_tx_reserve(c, hdr + now_len)) != 0)
 		return nbd_reply_status(c, rq, rc);
@@ -957,14 +936,8 @@ static int nbd_rq_read(struct nbd_conn *c, const struct nbd_request *rq)
 	else
 		nbd_build_simple_reply(p, hdr, 0, rq->handle);
 	c->tend += hdr + now_len;
-	if (now_len == 0) {
-		c->sf_fd = fd;
-		c->sf_off = file_off;
-		c->sf_left = rq->length;
-	} else {
-		c->rd_off = rq->offset + now_len;
-		c->rd_left = rq->length - now_len;
-	}
+	c->rd_off = rq->offset + now_len;
+	c->rd_left = rq->length - now_len;
 	c->io.bytes_read += rq->length;
 	bp_trace_read(c->trace, rq->offset, rq->length);
 	return 0;
@@ -996,46 +969,6 @@ static int nbd_read_piece(struct nbd_conn *c)
 	c->rd_off += n;
 	c->rd_left -= n;
 	return 1;
-}
-
-static int nbd_send(struct nbd_conn *c);
-
-/*
- * The data of a READ going by sendfile: once tbuf, which ends with its
- * reply header, is on the socket. 1: all sent, 0: the socket is full
- * (EPOLLOUT), <0: close. An error after the header cannot be told to the
- * client (see nbd_read_piece()), nor can a file that came up short.
- */
-static int nbd_sendfile_step(struct nbd_conn *c)
-{
-	off_t off = (off_t)c->sf_off;
-	ssize_t n;
-	int rc;
-
-	/* requests parsed after this one wait in rbuf: say so, or a round
-	 * that finds the socket read empty would leave them there */
-	c->rx_ready = 1;
-	if (nbd_tx_pending(c) && ((rc = nbd_send(c)) < 0 ||
-				  nbd_tx_pending(c)))
-		return rc < 0 ? rc : 0;
-	while (c->sf_left) {
-		n = sendfile(c->w.fd, c->sf_fd, &off, c->sf_left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			rc = n < 0 ? -errno : -EIO;
-			log_warnx("nbd %s: NBD_CMD_READ data at file offset "
-				  "%llu: %s after the reply began: closing",
-				  c->peer, (unsigned long long)off,
-				  n < 0 ? err_str(rc) : "short file");
-			return rc;
-		}
-		c->sf_left -= (uint32_t)n;
-	}
-	c->sf_off = (uint64_t)off;
-	return c->sf_left ? 0 : 1;
 }
 
 /* Execute one valid request; WRITE data (if any) at payload. */
@@ -1119,8 +1052,6 @@ static int nbd_request_step(struct nbd_conn *c)
 	struct nbd_request rq;
 	int rc;
 
-	if (c->sf_left)
-		return nbd_sendfile_step(c);
 	if (c->rd_left)
 		return nbd_read_piece(c);
 	if (c->discard)
@@ -1255,16 +1186,6 @@ static int nbd_send(struct nbd_conn *c)
 	return 0;
 }
 
-/* Send tbuf, then a sendfile's data behind it. 0 or <0: close. */
-static int nbd_flush_out(struct nbd_conn *c)
-{
-	int rc;
-
-	if ((rc = nbd_send(c)) < 0 || !c->sf_left)
-		return rc;
-	return (rc = nbd_sendfile_step(c)) < 0 ? rc : 0;
-}
-
 static int nbd_set_events(struct nbd_conn *c, uint32_t ev)
 {
 	int rc;
@@ -1297,7 +1218,7 @@ static void nbd_conn_io(struct loop_watch *w, uint32_t events, int64_t now)
 		return;
 	}
 	/* replies left from the last wake-up (EPOLLOUT) go first */
-	rc = nbd_flush_out(c);
+	rc = nbd_send(c);
 	for (round = 0; rc == 0 && round < NBD_ROUNDS; round++) {
 		if (c->phase == NBD_PH_CLOSING)
 			break;
@@ -1311,7 +1232,7 @@ static void nbd_conn_io(struct loop_watch *w, uint32_t events, int64_t now)
 			if ((rc = nbd_recv(c, &drained)) < 0)
 				break;
 		}
-		if ((rc = nbd_process(c)) < 0 || (rc = nbd_flush_out(c)) < 0)
+		if ((rc = nbd_process(c)) < 0 || (rc = nbd_send(c)) < 0)
 			break;
 		if (!c->rx_ready && drained)
 			break;	/* socket read empty and all parsed */
@@ -1321,7 +1242,7 @@ static void nbd_conn_io(struct loop_watch *w, uint32_t events, int64_t now)
 						      : err_str(rc));
 		return;
 	}
-	if (c->phase == NBD_PH_CLOSING && !nbd_out_pending(c)) {
+	if (c->phase == NBD_PH_CLOSING && !nbd_tx_pending(c)) {
 		nbd_conn_close(c, c->bye);
 		return;
 	}
@@ -1333,7 +1254,7 @@ static void nbd_conn_io(struct loop_watch *w, uint32_t events, int64_t now)
 	ev = 0;
 	if (nbd_tx_pending(c) < NBD_TX_HIGH && c->phase != NBD_PH_CLOSING)
 		ev |= EPOLLIN;
-	if (nbd_out_pending(c) || round == NBD_ROUNDS)
+	if (nbd_tx_pending(c) || round == NBD_ROUNDS)
 		ev |= EPOLLOUT;
 	if (nbd_set_events(c, ev) != 0)
 		nbd_conn_close(c, "epoll");
@@ -1532,7 +1453,7 @@ static int nbd_idle_check(struct nbd_conn *c, int64_t now, int64_t *next)
 
 	if (idle_ms <= 0 || c->phase != NBD_PH_TRANSMISSION)
 		return 0;
-	if (now - c->last_io < idle_ms || nbd_out_pending(c) || c->rd_left) {
+	if (now - c->last_io < idle_ms || nbd_tx_pending(c) || c->rd_left) {
 		if (*next < 0 || c->last_io + idle_ms < *next)
 			*next = c->last_io + idle_ms;
 		return 0;

@@ -453,33 +453,6 @@ int vchain_read(struct vchain *c, void *buf, uint64_t off, uint32_t len)
 	return 0;
 }
 
-int vchain_extent(const struct vchain *c, uint64_t off, uint32_t len,
-		  int *fd, uint64_t *file_off)
-{
-	struct stat st;
-	uint64_t b, last;
-	uint8_t who;
-
-	if (len == 0 || check_range(c, off, len) != 0)
-		return -EINVAL;
-	b = off / c->bs;
-	last = (off + len - 1) / c->bs;
-	who = c->owner[b];
-	/* the overlay changes under a reply still in the socket */
-	if ((int)who == c->ov)
-		return -EXDEV;
-	for (; b <= last; b++)
-		if (c->owner[b] != who)
-			return -EXDEV;
-	*fd = c->layers[who].fd;
-	*file_off = c->layers[who].data_off + off;
-	/* a file cut short under us: read as pread reads it (a hole), not
-	 * with a reply whose header already promised the bytes */
-	if (fstat(*fd, &st) != 0 || (uint64_t)st.st_size < *file_off + len)
-		return -EXDEV;
-	return 0;
-}
-
 static uint32_t block_len(const struct vchain *c, uint64_t b)
 {
 	uint64_t start = b * c->bs;

@@ -103,14 +103,6 @@ int vchain_has_overlay(const struct vchain *c);
 uint64_t vchain_overlay_bytes(const struct vchain *c);
 
 int vchain_read(struct vchain *c, void *buf, uint64_t off, uint32_t len);
-/*
- * Where [off, off + len) lies when one file holds all of it and never
- * changes (the base or a delta, not the overlay): its fd (still the
- * chain's) and the offset there, for sendfile(2). -EXDEV when the range
- * spans layers or lies in the overlay: read it with vchain_read().
- */
-int vchain_extent(const struct vchain *c, uint64_t off, uint32_t len,
-		  int *fd, uint64_t *file_off);
 /* Write/zero/flush need an overlay: -EROFS without. */
 int vchain_write(struct vchain *c, const void *buf, uint64_t off,
 		 uint32_t len, int fua);

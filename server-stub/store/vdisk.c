@@ -380,12 +380,6 @@ int vdisk_read(struct vdisk *vd, void *buf, uint64_t off, uint32_t len)
 	return vchain_read(vd->chain, buf, off, len);
 }
 
-int vdisk_extent(const struct vdisk *vd, uint64_t off, uint32_t len,
-		 int *fd, uint64_t *file_off)
-{
-	return vchain_extent(vd->chain, off, len, fd, file_off);
-}
-
 int vdisk_write(struct vdisk *vd, const void *buf, uint64_t off, uint32_t len,
 		int fua)
 {

@@ -32,10 +32,6 @@ uint64_t vdisk_size(const struct vdisk *vd);
 int vdisk_read_only(const struct vdisk *vd);
 
 int vdisk_read(struct vdisk *vd, void *buf, uint64_t off, uint32_t len);
-/* A range one unchanging file holds: its fd and offset (delta.h
- * vchain_extent()); -EXDEV: read it instead. */
-int vdisk_extent(const struct vdisk *vd, uint64_t off, uint32_t len,
-		 int *fd, uint64_t *file_off);
 int vdisk_write(struct vdisk *vd, const void *buf, uint64_t off, uint32_t len,
 		int fua);
 /* Zero a range (TRIM and WRITE_ZEROES both read back as zeroes here). */
