@@ -1,7 +1,9 @@
 #!/bin/bash
 # An image file truncated or gone under a running server: no PC gets a
-# wrong byte. Truncated: NBD refuses the export and the log says the file
-# is shorter than imported (re-import); the image export refuses too.
+# wrong byte. Truncated under an open connection: a READ past the cut reads
+# a hole, the rest reads right. Truncated: NBD refuses the export and the log
+# says the file is shorter than imported (re-import); the image export
+# refuses too.
 # Missing: the PC's boot script shows the screen naming the image and
 # `linkboot image repair --scan DIR`, NBD refuses with "No such file";
 # the file put back serves again, byte for byte.
@@ -25,6 +27,28 @@ F=$LB_STATE/store/$id.v1.raw
 NBD=nbd://127.0.0.1:$LB_NBD_PORT
 
 cp "$F" "$TMP/keep.raw"
+# cut short under an open connection: a READ past the cut reads as a
+# hole (zeroes; never the old bytes, never a reply cut off after its
+# header), and the connection goes on reading what is left byte for byte.
+# qemu-io reads its commands from the pipe, so the cut falls between them.
+p1=$(od -An -tx1 -j $((1 << 20)) -N 16 "$F" | tr -d ' \n')
+{
+	echo "read 12M 64k"
+	sleep 1
+	truncate -s 8M "$F"
+	echo "read -v 12M 64k"
+	echo "read -v 1M 16"
+	sleep 1
+} | qemu-io -r -f raw "$NBD/demo" >"$TMP/cut.out" 2>&1
+sed -n '1,12p' "$TMP/cut.out"
+hexline() { grep -o "$1:.*" "$TMP/cut.out" | cut -d: -f2 | cut -c1-50 | tr -d ' '; }
+[ "$(hexline 00c00000)" = 00000000000000000000000000000000 ] ||
+	die "a READ past the cut did not read as zeroes"
+[ "$(hexline 00100000)" = "$p1" ] ||
+	die "the same connection does not read the bytes before the cut right"
+assert_contains "$LB_LOG" "closed in closing phase: client disconnected \(NBD_CMD_DISC\) \(4 requests" \
+	"the connection lived through the cut"
+cp "$TMP/keep.raw" "$F"
 truncate -s 8M "$F"
 nbdcopy "$NBD/$C" "$TMP/out.img" 2>"$TMP/err" && die "a truncated image was served"
 nbdinfo --size "$NBD/demo" >/dev/null 2>&1 && die "the truncated image export opened"
