@@ -170,16 +170,6 @@ static void script_db_error(struct sbuf *sb, const char *mac, int rc,
 	script_retry(sb, mac, p);
 }
 
-static void script_initrd(struct sbuf *sb, const char *name, const char *url,
-			  const struct bootscript_params *p)
-{
-	sb_printf(sb,
-		  "set lb-step initrd http://%s:%u/%s\n"
-		  "initrd --name %s http://%s:%u/%s || goto failed\n",
-		  p->server, p->http_port, url, name, p->server, p->http_port,
-		  url);
-}
-
 /* Does the agent use a local disk on this boot: an SSD cache, the
  * overlay on the cache partition (write mode disk), a pre-staging? */
 static int link_uses_local_disk(const struct link_info *link)
@@ -188,32 +178,46 @@ static int link_uses_local_disk(const struct link_info *link)
 	       link->write_mode == WRITE_DISK || link->prestage_version;
 }
 
+/* The initrds one boot loads: iPXE's image name and the served path. */
+struct initrd_plan {
+	struct {
+		const char *name;
+		char url[300];
+	} e[3];
+	unsigned n;
+};
+
+static void plan_add(struct initrd_plan *pl, const char *name,
+		     const char *dir, int dirlen, const char *file)
+{
+	pl->e[pl->n].name = name;
+	snprintf(pl->e[pl->n].url, sizeof(pl->e[pl->n].url), "%.*s%s%s",
+		 dirlen, dir, dirlen ? "/" : "", file);
+	pl->n++;
+}
+
 /*
- * The version's split initramfs (store/initramfs.h): its core; the
- * storage drivers when the PC uses a local disk; then the archive for the
- * NIC iPXE booted from, which the server picks by the NIC's bus ID (PCI
- * vendor and device; an unknown one gets every NIC driver).
+ * The version's one initrd; or its split initramfs (store/initramfs.h):
+ * the core, the storage drivers when the PC uses a local disk, then the
+ * archive for the NIC iPXE booted from, which the server picks by the
+ * NIC's bus ID (PCI vendor and device; an unknown one gets every NIC
+ * driver).
  */
-static void script_split_initrds(struct sbuf *sb, const struct boot_text *t,
-				 const struct link_info *link,
-				 const struct bootscript_params *p)
+static void initrd_plan(struct initrd_plan *pl, const struct boot_text *t,
+			const struct link_info *link)
 {
 	const char *slash = strrchr(t->initrd, '/');
 	int dir = slash ? (int)(slash - t->initrd) : 0;
-	const char *sep = dir ? "/" : "";
-	char url[300];
 
-	snprintf(url, sizeof(url), "%.*s%s" INITRAMFS_CORE, dir, t->initrd,
-		 sep);
-	script_initrd(sb, "initrd.img", url, p);
-	if (link_uses_local_disk(link)) {
-		snprintf(url, sizeof(url), "%.*s%s" INITRAMFS_STORAGE, dir,
-			 t->initrd, sep);
-		script_initrd(sb, "storage.img", url, p);
+	pl->n = 0;
+	if (!link->split_initrd) {
+		plan_add(pl, "initrd.img", "", 0, t->initrd);
+		return;
 	}
-	snprintf(url, sizeof(url), "%.*s%snic.img?busid=${busid:hexraw}", dir,
-		 t->initrd, sep);
-	script_initrd(sb, "nic.img", url, p);
+	plan_add(pl, "initrd.img", t->initrd, dir, INITRAMFS_CORE);
+	if (link_uses_local_disk(link))
+		plan_add(pl, "storage.img", t->initrd, dir, INITRAMFS_STORAGE);
+	plan_add(pl, "nic.img", t->initrd, dir, "nic.img?busid=${busid:hexraw}");
 }
 
 /*
@@ -226,7 +230,9 @@ static void script_boot(struct sbuf *sb, const char *mac,
 			const struct link_info *link,
 			const struct bootscript_params *p)
 {
+	struct initrd_plan plan;
 	struct boot_text t;
+	unsigned i;
 
 	boot_text_fill(&t, link, p->ticket);
 	sb_printf(sb, "echo linkboot: %s (%s) boots image %s version %u\n",
@@ -243,21 +249,24 @@ static void script_boot(struct sbuf *sb, const char *mac,
 	sb_printf(sb, "set lb-args ${lb-args}");
 	boot_text_agent_args(sb, &t, link);
 	sb_printf(sb, "\n");
+	initrd_plan(&plan, &t, link);
 	sb_printf(sb,
 		  "set lb-step kernel http://%s:%u/%s\n"
-		  /* EFI stub: each initrd=NAME names an initrd image */
-		  "kernel http://%s:%u/%s initrd=initrd.img%s%s ${lb-args}%s%s "
-		  "|| goto failed\n",
+		  "kernel http://%s:%u/%s",
 		  p->server, p->http_port, t.kernel,
-		  p->server, p->http_port, t.kernel,
-		  link->split_initrd && link_uses_local_disk(link) ?
-		  " initrd=storage.img" : "",
-		  link->split_initrd ? " initrd=nic.img" : "",
+		  p->server, p->http_port, t.kernel);
+	/* EFI stub: each initrd=NAME names an initrd image */
+	for (i = 0; i < plan.n; i++)
+		sb_printf(sb, " initrd=%s", plan.e[i].name);
+	sb_printf(sb, " ${lb-args}%s%s || goto failed\n",
 		  t.extra[0] ? " " : "", t.extra);
-	if (link->split_initrd)
-		script_split_initrds(sb, &t, link, p);
-	else
-		script_initrd(sb, "initrd.img", t.initrd, p);
+	for (i = 0; i < plan.n; i++)
+		sb_printf(sb,
+			  "set lb-step initrd http://%s:%u/%s\n"
+			  "initrd --name %s http://%s:%u/%s || goto failed\n",
+			  p->server, p->http_port, plan.e[i].url,
+			  plan.e[i].name, p->server, p->http_port,
+			  plan.e[i].url);
 	sb_printf(sb, "set lb-step boot\nboot || goto failed\n");
 	sb_printf(sb,
 		  ":failed\n"
