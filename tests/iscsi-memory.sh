@@ -4,7 +4,8 @@
 # one after the other, then all 24 pipeline 64 KiB reads at once, then
 # idle: the server must not hold 24 x 8 MiB (tbuf grows for one long
 # READ's Data-In and shrinks back once drained), and an idle connection's
-# buffers give their pages back (server-stub/net/iscsi.c, "Memory").
+# buffers give their pages back, and connections that read in turn borrow
+# the same pooled buffers (server-stub/net/iscsi.c, "Memory").
 # Prints RSS and VmHWM; bounds are generous (a loaded 2-core VM, ASan).
 # A raw-socket initiator in python3 (as tests/iscsi-bad-input.sh).
 . "$(dirname "$0")/lib.sh"
@@ -126,9 +127,17 @@ check(rss_idle < rss0 + (48 << 10),
       'idle RSS < 48 MiB above the start with %d sessions open' % N)
 check(hwm < rss0 + (96 << 10),
       'VmHWM < 96 MiB above the start (%d x 8 MiB would be %d)' % (N, N * 8))
-# the trimmed sessions still work
+# the trimmed sessions still work; one after the other, they borrow the
+# same pooled buffers: 24 x 1 MiB of Data-In must not leave 24 MiB of
+# buffers behind (each connection's own tbuf would, until ISCSI_TRIM_MS)
 for i, S in enumerate(sess):
     check(S.read(((i + 3) % 39) << 20, 1 << 20), 'session %d: reads after idle' % i)
+rss_seq = status_kib('VmRSS')
+print("RSS after 24 sessions read 1 MiB one after the other: %d KiB" % rss_seq,
+      flush=True)
+check(rss_seq < rss_idle + (8 << 10),
+      'sessions reading in turn share buffers: RSS < 8 MiB above idle')
+for S in sess:
     S.s.close()
 sys.exit(1 if fails else 0)
 PY

@@ -22,7 +22,10 @@
  *
  * Memory: buffers are sized to what is in flight, not to the largest
  * command ever seen (200 booting PCs must not pin 200 x the largest
- * READ). Both are netbuf mappings (netbuf.h), mapped with the connection:
+ * READ), and lent, not owned (netbuf.h, as nbd.c): a connection takes
+ * both from the server's pools for a wake-up and gives back each one
+ * that holds nothing it still needs, so an idle or waiting connection
+ * holds none. Both are netbuf mappings:
  *
  *   rbuf  ISCSI_RBUF_SIZE, one whole PDU of our MaxRecvDataSegmentLength;
  *         never grows
@@ -31,8 +34,10 @@
  *         ISCSI_TBUF_KEEP once drained (iscsi_bufs_fit())
  *   a short unsent tail moves to the front after a partial send, so a
  *         connection answering small reads touches the first pages only
- *   idle for ISCSI_TRIM_MS -> both buffers' pages go back to the system
- *         (iscsi_bufs_trim()); the next PDU faults fresh ones in
+ *   idle for ISCSI_TRIM_MS -> a connection still holding a buffer (a
+ *         partial PDU, unsent answers) gives its pages back
+ *         (iscsi_bufs_trim()), and so do the pools when nobody took
+ *         from them for as long; the next PDU faults fresh ones in
  *
  * Above ISCSI_TX_HIGH unsent bytes a connection stops reading until the
  * socket drains, and each wake-up does bounded work.
@@ -145,6 +150,8 @@ struct iscsi_server {
 	unsigned nconns;
 	uint16_t next_tsih;		/* §11.12.6: non-zero, per session */
 	struct iscsi_nego_cfg nego;	/* our side of negotiations */
+	/* buffers lent to connections for a wake-up (netbuf.h) */
+	struct netbuf_pool rpool, tpool; /* ISCSI_RBUF_SIZE / ISCSI_TBUF_KEEP */
 };
 
 /* One R2T's solicited sequence (§11.8). */
@@ -307,8 +314,36 @@ static void iscsi_bufs_fit(struct iscsi_conn *c)
 	}
 }
 
-/* An idle connection keeps its buffers' mappings but not their pages: a
- * room of PCs idling after boot would otherwise hold what their busiest
+/* Both buffers, for a wake-up (or a ping). 0 or -ENOMEM. */
+static int iscsi_bufs_borrow(struct iscsi_conn *c, int64_t now)
+{
+	struct iscsi_server *is = c->is;
+
+	if (netbuf_take(&is->rpool, &c->rbuf, &c->rcap, now) != 0 ||
+	    netbuf_take(&is->tpool, &c->tbuf, &c->tcap, now) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Give back what holds nothing the connection still needs: tbuf with
+ * nothing unsent (iscsi_bufs_fit() brought it back to the pool's size),
+ * rbuf with no PDU or part of one. A write waiting for its Data-Out
+ * keeps neither: its data goes to the disk as each PDU arrives. */
+static void iscsi_bufs_return(struct iscsi_conn *c)
+{
+	if (c->tbuf && c->tstart == c->tend) {
+		c->tstart = c->tend = 0;
+		netbuf_give(&c->is->tpool, &c->tbuf, &c->tcap);
+	}
+	if (c->rbuf && c->rstart == c->rend && !c->rx_ready) {
+		c->rstart = c->rend = 0;
+		netbuf_give(&c->is->rpool, &c->rbuf, &c->rcap);
+	}
+}
+
+/* A connection idle with bytes still in a buffer (a partial PDU, answers
+ * the peer does not read) keeps the buffer's mapping but not its empty
+ * pages: a room of PCs idling would otherwise hold what their busiest
  * moment touched. */
 static void iscsi_bufs_trim(struct iscsi_conn *c)
 {
@@ -2083,6 +2118,10 @@ static void iscsi_conn_io(struct loop_watch *w, uint32_t events,
 		iscsi_conn_close(c, "socket error");
 		return;
 	}
+	if (iscsi_bufs_borrow(c, now) != 0) {
+		iscsi_conn_close(c, "out of memory for its buffers");
+		return;
+	}
 	rc = iscsi_send(c);
 	for (round = 0; rc == 0 && round < ISCSI_ROUNDS; round++) {
 		if (c->phase == ISCSI_PH_CLOSING)
@@ -2105,6 +2144,7 @@ static void iscsi_conn_io(struct loop_watch *w, uint32_t events,
 		return;
 	}
 	iscsi_bufs_fit(c);
+	iscsi_bufs_return(c);
 	iscsi_rearm(c, round == ISCSI_ROUNDS);
 }
 
@@ -2114,8 +2154,9 @@ static void iscsi_conn_free(struct iscsi_conn *c)
 {
 	iscsi_abort_all(c);
 	iscsi_close_units(c);
-	netbuf_unmap(&c->rbuf, &c->rcap);
-	netbuf_unmap(&c->tbuf, &c->tcap);
+	iscsi_bufs_fit(c);
+	netbuf_give(&c->is->rpool, &c->rbuf, &c->rcap);
+	netbuf_give(&c->is->tpool, &c->tbuf, &c->tcap);
 	free(c->text_in);
 	free(c->text_out);
 	sodium_memzero(&c->nego, sizeof(c->nego));
@@ -2163,9 +2204,8 @@ static void iscsi_conn_new(struct iscsi_server *is, int fd,
 
 	if (!(c = calloc(1, sizeof(*c))))
 		goto err_alloc;
-	if (netbuf_map(&c->rbuf, &c->rcap, ISCSI_RBUF_SIZE) != 0 ||
-	    netbuf_map(&c->tbuf, &c->tcap, ISCSI_TBUF_KEEP) != 0 ||
-	    !(c->text_in = malloc(ISCSI_TEXT_MAX)) ||
+	c->is = is;
+	if (!(c->text_in = malloc(ISCSI_TEXT_MAX)) ||
 	    !(c->text_out = malloc(ISCSI_TEXT_OUT_MAX)))
 		goto err_bufs;
 	iscsi_addr_str(sin, c->peer, sizeof(c->peer));
@@ -2173,7 +2213,6 @@ static void iscsi_conn_new(struct iscsi_server *is, int fd,
 	if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
 		iscsi_addr_str(&local, c->local, sizeof(c->local));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->is = is;
 	c->session = -1;
 	for (unsigned n = 0; n < ISCSI_UNITS; n++)
 		c->unit[n].session = -1;
@@ -2194,8 +2233,6 @@ static void iscsi_conn_new(struct iscsi_server *is, int fd,
 	log_debug("iscsi %s: connected", c->peer);
 	return;
 err_bufs:
-	netbuf_unmap(&c->rbuf, &c->rcap);
-	netbuf_unmap(&c->tbuf, &c->tcap);
 	free(c->text_in);
 	free(c->text_out);
 	free(c);
@@ -2239,8 +2276,14 @@ static void iscsi_ping(struct iscsi_conn *c, int64_t now)
 	struct iscsi_sn sn;
 	uint8_t *p;
 
-	if (!(p = iscsi_pdu_begin(c, 0)))
+	if (iscsi_bufs_borrow(c, now) != 0) {
+		iscsi_conn_close(c, "out of memory for its buffers");
 		return;
+	}
+	if (!(p = iscsi_pdu_begin(c, 0))) {
+		iscsi_bufs_return(c);
+		return;
+	}
 	c->ping_ttt = 0x20000000U | (c->next_ttt++ & 0x1fffffffU);
 	sn = iscsi_sn(c);
 	iscsi_build_nop_in(p, ISCSI_BHS_SIZE, 0, ISCSI_RSVD_TAG, c->ping_ttt,
@@ -2251,6 +2294,7 @@ static void iscsi_ping(struct iscsi_conn *c, int64_t now)
 		iscsi_conn_close(c, "send");
 		return;
 	}
+	iscsi_bufs_return(c);
 	iscsi_rearm(c, 0);
 }
 
@@ -2280,6 +2324,11 @@ static int64_t iscsi_tick(void *arg, int64_t now)
 	struct iscsi_conn **pp = &is->conns, *c;
 	int64_t next = -1, t;
 
+	/* nobody borrowed for a while: the pooled pages go back too */
+	next = loop_sooner(next, netbuf_pool_idle(&is->rpool, now,
+						  ISCSI_TRIM_MS));
+	next = loop_sooner(next, netbuf_pool_idle(&is->tpool, now,
+						  ISCSI_TRIM_MS));
 	while ((c = *pp)) {
 		if (!c->dead && c->deadline && now >= c->deadline)
 			iscsi_conn_close(c, c->phase == ISCSI_PH_CLOSING
@@ -2346,6 +2395,8 @@ int iscsi_start(struct lb_server *srv)
 	if (!(is = calloc(1, sizeof(*is))))
 		return -ENOMEM;
 	is->srv = srv;
+	is->rpool.size = ISCSI_RBUF_SIZE;
+	is->tpool.size = ISCSI_TBUF_KEEP;
 	iscsi_nego_defaults(&is->nego);
 	if ((fd = listen_tcp(srv, srv->cfg->iscsi_port, 128, "iscsi")) < 0) {
 		rc = fd;
@@ -2381,6 +2432,8 @@ void iscsi_stop(struct lb_server *srv)
 	}
 	loop_del(srv->loop, &is->listen);
 	close(is->listen.fd);
+	netbuf_pool_free(&is->rpool);
+	netbuf_pool_free(&is->tpool);
 	free(is);
 	srv->iscsi = NULL;
 }

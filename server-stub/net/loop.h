@@ -29,6 +29,12 @@ struct loop_ticker {
 	void *arg;
 };
 
+/* The earlier of two tick times, -1 meaning "no need". */
+static inline int64_t loop_sooner(int64_t a, int64_t b)
+{
+	return a < 0 || (b >= 0 && b < a) ? b : a;
+}
+
 struct loop *loop_new(void);
 void loop_free(struct loop *l);
 

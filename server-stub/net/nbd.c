@@ -138,28 +138,10 @@ static const char *const nbd_phase_names[] = {
 	[NBD_PH_CLOSING] = "closing",
 };
 
-/*
- * Buffers are lent, not owned: a connection holds its rbuf and tbuf only
- * while bytes wait in them (a partial request, unsent replies, a streamed
- * READ) and gives them back at the end of its wake-up. A thousand PCs
- * reading at once then keep in memory about as many buffers as have
- * replies the kernel could not take yet, not a thousand of each; the
- * pooled ones stay mapped and their pages warm for the next borrower.
- */
-#define NBD_POOL_MAX		64
-
-struct nbd_pool {
-	uint8_t *buf[NBD_POOL_MAX];
-	unsigned n;
-	size_t size;			/* asked of netbuf_map() */
-	size_t cap;			/* what it gave (whole pages), or 0 */
-};
-
 struct nbd_server {
 	struct lb_server *srv;
-	struct nbd_pool rpool, tpool;	/* NBD_RBUF_SIZE / NBD_TBUF_SIZE */
-	int64_t pool_used;		/* last borrow, for trimming */
-	int pool_trimmed;
+	/* buffers lent to connections for a wake-up (netbuf.h) */
+	struct netbuf_pool rpool, tpool; /* NBD_RBUF_SIZE / NBD_TBUF_SIZE */
 	struct loop_watch listen;	/* the listening socket */
 	struct nbd_conn *conns;		/* live connections */
 	unsigned nconns;		/* length of conns */
@@ -226,57 +208,13 @@ static int nbd_log_refusal(struct nbd_conn *c)
 
 /* ---- buffers ---- */
 
-/* ---- lent buffers (struct nbd_pool) ---- */
-
-static int pool_take(struct nbd_pool *p, uint8_t **buf, size_t *cap)
-{
-	if (*buf)
-		return 0;
-	if (p->n) {
-		*buf = p->buf[--p->n];
-		*cap = p->cap;
-		return 0;
-	}
-	if (netbuf_map(buf, cap, p->size) != 0)
-		return -ENOMEM;
-	p->cap = *cap;
-	return 0;
-}
-
-/* A buffer of the standard size goes back to the pool (while it has
- * room), any other is unmapped. */
-static void pool_give(struct nbd_pool *p, uint8_t **buf, size_t *cap)
-{
-	if (*buf && *cap == p->cap && p->n < NBD_POOL_MAX) {
-		p->buf[p->n++] = *buf;
-		*buf = NULL;
-		*cap = 0;
-		return;
-	}
-	netbuf_unmap(buf, cap);
-}
-
-static void pool_trim(struct nbd_pool *p)
-{
-	for (unsigned i = 0; i < p->n; i++)
-		netbuf_drop_pages(p->buf[i], p->cap);
-}
-
-static void pool_free(struct nbd_pool *p)
-{
-	while (p->n)
-		netbuf_unmap(&p->buf[--p->n], &p->cap);
-}
-
 /* Both buffers, for a wake-up (or the greeting). 0 or -ENOMEM. */
 static int nbd_bufs_borrow(struct nbd_conn *c, int64_t now)
 {
 	struct nbd_server *ns = c->ns;
 
-	ns->pool_used = now;
-	ns->pool_trimmed = 0;
-	if (pool_take(&ns->rpool, &c->rbuf, &c->rcap) != 0 ||
-	    pool_take(&ns->tpool, &c->tbuf, &c->tcap) != 0)
+	if (netbuf_take(&ns->rpool, &c->rbuf, &c->rcap, now) != 0 ||
+	    netbuf_take(&ns->tpool, &c->tbuf, &c->tcap, now) != 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -286,13 +224,13 @@ static void nbd_bufs_return(struct nbd_conn *c)
 {
 	if (c->tbuf && c->tstart == c->tend && !c->rd_left) {
 		c->tstart = c->tend = 0;
-		pool_give(&c->ns->tpool, &c->tbuf, &c->tcap);
+		netbuf_give(&c->ns->tpool, &c->tbuf, &c->tcap);
 	}
 	/* an rbuf grown for 1 MiB WRITEs stays: that writer sends more */
 	if (c->rbuf && c->rcap == c->ns->rpool.cap && c->rstart == c->rend &&
 	    !c->rx_ready) {
 		c->rstart = c->rend = 0;
-		pool_give(&c->ns->rpool, &c->rbuf, &c->rcap);
+		netbuf_give(&c->ns->rpool, &c->rbuf, &c->rcap);
 	}
 }
 
@@ -1266,8 +1204,8 @@ static void nbd_conn_free(struct nbd_conn *c)
 {
 	if (c->vd)
 		vdisk_close(c->vd);
-	pool_give(&c->ns->rpool, &c->rbuf, &c->rcap);
-	pool_give(&c->ns->tpool, &c->tbuf, &c->tcap);
+	netbuf_give(&c->ns->rpool, &c->rbuf, &c->rcap);
+	netbuf_give(&c->ns->tpool, &c->tbuf, &c->tcap);
 	free(c);
 }
 
@@ -1339,8 +1277,8 @@ void nbd_conn_adopt(struct nbd_server *ns, int fd,
 	nbd_bufs_return(c);
 	return;
 err_bufs:
-	pool_give(&ns->rpool, &c->rbuf, &c->rcap);
-	pool_give(&ns->tpool, &c->tbuf, &c->tcap);
+	netbuf_give(&ns->rpool, &c->rbuf, &c->rcap);
+	netbuf_give(&ns->tpool, &c->tbuf, &c->tcap);
 	free(c);
 err_alloc:
 	log_warnx("nbd: out of memory for a connection");
@@ -1481,15 +1419,8 @@ static int64_t nbd_tick(void *arg, int64_t now)
 			next = ns->accept_paused;
 	}
 	/* nobody borrowed for a while: the pooled pages go back too */
-	if (!ns->pool_trimmed) {
-		if (now - ns->pool_used >= NBD_TRIM_MS) {
-			pool_trim(&ns->rpool);
-			pool_trim(&ns->tpool);
-			ns->pool_trimmed = 1;
-		} else if (next < 0 || ns->pool_used + NBD_TRIM_MS < next) {
-			next = ns->pool_used + NBD_TRIM_MS;
-		}
-	}
+	next = loop_sooner(next, netbuf_pool_idle(&ns->rpool, now, NBD_TRIM_MS));
+	next = loop_sooner(next, netbuf_pool_idle(&ns->tpool, now, NBD_TRIM_MS));
 	while ((c = *pp)) {
 		if (!c->dead && c->deadline && now >= c->deadline)
 			nbd_conn_close(c, c->phase == NBD_PH_CLOSING
@@ -1574,8 +1505,8 @@ void nbd_stop(struct lb_server *srv)
 	}
 	loop_del(srv->loop, &ns->listen);
 	close(ns->listen.fd);
-	pool_free(&ns->rpool);
-	pool_free(&ns->tpool);
+	netbuf_pool_free(&ns->rpool);
+	netbuf_pool_free(&ns->tpool);
 	free(ns);
 	srv->nbd = NULL;
 }

@@ -60,3 +60,50 @@ void netbuf_unmap(uint8_t **buf, size_t *cap)
 	*buf = NULL;
 	*cap = 0;
 }
+
+int netbuf_take(struct netbuf_pool *p, uint8_t **buf, size_t *cap,
+		int64_t now)
+{
+	p->used = now;
+	p->trimmed = 0;
+	if (*buf)
+		return 0;
+	if (p->n) {
+		*buf = p->buf[--p->n];
+		*cap = p->cap;
+		return 0;
+	}
+	if (netbuf_map(buf, cap, p->size) != 0)
+		return -ENOMEM;
+	p->cap = *cap;
+	return 0;
+}
+
+void netbuf_give(struct netbuf_pool *p, uint8_t **buf, size_t *cap)
+{
+	if (*buf && *cap == p->cap && p->n < NETBUF_POOL_MAX) {
+		p->buf[p->n++] = *buf;
+		*buf = NULL;
+		*cap = 0;
+		return;
+	}
+	netbuf_unmap(buf, cap);
+}
+
+int64_t netbuf_pool_idle(struct netbuf_pool *p, int64_t now, int64_t idle_ms)
+{
+	if (p->trimmed)
+		return -1;
+	if (now - p->used < idle_ms)
+		return p->used + idle_ms;
+	for (unsigned i = 0; i < p->n; i++)
+		netbuf_drop_pages(p->buf[i], p->cap);
+	p->trimmed = 1;
+	return -1;
+}
+
+void netbuf_pool_free(struct netbuf_pool *p)
+{
+	while (p->n)
+		netbuf_unmap(&p->buf[--p->n], &p->cap);
+}
