@@ -353,17 +353,68 @@ static size_t dep_line_plain(char *out, const char *line, size_t len)
 	return o;
 }
 
-/* modules.dep lines / modules.alias lines of the selected modules from
- * the first-th on only */
+/*
+ * The selected modules from the first-th on, as a sorted list of keys
+ * (their paths for modules.dep, their names for modules.alias) to look
+ * lines up in: a distribution kernel's index has tens of thousands of
+ * lines, too many to walk the selection for each.
+ */
+#define SEL_KEY_MAX	MODPATH_MAX
+
+struct sel_keys {
+	char (*v)[SEL_KEY_MAX];
+	size_t n;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static int sel_keys_make(struct sel_keys *k, const struct sel *s,
+			 size_t first, int names)
+{
+	k->n = 0;
+	if (!(k->v = calloc(s->list.n - first + 1, sizeof(*k->v))))
+		return -ENOMEM;
+	for (size_t i = first; i < s->list.n; i++) {
+		const char *path = s->list.e[i].path;
+
+		if (names)
+			moddb_name_of(path, strlen(path), k->v[k->n++],
+				      SEL_KEY_MAX);
+		else if (strlen(path) < SEL_KEY_MAX)
+			snprintf(k->v[k->n++], SEL_KEY_MAX, "%s", path);
+	}
+	qsort(k->v, k->n, sizeof(*k->v), key_cmp);
+	return 0;
+}
+
+static int sel_keys_has(const struct sel_keys *k, const char *key, size_t len)
+{
+	char want[SEL_KEY_MAX];
+
+	if (len >= sizeof(want))
+		return 0;
+	memcpy(want, key, len);
+	want[len] = '\0';
+	return bsearch(want, k->v, k->n, sizeof(*k->v), key_cmp) != NULL;
+}
+
+/* modules.dep lines of the selected modules from the first-th on only */
 static char *filter_dep(const struct sel *s, size_t first, size_t *olen)
 {
-	size_t cap = strlen(s->db.dep) + 1, o = 0;
-	char *out = malloc(cap);
 	const char *p = s->db.dep;
-	size_t i;
+	struct sel_keys k;
+	size_t o = 0;
+	char *out;
 
-	if (!out)
+	if (sel_keys_make(&k, s, first, 0) != 0)
 		return NULL;
+	if (!(out = malloc(strlen(p) + 1))) {
+		free(k.v);
+		return NULL;
+	}
 	while (*p) {
 		const char *eol = strchr(p, '\n');
 		const char *colon = strchr(p, ':');
@@ -372,65 +423,56 @@ static char *filter_dep(const struct sel *s, size_t first, size_t *olen)
 		if (!eol)
 			eol = p + strlen(p);
 		len = (size_t)(eol - p) + (*eol ? 1 : 0);
-		for (i = first; colon && colon < eol && i < s->list.n; i++)
-			if (strlen(s->list.e[i].path) == (size_t)(colon - p) &&
-			    !strncmp(p, s->list.e[i].path, (size_t)(colon - p))) {
-				o += dep_line_plain(out + o, p, len);
-				break;
-			}
+		if (colon && colon < eol &&
+		    sel_keys_has(&k, p, (size_t)(colon - p)))
+			o += dep_line_plain(out + o, p, len);
 		p += len;
 	}
+	free(k.v);
 	*olen = o;
 	return out;
 }
 
-static int selected_name(const struct sel *s, size_t first, const char *name)
-{
-	char n[64];
-	size_t i;
+struct alias_filter {
+	struct sel_keys names;
+	char *out;
+	size_t cap, o;
+};
 
-	for (i = first; i < s->list.n; i++) {
-		moddb_name_of(s->list.e[i].path, strlen(s->list.e[i].path), n,
-			      sizeof(n));
-		if (!strcmp(n, name))
-			return 1;
-	}
-	return 0;
+static void alias_keep(const char *pattern, const char *name, void *ctx)
+{
+	struct alias_filter *f = ctx;
+	char n[SEL_KEY_MAX];
+	int len;
+
+	/* modules.alias may spell a name with '-'; module names use '_' */
+	snprintf(n, sizeof(n), "%s", name);
+	for (char *q = n; *q; q++)
+		if (*q == '-')
+			*q = '_';
+	if (!sel_keys_has(&f->names, n, strlen(n)))
+		return;
+	len = snprintf(f->out + f->o, f->cap - f->o, "alias %s %s\n", pattern,
+		       name);
+	if (len > 0 && (size_t)len < f->cap - f->o)
+		f->o += (size_t)len;
 }
 
+/* modules.alias lines of the selected modules from the first-th on only */
 static char *filter_alias(const struct sel *s, size_t first, size_t *olen)
 {
-	size_t cap = s->db.alias ? strlen(s->db.alias) + 1 : 1, o = 0;
-	char *out = malloc(cap);
-	const char *p = s->db.alias;
-	char name[64];
+	struct alias_filter f = { .cap = (s->db.alias ? strlen(s->db.alias)
+					  : 0) + 1 };
 
-	if (!out)
+	if (sel_keys_make(&f.names, s, first, 1) != 0)
 		return NULL;
-	while (p && *p) {
-		const char *eol = strchr(p, '\n');
-		const char *sp;
-		size_t len;
-
-		if (!eol)
-			eol = p + strlen(p);
-		len = (size_t)(eol - p) + (*eol ? 1 : 0);
-		sp = memrchr(p, ' ', (size_t)(eol - p));
-		if (sp && (size_t)(eol - sp - 1) < sizeof(name)) {
-			memcpy(name, sp + 1, (size_t)(eol - sp - 1));
-			name[eol - sp - 1] = '\0';
-			for (char *q = name; *q; q++)
-				if (*q == '-')
-					*q = '_';
-			if (selected_name(s, first, name)) {
-				memcpy(out + o, p, len);
-				o += len;
-			}
-		}
-		p += len;
+	if ((f.out = malloc(f.cap))) {
+		f.out[0] = '\0';
+		moddb_each_alias(&s->db, alias_keep, &f);
 	}
-	*olen = o;
-	return out;
+	free(f.names.v);
+	*olen = f.o;
+	return f.out;
 }
 
 static int is_regular(const char *path)
