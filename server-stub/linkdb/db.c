@@ -54,11 +54,19 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
+/* db_prepare_kept(): the handshake's statements and a few more */
+#define DB_KEPT_MAX	16
+
 struct db {
 	sqlite3 *sql;
+	struct {
+		const char *sql;	/* the literal's address: the key */
+		sqlite3_stmt *st;
+	} kept[DB_KEPT_MAX];
 	char *state_dir;	/* NULL when opened by path */
 	char *store_dir;	/* image files */
 	int lock_fd;		/* `serve`'s flock on linkboot.pid, or -1 */
+	int64_t release_due;	/* db_release_tick()'s next run (ms) */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -255,6 +263,43 @@ void db_col_text(sqlite3_stmt *st, int col, char *out, size_t size)
 	const unsigned char *s = sqlite3_column_text(st, col);
 
 	snprintf(out, size, "%s", s ? (const char *)s : "");
+}
+
+int db_prepare_kept(struct db *db, const char *sql, sqlite3_stmt **st)
+{
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < DB_KEPT_MAX && db->kept[i].sql; i++)
+		if (db->kept[i].sql == sql) {
+			if (sqlite3_stmt_busy(db->kept[i].st))
+				return db_prepare(db, sql, st);
+			*st = db->kept[i].st;
+			return 0;
+		}
+	if (i == DB_KEPT_MAX)
+		return db_prepare(db, sql, st);
+	rc = sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT,
+				st, NULL);
+	if (rc != SQLITE_OK) {
+		log_warnx("db: %s: %s", sqlite3_errmsg(db->sql), sql);
+		return db_errno(rc);
+	}
+	db->kept[i].sql = sql;
+	db->kept[i].st = *st;
+	return 0;
+}
+
+void db_unprepare(struct db *db, sqlite3_stmt *st)
+{
+	for (unsigned i = 0; i < DB_KEPT_MAX && db->kept[i].sql; i++)
+		if (db->kept[i].st == st) {
+			/* reset: no read transaction left open by it */
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	sqlite3_finalize(st);
 }
 
 int db_run(struct db *db, const char *sql, const char *t, int64_t a,
@@ -499,6 +544,8 @@ void db_close(struct db *db)
 {
 	if (!db)
 		return;
+	for (unsigned i = 0; i < DB_KEPT_MAX && db->kept[i].sql; i++)
+		sqlite3_finalize(db->kept[i].st);
 	sqlite3_close_v2(db->sql);
 	if (db->lock_fd >= 0)
 		close(db->lock_fd);
@@ -779,7 +826,7 @@ static int export_image(struct db *db, const char *name,
 	} else {
 		snprintf(image, sizeof(image), "%s", name);
 	}
-	rc = db_prepare(db,
+	rc = db_prepare_kept(db,
 		"SELECT i.id, i.size, v.version FROM images i JOIN versions v"
 		" ON v.image_id = i.id WHERE i.name = ?1 AND v.version ="
 		" CASE WHEN ?2 > 0 THEN ?2 ELSE COALESCE(i.production_version,"
@@ -800,7 +847,7 @@ static int export_image(struct db *db, const char *name,
 	} else {
 		rc = rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
 	}
-	sqlite3_finalize(st);
+	db_unprepare(db, st);
 	return rc;
 }
 
@@ -1026,19 +1073,19 @@ void db_record_event(struct db *db, const char *mac, const char *kind,
 	int rc;
 
 	db_now_iso(now);
-	if (db_prepare(db, "INSERT INTO events(time, mac, kind, detail) "
-			   "VALUES(?, ?, ?, ?)", &st) != 0)
+	if (db_prepare_kept(db, "INSERT INTO events(time, mac, kind, detail) "
+				"VALUES(?, ?, ?, ?)", &st) != 0)
 		return;
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, mac && *mac ? mac : NULL, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (rc != SQLITE_DONE)
 		log_warnx("db: event not recorded: %s", sqlite3_errmsg(db->sql));
+	db_unprepare(db, st);
+	if (rc != SQLITE_DONE)
 		return;
-	}
 	/* bounded: drop what is older than the newest DB_EVENTS_KEEP rows */
 	if (sqlite3_last_insert_rowid(db->sql) % 100 == 0)
 		db_exec(db, "DELETE FROM events WHERE id <= (SELECT max(id) "
@@ -1071,7 +1118,7 @@ int db_session_add(struct db *db, const struct export_info *ei,
 	int rc;
 
 	db_now_iso(now);
-	if ((rc = db_prepare(db, "INSERT INTO sessions(pid, peer, mac, "
+	if ((rc = db_prepare_kept(db, "INSERT INTO sessions(pid, peer, mac, "
 				 "image_id, version, since, proto, lun) VALUES(?, "
 				 "?, ?, ?, ?, ?, ?, ?)", &st)) != 0)
 		return rc;
@@ -1085,7 +1132,7 @@ int db_session_add(struct db *db, const struct export_info *ei,
 	sqlite3_bind_text(st, 7, proto, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 8, (int)ei->lun);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	db_unprepare(db, st);
 	if (rc != SQLITE_DONE)
 		return db_errno(rc);
 	if (id)
@@ -1097,13 +1144,13 @@ void db_session_remove(struct db *db, int64_t id)
 {
 	sqlite3_stmt *st;
 
-	if (db_prepare(db, "DELETE FROM sessions WHERE id = ?", &st) != 0)
+	if (db_prepare_kept(db, "DELETE FROM sessions WHERE id = ?", &st) != 0)
 		return;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		log_warnx("db: session %lld not removed: %s", (long long)id,
 			  sqlite3_errmsg(db->sql));
-	sqlite3_finalize(st);
+	db_unprepare(db, st);
 }
 
 int64_t db_session_flush(struct db *db, int64_t id,
@@ -1118,9 +1165,9 @@ int64_t db_session_flush(struct db *db, int64_t id,
 		return c->flush_at;
 	c->flushed = sum;
 	c->flush_at = now + DB_SESSION_FLUSH_MS;
-	if (db_prepare(db, "UPDATE sessions SET bytes_read = ?2, "
-		       "bytes_written = ?3, io_errors = ?4 WHERE id = ?1",
-		       &st) != 0)
+	if (db_prepare_kept(db, "UPDATE sessions SET bytes_read = ?2, "
+			    "bytes_written = ?3, io_errors = ?4 WHERE id = ?1",
+			    &st) != 0)
 		return c->flush_at;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->bytes_read);
@@ -1129,7 +1176,7 @@ int64_t db_session_flush(struct db *db, int64_t id,
 	if (sqlite3_step(st) != SQLITE_DONE)
 		log_warnx("db: session %lld counters not written: %s",
 			  (long long)id, sqlite3_errmsg(db->sql));
-	sqlite3_finalize(st);
+	db_unprepare(db, st);
 	return c->flush_at;
 }
 
@@ -1316,13 +1363,18 @@ static int db_prestage_wake(void *arg, const uint8_t mac[6],
 static int64_t db_release_tick(void *arg, int64_t now)
 {
 	struct lb_server *srv = arg;
+	struct db *db = srv->db;
 
-	if (srv->db) {
-		release_tick(srv->db, (int64_t)time(NULL));
-		prestage_tick(srv->db, (int64_t)time(NULL), db_prestage_wake,
-			      srv);
-	}
-	return now + RELEASE_TICK_MS;
+	if (!db)
+		return -1;
+	/* the loop runs its tickers on every turn, thousands of turns a
+	 * second in a boot storm: the queries run only when due */
+	if (now < db->release_due)
+		return db->release_due;
+	release_tick(db, (int64_t)time(NULL));
+	prestage_tick(db, (int64_t)time(NULL), db_prestage_wake, srv);
+	db->release_due = now + RELEASE_TICK_MS;
+	return db->release_due;
 }
 
 int db_service_start(struct lb_server *srv)

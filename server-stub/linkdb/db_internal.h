@@ -50,6 +50,16 @@ void db_rollback(struct db *db);
 /* Prepare one statement; 0 or -errno (the SQLite message is logged). */
 struct sqlite3_stmt;
 int db_prepare(struct db *db, const char *sql, struct sqlite3_stmt **st);
+
+/*
+ * The same for a statement the daemon runs for every connection (a boot
+ * storm runs each hundreds of times a second): prepared once and kept,
+ * keyed by the address of sql, which must be a string literal. Give it
+ * back with db_unprepare(), never sqlite3_finalize(); a statement already
+ * in use is prepared afresh and finalized there.
+ */
+int db_prepare_kept(struct db *db, const char *sql, struct sqlite3_stmt **st);
+void db_unprepare(struct db *db, struct sqlite3_stmt *st);
 /* Column text into out (size bytes, "" for NULL); is the column NULL? */
 void db_col_text(struct sqlite3_stmt *st, int col, char *out, size_t size);
 /* The next zeroed row of a growing array (*rows, *n used, *cap room, rows
