@@ -140,6 +140,7 @@ def ratio(n, k):
     """best peer / linkboot per rep (lower is better for k)"""
     a = col("linkboot", n, k)
     peers = [col(s, n, k) for s in servers if s != "linkboot"]
+    if not peers: return "- (no peer in STORM_SERVERS)"
     m = min([len(a)] + [len(p) for p in peers])
     if not m: return "-"
     r = []
