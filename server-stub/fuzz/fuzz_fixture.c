@@ -330,7 +330,8 @@ static void fuzz_fixture_make(void)
 	 * /proc/self/exe, here the fuzzer: no traces */
 	fx.cfg.boot_trace_seconds = 0;
 	fx.cfg.verbose = 1;		/* every log line is formatted */
-	fx.cfg.nbd_port = fx.cfg.http_port = fuzz_free_port();
+	fx.cfg.nbd_port = fx.cfg.http_port = fx.cfg.iscsi_port =
+		fuzz_free_port();
 	fx.srv = (struct lb_server){
 		.cfg = &fx.cfg, .root_dirfd = -1, .ipxe_build_dirfd = -1,
 		.ipxe_dirfd = -1, .state_dirfd = -1, .boot_dirfd = -1,
@@ -378,8 +379,10 @@ void fuzz_server_start(struct lb_server *srv,
 	for (tries = 0; tries < 8; tries++) {
 		if ((rc = start(srv)) != -EADDRINUSE)
 			break;
-		fx.cfg.nbd_port = fx.cfg.http_port = fuzz_free_port();
-		srv->cfg->nbd_port = srv->cfg->http_port = fx.cfg.nbd_port;
+		fx.cfg.nbd_port = fx.cfg.http_port = fx.cfg.iscsi_port =
+			fuzz_free_port();
+		srv->cfg->nbd_port = srv->cfg->http_port =
+			srv->cfg->iscsi_port = fx.cfg.nbd_port;
 	}
 	if (rc != 0)
 		fuzz_die("service start", rc);

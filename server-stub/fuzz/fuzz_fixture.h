@@ -3,8 +3,8 @@
 #define LB_FUZZ_FIXTURE_H
 
 /*
- * What the in-process server fuzzers (fuzz_nbd_server.c, fuzz_http_server.c)
- * share: a state directory made once per process the way an admin makes
+ * What the in-process server fuzzers (fuzz_nbd_server.c, fuzz_http_server.c,
+ * fuzz_iscsi_server.c) share: a state directory made once per process the way an admin makes
  * one (`linkboot image add`, `linkboot client add`), a struct lb_server as
  * `linkboot serve` fills it, and a driver that feeds one fuzz input to
  * connections of the real protocol module through the loop (loop.c).
@@ -80,7 +80,8 @@ void fuzz_server_fini(struct lb_server *srv);
 void fuzz_server_start(struct lb_server *srv,
 		       int (*start)(struct lb_server *srv));
 
-/* How a module takes a connection (nbd_conn_adopt, http_conn_adopt). */
+/* How a module takes a connection (nbd_conn_adopt, http_conn_adopt,
+ * iscsi_conn_adopt). */
 typedef void (*fuzz_adopt_fn)(struct lb_server *srv, int fd,
 			      const struct sockaddr_in *sin, int64_t now);
 

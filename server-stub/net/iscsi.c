@@ -2193,8 +2193,8 @@ static void iscsi_addr_str(const struct sockaddr_in *sin, char *out,
 	snprintf(out, outsz, "%s:%u", ip, ntohs(sin->sin_port));
 }
 
-static void iscsi_conn_new(struct iscsi_server *is, int fd,
-			   const struct sockaddr_in *sin, int64_t now)
+void iscsi_conn_adopt(struct iscsi_server *is, int fd,
+		      const struct sockaddr_in *sin, int64_t now)
 {
 	uint8_t random[1 + ISCSI_CHAP_CHALLENGE_SIZE];
 	struct sockaddr_in local;
@@ -2210,7 +2210,9 @@ static void iscsi_conn_new(struct iscsi_server *is, int fd,
 		goto err_bufs;
 	iscsi_addr_str(sin, c->peer, sizeof(c->peer));
 	c->peer_addr = sin->sin_addr;
-	if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
+	/* (a socketpair, as the fuzzer's, has no address of ours) */
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0 &&
+	    local.sin_family == AF_INET)
 		iscsi_addr_str(&local, c->local, sizeof(c->local));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->session = -1;
@@ -2265,7 +2267,7 @@ static void iscsi_accept(struct loop_watch *w, uint32_t events UNUSED,
 			close(fd);
 			continue;
 		}
-		iscsi_conn_new(is, fd, &sin, now);
+		iscsi_conn_adopt(is, fd, &sin, now);
 	}
 }
 

@@ -29,4 +29,11 @@ int iscsi_start(struct lb_server *srv);
 /* Close every connection (vdisks released) and the listener. */
 void iscsi_stop(struct lb_server *srv);
 
+/* Take a connected non-blocking socket from sin (for logs) as a new
+ * initiator: login from here on. The accept path uses it, and the fuzzer
+ * (fuzz_iscsi_server.c) hands it one end of a socketpair. fd is the
+ * connection's from now on (closed on failure). */
+void iscsi_conn_adopt(struct iscsi_server *is, int fd,
+		      const struct sockaddr_in *sin, int64_t now);
+
 #endif
