@@ -247,15 +247,22 @@ const char *db_write_mode_name(int mode)
 	return write_mode_names[mode];
 }
 
-int db_prepare(struct db *db, const char *sql, sqlite3_stmt **st)
+/* flags: SQLITE_PREPARE_* (0 is sqlite3_prepare_v2()'s behaviour) */
+static int db_prepare_flags(struct db *db, const char *sql, unsigned flags,
+			    sqlite3_stmt **st)
 {
-	int rc = sqlite3_prepare_v2(db->sql, sql, -1, st, NULL);
+	int rc = sqlite3_prepare_v3(db->sql, sql, -1, flags, st, NULL);
 
 	if (rc != SQLITE_OK) {
 		log_warnx("db: %s: %s", sqlite3_errmsg(db->sql), sql);
 		return db_errno(rc);
 	}
 	return 0;
+}
+
+int db_prepare(struct db *db, const char *sql, sqlite3_stmt **st)
+{
+	return db_prepare_flags(db, sql, 0, st);
 }
 
 void db_col_text(sqlite3_stmt *st, int col, char *out, size_t size)
@@ -279,12 +286,8 @@ int db_prepare_kept(struct db *db, const char *sql, sqlite3_stmt **st)
 		}
 	if (i == DB_KEPT_MAX)
 		return db_prepare(db, sql, st);
-	rc = sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT,
-				st, NULL);
-	if (rc != SQLITE_OK) {
-		log_warnx("db: %s: %s", sqlite3_errmsg(db->sql), sql);
-		return db_errno(rc);
-	}
+	if ((rc = db_prepare_flags(db, sql, SQLITE_PREPARE_PERSISTENT, st)) != 0)
+		return rc;
 	db->kept[i].sql = sql;
 	db->kept[i].st = *st;
 	return 0;
