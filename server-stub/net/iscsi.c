@@ -2336,27 +2336,25 @@ static int64_t iscsi_tick(void *arg, int64_t now)
 			iscsi_conn_close(c, c->phase == ISCSI_PH_CLOSING
 					    ? "peer does not read its answers"
 					    : "login timeout");
-		if (!c->dead && c->phase == ISCSI_PH_FULL &&
-		    (t = iscsi_keepalive(c, now)) >= 0 &&
-		    (next < 0 || t < next))
-			next = t;
+		if (!c->dead && c->phase == ISCSI_PH_FULL)
+			next = loop_sooner(next, iscsi_keepalive(c, now));
 		if (c->dead) {
 			*pp = c->next;
 			is->nconns--;
 			iscsi_conn_free(c);
 			continue;
 		}
-		if (c->deadline && (next < 0 || c->deadline < next))
-			next = c->deadline;
-		if ((t = db_session_flush(is->srv->db, c->session, &c->io,
-					  now)) >= 0 && (next < 0 || t < next))
-			next = t;
+		if (c->deadline)
+			next = loop_sooner(next, c->deadline);
+		next = loop_sooner(next, db_session_flush(is->srv->db,
+							  c->session, &c->io,
+							  now));
 		if (!c->trimmed) {
 			t = c->last_io + ISCSI_TRIM_MS;
 			if (now >= t)
 				iscsi_bufs_trim(c);
-			else if (next < 0 || t < next)
-				next = t;
+			else
+				next = loop_sooner(next, t);
 		}
 		pp = &c->next;
 	}

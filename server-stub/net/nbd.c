@@ -1392,8 +1392,7 @@ static int nbd_idle_check(struct nbd_conn *c, int64_t now, int64_t *next)
 	if (idle_ms <= 0 || c->phase != NBD_PH_TRANSMISSION)
 		return 0;
 	if (now - c->last_io < idle_ms || nbd_tx_pending(c) || c->rd_left) {
-		if (*next < 0 || c->last_io + idle_ms < *next)
-			*next = c->last_io + idle_ms;
+		*next = loop_sooner(*next, c->last_io + idle_ms);
 		return 0;
 	}
 	snprintf(why, sizeof(why), "idle for %d s (nbd_idle_timeout)",
@@ -1409,7 +1408,7 @@ static int64_t nbd_tick(void *arg, int64_t now)
 {
 	struct nbd_server *ns = arg;
 	struct nbd_conn **pp = &ns->conns, *c;
-	int64_t next = -1, due;
+	int64_t next = -1;
 
 	if (ns->accept_paused) {
 		if (now >= ns->accept_paused &&
@@ -1432,27 +1431,23 @@ static int64_t nbd_tick(void *arg, int64_t now)
 			nbd_conn_free(c);
 			continue;
 		}
-		if (c->deadline && (next < 0 || c->deadline < next))
-			next = c->deadline;
-		if ((due = db_session_flush(ns->srv->db, c->session, &c->io,
-					    now)) >= 0 && (next < 0 || due < next))
-			next = due;
+		if (c->deadline)
+			next = loop_sooner(next, c->deadline);
+		next = loop_sooner(next, db_session_flush(ns->srv->db,
+							  c->session, &c->io,
+							  now));
 		if (!c->trimmed) {
 			int64_t t = c->last_io + NBD_TRIM_MS;
 
 			if (now >= t)
 				nbd_bufs_trim(c);
-			else if (next < 0 || t < next)
-				next = t;
+			else
+				next = loop_sooner(next, t);
 		}
 		if (nbd_idle_check(c, now, &next))
 			continue;	/* closed: the next pass frees it */
-		if (c->trace) {
-			int64_t t = bp_trace_tick(c->trace, now);
-
-			if (t >= 0 && (next < 0 || t < next))
-				next = t;
-		}
+		if (c->trace)
+			next = loop_sooner(next, bp_trace_tick(c->trace, now));
 		pp = &c->next;
 	}
 	return next;
