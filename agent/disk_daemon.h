@@ -25,6 +25,7 @@
 #include "cache.h"
 #include "nbd_client.h"
 #include "queue.h"
+#include "rxbuf.h"
 #include "woverlay.h"
 
 #define SERVE_BUFSZ (128u * 1024)	/* = max_sectors_kb we set */
@@ -67,6 +68,8 @@ struct disk_daemon {
 	struct pending_read rd[IOQUEUE_SLOTS];	/* per slot of q */
 	uint8_t *kbuf;			/* cache-hit reply buffer,
 					 * SERVE_BUFSZ */
+	struct rxbuf krx;		/* nbd.ko's requests, received */
+	struct rxbuf srx;		/* the server's replies, received */
 	int read_only;			/* nbd.ko was told READ_ONLY */
 	int timeline_fd;		/* PID 1's "T_ROOT T_SWITCH" pipe,
 					 * or -1 once read */
@@ -101,7 +104,7 @@ struct disk_daemon {
 /* disk_serve.c */
 /* Until the kernel goes: its reason (-EPIPE: EOF, -ESHUTDOWN: DISC). */
 int serve_loop(struct disk_daemon *d);
-/* The I/O buffers (slots, kbuf) and the cache stack (after the first
+/* The I/O buffers (slots, kbuf, krx, srx) and the cache stack (after the first
  * connect: it needs the export's size); 0 or -ENOMEM, logged. */
 int serve_alloc(struct disk_daemon *d);
 int serve_cache(struct disk_daemon *d);

@@ -11,6 +11,10 @@
  *                              |  server gone: requeue all, reconnect
  *                              |  with backoff, send again in order
  *
+ * Each wake-up takes what each socket holds in one recv() (rxbuf.h) and
+ * handles every whole message in it: a READ's data is verified, cached
+ * and sent to the kernel from where it was received.
+ *
  * Runs forked from the supervisor (only this process holds the
  * socketpair's end, so the kernel sees EOF if it dies), locked in memory,
  * PR_SET_IO_FLUSHER, never touches the nbd-backed root (DESIGN.md
@@ -37,6 +41,12 @@
 
 /* a slot holds the largest kernel request widened to whole cache blocks */
 #define SLOT_BUFSZ CACHE_FETCH_MAX
+/* Received, not yet parsed: the server's replies (two of the largest, so
+ * a long one rarely needs its head moved to the front) and the kernel's
+ * requests (headers, and whatever part of a WRITE's data came with them;
+ * the rest is read straight into its slot). */
+#define SRX_BUFSZ (2 * (NBD_SIMPLE_REPLY_SIZE + SLOT_BUFSZ))
+#define KRX_BUFSZ (64u * 1024)
 #define REPORT_EVERY_MS 60000
 #define VERIFY_TRIES 3		/* refetches of a block that fails its hash */
 #define FULL_MSG_EVERY_MS 30000
@@ -147,6 +157,8 @@ static void conn_lost(struct disk_daemon *d, const char *why)
 	if (d->conn.fd < 0)
 		return;
 	nbd_client_close(&d->conn);
+	rxbuf_reset(&d->srx);	/* a part of a reply is no use to the next
+				 * connection */
 	n = ioqueue_requeue_all(&d->q);
 	d->down_since = now_ms();
 	d->next_attempt = d->down_since + BACKOFF_MIN_MS;
@@ -170,12 +182,15 @@ static void conn_lost(struct disk_daemon *d, const char *why)
 int serve_send_slot(struct disk_daemon *d, struct ioslot *sl)
 {
 	uint8_t h[NBD_REQUEST_SIZE];
+	struct iovec iov[2] = {
+		{ .iov_base = h, .iov_len = sizeof(h) },
+		{ .iov_base = sl->buf, .iov_len = sl->req.length },
+	};
 	int rc;
 
 	nbd_build_request(h, sizeof(h), &sl->req);
-	if ((rc = fd_write_full(d->conn.fd, h, sizeof(h))) == 0 &&
-	    sl->req.type == NBD_CMD_WRITE)
-		rc = fd_write_full(d->conn.fd, sl->buf, sl->req.length);
+	rc = send_iov_full(d->conn.fd, iov,
+			   sl->req.type == NBD_CMD_WRITE ? 2 : 1);
 	if (rc != 0) {
 		conn_lost(d, err_str(rc));
 		return rc;
@@ -280,7 +295,7 @@ static int read_request(struct disk_daemon *d, const struct nbd_request *r)
 	if (!(d->wov && wov_touches(d->wov, r->offset, r->length)) &&
 	    cache_peek(d->cache, r->offset, r->length, iov + 1, &n))
 		return reply_kernel_iov(d, r->handle, iov, n);
-	sl = ioqueue_get(&d->q);	/* poll: one is free */
+	sl = ioqueue_get(&d->q);	/* slot_free() said one is */
 	rd = read_of_slot(d, sl);
 	rc = cache_read(d->cache, r->offset, r->length, d->kbuf, &rd->sp);
 	if (rc == 1 || rc < 0 || d->expired) {
@@ -340,23 +355,24 @@ static void wake_waiters(struct disk_daemon *d)
 }
 
 /*
- * The server's data for a READ slot: verified and cached by cache_fill();
- * a block that fails its hash is fetched again (VERIFY_TRIES), then the
- * kernel gets EIO, never the wrong bytes. 1: sent again, keep the slot.
+ * The server's data for a READ slot (span: the blocks it asked for, where
+ * they were received): verified and cached by cache_fill(); a block that
+ * fails its hash is fetched again (VERIFY_TRIES), then the kernel gets
+ * EIO, never the wrong bytes. 1: sent again, keep the slot.
  */
 static int read_reply(struct disk_daemon *d, struct ioslot *sl,
-		      uint32_t *error, const uint8_t **data)
+		      uint8_t *span, uint32_t *error, uint8_t **data)
 {
 	struct pending_read *rd = read_of_slot(d, sl);
 	int rc;
 
-	*data = sl->buf + (rd->off - rd->sp.off);
+	*data = span + (rd->off - rd->sp.off);
 	rd->waiting = 0;	/* a waiter resent after a reconnect */
 	if (*error) {
 		cache_abort(d->cache, &rd->sp);
 		return 0;
 	}
-	rc = cache_fill(d->cache, &rd->sp, sl->buf);
+	rc = cache_fill(d->cache, &rd->sp, span);
 	if (rc == -EBADMSG && rd->sp.tries < VERIFY_TRIES) {
 		log_warnx("nbd: blocks at %llu+%u failed verification against "
 			  "the block-hash table: fetching again",
@@ -424,7 +440,7 @@ static int refuse_oversized(struct disk_daemon *d, const struct nbd_request *r)
 	while (r->type == NBD_CMD_WRITE && left) {
 		uint32_t n = MIN(left, SERVE_BUFSZ);
 
-		if ((rc = fd_read_full(d->kfd, d->kbuf, n)))
+		if ((rc = rxbuf_copy_out(&d->krx, d->kfd, d->kbuf, n)))
 			return rc;
 		left -= n;
 	}
@@ -453,13 +469,13 @@ static int forward_request(struct disk_daemon *d, const struct nbd_request *r,
 /* WRITE, TRIM, WRITE_ZEROES: to the overlay, else to the server. */
 static int write_request(struct disk_daemon *d, struct nbd_request *r)
 {
-	/* poll guarantees a free slot; write data must be read off the
+	/* slot_free() said one is free; write data must be read off the
 	 * socket in any case */
 	struct ioslot *sl = ioqueue_get(&d->q);
 	int rc;
 
 	if (r->type == NBD_CMD_WRITE &&
-	    (rc = fd_read_full(d->kfd, sl->buf, r->length)) != 0)
+	    (rc = rxbuf_copy_out(&d->krx, d->kfd, sl->buf, r->length)) != 0)
 		return rc;
 	if (d->read_only) {
 		ioqueue_put(&d->q, sl);
@@ -482,17 +498,15 @@ static int flush_request(struct disk_daemon *d, const struct nbd_request *r)
 	return forward_request(d, r, ioqueue_get(&d->q));
 }
 
-/* A request from nbd.ko (NBD proto.md "Transmission"). <0: kernel gone. */
+/* A request from nbd.ko (NBD proto.md "Transmission"), its header in
+ * krx. <0: kernel gone. */
 static int kernel_request(struct disk_daemon *d)
 {
-	uint8_t h[NBD_REQUEST_SIZE];
 	struct nbd_request r;
-	int rc;
 
-	if ((rc = fd_read_full(d->kfd, h, sizeof(h))) != 0)
-		return rc;
-	if (nbd_parse_request(h, sizeof(h), &r) != 0)
+	if (nbd_parse_request(rxbuf_data(&d->krx), NBD_REQUEST_SIZE, &r) != 0)
 		return -EPROTO;
+	rxbuf_consume(&d->krx, NBD_REQUEST_SIZE);
 	switch (r.type) {
 	case NBD_CMD_DISC:
 		return -ESHUTDOWN;
@@ -514,52 +528,95 @@ static int kernel_request(struct disk_daemon *d)
 	}
 }
 
-/* A reply from the server, to the slot whose wire handle it carries. A
+/* Room for one more request that may need a slot: a READ miss, a WRITE,
+ * a FLUSH each take one (or a FLUSH waits in flush_next). */
+static int slot_free(const struct disk_daemon *d)
+{
+	return d->q.used < IOQUEUE_SLOTS && d->nflush_next < IOQUEUE_SLOTS;
+}
+
+static int kernel_request_ready(const struct disk_daemon *d)
+{
+	return slot_free(d) && rxbuf_avail(&d->krx) >= NBD_REQUEST_SIZE;
+}
+
+/* Every whole request received, while slots are free; the rest waits in
+ * krx for slots (a reply frees one). <0: kernel gone. */
+static int kernel_requests(struct disk_daemon *d)
+{
+	int rc;
+
+	while (kernel_request_ready(d))
+		if ((rc = kernel_request(d)) != 0)
+			return rc;
+	return 0;
+}
+
+/* A reply from the server at the head of srx, to the slot whose wire
+ * handle it carries; a READ's data is used where it was received. A
  * broken connection or reply is a lost connection: the slots are sent
  * again after the reconnect. */
 static int server_reply(struct disk_daemon *d)
 {
-	uint8_t h[NBD_SIMPLE_REPLY_SIZE];
 	struct nbd_reply rep;
-	const uint8_t *data;
+	uint8_t *data;
 	struct ioslot *sl;
 	uint32_t error;
 	int rc;
 
-	if ((rc = fd_read_full(d->conn.fd, h, sizeof(h))) != 0) {
-		conn_lost(d, rc == -EPIPE ? "server closed" : err_str(rc));
-		return 0;
-	}
 	/* simple replies only: we never ask for structured ones */
-	if (nbd_parse_reply(h, sizeof(h), &rep) != 0 || rep.structured ||
+	if (nbd_parse_reply(rxbuf_data(&d->srx), NBD_SIMPLE_REPLY_SIZE,
+			    &rep) != 0 || rep.structured ||
 	    !(sl = ioqueue_find(&d->q, rep.handle))) {
 		conn_lost(d, "bad reply from server");
 		return 0;
 	}
 	error = rep.error;
 	if (sl->writeback) {
+		rxbuf_consume(&d->srx, NBD_SIMPLE_REPLY_SIZE);
 		writeback_reply(d, sl, error);
 		return 0;
 	}
 	if (error == NBD_ENOSPC)
 		serve_overlay_full_msg(d);
-	if (sl->req.type == NBD_CMD_READ && !error &&
-	    (rc = fd_read_full(d->conn.fd, sl->buf, sl->req.length))) {
-		conn_lost(d, err_str(rc));
+	if (sl->req.type != NBD_CMD_READ || error) {
+		rxbuf_consume(&d->srx, NBD_SIMPLE_REPLY_SIZE);
+		rc = serve_reply_kernel(d, sl->kernel_handle, error, NULL, 0);
+		goto done;
+	}
+	if ((rc = rxbuf_need(&d->srx, d->conn.fd, NBD_SIMPLE_REPLY_SIZE +
+			     (size_t)sl->req.length)) != 0) {
+		conn_lost(d, rc == -EPIPE ? "server closed" : err_str(rc));
 		return 0;
 	}
-	data = sl->buf;
-	if (sl->req.type == NBD_CMD_READ && read_reply(d, sl, &error, &data))
+	/* consumed first: a refetch below may lose the connection, which
+	 * empties srx; the bytes stay where they are until the next fill */
+	data = rxbuf_data(&d->srx) + NBD_SIMPLE_REPLY_SIZE;
+	rxbuf_consume(&d->srx, NBD_SIMPLE_REPLY_SIZE + sl->req.length);
+	if (read_reply(d, sl, data, &error, &data))
 		return 0;
-	if (sl->req.type == NBD_CMD_READ)
-		rc = reply_read(d, sl->kernel_handle, error, (uint8_t *)data,
-				read_of_slot(d, sl)->off, read_of_slot(d, sl)->len);
-	else
-		rc = serve_reply_kernel(d, sl->kernel_handle, error, NULL, 0);
+	rc = reply_read(d, sl->kernel_handle, error, data,
+			read_of_slot(d, sl)->off, read_of_slot(d, sl)->len);
+done:
 	ioqueue_put(&d->q, sl);
 	wake_waiters(d);
 	cache_export_stats(d->cache);
 	return rc;
+}
+
+/* What the server sent since the last wake-up, every whole reply of it
+ * (and the rest of one whose head came). */
+static void server_replies(struct disk_daemon *d)
+{
+	int rc = rxbuf_fill(&d->srx, d->conn.fd);
+
+	if (rc < 0 && rc != -EAGAIN) {
+		conn_lost(d, rc == -EPIPE ? "server closed" : err_str(rc));
+		return;
+	}
+	while (d->conn.fd >= 0 &&
+	       rxbuf_avail(&d->srx) >= NBD_SIMPLE_REPLY_SIZE)
+		server_reply(d);
 }
 
 int serve_export_writable(const struct disk_daemon *d)
@@ -652,31 +709,35 @@ static void upkeep(struct disk_daemon *d, int64_t now, int64_t *last_report)
 	}
 }
 
+/* A wake-up per batch: every reply the server has sent, then every
+ * request nbd.ko has queued (as slots allow), each from one recv(). */
 int serve_loop(struct disk_daemon *d)
 {
 	const short ready = POLLIN | POLLERR | POLLHUP;
 	int64_t last_report = now_ms();
-	int rc;
+	int rc, timeout;
 
 	for (;;) {
 		/* poll ignores a negative fd: the server while down, PID 1's
 		 * pipe once read */
 		struct pollfd p[3] = {
-			{ .fd = d->kfd, .events = d->q.used < IOQUEUE_SLOTS &&
-			  d->nflush_next < IOQUEUE_SLOTS ? POLLIN : 0 },
+			{ .fd = d->kfd, .events = slot_free(d) ? POLLIN : 0 },
 			{ .fd = d->conn.fd, .events = POLLIN },
 			{ .fd = d->timeline_fd, .events = POLLIN },
 		};
 		int64_t now;
 
-		if (poll(p, 3, d->conn.fd >= 0 ? 1000 : 100) < 0 &&
-		    errno != EINTR)
+		timeout = kernel_request_ready(d) ? 0 :
+			  d->conn.fd >= 0 ? 1000 : 100;
+		if (poll(p, 3, timeout) < 0 && errno != EINTR)
 			log_warn("poll");
 		now = now_ms();
 		if (p[1].revents & ready)
-			server_reply(d);
+			server_replies(d);
 		if (p[0].events && (p[0].revents & ready) &&
-		    (rc = kernel_request(d)) != 0)
+		    (rc = rxbuf_fill(&d->krx, d->kfd)) < 0 && rc != -EAGAIN)
+			return rc;
+		if ((rc = kernel_requests(d)) != 0)
 			return rc;
 		if (p[2].revents)
 			read_pid1_timeline(d);
@@ -688,6 +749,8 @@ int serve_alloc(struct disk_daemon *d)
 {
 	/* a slot holds a request's span of whole blocks (cache.h) */
 	if (ioqueue_init(&d->q, SLOT_BUFSZ) != 0 ||
+	    rxbuf_init(&d->krx, KRX_BUFSZ) != 0 ||
+	    rxbuf_init(&d->srx, SRX_BUFSZ) != 0 ||
 	    (d->kbuf = mmap(NULL, SERVE_BUFSZ, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
 		d->kbuf = NULL;
@@ -713,6 +776,8 @@ int serve_cache(struct disk_daemon *d)
 void serve_release(struct disk_daemon *d)
 {
 	ioqueue_free(&d->q);
+	rxbuf_free(&d->krx);
+	rxbuf_free(&d->srx);
 	cache_free(d->cache);	/* the child keeps its own copy */
 	d->cache = NULL;
 	if (d->kbuf)
