@@ -116,8 +116,9 @@ _Static_assert(ISCSI_MRDSL <= ISCSI_READ_PIECE, "a NOP-In echo fits");
  * answers made ahead while it is full, and one piece's worth is enough. */
 #define ISCSI_TX_HIGH		ISCSI_READ_PIECE
 /* tbuf, kept for a connection's life and never grown: below ISCSI_TX_HIGH
- * unsent, one more PDU's answers fit (the largest one, or an R2T per
- * outstanding slot), and a NOP-In ping. */
+ * unsent, the answers to one more PDU fit (ISCSI_ANSWER_MAX at most;
+ * a streaming READ's next piece comes with less unsent), and a NOP-In
+ * ping with them. */
 #define ISCSI_TBUF_SIZE		(ISCSI_TX_HIGH + ISCSI_ANSWER_MAX + (4U << 10))
 /* An unsent tail this short moves to tbuf's front after a partial send;
  * a streaming READ's next piece waits until no more is unsent, so it
@@ -570,9 +571,9 @@ static uint32_t iscsi_disk_error(struct iscsi_conn *c, int rc, int writing)
 }
 
 /* The next Data-In PDU's data bytes at st: at most the initiator's
- * MaxRecvDataSegmentLength (and a piece), never across a MaxBurstLength
- * boundary; st->in_burst counts the sequence so far, *end_of_burst says
- * the PDU ends it (F bit, §11.7.1). */
+ * MaxRecvDataSegmentLength and ISCSI_READ_PIECE, never across a
+ * MaxBurstLength boundary; st->in_burst counts the sequence so far,
+ * *end_of_burst says the PDU ends it (F bit, §11.7.1). */
 static uint32_t iscsi_data_in_cut(const struct iscsi_conn *c,
 				  struct iscsi_stream *st, int *end_of_burst)
 {
@@ -638,7 +639,7 @@ static int iscsi_data_in_piece(struct iscsi_conn *c, struct iscsi_stream *st,
 		} else if ((rc = vdisk_read(iscsi_unit_of(c, cur.lun)->vd,
 					    iscsi_pdu_data(c, p),
 					    cur.off + cur.done, n)) != 0) {
-			c->tend = start;
+			c->tend = start;	/* nothing of the piece goes out */
 			*err = iscsi_disk_error(c, rc, 0);
 			log_warnx("iscsi %s: read at %llu, %u bytes: %s (CHECK "
 				  "CONDITION after %u bytes of Data-In)",
@@ -668,8 +669,8 @@ static int iscsi_data_in_piece(struct iscsi_conn *c, struct iscsi_stream *st,
 }
 
 /*
- * The streaming READ's next piece, once the socket has taken the last
- * but a short tail (iscsi_tx_full()). 1: progress, 0: wait for the
+ * The streaming READ's next piece, once the socket has taken all of the
+ * last one but a short tail (iscsi_tx_full()). 1: progress, 0: wait for the
  * socket, <0: close. A disk error now cannot take back the Data-In
  * already queued (its data is right), and the status cannot ride on a
  * Data-In PDU: §11.7 sends the status and sense data of a command that
