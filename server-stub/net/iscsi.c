@@ -801,7 +801,7 @@ static int iscsi_cmd_data_in(struct iscsi_conn *c, const struct iscsi_bhs *h,
 	if (len == 0 || !(h->flags & ISCSI_CMD_READ))
 		return iscsi_scsi_rsp(c, h->itt, SCSI_STATUS_GOOD, 0, -1,
 				      rflags, residual, 0);
-	/* one piece: buf is far smaller */
+	/* all in one piece: buf is far smaller than ISCSI_READ_PIECE */
 	st = (struct iscsi_stream){
 		.itt = h->itt, .lun = h->lun, .len = len, .rflags = rflags,
 		.residual = residual,
