@@ -212,6 +212,14 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libagent.a $(BUILD)/liblb.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(LDFLAGS) $(AGENT_LIBS) -lpthread
 all: $(TOOL_BINS)
+# LD_PRELOAD shims for the tests (tests/tools/preload/*.c; pread_eio: a
+# disk with a bad stretch). Never sanitized: ASan's runtime must be the
+# first library of the process it is preloaded into.
+PRELOAD_LIBS := $(patsubst tests/tools/preload/%.c,$(BUILD)/tests/tools/%.so,$(wildcard tests/tools/preload/*.c))
+$(BUILD)/tests/tools/%.so: tests/tools/preload/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -shared -o $@ $< -ldl
+all: $(PRELOAD_LIBS)
 
 # iSCSI peer benchmark (not part of check): bench/iscsi_storm.c, a libiscsi
 # load generator, then bench/iscsi-peers.sh (linkboot vs tgtd).

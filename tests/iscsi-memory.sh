@@ -1,13 +1,16 @@
 #!/bin/bash
-# iSCSI memory: connections that once read a lot must not keep it. 24
-# sessions on an image target each READ 8 MiB (the largest READ, VPD 0xb0)
-# one after the other, then all 24 pipeline 64 KiB reads at once, then
-# idle: the server must not hold 24 x 8 MiB (tbuf grows for one long
-# READ's Data-In and shrinks back once drained), and an idle connection's
-# buffers give their pages back, and connections that read in turn borrow
-# the same pooled buffers (server-stub/net/iscsi.c, "Memory").
+# iSCSI memory: connections that once read a lot must not keep it, and a
+# connection whose initiator does not read holds what is in flight only.
+# 24 sessions on an image target each READ 8 MiB (the largest READ, VPD
+# 0xb0) one after the other, then all 24 pipeline 64 KiB reads at once,
+# then idle: the server must not hold 24 x 8 MiB (a READ's Data-In is
+# streamed in pieces as the socket drains), an idle connection's buffers
+# give their pages back, and connections that read in turn borrow the
+# same pooled buffers. Then 24 sessions with 4 READs of 8 MiB in flight
+# leave their Data-In unread for a while: each holds a piece of it, not
+# whole READs (server-stub/net/iscsi.c, "Data path", "Memory").
 # Prints RSS and VmHWM; bounds are generous (a loaded 2-core VM, ASan).
-# A raw-socket initiator in python3 (as tests/iscsi-bad-input.sh).
+# A raw-socket initiator in python3 (tests/tools/iscsi_raw.py).
 . "$(dirname "$0")/lib.sh"
 requires python3 --version
 requires "$LINKBOOT" image --help
@@ -20,9 +23,11 @@ start_linkboot
 lb image add mem "$IMG" --kernel "$TMP/vmlinuz" --initrd "$TMP/initrd" \
 	>"$TMP/add.log" 2>&1 || { cat "$TMP/add.log"; die "image add"; }
 
-python3 - 127.0.0.1 "$LB_ISCSI_PORT" "$LB_PID" "$IMG" <<'PY' || die "memory"
-import socket, struct, sys, time
-HOST, PORT, PID, IMG = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+python3 - "$TOP" 127.0.0.1 "$LB_ISCSI_PORT" "$LB_PID" "$IMG" <<'PY' || die "memory"
+import sys, time
+sys.path.insert(0, sys.argv[1] + "/tests/tools")
+from iscsi_raw import *
+HOST, PORT, PID, IMG = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 TARGET = "iqn.2026-12.org.linkboot:image.mem"
 img = open(IMG, 'rb').read()
 fails = []
@@ -34,71 +39,14 @@ def status_kib(key):
         if line.startswith(key + ':'):
             return int(line.split()[1])
     return -1
-def recvn(s, n):
-    b = bytearray()
-    while len(b) < n:
-        c = s.recv(min(n - len(b), 1 << 20))
-        if not c: raise EOFError("EOF after %d of %d bytes" % (len(b), n))
-        b += c
-    return bytes(b)
-def pdu(op, flags, data=b'', itt=1, w20=0, cmdsn=0, expstat=0, rest=b'',
-        isid=None, imm=False):
-    h = bytes([op | (0x40 if imm else 0), flags, 0, 0, 0])
-    h += struct.pack('>I', len(data))[1:]
-    h += (isid + b'\0\0') if isid is not None else bytes(8)
-    h += struct.pack('>IIII', itt, w20, cmdsn, expstat) + rest.ljust(16, b'\0')
-    return h + data + b'\0' * ((4 - len(data) % 4) % 4)
-def rx(s):
-    """next PDU that is not a NOP-In ping: (opcode, bhs, data)"""
-    while True:
-        h = recvn(s, 48)
-        n = int.from_bytes(h[5:8], 'big')
-        d = recvn(s, n + (4 - n % 4) % 4)[:n]
-        if h[0] & 0x3f == 0x20 and h[16:20] == b'\xff' * 4:
-            continue
-        return h[0] & 0x3f, h, d
-class Sess:
-    def __init__(self, n):
-        self.s = socket.create_connection((HOST, PORT), timeout=30)
-        keys = b''.join(k.encode() + b'\0' for k in (
-            "InitiatorName=iqn.2026-12.test:mem%d" % n, "TargetName=" + TARGET,
-            "SessionType=Normal", "HeaderDigest=None", "DataDigest=None",
-            "MaxRecvDataSegmentLength=262144", "MaxBurstLength=16776192"))
-        isid = bytes([0x80, 0, 0, 0x4d, 0, n])
-        self.s.sendall(pdu(0x43, 0x87, keys, itt=7, cmdsn=1, isid=isid))
-        op, h, d = rx(self.s)
-        assert op == 0x23 and h[36:38] == b'\0\0', (hex(op), h[36:38])
-        self.cmdsn = struct.unpack('>I', h[28:32])[0]
-        self.itt = 100
-    def read_send(self, lba, blocks):
-        self.itt += 1
-        cdb = struct.pack('>BBIBHB', 0x28, 0, lba, 0, blocks, 0)
-        self.s.sendall(pdu(0x01, 0xc0, itt=self.itt, w20=blocks * 512,
-                           cmdsn=self.cmdsn, rest=cdb))
-        self.cmdsn += 1
-    def read_data(self):
-        """Data-In until the S bit: (itt, status, data)"""
-        parts = {}
-        while True:
-            op, h, d = rx(self.s)
-            if op == 0x21:	# SCSI Response: not GOOD
-                return struct.unpack('>I', h[16:20])[0], h[3], b''
-            assert op == 0x25, hex(op)
-            parts[struct.unpack('>I', h[40:44])[0]] = d
-            if h[1] & 1:
-                data = b''.join(parts[k] for k in sorted(parts))
-                return struct.unpack('>I', h[16:20])[0], h[3], data
-    def read(self, off, n):
-        self.read_send(off // 512, n // 512)
-        itt, st, d = self.read_data()
-        return st == 0 and d == img[off:off + n]
 
 N, BIG = 24, 8 << 20
 rss0 = status_kib('VmRSS')
-sess = [Sess(i) for i in range(N)]
+sess = [Sess(HOST, PORT, TARGET, i) for i in range(N)]
 for i, S in enumerate(sess):
     off = (i % 32) << 20
-    check(S.read(off, BIG), 'session %d: 8 MiB READ, data right' % i)
+    check(S.read(off, BIG) == (0, img[off:off + BIG]),
+          'session %d: 8 MiB READ, data right' % i)
 hwm_big = status_kib('VmHWM')
 # all at once: 8 reads of 64 KiB in flight on every session
 for rnd in range(4):
@@ -131,13 +79,52 @@ check(hwm < rss0 + (96 << 10),
 # same pooled buffers: 24 x 1 MiB of Data-In must not leave 24 MiB of
 # buffers behind (each connection's own tbuf would, until ISCSI_TRIM_MS)
 for i, S in enumerate(sess):
-    check(S.read(((i + 3) % 39) << 20, 1 << 20), 'session %d: reads after idle' % i)
+    off = ((i + 3) % 39) << 20
+    check(S.read(off, 1 << 20) == (0, img[off:off + (1 << 20)]),
+          'session %d: reads after idle' % i)
 rss_seq = status_kib('VmRSS')
 print("RSS after 24 sessions read 1 MiB one after the other: %d KiB" % rss_seq,
       flush=True)
 check(rss_seq < rss_idle + (8 << 10),
       'sessions reading in turn share buffers: RSS < 8 MiB above idle')
 for S in sess:
+    S.s.close()
+
+# Data-In left unread: M sessions (a small socket receive buffer each)
+# with Q READs of 8 MiB in flight read nothing for a while, more than the
+# kernel's socket buffers take. A READ's Data-In streams as the socket
+# drains ("Data path"): a connection touches one piece (ISCSI_READ_PIECE,
+# 256 KiB) and a short tail of tbuf, not a whole READ (queued whole: 8 MiB
+# of tbuf each); then everything is read and checked
+M, Q, LEN = 24, 4, 8 << 20
+slow = [Sess(HOST, PORT, TARGET, 100 + i, rcvbuf=32 << 10) for i in range(M)]
+def slow_off(i, k):
+    return ((i * Q + k) % 32) << 20
+time.sleep(3.5)		# past ISCSI_TRIM_MS: no warm pooled pages to reuse
+rss_ready = status_kib('VmRSS')
+for i, S in enumerate(slow):
+    for k in range(Q):
+        S.read_send(slow_off(i, k) // 512, LEN // 512)
+time.sleep(1)		# the target has done what it can; not yet ISCSI_TRIM_MS
+rss_held = status_kib('VmRSS')
+grown = rss_held - rss_ready
+print("%d sessions with %d x 8 MiB READs unread: RSS %d KiB -> %d KiB, %d KiB "
+      "more, %d KiB per connection" % (M, Q, rss_ready, rss_held, grown, grown // M),
+      flush=True)
+check(grown < M * 512,
+      'Data-In unread: < 512 KiB RSS per connection (a piece and a tail), '
+      'not whole READs (%d KiB each)' % (grown // M))
+ok = True
+for i, S in enumerate(slow):
+    got = {}
+    for k in range(Q):
+        itt, st, d = S.read_data()
+        got[itt] = (st, d)
+    for k in range(Q):
+        off = slow_off(i, k)
+        ok = ok and got.get(S.itt - Q + 1 + k) == (0, img[off:off + LEN])
+check(ok, '%d x %d READs of 8 MiB read late: all Data-In there, data right' % (M, Q))
+for S in slow:
     S.s.close()
 sys.exit(1 if fails else 0)
 PY

@@ -20,32 +20,45 @@
  * rbuf to the disk as each PDU arrives, so a write needs no buffer of its
  * own), then one send().
  *
+ * A READ's Data-In is streamed (as nbd.c's long READs): its first piece
+ * (whole Data-In PDUs, about ISCSI_READ_PIECE bytes of data) is queued
+ * when the command is handled, each next one once the socket has taken
+ * all but a short tail of the last (iscsi_read_step()). While a READ
+ * streams, no further PDU is handled: they wait in rbuf or the socket,
+ * and a command's Data-In goes out in one run, the same PDUs, sequence
+ * numbers and status as if it had been queued whole; only our NOP-In
+ * pings (§11.19) may go between its PDUs, whole PDUs as any other. A disk
+ * error in a later piece ends the command with a SCSI Response after the
+ * Data-In already queued (iscsi_read_step()).
+ *
  * Memory: buffers are sized to what is in flight, not to the largest
  * command ever seen (200 booting PCs must not pin 200 x the largest
  * READ), and lent, not owned (netbuf.h, as nbd.c): a connection takes
  * both from the server's pools for a wake-up and gives back each one
- * that holds nothing it still needs, so an idle or waiting connection
- * holds none. Both are netbuf mappings:
+ * that holds nothing it still needs (tbuf: nothing unsent and no READ
+ * streaming), so an idle or waiting connection holds none. Both are
+ * netbuf mappings of a fixed size:
  *
- *   rbuf  ISCSI_RBUF_SIZE, one whole PDU of our MaxRecvDataSegmentLength;
- *         never grows
- *   tbuf  ISCSI_TBUF_KEEP: ISCSI_TX_HIGH unsent plus a 1 MiB READ; a
- *         longer READ grows it for its Data-In, and it shrinks back to
- *         ISCSI_TBUF_KEEP once drained (iscsi_bufs_fit())
+ *   rbuf  ISCSI_RBUF_SIZE, one whole PDU of our MaxRecvDataSegmentLength
+ *   tbuf  ISCSI_TBUF_SIZE: below ISCSI_TX_HIGH unsent, room for one more
+ *         answer, the largest being a READ's piece; a READ of any length
+ *         (up to ISCSI_MAX_XFER) touches one piece plus a short tail
  *   a short unsent tail moves to the front after a partial send, so a
- *         connection answering small reads touches the first pages only
+ *         connection answering small reads, or streaming a long one,
+ *         touches the first pages only
  *   idle for ISCSI_TRIM_MS -> a connection still holding a buffer (a
  *         partial PDU, unsent answers) gives its pages back
  *         (iscsi_bufs_trim()), and so do the pools when nobody took
  *         from them for as long; the next PDU faults fresh ones in
  *
- * Above ISCSI_TX_HIGH unsent bytes a connection stops reading until the
- * socket drains, and each wake-up does bounded work.
+ * Above ISCSI_TX_HIGH unsent bytes (a streaming READ: above
+ * ISCSI_TX_COMPACT) a connection stops reading until the socket drains,
+ * and each wake-up does bounded work.
  *
  * Commands run to completion when they arrive (the vdisk is synchronous)
- * except writes, which wait for their data: ISCSI_QUEUE_DEPTH task slots,
- * and the command window (MaxCmdSN = ExpCmdSN + free slots - 1) keeps an
- * initiator within them (§4.2.2.1).
+ * except READs, which stream, and writes, which wait for their data
+ * (ISCSI_QUEUE_DEPTH task slots, and the command window (MaxCmdSN =
+ * ExpCmdSN + free slots - 1) keeps an initiator within them, §4.2.2.1).
  *
  * Bad input: a PDU whose length cannot be trusted (header digest error, a
  * data segment over what we declared, garbage before login) closes the
@@ -85,12 +98,31 @@
  * take; rbuf holds one whole PDU of it. */
 #define ISCSI_MRDSL		(256U << 10)
 #define ISCSI_RBUF_SIZE		(ISCSI_MRDSL + ISCSI_MAX_AHS + 64)
-/* Unsent bytes above which a connection stops answering and reading. */
-#define ISCSI_TX_HIGH		(1U << 20)
-/* tbuf kept for a connection's life: ISCSI_TX_HIGH unsent plus the Data-In
- * of a 1 MiB READ (with headers); beyond it only while a READ needs it. */
-#define ISCSI_TBUF_KEEP		(ISCSI_TX_HIGH + (1U << 20) + (64U << 10))
-/* An unsent tail this short moves to tbuf's front after a partial send. */
+/* A READ's Data-In is queued in pieces of whole PDUs, at most this much
+ * data each (or one PDU of it: no Data-In PDU is longer, §13.12 sets a
+ * limit and shorter PDUs are always allowed). 256 KiB is the usual
+ * MaxRecvDataSegmentLength (open-iscsi's, libiscsi's, ours), so such an
+ * initiator gets one PDU per piece, cut as if the READ were queued whole;
+ * one pread of 256 KiB costs little more per byte than one of 1 MiB, and
+ * 200 connections streaming hold 200 pieces, not 200 READs. */
+#define ISCSI_READ_PIECE	(256U << 10)
+/* The largest answer in tbuf bytes: a READ's piece, or a NOP-In echoing
+ * ISCSI_MRDSL bytes of ping data: the data plus one PDU's BHS, digests
+ * and padding at most. */
+#define ISCSI_ANSWER_MAX	(ISCSI_READ_PIECE + 64)
+_Static_assert(ISCSI_MRDSL <= ISCSI_READ_PIECE, "a NOP-In echo fits");
+/* Unsent bytes above which a connection stops answering and reading. The
+ * socket buffer is what keeps the link busy; unsent bytes here are only
+ * answers made ahead while it is full, and one piece's worth is enough. */
+#define ISCSI_TX_HIGH		ISCSI_READ_PIECE
+/* tbuf, kept for a connection's life and never grown: below ISCSI_TX_HIGH
+ * unsent, the answers to one more PDU fit (ISCSI_ANSWER_MAX at most;
+ * a streaming READ's next piece comes with less unsent), and a NOP-In
+ * ping with them. */
+#define ISCSI_TBUF_SIZE		(ISCSI_TX_HIGH + ISCSI_ANSWER_MAX + (4U << 10))
+/* An unsent tail this short moves to tbuf's front after a partial send;
+ * a streaming READ's next piece waits until no more is unsent, so it
+ * goes right behind that tail. */
 #define ISCSI_TX_COMPACT	(64U << 10)
 /* A connection idle this long gives its buffers' pages back. */
 #define ISCSI_TRIM_MS		2000
@@ -151,7 +183,7 @@ struct iscsi_server {
 	uint16_t next_tsih;		/* §11.12.6: non-zero, per session */
 	struct iscsi_nego_cfg nego;	/* our side of negotiations */
 	/* buffers lent to connections for a wake-up (netbuf.h) */
-	struct netbuf_pool rpool, tpool; /* ISCSI_RBUF_SIZE / ISCSI_TBUF_KEEP */
+	struct netbuf_pool rpool, tpool; /* ISCSI_RBUF_SIZE / ISCSI_TBUF_SIZE */
 };
 
 /* One R2T's solicited sequence (§11.8). */
@@ -181,6 +213,20 @@ struct iscsi_task {
 	uint32_t err;			/* a failed write's sense code */
 	uint8_t *param;			/* UNMAP/WRITE SAME data, or NULL:
 					 * the data goes to the disk */
+};
+
+/* A command's Data-In (§11.7) so far: where the next PDU starts and what
+ * it carries. A READ streaming it keeps this in its connection. */
+struct iscsi_stream {
+	uint32_t itt;
+	uint64_t lun;
+	uint64_t off;			/* disk offset of the data's byte 0 */
+	uint32_t len;			/* bytes the initiator gets */
+	uint32_t done;			/* bytes queued so far */
+	uint32_t in_burst;		/* of the sequence under way */
+	uint32_t datasn;		/* the next PDU's DataSN (§11.7.5) */
+	uint8_t rflags;			/* residual (§11.4.5) for the status */
+	uint32_t residual;
 };
 
 /* A logical unit of a session: LUN 0 is the disk the target names, LUN
@@ -241,6 +287,8 @@ struct iscsi_conn {
 	int hdigest, ddigest;		/* negotiated CRC32C digests */
 	struct iscsi_task tasks[ISCSI_QUEUE_DEPTH];
 	unsigned ntasks;
+	struct iscsi_stream rd;		/* the READ streaming its Data-In,
+					 * while rd.done < rd.len */
 	uint32_t next_ttt;
 	/* receive buffer: bytes [rstart, rend) not yet parsed */
 	uint8_t *rbuf;
@@ -261,8 +309,8 @@ static void iscsi_conn_close(struct iscsi_conn *c, const char *why);
 
 /* ---- buffers (as nbd.c) ---- */
 
-/* Room for n more bytes at tend: tbuf grows if one READ's Data-In needs
- * it (ISCSI_MAX_XFER bounds it), and shrinks back in iscsi_bufs_fit(). */
+/* Room for n more bytes at tend. tbuf never grows: what is queued at
+ * once is bounded (ISCSI_TBUF_SIZE), so -ENOBUFS is a bug's last guard. */
 static int iscsi_tx_reserve(struct iscsi_conn *c, size_t n)
 {
 	if (c->tstart == c->tend)
@@ -276,7 +324,7 @@ static int iscsi_tx_reserve(struct iscsi_conn *c, size_t n)
 		if (c->tend + n <= c->tcap)
 			return 0;
 	}
-	return netbuf_resize(&c->tbuf, &c->tcap, c->tend + n);
+	return -ENOBUFS;
 }
 
 /* Room for a whole PDU of n bytes from rstart in rbuf (n is bounded by
@@ -300,18 +348,20 @@ static size_t iscsi_rx_avail(const struct iscsi_conn *c)
 	return c->rend - c->rstart;
 }
 
-/* tbuf grown for a long READ goes back to ISCSI_TBUF_KEEP once drained,
- * and the pages that READ touched in what is kept go too: a long READ is
- * rare (a boot reads 4-128 KiB), so the fault-in later costs little.
- * (Shrinking a mapping cannot fail in practice; if it did, the buffer
- * would stay as it is until the next try.) */
-static void iscsi_bufs_fit(struct iscsi_conn *c)
+/* Is a READ streaming its Data-In (iscsi_read_step())? */
+static int iscsi_streaming(const struct iscsi_conn *c)
 {
-	if (c->tcap > ISCSI_TBUF_KEEP && c->tstart == c->tend) {
-		c->tstart = c->tend = 0;
-		if (netbuf_resize(&c->tbuf, &c->tcap, ISCSI_TBUF_KEEP) == 0)
-			netbuf_drop_pages(c->tbuf, c->tcap);
-	}
+	return c->rd.done < c->rd.len;
+}
+
+/* Is tbuf too full for more answers now? A streaming READ's next piece
+ * waits until the unsent tail is short enough to have moved to tbuf's
+ * front (iscsi_send()), anything else until below ISCSI_TX_HIGH. */
+static int iscsi_tx_full(const struct iscsi_conn *c)
+{
+	if (iscsi_streaming(c))
+		return iscsi_tx_pending(c) > ISCSI_TX_COMPACT;
+	return iscsi_tx_pending(c) >= ISCSI_TX_HIGH;
 }
 
 /* Both buffers, for a wake-up (or a ping). 0 or -ENOMEM. */
@@ -326,12 +376,12 @@ static int iscsi_bufs_borrow(struct iscsi_conn *c, int64_t now)
 }
 
 /* Give back what holds nothing the connection still needs: tbuf with
- * nothing unsent (iscsi_bufs_fit() brought it back to the pool's size),
+ * nothing unsent and no READ streaming (its next piece goes there soon),
  * rbuf with no PDU or part of one. A write waiting for its Data-Out
  * keeps neither: its data goes to the disk as each PDU arrives. */
 static void iscsi_bufs_return(struct iscsi_conn *c)
 {
-	if (c->tbuf && c->tstart == c->tend) {
+	if (c->tbuf && c->tstart == c->tend && !iscsi_streaming(c)) {
 		c->tstart = c->tend = 0;
 		netbuf_give(&c->is->tpool, &c->tbuf, &c->tcap);
 	}
@@ -347,8 +397,7 @@ static void iscsi_bufs_return(struct iscsi_conn *c)
  * moment touched. */
 static void iscsi_bufs_trim(struct iscsi_conn *c)
 {
-	iscsi_bufs_fit(c);
-	if (c->tstart == c->tend) {
+	if (c->tstart == c->tend && !iscsi_streaming(c)) {
 		c->tstart = c->tend = 0;
 		netbuf_drop_pages(c->tbuf, c->tcap);
 	}
@@ -521,85 +570,128 @@ static uint32_t iscsi_disk_error(struct iscsi_conn *c, int rc, int writing)
 	}
 }
 
-/* The next Data-In PDU's size: at most seg (the initiator's
- * MaxRecvDataSegmentLength), never across a MaxBurstLength boundary;
- * *in_burst counts the sequence so far; *last says the PDU ends it. */
-static uint32_t iscsi_data_in_cut(uint32_t seg, uint32_t burst, uint32_t left,
-				  uint32_t *in_burst, int *last)
+/* The next Data-In PDU's data bytes at st: at most the initiator's
+ * MaxRecvDataSegmentLength and ISCSI_READ_PIECE, never across a
+ * MaxBurstLength boundary; st->in_burst counts the sequence so far,
+ * *end_of_burst says the PDU ends it (F bit, §11.7.1). */
+static uint32_t iscsi_data_in_cut(const struct iscsi_conn *c,
+				  struct iscsi_stream *st, int *end_of_burst)
 {
-	uint32_t n = MIN(seg, left);
+	uint32_t seg = c->nego.p.max_recv_dsl ? c->nego.p.max_recv_dsl : 8192;
+	uint32_t burst = c->nego.p.max_burst;
+	uint32_t n = MIN(MIN(seg, ISCSI_READ_PIECE), st->len - st->done);
 
 	if (burst)
-		n = MIN(n, burst - *in_burst);
-	*in_burst += n;
-	*last = *in_burst == burst;
-	if (*last)
-		*in_burst = 0;
+		n = MIN(n, burst - st->in_burst);
+	st->in_burst += n;
+	*end_of_burst = st->in_burst == burst;
+	if (*end_of_burst)
+		st->in_burst = 0;
 	return n;
 }
 
-/*
- * Data-In for len bytes (§11.7): read from the disk at off (from_disk), or
- * copied from src. Split by the initiator's MaxRecvDataSegmentLength,
- * sequences ended (F) at each MaxBurstLength; the last PDU carries the
- * status (S bit, phase collapse) when it is GOOD. Returns the DataSN count
- * or <0: the disk failed (*err set, nothing queued) or out of memory.
- */
-static int iscsi_data_in(struct iscsi_conn *c, uint32_t itt, uint64_t lun,
-			 uint64_t off, const uint8_t *src, uint32_t len,
-			 uint8_t rflags, uint32_t residual, uint32_t *err)
+/* Where the next piece of st ends: whole PDUs, as many as ISCSI_ANSWER_MAX
+ * bytes of tbuf hold (one at least); *tx set to those bytes. */
+static uint32_t iscsi_piece_end(const struct iscsi_conn *c,
+				const struct iscsi_stream *st, size_t *tx)
 {
-	uint32_t seg = c->nego.p.max_recv_dsl, burst = c->nego.p.max_burst;
-	uint32_t n, done = 0, in_burst = 0, datasn = 0;
-	size_t start = c->tend, total = 0;
+	struct iscsi_stream next = *st;
+	uint32_t n;
 	int end_of_burst;
+
+	*tx = 0;
+	while (next.done < next.len) {
+		n = iscsi_data_in_cut(c, &next, &end_of_burst);
+		if (*tx + iscsi_pdu_size(c, n) > ISCSI_ANSWER_MAX)
+			break;
+		*tx += iscsi_pdu_size(c, n);
+		next.done += n;
+	}
+	return next.done;
+}
+
+/*
+ * The next piece of st's Data-In (§11.7), its data read from the disk
+ * (src NULL) or copied from src. The last PDU of the command carries the
+ * status (S bit, phase collapse: GOOD only) and consumes a StatSN.
+ * 0, -EIO: the disk failed (*err set; nothing of the piece is queued and
+ * st stays as it was), or <0: no room in tbuf.
+ */
+static int iscsi_data_in_piece(struct iscsi_conn *c, struct iscsi_stream *st,
+			       const uint8_t *src, uint32_t *err)
+{
+	struct iscsi_stream cur = *st;
+	size_t start, tx;
+	uint32_t end = iscsi_piece_end(c, st, &tx), n;
 	struct iscsi_data_in d;
 	struct iscsi_sn sn;
+	int end_of_burst, rc;
 	uint8_t *p;
-	int rc;
 
-	if (seg == 0)
-		seg = 8192;
-	/* the same cuts twice: once to reserve, once to fill */
-	for (done = 0; done < len; done += n) {
-		n = iscsi_data_in_cut(seg, burst, len - done, &in_burst,
-				      &end_of_burst);
-		total += iscsi_pdu_size(c, n);
-	}
-	if (iscsi_tx_reserve(c, total) != 0)
-		return -ENOMEM;
+	if ((rc = iscsi_tx_reserve(c, tx)) != 0)
+		return rc;
 	start = c->tend;
-	in_burst = 0;
-	for (done = 0; done < len; done += n) {
-		n = iscsi_data_in_cut(seg, burst, len - done, &in_burst,
-				      &end_of_burst);
+	while (cur.done < end) {
+		n = iscsi_data_in_cut(c, &cur, &end_of_burst);
 		p = c->tbuf + c->tend;
 		if (src) {
-			memcpy(iscsi_pdu_data(c, p), src + done, n);
-		} else if ((rc = vdisk_read(iscsi_unit_of(c, lun)->vd,
+			memcpy(iscsi_pdu_data(c, p), src + cur.done, n);
+		} else if ((rc = vdisk_read(iscsi_unit_of(c, cur.lun)->vd,
 					    iscsi_pdu_data(c, p),
-					    off + done, n)) != 0) {
-			c->tend = start;	/* nothing of it goes out */
+					    cur.off + cur.done, n)) != 0) {
+			c->tend = start;	/* nothing of the piece goes out */
 			*err = iscsi_disk_error(c, rc, 0);
-			log_warnx("iscsi %s: read at %llu, %u bytes: %s",
-				  c->peer, (unsigned long long)(off + done), n,
-				  err_str(rc));
+			log_warnx("iscsi %s: read at %llu, %u bytes: %s (CHECK "
+				  "CONDITION after %u bytes of Data-In)",
+				  c->peer, (unsigned long long)(cur.off +
+				  cur.done), n, err_str(rc), st->done);
 			return -EIO;
 		}
 		d = (struct iscsi_data_in){
-			.final = done + n == len || end_of_burst,
-			.has_status = done + n == len,
+			.final = cur.done + n == cur.len || end_of_burst,
+			.has_status = cur.done + n == cur.len,
 			.status = SCSI_STATUS_GOOD,
-			.residual_flags = rflags, .residual = residual,
-			.lun = lun, .itt = itt, .datasn = datasn++,
-			.offset = done, .data_len = n,
+			.residual_flags = cur.rflags, .residual = cur.residual,
+			.lun = cur.lun, .itt = cur.itt, .datasn = cur.datasn++,
+			.offset = cur.done, .data_len = n,
 		};
 		sn = iscsi_sn(c);
 		iscsi_build_data_in(p, ISCSI_BHS_SIZE, &d, &sn);
 		iscsi_pdu_done(c, p, n);
+		cur.done += n;
 	}
-	c->statsn++;	/* the S bit consumed one StatSN */
-	return (int)datasn;
+	if (cur.done == cur.len)
+		c->statsn++;	/* the S bit consumed one StatSN */
+	if (!src)
+		c->io.bytes_read += cur.done - st->done;
+	*st = cur;
+	return 0;
+}
+
+/*
+ * The streaming READ's next piece, once the socket has taken all of the
+ * last one but a short tail (iscsi_tx_full()). 1: progress, 0: wait for the
+ * socket, <0: close. A disk error now cannot take back the Data-In
+ * already queued (its data is right), and the status cannot ride on a
+ * Data-In PDU: §11.7 sends the status and sense data of a command that
+ * ends with an error in a SCSI Response PDU (§11.4, ExpDataSN: the
+ * Data-In PDUs sent), so CHECK CONDITION follows them.
+ */
+static int iscsi_read_step(struct iscsi_conn *c)
+{
+	struct iscsi_stream st = c->rd;
+	uint32_t err;
+	int rc;
+
+	if (iscsi_tx_full(c))
+		return 0;
+	rc = iscsi_data_in_piece(c, &c->rd, NULL, &err);
+	if (rc == -EIO) {
+		c->rd = (struct iscsi_stream){ 0 };
+		rc = iscsi_scsi_rsp(c, st.itt, SCSI_STATUS_CHECK_CONDITION,
+				    err, -1, 0, 0, st.datasn);
+	}
+	return rc < 0 ? rc : 1;
 }
 
 /* ---- SCSI commands ---- */
@@ -647,8 +739,9 @@ static int iscsi_cmd_data_in(struct iscsi_conn *c, const struct iscsi_bhs *h,
 	const struct scsi_lu *lu = u ? &u->lu : &c->unit[0].lu;
 	uint8_t buf[1024];
 	uint32_t err = SCSI_ERR_NONE, len, residual, edtl = iscsi_bhs_edtl(h);
+	struct iscsi_stream st;
 	uint8_t rflags;
-	int n = -EINVAL, rc;
+	int n = -EINVAL;
 
 	switch (cdb->opcode) {
 	case SCSI_INQUIRY:
@@ -708,9 +801,12 @@ static int iscsi_cmd_data_in(struct iscsi_conn *c, const struct iscsi_bhs *h,
 	if (len == 0 || !(h->flags & ISCSI_CMD_READ))
 		return iscsi_scsi_rsp(c, h->itt, SCSI_STATUS_GOOD, 0, -1,
 				      rflags, residual, 0);
-	rc = iscsi_data_in(c, h->itt, h->lun, 0, buf, len, rflags, residual,
-			   &err);
-	return rc < 0 ? rc : 0;
+	/* all in one piece: buf is far smaller than ISCSI_READ_PIECE */
+	st = (struct iscsi_stream){
+		.itt = h->itt, .lun = h->lun, .len = len, .rflags = rflags,
+		.residual = residual,
+	};
+	return iscsi_data_in_piece(c, &st, buf, &err);
 }
 
 static int iscsi_cmd_read(struct iscsi_conn *c, const struct iscsi_bhs *h,
@@ -719,6 +815,7 @@ static int iscsi_cmd_read(struct iscsi_conn *c, const struct iscsi_bhs *h,
 	struct iscsi_unit *u = iscsi_unit_of(c, h->lun);
 	uint64_t need = (uint64_t)cdb->blocks << ISCSI_BLOCK_SHIFT;
 	uint32_t edtl = iscsi_bhs_edtl(h), residual, len, err = 0;
+	struct iscsi_stream st;
 	uint8_t rflags;
 	int rc;
 
@@ -735,13 +832,17 @@ static int iscsi_cmd_read(struct iscsi_conn *c, const struct iscsi_bhs *h,
 	    !(h->flags & ISCSI_CMD_READ))
 		return iscsi_scsi_rsp(c, h->itt, SCSI_STATUS_GOOD, 0, -1,
 				      rflags, residual, 0);
-	rc = iscsi_data_in(c, h->itt, h->lun, cdb->lba << ISCSI_BLOCK_SHIFT,
-			   NULL, len, rflags, residual, &err);
+	st = (struct iscsi_stream){
+		.itt = h->itt, .lun = h->lun,
+		.off = cdb->lba << ISCSI_BLOCK_SHIFT, .len = len,
+		.rflags = rflags, .residual = residual,
+	};
+	rc = iscsi_data_in_piece(c, &st, NULL, &err);
 	if (rc == -EIO)
 		return iscsi_check_condition(c, h->itt, cdb->opcode, err, -1);
 	if (rc < 0)
 		return rc;
-	c->io.bytes_read += len;
+	c->rd = st;	/* the rest, if any: iscsi_read_step() */
 	return 0;
 }
 
@@ -1176,6 +1277,8 @@ static int iscsi_nop_out(struct iscsi_conn *c, const struct iscsi_bhs *h,
 	return 0;
 }
 
+/* Every command in progress ends: writes waiting for data, a READ
+ * streaming its Data-In. */
 static void iscsi_abort_all(struct iscsi_conn *c)
 {
 	unsigned i;
@@ -1183,6 +1286,7 @@ static void iscsi_abort_all(struct iscsi_conn *c)
 	for (i = 0; i < ISCSI_QUEUE_DEPTH; i++)
 		if (c->tasks[i].used)
 			iscsi_task_free(c, &c->tasks[i]);
+	c->rd = (struct iscsi_stream){ 0 };
 }
 
 /* §11.5: Task Management Function Request. Only writes waiting for data
@@ -1933,8 +2037,8 @@ static uint32_t iscsi_max_data(const struct iscsi_conn *c, uint8_t opcode)
 	return c->phase == ISCSI_PH_LOGIN ? 0 : ISCSI_MRDSL;
 }
 
-/* Parse and handle one PDU from rbuf. 1: progress, 0: need more input
- * or tbuf room, <0: close. */
+/* Parse and handle one PDU from rbuf, or first go on with a streaming
+ * READ. 1: progress, 0: need more input or tbuf room, <0: close. */
 static int iscsi_pdu_step(struct iscsi_conn *c)
 {
 	const uint8_t *p = c->rbuf + c->rstart, *data;
@@ -1943,6 +2047,8 @@ static int iscsi_pdu_step(struct iscsi_conn *c)
 	uint32_t pad;
 	int rc;
 
+	if (iscsi_streaming(c))
+		return iscsi_read_step(c);
 	if (iscsi_parse_bhs(p, avail, &h) != 0)
 		return 0;
 	if (h.data_len > iscsi_max_data(c, h.opcode)) {
@@ -1959,7 +2065,7 @@ static int iscsi_pdu_step(struct iscsi_conn *c)
 			iscsi_rx_compact(c);
 		return 0;
 	}
-	if (iscsi_tx_pending(c) >= ISCSI_TX_HIGH) {
+	if (iscsi_tx_full(c)) {
 		c->rx_ready = 1;
 		return 0;
 	}
@@ -2086,8 +2192,10 @@ static int iscsi_set_events(struct iscsi_conn *c, uint32_t ev)
 	return 0;
 }
 
-/* Interest after a wake-up: EPOLLIN below the high mark, EPOLLOUT while
- * replies wait or work is left after the round budget. */
+/* Interest after a wake-up: EPOLLIN below the high mark and with no READ
+ * streaming (the PDUs behind it wait), EPOLLOUT while replies wait, a
+ * READ streams (even with nothing unsent: its next piece is due) or work
+ * is left after the round budget. */
 static void iscsi_rearm(struct iscsi_conn *c, int budget_spent)
 {
 	uint32_t ev = 0;
@@ -2096,9 +2204,10 @@ static void iscsi_rearm(struct iscsi_conn *c, int budget_spent)
 		iscsi_conn_close(c, c->bye);
 		return;
 	}
-	if (iscsi_tx_pending(c) < ISCSI_TX_HIGH && c->phase != ISCSI_PH_CLOSING)
+	if (!iscsi_streaming(c) && !iscsi_tx_full(c) &&
+	    c->phase != ISCSI_PH_CLOSING)
 		ev |= EPOLLIN;
-	if (iscsi_tx_pending(c) || budget_spent)
+	if (iscsi_tx_pending(c) || iscsi_streaming(c) || budget_spent)
 		ev |= EPOLLOUT;
 	if (iscsi_set_events(c, ev) != 0)
 		iscsi_conn_close(c, "epoll");
@@ -2126,16 +2235,17 @@ static void iscsi_conn_io(struct loop_watch *w, uint32_t events,
 	for (round = 0; rc == 0 && round < ISCSI_ROUNDS; round++) {
 		if (c->phase == ISCSI_PH_CLOSING)
 			break;
-		if (iscsi_tx_pending(c) >= ISCSI_TX_HIGH)
+		if (iscsi_tx_full(c))
 			break;
-		if (!c->rx_ready) {
+		/* the PDUs behind a streaming READ wait in the socket */
+		if (!c->rx_ready && !iscsi_streaming(c)) {
 			drained = 0;
 			if ((rc = iscsi_recv(c, &drained)) < 0)
 				break;
 		}
 		if ((rc = iscsi_process(c)) < 0 || (rc = iscsi_send(c)) < 0)
 			break;
-		if (!c->rx_ready && drained)
+		if (!c->rx_ready && !iscsi_streaming(c) && drained)
 			break;
 	}
 	if (rc < 0) {
@@ -2143,7 +2253,6 @@ static void iscsi_conn_io(struct loop_watch *w, uint32_t events,
 						      : err_str(rc));
 		return;
 	}
-	iscsi_bufs_fit(c);
 	iscsi_bufs_return(c);
 	iscsi_rearm(c, round == ISCSI_ROUNDS);
 }
@@ -2154,7 +2263,6 @@ static void iscsi_conn_free(struct iscsi_conn *c)
 {
 	iscsi_abort_all(c);
 	iscsi_close_units(c);
-	iscsi_bufs_fit(c);
 	netbuf_give(&c->is->rpool, &c->rbuf, &c->rcap);
 	netbuf_give(&c->is->tpool, &c->tbuf, &c->tcap);
 	free(c->text_in);
@@ -2300,10 +2408,17 @@ static void iscsi_ping(struct iscsi_conn *c, int64_t now)
 	iscsi_rearm(c, 0);
 }
 
-/* Keepalive of one full-feature connection; when it next needs a look. */
+/* Keepalive of one full-feature connection; when it next needs a look.
+ * While a READ streams, the socket taking its Data-In (a wake-up) shows
+ * the initiator alive as well as a PDU from it: those wait behind the
+ * stream, an answer to our ping too. */
 static int64_t iscsi_keepalive(struct iscsi_conn *c, int64_t now)
 {
-	if (c->ping_sent && c->last_rx >= c->ping_sent)
+	int64_t alive = c->last_rx;
+
+	if (iscsi_streaming(c))
+		alive = MAX(alive, c->last_io);
+	if (c->ping_sent && alive >= c->ping_sent)
 		c->ping_sent = 0;	/* something came back */
 	if (c->ping_sent) {
 		if (now >= c->ping_sent + ISCSI_PING_MS) {
@@ -2312,11 +2427,11 @@ static int64_t iscsi_keepalive(struct iscsi_conn *c, int64_t now)
 		}
 		return c->ping_sent + ISCSI_PING_MS;
 	}
-	if (now >= c->last_rx + ISCSI_PING_MS) {
+	if (now >= alive + ISCSI_PING_MS) {
 		iscsi_ping(c, now);
 		return now + ISCSI_PING_MS;
 	}
-	return c->last_rx + ISCSI_PING_MS;
+	return alive + ISCSI_PING_MS;
 }
 
 /* Free closed connections; deadlines (login, drain); keepalives. */
@@ -2396,7 +2511,7 @@ int iscsi_start(struct lb_server *srv)
 		return -ENOMEM;
 	is->srv = srv;
 	is->rpool.size = ISCSI_RBUF_SIZE;
-	is->tpool.size = ISCSI_TBUF_KEEP;
+	is->tpool.size = ISCSI_TBUF_SIZE;
 	iscsi_nego_defaults(&is->nego);
 	if ((fd = listen_tcp(srv, srv->cfg->iscsi_port, 128, "iscsi")) < 0) {
 		rc = fd;
