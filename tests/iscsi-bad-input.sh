@@ -33,6 +33,8 @@ SECRET=$(sed -n 's/^chap_secret=//p' "$TMP/login")
 
 cat >"$TMP/bad.py" <<'PY'
 import hashlib, socket, struct, sys, time
+sys.path.insert(0, sys.argv[5] + "/tests/tools")
+from iscsi_raw import closed, pdu, recvn, rx
 HOST, PORT, TOKEN, SECRET = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 IQN = "iqn.2026-12.org.linkboot:"
 PC = IQN + "pc.525400000501"	# the client's disk: CHAP with its login
@@ -42,38 +44,6 @@ def check(cond, what):
     if not cond: fails.append(what)
 def conn():
     return socket.create_connection((HOST, PORT), timeout=10)
-def recvn(s, n):
-    b = b''
-    while len(b) < n:
-        c = s.recv(n - len(b))
-        if not c: raise EOFError("EOF after %d of %d bytes" % (len(b), n))
-        b += c
-    return b
-def closed(s, secs=10):
-    s.settimeout(secs)
-    try:
-        while True:
-            if not s.recv(65536): return True
-    except ConnectionResetError:
-        return True
-    except socket.timeout:
-        return False
-def pdu(op, flags, data=b'', itt=1, lun=0, w20=0, cmdsn=0, expstat=0,
-        rest=b'', isid=None, b2=0, b3=0, dlen=None, imm=False):
-    h = bytes([op | (0x40 if imm else 0), flags, b2, b3, 0])
-    h += struct.pack('>I', len(data) if dlen is None else dlen)[1:]
-    h += (isid + b'\0\0') if isid is not None else struct.pack('>Q', lun)
-    h += struct.pack('>IIII', itt, w20, cmdsn, expstat) + rest.ljust(16, b'\0')
-    return h + data + b'\0' * ((4 - len(data) % 4) % 4)
-def rx(s):
-    """next PDU that is not a NOP-In ping: (opcode, bhs, data)"""
-    while True:
-        h = recvn(s, 48)
-        n = int.from_bytes(h[5:8], 'big')
-        d = recvn(s, n + (4 - n % 4) % 4)[:n]
-        if h[0] & 0x3f == 0x20 and h[16:20] == b'\xff' * 4:
-            continue
-        return h[0] & 0x3f, h, d
 def kv(*p): return b''.join(x.encode() + b'\0' for x in p)
 ISID = bytes([0x80, 0x12, 0x34, 0x56, 0x78, 0x9a])
 nisid = [0]
@@ -295,7 +265,7 @@ except (socket.timeout, EOFError):
 check(ping, 'an idle session gets a NOP-In ping')
 sys.exit(1 if fails else 0)
 PY
-timeout -k 5 120 python3 "$TMP/bad.py" 127.0.0.1 "$LB_ISCSI_PORT" "$TOKEN" "$SECRET" ||
+timeout -k 5 120 python3 "$TMP/bad.py" 127.0.0.1 "$LB_ISCSI_PORT" "$TOKEN" "$SECRET" "$TOP" ||
 	die "bad input not handled as expected"
 assert_alive "after bad input"
 assert_contains "$LB_LOG" "before login: closing" "a log line for a PDU before login"

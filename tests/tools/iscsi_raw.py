@@ -4,22 +4,15 @@
 # a test can leave Data-In unread, pipeline commands, and see every PDU.
 import socket, struct
 
-
-def recvn(s, n):
-    b = bytearray()
-    while len(b) < n:
-        c = s.recv(min(n - len(b), 1 << 20))
-        if not c:
-            raise EOFError("EOF after %d of %d bytes" % (len(b), n))
-        b += c
-    return bytes(b)
+from rawsock import closed, recvn  # noqa: F401 (the tests use both)
 
 
-def pdu(op, flags, data=b'', itt=1, w20=0, cmdsn=0, expstat=0, rest=b'',
-        isid=None, imm=False):
-    h = bytes([op | (0x40 if imm else 0), flags, 0, 0, 0])
-    h += struct.pack('>I', len(data))[1:]
-    h += (isid + b'\0\0') if isid is not None else bytes(8)
+def pdu(op, flags, data=b'', itt=1, lun=0, w20=0, cmdsn=0, expstat=0,
+        rest=b'', isid=None, b2=0, b3=0, dlen=None, imm=False):
+    """a PDU's bytes; dlen: a DataSegmentLength other than the data's"""
+    h = bytes([op | (0x40 if imm else 0), flags, b2, b3, 0])
+    h += struct.pack('>I', len(data) if dlen is None else dlen)[1:]
+    h += (isid + b'\0\0') if isid is not None else struct.pack('>Q', lun)
     h += struct.pack('>IIII', itt, w20, cmdsn, expstat) + rest.ljust(16, b'\0')
     return h + data + b'\0' * ((4 - len(data) % 4) % 4)
 
