@@ -7,6 +7,8 @@
 #   bench/storm.sh [CLIENTS_LIST [REPS]]   (default "1 50 200", 3 reps)
 #   STORM_CLIENT=agent: the PCs run the agent's own client and cache code
 #   PLOT=FILE.png: wall time, READ p99 and peak RSS against N (gnuplot)
+#   STORM_LATLOG=DIR: every READ's issue time and latency, per run, in DIR
+#   (bench/lat_timeline.py DIR/linkboot-N200-rep1.lat: where the tail is)
 #   (make bench-storm builds bench/nbd_storm.c and runs this)
 #
 # Load: bench/nbd_storm.c (libnbd's async API, one process, 4 READs in
@@ -86,13 +88,16 @@ if [ "${STORM_CLIENT:-nbd}" = agent ]; then
 	[ -x "$AGENT_STORM" ] || die "build first: make build/bench/agent_storm"
 	[ -n "$HASHES" ] || die "no hash table for the image"
 fi
-storm_client() {	# SERVER N
+# STORM_LATLOG=DIR: nbd_storm's per-READ log of each run in DIR (see
+# bench/lat_timeline.py: when in the run the READ latency tail happens)
+storm_client() {	# SERVER N REP
 	local u=${URI[$1]#nbd://}
 	if [ "${STORM_CLIENT:-nbd}" = agent ]; then
 		"$AGENT_STORM" -s "${u%%/*}" -e "${u#*/}" -f "$TRACE" -c "$2" -q 4 \
 			-t "$HASHES"
 	else
-		"$STORM" -u "${URI[$1]}" -f "$TRACE" -c "$2" -q 4
+		"$STORM" -u "${URI[$1]}" -f "$TRACE" -c "$2" -q 4 \
+			${STORM_LATLOG:+-l "$STORM_LATLOG/$1-N$2-rep$3.lat"}
 	fi
 }
 
@@ -104,7 +109,7 @@ run() {
 	warm
 	echo 5 >"/proc/${PID[$s]}/clear_refs"	# proc(5): reset VmHWM
 	c0=$(cpu_ticks "${PID[$s]}")
-	storm_client "$s" "$n" >"$out" 2>"$out.err"
+	storm_client "$s" "$n" "$rep" >"$out" 2>"$out.err"
 	c1=$(cpu_ticks "${PID[$s]}")
 	[ -s "$out" ] || { echo "$s N=$n: no result: $(head -3 "$out.err")" >&2; return; }
 	printf '%s hwm_kib=%s cpu_s=%s\n' "$(cat "$out")" \
