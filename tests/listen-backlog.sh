@@ -38,13 +38,19 @@ def connect_all(port):
         socks.append(s)
     return socks
 
+def ready(socks, events, timeout_ms):
+    """The sockets poll() finds ready (select() stops at fd 1024)."""
+    p, byfd = select.poll(), {s.fileno(): s for s in socks}
+    for fd in byfd:
+        p.register(fd, events)
+    return [byfd[fd] for fd, _ in p.poll(timeout_ms)]
+
 def established(socks, seconds):
     """Sockets whose TCP handshake completed within seconds."""
     done, pending = set(), set(socks)
     deadline = time.monotonic() + seconds
     while pending and time.monotonic() < deadline:
-        _, w, _ = select.select([], list(pending), [], 0.1)
-        for s in w:
+        for s in ready(pending, select.POLLOUT, 100):
             pending.discard(s)
             if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
                 done.add(s)
@@ -67,8 +73,7 @@ want = b'NBDMAGIC' + bytes.fromhex('49484156454f5054')
 got, buf = 0, {s: b'' for s in conns['nbd']}
 deadline = time.monotonic() + 10
 while buf and time.monotonic() < deadline:
-    r, _, _ = select.select(list(buf), [], [], 0.2)
-    for s in r:
+    for s in ready(buf, select.POLLIN, 200):
         data = s.recv(18 - len(buf[s]))
         if not data:
             del buf[s]
