@@ -6,7 +6,11 @@
 # rest, and p50/p99 per BUCKET_MS of issue time.
 #
 #   bench/lat_timeline.py LOG [BUCKET_MS [FIRST_OPS]]   (250, 12)
+import signal
 import sys
+
+# `| head` ends the output quietly
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 
 def pct(sorted_vals, p):
