@@ -88,8 +88,6 @@ if [ "${STORM_CLIENT:-nbd}" = agent ]; then
 	[ -x "$AGENT_STORM" ] || die "build first: make build/bench/agent_storm"
 	[ -n "$HASHES" ] || die "no hash table for the image"
 fi
-# STORM_LATLOG=DIR: nbd_storm's per-READ log of each run in DIR (see
-# bench/lat_timeline.py: when in the run the READ latency tail happens)
 storm_client() {	# SERVER N REP
 	local u=${URI[$1]#nbd://}
 	if [ "${STORM_CLIENT:-nbd}" = agent ]; then

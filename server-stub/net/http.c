@@ -1458,7 +1458,7 @@ static int http_listen(struct http_server *hs)
 	struct lb_server *srv = hs->srv;
 	int fd, rc;
 
-	fd = listen_tcp(srv, srv->cfg->http_port, LISTEN_BACKLOG, "http");
+	fd = listen_tcp(srv, srv->cfg->http_port, "http");
 	if (fd < 0)
 		return fd;
 	hs->listen_w.fd = fd;

@@ -2513,8 +2513,7 @@ int iscsi_start(struct lb_server *srv)
 	is->rpool.size = ISCSI_RBUF_SIZE;
 	is->tpool.size = ISCSI_TBUF_SIZE;
 	iscsi_nego_defaults(&is->nego);
-	if ((fd = listen_tcp(srv, srv->cfg->iscsi_port, LISTEN_BACKLOG,
-			     "iscsi")) < 0) {
+	if ((fd = listen_tcp(srv, srv->cfg->iscsi_port, "iscsi")) < 0) {
 		rc = fd;
 		goto err_socket;
 	}

@@ -25,30 +25,17 @@
  *
  * Both return the socket, or -errno after logging.
  *
- *	if ((fd = listen_tcp(srv, cfg->nbd_port, LISTEN_BACKLOG, "nbd")) < 0)
+ *	if ((fd = listen_tcp(srv, cfg->nbd_port, "nbd")) < 0)
  *		return fd;
  */
 
 #include <stddef.h>
-#include <sys/socket.h>
 
 #include "server.h"
 
-/*
- * The accept queue of every TCP service: as deep as the kernel allows
- * (net.core.somaxconn caps it; 4096 since Linux 5.4). A room switched on
- * at once connects faster than one loop cycle accepts, and a full queue
- * drops the PC's handshake ACK: its connection then waits for the
- * server's SYN-ACK retransmit (1 s, 3 s, ...), and an NBD client, which
- * waits for the server to speak first, sits that long in front of an
- * open-looking socket. With 128, 129 of 300 PCs got in while the loop
- * was held up (tests/listen-backlog.sh).
- */
-#define LISTEN_BACKLOG		SOMAXCONN
-
-/* A bound, listening TCP socket. */
-int listen_tcp(const struct lb_server *srv, int port, int backlog,
-	       const char *what);
+/* A bound, listening TCP socket, its accept queue as deep as the kernel
+ * allows. */
+int listen_tcp(const struct lb_server *srv, int port, const char *what);
 
 enum listen_udp_flags {
 	/* bind 0.0.0.0 whatever --listen says: DHCP requests are broadcast,

@@ -1465,8 +1465,7 @@ int nbd_start(struct lb_server *srv)
 	ns->srv = srv;
 	ns->rpool.size = NBD_RBUF_SIZE;
 	ns->tpool.size = NBD_TBUF_SIZE;
-	if ((fd = listen_tcp(srv, srv->cfg->nbd_port, LISTEN_BACKLOG,
-			     "nbd")) < 0) {
+	if ((fd = listen_tcp(srv, srv->cfg->nbd_port, "nbd")) < 0) {
 		rc = fd;
 		goto err_socket;
 	}
