@@ -96,6 +96,13 @@ void serve_daemon(const struct agent_cfg *cfg, struct net_state *ns,
  * peer closes or disconnects: 0, or -errno. */
 struct cache;
 int serve_socket(const struct agent_cfg *cfg, int kfd, struct cache *cache);
+/* The same in two steps, for a bench starting many agents at once: the
+ * loop's buffers (NULL: no memory), then connect and serve, which frees
+ * what the first step made. */
+struct disk_daemon;
+struct disk_daemon *serve_socket_prepare(const struct agent_cfg *cfg, int kfd,
+					 struct cache *cache);
+int serve_socket_run(struct disk_daemon *d);
 
 /* control.c: fork the process that fetches, acknowledges and carries out
  * the server's commands (reboot, poweroff, message) for this boot. */

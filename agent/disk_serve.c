@@ -793,13 +793,13 @@ void serve_release(struct disk_daemon *d)
  * setup (fork, supervisor, mlockall, signals), no DHCP upkeep, no
  * reports. kfd and cache stay the caller's.
  */
-int serve_socket(const struct agent_cfg *cfg, int kfd, struct cache *cache)
+struct disk_daemon *serve_socket_prepare(const struct agent_cfg *cfg, int kfd,
+					 struct cache *cache)
 {
 	struct disk_daemon *d;
-	int rc;
 
 	if (!(d = calloc(1, sizeof(*d))))
-		return -ENOMEM;
+		return NULL;
 	d->cfg = cfg;
 	d->conn.fd = -1;
 	d->kfd = kfd;
@@ -807,9 +807,20 @@ int serve_socket(const struct agent_cfg *cfg, int kfd, struct cache *cache)
 	d->timeline_fd = -1;
 	d->wov_memfd = -1;	/* no write overlay here */
 	d->cache = cache;
-	if ((rc = serve_alloc(d)) != 0)
-		goto out;
-	if ((rc = nbd_client_connect(cfg, &d->conn)) != 0)
+	if (serve_alloc(d) != 0) {
+		d->cache = NULL;
+		serve_release(d);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+int serve_socket_run(struct disk_daemon *d)
+{
+	int rc;
+
+	if ((rc = nbd_client_connect(d->cfg, &d->conn)) != 0)
 		goto out;
 	d->read_only = !serve_export_writable(d);
 	rc = serve_loop(d);
@@ -817,8 +828,15 @@ int serve_socket(const struct agent_cfg *cfg, int kfd, struct cache *cache)
 		rc = 0;
 out:
 	nbd_client_close(&d->conn);
-	d->cache = NULL;
+	d->cache = NULL;	/* the caller's */
 	serve_release(d);
 	free(d);
 	return rc;
+}
+
+int serve_socket(const struct agent_cfg *cfg, int kfd, struct cache *cache)
+{
+	struct disk_daemon *d = serve_socket_prepare(cfg, kfd, cache);
+
+	return d ? serve_socket_run(d) : -ENOMEM;
 }

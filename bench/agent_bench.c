@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -101,6 +102,7 @@ struct cache *bench_make_cache(unsigned ram_mib, const char *hashes,
 static void *agent_main(void *arg)
 {
 	struct agent_thread *a = arg;
+	struct disk_daemon *d;
 
 	if (a->cpu >= 0) {
 		cpu_set_t set;
@@ -110,14 +112,27 @@ static void *agent_main(void *arg)
 		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
 			fprintf(stderr, "bench: cannot pin to CPU %d\n", a->cpu);
 	}
-	a->rc = serve_socket(a->cfg, a->kfd, a->cache);
+	if (!a->ready) {
+		a->rc = serve_socket(a->cfg, a->kfd, a->cache);
+		return NULL;
+	}
+	d = serve_socket_prepare(a->cfg, a->kfd, a->cache);
+	pthread_barrier_wait(a->ready);	/* even without buffers: the others */
+	a->rc = d ? serve_socket_run(d) : -ENOMEM;
 	return NULL;
 }
 
-int bench_agent_start(struct agent_thread *a, const struct agent_cfg *cfg,
-		      struct cache *cache, int cpu, int *kfd)
+int bench_lock_memory(void)
 {
-	int sv[2];
+	return mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? 0 : -errno;
+}
+
+int bench_agent_start(struct agent_thread *a, const struct agent_cfg *cfg,
+		      struct cache *cache, int cpu, pthread_barrier_t *ready,
+		      int *kfd)
+{
+	pthread_attr_t attr;
+	int sv[2], rc;
 
 	/* what attach_kernel() gives nbd.ko */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
@@ -126,7 +141,14 @@ int bench_agent_start(struct agent_thread *a, const struct agent_cfg *cfg,
 	a->cache = cache;
 	a->kfd = sv[1];
 	a->cpu = cpu;
-	if (pthread_create(&a->tid, NULL, agent_main, a) != 0) {
+	a->ready = ready;
+	/* under mlockall(MCL_FUTURE) a thread's whole stack is faulted in
+	 * when it starts: 8 MiB by default, 1 MiB is plenty for the loop */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 1U << 20);
+	rc = pthread_create(&a->tid, &attr, agent_main, a);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return -EAGAIN;

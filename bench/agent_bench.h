@@ -39,12 +39,22 @@ struct agent_thread {
 	struct cache *cache;
 	int kfd;		/* the agent's end */
 	int cpu;		/* pin the agent's thread there, or -1 */
+	pthread_barrier_t *ready;	/* waited on between the buffers and
+					 * the connect, or NULL */
 	int rc;
 };
 
-/* Start the agent's serve loop; 0 and *kfd = our ("kernel") end. */
+/* Lock this process's memory now and later (mlockall), as the agent's
+ * supervisor locks the disk daemon (agent/supervisor.c): the agents'
+ * caches and buffers are then faulted in when allocated, not by the
+ * boot's first reads. 0 or -errno. */
+int bench_lock_memory(void);
+
+/* Start the agent's serve loop; 0 and *kfd = our ("kernel") end. With
+ * ready, the agent makes its buffers, waits there, then connects. */
 int bench_agent_start(struct agent_thread *a, const struct agent_cfg *cfg,
-		      struct cache *cache, int cpu, int *kfd);
+		      struct cache *cache, int cpu, pthread_barrier_t *ready,
+		      int *kfd);
 /* "The kernel" hangs up: the loop sees EOF and returns its result. */
 int bench_agent_stop(struct agent_thread *a, int kfd);
 

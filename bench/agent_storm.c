@@ -6,7 +6,11 @@
  * a socketpair as nbd.ko would, replaying a boot's read trace. Not a
  * test: a load generator for bench/storm.sh (STORM_CLIENT=agent), so the
  * room is made of agents, with their block verification and caches, not
- * of libnbd clients (bench/nbd_storm.c).
+ * of libnbd clients (bench/nbd_storm.c). As on a PC (agent/supervisor.c)
+ * the process's memory is locked, and each agent's cache and buffers are
+ * made before the clock starts: on a PC that is its own CPU's work,
+ * before its first READ; here 200 PCs' ~3.4 GiB would take turns on 2
+ * cores inside the room's time.
  *
  *   agent_storm -s HOST:PORT -e EXPORT -f TRACE [-c N] [-q D] [-r MiB]
  *               [-t HASHES]
@@ -169,17 +173,29 @@ static void replay(struct pc *pcs, int n, struct pollfd *pfd)
 			pc_fail(&pcs[i], "not done after 600 s", i);
 }
 
-static int setup(struct pc *pcs, int n, const struct agent_cfg *cfg,
-		 unsigned ram_mib, const char *hashes, uint64_t size)
+/* Each PC's cache, before the clock: a PC allocates (and, locked, faults
+ * in) its own on its own CPU before its first READ; here 200 would take
+ * turns on 2 cores inside the room's time. */
+static int make_caches(struct pc *pcs, int n, unsigned ram_mib,
+		       const char *hashes, uint64_t size)
 {
-	for (int i = 0; i < n; i++) {
-		struct pc *p = &pcs[i];
-
-		if (!(p->cache = bench_make_cache(ram_mib, hashes, NULL, size,
-						  &p->table)) ||
-		    bench_agent_start(&p->agent, cfg, p->cache, -1, &p->fd))
+	for (int i = 0; i < n; i++)
+		if (!(pcs[i].cache = bench_make_cache(ram_mib, hashes, NULL,
+						      size, &pcs[i].table)))
 			return -1;
-	}
+	return 0;
+}
+
+/* Every agent makes its loop's buffers (locked: faulted in now) and
+ * waits at ready; the caller's wait there starts them all at once. On
+ * failure some may wait at ready: the caller exits. */
+static int start_agents(struct pc *pcs, int n, const struct agent_cfg *cfg,
+			pthread_barrier_t *ready)
+{
+	for (int i = 0; i < n; i++)
+		if (bench_agent_start(&pcs[i].agent, cfg, pcs[i].cache, -1,
+				      ready, &pcs[i].fd))
+			return -1;
 	return 0;
 }
 
@@ -221,7 +237,7 @@ int main(int argc, char **argv)
 {
 	const char *server = NULL, *export = "", *trace = NULL, *hashes = NULL;
 	unsigned ram_mib = 8;
-	int n = 1, opt;
+	int n = 1, opt, rc;
 	struct agent_cfg cfg;
 	struct nbd_client_conn probe = { .fd = -1 };
 	struct pc *pcs;
@@ -229,6 +245,7 @@ int main(int argc, char **argv)
 	char host[64];
 	unsigned port;
 	int64_t t0, wall;
+	pthread_barrier_t ready;
 
 	R.depth = 4;
 	while ((opt = getopt(argc, argv, "s:e:f:c:q:r:t:")) != -1) {
@@ -269,13 +286,23 @@ int main(int argc, char **argv)
 	R.buf = malloc(READ_MAX);
 	if (!pcs || !pfd || !R.lat || !R.buf)
 		return 1;
-	t0 = now_ns();
-	if (setup(pcs, n, &cfg, ram_mib, hashes, probe.size) != 0) {
+	if ((rc = bench_lock_memory()) != 0)
+		fprintf(stderr, "agent_storm: mlockall: %s (the agents' caches "
+			"fault in during the run, unlike on a PC)\n",
+			strerror(-rc));
+	if (make_caches(pcs, n, ram_mib, hashes, probe.size) != 0) {
+		fprintf(stderr, "agent_storm: cannot make %d caches\n", n);
+		return 1;
+	}
+	if (pthread_barrier_init(&ready, NULL, (unsigned)n + 1) != 0 ||
+	    start_agents(pcs, n, &cfg, &ready) != 0) {
 		fprintf(stderr, "agent_storm: cannot start %d agents\n", n);
 		return 1;
 	}
-	/* the room's wall time: from the first agent's start (each connects
-	 * to the server itself) to the last READ done */
+	pthread_barrier_wait(&ready);
+	t0 = now_ns();
+	/* the room's wall time: from all agents let go at once (each then
+	 * connects to the server itself) to the last READ done */
 	replay(pcs, n, pfd);
 	wall = 0;
 	for (int i = 0; i < n; i++)

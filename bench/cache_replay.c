@@ -173,8 +173,8 @@ int main(int argc, char **argv)
 		if (!direct) {
 			/* the agent connects to the server itself */
 			nbd_client_close(&conn);
-			if ((rc = bench_agent_start(&agent, &cfg, cache, agent_cpu,
-					      &fd)) != 0)
+			if ((rc = bench_agent_start(&agent, &cfg, cache,
+						    agent_cpu, NULL, &fd)) != 0)
 				return 1;
 		}
 	}
