@@ -793,6 +793,22 @@ void serve_release(struct disk_daemon *d)
  * setup (fork, supervisor, mlockall, signals), no DHCP upkeep, no
  * reports. kfd and cache stay the caller's.
  */
+int serve_socket(const struct agent_cfg *cfg, int kfd, struct cache *cache)
+{
+	struct disk_daemon *d = serve_socket_prepare(cfg, kfd, cache);
+
+	return d ? serve_socket_run(d) : -ENOMEM;
+}
+
+/* Everything serve_socket_prepare() made; the cache stays the caller's. */
+static void serve_socket_free(struct disk_daemon *d)
+{
+	nbd_client_close(&d->conn);
+	d->cache = NULL;
+	serve_release(d);
+	free(d);
+}
+
 struct disk_daemon *serve_socket_prepare(const struct agent_cfg *cfg, int kfd,
 					 struct cache *cache)
 {
@@ -808,9 +824,7 @@ struct disk_daemon *serve_socket_prepare(const struct agent_cfg *cfg, int kfd,
 	d->wov_memfd = -1;	/* no write overlay here */
 	d->cache = cache;
 	if (serve_alloc(d) != 0) {
-		d->cache = NULL;
-		serve_release(d);
-		free(d);
+		serve_socket_free(d);
 		return NULL;
 	}
 	return d;
@@ -820,23 +834,12 @@ int serve_socket_run(struct disk_daemon *d)
 {
 	int rc;
 
-	if ((rc = nbd_client_connect(d->cfg, &d->conn)) != 0)
-		goto out;
-	d->read_only = !serve_export_writable(d);
-	rc = serve_loop(d);
-	if (rc == -EPIPE || rc == -ESHUTDOWN)
-		rc = 0;
-out:
-	nbd_client_close(&d->conn);
-	d->cache = NULL;	/* the caller's */
-	serve_release(d);
-	free(d);
+	if ((rc = nbd_client_connect(d->cfg, &d->conn)) == 0) {
+		d->read_only = !serve_export_writable(d);
+		rc = serve_loop(d);
+		if (rc == -EPIPE || rc == -ESHUTDOWN)
+			rc = 0;
+	}
+	serve_socket_free(d);
 	return rc;
-}
-
-int serve_socket(const struct agent_cfg *cfg, int kfd, struct cache *cache)
-{
-	struct disk_daemon *d = serve_socket_prepare(cfg, kfd, cache);
-
-	return d ? serve_socket_run(d) : -ENOMEM;
 }

@@ -112,12 +112,9 @@ static void *agent_main(void *arg)
 		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
 			fprintf(stderr, "bench: cannot pin to CPU %d\n", a->cpu);
 	}
-	if (!a->ready) {
-		a->rc = serve_socket(a->cfg, a->kfd, a->cache);
-		return NULL;
-	}
 	d = serve_socket_prepare(a->cfg, a->kfd, a->cache);
-	pthread_barrier_wait(a->ready);	/* even without buffers: the others */
+	if (a->ready)	/* even without buffers: the others wait there too */
+		pthread_barrier_wait(a->ready);
 	a->rc = d ? serve_socket_run(d) : -ENOMEM;
 	return NULL;
 }
